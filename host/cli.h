@@ -1,0 +1,17 @@
+/*
+ * cli.h - the `mpbn` subcommands. Each lives in host/cmd-<name>.c and is
+ * called by host/main.c with argv[0] = the subcommand name. A subcommand
+ * returns the process exit status: 0 on success, 1 on a user error (message
+ * on stderr), 2 on a usage error. Its last line on stdout is one JSON object.
+ */
+#ifndef SNN_CLI_H
+#define SNN_CLI_H
+
+int snn_cmd_train(int argc, char **argv);   /* host/cmd-train.c */
+int snn_cmd_eval(int argc, char **argv);    /* host/cmd-eval.c */
+int snn_cmd_fold(int argc, char **argv);    /* host/cmd-fold.c */
+int snn_cmd_info(int argc, char **argv);    /* host/cmd-info.c */
+int snn_cmd_compare(int argc, char **argv); /* host/cmd-compare.c */
+int snn_cmd_bench(int argc, char **argv);   /* host/cmd-bench.c */
+
+#endif
