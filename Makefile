@@ -35,7 +35,12 @@ TESTS       = $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 CLI_TESTS  := $(wildcard tests/cli-*.sh)
 
 .DEFAULT_GOAL := all
-.PHONY: all help test test-unit test-cli bench clean demo deps
+# Area fragments (mk/*.mk) append suites to EXTRA_TESTS (cross-backend,
+# Verilator, fuzz smoke) and figure-printing targets to BENCH_TARGETS.
+EXTRA_TESTS   :=
+BENCH_TARGETS :=
+
+.PHONY: all help test test-unit test-cli test-extra bench clean demo deps
 
 all: $(MPBN) ## build build/mpbn (the CLI) and the library
 
@@ -65,6 +70,20 @@ test-unit: $(TESTS) ## build and run the cmocka unit tests
 
 test-cli: $(MPBN) ## run the command-line contract and bad-input tests
 	@fail=0; for t in $(CLI_TESTS); do echo "== $$t"; MPBN=$(MPBN) bash $$t || fail=1; done; exit $$fail
+
+test-extra: $(MPBN) ## run the suites registered by mk/*.mk (cross-backend, RTL, fuzz smoke)
+	@$(MAKE) --no-print-directory $(EXTRA_TESTS) _extra_done
+
+.PHONY: _extra_done
+_extra_done:
+	@echo "extra suites done: $(EXTRA_TESTS)"
+
+bench: $(MPBN) ## run every benchmark (prints figures; never part of make test)
+	@$(MAKE) --no-print-directory $(BENCH_TARGETS) _bench_done
+
+.PHONY: _bench_done
+_bench_done:
+	@echo "benchmarks done: $(BENCH_TARGETS)"
 
 # `make test` is the README's test command: every test, one pass/fail summary.
 test: ## build everything and run every test (unit, CLI, cross-backend)

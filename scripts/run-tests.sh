@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The README's test command (`make test`): install missing packages (as root),
+# build everything, run every suite, print one summary. Exit non-zero if any
+# suite failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+make -j"$jobs" all || exit 1
+declare -a names=() results=()
+run_suite() {
+    local name=$1; shift
+    local t0=$SECONDS
+    echo "=================== $name"
+    if "$@"; then results+=("PASS"); else results+=("FAIL"); fi
+    names+=("$name ($((SECONDS - t0)) s)")
+}
+run_suite unit make -j"$jobs" test-unit
+run_suite cli make test-cli
+run_suite extra make test-extra
+echo "=================== summary"
+fail=0
+for i in "${!names[@]}"; do
+    printf '  %-4s %s\n' "${results[$i]}" "${names[$i]}"
+    [ "${results[$i]}" = PASS ] || fail=1
+done
+[ $fail -eq 0 ] && echo "all suites passed" || echo "SOME SUITES FAILED"
+exit $fail
