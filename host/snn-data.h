@@ -46,7 +46,7 @@ typedef struct snn_dataset {
     uint32_t n_classes;  /* max label + 1 */
 } snn_dataset;
 
-/* Load split "train" or "t10k" from dir (NULL = SNN_DATA_DEFAULT_DIR).
+/* Load split "train" or "t10k" from dir (NULL or "" = SNN_DATA_DEFAULT_DIR).
  * limit > 0 keeps only the first `limit` images. On failure *ds is zeroed. */
 snn_status snn_dataset_load(const char *dir, const char *split, uint32_t limit, snn_dataset *ds);
 
