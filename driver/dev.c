@@ -1,0 +1,246 @@
+/*
+ * dev.c - the device registry and the backend-independent run loop.
+ *
+ * snn_dev_run() cuts the images into batches and keeps two buffer sets:
+ *
+ *     write batch k+1 -> bo[(k+1)%2]   while   kernel runs batch k on bo[k%2]
+ *     wait(k), read results of k, start(k+1), ...
+ *
+ * On a synchronous backend (ref, csim) start() already finishes the run, so
+ * the overlap is nil but the call sequence, and therefore the code that the
+ * card executes, is the same.
+ */
+#include <string.h>
+
+#include "snn-dev-impl.h"
+
+/* ---- registry ------------------------------------------------------------
+ * Backends are weak references: a build without Verilator or XRT simply has
+ * no `sim` or `xrt` entry, and opening it says which make target builds it. */
+extern const snn_dev_iface snn_dev_ref __attribute__((weak));
+extern const snn_dev_iface snn_dev_csim __attribute__((weak));
+extern const snn_dev_iface snn_dev_sim __attribute__((weak));
+extern const snn_dev_iface snn_dev_xrt __attribute__((weak));
+
+static const struct {
+    const char *name;
+    const snn_dev_iface *iface;
+    const char *hint;
+} registry[] = {
+    {"ref", &snn_dev_ref, "the golden model is part of every build"},
+    {"csim", &snn_dev_csim, "the HLS kernel in hls/ is compiled into build/mpbn by `make`"},
+    {"sim", &snn_dev_sim, "build the Verilator model with `make sim`"},
+    {"xrt", &snn_dev_xrt, "the XRT backend needs libxrt-dev at build time"},
+};
+#define N_REGISTRY (sizeof registry / sizeof registry[0])
+
+const char *snn_dev_names(void)
+{
+    static char buf[64];
+    if (!buf[0]) {
+        for (size_t i = 0; i < N_REGISTRY; i++) {
+            if (!registry[i].iface) continue;
+            if (buf[0]) strcat(buf, ",");
+            strcat(buf, registry[i].name);
+        }
+    }
+    return buf;
+}
+
+void snn_dev_opts_init(snn_dev_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->timeout_ms = 60000;
+    o->batch = 256;
+    o->seed = 1;
+}
+
+snn_status snn_dev_open(const char *name, const snn_dev_opts *opts, snn_dev_t **out)
+{
+    *out = NULL;
+    for (size_t i = 0; i < N_REGISTRY; i++) {
+        if (strcmp(name, registry[i].name) != 0) continue;
+        if (!registry[i].iface)
+            return snn_fail(SNN_ERR_UNSUPPORTED, "device '%s' is not in this build: %s", name,
+                            registry[i].hint);
+        snn_dev_t *d = snn_calloc(1, sizeof *d);
+        if (!d) return SNN_ERR_NOMEM;
+        d->iface = registry[i].iface;
+        if (opts)
+            d->opts = *opts;
+        else
+            snn_dev_opts_init(&d->opts);
+        if (!d->opts.timeout_ms) d->opts.timeout_ms = 60000;
+        if (!d->opts.batch) d->opts.batch = 256;
+        snn_status st = d->iface->open(d);
+        if (st != SNN_OK) {
+            free(d);
+            return snn_fail_context(st, "opening device '%s'", name);
+        }
+        *out = d;
+        return SNN_OK;
+    }
+    return snn_fail(SNN_ERR_ARG, "unknown device '%s' (this build has: %s)", name,
+                    snn_dev_names());
+}
+
+const char *snn_dev_name(const snn_dev_t *dev)
+{
+    return dev->iface->name;
+}
+
+const snn_net *snn_dev_net(const snn_dev_t *dev)
+{
+    return dev->loaded ? &dev->net : NULL;
+}
+
+void snn_dev_get_stats(const snn_dev_t *dev, snn_dev_stats *st)
+{
+    *st = dev->stats;
+}
+
+static void free_run_buffers(snn_dev_t *d)
+{
+    for (int k = 0; k < 2; k++) {
+        if (d->img_bo[k]) d->iface->bo_free(d, d->img_bo[k]);
+        if (d->res_bo[k]) d->iface->bo_free(d, d->res_bo[k]);
+        if (d->trace_bo[k]) d->iface->bo_free(d, d->trace_bo[k]);
+        d->img_bo[k] = d->res_bo[k] = d->trace_bo[k] = NULL;
+    }
+    d->bo_images = 0;
+    d->bo_trace = 0;
+}
+
+static void unload(snn_dev_t *d)
+{
+    free_run_buffers(d);
+    if (d->model_bo) d->iface->bo_free(d, d->model_bo);
+    d->model_bo = NULL;
+    free(d->image);
+    d->image = NULL;
+    d->loaded = 0;
+}
+
+void snn_dev_close(snn_dev_t *dev)
+{
+    if (!dev) return;
+    unload(dev);
+    dev->iface->close(dev);
+    free(dev);
+}
+
+snn_status snn_dev_load(snn_dev_t *d, const uint8_t *image, size_t size)
+{
+    unload(d);
+    /* Own, aligned copy: the parsed view aliases it for the device's lifetime. */
+    d->image = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    if (!d->image) return snn_fail(SNN_ERR_NOMEM, "out of memory copying the deploy image");
+    memcpy(d->image, image, size);
+    snn_status st = snn_image_parse(d->image, size, &d->net);
+    if (st == SNN_OK) st = d->iface->bo_alloc(d, size, &d->model_bo);
+    if (st == SNN_OK) st = d->iface->bo_write(d, d->model_bo, 0, d->image, size);
+    if (st != SNN_OK) {
+        unload(d);
+        return st;
+    }
+    d->loaded = 1;
+    return SNN_OK;
+}
+
+static snn_status ensure_run_buffers(snn_dev_t *d, uint32_t batch, int trace)
+{
+    if (d->bo_images >= batch && (!trace || d->bo_trace)) return SNN_OK;
+    free_run_buffers(d);
+    const snn_image_hdr *h = d->net.hdr;
+    size_t img = (size_t)h->in_c * h->in_h * h->in_w;
+    size_t res = snn_result_stride(h->n_classes, d->net.n_layers);
+    size_t trw = (size_t)snn_trace_words(&d->net) * 4;
+    snn_status st = SNN_OK;
+    for (int k = 0; k < 2 && st == SNN_OK; k++) {
+        st = d->iface->bo_alloc(d, img * batch, &d->img_bo[k]);
+        if (st == SNN_OK) st = d->iface->bo_alloc(d, res * batch, &d->res_bo[k]);
+        if (st == SNN_OK && trace) st = d->iface->bo_alloc(d, trw * batch, &d->trace_bo[k]);
+    }
+    if (st != SNN_OK) {
+        free_run_buffers(d);
+        return st;
+    }
+    d->bo_images = batch;
+    d->bo_trace = trace;
+    return SNN_OK;
+}
+
+/* Copy the outputs of a finished batch from device to the caller. */
+static snn_status collect(snn_dev_t *d, int k, uint32_t first, uint32_t count, int32_t *preds,
+                          uint8_t *results, uint32_t *trace, uint8_t *scratch)
+{
+    const snn_image_hdr *h = d->net.hdr;
+    size_t stride = snn_result_stride(h->n_classes, d->net.n_layers);
+    uint8_t *dst = results ? results + (size_t)first * stride : scratch;
+    snn_status st = d->iface->bo_read(d, d->res_bo[k], 0, dst, stride * count);
+    if (st != SNN_OK) return st;
+    if (preds)
+        for (uint32_t i = 0; i < count; i++)
+            memcpy(&preds[first + i], dst + i * stride + 4u * h->n_classes, 4);
+    if (trace) {
+        size_t tw = snn_trace_words(&d->net);
+        st = d->iface->bo_read(d, d->trace_bo[k], 0, trace + (size_t)first * tw, tw * 4 * count);
+    }
+    return st;
+}
+
+snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t *preds,
+                       uint8_t *results, uint32_t *trace)
+{
+    if (!d->loaded) return snn_fail(SNN_ERR_ARG, "no deploy image loaded on device '%s'", d->iface->name);
+    if (n == 0) return SNN_OK;
+    double t0 = snn_now();
+    const snn_image_hdr *h = d->net.hdr;
+    size_t img = (size_t)h->in_c * h->in_h * h->in_w;
+    size_t stride = snn_result_stride(h->n_classes, d->net.n_layers);
+    uint32_t batch = d->opts.batch < n ? d->opts.batch : n;
+    snn_status st = ensure_run_buffers(d, batch, trace != NULL);
+    if (st != SNN_OK) return st;
+    uint8_t *scratch = results ? NULL : snn_malloc(stride * batch);
+    if (!results && !scratch) return SNN_ERR_NOMEM;
+
+    uint32_t n_batches = (n + batch - 1) / batch;
+    int running = -1; /* batch index in flight */
+    for (uint32_t b = 0; b <= n_batches && st == SNN_OK; b++) {
+        int k = (int)(b & 1);
+        uint32_t first = b * batch;
+        uint32_t count = b < n_batches ? (n - first < batch ? n - first : batch) : 0;
+        /* Copy batch b while batch b-1 may still be running. */
+        if (count) st = d->iface->bo_write(d, d->img_bo[k], 0, pixels + first * img, img * count);
+        if (st == SNN_OK && running >= 0) {
+            uint64_t cycles = 0;
+            int rk = running & 1;
+            uint32_t rfirst = (uint32_t)running * batch;
+            uint32_t rcount = n - rfirst < batch ? n - rfirst : batch;
+            st = d->iface->wait(d, d->opts.timeout_ms, &cycles);
+            if (st == SNN_OK) {
+                d->stats.cycles += cycles;
+                d->stats.runs++;
+                d->stats.images += rcount;
+                if (d->iface->power) {
+                    double w = 0;
+                    if (d->iface->power(d, &w) == SNN_OK && w > 0) d->stats.watts = w;
+                }
+                st = collect(d, rk, rfirst, rcount, preds, results, trace, scratch);
+            }
+            running = -1;
+        }
+        if (st == SNN_OK && count) {
+            snn_kernel_args a = {d->model_bo, d->img_bo[k], d->res_bo[k],
+                                 trace ? d->trace_bo[k] : NULL, count};
+            st = d->iface->start(d, &a);
+            if (st == SNN_OK) running = (int)b;
+        }
+    }
+    free(scratch);
+    double dt = snn_now() - t0;
+    d->stats.seconds += dt;
+    if (d->stats.watts > 0) d->stats.joules += d->stats.watts * dt;
+    if (st != SNN_OK) return snn_fail_context(st, "device '%s'", d->iface->name);
+    return SNN_OK;
+}
