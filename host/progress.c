@@ -19,13 +19,15 @@ void snn_progress_fmt_time(double s, char *buf, size_t size)
 {
     if (!(s >= 0)) s = 0; /* also catches NaN */
     if (s > 359999) s = 359999;
-    long t = (long)(s + 0.5);
+    int t = (int)(s + 0.5);
+    int n; /* checked so that a too-small buffer is visible, not silent */
     if (t < 60)
-        snprintf(buf, size, "%lds", t);
+        n = snprintf(buf, size, "%ds", t);
     else if (t < 3600)
-        snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
+        n = snprintf(buf, size, "%dm%02ds", t / 60, t % 60);
     else
-        snprintf(buf, size, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
+        n = snprintf(buf, size, "%dh%02dm", t / 3600, (t % 3600) / 60);
+    if (n < 0 || (size_t)n >= size) SNN_ASSERT(!"time buffer too small");
 }
 
 static snn_progress_mode progress_mode(void)
@@ -51,7 +53,7 @@ void snn_progress_begin(snn_progress *p, const char *label, uint64_t total, cons
  * concurrent message on stderr cannot land in the middle of it. */
 static void progress_draw(snn_progress *p, double now, const char *extra, int final)
 {
-    char line[512], eta[16], rate_s[32];
+    char line[512], eta[32], rate_s[32];
     size_t n = 0;
     double el = now - p->t_begin;
     double rate = el > 0 ? (double)p->done / el : 0;
