@@ -19,10 +19,10 @@ run_suite unit make -j"$jobs" test-unit
 run_suite cli make test-cli
 run_suite extra make test-extra
 echo "=================== summary"
-fail=0
+fail=0 npass=0 nfail=0
 for i in "${!names[@]}"; do
     printf '  %-4s %s\n' "${results[$i]}" "${names[$i]}"
-    [ "${results[$i]}" = PASS ] || fail=1
+    if [ "${results[$i]}" = PASS ]; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fail=1; fi
 done
-[ $fail -eq 0 ] && echo "all suites passed" || echo "SOME SUITES FAILED"
+echo "suites: $npass passed, $nfail failed"
 exit $fail
