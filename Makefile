@@ -74,7 +74,10 @@ test-cli: $(MPBN) ## run the command-line contract and bad-input tests
 test-extra: $(MPBN) ## run the suites registered by mk/*.mk (cross-backend, RTL, fuzz smoke)
 	@$(MAKE) --no-print-directory $(EXTRA_TESTS) _extra_done
 
-.PHONY: _extra_done
+.PHONY: list-extra _extra_done
+list-extra:
+	@echo $(EXTRA_TESTS)
+
 _extra_done:
 	@echo "extra suites done: $(EXTRA_TESTS)"
 
