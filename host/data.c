@@ -91,14 +91,14 @@ static snn_status idx_header(const uint8_t *buf, size_t size, const char *name, 
     uint64_t expected = hdr + total;
     if ((uint64_t)size < expected)
         return snn_fail(SNN_ERR_FORMAT,
-                        "%s: truncated: a %s array needs %llu bytes (%zu header + %llu data), "
-                        "got %zu",
+                        "%s: truncated: shape %s needs %llu bytes (%zu-byte header + %llu data "
+                        "bytes), got %zu",
                         name, shape, (unsigned long long)expected, hdr,
                         (unsigned long long)total, size);
     if ((uint64_t)size > expected)
         return snn_fail(SNN_ERR_FORMAT,
-                        "%s: %llu bytes of trailing garbage after the %s array (file is %zu bytes, "
-                        "expected %llu)",
+                        "%s: %llu bytes of trailing garbage after the data of shape %s (file is "
+                        "%zu bytes, expected %llu)",
                         name, (unsigned long long)(size - expected), shape, size,
                         (unsigned long long)expected);
     *ndim = rank;
