@@ -14,4 +14,11 @@ int snn_cmd_info(int argc, char **argv);    /* host/cmd-info.c */
 int snn_cmd_compare(int argc, char **argv); /* host/cmd-compare.c */
 int snn_cmd_bench(int argc, char **argv);   /* host/cmd-bench.c */
 
+/* `mpbn eval` of a deploy image (.snn) on device ref|csim|sim|xrt
+ * (host/eval-device.c). Called by snn_cmd_eval with its full argc/argv
+ * (argv[0] = "eval") so it can read the options it needs (--data, --limit,
+ * ...); device is never NULL ("ref" unless --device says otherwise).
+ * Returns the exit status and prints the eval JSON line itself. */
+int snn_eval_device(const char *model_path, const char *device, int argc, char **argv);
+
 #endif

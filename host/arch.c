@@ -1,0 +1,411 @@
+/*
+ * arch.c - architecture spec parser and model construction: shapes, the
+ * parameter table (named as in docs/checkpoint.md) and initialisation.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "train-impl.h"
+
+/* ---- small enums ------------------------------------------------------------ */
+
+const char *snn_mpbn_mode_str(snn_mpbn_mode mode)
+{
+    switch (mode) {
+    case SNN_MPBN_NONE: return "none";
+    case SNN_MPBN_CHANNEL: return "channel";
+    case SNN_MPBN_ELEMENT: return "element";
+    }
+    return "?";
+}
+
+snn_status snn_mpbn_mode_parse(const char *s, snn_mpbn_mode *mode)
+{
+    if (s && !strcmp(s, "none")) *mode = SNN_MPBN_NONE;
+    else if (s && !strcmp(s, "channel")) *mode = SNN_MPBN_CHANNEL;
+    else if (s && !strcmp(s, "element")) *mode = SNN_MPBN_ELEMENT;
+    else
+        return snn_fail(SNN_ERR_ARG, "bad MPBN mode '%s' (expected none, channel or element)",
+                        s ? s : "");
+    return SNN_OK;
+}
+
+/* ---- spec parser ------------------------------------------------------------- */
+
+snn_status snn_arch_parse(const char *spec, snn_arch *arch)
+{
+    memset(arch, 0, sizeof *arch);
+    if (!spec || !*spec) return snn_fail(SNN_ERR_ARG, "empty architecture spec");
+    const char *p = spec;
+    int seen_fc = 0;
+    while (1) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char tok[32];
+        if (len == 0 || len >= sizeof tok)
+            return snn_fail(SNN_ERR_ARG, "architecture '%s': bad token '%.*s' at position %u "
+                            "(expected cN, p or fN)", spec, (int)len, p, arch->n + 1);
+        memcpy(tok, p, len);
+        tok[len] = 0;
+        if (arch->n >= SNN_MAX_LAYERS - 1)
+            return snn_fail(SNN_ERR_ARG, "architecture '%s': more than %u layers", spec,
+                            SNN_MAX_LAYERS - 1);
+        snn_layer_kind k;
+        uint32_t width = 0;
+        if (!strcmp(tok, "p")) {
+            k = SNN_LAYER_POOL;
+        } else if ((tok[0] == 'c' || tok[0] == 'f') && isdigit((unsigned char)tok[1])) {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(tok + 1, &end, 10);
+            if (*end || errno || v == 0 || v > SNN_ARCH_MAX_WIDTH)
+                return snn_fail(SNN_ERR_ARG, "architecture '%s': bad token '%s' (width must be "
+                                "1..%u)", spec, tok, SNN_ARCH_MAX_WIDTH);
+            k = tok[0] == 'c' ? SNN_LAYER_CONV : SNN_LAYER_FC;
+            width = (uint32_t)v;
+        } else {
+            return snn_fail(SNN_ERR_ARG, "architecture '%s': bad token '%s' (expected cN = conv, "
+                            "p = pool, fN = fc)", spec, tok);
+        }
+        if (arch->n == 0 && k == SNN_LAYER_POOL)
+            return snn_fail(SNN_ERR_ARG, "architecture '%s': bad token 'p' at position 1 (the "
+                            "first layer encodes the image: it must be cN or fN)", spec);
+        if (k == SNN_LAYER_FC) seen_fc = 1;
+        else if (seen_fc)
+            return snn_fail(SNN_ERR_ARG, "architecture '%s': bad token '%s' after an fc layer "
+                            "(conv and pool must come before fc)", spec, tok);
+        arch->kind[arch->n] = k;
+        arch->width[arch->n] = width;
+        arch->n++;
+        if (!e) break;
+        p = e + 1;
+    }
+    return SNN_OK;
+}
+
+/* ---- model --------------------------------------------------------------------- */
+
+void snn_model_config_default(snn_model_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->arch, sizeof cfg->arch, "%s", SNN_ARCH_DEFAULT);
+    cfg->T = 4;
+    cfg->mpbn = SNN_MPBN_CHANNEL;
+    cfg->in_c = 1;
+    cfg->in_h = 28;
+    cfg->in_w = 28;
+    cfg->n_classes = 10;
+    cfg->norm_mean = 0.0f;
+    cfg->norm_std = 1.0f;
+    cfg->tau = 0.25f;
+    cfg->vth = 0.5f;
+    cfg->bn_eps = 1e-5f;
+    cfg->mpbn_eps = 1e-5f;
+    cfg->bn_momentum = 0.1f;
+}
+
+static snn_param *add_param(snn_model *m, snn_param_kind kind, uint32_t ndim, const int64_t *shape,
+                            const char *fmt, uint32_t idx, float fill)
+{
+    SNN_ASSERT(m->n_params < SNN_MAX_PARAMS);
+    snn_param *p = &m->params[m->n_params];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, fmt, idx);
+    p->kind = kind;
+    p->ndim = ndim;
+    p->n = 1;
+    for (uint32_t i = 0; i < ndim; i++) {
+        p->shape[i] = shape[i];
+        p->n *= (size_t)shape[i];
+    }
+    p->data = snn_malloc(p->n * sizeof(float));
+    if (!p->data) return NULL;
+    for (size_t i = 0; i < p->n; i++) p->data[i] = fill;
+    m->n_params++;
+    return p;
+}
+
+static void init_uniform(snn_param *p, float bound, uint64_t *rng)
+{
+    for (size_t i = 0; i < p->n; i++)
+        p->data[i] = (float)((2.0 * snn_rng_uniform(rng) - 1.0) * bound);
+}
+
+snn_status snn_model_create(const snn_model_config *cfg, uint64_t seed, snn_model **out)
+{
+    *out = NULL;
+    snn_arch arch;
+    snn_status st = snn_arch_parse(cfg->arch, &arch);
+    if (st != SNN_OK) return st;
+    if (cfg->T < 1 || cfg->T > SNN_MAX_T)
+        return snn_fail(SNN_ERR_ARG, "bad T %u (expected 1..%u)", cfg->T, SNN_MAX_T);
+    if (cfg->in_c < 1 || cfg->in_h < 1 || cfg->in_w < 1 || cfg->n_classes < 2)
+        return snn_fail(SNN_ERR_ARG, "bad input shape %ux%ux%u or class count %u", cfg->in_c,
+                        cfg->in_h, cfg->in_w, cfg->n_classes);
+    if ((int)cfg->mpbn < 0 || cfg->mpbn > SNN_MPBN_ELEMENT)
+        return snn_fail(SNN_ERR_ARG, "bad MPBN mode %d", (int)cfg->mpbn);
+
+    snn_model *m = snn_calloc(1, sizeof *m);
+    if (!m) return SNN_ERR_NOMEM;
+    m->cfg = *cfg;
+    m->arch = arch;
+    m->n_layers = arch.n + 1;
+    m->test_acc = -1.0;
+    m->seed = seed;
+    uint64_t rng = seed;
+
+    uint32_t c = cfg->in_c, h = cfg->in_h, w = cfg->in_w;
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        snn_tlayer *L = &m->layers[i];
+        L->index = i;
+        L->first = i == 0;
+        L->kind = i < arch.n ? arch.kind[i] : SNN_LAYER_OUT;
+        L->ic = c;
+        L->ih = h;
+        L->iw = w;
+        switch (L->kind) {
+        case SNN_LAYER_CONV:
+            L->oc = arch.width[i];
+            L->oh = h;
+            L->ow = w;
+            break;
+        case SNN_LAYER_POOL:
+            if (h < 2 || w < 2) {
+                snn_model_free(m);
+                return snn_fail(SNN_ERR_ARG, "architecture '%s': pool layer %u gets a %ux%u "
+                                "input (needs at least 2x2)", cfg->arch, i, h, w);
+            }
+            L->oc = c;
+            L->oh = h / 2;
+            L->ow = w / 2;
+            break;
+        case SNN_LAYER_FC:
+            L->oc = arch.width[i];
+            L->oh = L->ow = 1;
+            break;
+        default:
+            L->oc = cfg->n_classes;
+            L->oh = L->ow = 1;
+            break;
+        }
+        L->ihw = L->ih * L->iw;
+        L->ohw = L->oh * L->ow;
+        L->in_n = (size_t)L->ic * L->ihw;
+        L->out_n = (size_t)L->oc * L->ohw;
+        c = L->oc;
+        h = L->oh;
+        w = L->ow;
+
+        if (L->kind == SNN_LAYER_POOL) continue;
+        int64_t sh[4];
+        float fan_in;
+        if (L->kind == SNN_LAYER_CONV) {
+            sh[0] = L->oc; sh[1] = L->ic; sh[2] = 3; sh[3] = 3;
+            L->w = add_param(m, SNN_PARAM_WEIGHT, 4, sh, "layers.%u.weight", i, 0.0f);
+            fan_in = (float)L->ic * 9.0f;
+        } else {
+            sh[0] = L->oc; sh[1] = (int64_t)L->in_n;
+            L->w = add_param(m, SNN_PARAM_WEIGHT, 2, sh, "layers.%u.weight", i, 0.0f);
+            fan_in = (float)L->in_n;
+        }
+        if (!L->w) goto nomem;
+        float bound = 1.0f / sqrtf(fan_in);
+        init_uniform(L->w, bound, &rng);
+        if (L->kind == SNN_LAYER_OUT) {
+            sh[0] = L->oc;
+            if (!(L->b = add_param(m, SNN_PARAM_AFFINE, 1, sh, "layers.%u.bias", i, 0.0f)))
+                goto nomem;
+            init_uniform(L->b, bound, &rng);
+            continue;
+        }
+        sh[0] = L->oc;
+        if (!(L->bn_g = add_param(m, SNN_PARAM_AFFINE, 1, sh, "layers.%u.bn.weight", i, 1.0f)) ||
+            !(L->bn_b = add_param(m, SNN_PARAM_AFFINE, 1, sh, "layers.%u.bn.bias", i, 0.0f)) ||
+            !(L->bn_rm = add_param(m, SNN_PARAM_STAT, 1, sh, "layers.%u.bn.running_mean", i, 0.0f)) ||
+            !(L->bn_rv = add_param(m, SNN_PARAM_STAT, 1, sh, "layers.%u.bn.running_var", i, 1.0f)))
+            goto nomem;
+        if (cfg->mpbn == SNN_MPBN_NONE) continue;
+        uint32_t nd = 1;
+        sh[0] = L->oc;
+        if (cfg->mpbn == SNN_MPBN_ELEMENT && L->kind == SNN_LAYER_CONV) {
+            nd = 3;
+            sh[1] = L->oh;
+            sh[2] = L->ow;
+        }
+        L->mp_n = cfg->mpbn == SNN_MPBN_ELEMENT ? (uint32_t)L->out_n : L->oc;
+        if (!(L->mp_g = add_param(m, SNN_PARAM_AFFINE, nd, sh, "layers.%u.mpbn.weight", i, 1.0f)) ||
+            !(L->mp_b = add_param(m, SNN_PARAM_AFFINE, nd, sh, "layers.%u.mpbn.bias", i, 0.0f)) ||
+            !(L->mp_rm = add_param(m, SNN_PARAM_STAT, nd, sh, "layers.%u.mpbn.running_mean", i, 0.0f)) ||
+            !(L->mp_rv = add_param(m, SNN_PARAM_STAT, nd, sh, "layers.%u.mpbn.running_var", i, 1.0f)))
+            goto nomem;
+    }
+    if (m->layers[m->n_layers - 1].in_n > (1u << 24)) {
+        snn_model_free(m);
+        return snn_fail(SNN_ERR_ARG, "architecture '%s' is too large", cfg->arch);
+    }
+    m->rng_state = rng;
+    *out = m;
+    return SNN_OK;
+nomem:
+    snn_model_free(m);
+    return SNN_ERR_NOMEM;
+}
+
+snn_status snn_model_alloc_grads(snn_model *m)
+{
+    if (m->with_grads) return SNN_OK;
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        snn_param *p = &m->params[i];
+        if (p->kind == SNN_PARAM_STAT) continue;
+        p->grad = snn_calloc(p->n, sizeof(float));
+        p->mom = snn_calloc(p->n, sizeof(float));
+        if (!p->grad || !p->mom) return SNN_ERR_NOMEM;
+    }
+    m->with_grads = 1;
+    return SNN_OK;
+}
+
+static void free_workspace(snn_model *m)
+{
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        snn_tlayer *L = &m->layers[i];
+        free(L->z); free(L->upre); free(L->out); free(L->arg); free(L->xt);
+        free(L->bn_mean); free(L->bn_istd); free(L->mp_mean); free(L->mp_istd);
+        L->z = L->upre = L->out = L->xt = L->bn_mean = L->bn_istd = L->mp_mean = L->mp_istd = NULL;
+        L->arg = NULL;
+    }
+    free(m->x); free(m->g0); free(m->g1); free(m->col); free(m->du);
+    free(m->dlogits); free(m->logits); free(m->yout);
+    m->x = m->g0 = m->g1 = m->col = m->du = m->dlogits = m->logits = m->yout = NULL;
+    m->ws_batch = 0;
+}
+
+void snn_model_free(snn_model *m)
+{
+    if (!m) return;
+    free_workspace(m);
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        free(m->params[i].data);
+        free(m->params[i].grad);
+        free(m->params[i].mom);
+    }
+    free(m);
+}
+
+/* Allocate with a 64-byte alignment so vector loops start aligned. */
+static void *ws_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes == 0) bytes = 64;
+    if (posix_memalign(&p, 64, (bytes + 63) & ~(size_t)63)) {
+        snn_fail(SNN_ERR_NOMEM, "out of memory (workspace of %zu bytes)", bytes);
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
+snn_status snn_model_workspace(snn_model *m, uint32_t B)
+{
+    if (m->ws_batch >= B) return SNN_OK;
+    free_workspace(m);
+    const uint32_t T = m->cfg.T;
+    const size_t N = (size_t)T * B;
+    size_t gmax = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+    size_t colmax = 0;
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        snn_tlayer *L = &m->layers[i];
+        size_t nz = L->first ? B : N;
+        if (L->out_n > gmax) gmax = L->out_n;
+        if (L->in_n > gmax) gmax = L->in_n;
+        switch (L->kind) {
+        case SNN_LAYER_CONV:
+        case SNN_LAYER_FC:
+            if (!(L->z = ws_alloc(nz * L->out_n * sizeof(float)))) goto nomem;
+            if (!(L->upre = ws_alloc(N * L->out_n * sizeof(float)))) goto nomem;
+            if (!(L->out = ws_alloc(N * L->out_n * sizeof(float)))) goto nomem;
+            if (!(L->bn_mean = ws_alloc(L->oc * sizeof(float)))) goto nomem;
+            if (!(L->bn_istd = ws_alloc(L->oc * sizeof(float)))) goto nomem;
+            if (L->mp_n) {
+                if (!(L->mp_mean = ws_alloc((size_t)T * L->mp_n * sizeof(float)))) goto nomem;
+                if (!(L->mp_istd = ws_alloc((size_t)T * L->mp_n * sizeof(float)))) goto nomem;
+            }
+            if (L->kind == SNN_LAYER_CONV) {
+                uint32_t chunk = snn_conv_chunk(L->ic, L->ihw);
+                if (chunk > nz) chunk = (uint32_t)nz;
+                size_t cn = (size_t)L->ic * 9 * chunk * L->ihw;
+                if (cn > colmax) colmax = cn;
+            } else if (!(L->xt = ws_alloc(nz * L->in_n * sizeof(float)))) {
+                goto nomem;
+            }
+            break;
+        case SNN_LAYER_POOL:
+            if (!(L->out = ws_alloc(N * L->out_n * sizeof(float)))) goto nomem;
+            if (!(L->arg = ws_alloc(N * L->out_n))) goto nomem;
+            break;
+        default:
+            if (!(L->xt = ws_alloc(N * L->in_n * sizeof(float)))) goto nomem;
+            break;
+        }
+    }
+    if (!(m->x = ws_alloc((size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w * sizeof(float))) ||
+        !(m->g0 = ws_alloc(N * gmax * sizeof(float))) ||
+        !(m->g1 = ws_alloc(N * gmax * sizeof(float))) ||
+        !(m->col = ws_alloc(colmax * sizeof(float))) ||
+        !(m->du = ws_alloc((size_t)B * gmax * sizeof(float))) ||
+        !(m->dlogits = ws_alloc((size_t)B * m->cfg.n_classes * sizeof(float))) ||
+        !(m->logits = ws_alloc((size_t)B * m->cfg.n_classes * sizeof(float))) ||
+        !(m->yout = ws_alloc(N * m->cfg.n_classes * sizeof(float))))
+        goto nomem;
+    m->col_n = colmax;
+    m->ws_batch = B;
+    return SNN_OK;
+nomem:
+    free_workspace(m);
+    return SNN_ERR_NOMEM;
+}
+
+/* ---- queries -------------------------------------------------------------------- */
+
+const snn_model_config *snn_model_get_config(const snn_model *m) { return &m->cfg; }
+
+uint32_t snn_model_n_layers(const snn_model *m) { return m->n_layers; }
+
+snn_status snn_model_layer(const snn_model *m, uint32_t i, snn_layer_info *info)
+{
+    if (i >= m->n_layers)
+        return snn_fail(SNN_ERR_ARG, "layer %u out of range (model has %u)", i, m->n_layers);
+    const snn_tlayer *L = &m->layers[i];
+    memset(info, 0, sizeof *info);
+    info->kind = L->kind;
+    info->index = i;
+    info->in_c = L->ic;
+    info->in_h = L->ih;
+    info->in_w = L->iw;
+    info->out_c = L->oc;
+    info->out_h = L->oh;
+    info->out_w = L->ow;
+    if (L->kind == SNN_LAYER_FC || L->kind == SNN_LAYER_OUT) {
+        info->in_c = (uint32_t)L->in_n;
+        info->in_h = info->in_w = 1;
+    }
+    info->has_bn = info->has_lif = L->kind == SNN_LAYER_CONV || L->kind == SNN_LAYER_FC;
+    info->has_mpbn = info->has_bn && L->mp_n > 0;
+    return SNN_OK;
+}
+
+snn_param *snn_model_find_param(const snn_model *m, const char *name)
+{
+    for (uint32_t i = 0; i < m->n_params; i++)
+        if (!strcmp(m->params[i].name, name)) return (snn_param *)&m->params[i];
+    return NULL;
+}
+
+float *snn_model_param(const snn_model *m, const char *name, uint32_t *n)
+{
+    snn_param *p = snn_model_find_param(m, name);
+    if (n) *n = p ? (uint32_t)p->n : 0;
+    return p ? p->data : NULL;
+}

@@ -1,0 +1,388 @@
+/*
+ * layer-lif.c - BN, the LIF neuron with MPBN (forward and BPTT backward) and
+ * the 2x2 max-pool of spikes, on the channel-major layout of train-impl.h.
+ *
+ * LIF per step t (elementwise, y_t = BN output):
+ *
+ *     u_pre_t = tau * u_{t-1} + y_t          u_{-1} = 0
+ *     m_t     = MPBN_t(u_pre_t)              identity when mode = none
+ *     o_t     = m_t > vth
+ *     u_t     = u_pre_t * (1 - o_t)          hard reset (not detached)
+ *
+ * u_t is not stored: u_{t-1} = u_pre_{t-1} * (1 - o_{t-1}) is recomputed.
+ *
+ * Backward (BPTT), with du = dL/du_t carried from step t+1 (du = 0 at T-1):
+ *
+ *     do   = g_t - du * u_pre_t              g_t = dL/do_t from the next layer
+ *     dm   = do * [|m_t - vth| <= 0.5]        rectangular surrogate
+ *     dup  = du * (1 - o_t) + MPBN_t'(dm)    batch-norm backward of step t
+ *     dy_t = dup,   du_{t-1} = tau * dup
+ *
+ * Reductions over a channel use float partial sums in 16 lanes (so they
+ * vectorise) flushed into doubles every 4096 elements.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "train-impl.h"
+
+/* ---- reductions ------------------------------------------------------------------ */
+
+static void sum_sq(const float *x, size_t n, double *s_out, double *ss_out)
+{
+    double s = 0, ss = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t e = n - i > 4096 ? i + 4096 : n;
+        float a[16] = {0}, b[16] = {0};
+        for (; i + 16 <= e; i += 16)
+            for (int j = 0; j < 16; j++) {
+                float v = x[i + j];
+                a[j] += v;
+                b[j] += v * v;
+            }
+        for (; i < e; i++) {
+            s += x[i];
+            ss += (double)x[i] * x[i];
+        }
+        for (int j = 0; j < 16; j++) {
+            s += a[j];
+            ss += b[j];
+        }
+    }
+    *s_out = s;
+    *ss_out = ss;
+}
+
+/* sum(d), sum(d * (x - mu) * istd) */
+static void sum_dx(const float *d, const float *x, size_t n, float mu, float istd, double *sd_out,
+                   double *sdx_out)
+{
+    double sd = 0, sdx = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t e = n - i > 4096 ? i + 4096 : n;
+        float a[16] = {0}, b[16] = {0};
+        for (; i + 16 <= e; i += 16)
+            for (int j = 0; j < 16; j++) {
+                float v = d[i + j];
+                a[j] += v;
+                b[j] += v * ((x[i + j] - mu) * istd);
+            }
+        for (; i < e; i++) {
+            sd += d[i];
+            sdx += d[i] * ((x[i] - mu) * istd);
+        }
+        for (int j = 0; j < 16; j++) {
+            sd += a[j];
+            sdx += b[j];
+        }
+    }
+    *sd_out = sd;
+    *sdx_out = sdx;
+}
+
+/* ---- BN ------------------------------------------------------------------------- */
+
+void snn_bn_forward_stats(const float *z, uint32_t c, size_t per_c, int train, size_t n_eff,
+                          float momentum, float eps, float *rm, float *rv, float *mean, float *istd)
+{
+    for (uint32_t ch = 0; ch < c; ch++) {
+        if (!train) {
+            mean[ch] = rm[ch];
+            istd[ch] = 1.0f / sqrtf(rv[ch] + eps);
+            continue;
+        }
+        double s, ss;
+        sum_sq(z + (size_t)ch * per_c, per_c, &s, &ss);
+        double mu = s / (double)per_c;
+        double var = ss / (double)per_c - mu * mu;
+        if (var < 0) var = 0;
+        mean[ch] = (float)mu;
+        istd[ch] = (float)(1.0 / sqrt(var + eps));
+        double unb = n_eff > 1 ? var * (double)n_eff / (double)(n_eff - 1) : var;
+        rm[ch] = (float)((1.0 - momentum) * rm[ch] + momentum * mu);
+        rv[ch] = (float)((1.0 - momentum) * rv[ch] + momentum * unb);
+    }
+}
+
+void snn_bn_backward(const float *z, const float *dy, uint32_t c, uint32_t nz, uint32_t reps,
+                     uint32_t hw, const float *gamma, const float *mean, const float *istd,
+                     float *dz, float *dgamma, float *dbeta)
+{
+    const size_t per = (size_t)nz * hw, cnt = per * reps;
+    for (uint32_t ch = 0; ch < c; ch++) {
+        const float *zc = z + (size_t)ch * per;
+        const float *dyc = dy + (size_t)ch * cnt;
+        float *dzc = dz + (size_t)ch * per;
+        const float mu = mean[ch], is = istd[ch];
+        double sd = 0, sdx = 0;
+        for (uint32_t r = 0; r < reps; r++) {
+            double a, b;
+            sum_dx(dyc + r * per, zc, per, mu, is, &a, &b);
+            sd += a;
+            sdx += b;
+        }
+        dgamma[ch] += (float)sdx;
+        dbeta[ch] += (float)sd;
+        const float k = gamma[ch] * is;
+        const float mdy = (float)(sd / (double)cnt), mdyx = (float)(sdx / (double)cnt);
+        if (reps == 1) {
+            for (size_t i = 0; i < per; i++)
+                dzc[i] = k * (dyc[i] - mdy - (zc[i] - mu) * is * mdyx);
+        } else {
+            const float R = (float)reps;
+            for (size_t i = 0; i < per; i++) {
+                float acc = 0;
+                for (uint32_t r = 0; r < reps; r++) acc += dyc[r * per + i];
+                dzc[i] = k * (acc - R * mdy - R * (zc[i] - mu) * is * mdyx);
+            }
+        }
+    }
+}
+
+/* ---- LIF + MPBN forward ------------------------------------------------------------ */
+
+void snn_lif_forward(const snn_lif_args *a)
+{
+    const uint32_t B = a->B, T = a->T, hw = a->hw;
+    const size_t BH = (size_t)B * hw, N = (size_t)T * B;
+    const size_t nz = a->shared_z ? B : N;
+    const float tau = a->tau, vth = a->vth;
+    uint32_t mp_n = a->mode == SNN_MPBN_ELEMENT ? a->c * hw : a->c;
+    float *kk = NULL, *bb = NULL;
+    double *s = NULL, *ss = NULL;
+    if (a->mode == SNN_MPBN_ELEMENT) {
+        kk = malloc(sizeof(float) * hw * 2);
+        s = malloc(sizeof(double) * hw * 2);
+        SNN_ASSERT(kk && s);
+        bb = kk + hw;
+        ss = s + hw;
+    }
+    for (uint32_t ch = 0; ch < a->c; ch++) {
+        const float sc = a->bn_g[ch] * a->bn_istd[ch];
+        const float sh = a->bn_b[ch] - a->bn_mean[ch] * sc;
+        const float *zc = a->z + (size_t)ch * nz * hw;
+        float *uc = a->upre + (size_t)ch * N * hw, *oc = a->out + (size_t)ch * N * hw;
+        for (uint32_t t = 0; t < T; t++) {
+            const float *zt = zc + (a->shared_z ? 0 : (size_t)t * BH);
+            float *restrict ut = uc + (size_t)t * BH;
+            float *restrict ot = oc + (size_t)t * BH;
+            if (t == 0) {
+                for (size_t i = 0; i < BH; i++) ut[i] = zt[i] * sc + sh;
+            } else {
+                const float *up = ut - BH, *op = ot - BH;
+                for (size_t i = 0; i < BH; i++) ut[i] = tau * (up[i] * (1.0f - op[i])) + (zt[i] * sc + sh);
+            }
+            if (a->mode == SNN_MPBN_NONE) {
+                for (size_t i = 0; i < BH; i++) ot[i] = ut[i] > vth ? 1.0f : 0.0f;
+            } else if (a->mode == SNN_MPBN_CHANNEL) {
+                float mu, is;
+                if (a->train) {
+                    double S, SS;
+                    sum_sq(ut, BH, &S, &SS);
+                    double m = S / (double)BH, var = SS / (double)BH - m * m;
+                    if (var < 0) var = 0;
+                    mu = (float)m;
+                    is = (float)(1.0 / sqrt(var + a->eps));
+                    a->mp_mean[(size_t)t * mp_n + ch] = mu;
+                    a->mp_istd[(size_t)t * mp_n + ch] = is;
+                    double unb = BH > 1 ? var * (double)BH / (double)(BH - 1) : var;
+                    a->mp_rm[ch] = (float)((1.0 - a->momentum) * a->mp_rm[ch] + a->momentum * m);
+                    a->mp_rv[ch] = (float)((1.0 - a->momentum) * a->mp_rv[ch] + a->momentum * unb);
+                } else {
+                    mu = a->mp_rm[ch];
+                    is = 1.0f / sqrtf(a->mp_rv[ch] + a->eps);
+                }
+                const float k = a->mp_g[ch] * is, b0 = a->mp_b[ch] - mu * k;
+                for (size_t i = 0; i < BH; i++) ot[i] = ut[i] * k + b0 > vth ? 1.0f : 0.0f;
+            } else {
+                const size_t e0 = (size_t)ch * hw;
+                if (a->train) {
+                    for (uint32_t j = 0; j < hw; j++) s[j] = ss[j] = 0;
+                    for (uint32_t b = 0; b < B; b++) {
+                        const float *ub = ut + (size_t)b * hw;
+                        for (uint32_t j = 0; j < hw; j++) {
+                            s[j] += ub[j];
+                            ss[j] += (double)ub[j] * ub[j];
+                        }
+                    }
+                    for (uint32_t j = 0; j < hw; j++) {
+                        double m = s[j] / B, var = ss[j] / B - m * m;
+                        if (var < 0) var = 0;
+                        float is = (float)(1.0 / sqrt(var + a->eps));
+                        a->mp_mean[(size_t)t * mp_n + e0 + j] = (float)m;
+                        a->mp_istd[(size_t)t * mp_n + e0 + j] = is;
+                        double unb = B > 1 ? var * B / (double)(B - 1) : var;
+                        float *rm = &a->mp_rm[e0 + j], *rv = &a->mp_rv[e0 + j];
+                        *rm = (float)((1.0 - a->momentum) * *rm + a->momentum * m);
+                        *rv = (float)((1.0 - a->momentum) * *rv + a->momentum * unb);
+                        kk[j] = a->mp_g[e0 + j] * is;
+                        bb[j] = a->mp_b[e0 + j] - (float)m * kk[j];
+                    }
+                } else {
+                    for (uint32_t j = 0; j < hw; j++) {
+                        float is = 1.0f / sqrtf(a->mp_rv[e0 + j] + a->eps);
+                        kk[j] = a->mp_g[e0 + j] * is;
+                        bb[j] = a->mp_b[e0 + j] - a->mp_rm[e0 + j] * kk[j];
+                    }
+                }
+                for (uint32_t b = 0; b < B; b++) {
+                    const float *ub = ut + (size_t)b * hw;
+                    float *ob = ot + (size_t)b * hw;
+                    for (uint32_t j = 0; j < hw; j++) ob[j] = ub[j] * kk[j] + bb[j] > vth ? 1.0f : 0.0f;
+                }
+            }
+        }
+    }
+    free(kk);
+    free(s);
+}
+
+/* ---- LIF + MPBN backward (BPTT) ------------------------------------------------------ */
+
+void snn_lif_backward(const snn_lif_args *a, float *g)
+{
+    const uint32_t B = a->B, T = a->T, hw = a->hw;
+    const size_t BH = (size_t)B * hw, N = (size_t)T * B;
+    const float tau = a->tau, vth = a->vth;
+    uint32_t mp_n = a->mode == SNN_MPBN_ELEMENT ? a->c * hw : a->c;
+    double *s = NULL, *sx = NULL;
+    float *kk = NULL, *md = NULL, *mdx = NULL;
+    if (a->mode == SNN_MPBN_ELEMENT) {
+        s = malloc(sizeof(double) * hw * 2);
+        kk = malloc(sizeof(float) * hw * 3);
+        SNN_ASSERT(s && kk);
+        sx = s + hw;
+        md = kk + hw;
+        mdx = kk + 2 * hw;
+    }
+    float *restrict du = a->du;
+    for (uint32_t ch = 0; ch < a->c; ch++) {
+        const float *uc = a->upre + (size_t)ch * N * hw, *oc = a->out + (size_t)ch * N * hw;
+        float *gc = g + (size_t)ch * N * hw;
+        memset(du, 0, BH * sizeof(float));
+        for (uint32_t tt = T; tt-- > 0;) {
+            const float *restrict ut = uc + (size_t)tt * BH;
+            const float *restrict ot = oc + (size_t)tt * BH;
+            float *restrict gt = gc + (size_t)tt * BH;
+            if (a->mode == SNN_MPBN_NONE) {
+                for (size_t i = 0; i < BH; i++) {
+                    float u = ut[i];
+                    float d_o = gt[i] - du[i] * u;
+                    float dm = fabsf(u - vth) <= 0.5f ? d_o : 0.0f;
+                    float dup = du[i] * (1.0f - ot[i]) + dm;
+                    gt[i] = dup;
+                    du[i] = tau * dup;
+                }
+            } else if (a->mode == SNN_MPBN_CHANNEL) {
+                const float mu = a->mp_mean[(size_t)tt * mp_n + ch];
+                const float is = a->mp_istd[(size_t)tt * mp_n + ch];
+                const float gam = a->mp_g[ch], bet = a->mp_b[ch];
+                const float k = gam * is, b0 = bet - mu * k;
+                for (size_t i = 0; i < BH; i++) {
+                    float u = ut[i];
+                    float m = u * k + b0;
+                    float d_o = gt[i] - du[i] * u;
+                    gt[i] = fabsf(m - vth) <= 0.5f ? d_o : 0.0f; /* dm */
+                }
+                double sd, sdx;
+                sum_dx(gt, ut, BH, mu, is, &sd, &sdx);
+                a->dmp_g[ch] += (float)sdx;
+                a->dmp_b[ch] += (float)sd;
+                const float mdm = (float)(sd / (double)BH), mdmx = (float)(sdx / (double)BH);
+                for (size_t i = 0; i < BH; i++) {
+                    float xh = (ut[i] - mu) * is;
+                    float dup = du[i] * (1.0f - ot[i]) + k * (gt[i] - mdm - xh * mdmx);
+                    gt[i] = dup;
+                    du[i] = tau * dup;
+                }
+            } else {
+                const size_t e0 = (size_t)ch * hw;
+                const float *mu = a->mp_mean + (size_t)tt * mp_n + e0;
+                const float *is = a->mp_istd + (size_t)tt * mp_n + e0;
+                const float *gam = a->mp_g + e0, *bet = a->mp_b + e0;
+                for (uint32_t j = 0; j < hw; j++) {
+                    kk[j] = gam[j] * is[j];
+                    s[j] = sx[j] = 0;
+                }
+                for (uint32_t b = 0; b < B; b++) {
+                    const float *ub = ut + (size_t)b * hw;
+                    const float *dub = du + (size_t)b * hw;
+                    float *gb = gt + (size_t)b * hw;
+                    for (uint32_t j = 0; j < hw; j++) {
+                        float u = ub[j];
+                        float m = (u - mu[j]) * kk[j] + bet[j];
+                        float d_o = gb[j] - dub[j] * u;
+                        float dm = fabsf(m - vth) <= 0.5f ? d_o : 0.0f;
+                        gb[j] = dm;
+                        s[j] += dm;
+                        sx[j] += dm * ((u - mu[j]) * is[j]);
+                    }
+                }
+                for (uint32_t j = 0; j < hw; j++) {
+                    a->dmp_g[e0 + j] += (float)sx[j];
+                    a->dmp_b[e0 + j] += (float)s[j];
+                    md[j] = (float)(s[j] / B);
+                    mdx[j] = (float)(sx[j] / B);
+                }
+                for (uint32_t b = 0; b < B; b++) {
+                    const float *ub = ut + (size_t)b * hw, *ob = ot + (size_t)b * hw;
+                    float *dub = du + (size_t)b * hw;
+                    float *gb = gt + (size_t)b * hw;
+                    for (uint32_t j = 0; j < hw; j++) {
+                        float xh = (ub[j] - mu[j]) * is[j];
+                        float dup = dub[j] * (1.0f - ob[j]) + kk[j] * (gb[j] - md[j] - xh * mdx[j]);
+                        gb[j] = dup;
+                        dub[j] = tau * dup;
+                    }
+                }
+            }
+        }
+    }
+    free(s);
+    free(kk);
+}
+
+/* ---- max-pool of spikes ----------------------------------------------------------- */
+
+void snn_pool_forward(const float *in, uint32_t c, uint32_t n, uint32_t h, uint32_t w, float *out,
+                      uint8_t *arg)
+{
+    const uint32_t oh = h / 2, ow = w / 2;
+    for (size_t cn = 0; cn < (size_t)c * n; cn++) {
+        const float *src = in + cn * h * w;
+        float *dst = out + cn * oh * ow;
+        uint8_t *ag = arg + cn * oh * ow;
+        for (uint32_t y = 0; y < oh; y++) {
+            const float *r0 = src + (size_t)(2 * y) * w, *r1 = r0 + w;
+            for (uint32_t x = 0; x < ow; x++) {
+                /* first maximum in row-major window order, as PyTorch picks it */
+                float v = r0[2 * x];
+                uint8_t k = 0;
+                if (r0[2 * x + 1] > v) { v = r0[2 * x + 1]; k = 1; }
+                if (r1[2 * x] > v) { v = r1[2 * x]; k = 2; }
+                if (r1[2 * x + 1] > v) { v = r1[2 * x + 1]; k = 3; }
+                dst[y * ow + x] = v;
+                ag[y * ow + x] = k;
+            }
+        }
+    }
+}
+
+void snn_pool_backward(const float *dout, const uint8_t *arg, uint32_t c, uint32_t n, uint32_t h,
+                       uint32_t w, float *din)
+{
+    const uint32_t oh = h / 2, ow = w / 2;
+    memset(din, 0, (size_t)c * n * h * w * sizeof(float));
+    for (size_t cn = 0; cn < (size_t)c * n; cn++) {
+        float *dst = din + cn * h * w;
+        const float *src = dout + cn * oh * ow;
+        const uint8_t *ag = arg + cn * oh * ow;
+        for (uint32_t y = 0; y < oh; y++)
+            for (uint32_t x = 0; x < ow; x++) {
+                uint8_t k = ag[y * ow + x];
+                dst[(size_t)(2 * y + (k >> 1)) * w + 2 * x + (k & 1)] = src[y * ow + x];
+            }
+    }
+}

@@ -1,0 +1,231 @@
+/*
+ * layers.c - the network's forward and backward passes, layer by layer over
+ * the whole multi-step batch (train-impl.h explains the layout), the input
+ * normalisation/augmentation and the loss.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "train-impl.h"
+
+/* ---- input ---------------------------------------------------------------------- */
+
+void snn_model_load_input(snn_model *m, const uint8_t *pixels, const uint32_t *idx, uint32_t B,
+                          const int8_t *shift_y, const int8_t *shift_x, const uint8_t *flip)
+{
+    const uint32_t C = m->cfg.in_c, H = m->cfg.in_h, W = m->cfg.in_w;
+    const size_t hw = (size_t)H * W, px = (size_t)C * hw;
+    const float scale = 1.0f / (255.0f * m->cfg.norm_std);
+    const float off = -m->cfg.norm_mean / m->cfg.norm_std; /* a black pixel */
+    float lut[256];
+    for (int v = 0; v < 256; v++) lut[v] = (float)v * scale + off;
+    for (uint32_t b = 0; b < B; b++) {
+        const uint8_t *img = pixels + (size_t)(idx ? idx[b] : b) * px;
+        int sy = shift_y ? shift_y[b] : 0, sx = shift_x ? shift_x[b] : 0;
+        int fl = flip ? flip[b] : 0;
+        for (uint32_t c = 0; c < C; c++) {
+            float *dst = m->x + ((size_t)c * B + b) * hw;
+            const uint8_t *src = img + (size_t)c * hw;
+            if (!sy && !sx && !fl) {
+                for (size_t i = 0; i < hw; i++) dst[i] = lut[src[i]];
+                continue;
+            }
+            for (uint32_t y = 0; y < H; y++) {
+                int yy = (int)y + sy;
+                for (uint32_t x = 0; x < W; x++) {
+                    int xx = (fl ? (int)(W - 1 - x) : (int)x) + sx;
+                    dst[(size_t)y * W + x] = (yy < 0 || yy >= (int)H || xx < 0 || xx >= (int)W)
+                                                 ? off
+                                                 : lut[src[(size_t)yy * W + (size_t)xx]];
+                }
+            }
+        }
+    }
+}
+
+/* ---- forward -------------------------------------------------------------------- */
+
+static snn_lif_args lif_args(snn_model *m, snn_tlayer *L, uint32_t B, int train)
+{
+    snn_lif_args a;
+    memset(&a, 0, sizeof a);
+    a.c = L->oc;
+    a.hw = L->ohw;
+    a.B = B;
+    a.T = m->cfg.T;
+    a.shared_z = L->first;
+    a.z = L->z;
+    a.bn_g = L->bn_g->data;
+    a.bn_b = L->bn_b->data;
+    a.bn_mean = L->bn_mean;
+    a.bn_istd = L->bn_istd;
+    a.mode = L->mp_n ? m->cfg.mpbn : SNN_MPBN_NONE;
+    if (L->mp_n) {
+        a.mp_g = L->mp_g->data;
+        a.mp_b = L->mp_b->data;
+        a.mp_rm = L->mp_rm->data;
+        a.mp_rv = L->mp_rv->data;
+        if (L->mp_g->grad) {
+            a.dmp_g = L->mp_g->grad;
+            a.dmp_b = L->mp_b->grad;
+        }
+    }
+    a.mp_mean = L->mp_mean;
+    a.mp_istd = L->mp_istd;
+    a.tau = m->cfg.tau;
+    a.vth = m->cfg.vth;
+    a.eps = m->cfg.mpbn_eps;
+    a.momentum = m->cfg.bn_momentum;
+    a.train = train;
+    a.upre = L->upre;
+    a.out = L->out;
+    a.du = m->du;
+    return a;
+}
+
+void snn_model_forward(snn_model *m, uint32_t B, int train)
+{
+    SNN_ASSERT(B >= 1 && B <= m->ws_batch);
+    const uint32_t T = m->cfg.T, N = T * B;
+    const float pad0 = -m->cfg.norm_mean / m->cfg.norm_std;
+    const float *in = m->x;
+    for (uint32_t l = 0; l < m->n_layers; l++) {
+        snn_tlayer *L = &m->layers[l];
+        const uint32_t nz = L->first ? B : N;
+        switch (L->kind) {
+        case SNN_LAYER_CONV:
+        case SNN_LAYER_FC: {
+            if (L->kind == SNN_LAYER_CONV) {
+                uint32_t chunk = snn_conv_chunk(L->ic, L->ihw);
+                snn_conv_forward(in, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f, L->w->data,
+                                 L->oc, L->z, m->col, chunk < nz ? chunk : nz);
+            } else {
+                snn_gather_images(in, L->ic, nz, L->ihw, L->xt);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L->oc, (int)nz,
+                            (int)L->in_n, 1.0f, L->w->data, (int)L->in_n, L->xt, (int)L->in_n,
+                            0.0f, L->z, (int)nz);
+            }
+            snn_bn_forward_stats(L->z, L->oc, (size_t)nz * L->ohw, train, (size_t)N * L->ohw,
+                                 m->cfg.bn_momentum, m->cfg.bn_eps, L->bn_rm->data,
+                                 L->bn_rv->data, L->bn_mean, L->bn_istd);
+            snn_lif_args a = lif_args(m, L, B, train);
+            snn_lif_forward(&a);
+            in = L->out;
+            break;
+        }
+        case SNN_LAYER_POOL:
+            snn_pool_forward(in, L->ic, N, L->ih, L->iw, L->out, L->arg);
+            in = L->out;
+            break;
+        default: {
+            const uint32_t K = m->cfg.n_classes;
+            snn_gather_images(in, L->ic, N, L->ihw, L->xt);
+            for (uint32_t k = 0; k < K; k++)
+                for (uint32_t n = 0; n < N; n++) m->yout[(size_t)k * N + n] = L->b->data[k];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)K, (int)N, (int)L->in_n,
+                        1.0f, L->w->data, (int)L->in_n, L->xt, (int)L->in_n, 1.0f, m->yout, (int)N);
+            const float invT = 1.0f / (float)T;
+            for (uint32_t b = 0; b < B; b++)
+                for (uint32_t k = 0; k < K; k++) {
+                    float s = 0;
+                    for (uint32_t t = 0; t < T; t++) s += m->yout[(size_t)k * N + (size_t)t * B + b];
+                    m->logits[(size_t)b * K + k] = s * invT;
+                }
+            break;
+        }
+        }
+    }
+}
+
+double snn_model_loss(snn_model *m, uint32_t B, const uint8_t *labels, uint32_t *correct)
+{
+    const uint32_t K = m->cfg.n_classes;
+    double loss = 0;
+    uint32_t ok = 0;
+    for (uint32_t b = 0; b < B; b++) {
+        const float *z = m->logits + (size_t)b * K;
+        float *d = m->dlogits + (size_t)b * K;
+        uint32_t am = 0;
+        float mx = z[0];
+        for (uint32_t k = 1; k < K; k++)
+            if (z[k] > mx) {
+                mx = z[k];
+                am = k;
+            }
+        double s = 0;
+        for (uint32_t k = 0; k < K; k++) s += exp((double)z[k] - mx);
+        loss += log(s) + mx - z[labels[b]];
+        for (uint32_t k = 0; k < K; k++)
+            d[k] = (float)((exp((double)z[k] - mx) / s - (k == labels[b] ? 1.0 : 0.0)) / B);
+        ok += am == labels[b];
+    }
+    if (correct) *correct = ok;
+    return loss / B;
+}
+
+/* ---- backward ------------------------------------------------------------------- */
+
+void snn_model_backward(snn_model *m, uint32_t B)
+{
+    SNN_ASSERT(m->with_grads);
+    const uint32_t T = m->cfg.T, N = T * B, K = m->cfg.n_classes;
+    const float pad0 = -m->cfg.norm_mean / m->cfg.norm_std;
+    for (uint32_t i = 0; i < m->n_params; i++)
+        if (m->params[i].grad) memset(m->params[i].grad, 0, m->params[i].n * sizeof(float));
+
+    float *g = m->g0, *gin = m->g1;
+    {
+        snn_tlayer *L = &m->layers[m->n_layers - 1];
+        float *dy = m->yout; /* [K][N] */
+        const float invT = 1.0f / (float)T;
+        for (uint32_t k = 0; k < K; k++) {
+            float s = 0;
+            for (uint32_t t = 0; t < T; t++)
+                for (uint32_t b = 0; b < B; b++) {
+                    float v = m->dlogits[(size_t)b * K + k] * invT;
+                    dy[(size_t)k * N + (size_t)t * B + b] = v;
+                    s += v;
+                }
+            L->b->grad[k] = s;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)K, (int)L->in_n, (int)N, 1.0f,
+                    dy, (int)N, L->xt, (int)L->in_n, 0.0f, L->w->grad, (int)L->in_n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)N, (int)L->in_n, (int)K, 1.0f,
+                    dy, (int)N, L->w->data, (int)L->in_n, 0.0f, L->xt, (int)L->in_n);
+        snn_scatter_images(L->xt, L->ic, N, L->ihw, g);
+    }
+    for (uint32_t l = m->n_layers - 1; l-- > 0;) {
+        snn_tlayer *L = &m->layers[l];
+        const float *prev = l ? m->layers[l - 1].out : m->x;
+        const uint32_t nz = L->first ? B : N;
+        if (L->kind == SNN_LAYER_POOL) {
+            snn_pool_backward(g, L->arg, L->ic, N, L->ih, L->iw, gin);
+        } else {
+            snn_lif_args a = lif_args(m, L, B, 1);
+            snn_lif_backward(&a, g);
+            float *dz = L->first ? gin : g;
+            snn_bn_backward(L->z, g, L->oc, nz, L->first ? T : 1, L->ohw, L->bn_g->data,
+                            L->bn_mean, L->bn_istd, dz, L->bn_g->grad, L->bn_b->grad);
+            if (L->kind == SNN_LAYER_CONV) {
+                uint32_t chunk = snn_conv_chunk(L->ic, L->ihw);
+                snn_conv_backward(prev, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f,
+                                  L->w->data, L->oc, dz, L->w->grad, L->first ? NULL : gin,
+                                  m->col, chunk < nz ? chunk : nz);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L->oc, (int)L->in_n,
+                            (int)nz, 1.0f, dz, (int)nz, L->xt, (int)L->in_n, 0.0f, L->w->grad,
+                            (int)L->in_n);
+                if (!L->first) {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nz, (int)L->in_n,
+                                (int)L->oc, 1.0f, dz, (int)nz, L->w->data, (int)L->in_n, 0.0f,
+                                L->xt, (int)L->in_n);
+                    snn_scatter_images(L->xt, L->ic, nz, L->ihw, gin);
+                }
+            }
+        }
+        float *tmp = g;
+        g = gin;
+        gin = tmp;
+    }
+}
