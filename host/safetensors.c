@@ -435,7 +435,8 @@ static snn_status st_parse_tensor(snn_st_file *f, jp_t *j, const char *name)
     return SNN_OK;
 }
 
-static snn_st_file *st_cur_sort; /* qsort has no context argument in C11 */
+/* qsort has no context argument in C11; thread-local keeps parsing reentrant. */
+static _Thread_local snn_st_file *st_cur_sort;
 
 static int cmp_by_name(const void *a, const void *b)
 {
@@ -532,7 +533,11 @@ static snn_status st_bind_data(snn_st_file *f)
     for (size_t i = 0; i < f->n; i++) {
         snn_st_tensor *t = &f->t[i];
         const uint8_t *p = f->data + f->off[2 * i];
-        if ((uintptr_t)p % dtypes[t->dtype].size == 0 || t->nbytes == 0) {
+        if (t->nbytes == 0) {
+            t->data = f->data; /* aligned, and never dereferenced */
+            continue;
+        }
+        if ((uintptr_t)p % dtypes[t->dtype].size == 0) {
             t->data = p;
             continue;
         }
