@@ -1,0 +1,110 @@
+/*
+ * dev-ref.c - the `ref` backend: the golden model (host/ref-model.c) behind
+ * the device interface. Buffers are host memory; start() parses the model
+ * buffer the way a kernel reads its `model` argument and runs the batch to
+ * completion, so wait() has nothing left to do (and counts no cycles).
+ */
+#include <string.h>
+
+#include "snn-dev-impl.h"
+
+struct snn_bo {
+    size_t size;
+    uint8_t *data; /* 64-byte aligned, like a device buffer */
+};
+
+static snn_status ref_open(snn_dev_t *dev)
+{
+    dev->ctx = NULL;
+    return SNN_OK;
+}
+
+static void ref_close(snn_dev_t *dev)
+{
+    (void)dev;
+}
+
+static snn_status ref_bo_alloc(snn_dev_t *dev, size_t bytes, snn_bo **out)
+{
+    (void)dev;
+    snn_bo *bo = snn_calloc(1, sizeof *bo);
+    if (!bo) return SNN_ERR_NOMEM;
+    bo->size = bytes;
+    size_t cap = (bytes + 63) & ~(size_t)63;
+    bo->data = aligned_alloc(64, cap ? cap : 64);
+    if (!bo->data) {
+        free(bo);
+        return snn_fail(SNN_ERR_NOMEM, "ref: out of memory allocating a %zu-byte buffer", bytes);
+    }
+    memset(bo->data, 0, bytes);
+    *out = bo;
+    return SNN_OK;
+}
+
+static void ref_bo_free(snn_dev_t *dev, snn_bo *bo)
+{
+    (void)dev;
+    if (!bo) return;
+    free(bo->data);
+    free(bo);
+}
+
+static snn_status ref_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
+{
+    (void)dev;
+    if (off > bo->size || n > bo->size - off)
+        return snn_fail(SNN_ERR_ARG, "ref: write of %zu bytes at %zu past a %zu-byte buffer", n,
+                        off, bo->size);
+    memcpy(bo->data + off, src, n);
+    return SNN_OK;
+}
+
+static snn_status ref_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst, size_t n)
+{
+    (void)dev;
+    if (off > bo->size || n > bo->size - off)
+        return snn_fail(SNN_ERR_ARG, "ref: read of %zu bytes at %zu past a %zu-byte buffer", n,
+                        off, bo->size);
+    memcpy(dst, bo->data + off, n);
+    return SNN_OK;
+}
+
+static snn_status ref_start(snn_dev_t *dev, const snn_kernel_args *a)
+{
+    (void)dev;
+    snn_net net;
+    snn_status st = snn_image_parse(a->model->data, a->model->size, &net);
+    if (st != SNN_OK) return snn_fail_context(st, "ref: model buffer");
+    const snn_image_hdr *h = net.hdr;
+    size_t px = (size_t)h->in_c * h->in_h * h->in_w;
+    size_t stride = snn_result_stride(h->n_classes, net.n_layers);
+    size_t tw = (size_t)snn_trace_words(&net) * 4;
+    if (a->images->size < px * a->n_images || a->results->size < stride * a->n_images ||
+        (a->trace && a->trace->size < tw * a->n_images))
+        return snn_fail(SNN_ERR_ARG, "ref: buffers too small for %u images", a->n_images);
+    snn_ref_run(&net, a->images->data, a->n_images, a->results->data,
+                a->trace ? (uint32_t *)a->trace->data : NULL);
+    return SNN_OK;
+}
+
+static snn_status ref_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles)
+{
+    (void)dev;
+    (void)timeout_ms;
+    *cycles = 0;
+    return SNN_OK;
+}
+
+const snn_dev_iface snn_dev_ref = {
+    .name = "ref",
+    .desc = "golden fixed-point model in plain C (docs/numerics.md)",
+    .open = ref_open,
+    .close = ref_close,
+    .bo_alloc = ref_bo_alloc,
+    .bo_free = ref_bo_free,
+    .bo_write = ref_bo_write,
+    .bo_read = ref_bo_read,
+    .start = ref_start,
+    .wait = ref_wait,
+    .power = NULL,
+};
