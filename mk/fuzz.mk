@@ -1,0 +1,75 @@
+# fuzz.mk - libFuzzer harnesses for the file parsers (IDX data, safetensors
+# checkpoints), built with clang's -fsanitize=fuzzer,address,undefined.
+#
+#   make fuzz              each harness for FUZZ_SECONDS (default 60 s)
+#   make fuzz-smoke        each harness for 10 s (part of `make test-extra`
+#                          when clang is installed)
+#
+# Corpora grow under build/fuzz/corpus-*/ and start from the valid files
+# tests/fuzz/fuzz-seeds.c writes; a crash leaves build/fuzz/crash-* to replay
+# with `build/fuzz/fuzz-<name> build/fuzz/crash-...`.
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -Ihost -D_GNU_SOURCE -Wall -Wextra
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+
+# Each harness is compiled from the sources it exercises (instrumented), not
+# linked against build/libsnn.a (built by gcc without coverage).
+FUZZ_IDX_SRCS := tests/fuzz/fuzz-idx.c host/data.c host/snn-common.c
+FUZZ_ST_SRCS  := tests/fuzz/fuzz-safetensors.c host/safetensors.c host/json.c host/snn-common.c
+
+.PHONY: fuzz fuzz-smoke fuzz-check-cc
+
+fuzz-check-cc:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
+
+$(FUZZ_DIR)/fuzz-idx: $(FUZZ_IDX_SRCS) host/snn-data.h host/snn-common.h | fuzz-check-cc
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_IDX_SRCS) -lz
+
+$(FUZZ_DIR)/fuzz-safetensors: $(FUZZ_ST_SRCS) host/safetensors.h host/json.h host/snn-common.h | fuzz-check-cc
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_ST_SRCS)
+
+$(FUZZ_DIR)/fuzz-seeds: tests/fuzz/fuzz-seeds.c host/safetensors.c host/json.c host/snn-common.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O1 -g -Ihost -D_GNU_SOURCE -o $@ $^ -lz
+
+$(FUZZ_DIR)/seeds.stamp: $(FUZZ_DIR)/fuzz-seeds
+	rm -rf $(FUZZ_DIR)/seed-idx $(FUZZ_DIR)/seed-st
+	$< $(FUZZ_DIR)
+	@mkdir -p $(FUZZ_DIR)/corpus-idx $(FUZZ_DIR)/corpus-st
+	@touch $@
+
+# $(call run_fuzz,harness,corpus,seeds,seconds,extra flags): the full log goes
+# to build/fuzz/<harness>.log; the figures are printed, and the log's tail
+# (the sanitizer report) on failure.
+define run_fuzz
+	@echo "== fuzz $(1) for $(4) s (log: $(FUZZ_DIR)/$(1).log)"
+	@if $(FUZZ_DIR)/$(1) -max_total_time=$(4) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/crash-$(1)- $(5) $(FUZZ_DIR)/$(2) $(FUZZ_DIR)/$(3) \
+	    >$(FUZZ_DIR)/$(1).log 2>&1; then \
+	    grep -E '^stat::(number_of_executed_units|new_units_added)' $(FUZZ_DIR)/$(1).log; \
+	    echo "$(1): no crash"; \
+	else \
+	    tail -n 60 $(FUZZ_DIR)/$(1).log; echo "$(1): FAILED (input saved as $(FUZZ_DIR)/crash-$(1)-*)"; \
+	    exit 1; \
+	fi
+endef
+
+FUZZ_BINS := $(FUZZ_DIR)/fuzz-idx $(FUZZ_DIR)/fuzz-safetensors $(FUZZ_DIR)/seeds.stamp
+
+fuzz: $(FUZZ_BINS) ## fuzz the IDX and safetensors parsers (FUZZ_SECONDS=60 each; needs clang)
+	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,$(FUZZ_SECONDS),-max_len=65536)
+	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,$(FUZZ_SECONDS),-max_len=8192 -dict=tests/fuzz/safetensors.dict)
+
+fuzz-smoke: $(FUZZ_BINS) ## 10-second fuzz run of each parser
+	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,10,-max_len=65536)
+	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,10,-max_len=8192 -dict=tests/fuzz/safetensors.dict)
+
+ifneq ($(HAVE_FUZZ_CC),)
+EXTRA_TESTS += fuzz-smoke
+endif
