@@ -1,0 +1,162 @@
+/*
+ * dev-csim.c - the `csim` device: the HLS kernel (hls/snn_kernel.c) compiled
+ * natively and called like the card calls it.
+ *
+ * Buffers (bo) are 64-byte aligned host memory standing in for card memory;
+ * start() checks the loaded image against the kernel's compile-time capacity
+ * (snn_hls_check) and then calls the kernel's top function synchronously
+ * with the buffers as its m_axi arguments, so wait() has nothing to wait
+ * for. opts.lanes picks one of the kernel builds linked in (hls/csim-lanes*.c,
+ * 0 = the default SNN_HLS_LANES). wait() reports the kernel's loop
+ * iterations as cycles: the run time at II=1 without memory stalls.
+ */
+#include <string.h>
+
+#include "snn-dev-impl.h"
+#include "snn_kernel.h"
+
+extern const snn_hls_variant snn_hls_variant_default, snn_hls_variant_lanes1,
+    snn_hls_variant_lanes2, snn_hls_variant_lanes4, snn_hls_variant_lanes8,
+    snn_hls_variant_lanes32;
+
+const snn_hls_variant *const snn_hls_variants[] = {
+    &snn_hls_variant_default, &snn_hls_variant_lanes1, &snn_hls_variant_lanes2,
+    &snn_hls_variant_lanes4,  &snn_hls_variant_lanes8, &snn_hls_variant_lanes32,
+    NULL,
+};
+
+struct snn_bo {
+    uint8_t *p;
+    size_t n;
+};
+
+typedef struct csim_ctx {
+    const snn_hls_variant *v;
+    uint64_t cycles; /* loop iterations of the last run */
+    int checked;     /* the loaded image passed snn_hls_check */
+    const uint8_t *checked_image;
+} csim_ctx;
+
+static snn_status csim_open(snn_dev_t *dev)
+{
+    const snn_hls_variant *v = NULL;
+    char have[64] = "";
+    for (size_t i = 0; snn_hls_variants[i]; i++) {
+        const snn_hls_variant *c = snn_hls_variants[i];
+        if (!v && (dev->opts.lanes == 0 ? i == 0 : c->lanes == dev->opts.lanes)) v = c;
+        if (i > 0) {
+            size_t len = strlen(have);
+            snprintf(have + len, sizeof have - len, "%s%u", len ? "," : "", (unsigned)c->lanes);
+        }
+    }
+    if (!v)
+        return snn_fail(SNN_ERR_UNSUPPORTED,
+                        "csim has no kernel build with %u lanes (builds: %s; default %u)",
+                        (unsigned)dev->opts.lanes, have, (unsigned)snn_hls_variants[0]->lanes);
+    csim_ctx *c = snn_calloc(1, sizeof *c);
+    if (!c) return SNN_ERR_NOMEM;
+    c->v = v;
+    dev->ctx = c;
+    return SNN_OK;
+}
+
+static void csim_close(snn_dev_t *dev)
+{
+    free(dev->ctx);
+    dev->ctx = NULL;
+}
+
+static snn_status csim_bo_alloc(snn_dev_t *dev, size_t bytes, snn_bo **out)
+{
+    (void)dev;
+    *out = NULL;
+    snn_bo *bo = snn_calloc(1, sizeof *bo);
+    if (!bo) return SNN_ERR_NOMEM;
+    size_t n = (bytes + 63) & ~(size_t)63;
+    bo->p = aligned_alloc(64, n ? n : 64);
+    if (!bo->p) {
+        free(bo);
+        return snn_fail(SNN_ERR_NOMEM, "csim: out of memory allocating a %zu-byte buffer", bytes);
+    }
+    memset(bo->p, 0, n ? n : 64);
+    bo->n = bytes;
+    *out = bo;
+    return SNN_OK;
+}
+
+static void csim_bo_free(snn_dev_t *dev, snn_bo *bo)
+{
+    (void)dev;
+    if (!bo) return;
+    free(bo->p);
+    free(bo);
+}
+
+static snn_status csim_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
+{
+    (void)dev;
+    if (off > bo->n || n > bo->n - off)
+        return snn_fail(SNN_ERR_ARG, "csim: write of %zu bytes at %zu outside a %zu-byte buffer", n,
+                        off, bo->n);
+    memcpy(bo->p + off, src, n);
+    return SNN_OK;
+}
+
+static snn_status csim_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst, size_t n)
+{
+    (void)dev;
+    if (off > bo->n || n > bo->n - off)
+        return snn_fail(SNN_ERR_ARG, "csim: read of %zu bytes at %zu outside a %zu-byte buffer", n,
+                        off, bo->n);
+    memcpy(dst, bo->p + off, n);
+    return SNN_OK;
+}
+
+static snn_status csim_start(snn_dev_t *dev, const snn_kernel_args *a)
+{
+    csim_ctx *c = dev->ctx;
+    /* The capacity check is the load path's: once per loaded image. */
+    if (!c->checked || c->checked_image != dev->image) {
+        snn_status st = c->v->check(&dev->net);
+        if (st != SNN_OK) return st;
+        c->checked = 1;
+        c->checked_image = dev->image;
+    }
+    const snn_net *net = &dev->net;
+    size_t img = (size_t)net->hdr->in_c * net->hdr->in_h * net->hdr->in_w;
+    size_t res = snn_result_stride(net->hdr->n_classes, net->n_layers);
+    size_t trw = (size_t)snn_trace_words(net) * 4;
+    /* The buffers must hold what the kernel writes: a short buffer would be a
+     * driver bug, caught here rather than as a stray write. */
+    SNN_ASSERT(a->model->n >= net->size);
+    SNN_ASSERT(a->images->n >= img * a->n_images);
+    SNN_ASSERT(a->results->n >= res * a->n_images);
+    SNN_ASSERT(!a->trace || a->trace->n >= trw * a->n_images);
+    c->v->kernel((const uint32_t *)a->model->p, a->images->p, (uint32_t *)a->results->p,
+                 a->trace ? (uint32_t *)a->trace->p : NULL, a->n_images);
+    c->cycles = c->v->iterations();
+    return SNN_OK;
+}
+
+static snn_status csim_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles)
+{
+    (void)timeout_ms;
+    csim_ctx *c = dev->ctx;
+    *cycles = c->cycles;
+    c->cycles = 0;
+    return SNN_OK;
+}
+
+const snn_dev_iface snn_dev_csim = {
+    .name = "csim",
+    .desc = "the HLS kernel (hls/) compiled natively",
+    .open = csim_open,
+    .close = csim_close,
+    .bo_alloc = csim_bo_alloc,
+    .bo_free = csim_bo_free,
+    .bo_write = csim_bo_write,
+    .bo_read = csim_bo_read,
+    .start = csim_start,
+    .wait = csim_wait,
+    .power = NULL,
+};

@@ -1,0 +1,14 @@
+/*
+ * csim-lanes1.c - the kernel of snn_kernel.c built with 1 lanes, for
+ * `--device csim --lanes 1` (driver/dev-csim.c picks a build by lane count).
+ * Synthesis uses snn_kernel.c alone with -DSNN_HLS_LANES=N.
+ */
+#ifndef __SYNTHESIS__
+#undef SNN_HLS_LANES
+#define SNN_HLS_LANES 1
+#define snn_kernel snn_kernel_lanes1
+#define snn_hls_check snn_hls_check_lanes1
+#define snn_hls_iterations snn_hls_iterations_lanes1
+#define SNN_HLS_VARIANT snn_hls_variant_lanes1
+#include "snn_kernel.c"
+#endif
