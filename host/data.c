@@ -226,8 +226,8 @@ static snn_status gunzip(const char *path, const uint8_t *in, size_t in_size, ui
         if (n == cap) {
             if (n > limit) {
                 st = snn_fail(SNN_ERR_FORMAT,
-                              "%s: inflates to more than %llu bytes; not a plausible IDX file", path,
-                              (unsigned long long)limit);
+                              "%s: inflates to more than %llu bytes; not a plausible IDX file",
+                              path, (unsigned long long)limit);
                 break;
             }
             size_t ncap = cap * 2 > limit + 1 ? (size_t)limit + 1 : cap * 2;

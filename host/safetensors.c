@@ -620,7 +620,8 @@ static snn_status st_parse(const char *name, const uint8_t *buf, size_t size, ui
         goto fail;
     }
 
-    jp_t j = {.file = name, .begin = buf + 8, .p = buf + 8, .end = buf + data_at, .arena = f->arena};
+    jp_t j = {
+        .file = name, .begin = buf + 8, .p = buf + 8, .end = buf + data_at, .arena = f->arena};
     if ((st = jp_expect(&j, '{')) != SNN_OK) goto fail;
     if (jp_peek(&j) != '}') {
         int have_meta = 0;

@@ -13,7 +13,15 @@
  * the file and the problem, never a crash or an out-of-bounds read. A parsed
  * file owns a copy of the bytes; tensors point into it (little-endian, which
  * is the host order on every machine mpbn runs on) and live until
- * snn_st_free().
+ * snn_st_free(). Tensor data is always aligned to its element size, so
+ * `(const float *)t->data` is safe even for files that place a tensor at an
+ * odd offset (those few tensors are copied out). snn_st_at() keeps the
+ * header's order, which for files written here is the order given to
+ * snn_st_write().
+ *
+ * The writer refuses (SNN_ERR_ARG) what the reader would refuse: duplicate
+ * names, nbytes != prod(shape) * element size, invalid UTF-8, more than
+ * SNN_ST_MAX_DIMS dimensions, a tensor named "__metadata__".
  *
  *     int64_t shape[2] = {10, 128};
  *     snn_st_tensor t = {"layers.6.weight", SNN_ST_F32, 2, {10, 128}, w, sizeof(float) * 1280};
@@ -37,7 +45,14 @@
 extern "C" {
 #endif
 
-typedef enum { SNN_ST_F32 = 0, SNN_ST_I32, SNN_ST_I64, SNN_ST_U8, SNN_ST_I8, SNN_ST_F64 } snn_st_dtype;
+typedef enum {
+    SNN_ST_F32 = 0,
+    SNN_ST_I32,
+    SNN_ST_I64,
+    SNN_ST_U8,
+    SNN_ST_I8,
+    SNN_ST_F64
+} snn_st_dtype;
 
 #define SNN_ST_MAX_DIMS 8
 

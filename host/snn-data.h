@@ -11,6 +11,11 @@
  * stored CHW per image (so c = 1 and each image is h*w bytes). Labels are
  * unsigned bytes; n_classes is the largest label + 1.
  *
+ * Files are read whole and validated before use: the header's dimensions
+ * must account for every byte (no truncation, no trailing bytes) and the
+ * payload may not exceed SNN_IDX_MAX_BYTES. Concatenated gzip members are
+ * accepted as gzip(1) does.
+ *
  * Every problem a user can cause (missing file, wrong magic, truncated file,
  * count mismatch, corrupt gzip, absurd sizes) is an SNN_ERR_IO or
  * SNN_ERR_FORMAT whose snn_last_error() names the file and the problem.

@@ -132,7 +132,8 @@ static void write_set(const char *dir, const char *split, uint32_t n, uint32_t h
 {
     uint8_t *px = malloc((size_t)n * h * w + 1), *lb = malloc(n + 1);
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < (size_t)h * w; k++) px[i * h * w + k] = (uint8_t)((i * 31 + k) & 255);
+        for (size_t k = 0; k < (size_t)h * w; k++)
+            px[i * h * w + k] = (uint8_t)((i * 31 + k) & 255);
         lb[i] = (uint8_t)(i % classes);
     }
     uint32_t idims[3] = {n, h, w}, ldims[1] = {n};

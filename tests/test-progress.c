@@ -170,7 +170,8 @@ static void test_tty(void **state)
     int fl = fcntl(master, F_GETFL);
     fcntl(master, F_SETFL, fl | O_NONBLOCK);
     ssize_t n = 0, got;
-    while (n < (ssize_t)sizeof buf - 1 && (got = read(master, buf + n, sizeof buf - 1 - (size_t)n)) > 0)
+    while (n < (ssize_t)sizeof buf - 1 &&
+           (got = read(master, buf + n, sizeof buf - 1 - (size_t)n)) > 0)
         n += got;
     close(master);
     buf[n > 0 ? n : 0] = 0;

@@ -87,7 +87,8 @@ int main(int argc, char **argv)
         {"pi", SNN_ST_F64, 0, {0}, &f64, sizeof f64},
         {"none", SNN_ST_F32, 2, {0, 4}, NULL, 0},
     };
-    const char *k[] = {"format", "arch", "esc\"\\"}, *v[] = {"mpbn-checkpoint", "c8,p,f16", "\n\t\x01\xc2\xb5"};
+    const char *k[] = {"format", "arch", "esc\"\\"},
+               *v[] = {"mpbn-checkpoint", "c8,p,f16", "\n\t\x01\xc2\xb5"};
     char p[1024];
     snprintf(p, sizeof p, "%s/full.safetensors", st);
     if (snn_st_write(p, t, sizeof t / sizeof t[0], k, v, 3) != SNN_OK) return 1;
