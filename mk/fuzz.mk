@@ -24,13 +24,15 @@ FUZZ_ST_SRCS  := tests/fuzz/fuzz-safetensors.c host/safetensors.c host/json.c ho
 .PHONY: fuzz fuzz-smoke fuzz-check-cc
 
 fuzz-check-cc:
-	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
+	@command -v $(FUZZ_CC) >/dev/null || \
+	    { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
 
 $(FUZZ_DIR)/fuzz-idx: $(FUZZ_IDX_SRCS) host/snn-data.h host/snn-common.h | fuzz-check-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_IDX_SRCS) -lz
 
-$(FUZZ_DIR)/fuzz-safetensors: $(FUZZ_ST_SRCS) host/safetensors.h host/json.h host/snn-common.h | fuzz-check-cc
+$(FUZZ_DIR)/fuzz-safetensors: $(FUZZ_ST_SRCS) host/safetensors.h host/json.h host/snn-common.h \
+                              | fuzz-check-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_ST_SRCS)
 
@@ -55,20 +57,24 @@ define run_fuzz
 	    grep -E '^stat::(number_of_executed_units|new_units_added)' $(FUZZ_DIR)/$(1).log; \
 	    echo "$(1): no crash"; \
 	else \
-	    tail -n 60 $(FUZZ_DIR)/$(1).log; echo "$(1): FAILED (input saved as $(FUZZ_DIR)/crash-$(1)-*)"; \
+	    tail -n 60 $(FUZZ_DIR)/$(1).log; \
+	    echo "$(1): FAILED (input saved as $(FUZZ_DIR)/crash-$(1)-*)"; \
 	    exit 1; \
 	fi
 endef
 
 FUZZ_BINS := $(FUZZ_DIR)/fuzz-idx $(FUZZ_DIR)/fuzz-safetensors $(FUZZ_DIR)/seeds.stamp
 
+FUZZ_IDX_OPTS := -max_len=65536
+FUZZ_ST_OPTS  := -max_len=8192 -dict=tests/fuzz/safetensors.dict
+
 fuzz: $(FUZZ_BINS) ## fuzz the IDX and safetensors parsers (FUZZ_SECONDS=60 each; needs clang)
-	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,$(FUZZ_SECONDS),-max_len=65536)
-	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,$(FUZZ_SECONDS),-max_len=8192 -dict=tests/fuzz/safetensors.dict)
+	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,$(FUZZ_SECONDS),$(FUZZ_IDX_OPTS))
+	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,$(FUZZ_SECONDS),$(FUZZ_ST_OPTS))
 
 fuzz-smoke: $(FUZZ_BINS) ## 10-second fuzz run of each parser
-	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,10,-max_len=65536)
-	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,10,-max_len=8192 -dict=tests/fuzz/safetensors.dict)
+	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,10,$(FUZZ_IDX_OPTS))
+	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,10,$(FUZZ_ST_OPTS))
 
 ifneq ($(HAVE_FUZZ_CC),)
 EXTRA_TESTS += fuzz-smoke
