@@ -276,9 +276,9 @@ static void free_workspace(snn_model *m)
         L->z = L->upre = L->out = L->xt = L->bn_mean = L->bn_istd = L->mp_mean = L->mp_istd = NULL;
         L->arg = NULL;
     }
-    free(m->x); free(m->g0); free(m->g1); free(m->col); free(m->du);
+    free(m->x); free(m->g0); free(m->g1); free(m->col); free(m->dwp);
     free(m->dlogits); free(m->logits); free(m->yout);
-    m->x = m->g0 = m->g1 = m->col = m->du = m->dlogits = m->logits = m->yout = NULL;
+    m->x = m->g0 = m->g1 = m->col = m->dwp = m->dlogits = m->logits = m->yout = NULL;
     m->ws_batch = 0;
 }
 
@@ -309,12 +309,12 @@ static void *ws_alloc(size_t bytes)
 
 snn_status snn_model_workspace(snn_model *m, uint32_t B)
 {
-    if (m->ws_batch >= B) return SNN_OK;
+    if (m->ws_batch >= B && m->ws_threads >= snn_par_threads()) return SNN_OK;
     free_workspace(m);
     const uint32_t T = m->cfg.T;
     const size_t N = (size_t)T * B;
     size_t gmax = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-    size_t colmax = 0;
+    size_t colmax = 0, dwpmax = 0;
     for (uint32_t i = 0; i < m->n_layers; i++) {
         snn_tlayer *L = &m->layers[i];
         size_t nz = L->first ? B : N;
@@ -333,10 +333,13 @@ snn_status snn_model_workspace(snn_model *m, uint32_t B)
                 if (!(L->mp_istd = ws_alloc((size_t)T * L->mp_n * sizeof(float)))) goto nomem;
             }
             if (L->kind == SNN_LAYER_CONV) {
-                uint32_t chunk = snn_conv_chunk(L->ic, L->ihw);
-                if (chunk > nz) chunk = (uint32_t)nz;
-                size_t cn = (size_t)L->ic * 9 * chunk * L->ihw;
+                uint32_t chunk, tasks;
+                size_t cn;
+                snn_conv_plan(L->ic, L->ihw, (uint32_t)nz, &chunk, &tasks, &cn);
                 if (cn > colmax) colmax = cn;
+                /* smaller batches (eval tails) may split finer: bound the task count */
+                tasks += 4 * snn_par_threads();
+                if ((size_t)tasks * L->oc * L->ic * 9 > dwpmax) dwpmax = (size_t)tasks * L->oc * L->ic * 9;
             } else if (!(L->xt = ws_alloc(nz * L->in_n * sizeof(float)))) {
                 goto nomem;
             }
@@ -353,14 +356,15 @@ snn_status snn_model_workspace(snn_model *m, uint32_t B)
     if (!(m->x = ws_alloc((size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w * sizeof(float))) ||
         !(m->g0 = ws_alloc(N * gmax * sizeof(float))) ||
         !(m->g1 = ws_alloc(N * gmax * sizeof(float))) ||
-        !(m->col = ws_alloc(colmax * sizeof(float))) ||
-        !(m->du = ws_alloc((size_t)B * gmax * sizeof(float))) ||
+        !(m->col = ws_alloc(colmax * snn_par_threads() * sizeof(float))) ||
+        !(m->dwp = ws_alloc(dwpmax * sizeof(float))) ||
         !(m->dlogits = ws_alloc((size_t)B * m->cfg.n_classes * sizeof(float))) ||
         !(m->logits = ws_alloc((size_t)B * m->cfg.n_classes * sizeof(float))) ||
         !(m->yout = ws_alloc(N * m->cfg.n_classes * sizeof(float))))
         goto nomem;
     m->col_n = colmax;
     m->ws_batch = B;
+    m->ws_threads = snn_par_threads();
     return SNN_OK;
 nomem:
     free_workspace(m);

@@ -8,7 +8,8 @@
  *     out[Cout][n0*HW ...] = W[Cout][Cin*9] x col            (ldc = N*HW)
  *
  * writes the chunk's outputs in place. Chunks keep col a few MiB (cache
- * friendly) while the GEMM stays large (N dimension = cn*H*W >= ~10k).
+ * friendly) and are the tasks of the thread pool (each worker has its own
+ * col buffer; OpenBLAS is single-threaded inside a task).
  * Backward reuses the same chunks: dW += dout_chunk x col^T, and
  * dcol = W^T x dout_chunk followed by col2im.
  */
@@ -17,14 +18,18 @@
 
 #include "train-impl.h"
 
-uint32_t snn_conv_chunk(uint32_t cin, uint32_t hw)
+void snn_conv_plan(uint32_t cin, uint32_t hw, uint32_t n, uint32_t *chunk, uint32_t *n_tasks,
+                   size_t *col_floats)
 {
-    size_t per = (size_t)cin * 9 * hw; /* floats of col per image */
-    size_t target = (size_t)1 << 20;   /* 4 MiB of floats */
-    size_t c = target / per;
+    size_t per = (size_t)cin * 9 * hw;      /* floats of col per image */
+    size_t c = ((size_t)1 << 20) / per;     /* <= 4 MiB of col */
+    uint32_t nw = snn_par_threads();
+    size_t fair = ((size_t)n + 4 * nw - 1) / (4 * nw); /* >= 4 tasks per worker */
+    if (c > fair) c = fair;
     if (c < 1) c = 1;
-    if (c > 4096) c = 4096;
-    return (uint32_t)c;
+    *chunk = (uint32_t)c;
+    *n_tasks = (uint32_t)(((size_t)n + c - 1) / c);
+    *col_floats = c * per;
 }
 
 static void im2col(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
@@ -95,37 +100,70 @@ static void col2im_add(const float *col, uint32_t cin, size_t N, size_t n0, uint
     }
 }
 
-void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                      const float *wt, uint32_t cout, float *out, float *col, uint32_t chunk)
+typedef struct conv_ctx {
+    const float *in;
+    uint32_t cin, n, h, w, cout, chunk;
+    float pad;
+    const float *wt;
+    float *out;
+    const float *dout;
+    float *dwp, *din, *col;
+    size_t col_n;
+} conv_ctx;
+
+static void conv_fwd_task(void *vc, uint32_t task, uint32_t worker)
 {
-    const size_t hw = (size_t)h * w, K = (size_t)cin * 9;
-    for (uint32_t n0 = 0; n0 < n; n0 += chunk) {
-        uint32_t cn = n - n0 < chunk ? n - n0 : chunk;
-        im2col(in, cin, n, n0, cn, h, w, pad, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cout, (int)(cn * hw), (int)K,
-                    1.0f, wt, (int)K, col, (int)(cn * hw), 0.0f, out + (size_t)n0 * hw,
-                    (int)((size_t)n * hw));
-    }
+    const conv_ctx *c = vc;
+    const size_t hw = (size_t)c->h * c->w, K = (size_t)c->cin * 9;
+    const uint32_t n0 = task * c->chunk, cn = c->n - n0 < c->chunk ? c->n - n0 : c->chunk;
+    float *col = c->col + worker * c->col_n;
+    im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->cout, (int)(cn * hw), (int)K,
+                1.0f, c->wt, (int)K, col, (int)(cn * hw), 0.0f, c->out + (size_t)n0 * hw,
+                (int)((size_t)c->n * hw));
+}
+
+static void conv_bwd_task(void *vc, uint32_t task, uint32_t worker)
+{
+    const conv_ctx *c = vc;
+    const size_t hw = (size_t)c->h * c->w, K = (size_t)c->cin * 9;
+    const uint32_t n0 = task * c->chunk, cn = c->n - n0 < c->chunk ? c->n - n0 : c->chunk;
+    float *col = c->col + worker * c->col_n;
+    const float *dout = c->dout + (size_t)n0 * hw;
+    im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->cout, (int)K, (int)(cn * hw), 1.0f,
+                dout, (int)((size_t)c->n * hw), col, (int)(cn * hw), 0.0f,
+                c->dwp + (size_t)task * c->cout * K, (int)K);
+    if (!c->din) return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)(cn * hw), (int)c->cout, 1.0f,
+                c->wt, (int)K, dout, (int)((size_t)c->n * hw), 0.0f, col, (int)(cn * hw));
+    for (uint32_t ci = 0; ci < c->cin; ci++)
+        memset(c->din + ((size_t)ci * c->n + n0) * hw, 0, (size_t)cn * hw * sizeof(float));
+    col2im_add(col, c->cin, c->n, n0, cn, c->h, c->w, c->din);
+}
+
+void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
+                      const float *wt, uint32_t cout, float *out, float *col)
+{
+    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, out, NULL, NULL, NULL, col, 0};
+    uint32_t tasks;
+    snn_conv_plan(cin, h * w, n, &c.chunk, &tasks, &c.col_n);
+    snn_par_run(tasks, conv_fwd_task, &c);
 }
 
 void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                       const float *wt, uint32_t cout, const float *dout, float *dw, float *din,
-                       float *col, uint32_t chunk)
+                       const float *wt, uint32_t cout, const float *dout, float *dw, float *dwp,
+                       float *din, float *col)
 {
-    const size_t hw = (size_t)h * w, K = (size_t)cin * 9;
-    for (uint32_t n0 = 0; n0 < n; n0 += chunk) {
-        uint32_t cn = n - n0 < chunk ? n - n0 : chunk;
-        im2col(in, cin, n, n0, cn, h, w, pad, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cout, (int)K, (int)(cn * hw),
-                    1.0f, dout + (size_t)n0 * hw, (int)((size_t)n * hw), col, (int)(cn * hw),
-                    n0 ? 1.0f : 0.0f, dw, (int)K);
-        if (!din) continue;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)(cn * hw), (int)cout,
-                    1.0f, wt, (int)K, dout + (size_t)n0 * hw, (int)((size_t)n * hw), 0.0f, col,
-                    (int)(cn * hw));
-        for (uint32_t ci = 0; ci < cin; ci++)
-            memset(din + ((size_t)ci * n + n0) * hw, 0, (size_t)cn * hw * sizeof(float));
-        col2im_add(col, cin, n, n0, cn, h, w, din);
+    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, NULL, dout, dwp, din, col, 0};
+    uint32_t tasks;
+    snn_conv_plan(cin, h * w, n, &c.chunk, &tasks, &c.col_n);
+    snn_par_run(tasks, conv_bwd_task, &c);
+    const size_t nw = (size_t)cout * cin * 9;
+    memcpy(dw, dwp, nw * sizeof(float));
+    for (uint32_t t = 1; t < tasks; t++) {
+        const float *p = dwp + t * nw;
+        for (size_t i = 0; i < nw; i++) dw[i] += p[i];
     }
 }
 

@@ -84,25 +84,74 @@ static void sum_dx(const float *d, const float *x, size_t n, float mu, float ist
 
 /* ---- BN ------------------------------------------------------------------------- */
 
+typedef struct bn_ctx {
+    const float *z, *dy;
+    size_t per_c, n_eff;
+    int train;
+    float momentum, eps;
+    float *rm, *rv, *mean, *istd;
+    uint32_t nz, reps, hw;
+    const float *gamma;
+    float *dz, *dgamma, *dbeta;
+} bn_ctx;
+
+static void bn_stats_task(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const bn_ctx *c = ctx;
+    if (!c->train) {
+        c->mean[ch] = c->rm[ch];
+        c->istd[ch] = 1.0f / sqrtf(c->rv[ch] + c->eps);
+        return;
+    }
+    double s, ss;
+    sum_sq(c->z + (size_t)ch * c->per_c, c->per_c, &s, &ss);
+    double mu = s / (double)c->per_c;
+    double var = ss / (double)c->per_c - mu * mu;
+    if (var < 0) var = 0;
+    c->mean[ch] = (float)mu;
+    c->istd[ch] = (float)(1.0 / sqrt(var + c->eps));
+    double unb = c->n_eff > 1 ? var * (double)c->n_eff / (double)(c->n_eff - 1) : var;
+    c->rm[ch] = (float)((1.0 - c->momentum) * c->rm[ch] + c->momentum * mu);
+    c->rv[ch] = (float)((1.0 - c->momentum) * c->rv[ch] + c->momentum * unb);
+}
+
 void snn_bn_forward_stats(const float *z, uint32_t c, size_t per_c, int train, size_t n_eff,
                           float momentum, float eps, float *rm, float *rv, float *mean, float *istd)
 {
-    for (uint32_t ch = 0; ch < c; ch++) {
-        if (!train) {
-            mean[ch] = rm[ch];
-            istd[ch] = 1.0f / sqrtf(rv[ch] + eps);
-            continue;
+    bn_ctx x = {.z = z, .per_c = per_c, .n_eff = n_eff, .train = train, .momentum = momentum,
+                .eps = eps, .rm = rm, .rv = rv, .mean = mean, .istd = istd};
+    snn_par_run(c, bn_stats_task, &x);
+}
+
+static void bn_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const bn_ctx *c = ctx;
+    const uint32_t reps = c->reps;
+    const size_t per = (size_t)c->nz * c->hw, cnt = per * reps;
+    const float *zc = c->z + (size_t)ch * per;
+    const float *dyc = c->dy + (size_t)ch * cnt;
+    float *dzc = c->dz + (size_t)ch * per;
+    const float mu = c->mean[ch], is = c->istd[ch];
+    double sd = 0, sdx = 0;
+    for (uint32_t r = 0; r < reps; r++) {
+        double a, b;
+        sum_dx(dyc + r * per, zc, per, mu, is, &a, &b);
+        sd += a;
+        sdx += b;
+    }
+    c->dgamma[ch] += (float)sdx;
+    c->dbeta[ch] += (float)sd;
+    const float k = c->gamma[ch] * is;
+    const float mdy = (float)(sd / (double)cnt), mdyx = (float)(sdx / (double)cnt);
+    if (reps == 1) {
+        for (size_t i = 0; i < per; i++) dzc[i] = k * (dyc[i] - mdy - (zc[i] - mu) * is * mdyx);
+    } else {
+        const float R = (float)reps;
+        for (size_t i = 0; i < per; i++) {
+            float acc = 0;
+            for (uint32_t r = 0; r < reps; r++) acc += dyc[r * per + i];
+            dzc[i] = k * (acc - R * mdy - R * (zc[i] - mu) * is * mdyx);
         }
-        double s, ss;
-        sum_sq(z + (size_t)ch * per_c, per_c, &s, &ss);
-        double mu = s / (double)per_c;
-        double var = ss / (double)per_c - mu * mu;
-        if (var < 0) var = 0;
-        mean[ch] = (float)mu;
-        istd[ch] = (float)(1.0 / sqrt(var + eps));
-        double unb = n_eff > 1 ? var * (double)n_eff / (double)(n_eff - 1) : var;
-        rm[ch] = (float)((1.0 - momentum) * rm[ch] + momentum * mu);
-        rv[ch] = (float)((1.0 - momentum) * rv[ch] + momentum * unb);
     }
 }
 
@@ -110,41 +159,17 @@ void snn_bn_backward(const float *z, const float *dy, uint32_t c, uint32_t nz, u
                      uint32_t hw, const float *gamma, const float *mean, const float *istd,
                      float *dz, float *dgamma, float *dbeta)
 {
-    const size_t per = (size_t)nz * hw, cnt = per * reps;
-    for (uint32_t ch = 0; ch < c; ch++) {
-        const float *zc = z + (size_t)ch * per;
-        const float *dyc = dy + (size_t)ch * cnt;
-        float *dzc = dz + (size_t)ch * per;
-        const float mu = mean[ch], is = istd[ch];
-        double sd = 0, sdx = 0;
-        for (uint32_t r = 0; r < reps; r++) {
-            double a, b;
-            sum_dx(dyc + r * per, zc, per, mu, is, &a, &b);
-            sd += a;
-            sdx += b;
-        }
-        dgamma[ch] += (float)sdx;
-        dbeta[ch] += (float)sd;
-        const float k = gamma[ch] * is;
-        const float mdy = (float)(sd / (double)cnt), mdyx = (float)(sdx / (double)cnt);
-        if (reps == 1) {
-            for (size_t i = 0; i < per; i++)
-                dzc[i] = k * (dyc[i] - mdy - (zc[i] - mu) * is * mdyx);
-        } else {
-            const float R = (float)reps;
-            for (size_t i = 0; i < per; i++) {
-                float acc = 0;
-                for (uint32_t r = 0; r < reps; r++) acc += dyc[r * per + i];
-                dzc[i] = k * (acc - R * mdy - R * (zc[i] - mu) * is * mdyx);
-            }
-        }
-    }
+    bn_ctx x = {.z = z, .dy = dy, .nz = nz, .reps = reps, .hw = hw, .gamma = gamma, .mean = mean,
+                .istd = (float *)istd, .dz = dz, .dgamma = dgamma, .dbeta = dbeta};
+    x.mean = (float *)mean;
+    snn_par_run(c, bn_bwd_task, &x);
 }
 
 /* ---- LIF + MPBN forward ------------------------------------------------------------ */
 
-void snn_lif_forward(const snn_lif_args *a)
+static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
 {
+    const snn_lif_args *a = ctx;
     const uint32_t B = a->B, T = a->T, hw = a->hw;
     const size_t BH = (size_t)B * hw, N = (size_t)T * B;
     const size_t nz = a->shared_z ? B : N;
@@ -153,13 +178,12 @@ void snn_lif_forward(const snn_lif_args *a)
     float *kk = NULL, *bb = NULL;
     double *s = NULL, *ss = NULL;
     if (a->mode == SNN_MPBN_ELEMENT) {
-        kk = malloc(sizeof(float) * hw * 2);
-        s = malloc(sizeof(double) * hw * 2);
-        SNN_ASSERT(kk && s);
-        bb = kk + hw;
+        s = snn_par_scratch((sizeof(double) * 2 + sizeof(float) * 2) * hw);
         ss = s + hw;
+        kk = (float *)(ss + hw);
+        bb = kk + hw;
     }
-    for (uint32_t ch = 0; ch < a->c; ch++) {
+    {
         const float sc = a->bn_g[ch] * a->bn_istd[ch];
         const float sh = a->bn_b[ch] - a->bn_mean[ch] * sc;
         const float *zc = a->z + (size_t)ch * nz * hw;
@@ -235,30 +259,37 @@ void snn_lif_forward(const snn_lif_args *a)
             }
         }
     }
-    free(kk);
-    free(s);
 }
+
+void snn_lif_forward(const snn_lif_args *a) { snn_par_run(a->c, lif_fwd_task, (void *)a); }
 
 /* ---- LIF + MPBN backward (BPTT) ------------------------------------------------------ */
 
-void snn_lif_backward(const snn_lif_args *a, float *g)
+typedef struct lif_bwd_ctx {
+    const snn_lif_args *a;
+    float *g;
+} lif_bwd_ctx;
+
+static void lif_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
 {
+    const snn_lif_args *a = ((const lif_bwd_ctx *)ctx)->a;
+    float *g = ((const lif_bwd_ctx *)ctx)->g;
     const uint32_t B = a->B, T = a->T, hw = a->hw;
     const size_t BH = (size_t)B * hw, N = (size_t)T * B;
     const float tau = a->tau, vth = a->vth;
     uint32_t mp_n = a->mode == SNN_MPBN_ELEMENT ? a->c * hw : a->c;
     double *s = NULL, *sx = NULL;
     float *kk = NULL, *md = NULL, *mdx = NULL;
+    uint8_t *scr = snn_par_scratch(sizeof(float) * BH + (sizeof(double) * 2 + sizeof(float) * 3) * hw + 64);
+    float *restrict du = (float *)scr;
     if (a->mode == SNN_MPBN_ELEMENT) {
-        s = malloc(sizeof(double) * hw * 2);
-        kk = malloc(sizeof(float) * hw * 3);
-        SNN_ASSERT(s && kk);
+        s = (double *)(scr + ((sizeof(float) * BH + 63) & ~(size_t)63));
         sx = s + hw;
+        kk = (float *)(sx + hw);
         md = kk + hw;
         mdx = kk + 2 * hw;
     }
-    float *restrict du = a->du;
-    for (uint32_t ch = 0; ch < a->c; ch++) {
+    {
         const float *uc = a->upre + (size_t)ch * N * hw, *oc = a->out + (size_t)ch * N * hw;
         float *gc = g + (size_t)ch * N * hw;
         memset(du, 0, BH * sizeof(float));
@@ -340,20 +371,31 @@ void snn_lif_backward(const snn_lif_args *a, float *g)
             }
         }
     }
-    free(s);
-    free(kk);
+}
+
+void snn_lif_backward(const snn_lif_args *a, float *g)
+{
+    lif_bwd_ctx c = {a, g};
+    snn_par_run(a->c, lif_bwd_task, &c);
 }
 
 /* ---- max-pool of spikes ----------------------------------------------------------- */
 
-void snn_pool_forward(const float *in, uint32_t c, uint32_t n, uint32_t h, uint32_t w, float *out,
-                      uint8_t *arg)
+typedef struct pool_ctx {
+    const float *in;
+    uint32_t n, h, w;
+    float *out;
+    uint8_t *arg;
+} pool_ctx;
+
+static void pool_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
 {
-    const uint32_t oh = h / 2, ow = w / 2;
-    for (size_t cn = 0; cn < (size_t)c * n; cn++) {
-        const float *src = in + cn * h * w;
-        float *dst = out + cn * oh * ow;
-        uint8_t *ag = arg + cn * oh * ow;
+    const pool_ctx *c = ctx;
+    const uint32_t h = c->h, w = c->w, oh = h / 2, ow = w / 2;
+    for (size_t cn = (size_t)ch * c->n; cn < (size_t)(ch + 1) * c->n; cn++) {
+        const float *src = c->in + cn * h * w;
+        float *dst = c->out + cn * oh * ow;
+        uint8_t *ag = c->arg + cn * oh * ow;
         for (uint32_t y = 0; y < oh; y++) {
             const float *r0 = src + (size_t)(2 * y) * w, *r1 = r0 + w;
             for (uint32_t x = 0; x < ow; x++) {
@@ -370,19 +412,34 @@ void snn_pool_forward(const float *in, uint32_t c, uint32_t n, uint32_t h, uint3
     }
 }
 
-void snn_pool_backward(const float *dout, const uint8_t *arg, uint32_t c, uint32_t n, uint32_t h,
-                       uint32_t w, float *din)
+void snn_pool_forward(const float *in, uint32_t c, uint32_t n, uint32_t h, uint32_t w, float *out,
+                      uint8_t *arg)
 {
-    const uint32_t oh = h / 2, ow = w / 2;
-    memset(din, 0, (size_t)c * n * h * w * sizeof(float));
-    for (size_t cn = 0; cn < (size_t)c * n; cn++) {
-        float *dst = din + cn * h * w;
-        const float *src = dout + cn * oh * ow;
-        const uint8_t *ag = arg + cn * oh * ow;
+    pool_ctx x = {in, n, h, w, out, arg};
+    snn_par_run(c, pool_fwd_task, &x);
+}
+
+/* here `in` is dout and `out` is din */
+static void pool_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const pool_ctx *c = ctx;
+    const uint32_t h = c->h, w = c->w, oh = h / 2, ow = w / 2;
+    memset(c->out + (size_t)ch * c->n * h * w, 0, (size_t)c->n * h * w * sizeof(float));
+    for (size_t cn = (size_t)ch * c->n; cn < (size_t)(ch + 1) * c->n; cn++) {
+        float *dst = c->out + cn * h * w;
+        const float *src = c->in + cn * oh * ow;
+        const uint8_t *ag = c->arg + cn * oh * ow;
         for (uint32_t y = 0; y < oh; y++)
             for (uint32_t x = 0; x < ow; x++) {
                 uint8_t k = ag[y * ow + x];
                 dst[(size_t)(2 * y + (k >> 1)) * w + 2 * x + (k & 1)] = src[y * ow + x];
             }
     }
+}
+
+void snn_pool_backward(const float *dout, const uint8_t *arg, uint32_t c, uint32_t n, uint32_t h,
+                       uint32_t w, float *din)
+{
+    pool_ctx x = {dout, n, h, w, din, (uint8_t *)arg};
+    snn_par_run(c, pool_bwd_task, &x);
 }

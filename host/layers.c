@@ -80,13 +80,12 @@ static snn_lif_args lif_args(snn_model *m, snn_tlayer *L, uint32_t B, int train)
     a.train = train;
     a.upre = L->upre;
     a.out = L->out;
-    a.du = m->du;
     return a;
 }
 
 void snn_model_forward(snn_model *m, uint32_t B, int train)
 {
-    SNN_ASSERT(B >= 1 && B <= m->ws_batch);
+    SNN_ASSERT(B >= 1 && B <= m->ws_batch && m->ws_threads >= snn_par_threads());
     const uint32_t T = m->cfg.T, N = T * B;
     const float pad0 = -m->cfg.norm_mean / m->cfg.norm_std;
     const float *in = m->x;
@@ -97,9 +96,8 @@ void snn_model_forward(snn_model *m, uint32_t B, int train)
         case SNN_LAYER_CONV:
         case SNN_LAYER_FC: {
             if (L->kind == SNN_LAYER_CONV) {
-                uint32_t chunk = snn_conv_chunk(L->ic, L->ihw);
                 snn_conv_forward(in, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f, L->w->data,
-                                 L->oc, L->z, m->col, chunk < nz ? chunk : nz);
+                                 L->oc, L->z, m->col);
             } else {
                 snn_gather_images(in, L->ic, nz, L->ihw, L->xt);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L->oc, (int)nz,
@@ -208,10 +206,9 @@ void snn_model_backward(snn_model *m, uint32_t B)
             snn_bn_backward(L->z, g, L->oc, nz, L->first ? T : 1, L->ohw, L->bn_g->data,
                             L->bn_mean, L->bn_istd, dz, L->bn_g->grad, L->bn_b->grad);
             if (L->kind == SNN_LAYER_CONV) {
-                uint32_t chunk = snn_conv_chunk(L->ic, L->ihw);
                 snn_conv_backward(prev, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f,
-                                  L->w->data, L->oc, dz, L->w->grad, L->first ? NULL : gin,
-                                  m->col, chunk < nz ? chunk : nz);
+                                  L->w->data, L->oc, dz, L->w->grad, m->dwp, L->first ? NULL : gin,
+                                  m->col);
             } else {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L->oc, (int)L->in_n,
                             (int)nz, 1.0f, dz, (int)nz, L->xt, (int)L->in_n, 0.0f, L->w->grad,

@@ -73,27 +73,43 @@ struct snn_model {
     uint32_t ws_batch;     /* images per batch the buffers hold (0 = none) */
     float *x;              /* normalised input [C][B][HW] */
     float *g0, *g1;        /* gradient ping-pong, max N*neurons */
-    float *col;            /* im2col chunk */
-    size_t col_n;
-    float *du;             /* LIF carry, one channel of a step */
+    float *col;            /* im2col chunks, one per worker */
+    size_t col_n;          /* floats per worker */
+    float *dwp;            /* conv weight-gradient partials, one per task */
+    uint32_t ws_threads;   /* workers the workspace was sized for */
     float *dlogits;        /* [B][classes] */
     float *logits;         /* [B][classes] */
     float *yout;           /* output layer per step [classes][N] */
 };
 
+/* ---- thread pool (host/layer-par.c) ----------------------------------------- */
+
+/* fn(ctx, task, worker) for task = 0..n_tasks-1 on the pool's workers
+ * (worker < snn_par_threads()); returns when all are done. */
+typedef void (*snn_task_fn)(void *ctx, uint32_t task, uint32_t worker);
+void snn_par_set_threads(uint32_t n); /* 0 = all cores; OpenBLAS is set to 1 thread */
+uint32_t snn_par_threads(void);
+void snn_par_run(uint32_t n_tasks, snn_task_fn fn, void *ctx);
+/* Per-thread scratch of at least `bytes` (grown on demand, never freed). */
+void *snn_par_scratch(size_t bytes);
+
 /* ---- layers (host/layer-*.c) ------------------------------------------------ */
 
-/* Images per im2col chunk: keeps the column buffer a few MiB. */
-uint32_t snn_conv_chunk(uint32_t cin, uint32_t hw);
+/* Split of n images into im2col chunks (tasks): keeps each column buffer a
+ * few MiB and gives every worker several tasks. *col_floats = per-worker
+ * column buffer size. */
+void snn_conv_plan(uint32_t cin, uint32_t hw, uint32_t n, uint32_t *chunk, uint32_t *n_tasks,
+                   size_t *col_floats);
 
-/* in [cin][n][h][w] -> out [cout][n][h][w]; 3x3, pad 1 with value `pad`. */
+/* in [cin][n][h][w] -> out [cout][n][h][w]; 3x3, pad 1 with value `pad`.
+ * col: snn_par_threads() buffers of col_floats. */
 void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                      const float *wt, uint32_t cout, float *out, float *col, uint32_t chunk);
-/* dw (cout x cin*9) = dout * im2col(in)^T (overwritten); din (may be NULL)
- * = col2im(W^T dout) (overwritten). */
+                      const float *wt, uint32_t cout, float *out, float *col);
+/* dw (cout x cin*9) = dout * im2col(in)^T (overwritten; dwp = n_tasks
+ * partial sums, summed in task order); din (may be NULL) = col2im(W^T dout). */
 void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                       const float *wt, uint32_t cout, const float *dout, float *dw, float *din,
-                       float *col, uint32_t chunk);
+                       const float *wt, uint32_t cout, const float *dout, float *dw, float *dwp,
+                       float *din, float *col);
 
 /* [c][n][hw] <-> [n][c*hw] */
 void snn_gather_images(const float *in, uint32_t c, uint32_t n, uint32_t hw, float *xt);
@@ -122,7 +138,6 @@ typedef struct snn_lif_args {
     float tau, vth, eps, momentum;
     int train;
     float *upre, *out;       /* [c][T*B][hw] */
-    float *du;               /* scratch B*hw (backward) */
     float *dmp_g, *dmp_b;    /* backward: accumulate (+=) */
 } snn_lif_args;
 void snn_lif_forward(const snn_lif_args *a);

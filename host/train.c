@@ -21,14 +21,7 @@
 #define CKPT_FORMAT "mpbn-checkpoint"
 #define CKPT_VERSION "1"
 
-void snn_set_threads(uint32_t n)
-{
-    if (n == 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        n = c > 0 ? (uint32_t)c : 1;
-    }
-    openblas_set_num_threads((int)n);
-}
+void snn_set_threads(uint32_t n) { snn_par_set_threads(n); }
 
 void snn_train_opts_default(snn_train_opts *o)
 {

@@ -1,0 +1,504 @@
+/*
+ * test-grad.c - analytic gradients of the trainer's layers against
+ * independent references.
+ *
+ * Smooth parts (conv, BN, pool with distinct inputs, the MPBN normalisation,
+ * the output fc + cross-entropy) are checked against central finite
+ * differences of the float kernels. The losses are linear functionals
+ * L = sum(r * y) of a layer's output, so dL/dy = r exactly; with inputs of
+ * order 1, a step h = 1e-2 and float32 arithmetic the FD error is about
+ * eps_f32 * |L| / h + O(h^2) ~ 1e-4 relative, so 2e-2 relative (plus a small
+ * absolute floor) is a safe yet meaningful bound: a wrong term is O(1).
+ *
+ * The spike function is a step, so finite differences of the LIF recurrence
+ * measure the true (zero almost everywhere) derivative, not the surrogate
+ * one. The BPTT backward is therefore checked against forward-mode
+ * differentiation (a Jacobian-vector product) of a separate double-precision
+ * reimplementation of the forward pass in which the step's derivative is
+ * replaced by the rectangular surrogate: for random directions v,
+ * <grad_BPTT, v> must equal the JVP. The two codes share no structure
+ * (reverse vs forward mode), so an error in either the reset path, the leak,
+ * the MPBN batch-statistics terms or the surrogate window shows up.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "train-impl.h"
+
+static uint64_t rng_state = 12345;
+static float frand(void) { return (float)(2.0 * snn_rng_uniform(&rng_state) - 1.0); }
+static void fill(float *x, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i++) x[i] = scale * frand();
+}
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+static void check_close(double analytic, double fd, double rel, double abs_tol, const char *what,
+                        size_t i)
+{
+    double err = fabs(analytic - fd), tol = abs_tol + rel * fmax(fabs(analytic), fabs(fd));
+    if (err > tol) fail_msg("%s[%zu]: analytic %.6g vs reference %.6g (tol %.3g)", what, i, analytic, fd, tol);
+}
+
+/* ---- conv --------------------------------------------------------------------------- */
+
+static void test_conv(void **state)
+{
+    (void)state;
+    const uint32_t cin = 2, cout = 3, n = 3, h = 5, w = 4;
+    const float pad = 0.3f;
+    const size_t nin = (size_t)cin * n * h * w, nout = (size_t)cout * n * h * w, nw = (size_t)cout * cin * 9;
+    uint32_t chunk, tasks;
+    size_t colf;
+    snn_conv_plan(cin, h * w, n, &chunk, &tasks, &colf);
+    float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
+    float *dw = malloc(nw * 4), *din = malloc(nin * 4), *col = malloc(colf * snn_par_threads() * 4);
+    float *dwp = malloc((size_t)tasks * nw * 4);
+    fill(in, nin, 1);
+    fill(wt, nw, 1);
+    fill(r, nout, 1);
+    snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+    /* direct convolution as reference for the forward */
+    for (uint32_t co = 0; co < cout; co++)
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t y = 0; y < h; y++)
+                for (uint32_t x = 0; x < w; x++) {
+                    double s = 0;
+                    for (uint32_t ci = 0; ci < cin; ci++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int yy = (int)y + ky - 1, xx = (int)x + kx - 1;
+                                float v = (yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w)
+                                              ? pad
+                                              : in[(((size_t)ci * n + i) * h + yy) * w + xx];
+                                s += v * wt[((size_t)co * cin + ci) * 9 + ky * 3 + kx];
+                            }
+                    check_close(out[(((size_t)co * n + i) * h + y) * w + x], s, 1e-5, 1e-5, "conv fwd", 0);
+                }
+    snn_conv_backward(in, cin, n, h, w, pad, wt, cout, r, dw, dwp, din, col);
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < nw; i++) {
+        float k = wt[i];
+        wt[i] = k + eps;
+        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        double lp = dot(out, r, nout);
+        wt[i] = k - eps;
+        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        double lm = dot(out, r, nout);
+        wt[i] = k;
+        check_close(dw[i], (lp - lm) / (2 * eps), 2e-2, 1e-3, "conv dW", i);
+    }
+    for (size_t i = 0; i < nin; i++) {
+        float k = in[i];
+        in[i] = k + eps;
+        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        double lp = dot(out, r, nout);
+        in[i] = k - eps;
+        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        double lm = dot(out, r, nout);
+        in[i] = k;
+        check_close(din[i], (lp - lm) / (2 * eps), 2e-2, 1e-3, "conv dX", i);
+    }
+    free(in); free(out); free(r); free(wt); free(dw); free(din); free(col); free(dwp);
+}
+
+/* ---- BN ------------------------------------------------------------------------------ */
+
+/* L = sum_rep sum r * (gamma * (z - mean) * istd + beta) with batch stats. */
+static double bn_loss(const float *z, uint32_t c, uint32_t nz, uint32_t reps, uint32_t hw,
+                      const float *g, const float *b, const float *r)
+{
+    const size_t per = (size_t)nz * hw;
+    float mean[8], istd[8], rm[8] = {0}, rv[8] = {0};
+    snn_bn_forward_stats(z, c, per, 1, per * reps, 0.1f, 1e-5f, rm, rv, mean, istd);
+    double L = 0;
+    for (uint32_t ch = 0; ch < c; ch++)
+        for (uint32_t rep = 0; rep < reps; rep++)
+            for (size_t i = 0; i < per; i++)
+                L += (double)r[((size_t)ch * reps + rep) * per + i] *
+                     (g[ch] * (z[ch * per + i] - mean[ch]) * istd[ch] + b[ch]);
+    return L;
+}
+
+static void bn_case(uint32_t reps)
+{
+    const uint32_t c = 3, nz = 4, hw = 5;
+    const size_t per = (size_t)nz * hw, nzt = c * per, ny = nzt * reps;
+    float *z = malloc(nzt * 4), *r = malloc(ny * 4), *dz = malloc(nzt * 4), *dy = malloc(ny * 4);
+    float g[3], b[3], mean[3], istd[3], rm[3] = {0}, rv[3] = {0}, dg[3] = {0}, db[3] = {0};
+    fill(z, nzt, 1.5f);
+    for (size_t i = 0; i < nzt; i++) z[i] += 0.7f; /* non-zero mean */
+    fill(r, ny, 1);
+    fill(g, c, 1);
+    fill(b, c, 1);
+    snn_bn_forward_stats(z, c, per, 1, per * reps, 0.1f, 1e-5f, rm, rv, mean, istd);
+    memcpy(dy, r, ny * 4);
+    snn_bn_backward(z, dy, c, nz, reps, hw, g, mean, istd, reps == 1 ? dy : dz, dg, db);
+    if (reps == 1) memcpy(dz, dy, nzt * 4);
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < nzt; i++) {
+        float k = z[i];
+        z[i] = k + eps;
+        double lp = bn_loss(z, c, nz, reps, hw, g, b, r);
+        z[i] = k - eps;
+        double lm = bn_loss(z, c, nz, reps, hw, g, b, r);
+        z[i] = k;
+        check_close(dz[i], (lp - lm) / (2 * eps), 2e-2, 2e-3, "bn dz", i);
+    }
+    for (uint32_t ch = 0; ch < c; ch++) {
+        float k = g[ch];
+        g[ch] = k + eps;
+        double lp = bn_loss(z, c, nz, reps, hw, g, b, r);
+        g[ch] = k - eps;
+        double lm = bn_loss(z, c, nz, reps, hw, g, b, r);
+        g[ch] = k;
+        check_close(dg[ch], (lp - lm) / (2 * eps), 2e-2, 2e-3, "bn dgamma", ch);
+        k = b[ch];
+        b[ch] = k + eps;
+        lp = bn_loss(z, c, nz, reps, hw, g, b, r);
+        b[ch] = k - eps;
+        lm = bn_loss(z, c, nz, reps, hw, g, b, r);
+        b[ch] = k;
+        check_close(db[ch], (lp - lm) / (2 * eps), 2e-2, 2e-3, "bn dbeta", ch);
+    }
+    /* running statistics: PyTorch conventions (momentum 0.1, unbiased variance) */
+    for (uint32_t ch = 0; ch < c; ch++) {
+        double s = 0, ss = 0;
+        for (size_t i = 0; i < per; i++) s += z[ch * per + i];
+        double mu = s / per;
+        for (size_t i = 0; i < per; i++) ss += (z[ch * per + i] - mu) * (z[ch * per + i] - mu);
+        size_t cnt = per * reps;
+        double var_unb = ss * reps / (double)(cnt - 1);
+        check_close(rm[ch], 0.1 * mu, 1e-5, 1e-6, "bn running_mean", ch);
+        check_close(rv[ch], 0.1 * var_unb, 1e-4, 1e-6, "bn running_var", ch);
+    }
+    free(z); free(r); free(dz); free(dy);
+}
+
+static void test_bn(void **state) { (void)state; bn_case(1); }
+static void test_bn_shared_over_time(void **state) { (void)state; bn_case(3); }
+
+/* ---- max-pool ------------------------------------------------------------------------------ */
+
+static void test_pool(void **state)
+{
+    (void)state;
+    const uint32_t c = 2, n = 3, h = 5, w = 6; /* odd h: floor drops the last row */
+    const size_t nin = (size_t)c * n * h * w, nout = (size_t)c * n * (h / 2) * (w / 2);
+    float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *din = malloc(nin * 4);
+    uint8_t *arg = malloc(nout);
+    for (size_t i = 0; i < nin; i++) in[i] = (float)((i * 7919) % 1000) / 100.0f; /* distinct */
+    fill(r, nout, 1);
+    snn_pool_forward(in, c, n, h, w, out, arg);
+    snn_pool_backward(r, arg, c, n, h, w, din);
+    const float eps = 1e-3f;
+    for (size_t i = 0; i < nin; i++) {
+        float k = in[i];
+        in[i] = k + eps;
+        snn_pool_forward(in, c, n, h, w, out, arg);
+        double lp = dot(out, r, nout);
+        in[i] = k - eps;
+        snn_pool_forward(in, c, n, h, w, out, arg);
+        double lm = dot(out, r, nout);
+        in[i] = k;
+        check_close(din[i], (lp - lm) / (2 * eps), 2e-2, 1e-3, "pool dX", i);
+    }
+    /* ties between spikes: the gradient goes to the first maximum only */
+    float sp[4] = {0, 1, 1, 0}, o1, g1 = 1.0f, d4[4];
+    uint8_t a1;
+    snn_pool_forward(sp, 1, 1, 2, 2, &o1, &a1);
+    snn_pool_backward(&g1, &a1, 1, 1, 2, 2, d4);
+    assert_true(o1 == 1.0f && d4[0] == 0 && d4[1] == 1 && d4[2] == 0 && d4[3] == 0);
+    free(in); free(out); free(r); free(din); free(arg);
+}
+
+/* ---- MPBN normalisation (smooth part of the LIF layer) -------------------------------- */
+
+/* With T = 1 the LIF layer's backward is dz = MPBN'(g * surrogate(m)). Choosing
+ * vth = 0 and a small lambda keeps every |m - vth| <= 0.5, so the surrogate is
+ * 1 everywhere and dz must be the gradient of L = sum(g * m(z)), a smooth
+ * function we can difference (m recomputed from the kernel's batch stats). */
+static double mpbn_loss(snn_lif_args *a, const float *g)
+{
+    snn_lif_forward(a);
+    const size_t hw = a->hw, B = a->B;
+    double L = 0;
+    for (uint32_t ch = 0; ch < a->c; ch++)
+        for (size_t b = 0; b < B; b++)
+            for (size_t j = 0; j < hw; j++) {
+                size_t e = a->mode == SNN_MPBN_ELEMENT ? ch * hw + j : ch;
+                size_t i = (ch * B + b) * hw + j;
+                double m = (a->upre[i] - a->mp_mean[e]) * a->mp_istd[e] * a->mp_g[e] + a->mp_b[e];
+                L += g[i] * m;
+            }
+    return L;
+}
+
+static void mpbn_case(snn_mpbn_mode mode)
+{
+    const uint32_t c = 2, B = 6, hw = 4;
+    const size_t n = (size_t)c * B * hw, mp = mode == SNN_MPBN_ELEMENT ? c * hw : c;
+    float *z = malloc(n * 4), *up = malloc(n * 4), *o = malloc(n * 4), *g = malloc(n * 4), *gb = malloc(n * 4);
+    float bg[2] = {1, 1}, bb[2] = {0, 0}, bm[2] = {0, 0}, bi[2] = {1, 1};
+    float mg[8], mb[8], rm[8] = {0}, rv[8] = {0}, mm[8], mi[8], dmg[8] = {0}, dmb[8] = {0};
+    fill(z, n, 1.0f);
+    fill(g, n, 1.0f);
+    for (size_t i = 0; i < mp; i++) {
+        mg[i] = 0.15f + 0.05f * frand();
+        mb[i] = 0.05f * frand();
+    }
+    snn_lif_args a = {.c = c, .hw = hw, .B = B, .T = 1, .shared_z = 0, .z = z, .bn_g = bg, .bn_b = bb,
+                      .bn_mean = bm, .bn_istd = bi, .mode = mode, .mp_g = mg, .mp_b = mb, .mp_rm = rm,
+                      .mp_rv = rv, .mp_mean = mm, .mp_istd = mi, .tau = 0.25f, .vth = 0.0f,
+                      .eps = 1e-5f, .momentum = 0.1f, .train = 1, .upre = up, .out = o,
+                      .dmp_g = dmg, .dmp_b = dmb};
+    snn_lif_forward(&a);
+    memcpy(gb, g, n * 4);
+    snn_lif_backward(&a, gb); /* gb = dL/dz */
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < n; i++) {
+        float k = z[i];
+        z[i] = k + eps;
+        double lp = mpbn_loss(&a, g);
+        z[i] = k - eps;
+        double lm = mpbn_loss(&a, g);
+        z[i] = k;
+        check_close(gb[i], (lp - lm) / (2 * eps), 3e-2, 2e-3, "mpbn dz", i);
+    }
+    for (size_t e = 0; e < mp; e++) {
+        float k = mg[e];
+        mg[e] = k + eps;
+        double lp = mpbn_loss(&a, g);
+        mg[e] = k - eps;
+        double lm = mpbn_loss(&a, g);
+        mg[e] = k;
+        check_close(dmg[e], (lp - lm) / (2 * eps), 2e-2, 2e-3, "mpbn dlambda", e);
+        k = mb[e];
+        mb[e] = k + eps;
+        lp = mpbn_loss(&a, g);
+        mb[e] = k - eps;
+        lm = mpbn_loss(&a, g);
+        mb[e] = k;
+        check_close(dmb[e], (lp - lm) / (2 * eps), 2e-2, 2e-3, "mpbn dbeta", e);
+    }
+    free(z); free(up); free(o); free(g); free(gb);
+}
+
+static void test_mpbn_channel(void **state) { (void)state; mpbn_case(SNN_MPBN_CHANNEL); }
+static void test_mpbn_element(void **state) { (void)state; mpbn_case(SNN_MPBN_ELEMENT); }
+
+/* ---- LIF recurrence over T steps: BPTT vs forward-mode JVP ----------------------------- */
+
+/* Reference forward in double with tangents: y (BN output, here = z) carries
+ * tangent v; returns the JVP of L = sum_t sum_i g_t,i * o_t,i where do/dm is
+ * the surrogate. */
+static double lif_jvp(const snn_lif_args *a, const float *z, const float *v, const float *gs,
+                      int check_spikes, const float *out_kernel)
+{
+    const uint32_t c = a->c, B = a->B, T = a->T, hw = a->hw;
+    const size_t BH = (size_t)B * hw, N = (size_t)T * B;
+    double jvp = 0;
+    double *u = calloc(BH, sizeof(double)), *du = calloc(BH, sizeof(double));
+    double *up = malloc(BH * sizeof(double)), *dup = malloc(BH * sizeof(double));
+    for (uint32_t ch = 0; ch < c; ch++) {
+        memset(u, 0, BH * sizeof(double));
+        memset(du, 0, BH * sizeof(double));
+        for (uint32_t t = 0; t < T; t++) {
+            const size_t base = ((size_t)ch * N + (size_t)t * B) * hw;
+            const size_t zb = a->shared_z ? (size_t)ch * B * hw : base;
+            for (size_t i = 0; i < BH; i++) {
+                up[i] = a->tau * u[i] + z[zb + i];
+                dup[i] = a->tau * du[i] + v[zb + i];
+            }
+            for (uint32_t j = 0; j < (a->mode == SNN_MPBN_ELEMENT ? hw : 1); j++) {
+                /* statistics group: channel (all BH) or element (hw j over b) */
+                size_t cnt = 0;
+                double s = 0, ds = 0;
+                for (size_t i = 0; i < BH; i++) {
+                    if (a->mode == SNN_MPBN_ELEMENT && i % hw != j) continue;
+                    s += up[i];
+                    ds += dup[i];
+                    cnt++;
+                }
+                double mu = s / cnt, dmu = ds / cnt, var = 0, dvar = 0;
+                for (size_t i = 0; i < BH; i++) {
+                    if (a->mode == SNN_MPBN_ELEMENT && i % hw != j) continue;
+                    var += (up[i] - mu) * (up[i] - mu);
+                    dvar += 2 * (up[i] - mu) * (dup[i] - dmu);
+                }
+                var /= cnt;
+                dvar /= cnt;
+                double is = 1 / sqrt(var + a->eps), dis = -0.5 * is * is * is * dvar;
+                size_t e = a->mode == SNN_MPBN_ELEMENT ? ch * hw + j : ch;
+                double lam = a->mode == SNN_MPBN_NONE ? 1 : a->mp_g[e];
+                double bet = a->mode == SNN_MPBN_NONE ? 0 : a->mp_b[e];
+                for (size_t i = 0; i < BH; i++) {
+                    if (a->mode == SNN_MPBN_ELEMENT && i % hw != j) continue;
+                    double m, dm;
+                    if (a->mode == SNN_MPBN_NONE) {
+                        m = up[i];
+                        dm = dup[i];
+                    } else {
+                        m = lam * (up[i] - mu) * is + bet;
+                        dm = lam * ((dup[i] - dmu) * is + (up[i] - mu) * dis);
+                    }
+                    double o = m > a->vth ? 1.0 : 0.0;
+                    double d_o = fabs(m - a->vth) <= 0.5 ? dm : 0.0; /* surrogate */
+                    if (check_spikes && fabs(m - a->vth) > 1e-4)
+                        assert_true(o == out_kernel[base + i]);
+                    jvp += gs[base + i] * d_o;
+                    u[i] = up[i] * (1 - o);
+                    du[i] = dup[i] * (1 - o) - up[i] * d_o; /* reset is differentiated */
+                }
+            }
+        }
+    }
+    free(u); free(du); free(up); free(dup);
+    return jvp;
+}
+
+static void lif_case(snn_mpbn_mode mode, int shared)
+{
+    const uint32_t c = 3, B = 8, hw = 5, T = 4;
+    const size_t N = (size_t)T * B, n = (size_t)c * N * hw, nz = (size_t)c * (shared ? B : N) * hw;
+    const size_t mp = mode == SNN_MPBN_ELEMENT ? (size_t)c * hw : c;
+    float *z = malloc(nz * 4), *up = malloc(n * 4), *o = malloc(n * 4), *g = malloc(n * 4), *gb = malloc(n * 4);
+    float *v = malloc(nz * 4), *dz = malloc(nz * 4);
+    float bg[3] = {1, 1, 1}, bb[3] = {0, 0, 0}, bm[3] = {0, 0, 0}, bi[3] = {1, 1, 1};
+    float mg[16], mb[16], rm[16] = {0}, rv[16], mm[64], mi[64], dmg[16] = {0}, dmb[16] = {0};
+    for (size_t i = 0; i < nz; i++) z[i] = 0.6f * frand() + 0.35f;
+    fill(g, n, 1);
+    for (size_t i = 0; i < mp; i++) {
+        mg[i] = 0.8f + 0.3f * frand();
+        mb[i] = 0.4f + 0.2f * frand();
+        rv[i] = 1;
+    }
+    snn_lif_args a = {.c = c, .hw = hw, .B = B, .T = T, .shared_z = shared, .z = z, .bn_g = bg,
+                      .bn_b = bb, .bn_mean = bm, .bn_istd = bi, .mode = mode, .mp_g = mg, .mp_b = mb,
+                      .mp_rm = rm, .mp_rv = rv, .mp_mean = mm, .mp_istd = mi, .tau = 0.25f,
+                      .vth = 0.5f, .eps = 1e-5f, .momentum = 0.1f, .train = 1, .upre = up, .out = o,
+                      .dmp_g = dmg, .dmp_b = dmb};
+    snn_lif_forward(&a);
+    double rate = 0;
+    for (size_t i = 0; i < n; i++) rate += o[i];
+    rate /= n;
+    assert_true(rate > 0.05 && rate < 0.95); /* both resets and sub-threshold steps occur */
+    memcpy(gb, g, n * 4);
+    snn_lif_backward(&a, gb); /* gb = dL/dy per step */
+    /* fold the per-step gradient onto z (shared: summed over steps) */
+    memset(dz, 0, nz * 4);
+    for (uint32_t ch = 0; ch < c; ch++)
+        for (size_t k = 0; k < N * hw; k++) {
+            size_t zi = shared ? ((size_t)ch * B * hw + k % ((size_t)B * hw)) : ((size_t)ch * N * hw + k);
+            dz[zi] += gb[(size_t)ch * N * hw + k];
+        }
+    for (int rep = 0; rep < 4; rep++) {
+        fill(v, nz, 1);
+        double ana = dot(dz, v, nz);
+        double ref = lif_jvp(&a, z, v, g, rep == 0, o);
+        check_close(ana, ref, 1e-3, 1e-3, "LIF BPTT <grad, v>", (size_t)rep);
+    }
+    free(z); free(up); free(o); free(g); free(gb); free(v); free(dz);
+}
+
+static void test_lif_bptt_none(void **state) { (void)state; lif_case(SNN_MPBN_NONE, 0); }
+static void test_lif_bptt_channel(void **state) { (void)state; lif_case(SNN_MPBN_CHANNEL, 0); }
+static void test_lif_bptt_element(void **state) { (void)state; lif_case(SNN_MPBN_ELEMENT, 0); }
+static void test_lif_bptt_shared(void **state) { (void)state; lif_case(SNN_MPBN_CHANNEL, 1); }
+
+/* ---- fc: output layer + cross-entropy through the whole model ---------------------------- */
+
+/* The output layer's inputs are spikes that do not depend on its own
+ * parameters, so the loss is smooth in them and FD is exact up to rounding.
+ * A hidden fc layer exercises the same gather/sgemm code on the forward. */
+static void test_fc_output(void **state)
+{
+    (void)state;
+    snn_model_config cfg;
+    snn_model_config_default(&cfg);
+    snprintf(cfg.arch, sizeof cfg.arch, "c4,p,f6");
+    cfg.T = 3;
+    cfg.in_h = cfg.in_w = 6;
+    cfg.n_classes = 4;
+    cfg.norm_mean = 0.3f;
+    cfg.norm_std = 0.3f;
+    snn_model *m;
+    assert_int_equal(snn_model_create(&cfg, 7, &m), SNN_OK);
+    assert_int_equal(snn_model_alloc_grads(m), SNN_OK);
+    const uint32_t B = 5;
+    assert_int_equal(snn_model_workspace(m, B), SNN_OK);
+    uint8_t px[5 * 36], lab[5] = {0, 1, 2, 3, 1};
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)((i * 37 + 11) % 256);
+    snn_model_load_input(m, px, NULL, B, NULL, NULL, NULL);
+    snn_model_forward(m, B, 1);
+    snn_model_loss(m, B, lab, NULL);
+    snn_model_backward(m, B);
+    const snn_param *w = snn_model_find_param(m, "layers.3.weight");
+    const snn_param *b = snn_model_find_param(m, "layers.3.bias");
+    assert_non_null(w);
+    assert_non_null(b);
+    const float eps = 1e-2f;
+    const snn_param *ps[2] = {w, b};
+    for (int pi = 0; pi < 2; pi++)
+        for (size_t i = 0; i < ps[pi]->n; i++) {
+            float *x = &ps[pi]->data[i], k = *x;
+            *x = k + eps;
+            snn_model_forward(m, B, 1);
+            double lp = snn_model_loss(m, B, lab, NULL);
+            *x = k - eps;
+            snn_model_forward(m, B, 1);
+            double lm = snn_model_loss(m, B, lab, NULL);
+            *x = k;
+            check_close(ps[pi]->grad[i], (lp - lm) / (2 * eps), 2e-2, 1e-4, pi ? "out db" : "out dW", i);
+        }
+    snn_model_free(m);
+}
+
+static void test_gather_scatter(void **state)
+{
+    (void)state;
+    float in[2 * 3 * 4], xt[24], back[24];
+    for (int i = 0; i < 24; i++) in[i] = (float)i;
+    snn_gather_images(in, 2, 3, 4, xt);
+    /* image 1, channel 1, pixel 2 = in[(1*3+1)*4+2] at xt[1*8 + 1*4 + 2] */
+    assert_true(xt[1 * 8 + 4 + 2] == in[(1 * 3 + 1) * 4 + 2]);
+    snn_scatter_images(xt, 2, 3, 4, back);
+    assert_memory_equal(in, back, sizeof in);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snn_par_set_threads(2);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_bn),
+        cmocka_unit_test(test_bn_shared_over_time),
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_mpbn_channel),
+        cmocka_unit_test(test_mpbn_element),
+        cmocka_unit_test(test_lif_bptt_none),
+        cmocka_unit_test(test_lif_bptt_channel),
+        cmocka_unit_test(test_lif_bptt_element),
+        cmocka_unit_test(test_lif_bptt_shared),
+        cmocka_unit_test(test_fc_output),
+        cmocka_unit_test(test_gather_scatter),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
