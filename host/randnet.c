@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "snn-fold.h"
+#include "fold-impl.h"
 
 /* splitmix64 (same generator as the trainer; local so tests do not depend on it) */
 static uint64_t rng_next(uint64_t *s)
@@ -46,39 +46,6 @@ void snn_images_random(uint64_t seed, uint32_t n, uint32_t c, uint32_t h, uint32
         double u = rng_unif(&s);
         out[i] = u < 0.4 ? 0 : u < 0.5 ? 255 : (uint8_t)rng_range(&s, 1, 254);
     }
-}
-
-/* ---- architecture ---------------------------------------------------------------- */
-
-static snn_status parse_arch(const char *arch, snn_layer_kind *kind, uint32_t *width, uint32_t *n)
-{
-    *n = 0;
-    const char *p = arch ? arch : "";
-    int seen_fc = 0;
-    while (*p) {
-        if (*n >= SNN_MAX_LAYERS - 1)
-            return snn_fail(SNN_ERR_ARG, "arch '%s': more than %u hidden layers", arch,
-                            SNN_MAX_LAYERS - 1);
-        char c = *p++;
-        uint32_t v = 0, digits = 0;
-        while (*p >= '0' && *p <= '9' && digits < 6) v = v * 10 + (uint32_t)(*p++ - '0'), digits++;
-        if (c == 'p' && digits == 0) {
-            if (*n == 0) return snn_fail(SNN_ERR_ARG, "arch '%s': cannot start with a pool", arch);
-            kind[*n] = SNN_LAYER_POOL, width[*n] = 0;
-        } else if ((c == 'c' || c == 'f') && digits && v >= 1 && v <= 4096) {
-            if (c == 'c' && seen_fc)
-                return snn_fail(SNN_ERR_ARG, "arch '%s': conv after fc", arch);
-            seen_fc |= c == 'f';
-            kind[*n] = c == 'c' ? SNN_LAYER_CONV : SNN_LAYER_FC, width[*n] = v;
-        } else {
-            return snn_fail(SNN_ERR_ARG, "arch '%s': bad token at '%c%s' (use cN, p, fN)", arch, c,
-                            digits ? "<n>" : "");
-        }
-        (*n)++;
-        if (*p == ',') p++;
-        else if (*p) return snn_fail(SNN_ERR_ARG, "arch '%s': expected ',' before '%s'", arch, p);
-    }
-    return SNN_OK;
 }
 
 /* ---- calibration ------------------------------------------------------------------ */
@@ -141,7 +108,7 @@ snn_status snn_image_random(uint64_t seed, const char *arch, uint32_t in_c, uint
     *size = 0;
     snn_layer_kind kind[SNN_MAX_LAYERS];
     uint32_t width[SNN_MAX_LAYERS], n_hidden;
-    snn_status st = parse_arch(arch, kind, width, &n_hidden);
+    snn_status st = snn_fold_arch_parse(arch, kind, width, &n_hidden);
     if (st != SNN_OK) return st;
     kind[n_hidden] = SNN_LAYER_OUT, width[n_hidden] = n_classes;
     uint32_t n_layers = n_hidden + 1;

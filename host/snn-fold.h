@@ -136,6 +136,7 @@ void snn_fold_free(snn_fold_net *f);
 /* Quantisation report of snn_fold_quantize (may be NULL). */
 typedef struct snn_quant_report {
     uint32_t th_clamped;       /* thresholds outside +-2^30 clamped to INT32_MIN/MAX */
+    uint32_t bias_limited;     /* channels whose scale was raised to keep |bias| in the bound */
     double max_bias_units;     /* largest |bias| in accumulator units */
     double max_acc_bound;      /* largest A_l of docs/numerics.md, as a fraction of 2^28 */
 } snn_quant_report;
