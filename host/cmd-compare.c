@@ -1,12 +1,539 @@
-/* cmd-compare.c - `mpbn compare`: placeholder until its owner lands it. */
+/*
+ * cmd-compare.c - `mpbn compare`: run the same images through several devices
+ * and demand identical results, image by image.
+ *
+ *   mpbn compare MODEL.snn [--devices ref,csim[,sim,xrt]] [--limit N] [--data DIR]
+ *                [--split NAME] [--random N] [--seed S] [--batch N] [--lanes N]
+ *                [--backpressure P] [--mem-latency N] [--xclbin FILE]
+ *                [--device-index I]
+ *
+ * Every device runs with trace buffers (docs/deploy-image.md): for every
+ * image, every layer's spike bitmap at every step and the output sums. Each
+ * device is compared with the first one on
+ *   - the trace (spikes of every layer and step, then the sums),
+ *   - the result record: sums, pred, and the spikes / synops counters
+ *     (counter disagreements are reported separately, and count as a mismatch).
+ * Images are processed in chunks of --batch so that traces of a whole test
+ * set never sit in memory at once.
+ *
+ * stderr: progress, and the first differing image, device, layer, step,
+ * neuron (with its coordinates) and both values. Last stdout line: JSON with
+ * images, devices, mismatches (images that differ in anything), the
+ * per-category counts, first_mismatch (object or null) and per-device
+ * accuracy and throughput. Exit 0 if all agree, 1 on any mismatch or error,
+ * 2 on a usage error.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "json.h"
+#include "progress.h"
+#include "snn-data.h"
+#include "snn-deploy.h"
+#include "snn-dev.h"
+#include "snn-fold.h"
+
+#define MAX_DEVICES 8
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpbn compare MODEL.snn [--devices LIST] [--limit N] [--data DIR] [--split NAME]\n"
+            "                    [--random N] [--seed S] [--batch N] [--lanes N]\n"
+            "                    [--backpressure P] [--mem-latency N] [--xclbin FILE]\n"
+            "                    [--device-index I]\n"
+            "  --devices LIST   comma-separated devices, compared with the first (default ref,csim;\n"
+            "                   this build has %s)\n"
+            "  --data DIR       IDX data set directory (default %s)\n"
+            "  --split NAME     which split of it (default t10k)\n"
+            "  --limit N        first N images only (default: all)\n"
+            "  --random N       N random images instead of a data set (with --seed S, default 1)\n"
+            "  --batch N        images per kernel run and per comparison chunk (default 256)\n"
+            "  --lanes N        csim/sim: kernel lane count (default: the build's)\n"
+            "  --backpressure P sim: percent of memory cycles stalled (0..90)\n"
+            "  --mem-latency N  sim: AXI read latency in cycles\n"
+            "  --xclbin FILE    xrt: the card image\n",
+            snn_dev_names(), SNN_DATA_DEFAULT_DIR);
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 0);
+    if (!*s || *end || errno || s[0] == '-' || x < lo || x > hi) {
+        fprintf(stderr, "mpbn compare: bad value '%s' for %s (expected an integer %llu..%llu)\n", s,
+                opt, (unsigned long long)lo, (unsigned long long)hi);
+        return 0;
+    }
+    *v = x;
+    return 1;
+}
+
+static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
+{
+    uint64_t x;
+    if (!parse_u64(opt, s, lo, hi, &x)) return 0;
+    *v = (uint32_t)x;
+    return 1;
+}
+
+/* ---- what differs ---------------------------------------------------------------- */
+
+typedef enum {
+    DIFF_SPIKE,  /* a spike bit of some layer at some step */
+    DIFF_SUM,    /* an output sum (trace or record) */
+    DIFF_PRED,   /* the predicted class */
+    DIFF_SPIKES, /* the spikes counter of a layer */
+    DIFF_SYNOPS, /* the synops counter of a layer */
+    DIFF_PAD,    /* nonzero record padding */
+} diff_kind;
+
+static const char *diff_name[] = {"spike", "sum", "pred", "spikes_counter", "synops_counter",
+                                  "padding"};
+
+typedef struct diff {
+    diff_kind kind;
+    uint32_t image;
+    int device; /* index into the device list */
+    int32_t layer, step, neuron, c, y, x;
+    int64_t expected, got;
+} diff;
+
+typedef struct compare_state {
+    const snn_net *net;
+    uint32_t tw;          /* trace words per image */
+    uint32_t step_words;  /* trace words per step */
+    size_t stride;        /* result record bytes */
+    uint64_t mismatches;  /* images that differ on any device */
+    uint64_t n_spike, n_sum, n_pred, n_counter; /* images per category */
+    int have_first;
+    diff first;
+} compare_state;
+
+static void neuron_coords(const snn_net *net, uint32_t l, uint32_t n, diff *d)
+{
+    const snn_layer_desc *ld = net->layers[l].desc;
+    uint32_t hw = ld->out_h * ld->out_w;
+    d->neuron = (int32_t)n;
+    d->c = (int32_t)(n / hw);
+    d->y = (int32_t)(n % hw / ld->out_w);
+    d->x = (int32_t)(n % ld->out_w);
+}
+
+/* Compare one image of device dv with device 0; fills *d with the first
+ * difference in the order spikes, sums, pred, counters. Returns a bit set of
+ * the categories that differ (1 spike, 2 sum, 4 pred, 8 counter). */
+static unsigned compare_image(const compare_state *cs, const uint32_t *ta, const uint32_t *tb,
+                              const uint8_t *ra, const uint8_t *rb, diff *d)
+{
+    const snn_net *net = cs->net;
+    uint32_t K = net->hdr->n_classes, L = net->n_layers, T = net->hdr->timesteps;
+    unsigned cats = 0;
+    int have = 0;
+    /* trace: spikes, step by step, layer by layer */
+    for (uint32_t t = 0; t < T; t++) {
+        const uint32_t *a = ta + (size_t)t * cs->step_words, *b = tb + (size_t)t * cs->step_words;
+        uint32_t off = 0;
+        for (uint32_t l = 0; l + 1 < L; l++) {
+            uint32_t words = (net->layers[l].n_out + 31) / 32;
+            for (uint32_t w = 0; w < words; w++) {
+                uint32_t x = a[off + w] ^ b[off + w];
+                if (!x) continue;
+                cats |= 1;
+                if (!have) {
+                    uint32_t bit = (uint32_t)__builtin_ctz(x);
+                    d->kind = DIFF_SPIKE;
+                    d->layer = (int32_t)l;
+                    d->step = (int32_t)t;
+                    neuron_coords(net, l, w * 32 + bit, d);
+                    d->expected = (a[off + w] >> bit) & 1u;
+                    d->got = (b[off + w] >> bit) & 1u;
+                    have = 1;
+                }
+            }
+            off += words;
+        }
+    }
+    /* sums: trace tail and record head */
+    const uint32_t *sa = ta + (size_t)T * cs->step_words, *sb = tb + (size_t)T * cs->step_words;
+    for (uint32_t k = 0; k < K; k++) {
+        int32_t x, y;
+        memcpy(&x, ra + 4 * k, 4);
+        memcpy(&y, rb + 4 * k, 4);
+        if (sa[k] == sb[k] && x == y) continue;
+        cats |= 2;
+        if (!have) {
+            d->kind = DIFF_SUM;
+            d->layer = (int32_t)L - 1;
+            d->step = (int32_t)T - 1;
+            d->neuron = d->c = (int32_t)k;
+            d->y = d->x = 0;
+            d->expected = sa[k] != sb[k] ? (int32_t)sa[k] : x;
+            d->got = sa[k] != sb[k] ? (int32_t)sb[k] : y;
+            have = 1;
+        }
+    }
+    int32_t pa, pb;
+    memcpy(&pa, ra + 4 * K, 4);
+    memcpy(&pb, rb + 4 * K, 4);
+    if (pa != pb) {
+        cats |= 4;
+        if (!have) {
+            memset(d, 0, sizeof *d);
+            d->kind = DIFF_PRED;
+            d->layer = d->step = d->neuron = d->c = d->y = d->x = -1;
+            d->expected = pa;
+            d->got = pb;
+            have = 1;
+        }
+    }
+    /* counters, then the zero padding of the record */
+    for (uint32_t k = K + 1; k < cs->stride / 4; k++) {
+        uint32_t x, y;
+        memcpy(&x, ra + 4 * k, 4);
+        memcpy(&y, rb + 4 * k, 4);
+        if (x == y) continue;
+        cats |= 8;
+        if (!have) {
+            uint32_t i = k - K - 1;
+            d->kind = i < L ? DIFF_SPIKES : i < 2 * L ? DIFF_SYNOPS : DIFF_PAD;
+            d->layer = (int32_t)(i < L ? i : i < 2 * L ? i - L : 0);
+            d->step = d->neuron = d->c = d->y = d->x = -1;
+            d->expected = x;
+            d->got = y;
+            have = 1;
+        }
+    }
+    return cats;
+}
+
+static void print_diff(const diff *d, const char *const *names, const snn_net *net)
+{
+    switch (d->kind) {
+    case DIFF_SPIKE:
+        fprintf(stderr,
+                "mpbn compare: MISMATCH image %u: %s differs from %s at layer %d (%s), step %d, "
+                "neuron %d (c %d, y %d, x %d): %s spike %lld, %s spike %lld\n",
+                d->image, names[d->device], names[0], d->layer,
+                snn_layer_kind_str(net->layers[d->layer].kind), d->step, d->neuron, d->c, d->y,
+                d->x, names[0], (long long)d->expected, names[d->device], (long long)d->got);
+        break;
+    case DIFF_SUM:
+        fprintf(stderr,
+                "mpbn compare: MISMATCH image %u: %s differs from %s in the output sum of class "
+                "%d: %s %lld, %s %lld\n",
+                d->image, names[d->device], names[0], d->neuron, names[0], (long long)d->expected,
+                names[d->device], (long long)d->got);
+        break;
+    case DIFF_PRED:
+        fprintf(stderr,
+                "mpbn compare: MISMATCH image %u: %s differs from %s in the prediction: %s %lld, "
+                "%s %lld\n",
+                d->image, names[d->device], names[0], names[0], (long long)d->expected,
+                names[d->device], (long long)d->got);
+        break;
+    default:
+        fprintf(stderr,
+                "mpbn compare: MISMATCH image %u: %s differs from %s in the %s of layer %d: "
+                "%s %lld, %s %lld\n",
+                d->image, names[d->device], names[0], diff_name[d->kind], d->layer, names[0],
+                (long long)d->expected, names[d->device], (long long)d->got);
+        break;
+    }
+}
+
+static void diff_json(snn_json *j, const diff *d, const char *const *names)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"image\":%u,\"device\":\"%s\",\"reference\":\"%s\",\"what\":\"%s\",\"layer\":%d,"
+             "\"step\":%d,\"neuron\":%d,\"c\":%d,\"y\":%d,\"x\":%d,\"expected\":%lld,\"got\":%lld}",
+             d->image, names[d->device], names[0], diff_name[d->kind], d->layer, d->step,
+             d->neuron, d->c, d->y, d->x, (long long)d->expected, (long long)d->got);
+    snn_json_raw(j, "first_mismatch", buf);
+}
+
+/* ---- the command ------------------------------------------------------------------ */
 
 int snn_cmd_compare(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mpbn compare: not built yet\n");
-    return 1;
+    const char *model_path = NULL, *devices = "ref,csim", *data_dir = NULL, *split = "t10k";
+    uint32_t limit = 0, n_random = 0;
+    uint64_t seed = 1;
+    snn_dev_opts opts;
+    snn_dev_opts_init(&opts);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (model_path) {
+                fprintf(stderr, "mpbn compare: more than one model given ('%s', '%s')\n",
+                        model_path, a);
+                usage(stderr);
+                return 2;
+            }
+            model_path = a;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "mpbn compare: %s needs a value\n", a);
+            usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        int ok = 1;
+        if (!strcmp(a, "--devices"))
+            devices = v;
+        else if (!strcmp(a, "--data"))
+            data_dir = v;
+        else if (!strcmp(a, "--split"))
+            split = v;
+        else if (!strcmp(a, "--limit"))
+            ok = parse_u32(a, v, 1, UINT32_MAX, &limit);
+        else if (!strcmp(a, "--random"))
+            ok = parse_u32(a, v, 1, 1u << 24, &n_random);
+        else if (!strcmp(a, "--seed"))
+            ok = parse_u64(a, v, 0, UINT64_MAX, &seed);
+        else if (!strcmp(a, "--batch"))
+            ok = parse_u32(a, v, 1, 1u << 16, &opts.batch);
+        else if (!strcmp(a, "--lanes"))
+            ok = parse_u32(a, v, 1, 1024, &opts.lanes);
+        else if (!strcmp(a, "--backpressure"))
+            ok = parse_u32(a, v, 0, 90, &opts.backpressure);
+        else if (!strcmp(a, "--mem-latency"))
+            ok = parse_u32(a, v, 0, 1u << 16, &opts.mem_latency);
+        else if (!strcmp(a, "--xclbin"))
+            opts.xclbin = v;
+        else if (!strcmp(a, "--device-index")) {
+            uint32_t di;
+            ok = parse_u32(a, v, 0, 1024, &di);
+            opts.device_index = (int32_t)di;
+        } else {
+            fprintf(stderr, "mpbn compare: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (!ok) return 2;
+    }
+    if (!model_path) {
+        fprintf(stderr, "mpbn compare: no model given\n");
+        usage(stderr);
+        return 2;
+    }
+    opts.seed = seed;
+
+    /* device list */
+    char dev_buf[256];
+    const char *names[MAX_DEVICES];
+    int n_dev = 0;
+    if (strlen(devices) >= sizeof dev_buf) {
+        fprintf(stderr, "mpbn compare: --devices list too long\n");
+        return 2;
+    }
+    strcpy(dev_buf, devices);
+    for (char *save = NULL, *tok = strtok_r(dev_buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (n_dev == MAX_DEVICES) {
+            fprintf(stderr, "mpbn compare: at most %d devices\n", MAX_DEVICES);
+            return 2;
+        }
+        names[n_dev++] = tok;
+    }
+    if (n_dev < 2) {
+        fprintf(stderr, "mpbn compare: --devices needs at least two devices (got '%s')\n", devices);
+        return 2;
+    }
+
+    int rc = 1;
+    uint8_t *model = NULL, *px = NULL, *results[MAX_DEVICES] = {0};
+    uint32_t *trace[MAX_DEVICES] = {0};
+    int32_t *preds[MAX_DEVICES] = {0};
+    uint64_t correct[MAX_DEVICES] = {0};
+    snn_dev_t *dev[MAX_DEVICES] = {0};
+    snn_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    size_t model_size;
+    snn_net net;
+
+    if (snn_file_read(model_path, &model, &model_size) != SNN_OK ||
+        snn_image_parse(model, model_size, &net) != SNN_OK) {
+        fprintf(stderr, "mpbn compare: %s: %s\n", model_path, snn_last_error());
+        goto out;
+    }
+    const snn_image_hdr *h = net.hdr;
+    size_t n_px = (size_t)h->in_c * h->in_h * h->in_w;
+    uint32_t n_img;
+    const char *source;
+    char source_buf[300];
+    if (n_random) {
+        n_img = limit && limit < n_random ? limit : n_random;
+        px = snn_malloc(n_px * n_img);
+        if (!px) {
+            fprintf(stderr, "mpbn compare: out of memory for %u random images\n", n_img);
+            goto out;
+        }
+        snn_images_random(seed, n_img, h->in_c, h->in_h, h->in_w, px);
+        snprintf(source_buf, sizeof source_buf, "random (seed %llu)", (unsigned long long)seed);
+        source = source_buf;
+    } else {
+        if (snn_dataset_load(data_dir, split, limit, &ds) != SNN_OK) {
+            fprintf(stderr, "mpbn compare: %s\n", snn_last_error());
+            goto out;
+        }
+        if (ds.c != h->in_c || ds.h != h->in_h || ds.w != h->in_w) {
+            fprintf(stderr,
+                    "mpbn compare: the data set's images are %ux%ux%u but %s expects %ux%ux%u\n",
+                    ds.c, ds.h, ds.w, model_path, h->in_c, h->in_h, h->in_w);
+            goto out;
+        }
+        n_img = ds.n;
+        px = ds.pixels;
+        snprintf(source_buf, sizeof source_buf, "%s/%s", data_dir ? data_dir : SNN_DATA_DEFAULT_DIR,
+                 split);
+        source = source_buf;
+    }
+
+    for (int d = 0; d < n_dev; d++) {
+        if (snn_dev_open(names[d], &opts, &dev[d]) != SNN_OK ||
+            snn_dev_load(dev[d], model, model_size) != SNN_OK) {
+            fprintf(stderr, "mpbn compare: device '%s': %s\n", names[d], snn_last_error());
+            goto out;
+        }
+    }
+
+    compare_state cs;
+    memset(&cs, 0, sizeof cs);
+    cs.net = &net;
+    cs.tw = snn_trace_words(&net);
+    cs.step_words = (cs.tw - h->n_classes) / h->timesteps;
+    cs.stride = snn_result_stride(h->n_classes, net.n_layers);
+    uint32_t chunk = opts.batch ? opts.batch : 256;
+    if (chunk > n_img) chunk = n_img;
+    for (int d = 0; d < n_dev; d++) {
+        results[d] = snn_malloc(cs.stride * chunk);
+        trace[d] = snn_malloc((size_t)cs.tw * 4 * chunk);
+        preds[d] = snn_malloc(4u * chunk);
+        if (!results[d] || !trace[d] || !preds[d]) {
+            fprintf(stderr, "mpbn compare: out of memory for %u-image chunks\n", chunk);
+            goto out;
+        }
+    }
+
+    fprintf(stderr, "mpbn compare: %s, %u images from %s, devices %s\n", model_path, n_img, source,
+            devices);
+    snn_progress prog;
+    snn_progress_begin(&prog, "compare", n_img, "img");
+    char extra[64];
+    for (uint32_t first = 0; first < n_img; first += chunk) {
+        uint32_t count = n_img - first < chunk ? n_img - first : chunk;
+        const uint8_t *cpx = px + (size_t)first * n_px;
+        for (int d = 0; d < n_dev; d++) {
+            if (snn_dev_run(dev[d], cpx, count, preds[d], results[d], trace[d]) != SNN_OK) {
+                snn_progress_end(&prog, NULL);
+                fprintf(stderr, "mpbn compare: device '%s', images %u..%u: %s\n", names[d], first,
+                        first + count - 1, snn_last_error());
+                goto out;
+            }
+            if (ds.labels)
+                for (uint32_t i = 0; i < count; i++)
+                    correct[d] += preds[d][i] == (int32_t)ds.labels[first + i];
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            unsigned cats_img = 0;
+            for (int d = 1; d < n_dev; d++) {
+                diff df;
+                memset(&df, 0, sizeof df);
+                unsigned cats = compare_image(&cs, trace[0] + (size_t)i * cs.tw,
+                                              trace[d] + (size_t)i * cs.tw,
+                                              results[0] + i * cs.stride,
+                                              results[d] + i * cs.stride, &df);
+                if (cats && !cs.have_first) {
+                    df.image = first + i;
+                    df.device = d;
+                    cs.first = df;
+                    cs.have_first = 1;
+                    print_diff(&df, names, &net);
+                }
+                cats_img |= cats;
+            }
+            if (cats_img) cs.mismatches++;
+            cs.n_spike += (cats_img & 1) != 0;
+            cs.n_sum += (cats_img & 2) != 0;
+            cs.n_pred += (cats_img & 4) != 0;
+            cs.n_counter += (cats_img & 8) != 0;
+        }
+        snprintf(extra, sizeof extra, "mismatches %llu", (unsigned long long)cs.mismatches);
+        snn_progress_update(&prog, first + count, extra);
+    }
+    snn_progress_end(&prog, extra);
+
+    if (cs.mismatches)
+        fprintf(stderr,
+                "mpbn compare: %llu of %u images differ (spikes %llu, sums %llu, preds %llu, "
+                "counters %llu)\n",
+                (unsigned long long)cs.mismatches, n_img, (unsigned long long)cs.n_spike,
+                (unsigned long long)cs.n_sum, (unsigned long long)cs.n_pred,
+                (unsigned long long)cs.n_counter);
+    else
+        fprintf(stderr, "mpbn compare: all %u images identical on %s (spikes of every layer and "
+                        "step, sums, preds, counters)\n",
+                n_img, devices);
+
+    snn_json *j = snn_json_new();
+    snn_json_str(j, "command", "compare");
+    snn_json_str(j, "model", model_path);
+    snn_json_str(j, "source", source);
+    snn_json_int(j, "images", n_img);
+    char list[512] = "[", per_dev[1024] = "{";
+    for (int d = 0; d < n_dev; d++) {
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s\"%s\"", d ? "," : "", names[d]);
+        snn_dev_stats st;
+        snn_dev_get_stats(dev[d], &st);
+        char acc[32] = "null";
+        if (ds.labels) snprintf(acc, sizeof acc, "%.6g", (double)correct[d] / n_img);
+        len = strlen(per_dev);
+        snprintf(per_dev + len, sizeof per_dev - len,
+                 "%s\"%s\":{\"seconds\":%.6g,\"images_per_s\":%.6g,\"cycles\":%llu,\"accuracy\":%s}",
+                 d ? "," : "", names[d], st.seconds, st.seconds > 0 ? n_img / st.seconds : 0.0,
+                 (unsigned long long)st.cycles, acc);
+    }
+    strncat(list, "]", sizeof list - strlen(list) - 1);
+    strncat(per_dev, "}", sizeof per_dev - strlen(per_dev) - 1);
+    snn_json_raw(j, "devices", list);
+    snn_json_int(j, "mismatches", (int64_t)cs.mismatches);
+    snn_json_int(j, "spike_mismatches", (int64_t)cs.n_spike);
+    snn_json_int(j, "sum_mismatches", (int64_t)cs.n_sum);
+    snn_json_int(j, "pred_mismatches", (int64_t)cs.n_pred);
+    snn_json_int(j, "counter_mismatches", (int64_t)cs.n_counter);
+    if (cs.have_first)
+        diff_json(j, &cs.first, names);
+    else
+        snn_json_raw(j, "first_mismatch", "null");
+    snn_json_raw(j, "per_device", per_dev);
+    const char *line = snn_json_finish(j);
+    if (line) puts(line);
+    snn_json_free(j);
+    rc = cs.mismatches ? 1 : 0;
+
+out:
+    for (int d = 0; d < n_dev; d++) {
+        snn_dev_close(dev[d]);
+        free(results[d]);
+        free(trace[d]);
+        free(preds[d]);
+    }
+    if (ds.pixels)
+        snn_dataset_free(&ds);
+    else
+        free(px);
+    free(model);
+    return rc;
 }
