@@ -6,8 +6,8 @@
 #                          when clang is installed)
 #
 # Corpora grow under build/fuzz/corpus-*/ and start from the valid files
-# tests/fuzz/fuzz-seeds.c writes; a crash leaves build/fuzz/crash-* to replay
-# with `build/fuzz/fuzz-<name> build/fuzz/crash-...`.
+# tests/fuzz/fuzz-seeds.c writes; a crash leaves build/fuzz/fuzz-<name>-crash-* to replay
+# with `build/fuzz/fuzz-<name> build/fuzz/fuzz-<name>-crash-...`.
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
@@ -52,13 +52,13 @@ $(FUZZ_DIR)/seeds.stamp: $(FUZZ_DIR)/fuzz-seeds
 define run_fuzz
 	@echo "== fuzz $(1) for $(4) s (log: $(FUZZ_DIR)/$(1).log)"
 	@if $(FUZZ_DIR)/$(1) -max_total_time=$(4) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	    -artifact_prefix=$(FUZZ_DIR)/crash-$(1)- $(5) $(FUZZ_DIR)/$(2) $(FUZZ_DIR)/$(3) \
+	    -artifact_prefix=$(FUZZ_DIR)/$(1)- $(5) $(FUZZ_DIR)/$(2) $(FUZZ_DIR)/$(3) \
 	    >$(FUZZ_DIR)/$(1).log 2>&1; then \
 	    grep -E '^stat::(number_of_executed_units|new_units_added)' $(FUZZ_DIR)/$(1).log; \
 	    echo "$(1): no crash"; \
 	else \
 	    tail -n 60 $(FUZZ_DIR)/$(1).log; \
-	    echo "$(1): FAILED (input saved as $(FUZZ_DIR)/crash-$(1)-*)"; \
+	    echo "$(1): FAILED (input saved as $(FUZZ_DIR)/$(1)-crash-*)"; \
 	    exit 1; \
 	fi
 endef
