@@ -9,6 +9,11 @@
  * for. opts.lanes picks one of the kernel builds linked in (hls/csim-lanes*.c,
  * 0 = the default SNN_HLS_LANES). wait() reports the kernel's loop
  * iterations as cycles: the run time at II=1 without memory stalls.
+ *
+ * Test hook: MPBN_CSIM_FAULT="image,layer,step,neuron" flips that neuron's
+ * bit in the trace written for that image (counted from the first image run
+ * since the device was opened), so that tests can prove `mpbn compare`
+ * catches and names a wrong spike. Unset, it costs nothing.
  */
 #include <string.h>
 
@@ -35,7 +40,31 @@ typedef struct csim_ctx {
     uint64_t cycles; /* loop iterations of the last run */
     int checked;     /* the loaded image passed snn_hls_check */
     const uint8_t *checked_image;
+    uint64_t images_run; /* images run since open (for the fault hook) */
+    int fault;           /* MPBN_CSIM_FAULT parsed */
+    uint64_t f_image;
+    uint32_t f_layer, f_step, f_neuron;
 } csim_ctx;
+
+/* Flip the traced spike named by MPBN_CSIM_FAULT if it falls in this run. */
+static void inject_fault(csim_ctx *c, const snn_net *net, uint8_t *trace, uint32_t n_images)
+{
+    if (!c->fault || !trace || c->f_image < c->images_run ||
+        c->f_image >= c->images_run + n_images || c->f_layer + 1 >= net->n_layers ||
+        c->f_step >= net->hdr->timesteps || c->f_neuron >= net->layers[c->f_layer].n_out)
+        return;
+    uint32_t step = 0, off = 0;
+    for (uint32_t l = 0; l + 1 < net->n_layers; l++) {
+        if (l == c->f_layer) off = step;
+        step += (net->layers[l].n_out + 31) / 32;
+    }
+    size_t w = (size_t)(c->f_image - c->images_run) * snn_trace_words(net) +
+               (size_t)c->f_step * step + off + c->f_neuron / 32;
+    uint32_t v;
+    memcpy(&v, trace + 4 * w, 4);
+    v ^= 1u << (c->f_neuron % 32);
+    memcpy(trace + 4 * w, &v, 4);
+}
 
 static snn_status csim_open(snn_dev_t *dev)
 {
@@ -56,6 +85,13 @@ static snn_status csim_open(snn_dev_t *dev)
     csim_ctx *c = snn_calloc(1, sizeof *c);
     if (!c) return SNN_ERR_NOMEM;
     c->v = v;
+    const char *f = getenv("MPBN_CSIM_FAULT");
+    unsigned long long fi;
+    unsigned fl, fs, fn;
+    if (f && sscanf(f, "%llu,%u,%u,%u", &fi, &fl, &fs, &fn) == 4) {
+        c->fault = 1;
+        c->f_image = fi, c->f_layer = fl, c->f_step = fs, c->f_neuron = fn;
+    }
     dev->ctx = c;
     return SNN_OK;
 }
@@ -135,6 +171,8 @@ static snn_status csim_start(snn_dev_t *dev, const snn_kernel_args *a)
     c->v->kernel((const uint32_t *)a->model->p, a->images->p, (uint32_t *)a->results->p,
                  a->trace ? (uint32_t *)a->trace->p : NULL, a->n_images);
     c->cycles = c->v->iterations();
+    inject_fault(c, net, a->trace ? a->trace->p : NULL, a->n_images);
+    c->images_run += a->n_images;
     return SNN_OK;
 }
 

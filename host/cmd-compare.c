@@ -6,6 +6,11 @@
  *                [--split NAME] [--random N] [--seed S] [--batch N] [--lanes N]
  *                [--backpressure P] [--mem-latency N] [--xclbin FILE]
  *                [--device-index I]
+ *   mpbn compare --random-net ARCH [--shape CxHxW] [--T N] [--classes K] [--extreme]
+ *                [--random N] [--seed S] [--devices ...]
+ *
+ * --random-net runs a random lively network (host/randnet.c) instead of a
+ * deploy image file: cross-backend checks without a trained model.
  *
  * Every device runs with trace buffers (docs/deploy-image.md): for every
  * image, every layer's spike bitmap at every step and the output sums. Each
@@ -45,6 +50,8 @@ static void usage(FILE *f)
             "                    [--random N] [--seed S] [--batch N] [--lanes N]\n"
             "                    [--backpressure P] [--mem-latency N] [--xclbin FILE]\n"
             "                    [--device-index I]\n"
+            "       mpbn compare --random-net ARCH [--shape CxHxW] [--T N] [--classes K]\n"
+            "                    [--extreme] [--random N] [--seed S] [--devices LIST] ...\n"
             "  --devices LIST   comma-separated devices, compared with the first (default ref,csim;\n"
             "                   this build has %s)\n"
             "  --data DIR       IDX data set directory (default %s)\n"
@@ -55,7 +62,10 @@ static void usage(FILE *f)
             "  --lanes N        csim/sim: kernel lane count (default: the build's)\n"
             "  --backpressure P sim: percent of memory cycles stalled (0..90)\n"
             "  --mem-latency N  sim: AXI read latency in cycles\n"
-            "  --xclbin FILE    xrt: the card image\n",
+            "  --xclbin FILE    xrt: the card image\n"
+            "  --random-net A   a random lively network of architecture A (e.g. c4,p,c8,f16)\n"
+            "                   instead of MODEL.snn; --shape (default 1x28x28), --T (4),\n"
+            "                   --classes (10), --extreme (weights +-127, biases at the bound)\n",
             snn_dev_names(), SNN_DATA_DEFAULT_DIR);
 }
 
@@ -262,7 +272,9 @@ static void diff_json(snn_json *j, const diff *d, const char *const *names)
 int snn_cmd_compare(int argc, char **argv)
 {
     const char *model_path = NULL, *devices = "ref,csim", *data_dir = NULL, *split = "t10k";
-    uint32_t limit = 0, n_random = 0;
+    const char *random_net = NULL;
+    uint32_t limit = 0, n_random = 0, rn_c = 1, rn_h = 28, rn_w = 28, rn_T = 4, rn_K = 10;
+    uint32_t rn_flags = 0;
     uint64_t seed = 1;
     snn_dev_opts opts;
     snn_dev_opts_init(&opts);
@@ -271,6 +283,10 @@ int snn_cmd_compare(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--extreme")) {
+            rn_flags |= SNN_RAND_EXTREME;
+            continue;
         }
         if (a[0] != '-') {
             if (model_path) {
@@ -311,6 +327,17 @@ int snn_cmd_compare(int argc, char **argv)
             ok = parse_u32(a, v, 0, 1u << 16, &opts.mem_latency);
         else if (!strcmp(a, "--xclbin"))
             opts.xclbin = v;
+        else if (!strcmp(a, "--random-net"))
+            random_net = v;
+        else if (!strcmp(a, "--T"))
+            ok = parse_u32(a, v, 1, SNN_MAX_T, &rn_T);
+        else if (!strcmp(a, "--classes"))
+            ok = parse_u32(a, v, 2, SNN_MAX_CLASSES, &rn_K);
+        else if (!strcmp(a, "--shape")) {
+            char tail;
+            ok = sscanf(v, "%ux%ux%u%c", &rn_c, &rn_h, &rn_w, &tail) == 3 && rn_c && rn_h && rn_w;
+            if (!ok) fprintf(stderr, "mpbn compare: bad --shape '%s' (expected CxHxW)\n", v);
+        }
         else if (!strcmp(a, "--device-index")) {
             uint32_t di;
             ok = parse_u32(a, v, 0, 1024, &di);
@@ -322,8 +349,8 @@ int snn_cmd_compare(int argc, char **argv)
         }
         if (!ok) return 2;
     }
-    if (!model_path) {
-        fprintf(stderr, "mpbn compare: no model given\n");
+    if (!model_path == !random_net) {
+        fprintf(stderr, "mpbn compare: give either MODEL.snn or --random-net ARCH\n");
         usage(stderr);
         return 2;
     }
@@ -362,8 +389,21 @@ int snn_cmd_compare(int argc, char **argv)
     size_t model_size;
     snn_net net;
 
-    if (snn_file_read(model_path, &model, &model_size) != SNN_OK ||
-        snn_image_parse(model, model_size, &net) != SNN_OK) {
+    char net_name[300];
+    if (random_net) {
+        snprintf(net_name, sizeof net_name, "random-net %s %ux%ux%u T %u seed %llu", random_net,
+                 rn_c, rn_h, rn_w, rn_T, (unsigned long long)seed);
+        model_path = net_name;
+        if (snn_image_random(seed, random_net, rn_c, rn_h, rn_w, rn_T, rn_K, rn_flags, &model,
+                             &model_size) != SNN_OK) {
+            fprintf(stderr, "mpbn compare: %s: %s\n", net_name, snn_last_error());
+            goto out;
+        }
+    } else if (snn_file_read(model_path, &model, &model_size) != SNN_OK) {
+        fprintf(stderr, "mpbn compare: %s: %s\n", model_path, snn_last_error());
+        goto out;
+    }
+    if (snn_image_parse(model, model_size, &net) != SNN_OK) {
         fprintf(stderr, "mpbn compare: %s: %s\n", model_path, snn_last_error());
         goto out;
     }

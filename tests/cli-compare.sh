@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# cli-compare.sh - the `mpbn compare` contract: usage errors exit 2, user
+# errors exit 1 with a message, agreement exits 0 with a JSON last line, and a
+# wrong spike (injected into the csim trace by MPBN_CSIM_FAULT) exits 1
+# naming the image, layer, step and neuron.
+set -uo pipefail
+MPBN=${MPBN:-build/mpbn}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+
+check() { # name, expected exit code, command...
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL $name: exit $rc, expected $want"
+        sed 's/^/    /' "$tmp/err" | tail -5
+        fail=$((fail + 1))
+        return 1
+    fi
+    pass=$((pass + 1))
+    return 0
+}
+expect_out() { # name, regex on the last stdout line
+    if ! tail -n 1 "$tmp/out" | grep -Eq "$2"; then
+        echo "FAIL $1: last stdout line does not match /$2/:"
+        tail -n 1 "$tmp/out" | sed 's/^/    /'
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+    fi
+}
+expect_err() { # name, regex on stderr
+    if ! grep -Eq "$2" "$tmp/err"; then
+        echo "FAIL $1: stderr does not match /$2/:"
+        sed 's/^/    /' "$tmp/err" | tail -5
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+net=(--random-net c4,p,c8,f16 --shape 1x12x12 --T 4 --random 20 --seed 3)
+
+# usage errors
+check "no arguments" 2 "$MPBN" compare
+check "unknown option" 2 "$MPBN" compare x.snn --frobnicate 1
+check "one device" 2 "$MPBN" compare "${net[@]}" --devices ref
+check "model and random net" 2 "$MPBN" compare x.snn "${net[@]}"
+check "bad lanes value" 2 "$MPBN" compare "${net[@]}" --lanes abc
+check "--help" 0 "$MPBN" compare --help
+
+# user errors
+check "missing model" 1 "$MPBN" compare "$tmp/nope.snn" && expect_err "missing model names the file" "nope.snn"
+printf 'not a deploy image at all, just text that is long enough to pass the size test.....' >"$tmp/bad.snn"
+check "malformed model" 1 "$MPBN" compare "$tmp/bad.snn" && expect_err "malformed model" "magic|bad.snn"
+check "unknown device" 1 "$MPBN" compare "${net[@]}" --devices ref,nosuch && expect_err "unknown device" "nosuch"
+check "lane count not built" 1 "$MPBN" compare "${net[@]}" --lanes 3 && expect_err "lanes named" "3 lanes"
+
+# agreement: default lanes, other lane builds, small batches, saturation corner
+check "ref vs csim" 0 "$MPBN" compare "${net[@]}" &&
+    expect_out "json" '"images":20,.*"mismatches":0,.*"first_mismatch":null'
+check "ref vs csim lanes 1" 0 "$MPBN" compare "${net[@]}" --lanes 1 --batch 7
+check "ref vs csim lanes 32" 0 "$MPBN" compare "${net[@]}" --lanes 32
+check "ref vs csim extreme" 0 "$MPBN" compare "${net[@]}" --extreme
+check "csim vs csim" 0 "$MPBN" compare "${net[@]}" --devices csim,ref,csim
+
+# a wrong spike is caught and named (image 13, layer 2, step 3, neuron 7)
+check "injected fault" 1 env MPBN_CSIM_FAULT=13,2,3,7 "$MPBN" compare "${net[@]}" --batch 6 &&
+    expect_out "fault json" '"mismatches":1,.*"first_mismatch":\{"image":13,"device":"csim","reference":"ref","what":"spike","layer":2,"step":3,"neuron":7' &&
+    expect_err "fault names the spike" "image 13: csim differs from ref at layer 2 \(conv\), step 3, neuron 7"
+
+# a real data set, when the model matches it
+if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    check "fashion-mnist images" 0 "$MPBN" compare --random-net c4,p,f16 --seed 5 --limit 40 &&
+        expect_out "data set json" '"images":40,.*"mismatches":0'
+    fx=build/fixtures/fmnist-channel.snn
+    if [ -r "$fx" ]; then
+        check "fixture, 50 test images" 0 "$MPBN" compare "$fx" --devices ref,csim --limit 50 &&
+            expect_out "fixture json" '"images":50,.*"mismatches":0'
+    fi
+fi
+
+echo "cli-compare: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
