@@ -26,3 +26,35 @@ hls: ## synthesize the HLS kernel with Vitis HLS and export build/hls/snn_kernel
 	@mkdir -p $(BUILD)/hls
 	cd $(BUILD)/hls && HLS_SRC=$(CURDIR) HLS_PART=$(HLS_PART) HLS_CLOCK=$(HLS_CLOCK) \
 	    HLS_LANES=$(HLS_LANES) $(VITIS_HLS) -f $(CURDIR)/hls/run_hls.tcl
+
+# ---- tests -------------------------------------------------------------------
+# tests/test-csim.c (a unit test, built by the top-level Makefile) runs every
+# lane build (1, 2, 4, 8, 16, 32) against ref on random networks. Here:
+#
+# test-hls-src: the kernel source compiles as Vitis HLS sees it
+#   (-D__SYNTHESIS__: no host headers, no software counters) for several lane
+#   counts and capacity overrides, with clang, warnings as errors.
+# test-csim-fixture: the trained Fashion-MNIST model (mk/fixtures.mk) on 500
+#   test images, ref vs csim, every spike of every layer and step.
+
+FIXTURE_CHANNEL ?= $(BUILD)/fixtures/fmnist-channel.snn
+HLS_SRC_CC      ?= $(shell command -v clang 2>/dev/null || echo $(CC))
+
+.PHONY: test-hls-src test-csim-fixture bench-csim
+test-hls-src: ## compile hls/snn_kernel.c as synthesis sees it (-D__SYNTHESIS__), several lane counts
+	@set -e; for cfg in "-DSNN_HLS_LANES=1" "-DSNN_HLS_LANES=16" "-DSNN_HLS_LANES=64" \
+	    "-DSNN_HLS_LANES=8 -DSNN_HLS_MAX_NEURONS=4096 -DSNN_HLS_MAX_STATE=8192 -DSNN_HLS_MAX_WEIGHTS=65536 -DSNN_HLS_MAX_BIAS=512"; do \
+	    echo "  $(HLS_SRC_CC) -fsyntax-only -D__SYNTHESIS__ $$cfg hls/snn_kernel.c"; \
+	    $(HLS_SRC_CC) -std=gnu11 -fsyntax-only -Wall -Wextra -Wshadow -Werror -Wno-unknown-pragmas \
+	        -Wno-unused-label -D__SYNTHESIS__ $$cfg -Ihls -Ihost hls/snn_kernel.c; \
+	done; echo "test-hls-src: ok"
+
+test-csim-fixture: $(MPBN) $(FIXTURE_CHANNEL) ## ref vs csim on the trained fixture, 500 test images
+	$(MPBN) compare $(FIXTURE_CHANNEL) --devices ref,csim --limit 500
+
+bench-csim: $(MPBN) $(FIXTURE_CHANNEL) ## csim vs ref: accuracy, synops, spike rates, images/s on 1000 test images
+	$(MPBN) eval $(FIXTURE_CHANNEL) --device ref --limit 1000
+	$(MPBN) eval $(FIXTURE_CHANNEL) --device csim --limit 1000
+
+EXTRA_TESTS   += test-hls-src test-csim-fixture
+BENCH_TARGETS += bench-csim
