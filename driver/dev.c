@@ -6,6 +6,9 @@
  *     write batch k+1 -> bo[(k+1)%2]   while   kernel runs batch k on bo[k%2]
  *     wait(k), read results of k, start(k+1), ...
  *
+ * A backend that accepts two runs in flight (iface.max_inflight = 2, the
+ * card) gets start(k+1) before wait(k), so the kernel is busy while the host
+ * reads results; with several compute units the two runs execute at once.
  * On a synchronous backend (ref, csim) start() already finishes the run, so
  * the overlap is nil but the call sequence, and therefore the code that the
  * card executes, is the same.
@@ -189,12 +192,40 @@ static snn_status collect(snn_dev_t *d, int k, uint32_t first, uint32_t count, i
     return st;
 }
 
+/* Wait for the oldest run in flight, batch b, account its time, power and
+ * cycles, and copy its outputs out of buffer set b%2. */
+static snn_status finish(snn_dev_t *d, uint32_t b, uint32_t batch, uint32_t n, int32_t *preds,
+                         uint8_t *results, uint32_t *trace, uint8_t *scratch, double *t_prev,
+                         uint32_t *inflight)
+{
+    uint64_t cycles = 0;
+    uint32_t first = b * batch;
+    uint32_t count = n - first < batch ? n - first : batch;
+    snn_status st = d->iface->wait(d, d->opts.timeout_ms, &cycles);
+    if (st == SNN_ERR_TIMEOUT) return st; /* still running */
+    (*inflight)--; /* ended, well or badly: no longer in flight */
+    if (st != SNN_OK) return st;
+    double t = snn_now();
+    d->stats.cycles += cycles;
+    d->stats.runs++;
+    d->stats.images += count;
+    double w = 0;
+    if (d->iface->power && d->iface->power(d, &w) == SNN_OK && w > 0) {
+        /* mean power since the previous completion, over the time since then */
+        d->stats.joules += w * (t - *t_prev);
+        d->power_seconds += t - *t_prev;
+        d->stats.watts = d->stats.joules / d->power_seconds;
+    }
+    *t_prev = t;
+    return collect(d, (int)(b & 1), first, count, preds, results, trace, scratch);
+}
+
 snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t *preds,
                        uint8_t *results, uint32_t *trace)
 {
     if (!d->loaded) return snn_fail(SNN_ERR_ARG, "no deploy image loaded on device '%s'", d->iface->name);
     if (n == 0) return SNN_OK;
-    double t0 = snn_now();
+    double t0 = snn_now(), t_prev = t0;
     const snn_image_hdr *h = d->net.hdr;
     size_t img = (size_t)h->in_c * h->in_h * h->in_w;
     size_t stride = snn_result_stride(h->n_classes, d->net.n_layers);
@@ -204,43 +235,44 @@ snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t 
     uint8_t *scratch = results ? NULL : snn_malloc(stride * batch);
     if (!results && !scratch) return SNN_ERR_NOMEM;
 
+    /* Buffer set b%2 is free when batch b is written: batch b-2 has been
+     * finished by then. depth 1: write b | finish b-1 | start b.
+     * depth 2: write b | start b | finish b-1 (the kernel runs b meanwhile). */
+    int depth = d->iface->max_inflight >= 2 ? 2 : 1;
     uint32_t n_batches = (n + batch - 1) / batch;
-    int running = -1; /* batch index in flight */
-    for (uint32_t b = 0; b <= n_batches && st == SNN_OK; b++) {
+    uint32_t oldest = 0, inflight = 0;
+    for (uint32_t b = 0; b < n_batches && st == SNN_OK; b++) {
         int k = (int)(b & 1);
         uint32_t first = b * batch;
-        uint32_t count = b < n_batches ? (n - first < batch ? n - first : batch) : 0;
-        /* Copy batch b while batch b-1 may still be running. */
-        if (count) st = d->iface->bo_write(d, d->img_bo[k], 0, pixels + first * img, img * count);
-        if (st == SNN_OK && running >= 0) {
-            uint64_t cycles = 0;
-            int rk = running & 1;
-            uint32_t rfirst = (uint32_t)running * batch;
-            uint32_t rcount = n - rfirst < batch ? n - rfirst : batch;
-            st = d->iface->wait(d, d->opts.timeout_ms, &cycles);
-            if (st == SNN_OK) {
-                d->stats.cycles += cycles;
-                d->stats.runs++;
-                d->stats.images += rcount;
-                if (d->iface->power) {
-                    double w = 0;
-                    if (d->iface->power(d, &w) == SNN_OK && w > 0) d->stats.watts = w;
-                }
-                st = collect(d, rk, rfirst, rcount, preds, results, trace, scratch);
-            }
-            running = -1;
+        uint32_t count = n - first < batch ? n - first : batch;
+        st = d->iface->bo_write(d, d->img_bo[k], 0, pixels + (size_t)first * img, img * count);
+        if (st == SNN_OK && depth == 1 && inflight) {
+            st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
         }
-        if (st == SNN_OK && count) {
+        if (st == SNN_OK) {
             snn_kernel_args a = {d->model_bo, d->img_bo[k], d->res_bo[k],
                                  trace ? d->trace_bo[k] : NULL, count};
             st = d->iface->start(d, &a);
-            if (st == SNN_OK) running = (int)b;
+            if (st == SNN_OK) inflight++;
+        }
+        if (st == SNN_OK && inflight == 2) {
+            st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
         }
     }
+    while (st == SNN_OK && inflight) {
+        st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
+    }
+    if (st != SNN_OK && inflight) {
+        /* Let runs still in flight end before their buffers can be freed;
+         * keep the first error's message. */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", snn_last_error());
+        for (uint64_t c; inflight && st != SNN_ERR_TIMEOUT; inflight--)
+            (void)d->iface->wait(d, d->opts.timeout_ms, &c);
+        snn_fail(st, "%s", msg);
+    }
     free(scratch);
-    double dt = snn_now() - t0;
-    d->stats.seconds += dt;
-    if (d->stats.watts > 0) d->stats.joules += d->stats.watts * dt;
+    d->stats.seconds += snn_now() - t0;
     if (st != SNN_OK) return snn_fail_context(st, "device '%s'", d->iface->name);
     return SNN_OK;
 }

@@ -43,6 +43,11 @@ typedef struct snn_dev_iface {
     snn_status (*wait)(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles);
     /* Optional (may be NULL): mean board power in watts over the last run. */
     snn_status (*power)(snn_dev_t *dev, double *watts);
+    /* Runs the backend accepts in flight. 0 or 1: the run loop waits for
+     * batch k before it starts batch k+1 (copying k+1 meanwhile). 2: it
+     * starts batch k+1 first, so the kernel never idles while the host reads
+     * k's results; wait() then completes the oldest run (FIFO). */
+    uint32_t max_inflight;
 } snn_dev_iface;
 
 struct snn_dev {
@@ -57,6 +62,7 @@ struct snn_dev {
     uint32_t bo_images;    /* capacity of the image/result buffers, in images */
     int bo_trace;          /* trace buffers allocated */
     snn_dev_stats stats;
+    double power_seconds;  /* run time covered by power() readings (stats.watts = joules / this) */
 };
 
 #endif

@@ -1,0 +1,70 @@
+# mk/bench.mk - `mpbn bench` figures, the PNG plots of docs/results.md and the
+# two small C tools they use.
+#
+#   make tools            build/tools/snn-randnet (random .snn), snn-thresholds (CSV)
+#   make bench-devices    mpbn bench on every device that opens -> build/plots/bench.{csv,json}
+#   make bench-lanes      csim (and sim, if built) at several lane counts -> build/plots/lanes.csv
+#   make plots            docs/img/{spike-rate,thresholds,lanes}.png (gnuplot)
+#
+# BENCH_MODEL is the trained fixture by default; any .snn works:
+#   make plots BENCH_MODEL=my.snn BENCH_LIMIT=2000
+
+TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds
+BENCH_MODEL  ?= $(BUILD)/fixtures/fmnist-channel.snn
+BENCH_LIMIT  ?= 1000
+BENCH_LANES  ?= 1 2 4 8 16 32
+PLOT_DIR     := $(BUILD)/plots
+GNUPLOT      ?= gnuplot
+
+$(BUILD)/tools/%: scripts/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+.PHONY: tools bench-devices bench-lanes plots plots-check-gnuplot
+
+tools: $(TOOLS) ## build the helper tools (random deploy image, thresholds as CSV)
+
+# The CLI tests build their own models with snn-randnet.
+test-cli: $(TOOLS)
+
+bench-devices: $(MPBN) $(BENCH_MODEL) ## mpbn bench on every device that opens (fixture, BENCH_LIMIT images)
+	@mkdir -p $(PLOT_DIR)
+	$(MPBN) bench $(BENCH_MODEL) --limit $(BENCH_LIMIT) --csv $(PLOT_DIR)/bench.csv \
+	    | tee $(PLOT_DIR)/bench.txt | tail -n 1 > $(PLOT_DIR)/bench.json
+
+# One bench per lane count; csim counts loop iterations, sim real cycles (only
+# the lane counts whose Verilator library exists: make sim SIM_LANES="...").
+bench-lanes: $(MPBN) $(BENCH_MODEL) ## projected throughput and lane utilisation vs lanes (csim, sim)
+	@mkdir -p $(PLOT_DIR)
+	@echo "device,lanes,cycles_per_image,projected_images_per_s,lane_utilisation,synops_per_image" \
+	    > $(PLOT_DIR)/lanes.csv.tmp
+	@set -e; for dev in csim sim; do for l in $(BENCH_LANES); do \
+	    if [ $$dev = sim ] && [ ! -e $(BUILD)/sim/libsnn-sim-L$$l.so ]; then continue; fi; \
+	    lim=$(BENCH_LIMIT); [ $$dev = sim ] && lim=$$(( $(BENCH_LIMIT) < 200 ? $(BENCH_LIMIT) : 200 )); \
+	    echo "bench-lanes: $$dev, $$l lanes, $$lim images" >&2; \
+	    $(MPBN) bench $(BENCH_MODEL) --devices $$dev --lanes $$l --limit $$lim \
+	        --csv $(PLOT_DIR)/lanes-$$dev-$$l.csv > /dev/null 2>$(PLOT_DIR)/lanes-$$dev-$$l.log \
+	        || { cat $(PLOT_DIR)/lanes-$$dev-$$l.log >&2; echo "bench-lanes: $$dev $$l lanes skipped" >&2; continue; }; \
+	    awk -F, 'NR > 1 { syn += $$8 } NR == 2 { d = $$1; ln = $$10; c = $$12; p = $$13; u = $$14 } \
+	        END { print d "," ln "," c "," p "," u "," syn }' $(PLOT_DIR)/lanes-$$dev-$$l.csv \
+	        >> $(PLOT_DIR)/lanes.csv.tmp; \
+	done; done
+	@mv $(PLOT_DIR)/lanes.csv.tmp $(PLOT_DIR)/lanes.csv
+	@column -s, -t $(PLOT_DIR)/lanes.csv
+
+$(PLOT_DIR)/thresholds.csv: $(BENCH_MODEL) $(BUILD)/tools/snn-thresholds
+	@mkdir -p $(@D)
+	$(BUILD)/tools/snn-thresholds $< > $@.tmp && mv $@.tmp $@
+
+plots-check-gnuplot:
+	@command -v $(GNUPLOT) >/dev/null || { \
+	    echo "make plots: gnuplot not found; install Debian's gnuplot-nox (make deps)" >&2; exit 1; }
+
+plots: plots-check-gnuplot bench-devices bench-lanes $(PLOT_DIR)/thresholds.csv ## PNG plots into docs/img/ (spike rate, thresholds, throughput vs lanes)
+	@mkdir -p docs/img
+	$(GNUPLOT) -e "in='$(PLOT_DIR)/bench.csv'; out='docs/img/spike-rate.png'" scripts/plot-spike-rate.gp
+	$(GNUPLOT) -e "in='$(PLOT_DIR)/thresholds.csv'; out='docs/img/thresholds.png'" scripts/plot-thresholds.gp
+	$(GNUPLOT) -e "in='$(PLOT_DIR)/lanes.csv'; out='docs/img/lanes.png'" scripts/plot-lanes.gp
+	@ls -l docs/img/*.png
+
+BENCH_TARGETS += bench-devices bench-lanes
