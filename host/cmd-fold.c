@@ -1,12 +1,161 @@
-/* cmd-fold.c - `mpbn fold`: placeholder until its owner lands it. */
+/*
+ * cmd-fold.c - `mpbn fold`: checkpoint -> deploy image (docs/fold.md).
+ *
+ *   mpbn fold CKPT.safetensors --out MODEL.snn [--check N] [--data DIR]
+ *
+ * Folds BN and the input normalisation into the weights and a per-step bias,
+ * MPBN into per-neuron thresholds (polarity bit for negative scales, constant
+ * neurons for zero ones), quantises and writes the image atomically.
+ * --check N runs the unfolded and the folded float networks on N test images
+ * and counts differing spikes (docs/fold.md, "float check").
+ * Last stdout line: {"out":..,"bytes":..,"layers":..,"negative":..,...}.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "json.h"
+#include "safetensors.h"
+#include "snn-data.h"
+#include "snn-deploy.h"
+#include "snn-fold.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mpbn fold CKPT.safetensors --out MODEL.snn [--check N] [--data DIR]\n"
+               "  --out F     deploy image to write (docs/deploy-image.md)\n"
+               "  --check N   compare unfolded and folded float spikes on N test images\n"
+               "  --data DIR  IDX data directory for --check (default: Fashion-MNIST)\n");
+}
 
 int snn_cmd_fold(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mpbn fold: not built yet\n");
-    return 1;
+    const char *in = NULL, *out = NULL, *data = NULL;
+    uint32_t check = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (in) {
+                fprintf(stderr, "mpbn fold: more than one checkpoint ('%s', '%s')\n", in, a);
+                return 2;
+            }
+            in = a;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "mpbn fold: option %s needs a value\n", a);
+            usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--check")) {
+            char *end;
+            errno = 0;
+            unsigned long x = strtoul(v, &end, 10);
+            if (!*v || *end || errno || v[0] == '-' || x > 1000000) {
+                fprintf(stderr, "mpbn fold: bad value '%s' for --check (images, 0..1000000)\n", v);
+                return 2;
+            }
+            check = (uint32_t)x;
+        } else {
+            fprintf(stderr, "mpbn fold: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!in || !out) {
+        fprintf(stderr, "mpbn fold: %s\n", !in ? "no checkpoint given" : "--out MODEL.snn is required");
+        usage(stderr);
+        return 2;
+    }
+
+    snn_st_file *st = NULL;
+    snn_fold_net *f = NULL;
+    uint8_t *img = NULL;
+    size_t size = 0;
+    snn_quant_report rep;
+    snn_fold_check_result cr;
+    snn_dataset ds = {0};
+    int rc = 1;
+    double t0 = snn_now();
+    if (snn_st_read(in, &st) != SNN_OK || snn_fold_from_st(st, &f) != SNN_OK) {
+        fprintf(stderr, "mpbn fold: %s: %s\n", in, snn_last_error());
+        goto done;
+    }
+    if (snn_fold_quantize(f, &img, &size, &rep) != SNN_OK) {
+        fprintf(stderr, "mpbn fold: %s: quantising: %s\n", in, snn_last_error());
+        goto done;
+    }
+    if (snn_file_write_atomic(out, img, size) != SNN_OK) {
+        fprintf(stderr, "mpbn fold: %s\n", snn_last_error());
+        goto done;
+    }
+    fprintf(stderr,
+            "mpbn fold: %s -> %s: %u layers, mpbn %s, %zu bytes; %u negative-scale and %u constant "
+            "neurons, %u thresholds clamped, %u bias-limited channels\n",
+            in, out, f->n_layers, f->mpbn, size, f->n_negative, f->n_constant, rep.th_clamped,
+            rep.bias_limited);
+    if (check) {
+        if (snn_dataset_load(data, "t10k", check, &ds) != SNN_OK) {
+            fprintf(stderr, "mpbn fold: --check: %s\n", snn_last_error());
+            goto done;
+        }
+        if (ds.c != f->in_c || ds.h != f->in_h || ds.w != f->in_w) {
+            fprintf(stderr, "mpbn fold: --check: images are %ux%ux%u, the model expects %ux%ux%u\n",
+                    ds.c, ds.h, ds.w, f->in_c, f->in_h, f->in_w);
+            goto done;
+        }
+        if (snn_fold_check(st, f, ds.pixels, ds.n, 1e-4, &cr) != SNN_OK) {
+            fprintf(stderr, "mpbn fold: --check: %s\n", snn_last_error());
+            goto done;
+        }
+        fprintf(stderr,
+                "mpbn fold: float check on %u images: %llu of %llu neuron-steps differ (%llu at the "
+                "threshold within 1e-4, %llu propagated, %llu unexplained), %u predictions differ\n",
+                ds.n, (unsigned long long)cr.differing, (unsigned long long)cr.neuron_steps,
+                (unsigned long long)cr.primary, (unsigned long long)cr.propagated,
+                (unsigned long long)cr.unexplained, cr.pred_differing);
+    }
+    snn_json *j = snn_json_new();
+    snn_json_str(j, "checkpoint", in);
+    snn_json_str(j, "out", out);
+    snn_json_int(j, "bytes", (int64_t)size);
+    snn_json_int(j, "layers", f->n_layers);
+    snn_json_str(j, "mpbn", f->mpbn);
+    snn_json_int(j, "negative", f->n_negative);
+    snn_json_int(j, "constant", f->n_constant);
+    snn_json_int(j, "th_clamped", rep.th_clamped);
+    snn_json_int(j, "bias_limited", rep.bias_limited);
+    snn_json_num(j, "acc_bound_fraction", rep.max_acc_bound);
+    if (check) {
+        snn_json_int(j, "check_images", ds.n);
+        snn_json_int(j, "neuron_steps", (int64_t)cr.neuron_steps);
+        snn_json_int(j, "differing_spikes", (int64_t)cr.differing);
+        snn_json_int(j, "primary", (int64_t)cr.primary);
+        snn_json_int(j, "propagated", (int64_t)cr.propagated);
+        snn_json_int(j, "unexplained", (int64_t)cr.unexplained);
+        snn_json_int(j, "pred_differing", cr.pred_differing);
+    }
+    snn_json_num(j, "seconds", snn_now() - t0);
+    const char *line = snn_json_finish(j);
+    if (line) {
+        puts(line);
+        rc = check && cr.unexplained ? 1 : 0;
+        if (rc) fprintf(stderr, "mpbn fold: the float check found disagreements not explained by rounding\n");
+    }
+    snn_json_free(j);
+done:
+    snn_dataset_free(&ds);
+    free(img);
+    snn_fold_free(f);
+    snn_st_free(st);
+    return rc;
 }

@@ -761,3 +761,99 @@ snn_status snn_unfold_forward(const snn_st_file *st, const uint8_t *pixels, uint
     for (uint32_t l = 0; l < L; l++) free(wt[l]);
     return s;
 }
+
+/* ---- float check ------------------------------------------------------------------------ */
+
+#define CHECK_CHUNK 16u
+
+typedef struct check_ctx {
+    uint32_t T, n_hidden, per_step; /* neurons per (image, step) over hidden layers */
+    uint32_t off[SNN_MAX_LAYERS + 1];
+    uint8_t *ref, *got;
+    float *margin;
+    float vth;
+} check_ctx;
+
+static size_t check_at(const check_ctx *c, uint32_t layer, uint32_t t, uint32_t image)
+{
+    return ((size_t)image * c->T + t) * c->per_step + c->off[layer];
+}
+
+static void check_ref_cb(uint32_t layer, uint32_t t, uint32_t image, const float *spikes,
+                         const float *m, uint32_t n, void *ctx)
+{
+    check_ctx *c = ctx;
+    size_t at = check_at(c, layer, t, image % CHECK_CHUNK);
+    for (uint32_t i = 0; i < n; i++) {
+        c->ref[at + i] = spikes[i] != 0;
+        c->margin[at + i] = m ? fabsf(m[i] - c->vth) : FLT_MAX;
+    }
+}
+
+static void check_got_cb(uint32_t layer, uint32_t t, uint32_t image, const float *spikes, uint32_t n,
+                         void *ctx)
+{
+    check_ctx *c = ctx;
+    size_t at = check_at(c, layer, t, image % CHECK_CHUNK);
+    for (uint32_t i = 0; i < n; i++) c->got[at + i] = spikes[i] != 0;
+}
+
+static uint32_t argmax(const float *z, uint32_t K)
+{
+    uint32_t a = 0;
+    for (uint32_t k = 1; k < K; k++)
+        if (z[k] > z[a]) a = k;
+    return a;
+}
+
+snn_status snn_fold_check(const snn_st_file *st, const snn_fold_net *f, const uint8_t *pixels,
+                          uint32_t n, double tol, snn_fold_check_result *r)
+{
+    memset(r, 0, sizeof *r);
+    check_ctx c = {.T = f->T, .n_hidden = f->n_layers - 1, .vth = f->vth};
+    for (uint32_t l = 0; l < c.n_hidden; l++) c.off[l + 1] = c.off[l] + f->layers[l].n_out;
+    c.per_step = c.off[c.n_hidden];
+    size_t cells = (size_t)CHECK_CHUNK * f->T * (c.per_step ? c.per_step : 1);
+    c.ref = malloc(cells), c.got = malloc(cells), c.margin = malloc(cells * sizeof(float));
+    float *l1 = malloc(sizeof(float) * CHECK_CHUNK * f->n_classes);
+    float *l2 = malloc(sizeof(float) * CHECK_CHUNK * f->n_classes);
+    snn_status s = SNN_OK;
+    if (!c.ref || !c.got || !c.margin || !l1 || !l2) s = snn_fail(SNN_ERR_NOMEM, "out of memory");
+    size_t px = (size_t)f->in_c * f->in_h * f->in_w;
+    for (uint32_t i0 = 0; i0 < n && s == SNN_OK; i0 += CHECK_CHUNK) {
+        uint32_t B = n - i0 < CHECK_CHUNK ? n - i0 : CHECK_CHUNK;
+        /* callbacks see chunk-relative image indices (i0 is a multiple of the chunk) */
+        if ((s = snn_unfold_forward(st, pixels + i0 * px, B, l1, check_ref_cb, &c)) != SNN_OK ||
+            (s = snn_fold_forward(f, pixels + i0 * px, B, l2, check_got_cb, &c)) != SNN_OK)
+            break;
+        for (uint32_t im = 0; im < B; im++) {
+            int seen = 0;
+            r->pred_differing += argmax(l1 + im * f->n_classes, f->n_classes) !=
+                                 argmax(l2 + im * f->n_classes, f->n_classes);
+            for (uint32_t t = 0; t < f->T; t++)
+                for (uint32_t l = 0; l < c.n_hidden; l++) {
+                    size_t at = check_at(&c, l, t, im);
+                    int here = 0;
+                    for (uint32_t i = c.off[l]; i < c.off[l + 1]; i++, at++) {
+                        r->neuron_steps++;
+                        r->ref_spikes += c.ref[at];
+                        if (c.ref[at] == c.got[at]) continue;
+                        r->differing++;
+                        here = 1;
+                        if (seen) {
+                            r->propagated++;
+                            continue;
+                        }
+                        double mg = c.margin[at];
+                        if (mg > r->worst_margin) r->worst_margin = mg;
+                        if (mg < tol) r->primary++;
+                        else r->unexplained++;
+                    }
+                    seen |= here;
+                }
+            r->images_differing += (uint32_t)seen;
+        }
+    }
+    free(c.ref), free(c.got), free(c.margin), free(l1), free(l2);
+    return s;
+}

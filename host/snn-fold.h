@@ -165,6 +165,27 @@ typedef void (*snn_unfold_cb)(uint32_t layer, uint32_t t, uint32_t image, const 
 snn_status snn_unfold_forward(const struct snn_st_file *st, const uint8_t *pixels, uint32_t n,
                               float *logits, snn_unfold_cb cb, void *ctx);
 
+/* The float check of the fold: run the unfolded network (snn_unfold_forward)
+ * and the folded one (snn_fold_forward) on the same images and compare every
+ * hidden layer's spikes at every step. The first disagreement of an image
+ * must come from float rounding at a threshold: the reference membrane after
+ * MPBN lies within `tol` of Vth ("primary"); a flipped spike then changes
+ * that neuron's reset and the next layer's input, so later differences in
+ * the same image are counted as "propagated". */
+typedef struct snn_fold_check_result {
+    uint64_t neuron_steps;     /* neurons x steps x images compared */
+    uint64_t ref_spikes;       /* spikes of the unfolded network */
+    uint64_t differing;        /* all differing spikes */
+    uint64_t primary;          /* first disagreements of an image within tol of Vth */
+    uint64_t propagated;       /* later disagreements in an image that already differed */
+    uint64_t unexplained;      /* first disagreements with a margin >= tol: a fold error */
+    uint32_t images_differing; /* images with any difference */
+    uint32_t pred_differing;   /* images whose arg-max differs */
+    double worst_margin;       /* largest |MPBN(u) - Vth| among first disagreements */
+} snn_fold_check_result;
+snn_status snn_fold_check(const struct snn_st_file *st, const snn_fold_net *f, const uint8_t *pixels,
+                          uint32_t n, double tol, snn_fold_check_result *r);
+
 #ifdef __cplusplus
 }
 #endif
