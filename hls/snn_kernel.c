@@ -45,8 +45,12 @@
  *
  * Memory layout inside the kernel: a neuron (co, y, x) of a layer lives at
  * row (y*out_w + x)*G + co/LANES, lane co%LANES, with G = ceil(out_c/LANES),
- * so the LANES channels of one pixel are read and written together and
- * the arrays are completely partitioned along the lane dimension.
+ * so the LANES channels of one pixel are read and written together: the
+ * memories are reshaped along the lane dimension into one wide word per row
+ * (LANES x 8 bits of weights, LANES x 32 bits of membrane, ...), which maps
+ * onto URAM/BRAM without wasting width. The spike-address queues are
+ * partitioned instead (LANES independent banks), so FIRE can append up to
+ * LANES addresses per cycle.
  */
 #include "snn_kernel.h"
 
@@ -263,7 +267,11 @@ static uint8_t model_byte(const uint32_t *m, uint32_t addr)
 static void load_layer(const uint32_t *m, const hls_layer *ly)
 {
     const uint32_t G = ly->groups, out_c = ly->out_c;
-    /* Weights: fan row f (one input event's tap), group g, lane j. */
+    /* Weights: fan row f (one input event's tap), group g, lane j. One byte
+     * per cycle into a row register; the row is written when it is full
+     * (the memories are reshaped: one wide word per row). */
+    int8_t wrow[LANES];
+#pragma HLS ARRAY_PARTITION variable=wrow complete
     uint32_t f = 0, g = 0, j = 0;
     const uint32_t n_w = ly->fan_rows * G * LANES;
 LOAD_WEIGHTS:
@@ -273,7 +281,14 @@ LOAD_WEIGHTS:
         uint32_t co = g * LANES + j;
         int8_t wv = 0;
         if (co < out_c) wv = (int8_t)model_byte(m, ly->w_off + f * out_c + co);
-        wmem[ly->w_row + f * G + g][j] = wv;
+        wrow[j] = wv;
+        if (j == LANES - 1) {
+        LOAD_WEIGHTS_ROW:
+            for (uint32_t jj = 0; jj < LANES; jj++) {
+#pragma HLS UNROLL
+                wmem[ly->w_row + f * G + g][jj] = wrow[jj];
+            }
+        }
         if (++j == LANES) {
             j = 0;
             if (++g == G) {
@@ -284,16 +299,24 @@ LOAD_WEIGHTS:
     }
     SNN_HLS_COUNT(iters, n_w);
 LOAD_BIAS:
-    for (uint32_t k = 0; k < G * LANES; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=8192 avg=64
+    for (uint32_t r = 0; r < G; r++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=512 avg=4
+    LOAD_BIAS_LANES:
+        for (uint32_t jj = 0; jj < LANES; jj++) {
 #pragma HLS PIPELINE II=1
-        bmem[ly->b_row + k / LANES][k % LANES] = k < out_c ? (int32_t)m[ly->b_off / 4u + k] : 0;
+            uint32_t co = r * LANES + jj;
+            bmem[ly->b_row + r][jj] = co < out_c ? (int32_t)m[ly->b_off / 4u + co] : 0;
+        }
     }
     SNN_HLS_COUNT(iters, G * LANES);
     if (ly->kind != SNN_LAYER_CONV && ly->kind != SNN_LAYER_FC) return;
     /* Thresholds and polarity: image order is CHW (n = co*HW + p), kernel
      * order is row (p*G + g), lane j. */
     const uint32_t hw = ly->out_h * ly->out_w, n_s = ly->rows * LANES;
+    int32_t trow[LANES];
+    uint8_t prow[LANES];
+#pragma HLS ARRAY_PARTITION variable=trow complete
+#pragma HLS ARRAY_PARTITION variable=prow complete
     uint32_t p = 0;
     g = j = 0;
 LOAD_STATE:
@@ -308,8 +331,16 @@ LOAD_STATE:
             th = (int32_t)m[ly->th_off / 4u + n];
             pol = (uint8_t)((model_byte(m, ly->pol_off + (n >> 3)) >> (n & 7u)) & 1u);
         }
-        thmem[ly->s_row + p * G + g][j] = th;
-        polmem[ly->s_row + p * G + g][j] = pol;
+        trow[j] = th;
+        prow[j] = pol;
+        if (j == LANES - 1) {
+        LOAD_STATE_ROW:
+            for (uint32_t jj = 0; jj < LANES; jj++) {
+#pragma HLS UNROLL
+                thmem[ly->s_row + p * G + g][jj] = trow[jj];
+                polmem[ly->s_row + p * G + g][jj] = prow[jj];
+            }
+        }
         if (++j == LANES) {
             j = 0;
             if (++g == G) {
@@ -765,13 +796,13 @@ void snn_kernel(const uint32_t *model, const uint8_t *images, uint32_t *results,
 #pragma HLS INTERFACE s_axilite port=trace bundle=control offset=0x34
 #pragma HLS INTERFACE s_axilite port=n_images bundle=control offset=0x40
 #pragma HLS INTERFACE s_axilite port=return bundle=control
-#pragma HLS ARRAY_PARTITION variable=wmem dim=2 complete
-#pragma HLS ARRAY_PARTITION variable=bmem dim=2 complete
-#pragma HLS ARRAY_PARTITION variable=thmem dim=2 complete
-#pragma HLS ARRAY_PARTITION variable=polmem dim=2 complete
-#pragma HLS ARRAY_PARTITION variable=umem dim=2 complete
-#pragma HLS ARRAY_PARTITION variable=acc dim=2 complete
-#pragma HLS ARRAY_PARTITION variable=acc0 dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=wmem dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=bmem dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=thmem dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=polmem dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=umem dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=acc dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=acc0 dim=2 complete
 #pragma HLS ARRAY_PARTITION variable=evq dim=3 complete
 #pragma HLS BIND_STORAGE variable=wmem type=ram_2p impl=uram
 #pragma HLS BIND_STORAGE variable=thmem type=ram_2p impl=uram
