@@ -1,0 +1,365 @@
+/*
+ * dev-sim.c - the `sim` device: the RTL kernel (rtl/snn_kernel.sv) simulated
+ * cycle-accurately by Verilator, driven the way XRT drives a card.
+ *
+ * The simulator is a shared library per lane count, libsnn-sim-L<N>.so
+ * (`make sim SIM_LANES=N`, sim/snn-sim.h), loaded with dlopen() from the
+ * first of
+ *     $MPBN_SIM_DIR/                 (tests, out-of-tree builds)
+ *     <dir of the executable>/sim/   (build/mpbn finds build/sim/)
+ * so build/mpbn links nothing of Verilator and says which file is missing
+ * and how to build it when it is absent.
+ *
+ * Buffers (bo) are allocations in the harness's AXI memory model; bo_write
+ * and bo_read copy into and out of it. start() refuses an image beyond the
+ * kernel's compile-time maxima (docs/rtl.md, exported by the library),
+ * writes the argument registers and ap_start through the AXI-Lite master;
+ * wait() clocks the model until ap_done reads back 1 and reports the kernel
+ * cycles from ap_start to ap_done.
+ *
+ * Cycle budget of one run (one batch): timeout_ms x SIM_CYCLES_PER_MS, i.e.
+ * the timeout read as kernel time at a 100 MHz clock (the default 60 s is
+ * 6e9 cycles), or $MPBN_SIM_CYCLE_BUDGET cycles if set. A kernel that makes
+ * no m_axi transfer for 2^24 cycles is declared hung earlier, whatever the
+ * budget. Either gives SNN_ERR_TIMEOUT naming the state of the kernel.
+ *
+ * Environment: MPBN_SIM_DIR, MPBN_SIM_CYCLE_BUDGET, MPBN_SIM_WAVEFORM (FST
+ * path when opts.waveform is NULL), MPBN_SIM_ARGS (Verilator +args).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "snn-dev-impl.h"
+#include "snn-regmap.h"
+#include "snn-sim.h"
+
+#define SIM_DEFAULT_LANES 8u
+#define SIM_CYCLES_PER_MS 100000ull /* 100 MHz */
+
+struct snn_bo {
+    uint64_t addr; /* device address in the memory model */
+    size_t n;
+};
+
+typedef struct sim_ctx {
+    void *dl;
+    const snn_sim_api *api;
+    snn_sim_t *sim;
+    snn_sim_info info;
+    char path[PATH_MAX];
+    const uint8_t *checked_image; /* loaded image that passed the fit check */
+    int running;
+} sim_ctx;
+
+/* ---- locating the library ------------------------------------------------------ */
+
+static int file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static snn_status find_library(uint32_t lanes, char *out, size_t out_size)
+{
+    char tried[2][PATH_MAX];
+    int n_tried = 0;
+    const char *env = getenv("MPBN_SIM_DIR");
+    if (env && env[0]) {
+        snprintf(tried[n_tried], PATH_MAX, "%s/libsnn-sim-L%u.so", env, (unsigned)lanes);
+        if (file_exists(tried[n_tried])) goto found;
+        n_tried++;
+    }
+    char exe[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+        exe[k] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(tried[n_tried], PATH_MAX, "%s/sim/libsnn-sim-L%u.so", exe, (unsigned)lanes);
+        if (file_exists(tried[n_tried])) goto found;
+        n_tried++;
+    }
+    if (n_tried == 2)
+        return snn_fail(SNN_ERR_DEVICE,
+                        "the RTL simulator for %u lanes is not built: neither %s ($MPBN_SIM_DIR) "
+                        "nor %s exists; build it with `make sim SIM_LANES=%u`",
+                        (unsigned)lanes, tried[0], tried[1], (unsigned)lanes);
+    return snn_fail(SNN_ERR_DEVICE,
+                    "the RTL simulator for %u lanes is not built: %s does not exist; build it "
+                    "with `make sim SIM_LANES=%u`",
+                    (unsigned)lanes, n_tried ? tried[0] : "libsnn-sim-L<N>.so", (unsigned)lanes);
+found:
+    snprintf(out, out_size, "%s", tried[n_tried]);
+    return SNN_OK;
+}
+
+/* ---- open / close ----------------------------------------------------------------- */
+
+static snn_status sim_status(sim_ctx *c, int rc, const char *what)
+{
+    snn_status st;
+    switch (rc) {
+    case SNN_SIM_OK: return SNN_OK;
+    case SNN_SIM_ERR_ARG: st = SNN_ERR_ARG; break;
+    case SNN_SIM_ERR_NOMEM: st = SNN_ERR_NOMEM; break;
+    case SNN_SIM_ERR_IO: st = SNN_ERR_IO; break;
+    case SNN_SIM_ERR_TIMEOUT: st = SNN_ERR_TIMEOUT; break;
+    default: st = SNN_ERR_DEVICE; break;
+    }
+    return snn_fail(st, "sim (%u lanes): %s: %s", (unsigned)c->info.lanes, what,
+                    c->api->error(c->sim));
+}
+
+static void sim_close(snn_dev_t *dev)
+{
+    sim_ctx *c = dev->ctx;
+    if (!c) return;
+    if (c->sim) c->api->destroy(c->sim);
+    /* RTLD_NODELETE: the Verilator runtime stays mapped (it may have
+     * registered exit-time callbacks); dlclose only drops the reference. */
+    if (c->dl) dlclose(c->dl);
+    free(c);
+    dev->ctx = NULL;
+}
+
+static snn_status sim_open(snn_dev_t *dev)
+{
+    uint32_t lanes = dev->opts.lanes ? dev->opts.lanes : SIM_DEFAULT_LANES;
+    sim_ctx *c = snn_calloc(1, sizeof *c);
+    if (!c) return SNN_ERR_NOMEM;
+    dev->ctx = c;
+    snn_status st = find_library(lanes, c->path, sizeof c->path);
+    if (st != SNN_OK) {
+        sim_close(dev);
+        return st;
+    }
+    c->dl = dlopen(c->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!c->dl) {
+        st = snn_fail(SNN_ERR_DEVICE, "cannot load %s: %s (rebuild it with `make sim SIM_LANES=%u`)",
+                      c->path, dlerror(), (unsigned)lanes);
+        sim_close(dev);
+        return st;
+    }
+    snn_sim_get_api_fn get = (snn_sim_get_api_fn)dlsym(c->dl, SNN_SIM_ENTRY);
+    c->api = get ? get() : NULL;
+    if (!c->api || c->api->abi != SNN_SIM_ABI || c->api->size != sizeof(snn_sim_api)) {
+        st = snn_fail(SNN_ERR_DEVICE,
+                      "%s is not a simulator library of this build (ABI %u, expected %u); "
+                      "rebuild it with `make sim SIM_LANES=%u`",
+                      c->path, c->api ? (unsigned)c->api->abi : 0u, (unsigned)SNN_SIM_ABI,
+                      (unsigned)lanes);
+        c->api = NULL;
+        sim_close(dev);
+        return st;
+    }
+    c->api->info(&c->info);
+    if (c->info.lanes != lanes) {
+        st = snn_fail(SNN_ERR_DEVICE, "%s was built with %u lanes, not %u; rebuild it with "
+                      "`make sim-clean sim SIM_LANES=%u`", c->path, (unsigned)c->info.lanes,
+                      (unsigned)lanes, (unsigned)lanes);
+        sim_close(dev);
+        return st;
+    }
+
+    snn_sim_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.mem_latency = dev->opts.mem_latency;
+    cfg.backpressure = dev->opts.backpressure;
+    cfg.seed = dev->opts.seed;
+    cfg.waveform = dev->opts.waveform;
+    if (!cfg.waveform) {
+        const char *w = getenv("MPBN_SIM_WAVEFORM");
+        if (w && w[0]) cfg.waveform = w;
+    }
+    cfg.plusargs = getenv("MPBN_SIM_ARGS");
+    char err[1024];
+    c->sim = c->api->create(&cfg, err, sizeof err);
+    if (!c->sim) {
+        st = snn_fail(SNN_ERR_DEVICE, "sim (%s): %s", c->path, err);
+        sim_close(dev);
+        return st;
+    }
+    return SNN_OK;
+}
+
+/* ---- buffers --------------------------------------------------------------------- */
+
+static snn_status sim_bo_alloc(snn_dev_t *dev, size_t bytes, snn_bo **out)
+{
+    sim_ctx *c = dev->ctx;
+    *out = NULL;
+    snn_bo *bo = snn_calloc(1, sizeof *bo);
+    if (!bo) return SNN_ERR_NOMEM;
+    int rc = c->api->alloc(c->sim, bytes, &bo->addr);
+    if (rc) {
+        free(bo);
+        return sim_status(c, rc, "allocating device memory");
+    }
+    bo->n = bytes;
+    *out = bo;
+    return SNN_OK;
+}
+
+static void sim_bo_free(snn_dev_t *dev, snn_bo *bo)
+{
+    sim_ctx *c = dev->ctx;
+    if (!bo) return;
+    if (c && c->sim) c->api->free(c->sim, bo->addr);
+    free(bo);
+}
+
+static snn_status sim_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
+{
+    sim_ctx *c = dev->ctx;
+    if (off > bo->n || n > bo->n - off)
+        return snn_fail(SNN_ERR_ARG, "sim: write of %zu bytes at %zu outside a %zu-byte buffer", n,
+                        off, bo->n);
+    return sim_status(c, c->api->mem_write(c->sim, bo->addr + off, src, n), "writing device memory");
+}
+
+static snn_status sim_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst, size_t n)
+{
+    sim_ctx *c = dev->ctx;
+    if (off > bo->n || n > bo->n - off)
+        return snn_fail(SNN_ERR_ARG, "sim: read of %zu bytes at %zu outside a %zu-byte buffer", n,
+                        off, bo->n);
+    return sim_status(c, c->api->mem_read(c->sim, bo->addr + off, dst, n), "reading device memory");
+}
+
+/* ---- the fit check of docs/rtl.md ------------------------------------------------- */
+
+static snn_status too_big(const sim_ctx *c, const char *limit, uint32_t max, const char *what,
+                          uint64_t need)
+{
+    return snn_fail(SNN_ERR_UNSUPPORTED,
+                    "the network does not fit the RTL kernel with %u lanes: %s needs %" PRIu64
+                    ", more than %s = %u (docs/rtl.md, compile-time maxima; change SIM_RTL_PARAMS "
+                    "in mk/sim.mk or use fewer lanes)",
+                    (unsigned)c->info.lanes, what, need, limit, (unsigned)max);
+}
+
+/* Every check is skipped when the library reports no such limit (0). */
+static snn_status sim_fits(const sim_ctx *c, const snn_net *net)
+{
+    const snn_sim_info *in = &c->info;
+    const snn_image_hdr *h = net->hdr;
+    uint32_t L = in->lanes ? in->lanes : 1;
+    char what[96];
+    if (in->max_layers && net->n_layers > in->max_layers)
+        return too_big(c, "MAX_LAYERS", in->max_layers, "n_layers", net->n_layers);
+    if (in->max_t && h->timesteps > in->max_t)
+        return too_big(c, "MAX_T", in->max_t, "timesteps", h->timesteps);
+    if (in->max_classes && h->n_classes > in->max_classes)
+        return too_big(c, "MAX_CLASSES", in->max_classes, "n_classes", h->n_classes);
+    uint64_t px = (uint64_t)h->in_c * h->in_h * h->in_w;
+    if (in->max_pixels && px > in->max_pixels)
+        return too_big(c, "MAX_PIXELS", in->max_pixels, "the input image (in_c*in_h*in_w)", px);
+    uint64_t th = 0, w = 0, ch = 0;
+    for (uint32_t l = 0; l < net->n_layers; l++) {
+        const snn_layer_desc *d = net->layers[l].desc;
+        uint64_t g = (d->out_c + L - 1) / L, hw = (uint64_t)d->out_h * d->out_w;
+        if (d->kind != SNN_LAYER_POOL) {
+            uint64_t rows = d->kind == SNN_LAYER_CONV ? 9ull * d->in_c
+                                                      : (uint64_t)d->in_c * d->in_h * d->in_w;
+            if (in->max_neurons && g * hw > in->max_neurons / L) {
+                snprintf(what, sizeof what, "layer %u (lane-padded neurons per lane)", (unsigned)l);
+                return too_big(c, "MAX_NEURONS", in->max_neurons, what, g * hw * L);
+            }
+            w += rows * g;
+            ch += g;
+            if (d->kind != SNN_LAYER_OUT) th += g * hw;
+        }
+        uint64_t sw = (uint64_t)h->timesteps * g * d->out_h * ((d->out_w + 31) / 32);
+        if (l + 1 < net->n_layers && in->max_spike_words && sw > in->max_spike_words / L) {
+            snprintf(what, sizeof what, "the spike maps of layer %u", (unsigned)l);
+            return too_big(c, "MAX_SPIKE_WORDS", in->max_spike_words, what, sw * L);
+        }
+    }
+    if (in->max_th_neurons && th > in->max_th_neurons / L)
+        return too_big(c, "MAX_TH_NEURONS", in->max_th_neurons,
+                       "the thresholds of all conv/fc layers (lane-padded)", th * L);
+    if (in->max_weight_bytes && w > in->max_weight_bytes / L)
+        return too_big(c, "MAX_WEIGHT_BYTES", in->max_weight_bytes,
+                       "the weights of all layers (lane-padded bytes)", w * L);
+    if (in->max_channels && ch > in->max_channels / L)
+        return too_big(c, "MAX_CHANNELS", in->max_channels,
+                       "the biases of all layers (lane-padded channels)", ch * L);
+    return SNN_OK;
+}
+
+/* ---- runs ------------------------------------------------------------------------- */
+
+static snn_status reg64(sim_ctx *c, uint32_t lo, uint64_t v)
+{
+    int rc = c->api->reg_write(c->sim, lo, (uint32_t)v);
+    if (!rc) rc = c->api->reg_write(c->sim, lo + 4, (uint32_t)(v >> 32));
+    return sim_status(c, rc, "writing the argument registers");
+}
+
+static snn_status sim_start(snn_dev_t *dev, const snn_kernel_args *a)
+{
+    sim_ctx *c = dev->ctx;
+    if (c->checked_image != dev->image) {
+        snn_status st = sim_fits(c, &dev->net);
+        if (st != SNN_OK) return st;
+        c->checked_image = dev->image;
+    }
+    snn_status st = reg64(c, SNN_REG_MODEL_LO, a->model->addr);
+    if (st == SNN_OK) st = reg64(c, SNN_REG_IMAGES_LO, a->images->addr);
+    if (st == SNN_OK) st = reg64(c, SNN_REG_RESULTS_LO, a->results->addr);
+    if (st == SNN_OK) st = reg64(c, SNN_REG_TRACE_LO, a->trace ? a->trace->addr : 0);
+    if (st == SNN_OK)
+        st = sim_status(c, c->api->reg_write(c->sim, SNN_REG_N_IMAGES, a->n_images),
+                        "writing the argument registers");
+    if (st == SNN_OK) st = sim_status(c, c->api->start(c->sim), "ap_start");
+    if (st == SNN_OK) c->running = 1;
+    return st;
+}
+
+static uint64_t cycle_budget(uint32_t timeout_ms)
+{
+    const char *e = getenv("MPBN_SIM_CYCLE_BUDGET");
+    if (e && e[0]) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(e, &end, 0);
+        if (!errno && !*end && v) return v;
+    }
+    return (uint64_t)(timeout_ms ? timeout_ms : 60000) * SIM_CYCLES_PER_MS;
+}
+
+static snn_status sim_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles)
+{
+    sim_ctx *c = dev->ctx;
+    *cycles = 0;
+    if (!c->running) return snn_fail(SNN_ERR_ARG, "sim: wait without a started run");
+    c->running = 0;
+    uint64_t budget = cycle_budget(timeout_ms);
+    int rc = c->api->wait(c->sim, budget, cycles);
+    if (rc == SNN_SIM_ERR_TIMEOUT)
+        return snn_fail(SNN_ERR_TIMEOUT,
+                        "sim (%u lanes): %s [cycle budget %" PRIu64 " = timeout %u ms x %llu "
+                        "cycles/ms, or $MPBN_SIM_CYCLE_BUDGET]",
+                        (unsigned)c->info.lanes, c->api->error(c->sim), budget,
+                        (unsigned)(timeout_ms ? timeout_ms : 60000), SIM_CYCLES_PER_MS);
+    return sim_status(c, rc, "running the kernel");
+}
+
+const snn_dev_iface snn_dev_sim = {
+    .name = "sim",
+    .desc = "RTL kernel (rtl/) simulated cycle-accurately by Verilator (build/sim/libsnn-sim-L<N>.so)",
+    .open = sim_open,
+    .close = sim_close,
+    .bo_alloc = sim_bo_alloc,
+    .bo_free = sim_bo_free,
+    .bo_write = sim_bo_write,
+    .bo_read = sim_bo_read,
+    .start = sim_start,
+    .wait = sim_wait,
+    .power = NULL,
+};

@@ -1,0 +1,111 @@
+# mk/sim.mk - the Verilator harness (sim/) and the `sim` device.
+#
+#   make sim                        build/sim/libsnn-sim-L8.so
+#   make sim SIM_LANES="1 4 8 16"   one library per lane count
+#   make test-sim-rtl               RTL kernel vs ref on random networks (lanes 1, 8)
+#   make test-sim-fixture           mpbn compare ref,sim on the trained fixture (lanes 8, 4)
+#   make bench-sim                  cycles, synops and lane utilisation at 1/4/8/16 lanes
+#   TRACE=1 make <any of these>     also write build/sim/trace.fst (FST waveform)
+#
+# A library is one Verilated model of rtl/snn_kernel.sv (-GLANES=N) plus
+# sim/harness.cpp, compiled position-independent and linked -shared,
+# exporting only snn_sim_get_api() (sim/snn-sim.map). driver/dev-sim.c
+# dlopen()s it, so build/mpbn itself links nothing of Verilator.
+# Details: docs/simulation.md.
+
+VERILATOR     ?= verilator
+SIM_LANES     ?= 8
+SIM_DIR       := $(BUILD)/sim
+# C++ optimisation of the generated model (Verilator's default is -Os).
+SIM_OPT       ?= -O2
+# Waveform support compiled in: opts.waveform / MPBN_SIM_WAVEFORM work without
+# a rebuild. SIM_TRACE_FST=0 builds a model without it.
+SIM_TRACE_FST ?= 1
+TRACE         ?=
+# The RTL kernel's compile-time maxima (docs/rtl.md). Passed to Verilator as
+# -G parameters AND to the harness as -D, so the library reports exactly the
+# limits it was built with and the driver refuses images beyond them.
+SIM_RTL_PARAMS ?= MAX_LAYERS=16 MAX_T=16 MAX_CLASSES=64 MAX_PIXELS=4096 MAX_NEURONS=65536 \
+                  MAX_TH_NEURONS=131072 MAX_WEIGHT_BYTES=1048576 MAX_CHANNELS=8192 \
+                  MAX_SPIKE_WORDS=16384
+
+SIM_HARNESS   := sim/harness.cpp sim/snn-sim.h sim/vl-hooks.h sim/lib.mk sim/snn-sim.map \
+                 driver/snn-regmap.h mk/sim.mk
+SIM_RTL_SRCS   = $(wildcard rtl/*.sv rtl/*.svh rtl/snn.f)
+SIM_LIBS       = $(foreach n,$(SIM_LANES),$(SIM_DIR)/libsnn-sim-L$(n).so)
+SIM_TEST_LIB  := $(SIM_DIR)/libsnn-sim-test.so
+
+SIM_VFLAGS    := --cc -O3 --x-assign fast --prefix Vsnn_top -Wno-fatal --timescale 1ns/1ps \
+                 $(if $(filter 1,$(SIM_TRACE_FST)),--trace-fst --trace-structs)
+SIM_CFLAGS    := -fPIC -include $(CURDIR)/sim/vl-hooks.h -I$(CURDIR)/sim -I$(CURDIR)/driver
+SIM_PARAM_G    = $(foreach p,$(SIM_RTL_PARAMS),-G$(p))
+SIM_PARAM_D    = $(foreach p,$(SIM_RTL_PARAMS),-DSNN_SIM_$(p))
+
+# The `sim` device is always compiled (driver/dev-sim.c); link it in.
+DEV_LINK += sim
+
+.PHONY: sim sim-check-verilator test-sim-rtl test-sim-fixture bench-sim sim-clean
+
+sim: $(SIM_LIBS) ## build the Verilator model(s) build/sim/libsnn-sim-L<N>.so (SIM_LANES="1 4 8 16")
+
+sim-check-verilator:
+	@command -v $(VERILATOR) >/dev/null || { \
+	    echo "make sim: '$(VERILATOR)' not found; install Debian's verilator package (make deps)" >&2; exit 1; }
+
+# $(call sim_build,objdir,top,extra verilator args,extra cflags,sources,lib)
+define sim_build
+	@rm -rf $(1) && mkdir -p $(1)
+	$(VERILATOR) $(SIM_VFLAGS) -Mdir $(1) --top-module $(2) $(3) \
+	    -CFLAGS "$(SIM_CFLAGS) $(4)" -LDFLAGS "-lz" $(5) $(CURDIR)/sim/harness.cpp
+	$(MAKE) --no-print-directory -C $(1) -f $(CURDIR)/sim/lib.mk \
+	    OPT_FAST="$(SIM_OPT)" OPT_GLOBAL="$(SIM_OPT)" OPT_SLOW=-O1 \
+	    SIM_LIB_OUT=$(abspath $(6)).tmp SIM_VERSION_SCRIPT=$(CURDIR)/sim/snn-sim.map \
+	    $(abspath $(6)).tmp >$(1)/build.log 2>&1 || { tail -n 40 $(1)/build.log; exit 1; }
+	@mv -f $(6).tmp $(6)
+	@echo "built $(6)"
+endef
+
+$(SIM_DIR)/libsnn-sim-L%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilator
+	@test -f rtl/snn.f || { echo "make sim: rtl/snn.f (the RTL kernel's file list) does not exist yet" >&2; exit 1; }
+	$(call sim_build,$(SIM_DIR)/obj-L$*,snn_kernel,-GLANES=$* $(SIM_PARAM_G) -f rtl/snn.f,\
+	    -DSNN_SIM_LANES=$* $(SIM_PARAM_D),,$@)
+
+# The harness's own test kernel (same ports and register map, copies words).
+$(SIM_TEST_LIB): sim/tests/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilator
+	$(call sim_build,$(SIM_DIR)/obj-test,snn_copy_kernel,-GLANES=8,\
+	    -DSNN_SIM_LANES=8 -DSNN_SIM_TEST_KERNEL=1,$(CURDIR)/sim/tests/snn_copy_kernel.sv,$@)
+
+# tests/test-sim.c: the harness self-tests (test kernel) run in `make test-unit`;
+# the RTL groups only when MPBN_SIM_TESTS asks for them (test-sim-rtl below).
+$(BUILD)/tests/test-sim: $(SIM_TEST_LIB)
+
+SIM_ENV = MPBN_SIM_DIR=$(abspath $(SIM_DIR)) $(if $(TRACE),MPBN_SIM_WAVEFORM=$(abspath $(SIM_DIR))/trace.fst)
+
+test-sim-rtl: $(BUILD)/tests/test-sim ## RTL kernel vs ref on random networks, lanes 1 and 8, back-pressure on
+	@$(MAKE) --no-print-directory sim SIM_LANES="1 8"
+	$(SIM_ENV) MPBN_SIM_TESTS=rtl $(BUILD)/tests/test-sim
+
+SIM_FIXTURE      ?= $(BUILD)/fixtures/fmnist-channel.snn
+SIM_FIXTURE_LIMIT ?= 200
+SIM_FIXTURE_BP   ?= 20
+
+test-sim-fixture: $(MPBN) $(SIM_FIXTURE) ## mpbn compare ref,sim on the trained fixture, 200 images, lanes 8 and 4, 20% back-pressure
+	@$(MAKE) --no-print-directory sim SIM_LANES="8 4"
+	@for l in 8 4; do \
+	    echo "== compare ref,sim lanes $$l: $(SIM_FIXTURE), $(SIM_FIXTURE_LIMIT) images, back-pressure $(SIM_FIXTURE_BP)%"; \
+	    $(SIM_ENV) $(MPBN) compare $(SIM_FIXTURE) --devices ref,sim --limit $(SIM_FIXTURE_LIMIT) \
+	        --lanes $$l --backpressure $(SIM_FIXTURE_BP) || exit 1; \
+	done
+
+SIM_BENCH_LANES ?= 1 4 8 16
+SIM_BENCH_LIMIT ?= 0
+
+bench-sim: $(MPBN) $(SIM_FIXTURE) ## RTL kernel on the Fashion-MNIST test set at 1/4/8/16 lanes: cycles, synops, utilisation
+	@$(MAKE) --no-print-directory sim SIM_LANES="$(SIM_BENCH_LANES)"
+	$(SIM_ENV) bash sim/bench-sim.sh $(MPBN) $(SIM_FIXTURE) "$(SIM_BENCH_LANES)" $(SIM_BENCH_LIMIT) $(SIM_DIR)
+
+sim-clean: ## remove the Verilator builds (build/sim)
+	rm -rf $(SIM_DIR)
+
+EXTRA_TESTS   += test-sim-rtl test-sim-fixture
+BENCH_TARGETS += bench-sim
