@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# cli-backends.sh - the same images through every backend that exists on this
+# machine give identical predictions and output sums, image by image.
+#
+# `mpbn bench` runs each device of the build (devices that cannot open here,
+# e.g. `sim` before `make sim` or `xrt` without a card, are skipped with a
+# note) and counts the images whose sums or prediction differ from the first
+# device's; this test demands 0 on random networks of several shapes (conv
+# and fc, pooling, negative-polarity and constant neurons, T = 1..8, a
+# multi-channel input, batches that split the set unevenly) and, when it has
+# been built, on the trained fixture with real test images. `mpbn compare`
+# checks the spikes step by step; this is the user-level contract.
+set -uo pipefail
+MPBN=${MPBN:-build/mpbn}
+TOOLS=$(dirname "$MPBN")/tools
+FIXTURE=${FIXTURE:-$(dirname "$MPBN")/fixtures/fmnist-channel.snn}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+
+if [ ! -x "$TOOLS/snn-randnet" ]; then
+    make --no-print-directory -s "$TOOLS/snn-randnet" >/dev/null || { echo "FAIL: cannot build $TOOLS/snn-randnet"; exit 1; }
+fi
+
+# bench NAME MODEL ARGS...: every device that opens agrees with the first one.
+bench() {
+    local name=$1 model=$2
+    shift 2
+    env -u XILINX_XRT "$MPBN" bench "$model" "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    local json
+    json=$(tail -n 1 "$tmp/out")
+    local ran
+    ran=$(grep -o '"device":"[a-z]*"' <<<"$json" | sed 's/.*:"\(.*\)"/\1/' | tr '\n' ' ')
+    local n_ran
+    n_ran=$(wc -w <<<"$ran")
+    if [ $rc -ne 0 ]; then
+        echo "FAIL $name: exit $rc"
+        tail -5 "$tmp/err" | sed 's/^/    /'
+        fail=$((fail + 1))
+    elif ! grep -q '"mismatches":0,"ann_macs' <<<"$json"; then
+        echo "FAIL $name: devices disagree: $(grep -o '"mismatches":[0-9]*' <<<"$json" | tr '\n' ' ')"
+        fail=$((fail + 1))
+    elif [ "$n_ran" -lt 2 ]; then
+        echo "FAIL $name: only '$ran' ran; need at least two backends to compare"
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+        echo "ok   $name: identical on [ $ran] ($(grep -o '"images":[0-9]*' <<<"$json" | head -1))"
+    fi
+}
+
+#            arch            seed T  C  H  W  classes
+nets=(
+    "c4,p,c8,f16      1 4 1 12 12 10"
+    "c8,c8,p,f32      2 2 1 16 16 10"
+    "f24,f12          3 8 1 8 8 4"
+    "c6,p,c6,p,f10    4 1 3 12 12 5"
+    "c4,p,c8,f16      5 6 1 28 28 10"
+)
+for spec in "${nets[@]}"; do
+    set -- $spec
+    model="$tmp/net-$2.snn"
+    if ! "$TOOLS/snn-randnet" "$model" "$@"; then
+        echo "FAIL snn-randnet $spec"
+        fail=$((fail + 1))
+        continue
+    fi
+    bench "random $1 T=$3 ${4}x${5}x${6}" "$model" --random 37 --batch 16
+done
+
+if [ -f "$FIXTURE" ]; then
+    bench "fixture $(basename "$FIXTURE"), 200 test images" "$FIXTURE" --limit 200 --batch 64
+    # The same through `mpbn eval` on each device: identical accuracy.
+    accs=""
+    for dev in $(env -u XILINX_XRT "$MPBN" bench "$FIXTURE" --limit 1 2>/dev/null | tail -n 1 |
+                 grep -o '"device":"[a-z]*"' | sed 's/.*:"\(.*\)"/\1/'); do
+        a=$("$MPBN" eval "$FIXTURE" --device "$dev" --limit 200 2>/dev/null | tail -n 1 |
+            grep -o '"accuracy":[0-9.e-]*')
+        accs="$accs $dev=${a#*:}"
+    done
+    if [ "$(tr ' ' '\n' <<<"$accs" | sed -n 's/.*=//p' | sort -u | wc -l)" -eq 1 ]; then
+        pass=$((pass + 1))
+        echo "ok   eval on every device, same accuracy:$accs"
+    else
+        echo "FAIL eval accuracies differ:$accs"
+        fail=$((fail + 1))
+    fi
+else
+    echo "skip fixture: $FIXTURE not built (make $FIXTURE)"
+fi
+
+echo "cli-backends: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# cli-xrt.sh - the `xrt` device without a card: every way the card path can be
+# missing or wrong (no --xclbin, bad xclbin path or file, emulation mismatch,
+# no XILINX_XRT, XILINX_XRT without lib/ or without XRT's driver library, no
+# card, device index out of range, emulation without emconfig.json) ends with
+# exit status 1 (2 for usage errors) and a message naming what is missing,
+# never a signal (status >= 128: abort, segfault). XRT itself aborts or
+# crashes in several of these cases, which driver/dev-xrt.c checks first.
+#
+# On a machine that has an Alveo card bound to xocl the no-card cases are
+# skipped (they would open the card).
+set -uo pipefail
+MPBN=${MPBN:-build/mpbn}
+TOOLS=$(dirname "$MPBN")/tools
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+pass=0
+skip=0
+
+if [ ! -x "$TOOLS/snn-randnet" ]; then
+    make --no-print-directory -s "$TOOLS/snn-randnet" >/dev/null || { echo "FAIL: cannot build $TOOLS/snn-randnet"; exit 1; }
+fi
+
+# run NAME WANT_RC REGEX [env VAR=.. ...] -- ARGS: exit status and stderr message
+run() {
+    local name=$1 want=$2 re=$3
+    shift 3
+    env "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -ge 128 ]; then
+        echo "FAIL $name: killed by signal $((rc - 128)) (exit $rc)"
+        tail -5 "$tmp/err" | sed 's/^/    /'
+        fail=$((fail + 1))
+    elif [ "$rc" -ne "$want" ]; then
+        echo "FAIL $name: exit $rc, expected $want"
+        tail -5 "$tmp/err" | sed 's/^/    /'
+        fail=$((fail + 1))
+    elif ! grep -Eq -- "$re" "$tmp/err"; then
+        echo "FAIL $name: stderr does not match /$re/:"
+        tail -5 "$tmp/err" | sed 's/^/    /'
+        fail=$((fail + 1))
+    else
+        pass=$((pass + 1))
+        echo "ok   $name: $(grep -E -- "$re" "$tmp/err" | head -1 | cut -c1-150)"
+    fi
+}
+
+# A minimal axlf container: "xclbin2" magic, m_header.m_length (offset 304) =
+# file size, m_header.m_mode (offset 332): 0 hw, 4 hw_emu. No kernel inside:
+# every check here fails before XRT would look at its sections.
+mkxclbin() { # file mode [size]
+    local f=$1 mode=$2 size=${3:-1024}
+    head -c "$size" /dev/zero >"$f"
+    printf 'xclbin2\0' | dd of="$f" conv=notrunc status=none
+    printf "\\x$(printf %02x $((size & 255)))\\x$(printf %02x $((size >> 8 & 255)))" |
+        dd of="$f" bs=1 seek=304 conv=notrunc status=none
+    printf "\\x$(printf %02x "$mode")" | dd of="$f" bs=1 seek=332 conv=notrunc status=none
+}
+
+"$TOOLS/snn-randnet" "$tmp/net.snn" c4,p,c8,f16 5 4 1 12 12 10 || { echo "FAIL: snn-randnet"; exit 1; }
+mkxclbin "$tmp/hw.xclbin" 0
+mkxclbin "$tmp/emu.xclbin" 4
+head -c 600 "$tmp/hw.xclbin" >"$tmp/trunc.xclbin"
+cp "$tmp/net.snn" "$tmp/model-not-xclbin.xclbin"
+mkdir -p "$tmp/prefix-nolib" "$tmp/prefix-empty/lib"
+
+multiarch=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+mkdir -p "$tmp/prefix"
+ln -s "$multiarch" "$tmp/prefix/lib"
+
+bench=("$MPBN" bench "$tmp/net.snn" --random 4 --devices xrt)
+noenv=(-u XILINX_XRT -u XCL_EMULATION_MODE -u EMCONFIG_PATH)
+
+# ---- the card image ----------------------------------------------------------
+run "no --xclbin" 1 "no card image given: pass --xclbin" "${noenv[@]}" "${bench[@]}"
+run "xclbin path missing" 1 "xclbin '.*/nope.xclbin': No such file" "${noenv[@]}" "${bench[@]}" --xclbin "$tmp/nope.xclbin"
+run "xclbin is a directory" 1 "is not a regular file" "${noenv[@]}" "${bench[@]}" --xclbin "$tmp"
+run "xclbin is a deploy image" 1 "is not an xclbin" "${noenv[@]}" "${bench[@]}" --xclbin "$tmp/model-not-xclbin.xclbin"
+run "xclbin truncated" 1 "truncated" "${noenv[@]}" "${bench[@]}" --xclbin "$tmp/trunc.xclbin"
+run "hw_emu xclbin on hardware" 1 "built for hw_emu.*XCL_EMULATION_MODE=hw_emu" "${noenv[@]}" "${bench[@]}" --xclbin "$tmp/emu.xclbin"
+run "hw xclbin in emulation" 1 "XCL_EMULATION_MODE=hw_emu is set" -u XILINX_XRT XCL_EMULATION_MODE=hw_emu "${bench[@]}" --xclbin "$tmp/hw.xclbin"
+
+# ---- the XRT installation --------------------------------------------------------
+run "no XILINX_XRT" 1 "XILINX_XRT is not set.*setup.sh" "${noenv[@]}" "${bench[@]}" --xclbin "$tmp/hw.xclbin"
+run "XILINX_XRT empty" 1 "XILINX_XRT is not set" -u XCL_EMULATION_MODE XILINX_XRT= "${bench[@]}" --xclbin "$tmp/hw.xclbin"
+run "XILINX_XRT without lib/" 1 "has no lib/ directory" -u XCL_EMULATION_MODE XILINX_XRT="$tmp/prefix-nolib" "${bench[@]}" --xclbin "$tmp/hw.xclbin"
+run "XILINX_XRT lib/ without XRT" 1 "libxrt_core.so.2 not found" -u XCL_EMULATION_MODE XILINX_XRT="$tmp/prefix-empty" "${bench[@]}" --xclbin "$tmp/hw.xclbin"
+run "XILINX_XRT=/usr (Debian layout)" 1 "/usr/lib/libxrt_core.so.2 not found" -u XCL_EMULATION_MODE XILINX_XRT=/usr "${bench[@]}" --xclbin "$tmp/hw.xclbin"
+run "negative device index" 2 "bad value '-1' for --device-index" "${noenv[@]}" "${bench[@]}" --xclbin "$tmp/hw.xclbin" --device-index -1
+
+# ---- no card: XRT is really called ---------------------------------------------------
+has_card=0
+ls /sys/bus/pci/drivers/xocl/ 2>/dev/null | grep -q ':' && has_card=1
+if [ ! -e "$multiarch/libxrt_core.so.2" ]; then
+    echo "skip no-card cases: $multiarch/libxrt_core.so.2 missing (Debian package libxrt1)"
+    skip=$((skip + 2))
+elif [ $has_card = 1 ]; then
+    echo "skip no-card cases: this machine has a card bound to xocl"
+    skip=$((skip + 2))
+else
+    run "no card" 1 "no Alveo card found: XRT could not open device 0" -u XCL_EMULATION_MODE XILINX_XRT="$tmp/prefix" "${bench[@]}" --xclbin "$tmp/hw.xclbin"
+    run "device index out of range" 1 "could not open device 7" -u XCL_EMULATION_MODE XILINX_XRT="$tmp/prefix" "${bench[@]}" --xclbin "$tmp/hw.xclbin" --device-index 7
+fi
+if [ -e "$multiarch/libxrt_hwemu.so.2" ]; then
+    run "hw_emu, EMCONFIG_PATH without the file" 1 "$tmp/emconfig.json does not exist" XCL_EMULATION_MODE=hw_emu EMCONFIG_PATH="$tmp" XILINX_XRT="$tmp/prefix" "${bench[@]}" --xclbin "$tmp/emu.xclbin"
+else
+    echo "skip emulation case: $multiarch/libxrt_hwemu.so.2 missing (Debian package libxrt1)"
+    skip=$((skip + 1))
+fi
+
+# ---- bench without --devices skips xrt with a note and succeeds -------------------
+{
+    env "${noenv[@]}" "$MPBN" bench "$tmp/net.snn" --random 4 >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q "skipping xrt" "$tmp/err" && tail -1 "$tmp/out" | grep -q '"skipped":\[.*"xrt"'; then
+        pass=$((pass + 1))
+        echo "ok   default device list: xrt skipped, JSON lists it"
+    else
+        echo "FAIL default device list: exit $rc"
+        tail -3 "$tmp/err" | sed 's/^/    /'
+        fail=$((fail + 1))
+    fi
+}
+
+# ---- the same through `mpbn eval` (when eval takes device options) -----------------
+if "$MPBN" eval --help 2>&1 | grep -q -- "--xclbin"; then
+    run "eval: no XILINX_XRT" 1 "XILINX_XRT is not set" "${noenv[@]}" "$MPBN" eval "$tmp/net.snn" --device xrt --xclbin "$tmp/hw.xclbin"
+    run "eval: missing xclbin" 1 "No such file" "${noenv[@]}" "$MPBN" eval "$tmp/net.snn" --device xrt --xclbin "$tmp/nope.xclbin"
+    run "eval: XILINX_XRT=/usr" 1 "libxrt_core.so.2 not found" -u XCL_EMULATION_MODE XILINX_XRT=/usr "$MPBN" eval "$tmp/net.snn" --device xrt --xclbin "$tmp/hw.xclbin"
+else
+    echo "skip eval cases: mpbn eval has no --xclbin option in this build"
+    skip=$((skip + 3))
+fi
+
+echo "cli-xrt: $pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]
