@@ -5,6 +5,7 @@
 #   make test-sim-rtl               RTL kernel vs ref on random networks (lanes 1, 8)
 #   make test-sim-fixture           mpbn compare ref,sim on the trained fixture (lanes 8, 4)
 #   make bench-sim                  cycles, synops and lane utilisation at 1/4/8/16 lanes
+#   make sim-trace                  FST waveform of a short run in build/sim/trace.fst
 #   TRACE=1 make <any of these>     also write build/sim/trace.fst (FST waveform)
 #
 # A library is one Verilated model of rtl/snn_kernel.sv (-GLANES=N) plus
@@ -44,7 +45,7 @@ SIM_PARAM_D    = $(foreach p,$(SIM_RTL_PARAMS),-DSNN_SIM_$(p))
 # The `sim` device is always compiled (driver/dev-sim.c); link it in.
 DEV_LINK += sim
 
-.PHONY: sim sim-check-verilator test-sim-rtl test-sim-fixture bench-sim sim-clean
+.PHONY: sim sim-check-verilator test-sim-rtl test-sim-fixture bench-sim sim-clean sim-trace
 
 sim: $(SIM_LIBS) ## build the Verilator model(s) build/sim/libsnn-sim-L<N>.so (SIM_LANES="1 4 8 16")
 
@@ -85,7 +86,7 @@ test-sim-rtl: $(BUILD)/tests/test-sim ## RTL kernel vs ref on random networks, l
 	@$(MAKE) --no-print-directory sim SIM_LANES="1 8"
 	$(SIM_ENV) MPBN_SIM_TESTS=rtl $(BUILD)/tests/test-sim
 
-SIM_FIXTURE      ?= $(BUILD)/fixtures/fmnist-channel.snn
+SIM_FIXTURE      ?= $(or $(FIXTURE_CHANNEL_SNN),$(BUILD)/fixtures/fmnist-channel.snn)
 SIM_FIXTURE_LIMIT ?= 200
 SIM_FIXTURE_BP   ?= 20
 
@@ -103,6 +104,12 @@ SIM_BENCH_LIMIT ?= 0
 bench-sim: $(MPBN) $(SIM_FIXTURE) ## RTL kernel on the Fashion-MNIST test set at 1/4/8/16 lanes: cycles, synops, utilisation
 	@$(MAKE) --no-print-directory sim SIM_LANES="$(SIM_BENCH_LANES)"
 	$(SIM_ENV) bash sim/bench-sim.sh $(MPBN) $(SIM_FIXTURE) "$(SIM_BENCH_LANES)" $(SIM_BENCH_LIMIT) $(SIM_DIR)
+
+sim-trace: $(MPBN) ## waveform of a short run (random network, 2 images, 8 lanes) in build/sim/trace.fst
+	@$(MAKE) --no-print-directory sim SIM_LANES=8
+	MPBN_SIM_DIR=$(abspath $(SIM_DIR)) MPBN_SIM_WAVEFORM=$(abspath $(SIM_DIR))/trace.fst \
+	    $(MPBN) compare --random-net c4,p,c8,f16 --shape 1x12x12 --T 2 --random 2 --devices ref,sim
+	@echo "waveform: $(SIM_DIR)/trace.fst (gtkwave $(SIM_DIR)/trace.fst)"
 
 sim-clean: ## remove the Verilator builds (build/sim)
 	rm -rf $(SIM_DIR)
