@@ -9,6 +9,8 @@
 #define snn_kernel snn_kernel_lanes8
 #define snn_hls_check snn_hls_check_lanes8
 #define snn_hls_iterations snn_hls_iterations_lanes8
+/* check the II=1 dependence argument of ACC_CONV on every run of this build */
+#define SNN_HLS_CHECK_DISTANCE 1
 #define SNN_HLS_VARIANT snn_hls_variant_lanes8
 #include "snn_kernel.c"
 #endif

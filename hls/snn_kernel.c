@@ -419,22 +419,27 @@ static uint32_t group_lanes(const hls_layer *ly, uint32_t g)
  * map are skipped without a write. Iteration order event > ky > kx > group.
  *
  * Why II=1 holds with acc read-modify-written every cycle: two iterations
- * fewer than 4 apart never touch the same row. Within an event, every
- * (tap, group) is a different row. Across events e, e+1 at most 3 iterations
- * apart, the earlier is a ky=2 tap of e (output row y_e - 1) and the later a
- * ky=0 tap of e+1 (output row y_e+1 + 1 >= y_e + 1), because the events of a
- * queue come in non-decreasing y (FETCH and FIRE emit pixel-major, POOL keeps
- * the order of its input). */
+ * that touch the same row are at least 7 apart. Within an event every
+ * (tap, group) is a different row. Events come in non-decreasing y (FETCH
+ * and FIRE emit pixel-major, POOL keeps the order of its input), so for
+ * event e+1 to reach a row that e reached, its tap must have ky' >= ky; the
+ * iteration distance is then 9G + (3(ky'-ky) + (kx'-kx))G >= 9G - 2G = 7G.
+ * Events further apart are 9G further still. */
 static uint32_t acc_conv(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev)
 {
     const uint32_t G = ly->groups, H = ly->out_h, W = ly->out_w;
     const uint32_t n_it = n_ev * 9u * G;
     uint32_t synops = 0, e = 0, ky = 0, kx = 0, g = 0;
+#ifdef SNN_HLS_CHECK_DISTANCE
+    /* Software check of the DEPENDENCE pragma below: the rows written by the
+     * last 6 iterations (UINT32_MAX = no write). */
+    uint32_t recent[6] = {UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
+#endif
 ACC_CONV:
     for (uint32_t it = 0; it < n_it; it++) {
 #pragma HLS LOOP_TRIPCOUNT min=0 max=9437184 avg=TC_ACC_CONV
 #pragma HLS PIPELINE II=1
-#pragma HLS DEPENDENCE variable=acc type=inter direction=RAW distance=4 dependent=true
+#pragma HLS DEPENDENCE variable=acc type=inter direction=RAW distance=7 dependent=true
         hls_event ev = src[e / LANES][e % LANES];
         int32_t yo = (int32_t)ev.y + 1 - (int32_t)ky;
         int32_t xo = (int32_t)ev.x + 1 - (int32_t)kx;
@@ -448,6 +453,16 @@ ACC_CONV:
             }
             synops += group_lanes(ly, g);
         }
+#ifdef SNN_HLS_CHECK_DISTANCE
+        {
+            uint32_t row = yo >= 0 && yo < (int32_t)H && xo >= 0 && xo < (int32_t)W
+                               ? ((uint32_t)yo * W + (uint32_t)xo) * G + g
+                               : UINT32_MAX;
+            for (int q = 0; q < 6; q++) SNN_ASSERT(row == UINT32_MAX || recent[q] != row);
+            for (int q = 5; q > 0; q--) recent[q] = recent[q - 1];
+            recent[0] = row;
+        }
+#endif
         if (++g == G) {
             g = 0;
             if (++kx == 3) {

@@ -34,10 +34,13 @@ hls: ## synthesize the HLS kernel with Vitis HLS and export build/hls/snn_kernel
 # test-hls-src: the kernel source compiles as Vitis HLS sees it
 #   (-D__SYNTHESIS__: no host headers, no software counters) for several lane
 #   counts and capacity overrides, with clang, warnings as errors.
-# test-csim-fixture: the trained Fashion-MNIST model (mk/fixtures.mk) on 500
-#   test images, ref vs csim, every spike of every layer and step.
+# test-csim-fixture: the trained Fashion-MNIST models (mk/fold.mk): the
+#   channel-wise MPBN model on 500 test images, the element-wise and no-MPBN
+#   models on 200, ref vs csim, every spike of every layer and step.
 
-FIXTURE_CHANNEL ?= $(BUILD)/fixtures/fmnist-channel.snn
+FIXTURE_CHANNEL_SNN ?= $(BUILD)/fixtures/fmnist-channel.snn
+FIXTURE_ELEMENT_SNN ?= $(BUILD)/fixtures/fmnist-element.snn
+FIXTURE_NONE_SNN    ?= $(BUILD)/fixtures/fmnist-none.snn
 HLS_SRC_CC      ?= $(shell command -v clang 2>/dev/null || echo $(CC))
 
 .PHONY: test-hls-src test-csim-fixture bench-csim
@@ -49,12 +52,14 @@ test-hls-src: ## compile hls/snn_kernel.c as synthesis sees it (-D__SYNTHESIS__)
 	        -Wno-unused-label -D__SYNTHESIS__ $$cfg -Ihls -Ihost hls/snn_kernel.c; \
 	done; echo "test-hls-src: ok"
 
-test-csim-fixture: $(MPBN) $(FIXTURE_CHANNEL) ## ref vs csim on the trained fixture, 500 test images
-	$(MPBN) compare $(FIXTURE_CHANNEL) --devices ref,csim --limit 500
+test-csim-fixture: $(MPBN) $(FIXTURE_CHANNEL_SNN) $(FIXTURE_ELEMENT_SNN) $(FIXTURE_NONE_SNN) ## ref vs csim on the trained fixtures (500 + 200 + 200 test images)
+	MPBN_PROGRESS=0 $(MPBN) compare $(FIXTURE_CHANNEL_SNN) --devices ref,csim --limit 500
+	MPBN_PROGRESS=0 $(MPBN) compare $(FIXTURE_ELEMENT_SNN) --devices ref,csim --limit 200
+	MPBN_PROGRESS=0 $(MPBN) compare $(FIXTURE_NONE_SNN) --devices ref,csim --limit 200 --lanes 4
 
-bench-csim: $(MPBN) $(FIXTURE_CHANNEL) ## csim vs ref: accuracy, synops, spike rates, images/s on 1000 test images
-	$(MPBN) eval $(FIXTURE_CHANNEL) --device ref --limit 1000
-	$(MPBN) eval $(FIXTURE_CHANNEL) --device csim --limit 1000
+bench-csim: $(MPBN) $(FIXTURE_CHANNEL_SNN) ## csim vs ref: accuracy, synops, spike rates, images/s on 1000 test images
+	MPBN_PROGRESS=0 $(MPBN) eval $(FIXTURE_CHANNEL_SNN) --device ref --limit 1000 | tail -n 1
+	MPBN_PROGRESS=0 $(MPBN) eval $(FIXTURE_CHANNEL_SNN) --device csim --limit 1000 | tail -n 1
 
 EXTRA_TESTS   += test-hls-src test-csim-fixture
 BENCH_TARGETS += bench-csim
