@@ -107,6 +107,7 @@ int snn_cmd_eval(int argc, char **argv)
     if (!device) device = ckpt ? "float" : "ref";
     if (strcmp(device, "float")) return snn_eval_device(path, device, argc, argv);
 
+    snn_cli_prefer_avx512_blas(argv - 1);
     snn_set_threads(threads);
     snn_model *m;
     if (snn_model_load(path, &m) != SNN_OK) {

@@ -159,9 +159,9 @@ void snn_bn_backward(const float *z, const float *dy, uint32_t c, uint32_t nz, u
                      uint32_t hw, const float *gamma, const float *mean, const float *istd,
                      float *dz, float *dgamma, float *dbeta)
 {
-    bn_ctx x = {.z = z, .dy = dy, .nz = nz, .reps = reps, .hw = hw, .gamma = gamma, .mean = mean,
-                .istd = (float *)istd, .dz = dz, .dgamma = dgamma, .dbeta = dbeta};
-    x.mean = (float *)mean;
+    bn_ctx x = {.z = z, .dy = dy, .nz = nz, .reps = reps, .hw = hw, .gamma = gamma,
+                .mean = (float *)mean, .istd = (float *)istd, .dz = dz, .dgamma = dgamma,
+                .dbeta = dbeta};
     snn_par_run(c, bn_bwd_task, &x);
 }
 

@@ -185,8 +185,15 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
 /* Write the model (+ momentum buffers when training) to a checkpoint. */
 snn_status snn_model_save(const snn_model *m, const char *path);
 
-/* OpenBLAS thread count (0 = all online cores). */
+/* Worker threads of the trainer's pool (0 = all online cores); OpenBLAS runs
+ * single-threaded inside each worker task. */
 void snn_set_threads(uint32_t n);
+
+/* CLI only (host/cmd-train.c): re-execute the program once with
+ * OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs that OpenBLAS 0.3.21 does not
+ * recognise (it would use AVX2 kernels). argv = main()'s argv. Returns
+ * (doing nothing) if the variable is set or the CPU lacks AVX-512. */
+void snn_cli_prefer_avx512_blas(char **argv);
 
 #ifdef __cplusplus
 }
