@@ -4,7 +4,7 @@
  *   mpbn train [--data DIR] [--arch SPEC] [--T N] [--mpbn none|channel|element]
  *              [--epochs N] [--batch N] [--lr X] [--wd X] [--limit-train N]
  *              [--limit-test N] [--seed N] [--threads N] [--no-augment]
- *              [--max-batches N] [--resume CKPT] --out FILE.safetensors
+ *              [--max-batches N] [--stop-after N] [--resume CKPT] --out FILE.safetensors
  *
  * Progress and one line per epoch go to stderr; the per-epoch figures also
  * go to <out>.csv (and <out>.png when gnuplot is installed), where <out> is
@@ -27,14 +27,17 @@ static void usage(FILE *f)
             "usage: mpbn train [--data DIR] [--arch SPEC] [--T N] [--mpbn none|channel|element]\n"
             "                  [--epochs N] [--batch N] [--lr X] [--wd X] [--limit-train N]\n"
             "                  [--limit-test N] [--seed N] [--threads N] [--no-augment]\n"
-            "                  [--max-batches N] [--resume CKPT] --out FILE.safetensors\n"
+            "                  [--max-batches N] [--stop-after N] [--resume CKPT]\n"
+            "                  --out FILE.safetensors\n"
             "  --arch SPEC   layers, e.g. %s (cN conv, p pool, fN fc; output implied)\n"
             "  --T N         time steps (1..%u, default 4)\n"
             "  --mpbn MODE   membrane-potential BN: none, channel (default) or element\n"
             "  --epochs N    default 10 (or the checkpoint's total with --resume)\n"
             "  --lr X        initial learning rate, cosine to 0 (default 0.1)\n"
             "  --wd X        weight decay on conv/fc weights (default 5e-4)\n"
-            "  --threads N   OpenBLAS threads (default: all cores)\n",
+            "  --threads N   worker threads (default: all cores)\n"
+            "  --max-batches N  batches per epoch at most (benchmarks)\n"
+            "  --stop-after N   end after N epochs of this run; --resume continues it\n",
             SNN_ARCH_DEFAULT, SNN_MAX_T);
 }
 
@@ -250,6 +253,7 @@ int snn_cmd_train(int argc, char **argv)
             o.seed = u;
         } else if (!strcmp(a, "--threads")) ok = parse_u32(a, v, 0, 1024, &o.threads);
         else if (!strcmp(a, "--max-batches")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.max_batches);
+        else if (!strcmp(a, "--stop-after")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.stop_after);
         else if (!strcmp(a, "--resume")) o.resume = v;
         else if (!strcmp(a, "--out")) o.out = v;
         else {

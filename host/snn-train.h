@@ -156,6 +156,7 @@ typedef struct snn_train_opts {
     uint32_t threads;       /* 0 = all cores */
     int augment;            /* random crop (pad 2) + horizontal flip; 1 */
     uint32_t max_batches;   /* stop an epoch after this many batches (0 = all); benchmarks */
+    uint32_t stop_after;    /* end this run after N epochs (0 = run to the total); --resume continues */
     const char *resume;     /* checkpoint to continue from, or NULL */
     const char *out;        /* checkpoint path (required) */
     int quiet;              /* no progress / epoch lines */

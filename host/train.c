@@ -378,7 +378,9 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     double train_time = 0;
     uint64_t train_images = 0;
     res->test_acc = m->test_acc;
-    while (m->epochs_done < m->epochs_total) {
+    uint32_t run_epochs = 0;
+    while (m->epochs_done < m->epochs_total && !(o->stop_after && run_epochs >= o->stop_after)) {
+        run_epochs++;
         const uint32_t ep = m->epochs_done;
         for (uint32_t i = 0; i < train.n; i++) perm[i] = i;
         for (uint32_t i = train.n - 1; i > 0; i--) {
