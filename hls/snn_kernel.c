@@ -874,13 +874,27 @@ snn_status snn_hls_check(const snn_net *net)
     case SNN_HLS_E_LAYER0:
         return snn_fail(SNN_ERR_UNSUPPORTED,
                         "HLS kernel: layer 0 is a pool; the kernel pools spikes, not pixels");
-    case SNN_HLS_E_NEURONS:
+    case SNN_HLS_E_NEURONS: {
+        uint64_t raw = p.err_layer >= 0 && (uint32_t)p.err_layer < net->n_layers
+                           ? net->layers[p.err_layer].n_out
+                           : (uint64_t)net->hdr->in_c * net->hdr->in_h * net->hdr->in_w;
+        char fix[160];
+        if (p.need <= 65536)
+            snprintf(fix, sizeof fix, "rebuild with -DSNN_HLS_MAX_NEURONS=%llu",
+                     (unsigned long long)((p.need + 31) / 32 * 32));
+        else if (raw <= 65536)
+            snprintf(fix, sizeof fix,
+                     "the layer has %llu neurons: a build with fewer lanes pads less "
+                     "(--lanes 1 pads none)",
+                     (unsigned long long)raw);
+        else
+            snprintf(fix, sizeof fix, "the kernel addresses at most 65536 neurons per layer");
         return snn_fail(SNN_ERR_UNSUPPORTED,
                         "HLS kernel (%u lanes): %s needs %llu neuron slots (padded to whole lane "
-                        "groups) but SNN_HLS_MAX_NEURONS is %u; rebuild with "
-                        "-DSNN_HLS_MAX_NEURONS=<larger multiple of 32, at most 65536>",
+                        "groups) but SNN_HLS_MAX_NEURONS is %u; %s",
                         (unsigned)LANES, p.err_layer >= 0 ? where : "the input image",
-                        (unsigned long long)p.need, (unsigned)SNN_HLS_MAX_NEURONS);
+                        (unsigned long long)p.need, (unsigned)SNN_HLS_MAX_NEURONS, fix);
+    }
     case SNN_HLS_E_STATE:
         return snn_fail(SNN_ERR_UNSUPPORTED,
                         "HLS kernel (%u lanes): conv/fc layers need %llu membrane/threshold slots "

@@ -477,8 +477,8 @@ int snn_cmd_compare(int argc, char **argv)
         for (int d = 0; d < n_dev; d++) {
             if (snn_dev_run(dev[d], cpx, count, preds[d], results[d], trace[d]) != SNN_OK) {
                 snn_progress_end(&prog, NULL);
-                fprintf(stderr, "mpbn compare: device '%s', images %u..%u: %s\n", names[d], first,
-                        first + count - 1, snn_last_error());
+                fprintf(stderr, "mpbn compare: images %u..%u: %s\n", first, first + count - 1,
+                        snn_last_error());
                 goto out;
             }
             if (ds.labels)

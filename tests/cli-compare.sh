@@ -58,6 +58,9 @@ check "missing model" 1 "$MPBN" compare "$tmp/nope.snn" && expect_err "missing m
 printf 'not a deploy image at all, just text that is long enough to pass the size test.....' >"$tmp/bad.snn"
 check "malformed model" 1 "$MPBN" compare "$tmp/bad.snn" && expect_err "malformed model" "magic|bad.snn"
 check "unknown device" 1 "$MPBN" compare "${net[@]}" --devices ref,nosuch && expect_err "unknown device" "nosuch"
+check "image too large for the kernel" 1 "$MPBN" compare --random-net c1,f4 --shape 1x128x128 --random 2 &&
+    expect_err "capacity names the limit" "SNN_HLS_MAX_NEURONS"
+check "fits with one lane" 0 "$MPBN" compare --random-net c1,f4 --shape 1x128x128 --random 2 --lanes 1
 check "lane count not built" 1 "$MPBN" compare "${net[@]}" --lanes 3 && expect_err "lanes named" "3 lanes"
 
 # agreement: default lanes, other lane builds, small batches, saturation corner
