@@ -3,8 +3,14 @@
  * the device interface. Buffers are host memory; start() parses the model
  * buffer the way a kernel reads its `model` argument and runs the batch to
  * completion, so wait() has nothing left to do (and counts no cycles).
+ *
+ * snn_ref_run() is a pure function of its inputs, so start() may split a
+ * batch over threads (one slice of images each, results written to disjoint
+ * records): the online cores, or MPBN_REF_THREADS.
  */
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "snn-dev-impl.h"
 
@@ -69,6 +75,32 @@ static snn_status ref_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst,
     return SNN_OK;
 }
 
+typedef struct ref_slice {
+    const snn_net *net;
+    const uint8_t *px;
+    uint32_t n;
+    uint8_t *res;
+    uint32_t *trace;
+} ref_slice;
+
+static void *ref_slice_run(void *arg)
+{
+    ref_slice *s = arg;
+    snn_ref_run(s->net, s->px, s->n, s->res, s->trace);
+    return NULL;
+}
+
+static uint32_t ref_threads(uint32_t n_images)
+{
+    const char *e = getenv("MPBN_REF_THREADS");
+    long k = e && *e ? atol(e) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (k < 1) k = 1;
+    if (k > 64) k = 64;
+    /* a slice below a few images is not worth a thread */
+    if ((uint32_t)k > n_images / 4) k = n_images / 4 ? n_images / 4 : 1;
+    return (uint32_t)k;
+}
+
 static snn_status ref_start(snn_dev_t *dev, const snn_kernel_args *a)
 {
     (void)dev;
@@ -82,8 +114,24 @@ static snn_status ref_start(snn_dev_t *dev, const snn_kernel_args *a)
     if (a->images->size < px * a->n_images || a->results->size < stride * a->n_images ||
         (a->trace && a->trace->size < tw * a->n_images))
         return snn_fail(SNN_ERR_ARG, "ref: buffers too small for %u images", a->n_images);
-    snn_ref_run(&net, a->images->data, a->n_images, a->results->data,
-                a->trace ? (uint32_t *)a->trace->data : NULL);
+    uint32_t k = ref_threads(a->n_images), per = (a->n_images + k - 1) / k;
+    ref_slice sl[64];
+    pthread_t th[64];
+    int threaded[64] = {0};
+    uint32_t n_sl = 0;
+    for (uint32_t first = 0; first < a->n_images; first += per, n_sl++) {
+        uint32_t cnt = a->n_images - first < per ? a->n_images - first : per;
+        sl[n_sl] = (ref_slice){&net, a->images->data + first * px, cnt,
+                               a->results->data + first * stride,
+                               a->trace ? (uint32_t *)(a->trace->data + first * tw) : NULL};
+    }
+    /* slice 0 runs on this thread, as does any slice whose thread cannot start */
+    for (uint32_t i = 1; i < n_sl; i++)
+        threaded[i] = pthread_create(&th[i], NULL, ref_slice_run, &sl[i]) == 0;
+    for (uint32_t i = 0; i < n_sl; i++)
+        if (!threaded[i]) ref_slice_run(&sl[i]);
+    for (uint32_t i = 1; i < n_sl; i++)
+        if (threaded[i]) pthread_join(th[i], NULL);
     return SNN_OK;
 }
 

@@ -51,7 +51,7 @@ $(BUILD)/tests/e2e-fold: tests/e2e-fold.c tests/fold-testutil.h $(LIB)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB) $(LDLIBS)
 
 test-fold-e2e: $(BUILD)/tests/e2e-fold $(FIXTURES_SNN) ## fixtures: float vs folded-float spikes, float vs ref accuracy
-	$(BUILD)/tests/e2e-fold $(FIXTURES)
+	$(BUILD)/tests/e2e-fold --spike-images 500 --acc-images 10000 --max-gap 0.3 $(FIXTURES)
 
 bench-ref: $(FIXTURE_CHANNEL_SNN) ## ref (golden model) images/s on 2000 test images
 	@MPBN_PROGRESS=0 $(MPBN) eval $(FIXTURE_CHANNEL_SNN) --device ref --limit 2000 | tail -1
