@@ -530,6 +530,7 @@ KEEP_ACC0:
     for (uint32_t r = 0; r < ly->rows; r++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=65536 avg=1568
 #pragma HLS PIPELINE II=1
+    KEEP_ACC0_LANES:
         for (uint32_t j = 0; j < LANES; j++) {
 #pragma HLS UNROLL
             acc0[r][j] = acc[r][j];
@@ -601,6 +602,7 @@ OUT_ROWS:
     for (uint32_t g = 0; g < ly->groups; g++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=64 avg=1
 #pragma HLS PIPELINE II=1
+    OUT_LANES:
         for (uint32_t j = 0; j < LANES; j++) {
 #pragma HLS UNROLL
             int32_t a = first ? acc0[g][j] : acc[g][j];
@@ -691,8 +693,12 @@ COMPUTE_INIT:
 #pragma HLS UNROLL
         spikes[l] = synops[l] = 0;
     }
-    for (uint32_t g = 0; g < CLASS_ROWS; g++)
+COMPUTE_SUMS:
+    for (uint32_t g = 0; g < CLASS_ROWS; g++) {
+#pragma HLS PIPELINE II=1
+    COMPUTE_SUMS_LANES:
         for (uint32_t j = 0; j < LANES; j++) sums[g][j] = 0;
+    }
     uint32_t *tr = trace ? trace + (uint64_t)img * p->tr_words : 0;
 
     /* Encoding layer: the image is the same at every step. */
@@ -789,8 +795,12 @@ static void refuse(uint32_t *results, const hls_plan *p, uint32_t n_images)
 REFUSE:
     for (uint32_t i = 0; i < n_images; i++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=256 avg=256
-        for (uint32_t k = 0; k < p->rec_words; k++)
+    REFUSE_WORDS:
+        for (uint32_t k = 0; k < p->rec_words; k++) {
+#pragma HLS LOOP_TRIPCOUNT min=16 max=112 avg=32
+#pragma HLS PIPELINE II=1
             results[(uint64_t)i * p->rec_words + k] = k == p->n_classes ? 0xFFFFFFFFu : 0u;
+        }
     }
 }
 
