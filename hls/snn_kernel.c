@@ -776,16 +776,19 @@ STORE:
     SNN_HLS_COUNT(iters, rec_words);
 }
 
+/* The dataflow region: three processes, scalars in, arrays between them
+ * (canonical form: no computation in the region itself). */
 static void run_image(const uint8_t *images, uint32_t *results, uint32_t *trace, uint32_t img,
+                      uint32_t in_c, uint32_t in_h, uint32_t in_w, uint32_t rec_words,
                       const hls_plan *p)
 {
 #pragma HLS DATAFLOW
     SNN_HLS_LOCAL hls_event pix[NEURON_ROWS][LANES];
 #pragma HLS ARRAY_PARTITION variable=pix dim=2 complete
     uint32_t rec[RECORD_WORDS];
-    uint32_t n = fetch_image(images, img, p->in_c, p->in_h, p->in_w, pix);
+    uint32_t n = fetch_image(images, img, in_c, in_h, in_w, pix);
     compute_image(pix, n, p, trace, img, rec);
-    store_result(results, img, p->rec_words, rec);
+    store_result(results, img, rec_words, rec);
 }
 
 /* An image the kernel cannot hold: pred = -1 in every record it can place. */
@@ -843,10 +846,12 @@ void snn_kernel(const uint32_t *model, const uint8_t *images, uint32_t *results,
         return;
     }
     load_model(model, &plan);
+    const uint32_t in_c = plan.in_c, in_h = plan.in_h, in_w = plan.in_w;
+    const uint32_t rec_words = plan.rec_words;
 IMAGES:
     for (uint32_t i = 0; i < n_images; i++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=256 avg=256
-        run_image(images, results, trace, i, &plan);
+        run_image(images, results, trace, i, in_c, in_h, in_w, rec_words, &plan);
     }
 }
 
