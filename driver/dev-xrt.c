@@ -31,6 +31,7 @@
  * mean since the previous call, i.e. over the run just waited for.
  */
 #include <dirent.h>
+#include <stddef.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -117,11 +118,29 @@ typedef struct xrt_api {
     int (*set_arg_raw)(xrtRunHandle, int, const void *, size_t);
 } xrt_api;
 
+#define MAX_CU 16
+#define MAX_RUNS SNN_DEV_MAX_INFLIGHT
+
+/* A buffer lives in the memory bank of the compute unit that uses it. The
+ * run loop allocates buffers before any run says which CU they are for, so
+ * with several CUs a buffer stays on the host (shadow) until its first run
+ * places it; the model, read by every CU, gets one copy per CU's bank. */
 struct snn_bo {
-    xrtBufferHandle h; /* NULL until placed (mixed memory groups, see xrt_bo_alloc) */
+    xrtBufferHandle h[MAX_CU];
+    int cu;            /* CU whose bank holds it; -1 = not placed yet */
+    int replicated;    /* the model: h[c] for every CU c that has run */
     size_t size;
-    uint8_t *shadow;   /* host copy while h is NULL */
+    uint8_t *shadow;   /* host copy until placed (replicated: kept for new CUs) */
 };
+
+typedef struct xrt_cu {
+    char name[96];     /* "snn_kernel:{snn_kernel_1}" */
+    xrtKernelHandle kern;
+    int group;         /* memory group of its m_axi port, i.e. of every argument */
+    xrtRunHandle run[MAX_RUNS];
+    int busy[MAX_RUNS];
+    snn_bo *null_trace; /* when the raw setter is missing: a trace sink */
+} xrt_cu;
 
 typedef struct power_sampler {
     char node[512];    /* sysfs file, microwatts; or empty when rails are summed */
@@ -139,12 +158,15 @@ typedef struct power_sampler {
 typedef struct xrt_ctx {
     xrt_api api;
     xrtDeviceHandle dev;
-    xrtKernelHandle kern;
-    xrtRunHandle run[2];
-    int run_head, run_count; /* FIFO of runs in flight */
-    int group[N_KARGS];
-    int mixed_groups;        /* arguments live in different memory groups */
-    snn_bo *null_trace;      /* when the raw setter is missing: a trace sink */
+    xrt_cu cu[MAX_CU];
+    int n_cu;
+    int next_cu;             /* round robin over CUs for new buffer sets */
+    struct {
+        int cu, slot;
+    } fifo[MAX_RUNS];        /* runs in flight, oldest first */
+    int run_head, run_count;
+    char cu_names[MAX_CU][64]; /* compute units of snn_kernel in the xclbin's IP_LAYOUT */
+    int n_cu_names;
     char xclbin_platform[65];
     char bdf[64];
     power_sampler pw;
@@ -192,6 +214,60 @@ static int xclbin_mode_is_emu(uint16_t m, const char **which)
     return 0;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* Names of the compute units of snn_kernel, from the IP_LAYOUT section
+ * ("snn_kernel:snn_kernel_1" -> "snn_kernel_1"). Returns 0 if a section
+ * header points outside the file. */
+static int list_cus(const char *path, const struct axlf *a, uint64_t file_size, xrt_ctx *c)
+{
+    c->n_cu_names = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1;
+    int ok = 1;
+    uint64_t sec0 = offsetof(struct axlf, m_sections);
+    for (uint32_t i = 0; ok && i < a->m_header.m_numSections && i < 4096; i++) {
+        struct axlf_section_header h;
+        if (fseek(f, (long)(sec0 + (uint64_t)i * sizeof h), SEEK_SET) != 0 ||
+            fread(&h, sizeof h, 1, f) != 1) {
+            ok = 0;
+            break;
+        }
+        if (h.m_sectionOffset > file_size || h.m_sectionSize > file_size - h.m_sectionOffset) {
+            ok = 0;
+            break;
+        }
+        if (h.m_sectionKind != IP_LAYOUT || h.m_sectionSize < 8) continue;
+        int32_t count;
+        if (fseek(f, (long)h.m_sectionOffset, SEEK_SET) != 0 || fread(&count, 4, 1, f) != 1) {
+            ok = 0;
+            break;
+        }
+        uint64_t first = offsetof(struct ip_layout, m_ip_data);
+        for (int32_t k = 0; k < count; k++) {
+            struct ip_data d;
+            uint64_t at = first + (uint64_t)k * sizeof d;
+            if (at + sizeof d > h.m_sectionSize) break;
+            if (fseek(f, (long)(h.m_sectionOffset + at), SEEK_SET) != 0 || fread(&d, sizeof d, 1, f) != 1)
+                break;
+            char name[65];
+            memcpy(name, d.m_name, 64);
+            name[64] = 0;
+            const char *prefix = SNN_KERNEL_NAME ":";
+            if (d.m_type != IP_KERNEL || strncmp(name, prefix, strlen(prefix)) != 0) continue;
+            if (c->n_cu_names < MAX_CU)
+                snprintf(c->cu_names[c->n_cu_names++], sizeof c->cu_names[0], "%s",
+                         name + strlen(prefix));
+        }
+    }
+    fclose(f);
+    qsort(c->cu_names, (size_t)c->n_cu_names, sizeof c->cu_names[0], cmp_name);
+    return ok;
+}
+
 /* The xclbin must exist, be an axlf container ("xclbin2"), be complete, and
  * be built for the mode XRT will run in (card or emulation). */
 static snn_status check_xclbin(const char *path, xrt_ctx *c)
@@ -227,6 +303,10 @@ static snn_status check_xclbin(const char *path, xrt_ctx *c)
                         "xclbin '%s' is truncated or padded: its header says %llu bytes, the file "
                         "has %lld (copy it again)",
                         path, (unsigned long long)a.m_header.m_length, (long long)s.st_size);
+    if (!list_cus(path, &a, (uint64_t)s.st_size, c))
+        return snn_fail(SNN_ERR_FORMAT,
+                        "xclbin '%s' is corrupt: a section lies outside the file (copy it again)",
+                        path);
     memcpy(c->xclbin_platform, a.m_header.m_platformVBNV, 64);
     c->xclbin_platform[64] = 0;
     if (!c->xclbin_platform[0]) snprintf(c->xclbin_platform, sizeof c->xclbin_platform, "<PLATFORM>");
@@ -499,6 +579,43 @@ static void power_stop(power_sampler *p)
 
 static void xrt_close(snn_dev_t *dev);
 
+/* The CU's register map must be this driver's (driver/snn-regmap.h) and all
+ * its pointer arguments must sit in one memory bank (both kernels have one
+ * m_axi port; constraints/<card>.cfg maps it to one bank per CU). */
+static snn_status check_cu(snn_dev_t *dev, xrt_cu *u)
+{
+    const xrt_ctx *c = dev->ctx;
+    const char *xclbin = dev->opts.xclbin;
+    static const uint32_t want[N_KARGS] = {SNN_REG_MODEL_LO, SNN_REG_IMAGES_LO, SNN_REG_RESULTS_LO,
+                                           SNN_REG_TRACE_LO, SNN_REG_N_IMAGES};
+    static const char *argname[N_KARGS] = {"model", "images", "results", "trace", "n_images"};
+    for (int i = 0; i < N_KARGS; i++) {
+        uint32_t off = c->api.xrtKernelArgOffset(u->kern, i);
+        if (off != want[i])
+            return snn_fail(SNN_ERR_DEVICE,
+                            "kernel '%s' in '%s' has argument %d (%s) at register 0x%x, this "
+                            "driver expects 0x%x (driver/snn-regmap.h): rebuild the xclbin from "
+                            "this source tree",
+                            u->name, xclbin, i, argname[i], off, want[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        int g = c->api.xrtKernelArgGroupId(u->kern, i);
+        if (g < 0)
+            return snn_fail(SNN_ERR_DEVICE,
+                            "kernel '%s': argument %s is connected to no memory bank (check the "
+                            "[connectivity] sp= lines of the v++ link, constraints/<card>.cfg)",
+                            u->name, argname[i]);
+        if (i == 0) u->group = g;
+        if (g != u->group)
+            return snn_fail(SNN_ERR_DEVICE,
+                            "kernel '%s': argument %s is in memory group %d, model in %d; this "
+                            "driver needs all arguments of a compute unit in one bank (one sp= "
+                            "line per CU for m_axi_gmem, constraints/<card>.cfg)",
+                            u->name, argname[i], g, u->group);
+    }
+    return SNN_OK;
+}
+
 static snn_status xrt_open(snn_dev_t *dev)
 {
     xrt_ctx *c = snn_calloc(1, sizeof *c);
@@ -572,47 +689,32 @@ static snn_status xrt_open(snn_dev_t *dev)
         xrt_close(dev);
         return snn_fail(SNN_ERR_DEVICE, "XRT: cannot read the UUID of the loaded xclbin");
     }
-    c->kern = x->xrtPLKernelOpen(c->dev, uuid, SNN_KERNEL_NAME);
-    if (!c->kern) {
-        int e = errno;
-        xrt_close(dev);
-        return snn_fail(SNN_ERR_DEVICE,
-                        "xclbin '%s' has no usable kernel '%s' (%s): build it from this tree's "
-                        "hls/ or rtl/ with `make xclbin`, or check `xclbinutil --info --input %s`",
-                        o->xclbin, SNN_KERNEL_NAME, e ? strerror(e) : "not found", o->xclbin);
-    }
-    /* The kernel's register map must be this driver's (driver/snn-regmap.h). */
-    static const uint32_t want[N_KARGS] = {SNN_REG_MODEL_LO, SNN_REG_IMAGES_LO, SNN_REG_RESULTS_LO,
-                                           SNN_REG_TRACE_LO, SNN_REG_N_IMAGES};
-    static const char *argname[N_KARGS] = {"model", "images", "results", "trace", "n_images"};
-    for (int i = 0; i < N_KARGS; i++) {
-        uint32_t off = x->xrtKernelArgOffset(c->kern, i);
-        if (off != want[i]) {
+    /* One kernel handle per compute unit (nk= in constraints/<card>.cfg), so
+     * runs can be sent to each CU with buffers in that CU's memory bank. An
+     * xclbin whose IP_LAYOUT names none: one handle on the kernel. */
+    int n = c->n_cu_names ? c->n_cu_names : 1;
+    for (int i = 0; i < n; i++) {
+        xrt_cu *u = &c->cu[i];
+        if (c->n_cu_names)
+            snprintf(u->name, sizeof u->name, "%s:{%s}", SNN_KERNEL_NAME, c->cu_names[i]);
+        else
+            snprintf(u->name, sizeof u->name, "%s", SNN_KERNEL_NAME);
+        errno = 0;
+        u->kern = x->xrtPLKernelOpen(c->dev, uuid, u->name);
+        if (!u->kern) {
+            int e = errno;
+            st = snn_fail(SNN_ERR_DEVICE,
+                          "xclbin '%s' has no usable kernel '%s' (%s): build it from this tree's "
+                          "hls/ or rtl/ with `make xclbin`, or check `xclbinutil --info --input %s`",
+                          o->xclbin, u->name, e ? strerror(e) : "not found", o->xclbin);
             xrt_close(dev);
-            return snn_fail(SNN_ERR_DEVICE,
-                            "kernel '%s' in '%s' has argument %d (%s) at register 0x%x, this "
-                            "driver expects 0x%x (driver/snn-regmap.h): rebuild the xclbin from "
-                            "this source tree",
-                            SNN_KERNEL_NAME, o->xclbin, i, argname[i], off, want[i]);
+            return st;
         }
-    }
-    for (int i = 0; i < 4; i++) {
-        c->group[i] = x->xrtKernelArgGroupId(c->kern, i);
-        if (c->group[i] < 0) {
+        c->n_cu = i + 1;
+        st = check_cu(dev, u);
+        if (st != SNN_OK) {
             xrt_close(dev);
-            return snn_fail(SNN_ERR_DEVICE,
-                            "kernel '%s': argument %s is connected to no memory bank (check the "
-                            "[connectivity] sp= lines of the v++ link, constraints/<card>.cfg)",
-                            SNN_KERNEL_NAME, argname[i]);
-        }
-        if (c->group[i] != c->group[0]) c->mixed_groups = 1;
-    }
-    for (int k = 0; k < 2; k++) {
-        c->run[k] = x->xrtRunOpen(c->kern);
-        if (!c->run[k]) {
-            xrt_close(dev);
-            return snn_fail(SNN_ERR_DEVICE, "XRT: cannot create a run of kernel '%s'",
-                            SNN_KERNEL_NAME);
+            return st;
         }
     }
     if (!(emu && *emu)) power_start(&c->pw, c->bdf);
@@ -627,10 +729,13 @@ static void xrt_close(snn_dev_t *dev)
     if (!c) return;
     power_stop(&c->pw);
     const xrt_api *x = &c->api;
-    if (c->null_trace) xrt_bo_free(dev, c->null_trace);
-    for (int k = 0; k < 2; k++)
-        if (c->run[k]) x->xrtRunClose(c->run[k]);
-    if (c->kern) x->xrtKernelClose(c->kern);
+    for (int i = 0; i < c->n_cu; i++) {
+        xrt_cu *u = &c->cu[i];
+        if (u->null_trace) xrt_bo_free(dev, u->null_trace);
+        for (int k = 0; k < MAX_RUNS; k++)
+            if (u->run[k]) x->xrtRunClose(u->run[k]);
+        if (u->kern) x->xrtKernelClose(u->kern);
+    }
     if (c->dev) x->xrtDeviceClose(c->dev);
     /* The library stays loaded (RTLD_NODELETE): XRT keeps threads and static
      * state that must not be unmapped before exit. */
@@ -638,36 +743,43 @@ static void xrt_close(snn_dev_t *dev)
     dev->ctx = NULL;
 }
 
-static snn_status place_bo(snn_dev_t *dev, snn_bo *bo, int group)
+/* Allocate the copy of bo in the bank of CU cu and fill it from src. */
+static snn_status place_bo(snn_dev_t *dev, snn_bo *bo, int cu, const uint8_t *src)
 {
     xrt_ctx *c = dev->ctx;
-    bo->h = c->api.xrtBOAlloc(c->dev, bo->size ? bo->size : 64, 0, (xrtMemoryGroup)group);
-    if (!bo->h)
+    const xrt_api *x = &c->api;
+    errno = 0;
+    bo->h[cu] = x->xrtBOAlloc(c->dev, bo->size ? bo->size : 64, 0, (xrtMemoryGroup)c->cu[cu].group);
+    if (!bo->h[cu])
         return snn_fail(SNN_ERR_DEVICE,
-                        "XRT: cannot allocate %zu bytes of card memory in bank group %d (%s): "
-                        "lower --batch",
-                        bo->size, group, strerror(errno ? errno : ENOMEM));
+                        "XRT: cannot allocate %zu bytes of card memory in the bank of %s (memory "
+                        "group %d): %s; lower --batch",
+                        bo->size, c->cu[cu].name, c->cu[cu].group, strerror(errno ? errno : ENOMEM));
+    if (src && bo->size &&
+        (x->xrtBOWrite(bo->h[cu], src, bo->size, 0) != 0 ||
+         x->xrtBOSync(bo->h[cu], XCL_BO_SYNC_BO_TO_DEVICE, bo->size, 0) != 0))
+        return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed (%s)", bo->size,
+                        strerror(errno ? errno : EIO));
     return SNN_OK;
 }
 
-/* The generic run loop allocates a buffer before it knows which argument it
- * will be. When all arguments share one memory group (every constraints/<card>.cfg
- * does that per compute unit) the buffer is placed at once; otherwise it is
- * kept on the host until start() binds it to its argument's group. */
 static snn_status xrt_bo_alloc(snn_dev_t *dev, size_t bytes, snn_bo **out)
 {
     xrt_ctx *c = dev->ctx;
     snn_bo *bo = snn_calloc(1, sizeof *bo);
     if (!bo) return SNN_ERR_NOMEM;
     bo->size = bytes;
-    snn_status st;
-    if (!c->mixed_groups) {
-        st = place_bo(dev, bo, c->group[0]);
+    bo->cu = -1;
+    snn_status st = SNN_OK;
+    if (c->n_cu == 1) { /* one bank: place at once, no host copy */
+        st = place_bo(dev, bo, 0, NULL);
+        if (st == SNN_OK) bo->cu = 0;
     } else {
         bo->shadow = snn_calloc(1, bytes ? bytes : 1);
-        st = bo->shadow ? SNN_OK : SNN_ERR_NOMEM;
+        if (!bo->shadow) st = SNN_ERR_NOMEM;
     }
     if (st != SNN_OK) {
+        free(bo->shadow);
         free(bo);
         return st;
     }
@@ -679,7 +791,8 @@ static void xrt_bo_free(snn_dev_t *dev, snn_bo *bo)
 {
     xrt_ctx *c = dev->ctx;
     if (!bo) return;
-    if (bo->h) c->api.xrtBOFree(bo->h);
+    for (int i = 0; i < MAX_CU; i++)
+        if (bo->h[i]) c->api.xrtBOFree(bo->h[i]);
     free(bo->shadow);
     free(bo);
 }
@@ -692,19 +805,27 @@ static snn_status range_check(const snn_bo *bo, size_t off, size_t n, const char
     return SNN_OK;
 }
 
+static snn_status write_copy(const xrt_api *x, xrtBufferHandle h, size_t off, const void *src,
+                             size_t n)
+{
+    if (x->xrtBOWrite(h, src, n, off) != 0 || x->xrtBOSync(h, XCL_BO_SYNC_BO_TO_DEVICE, n, off) != 0)
+        return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed (%s)", n,
+                        strerror(errno ? errno : EIO));
+    return SNN_OK;
+}
+
 static snn_status xrt_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
 {
     xrt_ctx *c = dev->ctx;
     snn_status st = range_check(bo, off, n, "write");
     if (st != SNN_OK || n == 0) return st;
-    if (!bo->h) {
-        memcpy(bo->shadow + off, src, n);
-        return SNN_OK;
+    if (bo->shadow) memcpy(bo->shadow + off, src, n);
+    if (bo->replicated) {
+        for (int i = 0; i < c->n_cu && st == SNN_OK; i++)
+            if (bo->h[i]) st = write_copy(&c->api, bo->h[i], off, src, n);
+        return st;
     }
-    if (c->api.xrtBOWrite(bo->h, src, n, off) != 0 ||
-        c->api.xrtBOSync(bo->h, XCL_BO_SYNC_BO_TO_DEVICE, n, off) != 0)
-        return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed (%s)", n,
-                        strerror(errno ? errno : EIO));
+    if (bo->cu >= 0) return write_copy(&c->api, bo->h[bo->cu], off, src, n);
     return SNN_OK;
 }
 
@@ -713,29 +834,41 @@ static snn_status xrt_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst,
     xrt_ctx *c = dev->ctx;
     snn_status st = range_check(bo, off, n, "read");
     if (st != SNN_OK || n == 0) return st;
-    if (!bo->h) {
+    if (bo->cu < 0) {
         memcpy(dst, bo->shadow + off, n);
         return SNN_OK;
     }
-    if (c->api.xrtBOSync(bo->h, XCL_BO_SYNC_BO_FROM_DEVICE, n, off) != 0 ||
-        c->api.xrtBORead(bo->h, dst, n, off) != 0)
+    xrtBufferHandle h = bo->h[bo->cu];
+    if (c->api.xrtBOSync(h, XCL_BO_SYNC_BO_FROM_DEVICE, n, off) != 0 ||
+        c->api.xrtBORead(h, dst, n, off) != 0)
         return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes from the card failed (%s)", n,
                         strerror(errno ? errno : EIO));
     return SNN_OK;
 }
 
-/* Move a host-held buffer into its argument's memory group (first use only). */
-static snn_status bind_bo(snn_dev_t *dev, snn_bo *bo, int argno)
+/* Make bo usable by CU cu: place it there on first use (its host copy goes
+ * to the card); the model is replicated, a run buffer stays with one CU. */
+static snn_status bind_bo(snn_dev_t *dev, snn_bo *bo, int cu, int replicate)
 {
-    if (bo->h) return SNN_OK;
-    xrt_ctx *c = dev->ctx;
-    snn_status st = place_bo(dev, bo, c->group[argno]);
+    if (replicate && bo->cu >= 0 && bo->cu != cu && !bo->replicated && bo->shadow == NULL)
+        return snn_fail(SNN_ERR_DEVICE, "xrt: model buffer has no host copy to replicate");
+    if (bo->h[cu]) {
+        if (!replicate && bo->cu != cu)
+            return snn_fail(SNN_ERR_DEVICE, "xrt: a buffer of this run lives on another compute unit");
+        return SNN_OK;
+    }
+    if (!replicate && bo->cu >= 0)
+        return snn_fail(SNN_ERR_DEVICE, "xrt: a buffer of this run lives on another compute unit");
+    snn_status st = place_bo(dev, bo, cu, bo->shadow);
     if (st != SNN_OK) return st;
-    if (c->api.xrtBOWrite(bo->h, bo->shadow, bo->size, 0) != 0 ||
-        c->api.xrtBOSync(bo->h, XCL_BO_SYNC_BO_TO_DEVICE, bo->size, 0) != 0)
-        return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed", bo->size);
-    free(bo->shadow);
-    bo->shadow = NULL;
+    if (replicate) {
+        bo->replicated = 1;
+        if (bo->cu < 0) bo->cu = cu; /* reads (none for the model) use the first copy */
+    } else {
+        bo->cu = cu;
+        free(bo->shadow);
+        bo->shadow = NULL;
+    }
     return SNN_OK;
 }
 
@@ -743,51 +876,72 @@ static snn_status xrt_start(snn_dev_t *dev, const snn_kernel_args *a)
 {
     xrt_ctx *c = dev->ctx;
     const xrt_api *x = &c->api;
-    if (c->run_count >= 2) return snn_fail(SNN_ERR_DEVICE, "xrt: more than two runs in flight");
-    xrtRunHandle r = c->run[(c->run_head + c->run_count) % 2];
-    snn_bo *bos[3] = {a->model, a->images, a->results};
-    snn_status st = SNN_OK;
-    for (int i = 0; i < 3 && st == SNN_OK; i++) st = bind_bo(dev, bos[i], i);
+    if (c->run_count >= MAX_RUNS)
+        return snn_fail(SNN_ERR_DEVICE, "xrt: more than %d runs in flight", MAX_RUNS);
+    /* The CU: where this buffer set already lives, else the next in turn. */
+    int cu = a->images->cu;
+    if (cu < 0) cu = c->next_cu++ % c->n_cu;
+    xrt_cu *u = &c->cu[cu];
+    int slot = -1;
+    for (int k = 0; k < MAX_RUNS && slot < 0; k++)
+        if (!u->busy[k]) slot = k;
+    if (slot < 0) return snn_fail(SNN_ERR_DEVICE, "xrt: no free run on %s", u->name);
+    if (!u->run[slot]) {
+        u->run[slot] = x->xrtRunOpen(u->kern);
+        if (!u->run[slot])
+            return snn_fail(SNN_ERR_DEVICE, "XRT: cannot create a run of %s (%s)", u->name,
+                            strerror(errno ? errno : EIO));
+    }
+    xrtRunHandle r = u->run[slot];
+
+    snn_status st = bind_bo(dev, a->model, cu, c->n_cu > 1);
+    if (st == SNN_OK) st = bind_bo(dev, a->images, cu, 0);
+    if (st == SNN_OK) st = bind_bo(dev, a->results, cu, 0);
+    if (st == SNN_OK && a->trace) st = bind_bo(dev, a->trace, cu, 0);
     if (st != SNN_OK) return st;
-    int rc = 0;
-    for (int i = 0; i < 3 && rc == 0; i++) rc = x->xrtRunSetArg(r, i, bos[i]->h);
+    int rc = x->xrtRunSetArg(r, 0, a->model->h[cu]);
+    if (rc == 0) rc = x->xrtRunSetArg(r, 1, a->images->h[cu]);
+    if (rc == 0) rc = x->xrtRunSetArg(r, 2, a->results->h[cu]);
     if (rc == 0 && a->trace) {
-        st = bind_bo(dev, a->trace, 3);
-        if (st != SNN_OK) return st;
-        rc = x->xrtRunSetArg(r, 3, a->trace->h);
+        rc = x->xrtRunSetArg(r, 3, a->trace->h[cu]);
     } else if (rc == 0 && x->set_arg_raw) {
         uint64_t zero = 0; /* trace address 0: the kernel writes no trace */
         rc = x->set_arg_raw(r, 3, &zero, sizeof zero);
     } else if (rc == 0) {
         /* No raw setter in this XRT: give the kernel a sink it may fill. */
         size_t need = (size_t)snn_trace_words(&dev->net) * 4u * a->n_images;
-        if (c->null_trace && c->null_trace->size < need) {
-            xrt_bo_free(dev, c->null_trace);
-            c->null_trace = NULL;
+        if (u->null_trace && u->null_trace->size < need) {
+            xrt_bo_free(dev, u->null_trace);
+            u->null_trace = NULL;
         }
-        if (!c->null_trace) {
+        if (!u->null_trace) {
             snn_bo *bo = snn_calloc(1, sizeof *bo);
             if (!bo) return SNN_ERR_NOMEM;
             bo->size = need;
-            st = place_bo(dev, bo, c->group[3]);
+            st = place_bo(dev, bo, cu, NULL);
             if (st != SNN_OK) {
-                free(bo);
+                xrt_bo_free(dev, bo);
                 return st;
             }
-            c->null_trace = bo;
+            bo->cu = cu;
+            u->null_trace = bo;
         }
-        rc = x->xrtRunSetArg(r, 3, c->null_trace->h);
+        rc = x->xrtRunSetArg(r, 3, u->null_trace->h[cu]);
     }
     if (rc == 0) rc = x->xrtRunSetArg(r, 4, (uint32_t)a->n_images);
     if (rc != 0)
         return snn_fail(SNN_ERR_DEVICE,
-                        "XRT: setting the arguments of '%s' failed (%s): a buffer is not in a "
+                        "XRT: setting the arguments of %s failed (%s): a buffer is not in a "
                         "memory bank the kernel is connected to (constraints/<card>.cfg sp= lines)",
-                        SNN_KERNEL_NAME, strerror(errno ? errno : EINVAL));
+                        u->name, strerror(errno ? errno : EINVAL));
     if (x->xrtRunStart(r) != 0)
-        return snn_fail(SNN_ERR_DEVICE, "XRT: starting kernel '%s' failed (%s)", SNN_KERNEL_NAME,
+        return snn_fail(SNN_ERR_DEVICE, "XRT: starting %s failed (%s)", u->name,
                         strerror(errno ? errno : EIO));
+    int tail = (c->run_head + c->run_count) % MAX_RUNS;
+    c->fifo[tail].cu = cu;
+    c->fifo[tail].slot = slot;
     c->run_count++;
+    u->busy[slot] = 1;
     return SNN_OK;
 }
 
@@ -796,21 +950,23 @@ static snn_status xrt_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles
     xrt_ctx *c = dev->ctx;
     *cycles = 0; /* the card has no cycle counter visible to the host */
     if (c->run_count == 0) return snn_fail(SNN_ERR_DEVICE, "xrt: wait without a run in flight");
-    xrtRunHandle r = c->run[c->run_head];
-    enum ert_cmd_state s = c->api.xrtRunWaitFor(r, timeout_ms);
+    xrt_cu *u = &c->cu[c->fifo[c->run_head].cu];
+    int slot = c->fifo[c->run_head].slot;
+    enum ert_cmd_state s = c->api.xrtRunWaitFor(u->run[slot], timeout_ms);
     if (s == ERT_CMD_STATE_NEW || s == ERT_CMD_STATE_QUEUED || s == ERT_CMD_STATE_RUNNING ||
         s == ERT_CMD_STATE_SUBMITTED)
         return snn_fail(SNN_ERR_TIMEOUT,
-                        "kernel '%s' did not finish within %u ms (state %d): the card may be hung; "
-                        "`xbutil examine -d %s -r dynamic-regions` shows the CU state, `xbutil "
-                        "reset -d %s` resets it; raise --timeout for very large batches",
-                        SNN_KERNEL_NAME, timeout_ms, (int)s, c->bdf[0] ? c->bdf : "<bdf>",
+                        "%s did not finish within %u ms (state %d): the card may be hung; `xbutil "
+                        "examine -d %s -r dynamic-regions` shows the CU state, `xbutil reset -d %s` "
+                        "resets it; raise --timeout-ms for very large batches",
+                        u->name, timeout_ms, (int)s, c->bdf[0] ? c->bdf : "<bdf>",
                         c->bdf[0] ? c->bdf : "<bdf>");
-    c->run_head = (c->run_head + 1) % 2;
+    c->run_head = (c->run_head + 1) % MAX_RUNS;
     c->run_count--;
+    u->busy[slot] = 0;
     if (s != ERT_CMD_STATE_COMPLETED)
-        return snn_fail(SNN_ERR_DEVICE, "kernel '%s' run ended in ERT state %d (error/abort)",
-                        SNN_KERNEL_NAME, (int)s);
+        return snn_fail(SNN_ERR_DEVICE, "%s: run ended in ERT state %d (error or abort)", u->name,
+                        (int)s);
     return SNN_OK;
 }
 
@@ -839,7 +995,7 @@ const snn_dev_iface snn_dev_xrt = {
     .start = xrt_start,
     .wait = xrt_wait,
     .power = xrt_power,
-    .max_inflight = 2,
+    .max_inflight = MAX_RUNS,
 };
 
 #endif /* SNN_HAVE_XRT_HEADERS */

@@ -6,9 +6,10 @@
  *     write batch k+1 -> bo[(k+1)%2]   while   kernel runs batch k on bo[k%2]
  *     wait(k), read results of k, start(k+1), ...
  *
- * A backend that accepts two runs in flight (iface.max_inflight = 2, the
- * card) gets start(k+1) before wait(k), so the kernel is busy while the host
- * reads results; with several compute units the two runs execute at once.
+ * A backend that accepts several runs in flight (iface.max_inflight = D,
+ * the card) gets D buffer sets and start(k+1) .. start(k+D-1) before wait(k),
+ * so the kernel is busy while the host reads results, and with several
+ * compute units the runs execute at once.
  * On a synchronous backend (ref, csim) start() already finishes the run, so
  * the overlap is nil but the call sequence, and therefore the code that the
  * card executes, is the same.
@@ -102,9 +103,16 @@ void snn_dev_get_stats(const snn_dev_t *dev, snn_dev_stats *st)
     *st = dev->stats;
 }
 
+/* Runs kept in flight and buffer sets used by the run loop. */
+static int run_depth(const snn_dev_t *d)
+{
+    uint32_t m = d->iface->max_inflight;
+    return m < 2 ? 1 : m > SNN_DEV_MAX_INFLIGHT ? SNN_DEV_MAX_INFLIGHT : (int)m;
+}
+
 static void free_run_buffers(snn_dev_t *d)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < SNN_DEV_MAX_INFLIGHT; k++) {
         if (d->img_bo[k]) d->iface->bo_free(d, d->img_bo[k]);
         if (d->res_bo[k]) d->iface->bo_free(d, d->res_bo[k]);
         if (d->trace_bo[k]) d->iface->bo_free(d, d->trace_bo[k]);
@@ -112,6 +120,7 @@ static void free_run_buffers(snn_dev_t *d)
     }
     d->bo_images = 0;
     d->bo_trace = 0;
+    d->n_sets = 0;
 }
 
 static void unload(snn_dev_t *d)
@@ -159,7 +168,8 @@ static snn_status ensure_run_buffers(snn_dev_t *d, uint32_t batch, int trace)
     size_t res = snn_result_stride(h->n_classes, d->net.n_layers);
     size_t trw = (size_t)snn_trace_words(&d->net) * 4;
     snn_status st = SNN_OK;
-    for (int k = 0; k < 2 && st == SNN_OK; k++) {
+    int sets = run_depth(d) < 2 ? 2 : run_depth(d);
+    for (int k = 0; k < sets && st == SNN_OK; k++) {
         st = d->iface->bo_alloc(d, img * batch, &d->img_bo[k]);
         if (st == SNN_OK) st = d->iface->bo_alloc(d, res * batch, &d->res_bo[k]);
         if (st == SNN_OK && trace) st = d->iface->bo_alloc(d, trw * batch, &d->trace_bo[k]);
@@ -170,6 +180,7 @@ static snn_status ensure_run_buffers(snn_dev_t *d, uint32_t batch, int trace)
     }
     d->bo_images = batch;
     d->bo_trace = trace;
+    d->n_sets = sets;
     return SNN_OK;
 }
 
@@ -193,7 +204,7 @@ static snn_status collect(snn_dev_t *d, int k, uint32_t first, uint32_t count, i
 }
 
 /* Wait for the oldest run in flight, batch b, account its time, power and
- * cycles, and copy its outputs out of buffer set b%2. */
+ * cycles, and copy its outputs out of buffer set b % n_sets. */
 static snn_status finish(snn_dev_t *d, uint32_t b, uint32_t batch, uint32_t n, int32_t *preds,
                          uint8_t *results, uint32_t *trace, uint8_t *scratch, double *t_prev,
                          uint32_t *inflight)
@@ -217,7 +228,7 @@ static snn_status finish(snn_dev_t *d, uint32_t b, uint32_t batch, uint32_t n, i
         d->stats.watts = d->stats.joules / d->power_seconds;
     }
     *t_prev = t;
-    return collect(d, (int)(b & 1), first, count, preds, results, trace, scratch);
+    return collect(d, (int)(b % (uint32_t)d->n_sets), first, count, preds, results, trace, scratch);
 }
 
 snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t *preds,
@@ -235,33 +246,32 @@ snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t 
     uint8_t *scratch = results ? NULL : snn_malloc(stride * batch);
     if (!results && !scratch) return SNN_ERR_NOMEM;
 
-    /* Buffer set b%2 is free when batch b is written: batch b-2 has been
-     * finished by then. depth 1: write b | finish b-1 | start b.
-     * depth 2: write b | start b | finish b-1 (the kernel runs b meanwhile). */
-    int depth = d->iface->max_inflight >= 2 ? 2 : 1;
+    /* Buffer set b % S is free when batch b is written: batch b - S has been
+     * finished by then (S = max(2, D) sets, D = runs kept in flight).
+     *   D = 1:  write b | finish b-1 | start b          (copy overlaps the run)
+     *   D >= 2: write b | start b | finish b-D+1 once D are in flight */
+    int depth = run_depth(d);
+    uint32_t sets = (uint32_t)d->n_sets;
     uint32_t n_batches = (n + batch - 1) / batch;
     uint32_t oldest = 0, inflight = 0;
     for (uint32_t b = 0; b < n_batches && st == SNN_OK; b++) {
-        int k = (int)(b & 1);
+        int k = (int)(b % sets);
         uint32_t first = b * batch;
         uint32_t count = n - first < batch ? n - first : batch;
         st = d->iface->bo_write(d, d->img_bo[k], 0, pixels + (size_t)first * img, img * count);
-        if (st == SNN_OK && depth == 1 && inflight) {
+        if (st == SNN_OK && depth == 1 && inflight)
             st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
-        }
         if (st == SNN_OK) {
             snn_kernel_args a = {d->model_bo, d->img_bo[k], d->res_bo[k],
                                  trace ? d->trace_bo[k] : NULL, count};
             st = d->iface->start(d, &a);
             if (st == SNN_OK) inflight++;
         }
-        if (st == SNN_OK && inflight == 2) {
+        if (st == SNN_OK && depth >= 2 && inflight == (uint32_t)depth)
             st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
-        }
     }
-    while (st == SNN_OK && inflight) {
+    while (st == SNN_OK && inflight)
         st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
-    }
     if (st != SNN_OK && inflight) {
         /* Let runs still in flight end before their buffers can be freed;
          * keep the first error's message. */

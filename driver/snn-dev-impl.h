@@ -18,6 +18,8 @@
 
 typedef struct snn_bo snn_bo; /* defined by each backend */
 
+#define SNN_DEV_MAX_INFLIGHT 4 /* buffer sets of the run loop */
+
 /* Kernel arguments, in register-map order (docs/register-map.md). */
 typedef struct snn_kernel_args {
     snn_bo *model;     /* deploy image */
@@ -43,10 +45,11 @@ typedef struct snn_dev_iface {
     snn_status (*wait)(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles);
     /* Optional (may be NULL): mean board power in watts over the last run. */
     snn_status (*power)(snn_dev_t *dev, double *watts);
-    /* Runs the backend accepts in flight. 0 or 1: the run loop waits for
-     * batch k before it starts batch k+1 (copying k+1 meanwhile). 2: it
-     * starts batch k+1 first, so the kernel never idles while the host reads
-     * k's results; wait() then completes the oldest run (FIFO). */
+    /* Runs the backend accepts in flight (up to SNN_DEV_MAX_INFLIGHT). 0 or
+     * 1: the run loop waits for batch k before it starts batch k+1 (copying
+     * k+1 meanwhile). D >= 2: it keeps D runs started, each on its own buffer
+     * set, so the kernel never idles while the host reads results and several
+     * compute units run at once; wait() completes the oldest run (FIFO). */
     uint32_t max_inflight;
 } snn_dev_iface;
 
@@ -58,7 +61,9 @@ struct snn_dev {
     snn_net net;           /* parsed view of `image` */
     int loaded;
     snn_bo *model_bo;
-    snn_bo *img_bo[2], *res_bo[2], *trace_bo[2];
+    snn_bo *img_bo[SNN_DEV_MAX_INFLIGHT], *res_bo[SNN_DEV_MAX_INFLIGHT],
+        *trace_bo[SNN_DEV_MAX_INFLIGHT];
+    int n_sets;            /* buffer sets allocated (2, or max_inflight if more) */
     uint32_t bo_images;    /* capacity of the image/result buffers, in images */
     int bo_trace;          /* trace buffers allocated */
     snn_dev_stats stats;

@@ -1,0 +1,411 @@
+/*
+ * xrt-fake.c - a stand-in for XRT's libxrt_coreutil.so.2 that lets the test
+ * suite drive driver/dev-xrt.c past xrtDeviceOpen on a machine without a
+ * card: the same dlopen, the same xrt* C entry points, card memory in host
+ * RAM, and a "kernel" that runs the golden model (host/ref-model.c) in a
+ * thread per run, so runs really overlap the host.
+ *
+ * What it checks like XRT does: a buffer passed to a run must be in the
+ * memory group of that compute unit (xrtRunSetArg fails otherwise), handles
+ * must be live, a run handle may not be restarted while running. Each CU
+ * "snn_kernel:{snn_kernel_N}" is connected to memory group N-1, so a test
+ * with several CUs sees buffers spread over banks.
+ *
+ * Built twice by mk/xclbin.mk:
+ *   build/xrt-fake/lib/libxrt_coreutil.so.2   the library (XILINX_XRT=build/xrt-fake)
+ *   build/xrt-fake/make-xclbin                -DXRT_FAKE_MAIN: writes an xclbin
+ *       container whose IP_LAYOUT lists N compute units of snn_kernel:
+ *       make-xclbin OUT.xclbin N
+ *
+ * Knobs (environment): XRT_FAKE_DELAY_US  sleep per run (default 0),
+ * XRT_FAKE_HANG=1  runs never finish (timeout path), XRT_FAKE_LOG=FILE  one
+ * line per run: "cu <n> images <k> trace <0|1>".
+ *
+ * This is test equipment, not a model of the card: the real card runs the
+ * HLS or RTL kernel, which the csim and sim devices check bit for bit.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xclbin.h>
+
+#ifdef XRT_FAKE_MAIN
+/* ---- make-xclbin ------------------------------------------------------------ */
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: make-xclbin OUT.xclbin N_CUS\n");
+        return 2;
+    }
+    int n = atoi(argv[2]);
+    if (n < 0 || n > 16) return 2;
+    size_t hdr = sizeof(struct axlf); /* includes one section header */
+    size_t lay = offsetof(struct ip_layout, m_ip_data) + (size_t)(n ? n : 1) * sizeof(struct ip_data);
+    size_t total = hdr + lay;
+    uint8_t *b = calloc(1, total);
+    if (!b) return 1;
+    struct axlf *a = (struct axlf *)b;
+    memcpy(a->m_magic, "xclbin2", 8);
+    a->m_signature_length = -1;
+    a->m_header.m_length = total;
+    a->m_header.m_mode = XCLBIN_FLAT;
+    a->m_header.m_versionMajor = 2;
+    snprintf((char *)a->m_header.m_platformVBNV, 64, "xilinx_fake_gen3x16_xdma_1_202210_1");
+    a->m_header.m_numSections = 1;
+    a->m_sections[0].m_sectionKind = IP_LAYOUT;
+    snprintf(a->m_sections[0].m_sectionName, 16, "ip_layout");
+    a->m_sections[0].m_sectionOffset = hdr;
+    a->m_sections[0].m_sectionSize = lay;
+    struct ip_layout *ip = (struct ip_layout *)(b + hdr);
+    ip->m_count = n;
+    for (int i = 0; i < n; i++) {
+        ip->m_ip_data[i].m_type = IP_KERNEL;
+        ip->m_ip_data[i].m_base_address = 0x1000000u + 0x10000u * (unsigned)i;
+        snprintf((char *)ip->m_ip_data[i].m_name, 64, "snn_kernel:snn_kernel_%d", i + 1);
+    }
+    FILE *f = fopen(argv[1], "wb");
+    if (!f || fwrite(b, 1, total, f) != total || fclose(f) != 0) {
+        perror(argv[1]);
+        return 1;
+    }
+    free(b);
+    return 0;
+}
+
+#else
+/* ---- the library ---------------------------------------------------------------- */
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snn-deploy.h"
+#include "snn-regmap.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef struct fdev {
+    int magic;
+    int loaded;
+} fdev;
+
+typedef struct fbo {
+    int magic;
+    uint32_t group;
+    size_t size;
+    uint8_t *host; /* what xrtBOWrite/Read see */
+    uint8_t *card; /* what the kernel sees; BOSync copies between the two */
+} fbo;
+
+typedef struct fkern {
+    int magic;
+    int cu; /* 0-based; -1: any */
+    uint32_t group;
+} fkern;
+
+typedef struct frun {
+    int magic;
+    fkern *k;
+    fbo *arg[4];
+    uint32_t n_images;
+    int trace_off;
+    int running;
+    pthread_t th;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    int done;
+    int state;
+} frun;
+
+enum { M_DEV = 0x44455631, M_BO = 0x424f3131, M_K = 0x4b524e31, M_RUN = 0x52554e31 };
+
+EXPORT void *xrtDeviceOpen(unsigned int index)
+{
+    if (index != 0) {
+        fprintf(stderr, "[XRT fake] ERROR: Could not open device with index '%u'\n", index);
+        errno = ENOENT;
+        return NULL;
+    }
+    fdev *d = calloc(1, sizeof *d);
+    d->magic = M_DEV;
+    return d;
+}
+
+EXPORT int xrtDeviceClose(void *h)
+{
+    fdev *d = h;
+    if (!d || d->magic != M_DEV) return -EINVAL;
+    d->magic = 0;
+    free(d);
+    return 0;
+}
+
+EXPORT int xrtDeviceLoadXclbinFile(void *h, const char *path)
+{
+    fdev *d = h;
+    if (!d || d->magic != M_DEV) return -EINVAL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return -errno;
+    char m[8];
+    size_t n = fread(m, 1, 8, f);
+    fclose(f);
+    if (n != 8 || memcmp(m, "xclbin2", 8) != 0) return -EINVAL;
+    d->loaded = 1;
+    return 0;
+}
+
+EXPORT int xrtDeviceGetXclbinUUID(void *h, unsigned char *out)
+{
+    fdev *d = h;
+    if (!d || d->magic != M_DEV || !d->loaded) return -EINVAL;
+    memset(out, 0x5a, 16);
+    return 0;
+}
+
+EXPORT void *xrtPLKernelOpen(void *h, const unsigned char *uuid, const char *name)
+{
+    (void)uuid;
+    fdev *d = h;
+    if (!d || d->magic != M_DEV || !d->loaded) return errno = EINVAL, NULL;
+    int cu = -1;
+    if (strcmp(name, SNN_KERNEL_NAME) != 0 &&
+        sscanf(name, SNN_KERNEL_NAME ":{snn_kernel_%d}", &cu) != 1) {
+        fprintf(stderr, "[XRT fake] ERROR: No such kernel '%s'\n", name);
+        errno = ENOENT;
+        return NULL;
+    }
+    fkern *k = calloc(1, sizeof *k);
+    k->magic = M_K;
+    k->cu = cu > 0 ? cu - 1 : -1;
+    k->group = cu > 0 ? (uint32_t)(cu - 1) : 0;
+    return k;
+}
+
+EXPORT int xrtKernelClose(void *h)
+{
+    fkern *k = h;
+    if (!k || k->magic != M_K) return -EINVAL;
+    k->magic = 0;
+    free(k);
+    return 0;
+}
+
+EXPORT int xrtKernelArgGroupId(void *h, int argno)
+{
+    fkern *k = h;
+    if (!k || k->magic != M_K || argno < 0 || argno > 3) return -EINVAL;
+    return (int)k->group;
+}
+
+EXPORT uint32_t xrtKernelArgOffset(void *h, int argno)
+{
+    static const uint32_t off[5] = {SNN_REG_MODEL_LO, SNN_REG_IMAGES_LO, SNN_REG_RESULTS_LO,
+                                    SNN_REG_TRACE_LO, SNN_REG_N_IMAGES};
+    fkern *k = h;
+    if (!k || k->magic != M_K || argno < 0 || argno > 4) return (uint32_t)-1;
+    return off[argno];
+}
+
+EXPORT void *xrtBOAlloc(void *dh, size_t size, uint64_t flags, uint32_t grp)
+{
+    (void)flags;
+    fdev *d = dh;
+    if (!d || d->magic != M_DEV) return errno = EINVAL, NULL;
+    fbo *b = calloc(1, sizeof *b);
+    b->magic = M_BO;
+    b->group = grp;
+    b->size = size;
+    b->host = calloc(1, size);
+    b->card = calloc(1, size);
+    memset(b->card, 0xa5, size); /* card memory is not zeroed */
+    return b;
+}
+
+EXPORT int xrtBOFree(void *h)
+{
+    fbo *b = h;
+    if (!b || b->magic != M_BO) return -EINVAL;
+    b->magic = 0;
+    free(b->host);
+    free(b->card);
+    free(b);
+    return 0;
+}
+
+EXPORT int xrtBOWrite(void *h, const void *src, size_t size, size_t seek)
+{
+    fbo *b = h;
+    if (!b || b->magic != M_BO || seek > b->size || size > b->size - seek) return -EINVAL;
+    memcpy(b->host + seek, src, size);
+    return 0;
+}
+
+EXPORT int xrtBORead(void *h, void *dst, size_t size, size_t skip)
+{
+    fbo *b = h;
+    if (!b || b->magic != M_BO || skip > b->size || size > b->size - skip) return -EINVAL;
+    memcpy(dst, b->host + skip, size);
+    return 0;
+}
+
+EXPORT int xrtBOSync(void *h, int dir, size_t size, size_t off)
+{
+    fbo *b = h;
+    if (!b || b->magic != M_BO || off > b->size || size > b->size - off) return -EINVAL;
+    if (dir == 0)
+        memcpy(b->card + off, b->host + off, size);
+    else
+        memcpy(b->host + off, b->card + off, size);
+    return 0;
+}
+
+EXPORT void *xrtRunOpen(void *kh)
+{
+    fkern *k = kh;
+    if (!k || k->magic != M_K) return errno = EINVAL, NULL;
+    frun *r = calloc(1, sizeof *r);
+    r->magic = M_RUN;
+    r->k = k;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    return r;
+}
+
+static int set_bo(frun *r, int index, fbo *b)
+{
+    if (!b || b->magic != M_BO) {
+        fprintf(stderr, "[XRT fake] ERROR: unknown buffer handle for argument %d\n", index);
+        return errno = EINVAL, -1;
+    }
+    if (b->group != r->k->group) {
+        fprintf(stderr, "[XRT fake] ERROR: No compute units satisfy requested connectivity "
+                        "(argument %d in group %u, CU in group %u)\n",
+                index, b->group, r->k->group);
+        return errno = EINVAL, -1;
+    }
+    r->arg[index] = b;
+    if (index == 3) r->trace_off = 0;
+    return 0;
+}
+
+EXPORT int xrtRunSetArg(void *h, int index, ...)
+{
+    frun *r = h;
+    if (!r || r->magic != M_RUN || r->running) return errno = EINVAL, -1;
+    va_list ap;
+    va_start(ap, index);
+    int rc = 0;
+    if (index >= 0 && index < 4)
+        rc = set_bo(r, index, va_arg(ap, fbo *));
+    else if (index == 4)
+        r->n_images = va_arg(ap, unsigned int);
+    else
+        rc = (errno = EINVAL, -1);
+    va_end(ap);
+    return rc;
+}
+
+/* XRT exports this one with C++ linkage: xrtRunSetArgV(void*, int, void const*, unsigned long). */
+EXPORT int xrt_fake_set_arg_v(void *h, int index, const void *value, size_t bytes) __asm__(
+    "_Z13xrtRunSetArgVPviPKvm");
+EXPORT int xrt_fake_set_arg_v(void *h, int index, const void *value, size_t bytes)
+{
+    frun *r = h;
+    if (!r || r->magic != M_RUN || r->running || index != 3 || bytes != 8) return errno = EINVAL, -1;
+    uint64_t v;
+    memcpy(&v, value, 8);
+    if (v != 0) return errno = EINVAL, -1; /* only "trace off" is used */
+    r->arg[3] = NULL;
+    r->trace_off = 1;
+    return 0;
+}
+
+static void *run_thread(void *p)
+{
+    frun *r = p;
+    const char *delay = getenv("XRT_FAKE_DELAY_US");
+    if (delay) usleep((useconds_t)atoi(delay));
+    int state = 4; /* ERT_CMD_STATE_COMPLETED */
+    snn_net net;
+    fbo *m = r->arg[0];
+    if (snn_image_parse(m->card, m->size, &net) != SNN_OK) {
+        state = 5; /* ERROR */
+    } else {
+        const snn_image_hdr *h = net.hdr;
+        size_t px = (size_t)h->in_c * h->in_h * h->in_w;
+        size_t stride = snn_result_stride(h->n_classes, net.n_layers);
+        size_t tw = (size_t)snn_trace_words(&net) * 4;
+        if (r->arg[1]->size < px * r->n_images || r->arg[2]->size < stride * r->n_images ||
+            (r->arg[3] && r->arg[3]->size < tw * r->n_images))
+            state = 5;
+        else
+            snn_ref_run(&net, r->arg[1]->card, r->n_images, r->arg[2]->card,
+                        r->arg[3] ? (uint32_t *)r->arg[3]->card : NULL);
+    }
+    const char *log = getenv("XRT_FAKE_LOG");
+    if (log) {
+        FILE *f = fopen(log, "a");
+        if (f) {
+            fprintf(f, "cu %d images %u trace %d\n", r->k->cu, r->n_images, r->arg[3] != NULL);
+            fclose(f);
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    r->state = state;
+    r->done = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+EXPORT int xrtRunStart(void *h)
+{
+    frun *r = h;
+    if (!r || r->magic != M_RUN || r->running) return errno = EBUSY, -1;
+    if (!r->arg[0] || !r->arg[1] || !r->arg[2] || (!r->arg[3] && !r->trace_off))
+        return errno = EINVAL, -1;
+    r->running = 1;
+    r->done = 0;
+    if (getenv("XRT_FAKE_HANG")) return 0; /* never finishes */
+    if (pthread_create(&r->th, NULL, run_thread, r) != 0) return errno = EAGAIN, -1;
+    return 0;
+}
+
+EXPORT int xrtRunWaitFor(void *h, unsigned int timeout_ms)
+{
+    frun *r = h;
+    if (!r || r->magic != M_RUN) return 5;
+    if (!r->running) return 4;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&r->lock);
+    while (!r->done)
+        if (pthread_cond_timedwait(&r->cv, &r->lock, &ts) != 0) break;
+    int done = r->done, state = r->state;
+    pthread_mutex_unlock(&r->lock);
+    if (!done) return 3; /* ERT_CMD_STATE_RUNNING */
+    pthread_join(r->th, NULL);
+    r->running = 0;
+    return state;
+}
+
+EXPORT int xrtRunClose(void *h)
+{
+    frun *r = h;
+    if (!r || r->magic != M_RUN) return -EINVAL;
+    if (r->running && r->done) pthread_join(r->th, NULL);
+    if (r->running && !r->done && !getenv("XRT_FAKE_HANG")) pthread_join(r->th, NULL);
+    r->magic = 0;
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+    return 0;
+}
+#endif
