@@ -1,0 +1,16 @@
+rtl/snn_pkg.sv
+rtl/snn_ram.sv
+rtl/snn_fifo.sv
+rtl/snn_mul.sv
+rtl/snn_ctrl.sv
+rtl/snn_axi_rd.sv
+rtl/snn_axi_wr.sv
+rtl/snn_loader.sv
+rtl/snn_pix_fetch.sv
+rtl/snn_scan.sv
+rtl/snn_expand.sv
+rtl/snn_accum.sv
+rtl/snn_lif.sv
+rtl/snn_post.sv
+rtl/snn_sched.sv
+rtl/snn_kernel.sv
