@@ -119,10 +119,11 @@ int snn_cmd_fold(int argc, char **argv)
         }
         fprintf(stderr,
                 "mpbn fold: float check on %u images: %llu of %llu neuron-steps differ (%llu at the "
-                "threshold within 1e-4, %llu propagated, %llu unexplained), %u predictions differ\n",
+                "threshold within 1e-4, %llu propagated, %llu unexplained; largest |MPBN(u)-Vth| "
+                "of a first disagreement %.2g), %u predictions differ\n",
                 ds.n, (unsigned long long)cr.differing, (unsigned long long)cr.neuron_steps,
                 (unsigned long long)cr.primary, (unsigned long long)cr.propagated,
-                (unsigned long long)cr.unexplained, cr.pred_differing);
+                (unsigned long long)cr.unexplained, cr.worst_margin, cr.pred_differing);
     }
     snn_json *j = snn_json_new();
     snn_json_str(j, "checkpoint", in);
@@ -143,6 +144,7 @@ int snn_cmd_fold(int argc, char **argv)
         snn_json_int(j, "propagated", (int64_t)cr.propagated);
         snn_json_int(j, "unexplained", (int64_t)cr.unexplained);
         snn_json_int(j, "pred_differing", cr.pred_differing);
+        snn_json_num(j, "worst_margin", cr.worst_margin);
     }
     snn_json_num(j, "seconds", snn_now() - t0);
     const char *line = snn_json_finish(j);

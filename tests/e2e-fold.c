@@ -65,6 +65,18 @@ static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, ui
         goto done;
     }
     float *lt = malloc(sizeof(float) * chunk * f->n_classes), *lf = malloc(sizeof(float) * chunk * f->n_classes);
+    /* integer (ref) vs folded float: agreement per hidden layer (not asserted:
+     * quantisation moves membranes, docs/fold.md reports the figures) */
+    snn_net net;
+    if (snn_image_parse(img, size, &net) != SNN_OK) {
+        fprintf(stderr, "e2e-fold: %s\n", snn_last_error());
+        fail = 1;
+        goto done;
+    }
+    size_t tw = snn_trace_words(&net), stride = snn_result_stride(net.hdr->n_classes, net.n_layers);
+    uint32_t *trace = malloc(4 * tw * chunk);
+    uint8_t *recs = malloc(stride * chunk);
+    uint64_t q_diff[SNN_MAX_LAYERS] = {0}, q_cells[SNN_MAX_LAYERS] = {0}, q_spk[SNN_MAX_LAYERS] = {0};
     for (uint32_t i0 = 0; i0 < n_spk; i0 += chunk) {
         uint32_t B = n_spk - i0 < chunk ? n_spk - i0 : chunk;
         const uint8_t *p = ds->pixels + i0 * px;
@@ -76,6 +88,21 @@ static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, ui
             fprintf(stderr, "e2e-fold: %s: %s\n", path, snn_last_error());
             fail = 1;
             break;
+        }
+        snn_ref_run(&net, p, B, recs, trace);
+        for (uint32_t b = 0; b < B; b++) {
+            const uint32_t *tr = trace + b * tw;
+            for (uint32_t t = 0; t < f->T; t++)
+                for (uint32_t l = 0; l < d_uf.n_layers; l++) {
+                    uint32_t nn = d_uf.off[l + 1] - d_uf.off[l];
+                    const uint8_t *g = d_uf.got + tu_at(&d_uf, l, t, b);
+                    for (uint32_t i = 0; i < nn; i++) {
+                        int q = (tr[i / 32] >> (i % 32)) & 1;
+                        q_diff[l] += q != g[i], q_spk[l] += (uint64_t)q;
+                    }
+                    q_cells[l] += nn;
+                    tr += (nn + 31) / 32;
+                }
         }
         size_t cells = (size_t)B * f->T * d_uf.off[d_uf.n_layers];
         memcpy(d_tf.got, d_uf.got, cells);          /* folded spikes */
@@ -101,7 +128,13 @@ static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, ui
             pred_tf += a1 != a2;
         }
     }
-    free(lt), free(lf);
+    free(lt), free(lf), free(trace), free(recs);
+    for (uint32_t l = 0; l < d_uf.n_layers; l++)
+        printf("%s [%s] layer %u (%s): integer vs folded float spikes differ on %.3f%% of "
+               "neuron-steps (integer rate %.3f)\n",
+               path, f->mpbn, l, snn_layer_kind_str(f->layers[l].kind),
+               q_cells[l] ? 100.0 * q_diff[l] / q_cells[l] : 0.0,
+               q_cells[l] ? (double)q_spk[l] / q_cells[l] : 0.0);
     tu_diff_free(&d_uf), tu_diff_free(&d_tf), tu_diff_free(&d_tu);
     const char *names[3] = {"unfolded vs folded", "trainer  vs folded", "trainer  vs unfolded"};
     tu_diff_result *res[3] = {&tot_uf, &tot_tf, &tot_tu};
