@@ -56,5 +56,48 @@ test-fold-e2e: $(BUILD)/tests/e2e-fold $(FIXTURES_SNN) ## fixtures: float vs fol
 bench-ref: $(FIXTURE_CHANNEL_SNN) ## ref (golden model) images/s on 2000 test images
 	@MPBN_PROGRESS=0 $(MPBN) eval $(FIXTURE_CHANNEL_SNN) --device ref --limit 2000 | tail -1
 
-EXTRA_TESTS   += test-fold-e2e
+# The parser and the golden model under AddressSanitizer and UBSan: every
+# truncation, the byte flips and the hand-computed sequences, with any
+# out-of-bounds read or signed overflow turned into a failure.
+FOLD_ASAN_SRCS := host/deploy.c host/ref-model.c host/randnet.c host/fold.c host/safetensors.c \
+                  host/json.c host/snn-common.c driver/dev.c driver/dev-ref.c
+FOLD_ASAN_FLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                   -Ihost -Idriver -Itests -D_GNU_SOURCE
+$(BUILD)/asan/test-%: tests/test-%.c $(FOLD_ASAN_SRCS) tests/fold-testutil.h
+	@mkdir -p $(@D)
+	$(CC) $(FOLD_ASAN_FLAGS) -o $@ $< $(FOLD_ASAN_SRCS) -lcmocka -lz -lm -lpthread
+
+.PHONY: test-deploy-asan fuzz-deploy fuzz-deploy-smoke
+test-deploy-asan: $(BUILD)/asan/test-deploy $(BUILD)/asan/test-ref $(BUILD)/asan/test-fold ## deploy parser, ref model and fold under ASan/UBSan
+	$(BUILD)/asan/test-deploy && $(BUILD)/asan/test-ref && $(BUILD)/asan/test-fold
+
+# libFuzzer on the deploy image parser + golden model (needs clang, like mk/fuzz.mk).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DEPLOY_SRCS := tests/fuzz/fuzz-deploy.c host/deploy.c host/ref-model.c host/randnet.c host/fold.c \
+                    host/safetensors.c host/json.c host/snn-common.c
+$(BUILD)/fuzz/fuzz-deploy: $(FUZZ_DEPLOY_SRCS) host/snn-image.h host/snn-deploy.h host/snn-fold.h
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz-deploy: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -Ihost -D_GNU_SOURCE -o $@ $(FUZZ_DEPLOY_SRCS) -lz -lm
+$(BUILD)/fuzz/seed-deploy.stamp: $(BUILD)/tools/snn-randnet
+	@mkdir -p $(BUILD)/fuzz/seed-deploy $(BUILD)/fuzz/corpus-deploy
+	$(BUILD)/tools/snn-randnet $(BUILD)/fuzz/seed-deploy/a.snn c2,p,f4 1 2 1 6 6 3 >/dev/null
+	$(BUILD)/tools/snn-randnet $(BUILD)/fuzz/seed-deploy/b.snn f3 2 1 1 4 4 2 >/dev/null
+	$(BUILD)/tools/snn-randnet $(BUILD)/fuzz/seed-deploy/c.snn c2,c2,p,p,f3 3 3 2 9 8 4 >/dev/null
+	@touch $@
+fuzz-deploy: $(BUILD)/fuzz/fuzz-deploy $(BUILD)/fuzz/seed-deploy.stamp ## fuzz the deploy image parser + ref (FUZZ_SECONDS, clang)
+	$(BUILD)/fuzz/fuzz-deploy -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=4096 \
+	    -artifact_prefix=$(BUILD)/fuzz/crash-deploy- $(BUILD)/fuzz/corpus-deploy $(BUILD)/fuzz/seed-deploy
+fuzz-deploy-smoke: $(BUILD)/fuzz/fuzz-deploy $(BUILD)/fuzz/seed-deploy.stamp
+	$(BUILD)/fuzz/fuzz-deploy -max_total_time=10 -timeout=10 -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/crash-deploy- $(BUILD)/fuzz/corpus-deploy $(BUILD)/fuzz/seed-deploy 2>&1 | \
+	    grep -E '^(stat::number_of_executed_units|SUMMARY|==[0-9]+==ERROR|.*Test unit written)'; \
+	    exit $${PIPESTATUS[0]}
+
+EXTRA_TESTS   += test-fold-e2e test-deploy-asan
+ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+EXTRA_TESTS   += fuzz-deploy-smoke
+endif
 BENCH_TARGETS += bench-ref
