@@ -119,4 +119,11 @@ module snn_accum #(
     a4_sum_q  <= a3_sum_q;
   end
 
+`ifdef SNN_DEBUG
+  always_ff @(posedge clk_i) begin
+    if (a_we_o) $display("acc bank %0d [%0d] <= %h", bank_i, a3_addr_q, a3_sum_q);
+    if (op_valid_i) $display("op w %0d a %0d val %0d mask %b eoj %0d", op_w_i, op_a_i, op_val_i, op_mask_i, op_eoj_i);
+  end
+`endif
+
 endmodule

@@ -148,7 +148,7 @@ module snn_kernel
   );
 
   // ---- run sequencing ----------------------------------------------------------------------
-  typedef enum logic [2:0] { RIdle, RLoad, RRun, RFinish, RDone } run_e;
+  typedef enum logic [2:0] { RIdle, RLoad, RClear, RRun, RFinish, RDone } run_e;
   run_e run_q, run_d;
 
   logic [GA-1:0] model_q, images_q, results_q, trace_q;
@@ -163,7 +163,8 @@ module snn_kernel
     run_d = run_q;
     unique case (run_q)
       RIdle:   if (ctrl_start) run_d = (arg_n_images == '0) ? RFinish : RLoad;
-      RLoad:   if (ld_done) run_d = (ld_status == 2'd1) ? RFinish : RRun;
+      RLoad:   if (ld_done) run_d = (ld_status == 2'd1) ? RFinish : RClear;
+      RClear:  if (clr_done) run_d = RRun;
       RRun:    if (post_done) run_d = RFinish;
       RFinish: if (wr_idle && sched_idle) run_d = RDone;
       RDone:   run_d = RIdle;
@@ -172,7 +173,25 @@ module snn_kernel
   end
 
   assign run_done = (run_q == RDone);
-  assign go       = (run_q == RLoad) && ld_done && (ld_status != 2'd1);
+  assign go       = (run_q == RClear) && clr_done;
+
+  // Both accumulator banks are zeroed while the model loads: every pass
+  // leaves the words it used at zero, so they stay clean for the whole run.
+  logic           clr_active_q, clr_done;
+  logic [XAW-1:0] clr_addr_q;
+  assign clr_done = !clr_active_q;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      clr_active_q <= 1'b0;
+      clr_addr_q   <= '0;
+    end else if (run_q == RIdle && ctrl_start) begin
+      clr_active_q <= 1'b1;
+      clr_addr_q   <= '0;
+    end else if (clr_active_q) begin
+      clr_addr_q <= clr_addr_q + 1'b1;
+      if (clr_addr_q == XAW'(ACC_DEPTH - 1)) clr_active_q <= 1'b0;
+    end
+  end
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -290,7 +309,7 @@ module snn_kernel
   snn_pix_fetch #(.GA(GA), .PAW(PAW)) u_pix (
     .clk_i       (clk),
     .rst_ni      (rst_n),
-    .start_i     (go && !(ld_status == 2'd2)),
+    .start_i     (go && !nofit_q),
     .images_i    (images_q),
     .n_pix_i     (n_pix),
     .n_images_i  (n_images_q),
@@ -331,7 +350,7 @@ module snn_kernel
   snn_sched #(.MAX_LAYERS(MAX_LAYERS)) u_sched (
     .clk_i             (clk),
     .rst_ni            (rst_n),
-    .start_i           (go && !(ld_status == 2'd2)),
+    .start_i           (go && !nofit_q),
     .n_images_i        (n_images_q),
     .cfg_i             (cfg),
     .n_layers_i        (n_layers),
@@ -520,8 +539,8 @@ module snn_kernel
     assign x_wr = xa_we && (xa_bank == 1'(b));
     snn_ram #(.WIDTH(LD), .DEPTH(ACC_DEPTH)) u_acc (
       .clk_i   (clk),
-      .we_i    (x_wr || (pa_we && pa_bank == 1'(b))),
-      .waddr_i (x_wr ? xa_waddr : pa_waddr),
+      .we_i    (x_wr || (pa_we && pa_bank == 1'(b)) || clr_active_q),
+      .waddr_i (x_wr ? xa_waddr : (clr_active_q ? clr_addr_q : pa_waddr)),
       .wdata_i (x_wr ? xa_wdata : '0),
       .re_i    (x_rd || (pa_re && pa_bank == 1'(b))),
       .raddr_i (x_rd ? xa_raddr : pa_raddr),
@@ -582,7 +601,7 @@ module snn_kernel
     .clk_i         (clk),
     .rst_ni        (rst_n),
     .start_i       (go),
-    .nofit_i       (ld_status == 2'd2),
+    .nofit_i       (nofit_q),
     .n_images_i    (n_images_q),
     .results_i     (results_q),
     .trace_i       (trace_q),
@@ -663,7 +682,7 @@ module snn_kernel
 
   // Responses are not checked (docs/rtl.md); rlast is implied by the burst length.
   logic unused_axi;
-  assign unused_axi = ^{m_axi_gmem_rlast, m_axi_gmem_rresp, m_axi_gmem_bresp, model_q, nofit_q};
+  assign unused_axi = ^{m_axi_gmem_rlast, m_axi_gmem_rresp, m_axi_gmem_bresp, model_q};
   // Status signals kept for waveforms.
   logic unused_status;
   assign unused_status = ^{scan_busy, queue_count, tok_count};

@@ -321,7 +321,7 @@ module snn_loader
     for (int unsigned j = 0; j < LANES; j++)
       w_data_o[j*8 +: 8] = (32'(lane_q) == j) ? e_byte : wreg_q[j];
     b_we_o    = '0;
-    b_addr_o  = BAW'(cfg_o[li].b_base + AddrW'(col_q) >> LS);
+    b_addr_o  = BAW'(cfg_o[li].b_base + (AddrW'(col_q) >> LS));
     b_data_o  = e_word;
     th_we_o   = '0;
     pol_we_o  = '0;

@@ -721,6 +721,14 @@ module snn_post
     end
   end
 
+`ifdef SNN_DEBUG
+  always_ff @(posedge clk_i) begin
+    if (s1_valid_q)
+      $display("post sum t%0d g%0d acc %h bias %h", t_q, s1_g_q, a_rdata_i, b_rdata_i);
+    if (state_q != state_d) $display("post %0d -> %0d lay %0d t %0d m %0d", state_q, state_d, lay_q, t_q, m_q);
+  end
+`endif
+
   // sums of the output layer
   always_ff @(posedge clk_i) begin
     if (s1_valid_q) begin
