@@ -3,7 +3,7 @@
  *
  *   mpbn train [--data DIR] [--arch SPEC] [--T N] [--mpbn none|channel|element]
  *              [--epochs N] [--batch N] [--lr X] [--wd X] [--limit-train N]
- *              [--limit-test N] [--seed N] [--threads N] [--no-augment]
+ *              [--limit-test N] [--seed N] [--threads N] [--augment all|crop|flip|none]
  *              [--max-batches N] [--stop-after N] [--resume CKPT] --out FILE.safetensors
  *
  * Progress and one line per epoch go to stderr; the per-epoch figures also
@@ -26,7 +26,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mpbn train [--data DIR] [--arch SPEC] [--T N] [--mpbn none|channel|element]\n"
             "                  [--epochs N] [--batch N] [--lr X] [--wd X] [--limit-train N]\n"
-            "                  [--limit-test N] [--seed N] [--threads N] [--no-augment]\n"
+            "                  [--limit-test N] [--seed N] [--threads N] [--augment all|crop|flip|none]\n"
             "                  [--max-batches N] [--stop-after N] [--resume CKPT]\n"
             "                  --out FILE.safetensors\n"
             "  --arch SPEC   layers, e.g. %s (cN conv, p pool, fN fc; output implied)\n"
@@ -36,6 +36,7 @@ static void usage(FILE *f)
             "  --lr X        initial learning rate, cosine to 0 (default 0.1)\n"
             "  --wd X        weight decay on conv/fc weights (default 5e-4)\n"
             "  --threads N   worker threads (default: all cores)\n"
+            "  --augment A   all (random crop, pad 2, + horizontal flip; default), crop, flip, none\n"
             "  --max-batches N  batches per epoch at most (benchmarks)\n"
             "  --stop-after N   end after N epochs of this run; --resume continues it\n",
             SNN_ARCH_DEFAULT, SNN_MAX_T);
@@ -254,7 +255,17 @@ int snn_cmd_train(int argc, char **argv)
         } else if (!strcmp(a, "--threads")) ok = parse_u32(a, v, 0, 1024, &o.threads);
         else if (!strcmp(a, "--max-batches")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.max_batches);
         else if (!strcmp(a, "--stop-after")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.stop_after);
-        else if (!strcmp(a, "--resume")) o.resume = v;
+        else if (!strcmp(a, "--augment")) {
+            if (!strcmp(v, "all")) o.augment = SNN_AUG_CROP | SNN_AUG_FLIP;
+            else if (!strcmp(v, "crop")) o.augment = SNN_AUG_CROP;
+            else if (!strcmp(v, "flip")) o.augment = SNN_AUG_FLIP;
+            else if (!strcmp(v, "none")) o.augment = 0;
+            else {
+                fprintf(stderr, "mpbn train: bad value '%s' for --augment (expected all, crop, "
+                        "flip or none)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--resume")) o.resume = v;
         else if (!strcmp(a, "--out")) o.out = v;
         else {
             fprintf(stderr, "mpbn train: unknown option '%s'\n", a);

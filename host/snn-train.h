@@ -141,6 +141,10 @@ snn_status snn_model_evaluate(snn_model *m, const snn_dataset *ds, uint32_t batc
 
 /* ---- training --------------------------------------------------------------- */
 
+#define SNN_AUG_CROP 1u /* random shift by -2..2 pixels (zero = black padding) */
+#define SNN_AUG_FLIP 2u /* horizontal flip with probability 1/2 */
+#define SNN_AUG_DEFAULT 0xffffffffu /* crop + flip, or the checkpoint's choice with resume */
+
 typedef struct snn_train_opts {
     const char *data_dir;   /* NULL = default */
     const char *arch;       /* NULL = SNN_ARCH_DEFAULT */
@@ -154,7 +158,7 @@ typedef struct snn_train_opts {
     uint32_t limit_train, limit_test; /* 0 = all */
     uint64_t seed;          /* 1 */
     uint32_t threads;       /* 0 = all cores */
-    int augment;            /* random crop (pad 2) + horizontal flip; 1 */
+    uint32_t augment;       /* SNN_AUG_* bits, or SNN_AUG_DEFAULT */
     uint32_t max_batches;   /* stop an epoch after this many batches (0 = all); benchmarks */
     uint32_t stop_after;    /* end this run after N epochs (0 = run to the total); --resume continues */
     const char *resume;     /* checkpoint to continue from, or NULL */

@@ -68,6 +68,7 @@ struct snn_model {
     uint64_t seed, rng_state;
     double lr, weight_decay, momentum;
     uint32_t batch;
+    uint32_t augment;  /* SNN_AUG_* bits */
     double test_acc;   /* < 0: not evaluated */
     /* workspace */
     uint32_t ws_batch;     /* images per batch the buffers hold (0 = none) */

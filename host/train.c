@@ -34,7 +34,7 @@ void snn_train_opts_default(snn_train_opts *o)
     o->weight_decay = 5e-4;
     o->momentum = 0.9;
     o->seed = 1;
-    o->augment = 1;
+    o->augment = SNN_AUG_DEFAULT;
 }
 
 /* ---- checkpoints ------------------------------------------------------------------ */
@@ -107,6 +107,7 @@ snn_status snn_model_save(const snn_model *m, const char *path)
     META("batch", "%u", m->batch);
     META("weight_decay", "%.9g", m->weight_decay);
     META("momentum", "%.9g", m->momentum);
+    META("augment", "%s", (m->augment & 3) == 3 ? "all" : m->augment & 1 ? "crop" : m->augment & 2 ? "flip" : "none");
     if (m->test_acc >= 0) META("test_acc", "%.4f", m->test_acc);
 #undef META
     snn_status st = snn_st_write(path, t, nt, keys, vp, nm);
@@ -243,6 +244,11 @@ static snn_status model_load(const char *path, int with_optim, snn_model **out)
     m->weight_decay = wd;
     m->momentum = mom;
     m->test_acc = acc;
+    m->augment = SNN_AUG_CROP | SNN_AUG_FLIP;
+    s = snn_st_meta(f, "augment");
+    if (s && !strcmp(s, "none")) m->augment = 0;
+    else if (s && !strcmp(s, "crop")) m->augment = SNN_AUG_CROP;
+    else if (s && !strcmp(s, "flip")) m->augment = SNN_AUG_FLIP;
     s = snn_st_meta(f, "rng_state");
     if (s) m->rng_state = strtoull(s, NULL, 16);
     else if (with_optim) {
@@ -328,6 +334,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             goto out;
         }
         if (o->epochs) m->epochs_total = o->epochs;
+        if (o->augment != SNN_AUG_DEFAULT) m->augment = o->augment & 3;
     } else {
         snn_model_config cfg;
         snn_model_config_default(&cfg);
@@ -352,6 +359,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         m->weight_decay = o->weight_decay;
         m->momentum = o->momentum;
         m->batch = o->batch;
+        m->augment = o->augment == SNN_AUG_DEFAULT ? SNN_AUG_CROP | SNN_AUG_FLIP : o->augment & 3;
         if ((st = snn_model_alloc_grads(m)) != SNN_OK) goto out;
     }
     const uint32_t B = m->batch ? m->batch : o->batch;
@@ -401,9 +409,10 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
                 idx[b] = perm[(size_t)it * B + b];
                 lab[b] = train.labels[idx[b]];
                 uint64_t r = snn_rng_next(&rng);
-                sy[b] = o->augment ? (int8_t)((r & 0xff) % 5) - 2 : 0;
-                sx[b] = o->augment ? (int8_t)(((r >> 8) & 0xff) % 5) - 2 : 0;
-                fl[b] = o->augment ? (uint8_t)((r >> 16) & 1) : 0;
+                const int crop = (m->augment & SNN_AUG_CROP) != 0;
+                sy[b] = crop ? (int8_t)((r & 0xff) % 5) - 2 : 0;
+                sx[b] = crop ? (int8_t)(((r >> 8) & 0xff) % 5) - 2 : 0;
+                fl[b] = (m->augment & SNN_AUG_FLIP) ? (uint8_t)((r >> 16) & 1) : 0;
             }
             snn_model_load_input(m, train.pixels, idx, B, sy, sx, fl);
             snn_model_forward(m, B, 1);
