@@ -24,13 +24,14 @@ static struct {
     uint32_t n;        /* threads created incl. the caller */
     uint32_t active;   /* workers used (<= n) */
     uint64_t gen;      /* bumped per run */
-    uint32_t busy;     /* helper threads still working on this run */
+    uint32_t joined;   /* helpers working on this run */
+    int closed;        /* the caller ran out of tasks: no helper may join any more */
     snn_task_fn fn;
     void *ctx;
     uint32_t n_tasks;
     atomic_uint next;
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 1, 1, 0,
-       0, NULL, NULL, 0, 0};
+       0, 1, NULL, NULL, 0, 0};
 
 static void work(uint32_t worker)
 {
@@ -49,10 +50,15 @@ static void *helper(void *arg)
     for (;;) {
         while (P.gen == seen) pthread_cond_wait(&P.start, &P.mu);
         seen = P.gen;
+        /* A helper that wakes after the caller has taken every task does not
+         * join: the caller never waits for a thread the scheduler is slow to
+         * run (the machine may be shared). */
+        if (P.closed || id >= P.active) continue;
+        P.joined++;
         pthread_mutex_unlock(&P.mu);
-        if (id < P.active) work(id);
+        work(id);
         pthread_mutex_lock(&P.mu);
-        if (--P.busy == 0) pthread_cond_signal(&P.done);
+        if (--P.joined == 0) pthread_cond_signal(&P.done);
     }
     return NULL;
 }
@@ -89,13 +95,15 @@ void snn_par_run(uint32_t n_tasks, snn_task_fn fn, void *ctx)
     P.ctx = ctx;
     P.n_tasks = n_tasks;
     atomic_store(&P.next, 0);
-    P.busy = P.n - 1;
+    P.joined = 0;
+    P.closed = 0;
     P.gen++;
     pthread_cond_broadcast(&P.start);
     pthread_mutex_unlock(&P.mu);
     work(0);
     pthread_mutex_lock(&P.mu);
-    while (P.busy) pthread_cond_wait(&P.done, &P.mu);
+    P.closed = 1;
+    while (P.joined) pthread_cond_wait(&P.done, &P.mu);
     pthread_mutex_unlock(&P.mu);
 }
 
