@@ -2,7 +2,8 @@
 # two small C tools they use.
 #
 #   make tools            build/tools/snn-randnet (random .snn), snn-thresholds (CSV)
-#   make bench-devices    mpbn bench on every device that opens -> build/plots/bench.{csv,json}
+#   make bench-devices    mpbn bench on BENCH_DEVICES (ref,csim; +xrt with BENCH_XCLBIN=FILE)
+#                         -> build/plots/bench.{csv,json,txt}
 #   make bench-lanes      csim (and sim, if built) at several lane counts -> build/plots/lanes.csv
 #   make plots            docs/img/{spike-rate,thresholds,lanes}.png (gnuplot)
 #
@@ -12,7 +13,13 @@
 TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds
 BENCH_MODEL  ?= $(BUILD)/fixtures/fmnist-channel.snn
 BENCH_LIMIT  ?= 1000
+# Verilator runs the RTL at about a million cycles per second on this class
+# of machine and a fixture image takes 1-20 million cycles (16..1 lanes):
+# the sim device gets fewer images.
+BENCH_SIM_LIMIT ?= 10
 BENCH_LANES  ?= 1 2 4 8 16 32
+# Devices of bench-devices; BENCH_XCLBIN=FILE adds the card (xrt).
+BENCH_DEVICES ?= ref,csim$(if $(BENCH_XCLBIN),$(comma)xrt)
 PLOT_DIR     := $(BUILD)/plots
 GNUPLOT      ?= gnuplot
 
@@ -27,9 +34,10 @@ tools: $(TOOLS) ## build the helper tools (random deploy image, thresholds as CS
 # The CLI tests build their own models with snn-randnet.
 test-cli: $(TOOLS)
 
-bench-devices: $(MPBN) $(BENCH_MODEL) ## mpbn bench on every device that opens (fixture, BENCH_LIMIT images)
+bench-devices: $(MPBN) $(BENCH_MODEL) ## mpbn bench on ref,csim (+xrt with BENCH_XCLBIN=FILE), fixture, BENCH_LIMIT images
 	@mkdir -p $(PLOT_DIR)
-	$(MPBN) bench $(BENCH_MODEL) --limit $(BENCH_LIMIT) --csv $(PLOT_DIR)/bench.csv \
+	$(MPBN) bench $(BENCH_MODEL) --devices $(BENCH_DEVICES) --limit $(BENCH_LIMIT) \
+	    $(if $(BENCH_XCLBIN),--xclbin $(BENCH_XCLBIN)) --csv $(PLOT_DIR)/bench.csv \
 	    | tee $(PLOT_DIR)/bench.txt | tail -n 1 > $(PLOT_DIR)/bench.json
 
 # One bench per lane count; csim counts loop iterations, sim real cycles (only
@@ -40,7 +48,7 @@ bench-lanes: $(MPBN) $(BENCH_MODEL) ## projected throughput and lane utilisation
 	    > $(PLOT_DIR)/lanes.csv.tmp
 	@set -e; for dev in csim sim; do for l in $(BENCH_LANES); do \
 	    if [ $$dev = sim ] && [ ! -e $(BUILD)/sim/libsnn-sim-L$$l.so ]; then continue; fi; \
-	    lim=$(BENCH_LIMIT); [ $$dev = sim ] && lim=$$(( $(BENCH_LIMIT) < 200 ? $(BENCH_LIMIT) : 200 )); \
+	    lim=$(BENCH_LIMIT); [ $$dev = sim ] && lim=$$(( $(BENCH_LIMIT) < $(BENCH_SIM_LIMIT) ? $(BENCH_LIMIT) : $(BENCH_SIM_LIMIT) )); \
 	    echo "bench-lanes: $$dev, $$l lanes, $$lim images" >&2; \
 	    $(MPBN) bench $(BENCH_MODEL) --devices $$dev --lanes $$l --limit $$lim \
 	        --csv $(PLOT_DIR)/lanes-$$dev-$$l.csv > /dev/null 2>$(PLOT_DIR)/lanes-$$dev-$$l.log \
