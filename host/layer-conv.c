@@ -52,13 +52,14 @@ static void im2col(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t 
                             continue;
                         }
                         const float *sr = src + (size_t)sy * w;
+                        /* rows are short (w ~ 7..32): plain loops beat memcpy calls */
                         if (dx == 0) {
-                            memcpy(dr, sr, w * sizeof(float));
+                            for (uint32_t x = 0; x < w; x++) dr[x] = sr[x];
                         } else if (dx < 0) {
                             dr[0] = pad;
-                            memcpy(dr + 1, sr, (w - 1) * sizeof(float));
+                            for (uint32_t x = 1; x < w; x++) dr[x] = sr[x - 1];
                         } else {
-                            memcpy(dr, sr + 1, (w - 1) * sizeof(float));
+                            for (uint32_t x = 0; x + 1 < w; x++) dr[x] = sr[x + 1];
                             dr[w - 1] = pad;
                         }
                     }
