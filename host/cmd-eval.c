@@ -62,41 +62,31 @@ static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t *v)
 
 int snn_cmd_eval(int argc, char **argv)
 {
-    const char *path = NULL, *data = NULL, *device = NULL;
-    uint32_t limit = 0, batch = 0, threads = 0;
+    const char *path = NULL, *data = NULL, *device = NULL, *unknown = NULL, *missing = NULL;
+    const char *limit_s = NULL, *batch_s = NULL, *threads_s = NULL;
+    /* First pass: the model file and the options of the float path. Options
+     * of the device backends are theirs to parse (their full argv is passed
+     * on), so an unknown option is only an error for a checkpoint. */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
         }
-        if (a[0] != '-') {
-            if (path) {
-                fprintf(stderr, "mpbn eval: more than one model file ('%s', '%s')\n", path, a);
-                return 2;
-            }
+        const char **slot = !strcmp(a, "--data")      ? &data
+                            : !strcmp(a, "--device")  ? &device
+                            : !strcmp(a, "--limit")   ? &limit_s
+                            : !strcmp(a, "--batch")   ? &batch_s
+                            : !strcmp(a, "--threads") ? &threads_s
+                                                      : NULL;
+        if (slot) {
+            if (i + 1 >= argc) missing = a;
+            else *slot = argv[++i];
+        } else if (a[0] == '-') {
+            if (!unknown) unknown = a;
+        } else if (!path) {
             path = a;
-            continue;
         }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpbn eval: option %s needs a value\n", a);
-            usage(stderr);
-            return 2;
-        }
-        const char *v = argv[++i];
-        int ok = 1;
-        if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--device")) device = v;
-        else if (!strcmp(a, "--limit")) ok = parse_u32(a, v, 0, &limit);
-        else if (!strcmp(a, "--batch")) ok = parse_u32(a, v, 1, &batch);
-        else if (!strcmp(a, "--threads")) ok = parse_u32(a, v, 0, &threads);
-        /* options of the device backends are theirs to check */
-        else if (is_safetensors(path ? path : "") || (device && !strcmp(device, "float"))) {
-            fprintf(stderr, "mpbn eval: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok) return 2;
     }
     if (!path) {
         fprintf(stderr, "mpbn eval: no model file given\n");
@@ -106,6 +96,21 @@ int snn_cmd_eval(int argc, char **argv)
     int ckpt = is_safetensors(path);
     if (!device) device = ckpt ? "float" : "ref";
     if (strcmp(device, "float")) return snn_eval_device(path, device, argc, argv);
+    if (missing) {
+        fprintf(stderr, "mpbn eval: option %s needs a value\n", missing);
+        usage(stderr);
+        return 2;
+    }
+    if (unknown) {
+        fprintf(stderr, "mpbn eval: unknown option '%s'\n", unknown);
+        usage(stderr);
+        return 2;
+    }
+    uint32_t limit = 0, batch = 0, threads = 0;
+    if ((limit_s && !parse_u32("--limit", limit_s, 0, &limit)) ||
+        (batch_s && !parse_u32("--batch", batch_s, 1, &batch)) ||
+        (threads_s && !parse_u32("--threads", threads_s, 0, &threads)))
+        return 2;
 
     snn_cli_prefer_avx512_blas(argv - 1);
     snn_set_threads(threads);

@@ -6,7 +6,7 @@
 
 #include "train-impl.h"
 
-#define EVAL_BATCH 200u
+#define EVAL_BATCH 100u
 
 snn_status snn_model_forward_eval(snn_model *m, const uint8_t *pixels, uint32_t n, float *logits,
                                   snn_spike_cb cb, void *ctx)

@@ -136,7 +136,8 @@ typedef void (*snn_spike_cb)(uint32_t layer, uint32_t t, uint32_t image, const f
 snn_status snn_model_forward_eval(snn_model *m, const uint8_t *pixels, uint32_t n, float *logits,
                                   snn_spike_cb cb, void *ctx);
 
-/* Accuracy of the eval-mode model on a data set (batches of `batch`, 0 = 200). */
+/* Accuracy of the eval-mode model on a data set (batches of `batch`; 0 = the
+ * workspace batch, or 100). */
 snn_status snn_model_evaluate(snn_model *m, const snn_dataset *ds, uint32_t batch, double *accuracy);
 
 /* ---- training --------------------------------------------------------------- */
