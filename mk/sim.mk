@@ -54,16 +54,21 @@ sim-check-verilator:
 	    echo "make sim: '$(VERILATOR)' not found; install Debian's verilator package (make deps)" >&2; exit 1; }
 
 # $(call sim_build,objdir,top,extra verilator args,extra cflags,sources,lib)
+# One shell: the model is built in a private directory (objdir.<pid>) and the
+# library renamed into place, so two builds running at once cannot clobber
+# each other; the last one leaves its directory as objdir for inspection.
 define sim_build
-	@rm -rf $(1) && mkdir -p $(1)
-	$(VERILATOR) $(SIM_VFLAGS) -Mdir $(1) --top-module $(2) $(3) \
-	    -CFLAGS "$(SIM_CFLAGS) $(4)" -LDFLAGS "-lz" $(5) $(CURDIR)/sim/harness.cpp
-	$(MAKE) --no-print-directory -C $(1) -f $(CURDIR)/sim/lib.mk \
+	@set -e; tmp=$(1).$$$$; rm -rf $$tmp; mkdir -p $$tmp; abs=$$(cd $$tmp && pwd); \
+	echo "verilator: $(2) $(3) -> $(6)"; \
+	$(VERILATOR) $(SIM_VFLAGS) -Mdir $$tmp --top-module $(2) $(3) \
+	    -CFLAGS "$(SIM_CFLAGS) $(4)" -LDFLAGS "-lz" $(5) $(CURDIR)/sim/harness.cpp \
+	    >$$tmp/verilator.log 2>&1 || { cat $$tmp/verilator.log; exit 1; }; \
+	$(MAKE) --no-print-directory -C $$tmp -f $(CURDIR)/sim/lib.mk \
 	    OPT_FAST="$(SIM_OPT)" OPT_GLOBAL="$(SIM_OPT)" OPT_SLOW=-O1 \
-	    SIM_LIB_OUT=$(abspath $(6)).tmp SIM_VERSION_SCRIPT=$(CURDIR)/sim/snn-sim.map \
-	    $(abspath $(6)).tmp >$(1)/build.log 2>&1 || { tail -n 40 $(1)/build.log; exit 1; }
-	@mv -f $(6).tmp $(6)
-	@echo "built $(6)"
+	    SIM_LIB_OUT=$$abs/lib.so SIM_VERSION_SCRIPT=$(CURDIR)/sim/snn-sim.map \
+	    $$abs/lib.so >$$tmp/build.log 2>&1 || { tail -n 40 $$tmp/build.log; exit 1; }; \
+	mv -f $$tmp/lib.so $(6); rm -rf $(1); mv $$tmp $(1) 2>/dev/null || rm -rf $$tmp; \
+	echo "built $(6)"
 endef
 
 $(SIM_DIR)/libsnn-sim-L%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilator
@@ -87,19 +92,32 @@ test-sim-rtl: $(BUILD)/tests/test-sim ## RTL kernel vs ref on random networks, l
 	$(SIM_ENV) MPBN_SIM_TESTS=rtl $(BUILD)/tests/test-sim
 
 SIM_FIXTURE      ?= $(or $(FIXTURE_CHANNEL_SNN),$(BUILD)/fixtures/fmnist-channel.snn)
-SIM_FIXTURE_LIMIT ?= 200
 SIM_FIXTURE_BP   ?= 20
+# Images per lane count. The trained default network costs ~17.6M synaptic
+# operations per image, i.e. ~2.4M kernel cycles at 8 lanes, and Verilator
+# runs this kernel at ~1.2M cycles/s: 200 images at 8 lanes are ~7 CPU
+# minutes, the 4-lane run twice that per image. Both run at once (one per
+# core), so the suite takes ~7-8 minutes of wall time on two idle cores.
+SIM_FIXTURE_RUNS ?= 8:200 4:100
 
-test-sim-fixture: $(MPBN) $(SIM_FIXTURE) ## mpbn compare ref,sim on the trained fixture, 200 images, lanes 8 and 4, 20% back-pressure
-	@$(MAKE) --no-print-directory sim SIM_LANES="8 4"
-	@for l in 8 4; do \
-	    echo "== compare ref,sim lanes $$l: $(SIM_FIXTURE), $(SIM_FIXTURE_LIMIT) images, back-pressure $(SIM_FIXTURE_BP)%"; \
-	    $(SIM_ENV) $(MPBN) compare $(SIM_FIXTURE) --devices ref,sim --limit $(SIM_FIXTURE_LIMIT) \
-	        --lanes $$l --backpressure $(SIM_FIXTURE_BP) || exit 1; \
-	done
+test-sim-fixture: $(MPBN) $(SIM_FIXTURE) ## mpbn compare ref,sim on the trained fixture, 20% back-pressure: 200 images at 8 lanes, 100 at 4 (in parallel)
+	@$(MAKE) --no-print-directory sim SIM_LANES="$(foreach r,$(SIM_FIXTURE_RUNS),$(firstword $(subst :, ,$(r))))"
+	@pids=(); logs=(); \
+	for r in $(SIM_FIXTURE_RUNS); do \
+	    l=$${r%%:*}; n=$${r##*:}; log=$(SIM_DIR)/fixture-L$$l.log; logs+=("$$log"); \
+	    echo "== compare ref,sim: $(SIM_FIXTURE), $$n images, $$l lanes, back-pressure $(SIM_FIXTURE_BP)% (log $$log)"; \
+	    $(SIM_ENV) MPBN_PROGRESS=0 $(MPBN) compare $(SIM_FIXTURE) --devices ref,sim --limit $$n \
+	        --lanes $$l --backpressure $(SIM_FIXTURE_BP) >$$log 2>&1 & pids+=($$!); \
+	done; \
+	fail=0; for i in $${!pids[@]}; do \
+	    if wait $${pids[$$i]}; then tail -n 2 $${logs[$$i]} | head -n 1; \
+	    else echo "FAILED: $${logs[$$i]}"; tail -n 6 $${logs[$$i]}; fail=1; fi; \
+	done; exit $$fail
 
 SIM_BENCH_LANES ?= 1 4 8 16
-SIM_BENCH_LIMIT ?= 0
+# Test images per lane count (0 = the whole test set: at ~2.4M cycles per
+# image at 8 lanes and ~1.2M simulated cycles/s, days of CPU time).
+SIM_BENCH_LIMIT ?= 100
 
 bench-sim: $(MPBN) $(SIM_FIXTURE) ## RTL kernel on the Fashion-MNIST test set at 1/4/8/16 lanes: cycles, synops, utilisation
 	@$(MAKE) --no-print-directory sim SIM_LANES="$(SIM_BENCH_LANES)"
