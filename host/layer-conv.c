@@ -32,6 +32,10 @@ void snn_conv_plan(uint32_t cin, uint32_t hw, uint32_t n, uint32_t *chunk, uint3
     *col_floats = c * per;
 }
 
+/* One (ci, ky, kx) row of col for one image is the image shifted by
+ * (ky-1, kx-1): a single block copy of the valid rows, shifted by dx in flat
+ * memory (the element that wraps into the next row is a padding position
+ * and is overwritten), then the padding column / row. */
 static void im2col(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
                    uint32_t w, float pad, float *col)
 {
@@ -41,27 +45,25 @@ static void im2col(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t 
             for (int kx = 0; kx < 3; kx++) {
                 float *dst = col + ((size_t)ci * 9 + (size_t)ky * 3 + (size_t)kx) * cols;
                 const int dy = ky - 1, dx = kx - 1;
+                const uint32_t y0 = dy < 0 ? 1 : 0, y1 = dy > 0 ? h - 1 : h;
+                const size_t cnt = (size_t)(y1 - y0) * w;
                 for (uint32_t n = 0; n < cn; n++) {
-                    const float *src = in + ((size_t)ci * N + n0 + n) * hw;
+                    const float *src = in + ((size_t)ci * N + n0 + n) * hw + (size_t)((int)y0 + dy) * w;
                     float *d = dst + (size_t)n * hw;
-                    for (uint32_t y = 0; y < h; y++) {
-                        float *dr = d + (size_t)y * w;
-                        int sy = (int)y + dy;
-                        if (sy < 0 || sy >= (int)h) {
-                            for (uint32_t x = 0; x < w; x++) dr[x] = pad;
-                            continue;
-                        }
-                        const float *sr = src + (size_t)sy * w;
-                        /* rows are short (w ~ 7..32): plain loops beat memcpy calls */
-                        if (dx == 0) {
-                            for (uint32_t x = 0; x < w; x++) dr[x] = sr[x];
-                        } else if (dx < 0) {
-                            dr[0] = pad;
-                            for (uint32_t x = 1; x < w; x++) dr[x] = sr[x - 1];
-                        } else {
-                            for (uint32_t x = 0; x + 1 < w; x++) dr[x] = sr[x + 1];
-                            dr[w - 1] = pad;
-                        }
+                    float *db = d + (size_t)y0 * w;
+                    if (dy < 0)
+                        for (uint32_t x = 0; x < w; x++) d[x] = pad;
+                    if (dy > 0)
+                        for (uint32_t x = 0; x < w; x++) d[(size_t)(h - 1) * w + x] = pad;
+                    if (cnt == 0) continue;
+                    if (dx == 0) {
+                        memcpy(db, src, cnt * sizeof(float));
+                    } else if (dx < 0) {
+                        memcpy(db + 1, src, (cnt - 1) * sizeof(float));
+                        for (uint32_t y = y0; y < y1; y++) d[(size_t)y * w] = pad;
+                    } else {
+                        memcpy(db, src + 1, (cnt - 1) * sizeof(float));
+                        for (uint32_t y = y0; y < y1; y++) d[(size_t)y * w + w - 1] = pad;
                     }
                 }
             }
