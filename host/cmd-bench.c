@@ -304,7 +304,7 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
     uint64_t cycles = s1.cycles - s0.cycles;
     r->cycles_per_image = (double)cycles / n;
     double joules = s1.joules - s0.joules;
-    r->watts = joules > 0 && r->seconds > 0 ? joules / r->seconds : 0; /* mean over this run */
+    r->watts = s1.watts; /* mean board power over the device's runs (sampled while they ran) */
     r->joules_per_image = joules > 0 ? joules / n : 0;
 
     uint32_t L = net->n_layers, C = h->n_classes;
