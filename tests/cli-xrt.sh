@@ -208,5 +208,15 @@ else
     skip=$((skip + 5))
 fi
 
+# ---- make xclbin without Vitis: says what is missing, fails ------------------------
+repo=$(cd "$(dirname "$0")/.." && pwd)
+if command -v v++ >/dev/null 2>&1; then
+    echo "skip make xclbin case: v++ is installed here"
+    skip=$((skip + 2))
+else
+    run "make xclbin without Vitis" 2 "missing on this machine: v\+\+.*" make --no-print-directory -s -C "$repo" xclbin TARGET=hw PLATFORM=u250
+    run "make xclbin, unknown card" 2 "no link configuration constraints/vck5000.cfg" make --no-print-directory -s -C "$repo" xclbin TARGET=hw PLATFORM=xilinx_vck5000_gen4x8_qdma_2_202220_1
+fi
+
 echo "cli-xrt: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
