@@ -757,9 +757,13 @@ static snn_status place_bo(snn_dev_t *dev, snn_bo *bo, int cu, const uint8_t *sr
                         bo->size, c->cu[cu].name, c->cu[cu].group, strerror(errno ? errno : ENOMEM));
     if (src && bo->size &&
         (x->xrtBOWrite(bo->h[cu], src, bo->size, 0) != 0 ||
-         x->xrtBOSync(bo->h[cu], XCL_BO_SYNC_BO_TO_DEVICE, bo->size, 0) != 0))
-        return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed (%s)", bo->size,
-                        strerror(errno ? errno : EIO));
+         x->xrtBOSync(bo->h[cu], XCL_BO_SYNC_BO_TO_DEVICE, bo->size, 0) != 0)) {
+        snn_status st = snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed (%s)",
+                                 bo->size, strerror(errno ? errno : EIO));
+        x->xrtBOFree(bo->h[cu]);
+        bo->h[cu] = NULL; /* not placed: a retry starts over */
+        return st;
+    }
     return SNN_OK;
 }
 
