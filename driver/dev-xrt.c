@@ -31,11 +31,11 @@
  * mean since the previous call, i.e. over the run just waited for.
  */
 #include <dirent.h>
-#include <stddef.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,9 +57,10 @@
 static snn_status xrt_stub_open(snn_dev_t *dev)
 {
     (void)dev;
-    return snn_fail(SNN_ERR_UNSUPPORTED,
-                    "this build of mpbn has no XRT support: the XRT headers were not found at "
-                    "build time (install libxrt-dev, scripts/packages.txt, and rebuild with `make`)");
+    return snn_fail(
+        SNN_ERR_UNSUPPORTED,
+        "this build of mpbn has no XRT support: the XRT headers were not found at "
+        "build time (install libxrt-dev, scripts/packages.txt, and rebuild with `make`)");
 }
 
 static void xrt_stub_close(snn_dev_t *dev)
@@ -87,24 +88,24 @@ const snn_dev_iface snn_dev_xrt = {
 #define POWER_PERIOD_NS 10000000L
 
 /* Entry points, typed by the XRT headers themselves. */
-#define XRT_FUNCS(X)                                                                           \
-    X(xrtDeviceOpen)                                                                           \
-    X(xrtDeviceClose)                                                                          \
-    X(xrtDeviceLoadXclbinFile)                                                                 \
-    X(xrtDeviceGetXclbinUUID)                                                                  \
-    X(xrtPLKernelOpen)                                                                         \
-    X(xrtKernelClose)                                                                          \
-    X(xrtKernelArgGroupId)                                                                     \
-    X(xrtKernelArgOffset)                                                                      \
-    X(xrtRunOpen)                                                                              \
-    X(xrtRunSetArg)                                                                            \
-    X(xrtRunStart)                                                                             \
-    X(xrtRunWaitFor)                                                                           \
-    X(xrtRunClose)                                                                             \
-    X(xrtBOAlloc)                                                                              \
-    X(xrtBOFree)                                                                               \
-    X(xrtBOWrite)                                                                              \
-    X(xrtBORead)                                                                               \
+#define XRT_FUNCS(X)                                                                               \
+    X(xrtDeviceOpen)                                                                               \
+    X(xrtDeviceClose)                                                                              \
+    X(xrtDeviceLoadXclbinFile)                                                                     \
+    X(xrtDeviceGetXclbinUUID)                                                                      \
+    X(xrtPLKernelOpen)                                                                             \
+    X(xrtKernelClose)                                                                              \
+    X(xrtKernelArgGroupId)                                                                         \
+    X(xrtKernelArgOffset)                                                                          \
+    X(xrtRunOpen)                                                                                  \
+    X(xrtRunSetArg)                                                                                \
+    X(xrtRunStart)                                                                                 \
+    X(xrtRunWaitFor)                                                                               \
+    X(xrtRunClose)                                                                                 \
+    X(xrtBOAlloc)                                                                                  \
+    X(xrtBOFree)                                                                                   \
+    X(xrtBOWrite)                                                                                  \
+    X(xrtBORead)                                                                                   \
     X(xrtBOSync)
 
 typedef struct xrt_api {
@@ -127,30 +128,31 @@ typedef struct xrt_api {
  * places it; the model, read by every CU, gets one copy per CU's bank. */
 struct snn_bo {
     xrtBufferHandle h[MAX_CU];
-    int cu;            /* CU whose bank holds it; -1 = not placed yet */
-    int replicated;    /* the model: h[c] for every CU c that has run */
+    int cu;         /* CU whose bank holds it; -1 = not placed yet */
+    int replicated; /* the model: h[c] for every CU c that has run */
     size_t size;
-    uint8_t *shadow;   /* host copy until placed (replicated: kept for new CUs) */
+    uint8_t *shadow; /* host copy until placed (replicated: kept for new CUs) */
 };
 
 typedef struct xrt_cu {
-    char name[96];     /* "snn_kernel:{snn_kernel_1}" */
+    char name[96]; /* "snn_kernel:{snn_kernel_1}" */
     xrtKernelHandle kern;
-    int group;         /* memory group of its m_axi port, i.e. of every argument */
+    int group; /* memory group of its m_axi port, i.e. of every argument */
     xrtRunHandle run[MAX_RUNS];
     int busy[MAX_RUNS];
     snn_bo *null_trace; /* when the raw setter is missing: a trace sink */
 } xrt_cu;
 
 typedef struct power_sampler {
-    char node[512];    /* sysfs file, microwatts; or empty when rails are summed */
-    char rails[3][2][512]; /* {voltage mV, current mA} files of the 12V PEX, 12V AUX, 3V3 PEX rails */
+    char node[512]; /* sysfs file, microwatts; or empty when rails are summed */
+    char rails[3][2]
+              [512]; /* {voltage mV, current mA} files of the 12V PEX, 12V AUX, 3V3 PEX rails */
     int n_rails;
     pthread_t thread;
     pthread_mutex_t lock;
     int running;
     int stop;
-    double sum_w;      /* since the last power() */
+    double sum_w; /* since the last power() */
     uint64_t n;
     double last_w;
 } power_sampler;
@@ -160,10 +162,10 @@ typedef struct xrt_ctx {
     xrtDeviceHandle dev;
     xrt_cu cu[MAX_CU];
     int n_cu;
-    int next_cu;             /* round robin over CUs for new buffer sets */
+    int next_cu; /* round robin over CUs for new buffer sets */
     struct {
         int cu, slot;
-    } fifo[MAX_RUNS];        /* runs in flight, oldest first */
+    } fifo[MAX_RUNS]; /* runs in flight, oldest first */
     int run_head, run_count;
     char cu_names[MAX_CU][64]; /* compute units of snn_kernel in the xclbin's IP_LAYOUT */
     int n_cu_names;
@@ -189,14 +191,22 @@ static int dir_exists(const char *path)
 static const char *xclbin_mode_str(uint16_t m)
 {
     switch (m) {
-    case XCLBIN_FLAT: return "hw (flat)";
-    case XCLBIN_PR: return "hw (partial reconfiguration)";
-    case XCLBIN_TANDEM_STAGE2: return "hw (tandem stage 2)";
-    case XCLBIN_TANDEM_STAGE2_WITH_PR: return "hw (tandem stage 2 + PR)";
-    case XCLBIN_HW_EMU: return "hw_emu";
-    case XCLBIN_SW_EMU: return "sw_emu";
-    case XCLBIN_HW_EMU_PR: return "hw_emu (PR)";
-    default: return "unknown";
+    case XCLBIN_FLAT:
+        return "hw (flat)";
+    case XCLBIN_PR:
+        return "hw (partial reconfiguration)";
+    case XCLBIN_TANDEM_STAGE2:
+        return "hw (tandem stage 2)";
+    case XCLBIN_TANDEM_STAGE2_WITH_PR:
+        return "hw (tandem stage 2 + PR)";
+    case XCLBIN_HW_EMU:
+        return "hw_emu";
+    case XCLBIN_SW_EMU:
+        return "sw_emu";
+    case XCLBIN_HW_EMU_PR:
+        return "hw_emu (PR)";
+    default:
+        return "unknown";
     }
 }
 
@@ -251,7 +261,8 @@ static int list_cus(const char *path, const struct axlf *a, uint64_t file_size, 
             struct ip_data d;
             uint64_t at = first + (uint64_t)k * sizeof d;
             if (at + sizeof d > h.m_sectionSize) break;
-            if (fseek(f, (long)(h.m_sectionOffset + at), SEEK_SET) != 0 || fread(&d, sizeof d, 1, f) != 1)
+            if (fseek(f, (long)(h.m_sectionOffset + at), SEEK_SET) != 0 ||
+                fread(&d, sizeof d, 1, f) != 1)
                 break;
             char name[65];
             memcpy(name, d.m_name, 64);
@@ -273,9 +284,10 @@ static int list_cus(const char *path, const struct axlf *a, uint64_t file_size, 
 static snn_status check_xclbin(const char *path, xrt_ctx *c)
 {
     if (!path || !*path)
-        return snn_fail(SNN_ERR_ARG,
-                        "no card image given: pass --xclbin FILE.xclbin (build one with `make xclbin "
-                        "TARGET=hw PLATFORM=<your card's platform>`, see docs/running-on-alveo.md)");
+        return snn_fail(
+            SNN_ERR_ARG,
+            "no card image given: pass --xclbin FILE.xclbin (build one with `make xclbin "
+            "TARGET=hw PLATFORM=<your card's platform>`, see docs/running-on-alveo.md)");
     struct stat s;
     if (stat(path, &s) != 0)
         return snn_fail(SNN_ERR_IO,
@@ -291,13 +303,15 @@ static snn_status check_xclbin(const char *path, xrt_ctx *c)
     size_t got = fread(&a, 1, sizeof a, f);
     fclose(f);
     if (got < 8 || memcmp(a.m_magic, "xclbin2", 8) != 0)
-        return snn_fail(SNN_ERR_FORMAT,
-                        "'%s' is not an xclbin (no \"xclbin2\" magic at offset 0): pass the card "
-                        "image that `v++ --link` wrote, not the kernel .xo or the deploy image .snn",
-                        path);
+        return snn_fail(
+            SNN_ERR_FORMAT,
+            "'%s' is not an xclbin (no \"xclbin2\" magic at offset 0): pass the card "
+            "image that `v++ --link` wrote, not the kernel .xo or the deploy image .snn",
+            path);
     if (got < sizeof a)
-        return snn_fail(SNN_ERR_FORMAT, "xclbin '%s' is truncated (%zu bytes, the header alone is %zu)",
-                        path, got, sizeof a);
+        return snn_fail(SNN_ERR_FORMAT,
+                        "xclbin '%s' is truncated (%zu bytes, the header alone is %zu)", path, got,
+                        sizeof a);
     if (a.m_header.m_length != (uint64_t)s.st_size)
         return snn_fail(SNN_ERR_FORMAT,
                         "xclbin '%s' is truncated or padded: its header says %llu bytes, the file "
@@ -309,16 +323,18 @@ static snn_status check_xclbin(const char *path, xrt_ctx *c)
                         path);
     memcpy(c->xclbin_platform, a.m_header.m_platformVBNV, 64);
     c->xclbin_platform[64] = 0;
-    if (!c->xclbin_platform[0]) snprintf(c->xclbin_platform, sizeof c->xclbin_platform, "<PLATFORM>");
+    if (!c->xclbin_platform[0])
+        snprintf(c->xclbin_platform, sizeof c->xclbin_platform, "<PLATFORM>");
     const char *emu = getenv("XCL_EMULATION_MODE");
     const char *need;
     int is_emu = xclbin_mode_is_emu(a.m_header.m_mode, &need);
     if (is_emu && (!emu || strcmp(emu, need) != 0))
-        return snn_fail(SNN_ERR_ARG,
-                        "xclbin '%s' was built for %s (TARGET=%s), not for a card: set "
-                        "XCL_EMULATION_MODE=%s and put emconfig.json (`emconfigutil --platform %s`) "
-                        "in $EMCONFIG_PATH, or pass an xclbin built with TARGET=hw",
-                        path, xclbin_mode_str(a.m_header.m_mode), need, need, c->xclbin_platform);
+        return snn_fail(
+            SNN_ERR_ARG,
+            "xclbin '%s' was built for %s (TARGET=%s), not for a card: set "
+            "XCL_EMULATION_MODE=%s and put emconfig.json (`emconfigutil --platform %s`) "
+            "in $EMCONFIG_PATH, or pass an xclbin built with TARGET=hw",
+            path, xclbin_mode_str(a.m_header.m_mode), need, need, c->xclbin_platform);
     if (!is_emu && emu && *emu)
         return snn_fail(SNN_ERR_ARG,
                         "XCL_EMULATION_MODE=%s is set but xclbin '%s' is a %s image for a real "
@@ -378,11 +394,12 @@ static snn_status check_xrt_env(char *libdir, size_t n)
             }
         }
         if (!file_exists(q))
-            return snn_fail(SNN_ERR_DEVICE,
-                            "XCL_EMULATION_MODE=%s but %s does not exist: create it with "
-                            "`emconfigutil --platform <PLATFORM> --od DIR` and set EMCONFIG_PATH=DIR "
-                            "(`make xclbin TARGET=%s` does both under build/xclbin/)",
-                            emu, q[0] ? q : "emconfig.json", emu);
+            return snn_fail(
+                SNN_ERR_DEVICE,
+                "XCL_EMULATION_MODE=%s but %s does not exist: create it with "
+                "`emconfigutil --platform <PLATFORM> --od DIR` and set EMCONFIG_PATH=DIR "
+                "(`make xclbin TARGET=%s` does both under build/xclbin/)",
+                emu, q[0] ? q : "emconfig.json", emu);
     }
     return SNN_OK;
 }
@@ -407,10 +424,10 @@ static snn_status load_api(xrt_api *api, const char *libdir)
                         "cannot load the XRT library %s%s%s: %s (install XRT: `apt-get install "
                         "libxrt1` or AMD's xrt package)",
                         XRT_LIB, tried1 ? " (also tried " : "", tried1 ? ")" : "", dlerror());
-#define X(f)                                                                                   \
-    *(void **)&api->f = dlsym(api->lib, #f);                                                   \
-    if (!api->f)                                                                               \
-        return snn_fail(SNN_ERR_DEVICE, "%s has no %s: this XRT is too old (need 2.9 or newer)", \
+#define X(f)                                                                                       \
+    *(void **)&api->f = dlsym(api->lib, #f);                                                       \
+    if (!api->f)                                                                                   \
+        return snn_fail(SNN_ERR_DEVICE, "%s has no %s: this XRT is too old (need 2.9 or newer)",   \
                         api->path, #f);
     XRT_FUNCS(X)
 #undef X
@@ -441,7 +458,8 @@ static int xocl_devices(int index, char *bdf, size_t n)
     closedir(d);
     qsort(names, (size_t)k, sizeof names[0], cmp_str);
     if (index >= 0 && index < k) snprintf(bdf, n, "%s", names[index]);
-    for (int i = 0; i < k; i++) free(names[i]);
+    for (int i = 0; i < k; i++)
+        free(names[i]);
     return k;
 }
 
@@ -625,8 +643,9 @@ static snn_status xrt_open(snn_dev_t *dev)
     char libdir[512];
     snn_status st = check_xclbin(o->xclbin, c);
     if (st == SNN_OK && o->device_index < 0)
-        st = snn_fail(SNN_ERR_ARG, "--device-index %d: must be 0 or more (`xbutil examine` lists "
-                                   "the cards and their indices)",
+        st = snn_fail(SNN_ERR_ARG,
+                      "--device-index %d: must be 0 or more (`xbutil examine` lists "
+                      "the cards and their indices)",
                       (int)o->device_index);
     if (st == SNN_OK) st = check_xrt_env(libdir, sizeof libdir);
     if (st == SNN_OK) st = load_api(&c->api, libdir);
@@ -703,10 +722,11 @@ static snn_status xrt_open(snn_dev_t *dev)
         u->kern = x->xrtPLKernelOpen(c->dev, uuid, u->name);
         if (!u->kern) {
             int e = errno;
-            st = snn_fail(SNN_ERR_DEVICE,
-                          "xclbin '%s' has no usable kernel '%s' (%s): build it from this tree's "
-                          "hls/ or rtl/ with `make xclbin`, or check `xclbinutil --info --input %s`",
-                          o->xclbin, u->name, e ? strerror(e) : "not found", o->xclbin);
+            st =
+                snn_fail(SNN_ERR_DEVICE,
+                         "xclbin '%s' has no usable kernel '%s' (%s): build it from this tree's "
+                         "hls/ or rtl/ with `make xclbin`, or check `xclbinutil --info --input %s`",
+                         o->xclbin, u->name, e ? strerror(e) : "not found", o->xclbin);
             xrt_close(dev);
             return st;
         }
@@ -754,7 +774,8 @@ static snn_status place_bo(snn_dev_t *dev, snn_bo *bo, int cu, const uint8_t *sr
         return snn_fail(SNN_ERR_DEVICE,
                         "XRT: cannot allocate %zu bytes of card memory in the bank of %s (memory "
                         "group %d): %s; lower --batch",
-                        bo->size, c->cu[cu].name, c->cu[cu].group, strerror(errno ? errno : ENOMEM));
+                        bo->size, c->cu[cu].name, c->cu[cu].group,
+                        strerror(errno ? errno : ENOMEM));
     if (src && bo->size &&
         (x->xrtBOWrite(bo->h[cu], src, bo->size, 0) != 0 ||
          x->xrtBOSync(bo->h[cu], XCL_BO_SYNC_BO_TO_DEVICE, bo->size, 0) != 0)) {
@@ -812,7 +833,8 @@ static snn_status range_check(const snn_bo *bo, size_t off, size_t n, const char
 static snn_status write_copy(const xrt_api *x, xrtBufferHandle h, size_t off, const void *src,
                              size_t n)
 {
-    if (x->xrtBOWrite(h, src, n, off) != 0 || x->xrtBOSync(h, XCL_BO_SYNC_BO_TO_DEVICE, n, off) != 0)
+    if (x->xrtBOWrite(h, src, n, off) != 0 ||
+        x->xrtBOSync(h, XCL_BO_SYNC_BO_TO_DEVICE, n, off) != 0)
         return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed (%s)", n,
                         strerror(errno ? errno : EIO));
     return SNN_OK;
@@ -858,7 +880,8 @@ static snn_status bind_bo(snn_dev_t *dev, snn_bo *bo, int cu, int replicate)
         return snn_fail(SNN_ERR_DEVICE, "xrt: model buffer has no host copy to replicate");
     if (bo->h[cu]) {
         if (!replicate && bo->cu != cu)
-            return snn_fail(SNN_ERR_DEVICE, "xrt: a buffer of this run lives on another compute unit");
+            return snn_fail(SNN_ERR_DEVICE,
+                            "xrt: a buffer of this run lives on another compute unit");
         return SNN_OK;
     }
     if (!replicate && bo->cu >= 0)
@@ -959,12 +982,13 @@ static snn_status xrt_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles
     enum ert_cmd_state s = c->api.xrtRunWaitFor(u->run[slot], timeout_ms);
     if (s == ERT_CMD_STATE_NEW || s == ERT_CMD_STATE_QUEUED || s == ERT_CMD_STATE_RUNNING ||
         s == ERT_CMD_STATE_SUBMITTED)
-        return snn_fail(SNN_ERR_TIMEOUT,
-                        "%s did not finish within %u ms (state %d): the card may be hung; `xbutil "
-                        "examine -d %s -r dynamic-regions` shows the CU state, `xbutil reset -d %s` "
-                        "resets it; raise --timeout-ms for very large batches",
-                        u->name, timeout_ms, (int)s, c->bdf[0] ? c->bdf : "<bdf>",
-                        c->bdf[0] ? c->bdf : "<bdf>");
+        return snn_fail(
+            SNN_ERR_TIMEOUT,
+            "%s did not finish within %u ms (state %d): the card may be hung; `xbutil "
+            "examine -d %s -r dynamic-regions` shows the CU state, `xbutil reset -d %s` "
+            "resets it; raise --timeout-ms for very large batches",
+            u->name, timeout_ms, (int)s, c->bdf[0] ? c->bdf : "<bdf>",
+            c->bdf[0] ? c->bdf : "<bdf>");
     c->run_head = (c->run_head + 1) % MAX_RUNS;
     c->run_count--;
     u->busy[slot] = 0;

@@ -84,8 +84,7 @@ snn_status snn_dev_open(const char *name, const snn_dev_opts *opts, snn_dev_t **
         *out = d;
         return SNN_OK;
     }
-    return snn_fail(SNN_ERR_ARG, "unknown device '%s' (this build has: %s)", name,
-                    snn_dev_names());
+    return snn_fail(SNN_ERR_ARG, "unknown device '%s' (this build has: %s)", name, snn_dev_names());
 }
 
 const char *snn_dev_name(const snn_dev_t *dev)
@@ -214,7 +213,7 @@ static snn_status finish(snn_dev_t *d, uint32_t b, uint32_t batch, uint32_t n, i
     uint32_t count = n - first < batch ? n - first : batch;
     snn_status st = d->iface->wait(d, d->opts.timeout_ms, &cycles);
     if (st == SNN_ERR_TIMEOUT) return st; /* still running */
-    (*inflight)--; /* ended, well or badly: no longer in flight */
+    (*inflight)--;                        /* ended, well or badly: no longer in flight */
     if (st != SNN_OK) return st;
     double t = snn_now();
     d->stats.cycles += cycles;
@@ -234,7 +233,8 @@ static snn_status finish(snn_dev_t *d, uint32_t b, uint32_t batch, uint32_t n, i
 snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t *preds,
                        uint8_t *results, uint32_t *trace)
 {
-    if (!d->loaded) return snn_fail(SNN_ERR_ARG, "no deploy image loaded on device '%s'", d->iface->name);
+    if (!d->loaded)
+        return snn_fail(SNN_ERR_ARG, "no deploy image loaded on device '%s'", d->iface->name);
     if (n == 0) return SNN_OK;
     double t0 = snn_now(), t_prev = t0;
     const snn_image_hdr *h = d->net.hdr;

@@ -86,9 +86,9 @@ typedef struct bench_dev {
     double synops[SNN_MAX_LAYERS]; /* per image */
     double spikes[SNN_MAX_LAYERS]; /* per image */
     double synops_total, spikes_total;
-    double cycles_per_image;       /* 0: device counts no cycles */
+    double cycles_per_image; /* 0: device counts no cycles */
     double watts, joules_per_image;
-    int64_t mismatches;            /* vs the first device that ran; -1: reference itself */
+    int64_t mismatches; /* vs the first device that ran; -1: reference itself */
 } bench_dev;
 
 typedef struct bench_opts {
@@ -230,8 +230,10 @@ static double dense_macs(const snn_layer *L)
     if (L->kind == SNN_LAYER_POOL) return 0;
     if (L->kind == SNN_LAYER_FC || L->kind == SNN_LAYER_OUT) return (double)L->n_in * d->out_c;
     double ty = 0, tx = 0;
-    for (uint32_t y = 0; y < d->out_h; y++) ty += (y > 0) + 1 + (y + 1 < d->in_h);
-    for (uint32_t x = 0; x < d->out_w; x++) tx += (x > 0) + 1 + (x + 1 < d->in_w);
+    for (uint32_t y = 0; y < d->out_h; y++)
+        ty += (y > 0) + 1 + (y + 1 < d->in_h);
+    for (uint32_t x = 0; x < d->out_w; x++)
+        tx += (x > 0) + 1 + (x + 1 < d->in_w);
     return ty * tx * d->in_c * d->out_c;
 }
 
@@ -359,10 +361,11 @@ static void estimate_energy(const snn_net *net, const bench_dev *r, energy_est *
     e->ann_fp32_pj = E_MAC_FP32_PJ * e->ann_macs;
     e->snn_int_pj = E_MAC_INT_PJ * e->snn_macs + E_AC_INT_PJ * (e->snn_acs + e->neuron_steps);
     e->ann_int_pj = E_MAC_INT_PJ * e->ann_macs;
-    e->snn_sram_pj = E_SRAM_BIT_PJ * (BITS_SNN_SYNOP * r->synops_total +
-                                      BITS_SNN_NEURON_STEP * e->neuron_steps +
-                                      BITS_SNN_SPIKE * r->spikes_total);
-    e->ann_sram_pj = E_SRAM_BIT_PJ * (BITS_ANN_MAC * e->ann_macs + BITS_ANN_NEURON * e->ann_neurons);
+    e->snn_sram_pj =
+        E_SRAM_BIT_PJ * (BITS_SNN_SYNOP * r->synops_total + BITS_SNN_NEURON_STEP * e->neuron_steps +
+                         BITS_SNN_SPIKE * r->spikes_total);
+    e->ann_sram_pj =
+        E_SRAM_BIT_PJ * (BITS_ANN_MAC * e->ann_macs + BITS_ANN_NEURON * e->ann_neurons);
 }
 
 static char *json_array(const double *v, uint32_t n, const int *valid)
@@ -546,9 +549,10 @@ static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench
             if (r->cycles_per_image > 0 && o->lanes)
                 snprintf(util, sizeof util, "%.6g",
                          r->synops_total / ((double)o->lanes * r->cycles_per_image));
-            snprintf(line, sizeof line, "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%u,%.6g,%.95s,%.31s\n",
-                     r->name, l, snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate,
-                     r->synops[l], dense_macs(ly), o->lanes, r->images_per_s, cyc, util);
+            snprintf(line, sizeof line,
+                     "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%u,%.6g,%.95s,%.31s\n", r->name, l,
+                     snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate, r->synops[l],
+                     dense_macs(ly), o->lanes, r->images_per_s, cyc, util);
             st = snn_afile_write(&af, line, strlen(line));
         }
     }
@@ -581,8 +585,10 @@ int snn_cmd_bench(int argc, char **argv)
     if (st == SNN_OK) {
         /* The parsed view aliases the bytes, which must be 4-byte aligned. */
         image = aligned_alloc(64, (size + 63) & ~(size_t)63);
-        if (!image) st = snn_fail(SNN_ERR_NOMEM, "out of memory");
-        else memcpy(image, raw, size);
+        if (!image)
+            st = snn_fail(SNN_ERR_NOMEM, "out of memory");
+        else
+            memcpy(image, raw, size);
     }
     if (st == SNN_OK) st = snn_image_parse(image, size, &net);
     if (st != SNN_OK) {
@@ -628,7 +634,8 @@ int snn_cmd_bench(int argc, char **argv)
     /* Devices, in --devices order. */
     char list[128];
     snprintf(list, sizeof list, "%s", o.devices);
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
         if (n_dev == BENCH_MAX_DEVICES) {
             fprintf(stderr, "mpbn bench: at most %d devices\n", BENCH_MAX_DEVICES);
             rc = 2;
@@ -702,7 +709,8 @@ int snn_cmd_bench(int argc, char **argv)
         for (int i = 0, first = 1; i < n_dev; i++)
             if (!devs[i].ran && k < sizeof skipped) {
                 k += (size_t)snprintf(skipped + k, sizeof skipped - k, "%s", first ? "" : ",");
-                if (k < sizeof skipped) k += snn_json_escape(skipped + k, sizeof skipped - k, devs[i].name);
+                if (k < sizeof skipped)
+                    k += snn_json_escape(skipped + k, sizeof skipped - k, devs[i].name);
                 first = 0;
             }
         if (k < sizeof skipped - 2) {
@@ -732,7 +740,8 @@ int snn_cmd_bench(int argc, char **argv)
         if (s) puts(s);
         snn_json_free(j);
         rc = mism ? 1 : 0;
-        if (mism) fprintf(stderr, "mpbn bench: devices disagree on %lld image(s)\n", (long long)mism);
+        if (mism)
+            fprintf(stderr, "mpbn bench: devices disagree on %lld image(s)\n", (long long)mism);
     }
     goto out;
 oom:

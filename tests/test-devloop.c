@@ -111,10 +111,12 @@ static snn_status t_wait(snn_dev_t *d, uint32_t timeout_ms, uint64_t *cycles)
     return SNN_OK;
 }
 
-#define IFACE(depth)                                                                           \
-    {.name = "loop", .desc = "test", .open = t_open, .close = t_close, .bo_alloc = t_alloc,    \
-     .bo_free = t_free, .bo_write = t_write, .bo_read = t_read, .start = t_start,              \
-     .wait = t_wait, .max_inflight = (depth)}
+#define IFACE(depth)                                                                               \
+    {                                                                                              \
+        .name = "loop", .desc = "test", .open = t_open, .close = t_close, .bo_alloc = t_alloc,     \
+        .bo_free = t_free, .bo_write = t_write, .bo_read = t_read, .start = t_start,               \
+        .wait = t_wait, .max_inflight = (depth)                                                    \
+    }
 static const snn_dev_iface ifaces[] = {IFACE(0), IFACE(2), IFACE(3), IFACE(4), IFACE(9)};
 
 static void run_case(const snn_dev_iface *iface, uint32_t batch, uint32_t n, int with_trace)
@@ -153,7 +155,7 @@ static void run_case(const snn_dev_iface *iface, uint32_t batch, uint32_t n, int
             assert_int_equal(preds[i], p);
         }
     }
-    uint32_t depth = iface->max_inflight < 2 ? 1
+    uint32_t depth = iface->max_inflight < 2                      ? 1
                      : iface->max_inflight > SNN_DEV_MAX_INFLIGHT ? SNN_DEV_MAX_INFLIGHT
                                                                   : iface->max_inflight;
     uint32_t runs = (n + batch - 1) / batch;
@@ -179,7 +181,8 @@ static void test_depths(void **state)
     static const uint32_t cases[][2] = {{16, 100}, {16, 16}, {16, 5}, {7, 64}, {1, 9}, {32, 33}};
     for (size_t i = 0; i < sizeof ifaces / sizeof ifaces[0]; i++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
-            for (int tr = 0; tr < 2; tr++) run_case(&ifaces[i], cases[c][0], cases[c][1], tr);
+            for (int tr = 0; tr < 2; tr++)
+                run_case(&ifaces[i], cases[c][0], cases[c][1], tr);
 }
 
 int main(void)

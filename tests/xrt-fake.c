@@ -45,7 +45,8 @@ int main(int argc, char **argv)
     int n = atoi(argv[2]);
     if (n < 0 || n > 16) return 2;
     size_t hdr = sizeof(struct axlf); /* includes one section header */
-    size_t lay = offsetof(struct ip_layout, m_ip_data) + (size_t)(n ? n : 1) * sizeof(struct ip_data);
+    size_t lay =
+        offsetof(struct ip_layout, m_ip_data) + (size_t)(n ? n : 1) * sizeof(struct ip_data);
     size_t total = hdr + lay;
     uint8_t *b = calloc(1, total);
     if (!b) return 1;
@@ -282,8 +283,9 @@ static int set_bo(frun *r, int index, fbo *b)
         return errno = EINVAL, -1;
     }
     if (b->group != r->k->group) {
-        fprintf(stderr, "[XRT fake] ERROR: No compute units satisfy requested connectivity "
-                        "(argument %d in group %u, CU in group %u)\n",
+        fprintf(stderr,
+                "[XRT fake] ERROR: No compute units satisfy requested connectivity "
+                "(argument %d in group %u, CU in group %u)\n",
                 index, b->group, r->k->group);
         return errno = EINVAL, -1;
     }
@@ -310,12 +312,13 @@ EXPORT int xrtRunSetArg(void *h, int index, ...)
 }
 
 /* XRT exports this one with C++ linkage: xrtRunSetArgV(void*, int, void const*, unsigned long). */
-EXPORT int xrt_fake_set_arg_v(void *h, int index, const void *value, size_t bytes) __asm__(
-    "_Z13xrtRunSetArgVPviPKvm");
+EXPORT int xrt_fake_set_arg_v(void *h, int index, const void *value,
+                              size_t bytes) __asm__("_Z13xrtRunSetArgVPviPKvm");
 EXPORT int xrt_fake_set_arg_v(void *h, int index, const void *value, size_t bytes)
 {
     frun *r = h;
-    if (!r || r->magic != M_RUN || r->running || index != 3 || bytes != 8) return errno = EINVAL, -1;
+    if (!r || r->magic != M_RUN || r->running || index != 3 || bytes != 8)
+        return errno = EINVAL, -1;
     uint64_t v;
     memcpy(&v, value, 8);
     if (v != 0) return errno = EINVAL, -1; /* only "trace off" is used */
