@@ -31,3 +31,29 @@ lint: rtl-check-verilator ## lint the RTL kernel (verilator -Wall) at every lane
 	    $(RTL_VERILATOR) --lint-only -Wall -GLANES=$$l -f $(RTL_F) lint/snn.vlt --top-module snn_kernel || exit 1; \
 	done
 	@echo "lint: clean"
+
+# ---- module-level testbenches -------------------------------------------------
+# Each tests/rtl/tb_<name>.sv is a self-checking SystemVerilog testbench built
+# with `verilator --binary --timing`; it exits non-zero on the first failed
+# check summary (or a timeout). The modules each one needs:
+RTL_TBS := tb_ctrl tb_spike_queue tb_lif tb_accum
+RTL_TB_MODS_tb_ctrl        := rtl/snn_ctrl.sv
+RTL_TB_MODS_tb_spike_queue := rtl/snn_fifo.sv
+RTL_TB_MODS_tb_lif         := rtl/snn_pkg.sv rtl/snn_lif.sv
+RTL_TB_MODS_tb_accum       := rtl/snn_ram.sv rtl/snn_accum.sv
+
+$(RTL_TB_DIR)/%: tests/rtl/%.sv $(RTL_SRCS) mk/rtl.mk | rtl-check-verilator
+	@rm -rf $(RTL_TB_DIR)/obj-$* && mkdir -p $(RTL_TB_DIR)/obj-$*
+	@echo "verilator --binary --timing $(RTL_TB_MODS_$*) tests/rtl/$*.sv"
+	@$(RTL_VERILATOR) --binary --timing --timescale 1ns/1ps -Wno-fatal -Mdir $(RTL_TB_DIR)/obj-$* \
+	    --top-module $* -o $* $(RTL_TB_MODS_$*) tests/rtl/$*.sv \
+	    >$(RTL_TB_DIR)/obj-$*/build.log 2>&1 || { tail -n 30 $(RTL_TB_DIR)/obj-$*/build.log; exit 1; }
+	@cp $(RTL_TB_DIR)/obj-$*/$* $@
+
+test-rtl-modules: $(addprefix $(RTL_TB_DIR)/,$(RTL_TBS)) ## run the RTL module testbenches (AXI-Lite slave, spike queue, threshold pass, lanes)
+	@fail=0; for t in $(RTL_TBS); do \
+	    if $(RTL_TB_DIR)/$$t >$(RTL_TB_DIR)/$$t.log 2>&1; then grep -h PASS $(RTL_TB_DIR)/$$t.log; \
+	    else tail -n 20 $(RTL_TB_DIR)/$$t.log; echo "$$t: FAILED"; fail=1; fi; \
+	done; exit $$fail
+
+EXTRA_TESTS += test-rtl-modules
