@@ -10,18 +10,20 @@
  * writes the chunk's outputs in place. Chunks keep col a few MiB (cache
  * friendly) and are the tasks of the thread pool (each worker has its own
  * col buffer; OpenBLAS is single-threaded inside a task).
- * Backward reuses the same chunks: dW += dout_chunk x col^T, and
- * dcol = W^T x dout_chunk followed by col2im.
+ * Backward reuses the same chunks: dW_chunk = dout_chunk x col^T, and
+ * din = Wrot x im2col(dout_chunk) (the transposed conv as a conv with the
+ * kernels rotated by 180 degrees and Cin/Cout swapped).
  */
 #include <cblas.h>
 #include <string.h>
 
 #include "train-impl.h"
 
-void snn_conv_plan(uint32_t cin, uint32_t hw, uint32_t n, uint32_t *chunk, uint32_t *n_tasks,
-                   size_t *col_floats)
+void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t hw, uint32_t n, uint32_t *chunk,
+                   uint32_t *n_tasks, size_t *col_floats)
 {
-    size_t per = (size_t)cin * 9 * hw;      /* floats of col per image */
+    /* the buffer holds im2col(in) (cin*9 rows), then im2col(dout) (cout*9) */
+    size_t per = (size_t)(cin > cout ? cin : cout) * 9 * hw; /* floats per image */
     size_t c = ((size_t)1 << 20) / per;     /* <= 4 MiB of col */
     uint32_t nw = snn_par_threads();
     size_t fair = ((size_t)n + 4 * nw - 1) / (4 * nw); /* >= 4 tasks per worker */
@@ -71,43 +73,12 @@ static void im2col(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t 
     }
 }
 
-/* din[ci][n0..][..] += col2im(col); the caller zeroes the chunk first. */
-static void col2im_add(const float *col, uint32_t cin, size_t N, size_t n0, uint32_t cn,
-                       uint32_t h, uint32_t w, float *din)
-{
-    const size_t hw = (size_t)h * w, cols = (size_t)cn * hw;
-    for (uint32_t ci = 0; ci < cin; ci++) {
-        for (int ky = 0; ky < 3; ky++) {
-            for (int kx = 0; kx < 3; kx++) {
-                const float *src = col + ((size_t)ci * 9 + (size_t)ky * 3 + (size_t)kx) * cols;
-                const int dy = ky - 1, dx = kx - 1;
-                for (uint32_t n = 0; n < cn; n++) {
-                    float *d = din + ((size_t)ci * N + n0 + n) * hw;
-                    const float *s = src + (size_t)n * hw;
-                    for (uint32_t y = 0; y < h; y++) {
-                        int sy = (int)y + dy;
-                        if (sy < 0 || sy >= (int)h) continue;
-                        const float *sr = s + (size_t)y * w;
-                        float *dr = d + (size_t)sy * w;
-                        if (dx == 0) {
-                            for (uint32_t x = 0; x < w; x++) dr[x] += sr[x];
-                        } else if (dx < 0) {
-                            for (uint32_t x = 1; x < w; x++) dr[x - 1] += sr[x];
-                        } else {
-                            for (uint32_t x = 0; x + 1 < w; x++) dr[x + 1] += sr[x];
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 typedef struct conv_ctx {
     const float *in;
     uint32_t cin, n, h, w, cout, chunk;
     float pad;
     const float *wt;
+    const float *wflip; /* [cin][cout*9]: W transposed and rotated by 180 degrees */
     float *out;
     const float *dout;
     float *dwp, *din, *col;
@@ -138,19 +109,22 @@ static void conv_bwd_task(void *vc, uint32_t task, uint32_t worker)
                 dout, (int)((size_t)c->n * hw), col, (int)(cn * hw), 0.0f,
                 c->dwp + (size_t)task * c->cout * K, (int)K);
     if (!c->din) return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)(cn * hw), (int)c->cout, 1.0f,
-                c->wt, (int)K, dout, (int)((size_t)c->n * hw), 0.0f, col, (int)(cn * hw));
-    for (uint32_t ci = 0; ci < c->cin; ci++)
-        memset(c->din + ((size_t)ci * c->n + n0) * hw, 0, (size_t)cn * hw * sizeof(float));
-    col2im_add(col, c->cin, c->n, n0, cn, c->h, c->w, c->din);
+    /* din = full correlation of dout with the rotated, transposed kernels: a
+     * conv with zero padding, so im2col + one GEMM with K = cout*9 (instead
+     * of a K = cout GEMM into a column buffer and a col2im scatter) */
+    const size_t K2 = (size_t)c->cout * 9;
+    im2col(c->dout, c->cout, c->n, n0, cn, c->h, c->w, 0.0f, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->cin, (int)(cn * hw), (int)K2,
+                1.0f, c->wflip, (int)K2, col, (int)(cn * hw), 0.0f, c->din + (size_t)n0 * hw,
+                (int)((size_t)c->n * hw));
 }
 
 void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
                       const float *wt, uint32_t cout, float *out, float *col)
 {
-    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, out, NULL, NULL, NULL, col, 0};
+    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, NULL, out, NULL, NULL, NULL, col, 0};
     uint32_t tasks;
-    snn_conv_plan(cin, h * w, n, &c.chunk, &tasks, &c.col_n);
+    snn_conv_plan(cin, cout, h * w, n, &c.chunk, &tasks, &c.col_n);
     snn_par_run(tasks, conv_fwd_task, &c);
 }
 
@@ -158,11 +132,22 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
                        const float *wt, uint32_t cout, const float *dout, float *dw, float *dwp,
                        float *din, float *col)
 {
-    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, NULL, dout, dwp, din, col, 0};
+    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, NULL, NULL, dout, dwp, din, col, 0};
     uint32_t tasks;
-    snn_conv_plan(cin, h * w, n, &c.chunk, &tasks, &c.col_n);
-    snn_par_run(tasks, conv_bwd_task, &c);
+    snn_conv_plan(cin, cout, h * w, n, &c.chunk, &tasks, &c.col_n);
     const size_t nw = (size_t)cout * cin * 9;
+    float *wflip = NULL;
+    if (din) {
+        wflip = malloc(nw * sizeof(float));
+        SNN_ASSERT(wflip);
+        for (uint32_t co = 0; co < cout; co++)
+            for (uint32_t ci = 0; ci < cin; ci++)
+                for (int k = 0; k < 9; k++)
+                    wflip[((size_t)ci * cout + co) * 9 + (size_t)(8 - k)] = wt[((size_t)co * cin + ci) * 9 + (size_t)k];
+        c.wflip = wflip;
+    }
+    snn_par_run(tasks, conv_bwd_task, &c);
+    free(wflip);
     memcpy(dw, dwp, nw * sizeof(float));
     for (uint32_t t = 1; t < tasks; t++) {
         const float *p = dwp + t * nw;

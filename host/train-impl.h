@@ -99,15 +99,15 @@ void *snn_par_scratch(size_t bytes);
 /* Split of n images into im2col chunks (tasks): keeps each column buffer a
  * few MiB and gives every worker several tasks. *col_floats = per-worker
  * column buffer size. */
-void snn_conv_plan(uint32_t cin, uint32_t hw, uint32_t n, uint32_t *chunk, uint32_t *n_tasks,
-                   size_t *col_floats);
+void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t hw, uint32_t n, uint32_t *chunk,
+                   uint32_t *n_tasks, size_t *col_floats);
 
 /* in [cin][n][h][w] -> out [cout][n][h][w]; 3x3, pad 1 with value `pad`.
  * col: snn_par_threads() buffers of col_floats. */
 void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
                       const float *wt, uint32_t cout, float *out, float *col);
 /* dw (cout x cin*9) = dout * im2col(in)^T (overwritten; dwp = n_tasks
- * partial sums, summed in task order); din (may be NULL) = col2im(W^T dout). */
+ * partial sums, summed in task order); din (may be NULL) = dL/din. */
 void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
                        const float *wt, uint32_t cout, const float *dout, float *dw, float *dwp,
                        float *din, float *col);

@@ -61,7 +61,7 @@ static void test_conv(void **state)
     const size_t nin = (size_t)cin * n * h * w, nout = (size_t)cout * n * h * w, nw = (size_t)cout * cin * 9;
     uint32_t chunk, tasks;
     size_t colf;
-    snn_conv_plan(cin, h * w, n, &chunk, &tasks, &colf);
+    snn_conv_plan(cin, cout, h * w, n, &chunk, &tasks, &colf);
     float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
     float *dw = malloc(nw * 4), *din = malloc(nin * 4), *col = malloc(colf * snn_par_threads() * 4);
     float *dwp = malloc((size_t)tasks * nw * 4);
