@@ -24,8 +24,9 @@
  * network's ACs and MACs against the dense MACs of the same architecture run
  * as a non-spiking network, as SNN papers compare them.
  *
- * Without --devices every backend in the build is tried and one that cannot
- * open (no card, no xclbin) is skipped with a note; a device named in
+ * Without --devices every backend in the build is tried (sim on the first
+ * 10 images only) and one that cannot open (no card, no xclbin) is skipped
+ * with a note; a device named in
  * --devices that fails is an error (exit 1). Table on stdout, then the JSON
  * line; progress and notes on stderr. --csv writes one row per device and
  * layer (plots: scripts/plot-spike-rate.gp).
@@ -49,6 +50,7 @@
 #define BENCH_DEFAULT_LIMIT 1000u
 #define BENCH_LATENCY_RUNS 32
 #define BENCH_LATENCY_SECONDS 1.0
+#define BENCH_SIM_DEFAULT_IMAGES 10
 
 /* ---- energy model (docs/energy.md) ---------------------------------------
  * Horowitz, "Computing's energy problem (and what we can do about it)",
@@ -646,7 +648,17 @@ int snn_cmd_bench(int argc, char **argv)
     int have_ref = 0, failed = 0;
     for (int i = 0; i < n_dev; i++) {
         bench_dev *r = &devs[i];
-        st = run_device(&o, image, size, &net, pixels, labels, n, r, results,
+        /* Verilator runs about a million cycles per second: without an explicit
+         * --devices, sim gets the first few images only (compared on those). */
+        uint32_t nd = n;
+        if (!o.explicit_devices && !strcmp(r->name, "sim") && n > BENCH_SIM_DEFAULT_IMAGES) {
+            nd = BENCH_SIM_DEFAULT_IMAGES;
+            fprintf(stderr,
+                    "mpbn bench: sim runs the first %u of %u images (it simulates every clock "
+                    "cycle); `--devices sim` runs all\n",
+                    nd, n);
+        }
+        st = run_device(&o, image, size, &net, pixels, labels, nd, r, results,
                         have_ref ? ref_results : NULL, preds);
         if (st != SNN_OK) {
             snprintf(r->note, sizeof r->note, "%s", snn_last_error());
