@@ -465,6 +465,76 @@ static void test_fc_output(void **state)
     snn_model_free(m);
 }
 
+/* ---- hidden fc: the same network as a conv on 1x1 images -------------------------------- */
+
+/* On a 1x1 image a 3x3 conv with padding 1 only uses its centre tap, so
+ * "c4,c6" and "c4,f6" (fc weights = centre taps) compute the same function.
+ * The conv path is checked against finite differences above; equal
+ * gradients here check the hidden fc's backward (weight gradient and the
+ * input gradient it sends into the LIF/BN/conv of layer 0). */
+static void test_fc_hidden_equals_conv(void **state)
+{
+    (void)state;
+    snn_model_config cfg;
+    snn_model_config_default(&cfg);
+    cfg.T = 3;
+    cfg.in_c = 3;
+    cfg.in_h = cfg.in_w = 1;
+    cfg.n_classes = 5;
+    cfg.norm_mean = 0.5f;
+    cfg.norm_std = 0.25f;
+    snn_model *mc, *mf;
+    snprintf(cfg.arch, sizeof cfg.arch, "c4,c6");
+    assert_int_equal(snn_model_create(&cfg, 11, &mc), SNN_OK);
+    snprintf(cfg.arch, sizeof cfg.arch, "c4,f6");
+    assert_int_equal(snn_model_create(&cfg, 11, &mf), SNN_OK);
+    uint32_t n;
+    float *wc = snn_model_param(mc, "layers.1.weight", &n), *wf = snn_model_param(mf, "layers.1.weight", &n);
+    assert_int_equal(n, 24);
+    for (uint32_t i = 0; i < 24; i++) wc[i * 9 + 4] *= 3.0f; /* stronger drive: more spikes */
+    for (uint32_t i = 0; i < 24; i++) wf[i] = wc[i * 9 + 4];
+    const char *same[] = {"layers.0.weight", "layers.2.weight", "layers.2.bias"};
+    for (int k = 0; k < 3; k++) {
+        uint32_t na, nb;
+        float *a = snn_model_param(mc, same[k], &na), *b = snn_model_param(mf, same[k], &nb);
+        assert_int_equal(na, nb);
+        memcpy(b, a, na * sizeof(float));
+    }
+    const uint32_t B = 6;
+    uint8_t px[6 * 3], lab[6] = {0, 1, 2, 3, 4, 0};
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)((i * 97 + 13) % 256);
+    snn_model *ms[2] = {mc, mf};
+    double loss[2];
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(snn_model_alloc_grads(ms[k]), SNN_OK);
+        assert_int_equal(snn_model_workspace(ms[k], B), SNN_OK);
+        snn_model_load_input(ms[k], px, NULL, B, NULL, NULL, NULL);
+        snn_model_forward(ms[k], B, 1);
+        loss[k] = snn_model_loss(ms[k], B, lab, NULL);
+        snn_model_backward(ms[k], B);
+    }
+    check_close(loss[0], loss[1], 1e-5, 1e-6, "loss", 0);
+    double spikes = 0;
+    for (size_t i = 0; i < (size_t)3 * B * 6; i++) spikes += mc->layers[1].out[i];
+    assert_true(spikes > 0); /* the fc's spikes reach the output layer */
+    const char *names[] = {"layers.0.weight", "layers.0.bn.weight", "layers.0.bn.bias",
+                           "layers.0.mpbn.weight", "layers.0.mpbn.bias", "layers.1.bn.weight",
+                           "layers.1.bn.bias", "layers.1.mpbn.weight", "layers.2.weight"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const snn_param *a = snn_model_find_param(mc, names[k]), *b = snn_model_find_param(mf, names[k]);
+        assert_non_null(a);
+        assert_non_null(b);
+        double mx = 0;
+        for (size_t i = 0; i < a->n; i++) mx = fmax(mx, fabs(a->grad[i]));
+        assert_true(mx > 0 || k == 2); /* gradients actually flow */
+        for (size_t i = 0; i < a->n; i++) check_close(a->grad[i], b->grad[i], 1e-3, 1e-5 * (mx + 1e-3), names[k], i);
+    }
+    const snn_param *gc = snn_model_find_param(mc, "layers.1.weight"), *gf = snn_model_find_param(mf, "layers.1.weight");
+    for (uint32_t i = 0; i < 24; i++) check_close(gc->grad[i * 9 + 4], gf->grad[i], 1e-3, 1e-6, "fc dW", i);
+    snn_model_free(mc);
+    snn_model_free(mf);
+}
+
 static void test_gather_scatter(void **state)
 {
     (void)state;
@@ -498,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_lif_bptt_element),
         cmocka_unit_test(test_lif_bptt_shared),
         cmocka_unit_test(test_fc_output),
+        cmocka_unit_test(test_fc_hidden_equals_conv),
         cmocka_unit_test(test_gather_scatter),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
