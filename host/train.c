@@ -398,7 +398,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             perm[j] = tmp;
         }
         snn_progress p;
-        char label[64], extra[96];
+        char label[64], extra[128];
         snprintf(label, sizeof label, "epoch %u/%u", ep + 1, m->epochs_total);
         if (!o->quiet) snn_progress_begin(&p, label, (uint64_t)iters * B, "img");
         double loss_sum = 0, lr = 0;
@@ -425,8 +425,8 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             loss_sum += loss;
             correct += ok;
             if (!o->quiet) {
-                snprintf(extra, sizeof extra, "loss %.3f acc %.3f lr %.4f", loss_sum / (it + 1),
-                         (double)correct / ((double)(it + 1) * B), lr);
+                snprintf(extra, sizeof extra, "batch %u/%u loss %.3f acc %.3f lr %.4f", it + 1, iters,
+                         loss_sum / (it + 1), (double)correct / ((double)(it + 1) * B), lr);
                 snn_progress_update(&p, (uint64_t)(it + 1) * B, extra);
             }
         }
