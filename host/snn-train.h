@@ -129,8 +129,10 @@ float *snn_model_param(const snn_model *m, const char *name, uint32_t *n);
  * model's in_c x in_h x in_w). logits (n x n_classes, may be NULL) receive the
  * output averaged over T. If cb is not NULL it is called, for every LIF and
  * pool layer in order, for t = 0..T-1, for every image, with that layer's
- * 0/1 output spikes in C,H,W order. Images are processed in batches; the
- * result does not depend on the batching. */
+ * 0/1 output spikes in C,H,W order (calls come batch by batch: for each batch
+ * of images, layer by layer, step by step, image by image). Eval mode uses
+ * running statistics only, so an image's result does not depend on the other
+ * images of its batch. */
 typedef void (*snn_spike_cb)(uint32_t layer, uint32_t t, uint32_t image, const float *spikes,
                              uint32_t n_neurons, void *ctx);
 snn_status snn_model_forward_eval(snn_model *m, const uint8_t *pixels, uint32_t n, float *logits,
