@@ -70,7 +70,7 @@ module snn_accum #(
   // A1: int8 weight x uint8 value, exact in 16 bits (|w*x| <= 127*255)
   logic signed [15:0] prod [LANES];
   always_comb begin
-    for (int unsigned j = 0; j < LANES; j++)
+    for (int j = 0; j < LANES; j++)
       prod[j] = 16'(signed'(w_data_i[j*8 +: 8])) * signed'({8'd0, a1_val_q});
   end
 
@@ -80,7 +80,7 @@ module snn_accum #(
     if (a3_valid_q && !a3_eoj_q && a3_addr_q == a2_addr_q)      base = a3_sum_q;
     else if (a4_valid_q && a4_addr_q == a2_addr_q)              base = a4_sum_q;
     else                                                        base = a_rdata_i;
-    for (int unsigned j = 0; j < LANES; j++)
+    for (int j = 0; j < LANES; j++)
       sum[j*32 +: 32] = base[j*32 +: 32] + 32'(a2_prod_q[j]);
   end
 
@@ -111,7 +111,7 @@ module snn_accum #(
     a1_val_q  <= op_val_i;
     a1_mask_q <= op_mask_i;
     a2_addr_q <= a1_addr_q;
-    for (int unsigned j = 0; j < LANES; j++)
+    for (int j = 0; j < LANES; j++)
       a2_prod_q[j] <= a1_mask_q[j] ? prod[j] : 16'sd0;
     a3_addr_q <= a2_addr_q;
     a3_sum_q  <= sum;

@@ -159,7 +159,7 @@ module snn_ctrl #(
       // interrupts
       if (wr_do && waddr_q == AddrGie && wstrb_q[0]) gie_q <= wdata_q[0];
       if (wr_do && waddr_q == AddrIer && wstrb_q[0]) ier_q <= wdata_q[1:0];
-      for (int unsigned i = 0; i < 2; i++) begin
+      for (int i = 0; i < 2; i++) begin
         if (ier_q[i] && done_i)           isr_q[i] <= 1'b1;
         else if (wr_isr && wstrb_q[0])    isr_q[i] <= isr_q[i] ^ wdata_q[i];
       end

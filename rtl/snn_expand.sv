@@ -57,19 +57,23 @@ module snn_expand
 
   always_ff @(posedge clk_i) begin
     if (start_i) begin
-      for (int unsigned t = 0; t < 9; t++) begin
+      for (int t = 0; t < 9; t++) begin
+        // tap t = ky*3 + kx: row offset (1-ky)*W, column offset 1-kx, modulo 2^AddrW
+        logic [AddrW-1:0] dy, dx;
+        dy = (t < 3) ? AddrW'(w_i) : (t < 6) ? '0 : AddrW'(0) - AddrW'(w_i);
+        dx = (t % 3 == 0) ? AddrW'(1) : (t % 3 == 1) ? '0 : AddrW'(0) - AddrW'(1);
         tap_w_q[t] <= conv_i ? AddrW'(t) * AddrW'(grp_i) : '0;
-        tap_a_q[t] <= conv_i ? AddrW'((1 - int'(t / 3)) * int'(w_i) + (1 - int'(t % 3))) : '0;
+        tap_a_q[t] <= conv_i ? dy + dx : '0;
       end
-      for (int unsigned j = 0; j < LANES; j++) last_mask_q[j] <= (j < 32'(last_lanes_i));
+      for (int j = 0; j < LANES; j++) last_mask_q[j] <= (j < 32'(last_lanes_i));
     end
   end
 
   // ---- preparation pipeline (stages 1..4, one global advance) -------------------------
   logic adv;
-  logic       s_valid_q [5];        // stage 1..4 in [1..4]
-  event_t     s_ev_q    [5];
-  logic [8:0] s_tm_q    [5];        // valid taps
+  logic       s1_valid_q, s2_valid_q, s3_valid_q, s4_valid_q;   // stages 1..4
+  event_t     s1_ev_q, s2_ev_q, s3_ev_q, s4_ev_q;
+  logic [8:0] s1_tm_q, s2_tm_q, s3_tm_q, s4_tm_q;                 // valid taps
   logic [31:0] s1_a_q, s1_b_q;      // first product operands
   logic [63:0] s2_m_q;              // c*9grp (conv) or c*HW_in (fc)
   logic [31:0] s3_i_q;              // fc input index
@@ -77,7 +81,7 @@ module snn_expand
   logic [63:0] s4_m_q;              // i*grp
   logic [31:0] s4_m1_q;
   logic [3:0]  s2_nt_q;             // valid taps of stage 2
-  logic [AddrW-1:0] s_syn_q [5];    // synapses of the event (stages 3, 4)
+  logic [AddrW-1:0] s3_syn_q, s4_syn_q;  // synapses of the event
 
   // tap mask of an incoming event
   logic [8:0] tm_in;
@@ -85,13 +89,13 @@ module snn_expand
   always_comb begin
     vy = {ev_i.y != '0, 1'b1, 32'(ev_i.y) + 1 < 32'(h_i)};   // ky = 2, 1, 0
     vx = {ev_i.x != '0, 1'b1, 32'(ev_i.x) + 1 < 32'(w_i)};
-    for (int unsigned t = 0; t < 9; t++) tm_in[t] = vy[t / 3] && vx[t % 3];
+    for (int t = 0; t < 9; t++) tm_in[t] = vy[t / 3] && vx[t % 3];
     if (!conv_i || ev_i.eoj) tm_in = 9'b0_0000_0001;
   end
 
   function automatic logic [3:0] popc9(input logic [8:0] v);
     popc9 = '0;
-    for (int unsigned t = 0; t < 9; t++) popc9 = popc9 + 4'(v[t]);
+    for (int t = 0; t < 9; t++) popc9 = popc9 + 4'(v[t]);
   endfunction
 
   // expander state
@@ -113,39 +117,42 @@ module snn_expand
   assign e_g_last   = (e_g_q == grp_i - 1'b1) || e_eoj_q;
   assign e_tap_last = ((e_tm_q & ~(9'd1 << e_tap)) == 9'd0);
   assign e_take     = !e_valid_q || (e_g_last && e_tap_last);
-  assign adv        = !s_valid_q[4] || e_take;
+  assign adv        = !s4_valid_q || e_take;
   assign ev_ready_o = adv;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni || start_i) begin
-      for (int unsigned k = 1; k < 5; k++) s_valid_q[k] <= 1'b0;
+      s1_valid_q <= 1'b0;
+      s2_valid_q <= 1'b0;
+      s3_valid_q <= 1'b0;
+      s4_valid_q <= 1'b0;
     end else if (adv) begin
       // stage 1: the event, tap mask, product operands
-      s_valid_q[1] <= ev_valid_i;
-      s_ev_q[1]    <= ev_i;
-      s_tm_q[1]    <= tm_in;
+      s1_valid_q <= ev_valid_i;
+      s1_ev_q    <= ev_i;
+      s1_tm_q    <= tm_in;
       s1_a_q       <= 32'(ev_i.c);
       s1_b_q       <= conv_i ? 32'(g9_i) : 32'(hw_in_i);
       // stage 2: c*9grp or c*HW_in
-      s_valid_q[2] <= s_valid_q[1];
-      s_ev_q[2]    <= s_ev_q[1];
-      s_tm_q[2]    <= s_tm_q[1];
+      s2_valid_q <= s1_valid_q;
+      s2_ev_q    <= s1_ev_q;
+      s2_tm_q    <= s1_tm_q;
       s2_m_q       <= 64'(s1_a_q) * 64'(s1_b_q);
-      s2_nt_q      <= popc9(s_tm_q[1]);
+      s2_nt_q      <= popc9(s1_tm_q);
       // stage 3: fc input index, synapses of the event
-      s_valid_q[3] <= s_valid_q[2];
-      s_ev_q[3]    <= s_ev_q[2];
-      s_tm_q[3]    <= s_tm_q[2];
-      s3_i_q       <= s2_m_q[31:0] + 32'(s_ev_q[2].p);
+      s3_valid_q <= s2_valid_q;
+      s3_ev_q    <= s2_ev_q;
+      s3_tm_q    <= s2_tm_q;
+      s3_i_q       <= s2_m_q[31:0] + 32'(s2_ev_q.p);
       s3_m_q       <= s2_m_q[31:0];
-      s_syn_q[3]   <= s_ev_q[2].eoj ? '0 : AddrW'(s2_nt_q) * AddrW'(out_c_i);
+      s3_syn_q   <= s2_ev_q.eoj ? '0 : AddrW'(s2_nt_q) * AddrW'(out_c_i);
       // stage 4: i*grp
-      s_valid_q[4] <= s_valid_q[3];
-      s_ev_q[4]    <= s_ev_q[3];
-      s_tm_q[4]    <= s_tm_q[3];
+      s4_valid_q <= s3_valid_q;
+      s4_ev_q    <= s3_ev_q;
+      s4_tm_q    <= s3_tm_q;
       s4_m_q       <= 64'(s3_i_q) * 64'(grp_i);
       s4_m1_q      <= s3_m_q;
-      s_syn_q[4]   <= s_syn_q[3];
+      s4_syn_q   <= s3_syn_q;
     end
   end
 
@@ -166,15 +173,15 @@ module snn_expand
         end
       end
       if (e_take) begin
-        e_valid_q <= s_valid_q[4];
-        e_eoj_q   <= s_ev_q[4].eoj;
+        e_valid_q <= s4_valid_q;
+        e_eoj_q   <= s4_ev_q.eoj;
         e_row_q   <= w_base_i + AddrW'(conv_i ? s4_m1_q : s4_m_q[31:0]);
-        e_p_q     <= conv_i ? s_ev_q[4].p : '0;
-        e_val_q   <= s_ev_q[4].val;
-        e_tm_q    <= s_tm_q[4];
+        e_p_q     <= conv_i ? s4_ev_q.p : '0;
+        e_val_q   <= s4_ev_q.val;
+        e_tm_q    <= s4_tm_q;
         e_g_q     <= '0;
         e_ghw_q   <= '0;
-        if (s_valid_q[4]) synops_o <= synops_o + 32'(s_syn_q[4]);
+        if (s4_valid_q) synops_o <= synops_o + 32'(s4_syn_q);
       end
     end
   end
@@ -195,6 +202,6 @@ module snn_expand
   end
 
   logic unused_ev;
-  assign unused_ev = ^{s_ev_q[4].c, s_ev_q[4].y, s_ev_q[4].x, s3_m_q[0], s4_m_q[63:32], s2_m_q[63:32]};
+  assign unused_ev = ^{s4_ev_q.c, s4_ev_q.y, s4_ev_q.x, s3_m_q[0], s4_m_q[63:32], s2_m_q[63:32]};
 
 endmodule

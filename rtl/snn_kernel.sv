@@ -100,6 +100,7 @@ module snn_kernel
 
 `ifndef SYNTHESIS
   initial begin
+    if ($bits(event_t) != EventW) $fatal(1, "snn_kernel: EventW does not match event_t");
     if (C_M_AXI_GMEM_DATA_WIDTH != 64) $fatal(1, "snn_kernel: only a 64-bit m_axi_gmem is supported");
     if (LANES < 1 || LANES > 16 || (LANES & (LANES - 1)) != 0)
       $fatal(1, "snn_kernel: LANES must be 1, 2, 4, 8 or 16");
@@ -246,7 +247,9 @@ module snn_kernel
   );
 
   // ---- loader ---------------------------------------------------------------------------------
-  layer_cfg_t       cfg [MAX_LAYERS];
+  layer_cfg_t [MAX_LAYERS-1:0] cfg;
+  layer_cfg_t       cfg0;          // layer 0: its input is the image
+  assign cfg0 = cfg[0];
   logic [4:0]       n_layers, n_t;
   logic [6:0]       n_classes;
   logic [AddrW-1:0] n_pix, trace_step, trace_words, rec_words;
@@ -357,8 +360,8 @@ module snn_kernel
     .t_i               (n_t),
     .gpi_i             (gpi),
     .n_pix_i           (n_pix),
-    .img_h_i           (cfg[0].in_h),
-    .img_w_i           (cfg[0].in_w),
+    .img_h_i           (cfg0.in_h),
+    .img_w_i           (cfg0.in_w),
     .pix_full_i        (pix_full),
     .pix_release_o     (pix_release),
     .groups_i          (groups),
@@ -447,7 +450,7 @@ module snn_kernel
   );
 
   // the spike queue
-  snn_fifo #(.WIDTH($bits(event_t)), .DEPTH(16)) u_queue (
+  snn_fifo #(.WIDTH(EventW), .DEPTH(16)) u_queue (
     .clk_i       (clk),
     .rst_ni      (rst_n),
     .clear_i     (1'b0),

@@ -37,7 +37,7 @@ module snn_lif
   logic [LANES-1:0]          s1_pol_q, s1_mask_q;
 
   always_ff @(posedge clk_i) begin
-    for (int unsigned j = 0; j < LANES; j++) begin
+    for (int j = 0; j < LANES; j++) begin
       logic signed [31:0] u, leak;
       u    = first_i ? 32'sd0 : signed'(u_i[j*32 +: 32]);
       leak = u >>> LeakShift;
@@ -50,7 +50,7 @@ module snn_lif
 
   // stage 2: fire and reset
   always_ff @(posedge clk_i) begin
-    for (int unsigned j = 0; j < LANES; j++) begin
+    for (int j = 0; j < LANES; j++) begin
       logic fire;
       fire = s1_mask_q[j] && (s1_pol_q[j] ? (s1_v_q[j] < s1_th_q[j]) : (s1_v_q[j] > s1_th_q[j]));
       fire_o[j]         <= fire;

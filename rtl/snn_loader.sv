@@ -57,7 +57,7 @@ module snn_loader
   output logic [AddrW-1:0]      trace_words_o, // trace words of one image
   output logic [AddrW-1:0]      rec_words_o,   // result record words (multiple of 16)
   output logic [8:0]            gpi_o,         // post groups per image
-  output layer_cfg_t            cfg_o [MAX_LAYERS],
+  output layer_cfg_t [MAX_LAYERS-1:0] cfg_o,
   // memory writes
   output logic                  w_we_o,
   output logic [WAW-1:0]        w_addr_o,
@@ -184,7 +184,9 @@ module snn_loader
 
   logic prev_ok, shape_ok, fit_ok;
   layer_cfg_t prev;
-  assign prev = cfg_o[(li == '0) ? li : li - 1'b1];
+  logic [LIW-1:0] prev_i;
+  assign prev_i = (li == '0) ? li : li - 1'b1;
+  assign prev   = cfg_o[prev_i];
 
   always_comb begin
     // the input of layer l is the output of layer l-1 (layer 0: the image)
@@ -210,6 +212,33 @@ module snn_loader
     if (is_lif && 64'(th_sum_q) + nacc_q > 64'(TH_DEPTH)) fit_ok = 1'b0;
     if (!is_last && twps_q > 64'(BM_DEPTH)) fit_ok = 1'b0;
     if (layer_q == 5'd0 && n_in_q > 64'(MAX_PIXELS)) fit_ok = 1'b0;
+  end
+
+  // The configuration record of the current layer, stored at SCheck.
+  layer_cfg_t ncfg, cur;
+  assign cur = cfg_o[li];
+  always_comb begin
+    ncfg.kind       = d_kind[2:0];
+    ncfg.in_c       = d_inc[DimW-1:0];
+    ncfg.in_h       = d_inh[DimW-1:0];
+    ncfg.in_w       = d_inw[DimW-1:0];
+    ncfg.out_c      = d_outc[DimW-1:0];
+    ncfg.out_h      = d_outh[DimW-1:0];
+    ncfg.out_w      = d_outw[DimW-1:0];
+    ncfg.hw_in      = AddrW'(hw_in_q);
+    ncfg.hw_out     = AddrW'(hw_out_q);
+    ncfg.grp        = grp;
+    ncfg.last_lanes = last_lanes;
+    ncfg.wpr        = wpr;
+    ncfg.wps        = AddrW'(wps_q);
+    ncfg.w_base     = AddrW'(w_sum_q);
+    ncfg.g9         = AddrW'({grp, 3'b000}) + AddrW'(grp);
+    ncfg.th_base    = AddrW'(th_sum_q);
+    ncfg.b_base     = AddrW'(b_sum_q);
+    ncfg.map_buf    = layer_q[0];
+    ncfg.tr_words   = AddrW'((n_out_q + 64'd31) >> 5);
+    ncfg.tr_off     = AddrW'(tr_sum_q);
+    ncfg.src_gbase  = 9'(32'(last_lif_q) * h_t);
   end
 
   // ---- section streaming ---------------------------------------------------------------
@@ -302,7 +331,7 @@ module snn_loader
     cmd_addr_o  = model_i;
     cmd_beats_o = 24'd8;
     unique case (state_q)
-      SDescCmd: begin cmd_addr_o = model_i + GA'(64 + 80 * int'(layer_q)); cmd_beats_o = 24'd10; end
+      SDescCmd: begin cmd_addr_o = model_i + GA'(64) + GA'(32'd80 * 32'(layer_q)); cmd_beats_o = 24'd10; end
       SSecCmd:  begin cmd_addr_o = model_i + sec_off;                      cmd_beats_o = sec_beats; end
       default: ;
     endcase
@@ -318,14 +347,14 @@ module snn_loader
   always_comb begin
     w_we_o   = 1'b0;
     w_addr_o = WAW'(row_addr_q + grp_i_q);
-    for (int unsigned j = 0; j < LANES; j++)
+    for (int j = 0; j < LANES; j++)
       w_data_o[j*8 +: 8] = (32'(lane_q) == j) ? e_byte : wreg_q[j];
     b_we_o    = '0;
-    b_addr_o  = BAW'(cfg_o[li].b_base + (AddrW'(col_q) >> LS));
+    b_addr_o  = BAW'(cur.b_base + (AddrW'(col_q) >> LS));
     b_data_o  = e_word;
     th_we_o   = '0;
     pol_we_o  = '0;
-    th_addr_o = TAW'(cfg_o[li].th_base + gbase_q + p_q);
+    th_addr_o = TAW'(cur.th_base + gbase_q + p_q);
     th_data_o = e_word;
     if (elem_take) begin
       unique case (sec_q)
@@ -417,27 +446,7 @@ module snn_loader
         SCheck: begin
           if (!(prev_ok && shape_ok && fit_ok)) status_q <= StatusNoFit;
           if (layer_q == 5'd0) n_pix_o <= AddrW'(n_in_q);
-          cfg_o[li].kind       <= d_kind[2:0];
-          cfg_o[li].in_c       <= d_inc[DimW-1:0];
-          cfg_o[li].in_h       <= d_inh[DimW-1:0];
-          cfg_o[li].in_w       <= d_inw[DimW-1:0];
-          cfg_o[li].out_c      <= d_outc[DimW-1:0];
-          cfg_o[li].out_h      <= d_outh[DimW-1:0];
-          cfg_o[li].out_w      <= d_outw[DimW-1:0];
-          cfg_o[li].hw_in      <= AddrW'(hw_in_q);
-          cfg_o[li].hw_out     <= AddrW'(hw_out_q);
-          cfg_o[li].grp        <= grp;
-          cfg_o[li].last_lanes <= last_lanes;
-          cfg_o[li].wpr        <= wpr;
-          cfg_o[li].wps        <= AddrW'(wps_q);
-          cfg_o[li].w_base     <= AddrW'(w_sum_q);
-          cfg_o[li].g9         <= AddrW'({grp, 3'b000}) + AddrW'(grp);
-          cfg_o[li].th_base    <= AddrW'(th_sum_q);
-          cfg_o[li].b_base     <= AddrW'(b_sum_q);
-          cfg_o[li].map_buf    <= layer_q[0];
-          cfg_o[li].tr_words   <= AddrW'((n_out_q + 64'd31) >> 5);
-          cfg_o[li].tr_off     <= AddrW'(tr_sum_q);
-          cfg_o[li].src_gbase  <= 9'(32'(last_lif_q) * h_t);
+          cfg_o[li] <= ncfg;
           if (!is_pool) begin
             w_sum_q <= w_sum_q + 40'(wrows_q);
             b_sum_q <= b_sum_q + 40'(grp);
@@ -457,10 +466,10 @@ module snn_loader
           col_q       <= '0;
           lane_q      <= '0;
           grp_i_q     <= '0;
-          row_addr_q  <= cfg_o[li].w_base;
+          row_addr_q  <= cur.w_base;
           p_q         <= '0;
           gbase_q     <= '0;
-          for (int unsigned j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
+          for (int j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
         end
         SSecDat: begin
           if (dat_valid_i && dat_ready_o) begin
@@ -482,13 +491,13 @@ module snn_loader
                   lane_q     <= '0;
                   grp_i_q    <= '0;
                   row_addr_q <= row_addr_q + AddrW'(grp);
-                  for (int unsigned j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
+                  for (int j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
                 end else begin
                   col_q  <= col_q + 1'b1;
                   lane_q <= next_lane(lane_q);
                   if (lane_wrap) begin
                     grp_i_q <= grp_i_q + 1'b1;
-                    for (int unsigned j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
+                    for (int j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
                   end
                 end
               end

@@ -57,6 +57,7 @@ package snn_pkg;
     logic [AddrW-1:0] p;           // y * in_w + x
     logic [7:0]       val;         // pixel value (layer 0) or 1 (spike)
   } event_t;
+  localparam int unsigned EventW = 1 + 3 * DimW + AddrW + 8;  // $bits(event_t)
 
   // Ceiling of a / 2^s for counts.
   function automatic logic [AddrW-1:0] ceil_shr(input logic [AddrW-1:0] a, input int unsigned s);

@@ -40,7 +40,7 @@ module snn_post
   input  wire [GA-1:0]         trace_i,
   output logic                 done_o,         // level: every record is handed to the writer
   // image configuration
-  input  layer_cfg_t           cfg_i [MAX_LAYERS],
+  input  layer_cfg_t [MAX_LAYERS-1:0] cfg_i,
   input  wire [4:0]            n_layers_i,
   input  wire [4:0]            t_i,
   input  wire [6:0]            n_classes_i,
@@ -170,7 +170,7 @@ module snn_post
   logic             clear_acc_q;
 
   always_comb begin
-    for (int unsigned j = 0; j < LANES; j++) grp_mask[j] = (j < 32'(cl.last_lanes));
+    for (int j = 0; j < LANES; j++) grp_mask[j] = (j < 32'(cl.last_lanes));
     if (g_q != cl.grp - 1'b1) grp_mask = '1;
   end
 
@@ -208,13 +208,13 @@ module snn_post
   logic [31:0] word_q [LANES];   // spike words being assembled
   logic [LANES*32-1:0] word_out;
   always_comb begin
-    for (int unsigned j = 0; j < LANES; j++)
+    for (int j = 0; j < LANES; j++)
       word_out[j*32 +: 32] = word_q[j] | (32'(lif_fire[j]) << m3_q.bit_pos);
   end
 
   function automatic logic [5:0] popc_lanes(input logic [LANES-1:0] v);
     popc_lanes = '0;
-    for (int unsigned j = 0; j < LANES; j++) popc_lanes = popc_lanes + 6'(v[j]);
+    for (int j = 0; j < LANES; j++) popc_lanes = popc_lanes + 6'(v[j]);
   endfunction
 
   // ---- pool pass pipeline -----------------------------------------------------------------
@@ -242,14 +242,14 @@ module snn_post
     logic [DimW-1:0] rem;
     rem   = cq.out_w - DimW'({pr_k_q, 5'b00000});
     bmask = (pr_k_q == cq.wpr - 1'b1 && rem < DimW'(32)) ? ((32'd1 << rem) - 1'b1) : 32'hFFFF_FFFF;
-    for (int unsigned j = 0; j < LANES; j++) begin
+    for (int j = 0; j < LANES; j++) begin
       pool_lmask[j] = (pr_g_q != cq.grp - 1'b1) || (j < 32'(cq.last_lanes));
     end
     pool_cnt = '0;
-    for (int unsigned j = 0; j < LANES; j++) begin
+    for (int j = 0; j < LANES; j++) begin
       both = {pool_hi_q[j*32 +: 32] | (pr_hi_q ? mr_data_i[j*32 +: 32] : 32'd0),
               pool_lo_q[j*32 +: 32] | (pr_hi_q ? 32'd0 : mr_data_i[j*32 +: 32])};
-      for (int unsigned b = 0; b < 32; b++) folded[b] = both[2*b] | both[2*b+1];
+      for (int b = 0; b < 32; b++) folded[b] = both[2*b] | both[2*b+1];
       pool_word[j*32 +: 32] = pool_lmask[j] ? (folded & bmask) : 32'd0;
       pool_cnt = pool_cnt + 11'($countones(pool_word[j*32 +: 32]));
     end
@@ -500,7 +500,7 @@ module snn_post
       trr_valid_q <= tr_issue;
       if (spike_add != '0) spikes_q[spike_layer] <= spikes_q[spike_layer] + spike_add;
       if (lif_valid) begin
-        for (int unsigned j = 0; j < LANES; j++) word_q[j] <= m3_q.word_end ? 32'd0 : word_out[j*32 +: 32];
+        for (int j = 0; j < LANES; j++) word_q[j] <= m3_q.word_end ? 32'd0 : word_out[j*32 +: 32];
         if (m3_q.word_end) mw_addr_q <= mw_addr_q + 1'b1;
       end
 
@@ -516,7 +516,7 @@ module snn_post
           res_addr_q <= results_i;
           tr_img_q   <= trace_i;
           n_images_q <= n_images_i;
-          for (int unsigned l = 0; l < MAX_LAYERS; l++) begin
+          for (int l = 0; l < MAX_LAYERS; l++) begin
             spikes_q[l] <= '0;
             synops_q[l] <= '0;
           end
@@ -534,7 +534,7 @@ module snn_post
           m_q         <= lay_q;
           mw_addr_q   <= MAW'(AddrW'(t_q) * cl.wps);
           clear_acc_q <= !keep_bank;
-          for (int unsigned j = 0; j < LANES; j++) word_q[j] <= '0;
+          for (int j = 0; j < LANES; j++) word_q[j] <= '0;
         end
         SThr: if (thr_issue) begin
           n_q <= n_q - 1'b1;
@@ -711,7 +711,7 @@ module snn_post
           t_q        <= '0;
           res_addr_q <= res_addr_q + GA'({rec_words_i, 2'b00});
           tr_img_q   <= tr_img_q + GA'({trace_words_i, 2'b00});
-          for (int unsigned l = 0; l < MAX_LAYERS; l++) begin
+          for (int l = 0; l < MAX_LAYERS; l++) begin
             spikes_q[l] <= '0;
             synops_q[l] <= '0;
           end
@@ -732,7 +732,7 @@ module snn_post
   // sums of the output layer
   always_ff @(posedge clk_i) begin
     if (s1_valid_q) begin
-      for (int unsigned j = 0; j < LANES; j++) begin
+      for (int j = 0; j < LANES; j++) begin
         logic [31:0] k;
         k = (32'(s1_g_q) << LS) | 32'(j);
         if (k < 32'(n_classes_i))

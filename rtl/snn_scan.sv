@@ -108,7 +108,7 @@ module snn_scan
   always_comb begin
     f_rem     = w_q - DimW'({f_k_q, 5'b00000});
     f_bitmask = (f_k_q == wpr_q - 1'b1 && f_rem < DimW'(32)) ? ((32'd1 << f_rem) - 1'b1) : 32'hFFFF_FFFF;
-    for (int unsigned j = 0; j < LANES; j++) begin
+    for (int j = 0; j < LANES; j++) begin
       if (f_g_q == grp_q - 1'b1 && j >= 32'(last_lanes_q))
         f_masked[j*32 +: 32] = 32'd0;
       else
@@ -124,7 +124,7 @@ module snn_scan
   logic [31:0]      e_word_left;       // e_word without the emitted bit
   logic             e_last;            // the emitted bit is the word's last
   always_comb begin
-    for (int unsigned j = 0; j < LANES; j++) lane_nz[j] = (e_bits_q[j*32 +: 32] != 32'd0);
+    for (int j = 0; j < LANES; j++) lane_nz[j] = (e_bits_q[j*32 +: 32] != 32'd0);
     e_lane = '0;
     for (int j = LANES - 1; j >= 0; j--) if (lane_nz[j]) e_lane = LW'(j);
     e_word = e_bits_q[32'(e_lane) * 32 +: 32];
@@ -132,7 +132,7 @@ module snn_scan
     for (int b = 31; b >= 0; b--) if (e_word[b]) e_bit = 5'(b);
     e_word_left = e_word & ~(32'd1 << e_bit);
     e_last = (e_word_left == 32'd0);
-    for (int unsigned j = 0; j < LANES; j++)
+    for (int j = 0; j < LANES; j++)
       if (32'(e_lane) != j && lane_nz[j]) e_last = 1'b0;
   end
 

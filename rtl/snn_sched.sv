@@ -21,7 +21,7 @@ module snn_sched
   input  wire              rst_ni,
   input  wire              start_i,
   input  wire [31:0]       n_images_i,
-  input  layer_cfg_t       cfg_i [MAX_LAYERS],
+  input  layer_cfg_t [MAX_LAYERS-1:0] cfg_i,
   input  wire [4:0]        n_layers_i,
   input  wire [4:0]        t_i,
   input  wire [8:0]        gpi_i,          // post groups per image
@@ -71,7 +71,9 @@ module snn_sched
 
   layer_cfg_t cl, cs;
   assign cl = cfg_i[l_q[LIW-1:0]];
-  assign cs = cfg_i[(l_q == '0) ? '0 : LIW'(l_q - 1'b1)];
+  logic [LIW-1:0] src_i;
+  assign src_i = (l_q == '0) ? '0 : LIW'(l_q - 1'b1);
+  assign cs    = cfg_i[src_i];
 
   logic ready;
   always_comb begin
