@@ -57,3 +57,21 @@ test-rtl-modules: $(addprefix $(RTL_TB_DIR)/,$(RTL_TBS)) ## run the RTL module t
 	done; exit $$fail
 
 EXTRA_TESTS += test-rtl-modules
+
+# ---- synthesis ---------------------------------------------------------------------
+# Yosys maps the whole kernel (flattened) to UltraScale+ cells. Its memory
+# mapping of the full-size on-chip memories (~20 Mbit at the default maxima)
+# is slow, so synthesis runs with reduced maxima by default; the logic does
+# not depend on them beyond address widths. SYNTH_PARAMS= uses the defaults.
+SYNTH_LANES  ?= 1 4 8 16
+SYNTH_PARAMS ?= MAX_NEURONS=4096 MAX_TH_NEURONS=8192 MAX_WEIGHT_BYTES=16384 MAX_CHANNELS=512 \
+                MAX_SPIKE_WORDS=1024
+SYNTH_DIR    := $(BUILD)/synth
+
+synth: rtl-check-yosys ## Yosys synth_xilinx -family xcup per lane count (SYNTH_LANES), resource table in build/synth/summary.txt
+	@mkdir -p $(SYNTH_DIR)
+	@for l in $(SYNTH_LANES); do \
+	    echo "== yosys synth_xilinx -family xcup, LANES=$$l $(SYNTH_PARAMS)"; \
+	    bash scripts/synth.sh $$l $(SYNTH_DIR) $(SYNTH_PARAMS) || exit 1; \
+	done
+	@bash scripts/synth-summary.sh $(foreach l,$(SYNTH_LANES),$(SYNTH_DIR)/report-L$(l).txt) | tee $(SYNTH_DIR)/summary.txt
