@@ -53,7 +53,7 @@ for l in $LANES; do
     row=$(python3 -c 'import sys
 l,n,cyc,syn,secs=int(sys.argv[1]),int(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]),float(sys.argv[5])
 cpi=cyc/n
-print("%.0f %.1f %.1f %.3g" % (cpi, syn, 100.0*syn/(l*cpi), cyc/secs if secs>0 else 0))' \
+print("%.0f %.0f %.1f %.3g" % (cpi, syn, 100.0*syn/(l*cpi), cyc/secs if secs>0 else 0))' \
         "$l" "$images" "$cyc" "$synops" "$secs")
     read -r cpi syn util speed <<<"$row"
     echo "   mismatches $mism, $cpi cycles/image, utilisation $util%, sim $speed cycles/s ($((SECONDS - t0)) s)"
