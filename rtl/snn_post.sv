@@ -231,6 +231,19 @@ module snn_post
   logic [10:0]      pool_cnt;
   logic [LANES-1:0] pool_lmask;
 
+  // OR of each bit pair (2b, 2b+1) of a 64-bit row segment, packed to 32 bits
+  // (bit b): word-level compaction instead of a per-bit loop.
+  function automatic logic [31:0] fold_pairs(input logic [63:0] v);
+    logic [63:0] x;
+    x = (v | (v >> 1)) & 64'h5555_5555_5555_5555;
+    x = (x | (x >> 1)) & 64'h3333_3333_3333_3333;
+    x = (x | (x >> 2)) & 64'h0F0F_0F0F_0F0F_0F0F;
+    x = (x | (x >> 4)) & 64'h00FF_00FF_00FF_00FF;
+    x = (x | (x >> 8)) & 64'h0000_FFFF_0000_FFFF;
+    x = (x | (x >> 16)) & 64'h0000_0000_FFFF_FFFF;
+    fold_pairs = x[31:0];
+  endfunction
+
   assign pool_two   = (32'({k_q, 1'b1}) < 32'(cqp.wpr));
   assign pool_rlast = pool_two ? (r_q == 2'd3) : (r_q == 2'd2);
   assign pool_issue = (state_q == SPool) && (n_q != '0);
@@ -249,7 +262,7 @@ module snn_post
     for (int j = 0; j < LANES; j++) begin
       both = {pool_hi_q[j*32 +: 32] | (pr_hi_q ? mr_data_i[j*32 +: 32] : 32'd0),
               pool_lo_q[j*32 +: 32] | (pr_hi_q ? 32'd0 : mr_data_i[j*32 +: 32])};
-      for (int b = 0; b < 32; b++) folded[b] = both[2*b] | both[2*b+1];
+      folded = fold_pairs(both);
       pool_word[j*32 +: 32] = pool_lmask[j] ? (folded & bmask) : 32'd0;
       pool_cnt = pool_cnt + 11'($countones(pool_word[j*32 +: 32]));
     end
