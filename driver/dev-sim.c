@@ -64,14 +64,22 @@ static int file_exists(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* dst = "<dir><middle><lanes>.so"; 0 if it does not fit (then it is not a usable path). */
+static int lib_path(char *dst, size_t size, const char *dir, const char *middle, uint32_t lanes)
+{
+    int n = snprintf(dst, size, "%s%s%u.so", dir, middle, (unsigned)lanes);
+    return n > 0 && (size_t)n < size;
+}
+
 static snn_status find_library(uint32_t lanes, char *out, size_t out_size)
 {
-    char tried[2][PATH_MAX];
+    char tried[2][PATH_MAX + 64];
     int n_tried = 0;
     const char *env = getenv("MPBN_SIM_DIR");
     if (env && env[0]) {
-        snprintf(tried[n_tried], PATH_MAX, "%s/libsnn-sim-L%u.so", env, (unsigned)lanes);
-        if (file_exists(tried[n_tried])) goto found;
+        if (lib_path(tried[n_tried], sizeof tried[0], env, "/libsnn-sim-L", lanes) &&
+            file_exists(tried[n_tried]))
+            goto found;
         n_tried++;
     }
     char exe[PATH_MAX];
@@ -80,8 +88,9 @@ static snn_status find_library(uint32_t lanes, char *out, size_t out_size)
         exe[k] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
-        snprintf(tried[n_tried], PATH_MAX, "%s/sim/libsnn-sim-L%u.so", exe, (unsigned)lanes);
-        if (file_exists(tried[n_tried])) goto found;
+        if (lib_path(tried[n_tried], sizeof tried[0], exe, "/sim/libsnn-sim-L", lanes) &&
+            file_exists(tried[n_tried]))
+            goto found;
         n_tried++;
     }
     if (n_tried == 2)
@@ -94,7 +103,9 @@ static snn_status find_library(uint32_t lanes, char *out, size_t out_size)
                     "with `make sim SIM_LANES=%u`",
                     (unsigned)lanes, n_tried ? tried[0] : "libsnn-sim-L<N>.so", (unsigned)lanes);
 found:
-    snprintf(out, out_size, "%s", tried[n_tried]);
+    if (strlen(tried[n_tried]) >= out_size)
+        return snn_fail(SNN_ERR_DEVICE, "simulator library path too long: %s", tried[n_tried]);
+    memcpy(out, tried[n_tried], strlen(tried[n_tried]) + 1);
     return SNN_OK;
 }
 
