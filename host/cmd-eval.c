@@ -18,17 +18,6 @@
 #include "json.h"
 #include "snn-train.h"
 
-/* Fallback so the program links before the device backends exist. */
-__attribute__((weak)) int snn_eval_device(const char *model_path, const char *device, int argc,
-                                          char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mpbn eval: device evaluation not built (model %s, device %s)\n", model_path,
-            device);
-    return 1;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpbn eval FILE [--data DIR] [--device float|ref|csim|sim|xrt] [--limit N]\n"

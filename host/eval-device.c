@@ -196,8 +196,3 @@ done:
     free(image);
     return rc;
 }
-
-/* cmd-eval.c carries a weak fallback of snn_eval_device for builds without
- * this file; a weak definition never pulls an archive member, so mk/fold.mk
- * links this one in through a reference to this symbol. */
-const int snn_eval_device_linked = 1;

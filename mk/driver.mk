@@ -1,16 +1,8 @@
-# driver.mk - link the device backends into build/mpbn and the tests.
+# driver.mk - build flags of the device backends.
 #
-# driver/dev.c's registry holds weak references (a build without a backend
-# simply lacks that entry). A static archive member is only pulled in by a
-# strong reference, so without help the linker would drop every backend from
-# build/libsnn.a. `-u snn_dev_<name>` makes the symbol wanted: list here each
-# backend whose driver/dev-<name>.c always defines `snn_dev_<name>` (a stub
-# whose open() explains what is missing is fine). A backend that is compiled
-# conditionally appends itself to DEV_LINK from its own fragment only when it
-# is really built (e.g. mk/sim.mk after the Verilator model exists).
-comma := ,
-DEV_LINK += $(foreach b,ref csim xrt,$(if $(wildcard driver/dev-$(b).c),$(b)))
-LDLIBS += $(foreach b,$(DEV_LINK),-Wl$(comma)-u$(comma)snn_dev_$(b))
+# driver/dev.c's registry references every backend, so all of them are linked
+# into build/mpbn and the tests; those needing optional software (sim: the
+# Verilator model, xrt: XRT) load it at open() time and say what is missing.
 
 # The XRT backend (driver/dev-xrt.c) compiles against the XRT headers and
 # loads the XRT libraries at run time (dlopen), so build/mpbn links nothing of

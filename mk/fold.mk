@@ -9,10 +9,6 @@
 #   FIXTURE_CHANNEL / FIXTURE_ELEMENT / FIXTURE_NONE         checkpoints
 #   FIXTURE_CHANNEL_SNN / FIXTURE_ELEMENT_SNN / FIXTURE_NONE_SNN   deploy images
 
-# eval-device.o holds the strong snn_eval_device (cmd-eval.c has a weak
-# fallback, which alone would never pull the archive member).
-LDLIBS += -Wl,-u,snn_eval_device_linked
-
 FIXTURE_DIR         := $(BUILD)/fixtures
 FIXTURE_CHANNEL     := $(FIXTURE_DIR)/fmnist-channel.safetensors
 FIXTURE_ELEMENT     := $(FIXTURE_DIR)/fmnist-element.safetensors

@@ -42,9 +42,6 @@ SIM_CFLAGS    := -fPIC -include $(CURDIR)/sim/vl-hooks.h -I$(CURDIR)/sim -I$(CUR
 SIM_PARAM_G    = $(foreach p,$(SIM_RTL_PARAMS),-G$(p))
 SIM_PARAM_D    = $(foreach p,$(SIM_RTL_PARAMS),-DSNN_SIM_$(p))
 
-# The `sim` device is always compiled (driver/dev-sim.c); link it in.
-DEV_LINK += sim
-
 .PHONY: sim sim-check-verilator test-sim-rtl test-sim-fixture bench-sim sim-clean sim-trace
 
 sim: $(SIM_LIBS) ## build the Verilator model(s) build/sim/libsnn-sim-L<N>.so (SIM_LANES="1 4 8 16")
