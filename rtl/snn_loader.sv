@@ -252,6 +252,7 @@ module snn_loader
   logic [GA-1:0] sec_off;
   logic [31:0]   sec_elems;
   logic [23:0]   sec_beats;
+  logic          w_fast;           // weights: a whole beat is consumed at once
 
   always_comb begin
     unique case (sec_q)
@@ -269,7 +270,13 @@ module snn_loader
   end
 
   assign elem_take = (state_q == SSecDat) && beat_have_q && (elems_q != '0);
-  assign beat_end  = elem_take && ((ei_q == per_beat) || (elems_q == 32'd1));
+  assign beat_end  = elem_take && ((ei_q == per_beat) || (elems_q == 32'd1) || w_fast);
+
+  // Weights, fast path: a whole beat holds 8 bytes of one row that fill 8
+  // lanes of one weight word (rows of a multiple of 8 bytes start on a beat,
+  // the section being 64-byte aligned), so it is consumed in one cycle.
+  assign w_fast = (LANES >= 8) && (sec_q == SecW) && (ei_q == '0) && (elems_q >= 32'd8) &&
+                  (col_q[2:0] == 3'd0) && (32'(col_q) + 32'd8 <= d_outc);
 
   // Scatter counters.
   logic [DimW-1:0]  col_q;         // weights: output channel of the byte / bias: channel
@@ -313,7 +320,8 @@ module snn_loader
       SCfg:     if (phase_q == 2'd2 && step_q == StepLast - 1) state_d = SCheck;
       SCheck:   state_d = (prev_ok && shape_ok && fit_ok) ? (is_pool ? SNextSec : SSecCmd) : SDone;
       SSecCmd:  if (cmd_ready_i) state_d = SSecDat;
-      SSecDat:  if (elems_q == '0 || (elem_take && elems_q == 32'd1)) state_d = SNextSec;
+      SSecDat:  if (elems_q == '0 || (elem_take && (elems_q == 32'd1 || (w_fast && elems_q == 32'd8))))
+                  state_d = SNextSec;
       SNextSec: begin
         if (!is_pool && (sec_q == SecW || (sec_q == SecB && is_lif) || sec_q == SecTh))
           state_d = SSecCmd;
@@ -348,7 +356,8 @@ module snn_loader
     w_we_o   = 1'b0;
     w_addr_o = WAW'(row_addr_q + grp_i_q);
     for (int j = 0; j < LANES; j++)
-      w_data_o[j*8 +: 8] = (32'(lane_q) == j) ? e_byte : wreg_q[j];
+      w_data_o[j*8 +: 8] = (w_fast && j >= 32'(lane_q) && j < 32'(lane_q) + 8) ? beat_q[(j - 32'(lane_q)) * 8 +: 8]
+                         : (!w_fast && 32'(lane_q) == j) ? e_byte : wreg_q[j];
     b_we_o    = '0;
     b_addr_o  = BAW'(cur.b_base + (AddrW'(col_q) >> LS));
     b_data_o  = e_word;
@@ -358,7 +367,8 @@ module snn_loader
     th_data_o = e_word;
     if (elem_take) begin
       unique case (sec_q)
-        SecW:    w_we_o = lane_wrap || (col_q == d_outc[DimW-1:0] - 1'b1);
+        SecW:    w_we_o = w_fast ? (32'(lane_q) + 32'd8 == LANES || 32'(col_q) + 32'd8 == d_outc)
+                                 : (lane_wrap || (col_q == d_outc[DimW-1:0] - 1'b1));
         SecB:    b_we_o[lane_q] = 1'b1;
         SecTh:   th_we_o[lane_q] = 1'b1;
         default: pol_we_o[lane_q] = 1'b1;
@@ -480,10 +490,27 @@ module snn_loader
             beat_have_q <= 1'b0;
           end
           if (elem_take) begin
-            elems_q <= elems_q - 1'b1;
+            elems_q <= elems_q - (w_fast ? 32'd8 : 32'd1);
             if (!beat_end) ei_q <= ei_q + 1'b1;
             unique case (sec_q)
-              SecW: begin
+              SecW: if (w_fast) begin
+                for (int j = 0; j < LANES; j++)
+                  if (j >= 32'(lane_q) && j < 32'(lane_q) + 8) wreg_q[j] <= beat_q[(j - 32'(lane_q)) * 8 +: 8];
+                if (32'(col_q) + 32'd8 == d_outc) begin
+                  col_q      <= '0;
+                  lane_q     <= '0;
+                  grp_i_q    <= '0;
+                  row_addr_q <= row_addr_q + AddrW'(grp);
+                  for (int j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
+                end else begin
+                  col_q  <= col_q + DimW'(8);
+                  lane_q <= LW'(32'(lane_q) + 32'd8);
+                  if (32'(lane_q) + 32'd8 == LANES) begin
+                    grp_i_q <= grp_i_q + 1'b1;
+                    for (int j = 0; j < LANES; j++) wreg_q[j] <= 8'd0;
+                  end
+                end
+              end else begin
                 // byte `col` of a fan-out row: lane col%L, group col/L
                 wreg_q[lane_q] <= e_byte;
                 if (col_q == d_outc[DimW-1:0] - 1'b1) begin
