@@ -284,6 +284,21 @@ static void sgd_step(snn_model *m, float lr, float wd, float mu)
     }
 }
 
+/* A diverged run (e.g. element-wise MPBN on a neuron whose membrane is the
+ * same for every image of the batch: its batch variance is 0 and the
+ * gradient is scaled by 1/sqrt(eps)) must not overwrite the last good
+ * checkpoint with NaNs. Returns the first parameter or statistic that is not
+ * finite, or NULL. */
+static const char *first_nonfinite(const snn_model *m)
+{
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        const snn_param *p = &m->params[i];
+        for (size_t k = 0; k < p->n; k++)
+            if (!isfinite(p->data[k])) return p->name;
+    }
+    return NULL;
+}
+
 /* ---- training loop ---------------------------------------------------------------- */
 
 static void dataset_norm(const snn_dataset *ds, float *mean, float *std)
@@ -434,6 +449,14 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         if (!o->quiet) snn_progress_end(&p, extra);
         train_time += secs;
         train_images += (uint64_t)iters * B;
+        const char *bad = first_nonfinite(m);
+        if (bad) {
+            st = snn_fail(SNN_ERR_ARG,
+                          "training diverged in epoch %u: '%s' is not finite; %s was not "
+                          "overwritten. Lower --lr (now %g) or use --mpbn channel",
+                          ep + 1, bad, o->out, m->lr);
+            goto out;
+        }
         double acc;
         if ((st = snn_model_evaluate(m, &test, 0, &acc)) != SNN_OK) goto out;
         m->epochs_done = ep + 1;
