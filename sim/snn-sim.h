@@ -47,7 +47,7 @@ extern "C" {
 #define SNN_SIM_DEFAULT_WRITE_LATENCY 8u   /* last W beat to B response */
 #define SNN_SIM_DEFAULT_OUTSTANDING 16u    /* read (and write) bursts accepted at once */
 #define SNN_SIM_DEFAULT_POLL 64u           /* cycles between ap_done polls */
-#define SNN_SIM_DEFAULT_STALL (1ull << 24) /* cycles without an m_axi transfer = hang */
+#define SNN_SIM_DEFAULT_STALL (1ull << 26) /* cycles without an m_axi transfer = hang; one 1-lane image of the default net is ~17M cycles without traffic */
 #define SNN_SIM_MAX_BACKPRESSURE 90u
 
 /* Device addresses handed out by alloc(): 4 KiB aligned, above 4 GiB (so a
