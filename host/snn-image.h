@@ -122,11 +122,34 @@ static inline uint32_t snn_result_stride(uint32_t n_classes, uint32_t n_layers)
  * output spike bitmap of layer l at step t, n_out bits in CHW order, LSB-first
  * in little-endian uint32 words, ceil(n_out/32) words. Then the image's sums.
  */
-static inline uint32_t snn_trace_words(const snn_net *net)
+/* Words of one step's bitmaps (all layers but the last). */
+static inline uint32_t snn_trace_step_words(const snn_net *net)
 {
     uint32_t w = 0;
     for (uint32_t l = 0; l + 1 < net->n_layers; l++) w += (net->layers[l].n_out + 31u) / 32u;
-    return w * net->hdr->timesteps + net->hdr->n_classes;
+    return w;
+}
+static inline uint32_t snn_trace_words(const snn_net *net)
+{
+    return snn_trace_step_words(net) * net->hdr->timesteps + net->hdr->n_classes;
+}
+/* Where trace word w of an image lies: step *t, layer *layer (-1: the sums,
+ * then *n0 is the class) and the first neuron *n0 of the word. */
+static inline void snn_trace_locate(const snn_net *net, uint32_t w, uint32_t *t, int32_t *layer,
+                                    uint32_t *n0)
+{
+    uint32_t step = snn_trace_step_words(net);
+    if (w >= step * net->hdr->timesteps) {
+        *t = net->hdr->timesteps;
+        *layer = -1;
+        *n0 = w - step * net->hdr->timesteps;
+        return;
+    }
+    *t = w / step;
+    uint32_t r = w - *t * step;
+    *layer = 0;
+    while (r >= (net->layers[*layer].n_out + 31u) / 32u) r -= (net->layers[(*layer)++].n_out + 31u) / 32u;
+    *n0 = r * 32u;
 }
 
 #endif

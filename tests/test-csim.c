@@ -66,32 +66,6 @@ static void run_device(const char *name, uint32_t lanes, uint32_t batch, const u
     snn_dev_close(dev);
 }
 
-/* Locate trace word w of an image: step, layer, first neuron of the word. */
-static void trace_where(const snn_net *net, uint32_t w, uint32_t *t, int32_t *layer, uint32_t *n0)
-{
-    uint32_t step = 0;
-    for (uint32_t l = 0; l + 1 < net->n_layers; l++) step += (net->layers[l].n_out + 31) / 32;
-    *t = step ? w / step : 0;
-    if (w >= step * net->hdr->timesteps) {
-        *t = net->hdr->timesteps;
-        *layer = -1; /* sums */
-        *n0 = w - step * net->hdr->timesteps;
-        return;
-    }
-    uint32_t r = w - *t * step;
-    for (uint32_t l = 0; l + 1 < net->n_layers; l++) {
-        uint32_t words = (net->layers[l].n_out + 31) / 32;
-        if (r < words) {
-            *layer = (int32_t)l;
-            *n0 = r * 32;
-            return;
-        }
-        r -= words;
-    }
-    *layer = -2;
-    *n0 = 0;
-}
-
 /* ref vs csim (each lane build) on n images; returns the ref results for
  * further checks (caller frees). */
 static void cross_check(const char *what, const uint8_t *img, size_t size, const uint8_t *px,
@@ -114,7 +88,7 @@ static void cross_check(const char *what, const uint8_t *img, size_t size, const
                 if (a[w] == b[w]) continue;
                 uint32_t t, n0;
                 int32_t layer;
-                trace_where(&net, w, &t, &layer, &n0);
+                snn_trace_locate(&net, w, &t, &layer, &n0);
                 if (layer >= 0) {
                     uint32_t bit = (uint32_t)__builtin_ctz(a[w] ^ b[w]);
                     fail_msg("%s, lanes %u: image %u step %u layer %d neuron %u: ref %u csim %u",

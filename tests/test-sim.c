@@ -488,32 +488,6 @@ static void run_device(const char *name, const snn_dev_opts *opts, const uint8_t
     snn_dev_close(dev);
 }
 
-/* Where trace word w of an image lies: step, layer (-1 = sums), first neuron. */
-static void trace_where(const snn_net *net, uint32_t w, uint32_t *t, int32_t *layer, uint32_t *n0)
-{
-    uint32_t step = 0;
-    for (uint32_t l = 0; l + 1 < net->n_layers; l++) step += (net->layers[l].n_out + 31) / 32;
-    if (w >= step * net->hdr->timesteps) {
-        *t = net->hdr->timesteps;
-        *layer = -1;
-        *n0 = w - step * net->hdr->timesteps;
-        return;
-    }
-    *t = w / step;
-    uint32_t r = w - *t * step;
-    for (uint32_t l = 0; l + 1 < net->n_layers; l++) {
-        uint32_t words = (net->layers[l].n_out + 31) / 32;
-        if (r < words) {
-            *layer = (int32_t)l;
-            *n0 = r * 32;
-            return;
-        }
-        r -= words;
-    }
-    *layer = -2;
-    *n0 = 0;
-}
-
 static void diff_outputs(const char *what, const snn_net *net, uint32_t lanes, const dev_out *ref,
                          const dev_out *sim, uint32_t n)
 {
@@ -525,7 +499,7 @@ static void diff_outputs(const char *what, const snn_net *net, uint32_t lanes, c
             if (a[w] == b[w]) continue;
             uint32_t t, n0;
             int32_t layer;
-            trace_where(net, w, &t, &layer, &n0);
+            snn_trace_locate(net, w, &t, &layer, &n0);
             if (layer >= 0) {
                 uint32_t bit = (uint32_t)__builtin_ctz(a[w] ^ b[w]);
                 fail_msg("%s, lanes %u: image %u step %u layer %d neuron %u: ref %u sim %u", what,
