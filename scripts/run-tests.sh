@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh || exit 1
+bash scripts/check-tools.sh | grep -v '^  ok '; [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 jobs=$(nproc 2>/dev/null || echo 2)
 make -j"$jobs" all || exit 1
 declare -a names=() results=()
