@@ -526,7 +526,7 @@ static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench
 {
     const char *path = o->csv;
     snn_afile af;
-    snn_status st = snn_afile_open(&af, path);
+    snn_status st = snn_afile_open(&af, path, SNN_KIND_CSV);
     if (st != SNN_OK) return st;
     char line[512];
     snprintf(line, sizeof line,

@@ -94,7 +94,7 @@ int snn_cmd_fold(int argc, char **argv)
         fprintf(stderr, "mpbn fold: %s: quantising: %s\n", in, snn_last_error());
         goto done;
     }
-    if (snn_file_write_atomic(out, img, size) != SNN_OK) {
+    if (snn_file_write_atomic(out, img, size, SNN_KIND_DEPLOY) != SNN_OK) {
         fprintf(stderr, "mpbn fold: %s\n", snn_last_error());
         goto done;
     }

@@ -133,7 +133,7 @@ static void on_epoch(const snn_train_epoch *e, void *ctx)
     lg->lines = p;
     memcpy(lg->lines + lg->len, line, (size_t)n + 1);
     lg->len += (size_t)n;
-    if (snn_file_write_atomic(lg->csv, lg->lines, lg->len) != SNN_OK) {
+    if (snn_file_write_atomic(lg->csv, lg->lines, lg->len, SNN_KIND_CSV) != SNN_OK) {
         fprintf(stderr, "mpbn train: warning: %s\n", snn_last_error());
         return;
     }

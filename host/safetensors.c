@@ -854,7 +854,7 @@ snn_status snn_st_write(const char *path, const snn_st_tensor *t, size_t n_tenso
                       padded, (unsigned long long)SNN_ST_MAX_HEADER);
 
     snn_afile af;
-    if (st == SNN_OK) st = snn_afile_open(&af, path);
+    if (st == SNN_OK) st = snn_afile_open(&af, path, SNN_KIND_CHECKPOINT);
     if (st == SNN_OK) {
         uint8_t len8[8];
         for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));

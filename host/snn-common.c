@@ -1,4 +1,5 @@
-/* snn-common.c - status strings, thread-local error messages, atomic files. */
+/* snn-common.c - status strings, thread-local error messages, bounded file reads.
+ * Outputs (kinds, claims, locks, atomic writes) are in host/output.c. */
 #include "snn-common.h"
 
 #include <errno.h>
@@ -117,84 +118,6 @@ snn_status snn_file_read(const char *path, uint8_t **data, size_t *size)
     *data = buf;
     *size = n;
     return SNN_OK;
-}
-
-snn_status snn_afile_open(snn_afile *af, const char *path)
-{
-    memset(af, 0, sizeof *af);
-    size_t n = strlen(path) + 32;
-    af->path = strdup(path);
-    af->tmp = malloc(n);
-    if (!af->path || !af->tmp) {
-        free(af->path);
-        free(af->tmp);
-        return snn_fail(SNN_ERR_NOMEM, "out of memory");
-    }
-    snprintf(af->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    af->f = fopen(af->tmp, "wb");
-    if (!af->f) {
-        snn_status st = snn_fail(SNN_ERR_IO, "%s: cannot create: %s", af->tmp, strerror(errno));
-        free(af->path);
-        free(af->tmp);
-        memset(af, 0, sizeof *af);
-        return st;
-    }
-    return SNN_OK;
-}
-
-snn_status snn_afile_write(snn_afile *af, const void *data, size_t size)
-{
-    if (af->failed) return SNN_ERR_IO;
-    if (size && fwrite(data, 1, size, af->f) != size) {
-        af->failed = 1;
-        return snn_fail(SNN_ERR_IO, "%s: write failed: %s", af->tmp, strerror(errno));
-    }
-    return SNN_OK;
-}
-
-static void afile_free(snn_afile *af)
-{
-    free(af->path);
-    free(af->tmp);
-    memset(af, 0, sizeof *af);
-}
-
-void snn_afile_abort(snn_afile *af)
-{
-    if (af->f) fclose(af->f);
-    if (af->tmp) unlink(af->tmp);
-    afile_free(af);
-}
-
-snn_status snn_afile_commit(snn_afile *af)
-{
-    snn_status st = SNN_OK;
-    if (af->failed) st = SNN_ERR_IO;
-    if (st == SNN_OK && fflush(af->f) != 0)
-        st = snn_fail(SNN_ERR_IO, "%s: flush failed: %s", af->tmp, strerror(errno));
-    if (st == SNN_OK && fsync(fileno(af->f)) != 0)
-        st = snn_fail(SNN_ERR_IO, "%s: fsync failed: %s", af->tmp, strerror(errno));
-    if (fclose(af->f) != 0 && st == SNN_OK)
-        st = snn_fail(SNN_ERR_IO, "%s: close failed: %s", af->tmp, strerror(errno));
-    af->f = NULL;
-    if (st == SNN_OK && rename(af->tmp, af->path) != 0)
-        st = snn_fail(SNN_ERR_IO, "cannot rename %s to %s: %s", af->tmp, af->path, strerror(errno));
-    if (st != SNN_OK) unlink(af->tmp);
-    afile_free(af);
-    return st;
-}
-
-snn_status snn_file_write_atomic(const char *path, const void *data, size_t size)
-{
-    snn_afile af;
-    snn_status st = snn_afile_open(&af, path);
-    if (st != SNN_OK) return st;
-    st = snn_afile_write(&af, data, size);
-    if (st != SNN_OK) {
-        snn_afile_abort(&af);
-        return st;
-    }
-    return snn_afile_commit(&af);
 }
 
 double snn_now(void)

@@ -72,9 +72,47 @@ void *snn_calloc(size_t n, size_t size);
 /* Read a whole file into a fresh buffer (caller frees). */
 snn_status snn_file_read(const char *path, uint8_t **data, size_t *size);
 
-/* Atomic write: data goes to "<path>.tmp.<pid>", is flushed and fsync'ed, then
- * renamed over path. A crash leaves either the old file or the new one. */
-snn_status snn_file_write_atomic(const char *path, const void *data, size_t size);
+/* ---- what a file is, and where an output may go ---------------------------
+ *
+ * Every file mpbn writes is claimed first. A claim succeeds only if the path
+ * is new, or names (directly or through symlinks, which are followed) an
+ * existing regular file of the same kind; never an input of the running
+ * command (compared by device and inode), never a device node, FIFO, socket
+ * or directory. snn_io_allow_replace(1) (--force) also allows a regular file
+ * of another kind, nothing more. A claim takes an exclusive lock on a hidden
+ * sibling "<dir>/.<name>.lock" (flock), so a second mpbn writing the same
+ * output fails at once with a message; the lock is held until the process
+ * exits. See docs/formats.md ("Where outputs may go"). */
+typedef enum {
+    SNN_KIND_NEW = 0,    /* no file (or an empty one) */
+    SNN_KIND_CHECKPOINT, /* safetensors checkpoint */
+    SNN_KIND_DEPLOY,     /* .snn deploy image */
+    SNN_KIND_IDX,        /* IDX data (plain or gzip) */
+    SNN_KIND_CSV,        /* by extension: .csv */
+    SNN_KIND_PNG,        /* PNG signature */
+    SNN_KIND_OTHER,      /* anything else */
+} snn_file_kind;
+
+/* "checkpoint (safetensors)", "deploy image (.snn)", ... */
+const char *snn_file_kind_name(snn_file_kind kind);
+/* Classify an open file's first bytes (path is used for the extension). */
+snn_file_kind snn_file_kind_sniff(const uint8_t *head, size_t n, const char *path);
+/* Classify the file at path (SNN_KIND_NEW if it does not exist). */
+snn_file_kind snn_file_kind_of(const char *path);
+
+/* Remember that the running command reads path: it may never be an output. */
+void snn_io_note_input(const char *path);
+/* --force: a claim may replace a regular file of another kind. */
+void snn_io_allow_replace(int yes);
+/* Check path as an output of kind and lock it (see above). Claiming a path
+ * twice in one process is allowed. */
+snn_status snn_output_claim(const char *path, snn_file_kind kind);
+
+/* Atomic write: claims path (snn_output_claim), writes "<path>.tmp.<pid>" in
+ * the directory of the final file, flushes, fsyncs and renames it over the
+ * final file. A crash leaves either the old file or the new one. */
+snn_status snn_file_write_atomic(const char *path, const void *data, size_t size,
+                                 snn_file_kind kind);
 
 /* Streaming form of the same: open, write pieces, commit (or abort). */
 typedef struct snn_afile {
@@ -83,7 +121,7 @@ typedef struct snn_afile {
     char *tmp;
     int failed;
 } snn_afile;
-snn_status snn_afile_open(snn_afile *af, const char *path);
+snn_status snn_afile_open(snn_afile *af, const char *path, snn_file_kind kind);
 snn_status snn_afile_write(snn_afile *af, const void *data, size_t size);
 snn_status snn_afile_commit(snn_afile *af); /* fsync + rename; frees af */
 void snn_afile_abort(snn_afile *af);        /* remove the temporary; frees af */

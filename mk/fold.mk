@@ -61,7 +61,7 @@ bench-ref: $(FIXTURE_CHANNEL_SNN) ## ref (golden model) images/s on 2000 test im
 # The device registry references every backend, so all of them are built in
 # (the HLS kernel, compiled as csim, is checked under the sanitizers too).
 FOLD_ASAN_SRCS := host/deploy.c host/ref-model.c host/randnet.c host/fold.c host/safetensors.c \
-                  host/json.c host/snn-common.c driver/dev.c driver/dev-ref.c driver/dev-csim.c \
+                  host/json.c host/snn-common.c host/output.c driver/dev.c driver/dev-ref.c driver/dev-csim.c \
                   driver/dev-sim.c driver/dev-xrt.c $(wildcard hls/*.c)
 FOLD_ASAN_FLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                    -Ihost -Idriver -Ihls -Isim -Itests -D_GNU_SOURCE
@@ -77,7 +77,7 @@ test-deploy-asan: $(BUILD)/asan/test-deploy $(BUILD)/asan/test-ref $(BUILD)/asan
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DEPLOY_SRCS := tests/fuzz/fuzz-deploy.c host/deploy.c host/ref-model.c host/randnet.c host/fold.c \
-                    host/safetensors.c host/json.c host/snn-common.c
+                    host/safetensors.c host/json.c host/snn-common.c host/output.c
 $(BUILD)/fuzz/fuzz-deploy: $(FUZZ_DEPLOY_SRCS) host/snn-image.h host/snn-deploy.h host/snn-fold.h
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz-deploy: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
 	@mkdir -p $(@D)

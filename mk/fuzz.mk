@@ -18,8 +18,8 @@ HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 
 # Each harness is compiled from the sources it exercises (instrumented), not
 # linked against build/libsnn.a (built by gcc without coverage).
-FUZZ_IDX_SRCS := tests/fuzz/fuzz-idx.c host/data.c host/snn-common.c
-FUZZ_ST_SRCS  := tests/fuzz/fuzz-safetensors.c host/safetensors.c host/json.c host/snn-common.c
+FUZZ_IDX_SRCS := tests/fuzz/fuzz-idx.c host/data.c host/snn-common.c host/output.c
+FUZZ_ST_SRCS  := tests/fuzz/fuzz-safetensors.c host/safetensors.c host/json.c host/snn-common.c host/output.c
 
 .PHONY: fuzz fuzz-smoke fuzz-check-cc
 
@@ -36,7 +36,7 @@ $(FUZZ_DIR)/fuzz-safetensors: $(FUZZ_ST_SRCS) host/safetensors.h host/json.h hos
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_ST_SRCS)
 
-$(FUZZ_DIR)/fuzz-seeds: tests/fuzz/fuzz-seeds.c host/safetensors.c host/json.c host/snn-common.c
+$(FUZZ_DIR)/fuzz-seeds: tests/fuzz/fuzz-seeds.c host/safetensors.c host/json.c host/snn-common.c host/output.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O1 -g -Ihost -D_GNU_SOURCE -o $@ $^ -lz
 

@@ -99,7 +99,7 @@ xclbin-cmds: ## print the commands `make xclbin` runs (same TARGET, PLATFORM, KE
 # units, runs in flight, trace on/off, timeouts, the power sampler.
 XRT_FAKE_DIR := $(BUILD)/xrt-fake
 XRT_FAKE_LIB := $(XRT_FAKE_DIR)/lib/libxrt_coreutil.so.2
-XRT_FAKE_SRC := tests/xrt-fake.c host/ref-model.c host/deploy.c host/snn-common.c
+XRT_FAKE_SRC := tests/xrt-fake.c host/ref-model.c host/deploy.c host/snn-common.c host/output.c
 
 $(XRT_FAKE_LIB): $(XRT_FAKE_SRC) host/snn-deploy.h host/snn-image.h host/snn-common.h driver/snn-regmap.h
 	@mkdir -p $(@D)

@@ -37,7 +37,7 @@ int main(int argc, char **argv)
     size_t n;
     snn_status st = snn_image_random(v[0], arch, (uint32_t)v[2], (uint32_t)v[3], (uint32_t)v[4],
                                      (uint32_t)v[1], (uint32_t)v[5], 0, &img, &n);
-    if (st == SNN_OK) st = snn_file_write_atomic(argv[1], img, n);
+    if (st == SNN_OK) st = snn_file_write_atomic(argv[1], img, n, SNN_KIND_DEPLOY);
     if (st != SNN_OK) {
         fprintf(stderr, "snn-randnet: %s\n", snn_last_error());
         return 1;

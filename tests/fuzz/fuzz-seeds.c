@@ -17,7 +17,7 @@ static void put(const char *dir, const char *name, const void *data, size_t n)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    if (snn_file_write_atomic(p, data, n) != SNN_OK) {
+    if (snn_file_write_atomic(p, data, n, SNN_KIND_OTHER) != SNN_OK) {
         fprintf(stderr, "fuzz-seeds: %s\n", snn_last_error());
         exit(1);
     }
