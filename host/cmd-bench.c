@@ -583,6 +583,12 @@ int snn_cmd_bench(int argc, char **argv)
     int n_dev = 0, rc = 1;
     memset(devs, 0, sizeof devs);
 
+    snn_io_note_input(o.model);
+    snn_dataset_note_inputs(o.data);
+    if (o.csv && snn_output_claim(o.csv, SNN_KIND_CSV) != SNN_OK) {
+        fprintf(stderr, "mpbn bench: --csv %s\n", snn_last_error());
+        return 1;
+    }
     snn_status st = snn_file_read(o.model, &raw, &size);
     if (st == SNN_OK) {
         /* The parsed view aliases the bytes, which must be 4-byte aligned. */

@@ -86,16 +86,18 @@ int snn_cmd_fold(int argc, char **argv)
     snn_dataset ds = {0};
     int rc = 1;
     double t0 = snn_now();
+    snn_io_note_input(in);
+    if (check) snn_dataset_note_inputs(data);
+    if (snn_output_claim(out, SNN_KIND_DEPLOY) != SNN_OK) {
+        fprintf(stderr, "mpbn fold: --out %s\n", snn_last_error());
+        goto done;
+    }
     if (snn_st_read(in, &st) != SNN_OK || snn_fold_from_st(st, &f) != SNN_OK) {
         fprintf(stderr, "mpbn fold: %s: %s\n", in, snn_last_error());
         goto done;
     }
     if (snn_fold_quantize(f, &img, &size, &rep) != SNN_OK) {
         fprintf(stderr, "mpbn fold: %s: quantising: %s\n", in, snn_last_error());
-        goto done;
-    }
-    if (snn_file_write_atomic(out, img, size, SNN_KIND_DEPLOY) != SNN_OK) {
-        fprintf(stderr, "mpbn fold: %s\n", snn_last_error());
         goto done;
     }
     fprintf(stderr,
@@ -125,6 +127,19 @@ int snn_cmd_fold(int argc, char **argv)
                 (unsigned long long)cr.primary, (unsigned long long)cr.propagated,
                 (unsigned long long)cr.unexplained, cr.worst_margin, cr.pred_differing);
     }
+    /* The deploy image is written only once it is known good: a failed
+     * --check leaves no .snn behind (and an existing one untouched). */
+    if (check && cr.unexplained) {
+        fprintf(stderr,
+                "mpbn fold: the float check found disagreements not explained by rounding; "
+                "%s not written\n",
+                out);
+        goto done;
+    }
+    if (snn_file_write_atomic(out, img, size, SNN_KIND_DEPLOY) != SNN_OK) {
+        fprintf(stderr, "mpbn fold: %s\n", snn_last_error());
+        goto done;
+    }
     snn_json *j = snn_json_new();
     snn_json_str(j, "checkpoint", in);
     snn_json_str(j, "out", out);
@@ -150,8 +165,7 @@ int snn_cmd_fold(int argc, char **argv)
     const char *line = snn_json_finish(j);
     if (line) {
         puts(line);
-        rc = check && cr.unexplained ? 1 : 0;
-        if (rc) fprintf(stderr, "mpbn fold: the float check found disagreements not explained by rounding\n");
+        rc = 0;
     }
     snn_json_free(j);
 done:

@@ -78,6 +78,7 @@ typedef struct epoch_log {
     size_t len;
     int quiet;
     int have_gnuplot;
+    int png_written;
 } epoch_log;
 
 static int have_gnuplot(void)
@@ -98,21 +99,36 @@ static int have_gnuplot(void)
     return 0;
 }
 
+/* Draw the accuracy curve: gnuplot renders into a private temporary
+ * directory, and the PNG then goes to its place like every other output
+ * (snn_file_write_atomic: claimed, never over an input or a special file). */
 static void plot(epoch_log *lg)
 {
-    if (!lg->have_gnuplot) return;
-    char tmp[sizeof lg->png + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", lg->png);
+    if (!lg->have_gnuplot || strchr(lg->csv, '\'') || strchr(lg->csv, '\\')) return;
+    char dir[] = "/tmp/mpbn-plot-XXXXXX";
+    if (!mkdtemp(dir)) return;
+    char tmp[sizeof dir + 16];
+    snprintf(tmp, sizeof tmp, "%s/plot.png", dir);
     FILE *g = popen("gnuplot 2>/dev/null", "w");
-    if (!g) return;
-    fprintf(g,
-            "set terminal png size 800,500\nset output '%s'\nset datafile separator ','\n"
-            "set key bottom right\nset grid\nset xlabel 'epoch'\nset ylabel 'accuracy'\n"
-            "plot '%s' using 1:3 skip 1 with linespoints title 'train', "
-            "'' using 1:4 skip 1 with linespoints title 'test'\n",
-            tmp, lg->csv);
-    if (pclose(g) == 0) rename(tmp, lg->png);
-    else unlink(tmp);
+    if (g) {
+        fprintf(g,
+                "set terminal png size 800,500\nset output '%s'\nset datafile separator ','\n"
+                "set key bottom right\nset grid\nset xlabel 'epoch'\nset ylabel 'accuracy'\n"
+                "plot '%s' using 1:3 skip 1 with linespoints title 'train', "
+                "'' using 1:4 skip 1 with linespoints title 'test'\n",
+                tmp, lg->csv);
+        uint8_t *png = NULL;
+        size_t n = 0;
+        if (pclose(g) == 0 && snn_file_read(tmp, &png, &n) == SNN_OK && n > 0) {
+            if (snn_file_write_atomic(lg->png, png, n, SNN_KIND_PNG) == SNN_OK)
+                lg->png_written = 1;
+            else
+                fprintf(stderr, "mpbn train: warning: %s\n", snn_last_error());
+        }
+        free(png);
+    }
+    unlink(tmp);
+    rmdir(dir);
 }
 
 static void on_epoch(const snn_train_epoch *e, void *ctx)
@@ -281,6 +297,17 @@ int snn_cmd_train(int argc, char **argv)
     }
     epoch_log lg;
     log_init(&lg, o.out, o.resume != NULL, o.quiet);
+    /* Claim every output before hours of training: the data set is never an
+     * output, a second trainer on the same --out fails here, and a device
+     * node, directory or file of another kind is refused. */
+    snn_dataset_note_inputs(o.data_dir);
+    if (snn_output_claim(o.out, SNN_KIND_CHECKPOINT) != SNN_OK ||
+        snn_output_claim(lg.csv, SNN_KIND_CSV) != SNN_OK ||
+        (lg.have_gnuplot && snn_output_claim(lg.png, SNN_KIND_PNG) != SNN_OK)) {
+        fprintf(stderr, "mpbn train: %s\n", snn_last_error());
+        free(lg.lines);
+        return 1;
+    }
     snn_train_result r;
     snn_status st = snn_train_run(&o, on_epoch, &lg, &r);
     free(lg.lines);

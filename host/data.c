@@ -378,6 +378,8 @@ snn_status snn_dataset_load(const char *dir, const char *split, uint32_t limit, 
     if (st != SNN_OK) return st;
     st = find_idx(dir, split, "labels-idx1", is_default, lpath);
     if (st != SNN_OK) return st;
+    snn_io_note_input(ipath);
+    snn_io_note_input(lpath);
 
     uint32_t idim[4], ldim[4], irank, lrank;
     uint8_t *pixels = NULL, *labels = NULL;
@@ -432,4 +434,18 @@ fail:
     free(pixels);
     free(labels);
     return st;
+}
+
+void snn_dataset_note_inputs(const char *dir)
+{
+    if (dir == NULL || dir[0] == 0) dir = SNN_DATA_DEFAULT_DIR;
+    static const char *const names[] = {"train-images-idx3", "train-labels-idx1",
+                                        "t10k-images-idx3", "t10k-labels-idx1"};
+    char path[SNN_PATH_MAX];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s-ubyte", dir, names[i]);
+        snn_io_note_input(path);
+        snprintf(path, sizeof path, "%s/%s-ubyte.gz", dir, names[i]);
+        snn_io_note_input(path);
+    }
 }

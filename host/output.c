@@ -2,7 +2,7 @@
  * output.c - where mpbn may write, and how: file kinds, output claims with a
  * per-output lock, and atomic writes (temporary file in the target's
  * directory, fsync, rename). The rules are in snn-common.h and
- * docs/formats.md ("Where outputs may go").
+ * docs/files.md.
  */
 #include "snn-common.h"
 
@@ -130,31 +130,33 @@ static snn_status resolve_output(const char *path, char *out, size_t cap)
         ssize_t n = readlink(out, link, sizeof link - 1);
         if (n < 0) return snn_fail(SNN_ERR_IO, "%s: %s", path, strerror(errno));
         link[n] = 0;
-        if (link[0] == '/') {
-            snprintf(out, cap, "%s", link);
-        } else {
-            char dir[PATH_MAX];
-            snprintf(dir, sizeof dir, "%s", out);
-            char *slash = strrchr(dir, '/');
-            if (slash) {
-                slash[1] = 0;
-                if (strlen(dir) + (size_t)n >= cap)
-                    return snn_fail(SNN_ERR_ARG, "%s: symlink target path too long", path);
-                snprintf(out, cap, "%s%s", dir, link);
-            } else {
-                snprintf(out, cap, "%s", link);
-            }
-        }
+        /* A relative link is relative to the directory holding the link. */
+        char *slash = link[0] == '/' ? NULL : strrchr(out, '/');
+        size_t keep = slash ? (size_t)(slash - out) + 1 : 0;
+        if (keep + (size_t)n >= cap)
+            return snn_fail(SNN_ERR_ARG, "%s: symlink target path too long", path);
+        memcpy(out + keep, link, (size_t)n + 1);
     }
     return snn_fail(SNN_ERR_IO, "%s: too many levels of symbolic links", path);
+}
+
+/* "<dir>/.<name>.lock" for "<dir>/<name>"; 0 if it does not fit. */
+static int lock_name(const char *target, char *lock, size_t cap)
+{
+    const char *slash = strrchr(target, '/');
+    size_t dn = slash ? (size_t)(slash - target) + 1 : 0, bn = strlen(target + dn);
+    if (dn + 1 + bn + 6 > cap) return 0;
+    memcpy(lock, target, dn);
+    lock[dn] = '.';
+    memcpy(lock + dn + 1, target + dn, bn);
+    memcpy(lock + dn + 1 + bn, ".lock", 6);
+    return 1;
 }
 
 static snn_status take_lock(const char *target, int *fd_out)
 {
     char lock[PATH_MAX + 16];
-    const char *slash = strrchr(target, '/');
-    int dn = slash ? (int)(slash - target + 1) : 0;
-    if ((size_t)snprintf(lock, sizeof lock, "%.*s.%s.lock", dn, target, target + dn) >= sizeof lock)
+    if (!lock_name(target, lock, sizeof lock))
         return snn_fail(SNN_ERR_ARG, "%s: output path too long", target);
     for (int tries = 0; tries < 8; tries++) {
         int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -187,25 +189,24 @@ static void release_locks(void)
 {
     for (int i = 0; i < g_n_claims; i++) {
         char lock[PATH_MAX + 16];
-        const char *t = g_claims[i].path, *slash = strrchr(t, '/');
-        int dn = slash ? (int)(slash - t + 1) : 0;
-        snprintf(lock, sizeof lock, "%.*s.%s.lock", dn, t, t + dn);
-        unlink(lock); /* while still holding it: a waiter re-checks the name */
+        if (lock_name(g_claims[i].path, lock, sizeof lock))
+            unlink(lock); /* while still holding it: a waiter re-checks the name */
         close(g_claims[i].fd);
     }
     g_n_claims = 0;
 }
 
+/* Checks run on every claim of a path (an input noted since the first claim
+ * is still refused); the lock is taken once per path and process. */
 static snn_status claim_resolved(const char *path, const char *target, snn_file_kind kind)
 {
-    for (int i = 0; i < g_n_claims; i++)
-        if (!strcmp(g_claims[i].path, target)) return SNN_OK;
     struct stat sb;
     if (stat(target, &sb) == 0) {
         for (int i = 0; i < g_n_inputs; i++)
             if (g_inputs[i].dev == sb.st_dev && g_inputs[i].ino == sb.st_ino)
-                return snn_fail(SNN_ERR_ARG, "%s: this file is an input of this command (%s); "
-                                "refusing to overwrite it",
+                return snn_fail(SNN_ERR_ARG,
+                                "%s: this file is an input of this command (%s); refusing to "
+                                "overwrite it",
                                 path, g_inputs[i].path);
         if (!S_ISREG(sb.st_mode))
             return snn_fail(SNN_ERR_ARG, "%s: is %s; mpbn writes only regular files", path,
@@ -219,13 +220,17 @@ static snn_status claim_resolved(const char *path, const char *target, snn_file_
     } else if (errno != ENOENT) {
         return snn_fail(SNN_ERR_IO, "%s: %s", path, strerror(errno));
     }
+    for (int i = 0; i < g_n_claims; i++)
+        if (!strcmp(g_claims[i].path, target)) return SNN_OK;
     if (g_n_claims == (int)(sizeof g_claims / sizeof g_claims[0]))
         return snn_fail(SNN_ERR_ARG, "%s: too many outputs in one command", path);
+    size_t tn = strlen(target);
+    if (tn >= sizeof g_claims[0].path) return snn_fail(SNN_ERR_ARG, "%s: output path too long", path);
     int fd;
     snn_status st = take_lock(target, &fd);
     if (st != SNN_OK) return st;
     if (g_n_claims == 0) atexit(release_locks);
-    snprintf(g_claims[g_n_claims].path, sizeof g_claims[0].path, "%s", target);
+    memcpy(g_claims[g_n_claims].path, target, tn + 1);
     g_claims[g_n_claims].fd = fd;
     g_n_claims++;
     return SNN_OK;

@@ -82,7 +82,7 @@ snn_status snn_file_read(const char *path, uint8_t **data, size_t *size);
  * of another kind, nothing more. A claim takes an exclusive lock on a hidden
  * sibling "<dir>/.<name>.lock" (flock), so a second mpbn writing the same
  * output fails at once with a message; the lock is held until the process
- * exits. See docs/formats.md ("Where outputs may go"). */
+ * exits. See docs/files.md. */
 typedef enum {
     SNN_KIND_NEW = 0,    /* no file (or an empty one) */
     SNN_KIND_CHECKPOINT, /* safetensors checkpoint */

@@ -55,6 +55,11 @@ typedef struct snn_dataset {
  * limit > 0 keeps only the first `limit` images. On failure *ds is zeroed. */
 snn_status snn_dataset_load(const char *dir, const char *split, uint32_t limit, snn_dataset *ds);
 
+/* Record the files of both splits under dir (as snn_dataset_load would find
+ * them) as inputs of the running command (snn_io_note_input), so that no
+ * output can replace them. snn_dataset_load does this for what it reads. */
+void snn_dataset_note_inputs(const char *dir);
+
 /* Release the buffers and zero *ds (safe on a zeroed or already freed set). */
 void snn_dataset_free(snn_dataset *ds);
 
