@@ -6,11 +6,13 @@
 #                         -> build/plots/bench.{csv,json,txt}
 #   make bench-lanes      csim (and sim, if built) at several lane counts -> build/plots/lanes.csv
 #   make plots            docs/img/{spike-rate,thresholds,lanes}.png (gnuplot)
+#   make bench-arch       the event-driven layer pipeline's architectural model on
+#                         BENCH_MODEL's real spikes (docs/rtl-pipeline.md)
 #
 # BENCH_MODEL is the trained fixture by default; any .snn works:
 #   make plots BENCH_MODEL=my.snn BENCH_LIMIT=2000
 
-TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds
+TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds $(BUILD)/tools/snn-archmodel
 BENCH_MODEL  ?= $(BUILD)/fixtures/fmnist-channel.snn
 BENCH_LIMIT  ?= 1000
 # Verilator runs the RTL at about a million cycles per second on this class
@@ -29,7 +31,7 @@ $(BUILD)/tools/%: scripts/%.c $(LIB)
 
 .PHONY: tools bench-devices bench-lanes plots plots-check-gnuplot
 
-tools: $(TOOLS) ## build the helper tools (random deploy image, thresholds as CSV)
+tools: $(TOOLS) ## build the helper tools (random deploy image, thresholds as CSV, architectural model)
 
 # The CLI tests build their own models with snn-randnet.
 test-cli: $(TOOLS)
@@ -76,3 +78,13 @@ plots: plots-check-gnuplot bench-devices bench-lanes $(PLOT_DIR)/thresholds.csv 
 	@ls -l docs/img/*.png
 
 BENCH_TARGETS += bench-devices bench-lanes
+
+# The architectural model of the layer pipeline (docs/rtl-pipeline.md): engines
+# per stage sized for ARCH_INTERVAL cycles per image (4285 = 70,000 images/s at
+# 300 MHz), on ARCH_IMAGES test images of BENCH_MODEL.
+ARCH_INTERVAL ?= 4285
+ARCH_IMAGES   ?= 500
+.PHONY: bench-arch
+bench-arch: $(BUILD)/tools/snn-archmodel $(BENCH_MODEL) ## layer-pipeline model: engines, cycles/image, images/s, BRAM, uJ/image
+	$(BUILD)/tools/snn-archmodel $(BENCH_MODEL) --images $(ARCH_IMAGES) --interval $(ARCH_INTERVAL)
+BENCH_TARGETS += bench-arch
