@@ -1,0 +1,377 @@
+// snn_conv_stage - one conv layer of the layer pipeline (docs/rtl-pipeline.md):
+// patch fetch from the stage's banked input map, E engines with register
+// accumulators (snn_conv_engine), a round-robin hand-off to the LIF unit
+// (snn_lif_unit), and the write of each output pixel's T-bit vectors into the
+// next stage's map with up to one 2x2 OR-pool folded in.
+//
+// Per image (start_i .. done_o): output pixels in raster order; one patch
+// read per cycle while a patch buffer slot is free; each patch goes to the
+// lowest-numbered idle engine. The stage is done when every pixel has left
+// the LIF unit and its write has been issued. Counters of the image (events,
+// synops, spikes of this layer and of the folded pool) are valid with done_o.
+//
+// Static per model (loader): the weight RAM (one copy per two engines,
+// written through port A of every copy at once), the threshold/polarity RAM
+// (one 33-bit RAM per output channel, address = output pixel), the biases.
+// Static per image: the shape and T inputs.
+`default_nettype none
+
+module snn_conv_stage #(
+  parameter int unsigned CIN    = 32,    // input channels (maximum)
+  parameter int unsigned COUT   = 32,    // output channels (maximum)
+  parameter int unsigned TM     = 4,     // time steps (maximum)
+  parameter int unsigned IMG    = 0,     // 1: the input map holds 8-bit pixels
+  parameter int unsigned E      = 2,     // engines
+  parameter int unsigned ACC_W  = 24,    // accumulator bits
+  parameter int unsigned MAX_H  = 32,    // map height (maximum)
+  parameter int unsigned MAX_W  = 32,    // map width (maximum)
+  // derived
+  parameter int unsigned VW     = IMG ? 8 : TM,
+  parameter int unsigned IN_W   = CIN * VW,          // input map word
+  parameter int unsigned OUT_W  = COUT * TM,         // output map word
+  parameter int unsigned HW     = MAX_H * MAX_W,
+  parameter int unsigned PW     = $clog2(HW + 1),    // pixel index
+  parameter int unsigned YW     = $clog2(MAX_H + 1),
+  parameter int unsigned XW     = $clog2(MAX_W + 1),
+  parameter int unsigned NROW   = 9 * CIN,           // weight rows
+  parameter int unsigned RW     = $clog2(NROW)
+) (
+  input  wire                   clk_i,
+  input  wire                   rst_ni,
+  // ---- configuration (static while running) ----
+  input  wire [YW-1:0]          h_i,          // map height = output height
+  input  wire [XW-1:0]          w_i,          // map width
+  input  wire [PW-1:0]          hw_i,         // h * w
+  input  wire [$clog2(COUT+1)-1:0] cout_i,    // output channels of the layer
+  input  wire [4:0]             t_steps_i,    // T
+  input  wire                   pool_i,       // a 2x2 OR-pool is folded into the write
+  input  wire [YW-1:0]          out_h_i,      // height of the written map (pooled: h/2)
+  input  wire [XW-1:0]          out_w_i,
+  // ---- model load ----
+  input  wire                   wl_en_i,      // weight row write
+  input  wire [RW-1:0]          wl_row_i,     // ci*9 + ky*3 + kx
+  input  wire [COUT*8-1:0]      wl_data_i,
+  input  wire                   tl_en_i,      // threshold + polarity write of one neuron
+  input  wire [$clog2(COUT)-1:0] tl_ch_i,
+  input  wire [PW-1:0]          tl_pix_i,
+  input  wire [31:0]            tl_th_i,
+  input  wire                   tl_pol_i,
+  input  wire                   bl_en_i,      // bias write
+  input  wire [$clog2(COUT)-1:0] bl_ch_i,
+  input  wire [31:0]            bl_data_i,
+  // ---- per image ----
+  input  wire                   start_i,      // input map half holds the image; output half is free
+  output logic                  busy_o,
+  output logic                  done_o,       // one-cycle pulse; counters valid
+  output logic [31:0]           events_o,     // firing inputs x taps reached x out_c
+  output logic [31:0]           synops_o,     // spikes x taps reached x out_c (layer 0: nonzero pixels ...)
+  output logic [31:0]           spikes_o,     // this layer's spikes over T
+  output logic [31:0]           pool_spikes_o,// the folded pool's spikes over T
+  // ---- input map (banked, read by this stage) ----
+  output logic                  rd_valid_o,
+  output logic [YW-1:0]         rd_y_o,
+  output logic [XW-1:0]         rd_x_o,
+  input  wire [9*IN_W-1:0]      rd_patch_i,   // one cycle after rd_valid_o
+  // ---- output map (written by this stage) ----
+  output logic                  wr_valid_o,
+  output logic [YW-1:0]         wr_y_o,
+  output logic [XW-1:0]         wr_x_o,
+  output logic [OUT_W-1:0]      wr_data_o,
+  output logic                  wr_or_o,
+  input  wire                   wr_newbits_valid_i,  // from the map: bits set 0 -> 1 by a write
+  input  wire [$clog2(OUT_W+1)-1:0] wr_newbits_i
+);
+
+  localparam int unsigned TAGW   = YW + XW + PW;        // {y, x, pixel}
+  localparam int unsigned NCOPY  = (E + 1) / 2;
+  localparam int unsigned ACCB   = COUT * TM * ACC_W;
+  localparam int unsigned EW     = (E > 1) ? $clog2(E) : 1;
+  localparam int unsigned NIW    = $clog2(NROW + 1);
+  localparam int unsigned NSW    = $clog2(NROW * (IMG ? 1 : TM) + 1);
+  localparam int unsigned LIF_TAIL = 2 * TM + 8;        // cycles to drain LIF + write after the last grant
+
+  // ---- patch fetch ---------------------------------------------------------
+  logic          run_q;
+  logic [YW-1:0] fy_q;
+  logic [XW-1:0] fx_q;
+  logic [PW-1:0] fp_q;           // next pixel to read
+  logic          inflight_q;     // a read returns this cycle
+  logic [TAGW-1:0] inflight_tag_q;
+  // two-slot patch buffer
+  logic [9*IN_W-1:0] slot_patch_q [2];
+  logic [TAGW-1:0]   slot_tag_q   [2];
+  logic [1:0]        slot_full_q;
+  logic              slot_head_q;   // oldest slot
+
+  logic [1:0] n_full;
+  assign n_full = {1'b0, slot_full_q[0]} + {1'b0, slot_full_q[1]};
+
+  wire read_now = run_q && (fp_q < hw_i) && ((n_full + {1'b0, inflight_q}) < 2'd2);
+  assign rd_valid_o = read_now;
+  assign rd_y_o     = fy_q;
+  assign rd_x_o     = fx_q;
+
+  // ---- engines -------------------------------------------------------------
+  logic [E-1:0]        eng_ready, eng_valid_in, eng_acc_valid, eng_acc_ready;
+  logic [E-1:0]        eng_w_en;
+  logic [RW-1:0]       eng_w_addr [E];
+  logic [COUT*8-1:0]   eng_w_data [E];
+  logic [ACCB-1:0]     eng_acc    [E];
+  logic [TAGW-1:0]     eng_tag    [E];
+  logic [NIW-1:0]      eng_issued [E];
+  logic [NSW-1:0]      eng_setbits[E];
+
+  // dispatch: the head slot goes to the lowest idle engine
+  logic          head_full;
+  logic [EW-1:0] disp_idx;
+  logic          disp_any;
+  assign head_full = slot_full_q[slot_head_q];
+  always_comb begin
+    disp_any = 1'b0;
+    disp_idx = '0;
+    for (int e = E - 1; e >= 0; e--)
+      if (eng_ready[e]) begin
+        disp_any = 1'b1;
+        disp_idx = EW'(e);
+      end
+  end
+  wire dispatch = head_full && disp_any;
+  always_comb begin
+    eng_valid_in = '0;
+    if (dispatch) eng_valid_in[disp_idx] = 1'b1;
+  end
+
+  for (genvar e = 0; e < E; e++) begin : g_eng
+    snn_conv_engine #(
+      .CIN(CIN), .COUT(COUT), .TM(TM), .IMG(IMG), .ACC_W(ACC_W), .TAG_W(TAGW)
+    ) u_eng (
+      .clk_i, .rst_ni,
+      .patch_valid_i(eng_valid_in[e]),
+      .patch_ready_o(eng_ready[e]),
+      .patch_i(slot_patch_q[slot_head_q]),
+      .tag_i(slot_tag_q[slot_head_q]),
+      .w_en_o(eng_w_en[e]),
+      .w_addr_o(eng_w_addr[e]),
+      .w_data_i(eng_w_data[e]),
+      .acc_valid_o(eng_acc_valid[e]),
+      .acc_ready_i(eng_acc_ready[e]),
+      .acc_o(eng_acc[e]),
+      .tag_o(eng_tag[e]),
+      .n_issued_o(eng_issued[e]),
+      .n_setbits_o(eng_setbits[e])
+    );
+  end
+
+  // weight RAM copies: engine 2k on port A, 2k+1 on port B; loads on port A
+  for (genvar k = 0; k < NCOPY; k++) begin : g_wram
+    localparam int unsigned EA = 2 * k, EB = 2 * k + 1;
+    logic [COUT*8-1:0] rdata_b;
+    snn_ram_tdp #(.WIDTH(COUT * 8), .DEPTH(NROW)) u_wram (
+      .clk_i,
+      .we_a_i(wl_en_i),
+      .re_a_i(eng_w_en[EA]),
+      .addr_a_i(wl_en_i ? wl_row_i : eng_w_addr[EA]),
+      .wdata_a_i(wl_data_i),
+      .rdata_a_o(eng_w_data[EA]),
+      .re_b_i(EB < E ? eng_w_en[EB < E ? EB : EA] : 1'b0),
+      .addr_b_i(eng_w_addr[EB < E ? EB : EA]),
+      .rdata_b_o(rdata_b)
+    );
+    if (EB < E) begin : g_b
+      assign eng_w_data[EB] = rdata_b;
+    end
+  end
+
+  // ---- hand-off to the LIF unit (round robin) --------------------------------
+  logic [EW-1:0] rr_q;
+  logic [EW-1:0] grant_idx;
+  logic          grant_any;
+  always_comb begin
+    grant_any = 1'b0;
+    grant_idx = '0;
+    for (int i = E - 1; i >= 0; i--) begin
+      int unsigned e;
+      e = (int'(rr_q) + i) % E;
+      if (eng_acc_valid[e]) begin
+        grant_any = 1'b1;
+        grant_idx = EW'(e);
+      end
+    end
+  end
+  always_comb begin
+    eng_acc_ready = '0;
+    if (grant_any) eng_acc_ready[grant_idx] = 1'b1;
+  end
+
+  // registered mux into the LIF unit
+  logic              lif_in_valid_q;
+  logic [ACCB-1:0]   lif_in_acc_q;
+  logic [TAGW-1:0]   lif_in_tag_q;
+  always_ff @(posedge clk_i) begin
+    lif_in_acc_q <= eng_acc[grant_idx];
+    lif_in_tag_q <= eng_tag[grant_idx];
+  end
+
+  // thresholds: one 33-bit RAM per output channel
+  logic              th_en;
+  logic [PW-1:0]     th_addr;
+  logic [COUT*32-1:0] th_data;
+  logic [COUT-1:0]   th_pol;
+  for (genvar c = 0; c < COUT; c++) begin : g_th
+    logic [32:0] q;
+    snn_ram #(.WIDTH(33), .DEPTH(HW)) u_th (
+      .clk_i,
+      .we_i(tl_en_i && tl_ch_i == $clog2(COUT)'(c)),
+      .waddr_i($clog2(HW)'(tl_pix_i)),
+      .wdata_i({tl_pol_i, tl_th_i}),
+      .re_i(th_en),
+      .raddr_i($clog2(HW)'(th_addr)),
+      .rdata_o(q)
+    );
+    assign th_data[c*32 +: 32] = q[31:0];
+    assign th_pol[c]           = q[32];
+  end
+
+  logic [COUT*32-1:0] bias_q;
+  always_ff @(posedge clk_i)
+    if (bl_en_i) bias_q[bl_ch_i*32 +: 32] <= bl_data_i;
+
+  logic              lif_valid;
+  logic [OUT_W-1:0]  lif_spikes;
+  logic [TAGW-1:0]   lif_tag;
+  logic [$clog2(OUT_W+1)-1:0] lif_nspikes;
+  snn_lif_unit #(
+    .COUT(COUT), .TM(TM), .ACC_W(ACC_W), .IMG(IMG), .TAG_W(TAGW), .ADDR_W(PW)
+  ) u_lif (
+    .clk_i, .rst_ni,
+    .valid_i(lif_in_valid_q),
+    .acc_i(lif_in_acc_q),
+    .tag_i(lif_in_tag_q),
+    .t_steps_i,
+    .cout_i,
+    .bias_i(bias_q),
+    .th_en_o(th_en),
+    .th_addr_o(th_addr),
+    .th_data_i(th_data),
+    .pol_i(th_pol),
+    .valid_o(lif_valid),
+    .spikes_o(lif_spikes),
+    .tag_o(lif_tag),
+    .nspikes_o(lif_nspikes)
+  );
+
+  // ---- write into the next map (pool folded) ---------------------------------
+  wire [YW-1:0] ly = lif_tag[TAGW-1 -: YW];
+  wire [XW-1:0] lx = lif_tag[PW +: XW];
+  wire [YW-1:0] wy = pool_i ? (ly >> 1) : ly;
+  wire [XW-1:0] wx = pool_i ? (lx >> 1) : lx;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) wr_valid_o <= 1'b0;
+    else wr_valid_o <= lif_valid && wy < out_h_i && wx < out_w_i;
+    wr_y_o    <= wy;
+    wr_x_o    <= wx;
+    wr_data_o <= lif_spikes;
+    wr_or_o   <= pool_i;
+  end
+
+  // ---- control and counters --------------------------------------------------
+  logic [PW-1:0]  granted_q;     // pixels handed to the LIF unit
+  logic [7:0]     tail_q;        // drain countdown after the last hand-off
+  logic [31:0]    issued_acc_q, setbits_acc_q, spikes_acc_q, pool_acc_q;
+  logic           finishing_q;
+
+  assign busy_o = run_q || finishing_q;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      run_q          <= 1'b0;
+      finishing_q    <= 1'b0;
+      inflight_q     <= 1'b0;
+      slot_full_q    <= '0;
+      slot_head_q    <= 1'b0;
+      rr_q           <= '0;
+      lif_in_valid_q <= 1'b0;
+      done_o         <= 1'b0;
+    end else begin
+      done_o         <= 1'b0;
+      lif_in_valid_q <= grant_any;
+      if (grant_any) rr_q <= (grant_idx == EW'(E - 1)) ? '0 : grant_idx + 1'b1;
+
+      // patch reads and the two-slot buffer
+      inflight_q <= read_now;
+      if (read_now) begin
+        inflight_tag_q <= {fy_q, fx_q, fp_q};
+        fp_q <= fp_q + 1'b1;
+        if (fx_q + 1'b1 == w_i) begin
+          fx_q <= '0;
+          fy_q <= fy_q + 1'b1;
+        end else begin
+          fx_q <= fx_q + 1'b1;
+        end
+      end
+      if (dispatch) begin
+        slot_full_q[slot_head_q] <= 1'b0;
+        slot_head_q <= ~slot_head_q;
+      end
+      if (inflight_q) begin
+        // invariant: a full slot implies a full head; the new patch goes
+        // behind the head (or into the head when both are empty)
+        logic tgt;
+        tgt = slot_full_q[slot_head_q] ? ~slot_head_q : slot_head_q;
+        slot_patch_q[tgt] <= rd_patch_i;
+        slot_tag_q[tgt]   <= inflight_tag_q;
+        slot_full_q[tgt]  <= 1'b1;
+      end
+
+      if (start_i && !busy_o) begin
+        run_q         <= 1'b1;
+        fy_q          <= '0;
+        fx_q          <= '0;
+        fp_q          <= '0;
+        granted_q     <= '0;
+        issued_acc_q  <= '0;
+        setbits_acc_q <= '0;
+        spikes_acc_q  <= '0;
+        pool_acc_q    <= '0;
+      end
+
+      if (grant_any) begin
+        granted_q     <= granted_q + 1'b1;
+        issued_acc_q  <= issued_acc_q + 32'(eng_issued[grant_idx]);
+        setbits_acc_q <= setbits_acc_q + 32'(eng_setbits[grant_idx]);
+        if (run_q && granted_q + 1'b1 == hw_i) begin
+          run_q       <= 1'b0;
+          finishing_q <= 1'b1;
+          tail_q      <= 8'(LIF_TAIL);
+        end
+      end
+      if (lif_valid) spikes_acc_q <= spikes_acc_q + 32'(lif_nspikes);
+      if (wr_newbits_valid_i) pool_acc_q <= pool_acc_q + 32'(wr_newbits_i);
+
+      if (finishing_q) begin
+        if (tail_q == 0) begin
+          finishing_q <= 1'b0;
+          done_o      <= 1'b1;
+        end else begin
+          tail_q <= tail_q - 1'b1;
+        end
+      end
+    end
+  end
+
+  // counters x out_c (registered with done_o)
+  always_ff @(posedge clk_i) begin
+    events_o      <= issued_acc_q * 32'(cout_i);
+    synops_o      <= setbits_acc_q * 32'(cout_i);
+    spikes_o      <= spikes_acc_q;
+    pool_spikes_o <= pool_acc_q;
+  end
+
+`ifdef SNN_ASSERT
+  // A patch is read only when a buffer slot will be free for it.
+  assert property (@(posedge clk_i) disable iff (!rst_ni) inflight_q |-> !(slot_full_q[0] && slot_full_q[1]));
+  // Only one engine receives a patch per cycle.
+  assert property (@(posedge clk_i) disable iff (!rst_ni) $onehot0(eng_valid_in));
+`endif
+
+endmodule
