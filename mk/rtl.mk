@@ -41,6 +41,9 @@ RTL_TB_MODS_tb_ctrl        := rtl/snn_ctrl.sv
 RTL_TB_MODS_tb_spike_queue := rtl/snn_fifo.sv
 RTL_TB_MODS_tb_lif         := rtl/snn_pkg.sv rtl/snn_lif.sv
 RTL_TB_MODS_tb_accum       := rtl/snn_ram.sv rtl/snn_accum.sv
+# The layer pipeline's blocks (docs/rtl-pipeline.md).
+RTL_TBS += tb_fc_stage
+RTL_TB_MODS_tb_fc_stage    := rtl/snn_ram.sv rtl/snn_fc_stage.sv
 
 $(RTL_TB_DIR)/%: tests/rtl/%.sv $(RTL_SRCS) mk/rtl.mk | rtl-check-verilator
 	@rm -rf $(RTL_TB_DIR)/obj-$* && mkdir -p $(RTL_TB_DIR)/obj-$*
