@@ -141,6 +141,13 @@ static void sim_close(snn_dev_t *dev)
 static snn_status sim_open(snn_dev_t *dev)
 {
     uint32_t lanes = dev->opts.lanes ? dev->opts.lanes : SIM_DEFAULT_LANES;
+    /* rtl/snn_kernel.sv elaborates LANES = 1, 2, 4, 8 or 16 only: a library
+     * for any other count cannot be built, so none is suggested. */
+    if (lanes > 16 || (lanes & (lanes - 1)))
+        return snn_fail(SNN_ERR_ARG,
+                        "the RTL kernel has 1, 2, 4, 8 or 16 lanes (LANES of rtl/snn_kernel.sv), "
+                        "not %u",
+                        (unsigned)lanes);
     sim_ctx *c = snn_calloc(1, sizeof *c);
     if (!c) return SNN_ERR_NOMEM;
     dev->ctx = c;

@@ -120,6 +120,9 @@ typedef struct xrt_api {
 } xrt_api;
 
 #define MAX_CU 16
+/* Largest card image accepted: XRT reads the whole file; a real one is tens
+ * to a few hundred MiB. */
+#define XCLBIN_MAX_BYTES ((uint64_t)2 << 30)
 #define MAX_RUNS SNN_DEV_MAX_INFLIGHT
 
 /* A buffer lives in the memory bank of the compute unit that uses it. The
@@ -232,11 +235,9 @@ static int cmp_name(const void *a, const void *b)
 /* Names of the compute units of snn_kernel, from the IP_LAYOUT section
  * ("snn_kernel:snn_kernel_1" -> "snn_kernel_1"). Returns 0 if a section
  * header points outside the file. */
-static int list_cus(const char *path, const struct axlf *a, uint64_t file_size, xrt_ctx *c)
+static int list_cus(FILE *f, const struct axlf *a, uint64_t file_size, xrt_ctx *c)
 {
     c->n_cu_names = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return 1;
     int ok = 1;
     uint64_t sec0 = offsetof(struct axlf, m_sections);
     for (uint32_t i = 0; ok && i < a->m_header.m_numSections && i < 4096; i++) {
@@ -274,7 +275,6 @@ static int list_cus(const char *path, const struct axlf *a, uint64_t file_size, 
                          name + strlen(prefix));
         }
     }
-    fclose(f);
     qsort(c->cu_names, (size_t)c->n_cu_names, sizeof c->cu_names[0], cmp_name);
     return ok;
 }
@@ -297,10 +297,15 @@ static snn_status check_xclbin(const char *path, xrt_ctx *c)
     if (!S_ISREG(s.st_mode))
         return snn_fail(SNN_ERR_IO, "xclbin '%s' is not a regular file (pass the .xclbin itself)",
                         path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return snn_fail(SNN_ERR_IO, "xclbin '%s': %s", path, strerror(errno));
+    /* Regular files only (XRT reads the whole file: never a FIFO or a
+     * device), at most XCLBIN_MAX_BYTES. */
+    FILE *f;
+    uint64_t fsize;
+    snn_status fst = snn_file_open_read(path, XCLBIN_MAX_BYTES, &f, &fsize);
+    if (fst != SNN_OK) return snn_fail_context(fst, "xclbin (pass the .xclbin itself)");
     struct axlf a;
     size_t got = fread(&a, 1, sizeof a, f);
+    int cus_ok = got == sizeof a && a.m_header.m_length == fsize && list_cus(f, &a, fsize, c);
     fclose(f);
     if (got < 8 || memcmp(a.m_magic, "xclbin2", 8) != 0)
         return snn_fail(
@@ -312,12 +317,12 @@ static snn_status check_xclbin(const char *path, xrt_ctx *c)
         return snn_fail(SNN_ERR_FORMAT,
                         "xclbin '%s' is truncated (%zu bytes, the header alone is %zu)", path, got,
                         sizeof a);
-    if (a.m_header.m_length != (uint64_t)s.st_size)
+    if (a.m_header.m_length != fsize)
         return snn_fail(SNN_ERR_FORMAT,
                         "xclbin '%s' is truncated or padded: its header says %llu bytes, the file "
-                        "has %lld (copy it again)",
-                        path, (unsigned long long)a.m_header.m_length, (long long)s.st_size);
-    if (!list_cus(path, &a, (uint64_t)s.st_size, c))
+                        "has %llu (copy it again)",
+                        path, (unsigned long long)a.m_header.m_length, (unsigned long long)fsize);
+    if (!cus_ok)
         return snn_fail(SNN_ERR_FORMAT,
                         "xclbin '%s' is corrupt: a section lies outside the file (copy it again)",
                         path);

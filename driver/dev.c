@@ -161,6 +161,13 @@ static snn_status ensure_run_buffers(snn_dev_t *d, uint32_t batch, int trace)
     size_t trw = (size_t)snn_trace_words(&d->net) * 4;
     snn_status st = SNN_OK;
     int sets = run_depth(d) < 2 ? 2 : run_depth(d);
+    uint64_t need = (uint64_t)sets * batch * (img + res + (trace ? trw : 0));
+    if (need > SNN_WORKSPACE_MAX_BYTES)
+        return snn_fail(SNN_ERR_ARG,
+                        "a batch of %u images needs %.1f GiB of device buffers (%d sets of "
+                        "images, results%s), more than the %llu GiB limit: use a smaller --batch",
+                        batch, (double)need / (1u << 30), sets, trace ? ", traces" : "",
+                        (unsigned long long)(SNN_WORKSPACE_MAX_BYTES >> 30));
     for (int k = 0; k < sets && st == SNN_OK; k++) {
         st = d->iface->bo_alloc(d, img * batch, &d->img_bo[k]);
         if (st == SNN_OK) st = d->iface->bo_alloc(d, res * batch, &d->res_bo[k]);

@@ -146,6 +146,12 @@ snn_status snn_model_create(const snn_model_config *cfg, uint64_t seed, snn_mode
                         cfg->in_h, cfg->in_w, cfg->n_classes);
     if ((int)cfg->mpbn < 0 || cfg->mpbn > SNN_MPBN_ELEMENT)
         return snn_fail(SNN_ERR_ARG, "bad MPBN mode %d", (int)cfg->mpbn);
+    /* the limits snn_ckpt_validate applies, so every model can be read back */
+    if (cfg->in_c > SNN_CKPT_MAX_DIM || cfg->in_h > SNN_CKPT_MAX_DIM || cfg->in_w > SNN_CKPT_MAX_DIM ||
+        (uint64_t)cfg->in_c * cfg->in_h * cfg->in_w > SNN_CKPT_MAX_NEURONS ||
+        cfg->n_classes > SNN_CKPT_MAX_CLASSES)
+        return snn_fail(SNN_ERR_ARG, "input %ux%ux%u or %u classes beyond the checkpoint limits "
+                        "(docs/checkpoint.md)", cfg->in_c, cfg->in_h, cfg->in_w, cfg->n_classes);
 
     snn_model *m = snn_calloc(1, sizeof *m);
     if (!m) return SNN_ERR_NOMEM;
@@ -194,6 +200,11 @@ snn_status snn_model_create(const snn_model_config *cfg, uint64_t seed, snn_mode
         L->ohw = L->oh * L->ow;
         L->in_n = (size_t)L->ic * L->ihw;
         L->out_n = (size_t)L->oc * L->ohw;
+        if (L->out_n > SNN_CKPT_MAX_NEURONS) {
+            snn_model_free(m);
+            return snn_fail(SNN_ERR_ARG, "architecture '%s': layer %u has more than %u neurons",
+                            cfg->arch, i, SNN_CKPT_MAX_NEURONS);
+        }
         c = L->oc;
         h = L->oh;
         w = L->ow;
@@ -307,61 +318,87 @@ static void *ws_alloc(size_t bytes)
     return p;
 }
 
+/* One workspace buffer: pass 0 only adds its size to *need, pass 1
+ * allocates it. Returns 0 on allocation failure. */
+static int ws_take(int pass, uint64_t *need, void *slot, size_t bytes)
+{
+    *need += ((bytes ? bytes : 64) + 63) & ~(uint64_t)63;
+    if (!pass) return 1;
+    void *p = ws_alloc(bytes);
+    memcpy(slot, &p, sizeof p);
+    return p != NULL;
+}
+#define WS(ptr, bytes) ws_take(pass, &need, &(ptr), (bytes))
+
 snn_status snn_model_workspace(snn_model *m, uint32_t B)
 {
     if (m->ws_batch >= B && m->ws_threads >= snn_par_threads()) return SNN_OK;
     free_workspace(m);
     const uint32_t T = m->cfg.T;
     const size_t N = (size_t)T * B;
-    size_t gmax = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
     size_t colmax = 0, dwpmax = 0;
-    for (uint32_t i = 0; i < m->n_layers; i++) {
-        snn_tlayer *L = &m->layers[i];
-        size_t nz = L->first ? B : N;
-        if (L->out_n > gmax) gmax = L->out_n;
-        if (L->in_n > gmax) gmax = L->in_n;
-        switch (L->kind) {
-        case SNN_LAYER_CONV:
-        case SNN_LAYER_FC:
-            if (!(L->z = ws_alloc(nz * L->out_n * sizeof(float)))) goto nomem;
-            if (!(L->upre = ws_alloc(N * L->out_n * sizeof(float)))) goto nomem;
-            if (!(L->out = ws_alloc(N * L->out_n * sizeof(float)))) goto nomem;
-            if (!(L->bn_mean = ws_alloc(L->oc * sizeof(float)))) goto nomem;
-            if (!(L->bn_istd = ws_alloc(L->oc * sizeof(float)))) goto nomem;
-            if (L->mp_n) {
-                if (!(L->mp_mean = ws_alloc((size_t)T * L->mp_n * sizeof(float)))) goto nomem;
-                if (!(L->mp_istd = ws_alloc((size_t)T * L->mp_n * sizeof(float)))) goto nomem;
+    uint64_t need = 0;
+    /* Pass 0 sizes the whole workspace and refuses it above the limit before
+     * anything is allocated; pass 1 allocates the same buffers. */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t gmax = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+        colmax = dwpmax = 0;
+        need = 0;
+        for (uint32_t i = 0; i < m->n_layers; i++) {
+            snn_tlayer *L = &m->layers[i];
+            size_t nz = L->first ? B : N;
+            if (L->out_n > gmax) gmax = L->out_n;
+            if (L->in_n > gmax) gmax = L->in_n;
+            switch (L->kind) {
+            case SNN_LAYER_CONV:
+            case SNN_LAYER_FC:
+                if (!WS(L->z, nz * L->out_n * sizeof(float))) goto nomem;
+                if (!WS(L->upre, N * L->out_n * sizeof(float))) goto nomem;
+                if (!WS(L->out, N * L->out_n * sizeof(float))) goto nomem;
+                if (!WS(L->bn_mean, L->oc * sizeof(float))) goto nomem;
+                if (!WS(L->bn_istd, L->oc * sizeof(float))) goto nomem;
+                if (L->mp_n) {
+                    if (!WS(L->mp_mean, (size_t)T * L->mp_n * sizeof(float))) goto nomem;
+                    if (!WS(L->mp_istd, (size_t)T * L->mp_n * sizeof(float))) goto nomem;
+                }
+                if (L->kind == SNN_LAYER_CONV) {
+                    uint32_t chunk, tasks;
+                    size_t cn;
+                    snn_conv_plan(L->ic, L->oc, L->ihw, (uint32_t)nz, &chunk, &tasks, &cn);
+                    if (cn > colmax) colmax = cn;
+                    /* smaller batches (eval tails) may split finer: bound the task count */
+                    tasks += 4 * snn_par_threads();
+                    size_t dw = (size_t)tasks * L->oc * L->ic * 9;
+                    if (dw > dwpmax) dwpmax = dw;
+                } else if (!WS(L->xt, nz * L->in_n * sizeof(float))) {
+                    goto nomem;
+                }
+                break;
+            case SNN_LAYER_POOL:
+                if (!WS(L->out, N * L->out_n * sizeof(float))) goto nomem;
+                if (!WS(L->arg, N * L->out_n)) goto nomem;
+                break;
+            default:
+                if (!WS(L->xt, N * L->in_n * sizeof(float))) goto nomem;
+                break;
             }
-            if (L->kind == SNN_LAYER_CONV) {
-                uint32_t chunk, tasks;
-                size_t cn;
-                snn_conv_plan(L->ic, L->oc, L->ihw, (uint32_t)nz, &chunk, &tasks, &cn);
-                if (cn > colmax) colmax = cn;
-                /* smaller batches (eval tails) may split finer: bound the task count */
-                tasks += 4 * snn_par_threads();
-                if ((size_t)tasks * L->oc * L->ic * 9 > dwpmax) dwpmax = (size_t)tasks * L->oc * L->ic * 9;
-            } else if (!(L->xt = ws_alloc(nz * L->in_n * sizeof(float)))) {
-                goto nomem;
-            }
-            break;
-        case SNN_LAYER_POOL:
-            if (!(L->out = ws_alloc(N * L->out_n * sizeof(float)))) goto nomem;
-            if (!(L->arg = ws_alloc(N * L->out_n))) goto nomem;
-            break;
-        default:
-            if (!(L->xt = ws_alloc(N * L->in_n * sizeof(float)))) goto nomem;
-            break;
         }
+        if (!WS(m->x, (size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w * sizeof(float)) ||
+            !WS(m->g0, N * gmax * sizeof(float)) ||
+            !WS(m->g1, N * gmax * sizeof(float)) ||
+            !WS(m->col, colmax * snn_par_threads() * sizeof(float)) ||
+            !WS(m->dwp, dwpmax * sizeof(float)) ||
+            !WS(m->dlogits, (size_t)B * m->cfg.n_classes * sizeof(float)) ||
+            !WS(m->logits, (size_t)B * m->cfg.n_classes * sizeof(float)) ||
+            !WS(m->yout, N * m->cfg.n_classes * sizeof(float)))
+            goto nomem;
+        if (pass == 0 && need > SNN_WORKSPACE_MAX_BYTES)
+            return snn_fail(SNN_ERR_ARG,
+                            "a batch of %u images needs a %.1f GiB workspace (%llu bytes), more "
+                            "than the %llu GiB limit: use a smaller --batch",
+                            B, (double)need / (1u << 30), (unsigned long long)need,
+                            (unsigned long long)(SNN_WORKSPACE_MAX_BYTES >> 30));
     }
-    if (!(m->x = ws_alloc((size_t)B * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w * sizeof(float))) ||
-        !(m->g0 = ws_alloc(N * gmax * sizeof(float))) ||
-        !(m->g1 = ws_alloc(N * gmax * sizeof(float))) ||
-        !(m->col = ws_alloc(colmax * snn_par_threads() * sizeof(float))) ||
-        !(m->dwp = ws_alloc(dwpmax * sizeof(float))) ||
-        !(m->dlogits = ws_alloc((size_t)B * m->cfg.n_classes * sizeof(float))) ||
-        !(m->logits = ws_alloc((size_t)B * m->cfg.n_classes * sizeof(float))) ||
-        !(m->yout = ws_alloc(N * m->cfg.n_classes * sizeof(float))))
-        goto nomem;
     m->col_n = colmax;
     m->ws_batch = B;
     m->ws_threads = snn_par_threads();
@@ -370,6 +407,7 @@ nomem:
     free_workspace(m);
     return SNN_ERR_NOMEM;
 }
+#undef WS
 
 /* ---- queries -------------------------------------------------------------------- */
 

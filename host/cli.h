@@ -7,6 +7,12 @@
 #ifndef SNN_CLI_H
 #define SNN_CLI_H
 
+#include <stdint.h>
+
+/* The version of mpbn (`mpbn --version`, `mpbn version`, which also print
+ * the deploy image format version, SNN_IMAGE_VERSION_* in host/snn-image.h). */
+#define SNN_VERSION "1.0.0"
+
 int snn_cmd_train(int argc, char **argv);   /* host/cmd-train.c */
 int snn_cmd_eval(int argc, char **argv);    /* host/cmd-eval.c */
 int snn_cmd_fold(int argc, char **argv);    /* host/cmd-fold.c */
@@ -15,10 +21,13 @@ int snn_cmd_compare(int argc, char **argv); /* host/cmd-compare.c */
 int snn_cmd_bench(int argc, char **argv);   /* host/cmd-bench.c */
 
 /* `mpbn eval` of a deploy image (.snn) on device ref|csim|sim|xrt
- * (host/eval-device.c). Called by snn_cmd_eval with its full argc/argv
- * (argv[0] = "eval") so it can read the options it needs (--data, --limit,
- * ...); device is never NULL ("ref" unless --device says otherwise).
- * Returns the exit status and prints the eval JSON line itself. */
-int snn_eval_device(const char *model_path, const char *device, int argc, char **argv);
+ * (host/eval-device.c). Called by snn_cmd_eval with the options it parsed
+ * (the device fragment of host/opts.h): data directory (NULL = default),
+ * image limit (0 = all), device options, and whether --batch was given;
+ * device is never NULL ("ref" unless --device says otherwise). Returns the
+ * exit status and prints the eval JSON line itself. */
+struct snn_dev_opts;
+int snn_eval_device(const char *model_path, const char *device, const char *data, uint32_t limit,
+                    const struct snn_dev_opts *opts, int batch_given);
 
 #endif

@@ -2,9 +2,12 @@
  * cmd-bench.c - `mpbn bench`: throughput, latency, spikes, synaptic
  * operations and energy of a deploy image on every device.
  *
- *   mpbn bench MODEL.snn [--devices ref,csim,sim,xrt] [--limit N] [--data DIR]
- *              [--random N] [--lanes N] [--clock-mhz F] [--batch N]
- *              [--xclbin F] [--device-index N] [--timeout-ms N] [--csv FILE]
+ *   mpbn bench MODEL.snn [--devices ref,csim,sim,xrt] [--random N] [--clock-mhz F]
+ *              [--csv FILE] [--force] [data and device options]
+ *
+ * The data and device options (--data, --limit, --batch, --lanes, --xclbin,
+ * --timeout-ms, ...) are the fragment bench shares with eval and compare
+ * (host/opts.h).
  *
  * Per device: one timed run over all images (images/s = images / wall time
  * inside snn_dev_run, host copies included), a latency measurement (runs of a
@@ -26,19 +29,24 @@
  *
  * Without --devices every backend in the build is tried (sim on the first
  * 10 images only) and one that cannot open (no card, no xclbin) is skipped
- * with a note; a device named in
- * --devices that fails is an error (exit 1). Table on stdout, then the JSON
- * line; progress and notes on stderr. --csv writes one row per device and
- * layer (plots: scripts/plot-spike-rate.gp).
+ * with a note ("skipped" in the JSON). A device named in --devices that
+ * fails, or any device that fails after opening, does not stop the others:
+ * the table, CSV and JSON report every device that ran, the table and the
+ * JSON's "failed" list ({"device","error"}) those that failed, and the exit
+ * status is 1. A device estimated to need more than a few minutes is
+ * announced first (host/estimate.h). Table on stdout, then the JSON line;
+ * progress and notes on stderr. --csv writes one row per device and layer
+ * (plots: scripts/plot-spike-rate.gp).
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "estimate.h"
 #include "json.h"
+#include "opts.h"
 #include "snn-data.h"
 #include "snn-deploy.h"
 #include "snn-dev.h"
@@ -81,7 +89,8 @@
 typedef struct bench_dev {
     char name[16];
     int ran;
-    char note[768];
+    int failed;     /* named in --devices, or opened, and then failed: note = error */
+    char note[768]; /* why it was skipped or failed */
     uint32_t images;
     double seconds, images_per_s, latency_s;
     double accuracy;               /* < 0: no labels */
@@ -100,124 +109,67 @@ typedef struct bench_opts {
     uint32_t limit, random, lanes, batch, timeout_ms;
     int32_t device_index;
     double clock_mhz;
+    snn_dev_opts dev; /* every device option as given (the fields above are copies) */
+    int force;
 } bench_opts;
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: mpbn bench MODEL.snn [--devices ref,csim,sim,xrt] [--limit N] [--data DIR]\n"
-            "                  [--random N] [--lanes N] [--clock-mhz F] [--batch N]\n"
-            "                  [--xclbin FILE] [--device-index N] [--timeout-ms N] [--csv FILE]\n"
-            "  --devices     devices to run (default: every one in this build: %s;\n"
-            "                those that cannot open are skipped with a note)\n"
-            "  --limit N     first N test images (default %u; 0 = all)\n"
-            "  --data DIR    IDX data set directory (default %s)\n"
-            "  --random N    N random images instead of a data set (no accuracy)\n"
-            "  --lanes N     lane count of the csim/sim kernel build (utilisation needs it)\n"
-            "  --clock-mhz F clock for projected figures (default %.0f, the RTL target)\n"
-            "  --batch N     images per kernel run (default 256)\n"
-            "  --xclbin FILE card image for xrt; --device-index N picks the card\n"
-            "  --csv FILE    one row per device and layer: spikes, rate, synops\n",
-            snn_dev_names(), BENCH_DEFAULT_LIMIT, SNN_DATA_DEFAULT_DIR, BENCH_CLOCK_MHZ);
-}
-
-static int parse_u32(const char *opt, const char *s, uint32_t *v)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || x > UINT32_MAX) {
-        fprintf(stderr, "mpbn bench: bad value '%s' for %s (expected an integer >= 0)\n", s, opt);
-        return 0;
-    }
-    *v = (uint32_t)x;
-    return 1;
-}
-
-/* Returns 0 to go on, else the exit status (0 for --help). */
+/* Returns 0 to go on, else 1 with the exit status in *exit_code (0 for --help). */
 static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
 {
     memset(o, 0, sizeof *o);
     o->limit = BENCH_DEFAULT_LIMIT;
     o->clock_mhz = BENCH_CLOCK_MHZ;
-    snprintf(o->devices, sizeof o->devices, "%s", snn_dev_names());
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            *exit_code = 0;
-            return 1;
-        }
-        if (a[0] != '-') {
-            if (o->model) {
-                fprintf(stderr, "mpbn bench: more than one model file ('%s', '%s')\n", o->model, a);
-                *exit_code = 2;
-                return 1;
-            }
-            o->model = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpbn bench: option %s needs a value\n", a);
-            *exit_code = 2;
-            return 1;
-        }
-        const char *v = argv[++i];
-        int ok = 1;
-        if (!strcmp(a, "--devices")) {
-            if (strlen(v) >= sizeof o->devices || !*v) {
-                fprintf(stderr, "mpbn bench: bad --devices '%s'\n", v);
-                ok = 0;
-            } else {
-                snprintf(o->devices, sizeof o->devices, "%s", v);
-                o->explicit_devices = 1;
-            }
-        } else if (!strcmp(a, "--limit")) {
-            ok = parse_u32(a, v, &o->limit);
-        } else if (!strcmp(a, "--random")) {
-            ok = parse_u32(a, v, &o->random);
-            if (ok && o->random == 0) {
-                fprintf(stderr, "mpbn bench: --random needs at least 1 image\n");
-                ok = 0;
-            }
-        } else if (!strcmp(a, "--data")) {
-            o->data = v;
-        } else if (!strcmp(a, "--lanes")) {
-            ok = parse_u32(a, v, &o->lanes);
-        } else if (!strcmp(a, "--batch")) {
-            ok = parse_u32(a, v, &o->batch);
-        } else if (!strcmp(a, "--timeout-ms")) {
-            ok = parse_u32(a, v, &o->timeout_ms);
-        } else if (!strcmp(a, "--device-index")) {
-            uint32_t d;
-            ok = parse_u32(a, v, &d) && d <= INT32_MAX;
-            o->device_index = (int32_t)d;
-        } else if (!strcmp(a, "--xclbin")) {
-            o->xclbin = v;
-        } else if (!strcmp(a, "--csv")) {
-            o->csv = v;
-        } else if (!strcmp(a, "--clock-mhz")) {
-            char *end;
-            o->clock_mhz = strtod(v, &end);
-            if (*end || !(o->clock_mhz > 0) || !isfinite(o->clock_mhz)) {
-                fprintf(stderr, "mpbn bench: bad value '%s' for --clock-mhz\n", v);
-                ok = 0;
-            }
-        } else {
-            fprintf(stderr, "mpbn bench: unknown option '%s'\n", a);
-            usage(stderr);
-            ok = 0;
-        }
-        if (!ok) {
-            *exit_code = 2;
-            return 1;
-        }
-    }
-    if (!o->model) {
-        usage(stderr);
-        *exit_code = 2;
+    snn_dev_opts_init(&o->dev);
+    const char *devices = NULL;
+    char devices_help[256];
+    snprintf(devices_help, sizeof devices_help,
+             "comma-separated devices to run; without it every device of this build (%s) is "
+             "tried, sim on the first %u images, and one that cannot open is skipped with a note",
+             snn_dev_names(), BENCH_SIM_DEFAULT_IMAGES);
+    snn_opt tab[] = {
+        SNN_O_STR("--devices", "LIST", &devices, devices_help, .def = "all"),
+        SNN_O_RANDOM(&o->random),
+        SNN_O_DOUBLE("--clock-mhz", "F", &o->clock_mhz, 0.001, 1e6,
+                     "clock of the projected figures of the cycle-counting devices (the RTL "
+                     "target by default)"),
+        SNN_O_STR("--csv", "FILE", &o->csv, "one row per device and layer: spikes, rate, synops"),
+        SNN_O_FORCE(&o->force),
+        SNN_OPTS_DEVICE(&o->dev, &o->data, &o->limit),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {
+        .cmd = "bench",
+        .synopsis = "MODEL.snn [options]",
+        .about = "Throughput, latency, spikes, synaptic operations and energy of a deploy image on "
+                 "every device (docs/energy.md); with --lanes, the lane utilisation of the "
+                 "cycle-counting devices. Table on stdout, then the JSON line.",
+        .opts = tab,
+        .pos_name = "model file",
+        .pos = &o->model,
+        .min_pos = 1,
+        .max_pos = 1,
+    };
+    int rc = snn_opts_run(&spec, argc, argv);
+    if (rc != SNN_OPTS_GO) {
+        *exit_code = rc;
         return 1;
     }
+    if (devices) {
+        if (strlen(devices) >= sizeof o->devices) {
+            *exit_code = snn_opts_usage_error(&spec, "bad --devices '%.64s...' (too long)", devices);
+            return 1;
+        }
+        snprintf(o->devices, sizeof o->devices, "%s", devices);
+        o->explicit_devices = 1;
+    } else {
+        snprintf(o->devices, sizeof o->devices, "%s", snn_dev_names());
+    }
+    o->xclbin = o->dev.xclbin;
+    o->lanes = o->dev.lanes;
+    o->batch = o->dev.batch;
+    o->timeout_ms = o->dev.timeout_ms;
+    o->device_index = o->dev.device_index;
+    if (o->force) snn_io_allow_replace(1);
     return 0;
 }
 
@@ -249,22 +201,18 @@ static int is_lif(snn_layer_kind k)
 static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t image_size,
                              const snn_net *net, const uint8_t *pixels, const uint8_t *labels,
                              uint32_t n, bench_dev *r, uint8_t *results, const uint8_t *ref_results,
-                             int32_t *preds)
+                             int32_t *preds, int *opened)
 {
-    snn_dev_opts d;
-    snn_dev_opts_init(&d);
-    d.xclbin = o->xclbin;
-    d.device_index = o->device_index;
-    d.lanes = o->lanes;
-    if (o->batch) d.batch = o->batch;
-    if (o->timeout_ms) d.timeout_ms = o->timeout_ms;
+    snn_dev_opts d = o->dev;
     snn_dev_t *dev = NULL;
+    *opened = 0;
     snn_status st = snn_dev_open(r->name, &d, &dev);
     if (st == SNN_OK) st = snn_dev_load(dev, image, image_size);
     if (st != SNN_OK) {
         snn_dev_close(dev);
         return st;
     }
+    *opened = 1;
     const snn_image_hdr *h = net->hdr;
     size_t img = (size_t)h->in_c * h->in_h * h->in_w;
     size_t stride = snn_result_stride(h->n_classes, net->n_layers);
@@ -448,6 +396,28 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
     return out;
 }
 
+/* [{"device":"xrt","error":"..."},...] of the devices that failed; malloc'ed
+ * (NULL if out of memory). */
+static char *failed_json(const bench_dev *devs, int n_dev)
+{
+    size_t cap = 8, k;
+    for (int i = 0; i < n_dev; i++) cap += 160 + 6 * strlen(devs[i].note);
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    k = (size_t)snprintf(s, cap, "[");
+    for (int i = 0, first = 1; i < n_dev; i++) {
+        if (!devs[i].failed) continue;
+        k += (size_t)snprintf(s + k, cap - k, "%s{\"device\":", first ? "" : ",");
+        k += snn_json_escape(s + k, cap - k, devs[i].name);
+        k += (size_t)snprintf(s + k, cap - k, ",\"error\":");
+        k += snn_json_escape(s + k, cap - k, devs[i].note);
+        k += (size_t)snprintf(s + k, cap - k, "}");
+        first = 0;
+    }
+    snprintf(s + k, cap - k, "]");
+    return s;
+}
+
 static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs, int n_dev)
 {
     uint32_t L = net->n_layers, T = net->hdr->timesteps;
@@ -456,7 +426,7 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
     for (int i = 0; i < n_dev; i++) {
         bench_dev *r = &devs[i];
         if (!r->ran) {
-            printf("%-6s skipped: %s\n", r->name, r->note);
+            printf("%-6s %s: %s\n", r->name, r->failed ? "FAILED" : "skipped", r->note);
             continue;
         }
         char acc[16] = "-", mm[24] = "-";
@@ -589,7 +559,7 @@ int snn_cmd_bench(int argc, char **argv)
         fprintf(stderr, "mpbn bench: --csv %s\n", snn_last_error());
         return 1;
     }
-    snn_status st = snn_file_read(o.model, &raw, &size);
+    snn_status st = snn_file_read(o.model, SNN_IMAGE_MAX_BYTES, &raw, &size);
     if (st == SNN_OK) {
         /* The parsed view aliases the bytes, which must be 4-byte aligned. */
         image = aligned_alloc(64, (size + 63) & ~(size_t)63);
@@ -611,7 +581,7 @@ int snn_cmd_bench(int argc, char **argv)
         n = o.random;
         pixels = snn_malloc(img * n);
         if (!pixels) goto oom;
-        snn_images_random(1, n, h->in_c, h->in_h, h->in_w, pixels);
+        snn_images_random(o.dev.seed, n, h->in_c, h->in_h, h->in_w, pixels);
     } else {
         st = snn_dataset_load(o.data, "t10k", o.limit, &ds);
         if (st != SNN_OK) {
@@ -651,7 +621,9 @@ int snn_cmd_bench(int argc, char **argv)
         }
         snprintf(devs[n_dev++].name, sizeof devs[0].name, "%s", tok);
     }
-    int have_ref = 0, failed = 0;
+    /* Every device runs whatever happens to the others: one that fails is
+     * reported with its error beside the results of those that ran. */
+    int have_ref = 0, n_failed = 0;
     for (int i = 0; i < n_dev; i++) {
         bench_dev *r = &devs[i];
         /* Verilator runs about a million cycles per second: without an explicit
@@ -664,13 +636,21 @@ int snn_cmd_bench(int argc, char **argv)
                     "cycle); `--devices sim` runs all\n",
                     nd, n);
         }
+        snn_warn_long_run("bench", r->name, nd,
+                          snn_est_device_image_seconds(&net, r->name, o.dev.lanes),
+                          "--limit N benchmarks the first N test images only");
+        int opened;
         st = run_device(&o, image, size, &net, pixels, labels, nd, r, results,
-                        have_ref ? ref_results : NULL, preds);
+                        have_ref ? ref_results : NULL, preds, &opened);
         if (st != SNN_OK) {
             snprintf(r->note, sizeof r->note, "%s", snn_last_error());
-            if (o.explicit_devices) {
-                fprintf(stderr, "mpbn bench: %s: %s\n", r->name, r->note);
-                failed = 1;
+            /* Without --devices a device that cannot open (or take this
+             * model) is skipped; one that was asked for, or failed while
+             * running, is a failure. */
+            if (o.explicit_devices || opened) {
+                fprintf(stderr, "mpbn bench: %s failed: %s\n", r->name, r->note);
+                r->failed = 1;
+                n_failed++;
             } else {
                 fprintf(stderr, "mpbn bench: skipping %s: %s\n", r->name, r->note);
             }
@@ -681,7 +661,6 @@ int snn_cmd_bench(int argc, char **argv)
             have_ref = 1;
         }
     }
-    if (failed) goto out;
     if (!have_ref) {
         fprintf(stderr, "mpbn bench: no device could run\n");
         goto out;
@@ -725,7 +704,7 @@ int snn_cmd_bench(int argc, char **argv)
         char skipped[1024];
         size_t k = (size_t)snprintf(skipped, sizeof skipped, "[");
         for (int i = 0, first = 1; i < n_dev; i++)
-            if (!devs[i].ran && k < sizeof skipped) {
+            if (!devs[i].ran && !devs[i].failed && k < sizeof skipped) {
                 k += (size_t)snprintf(skipped + k, sizeof skipped - k, "%s", first ? "" : ",");
                 if (k < sizeof skipped)
                     k += snn_json_escape(skipped + k, sizeof skipped - k, devs[i].name);
@@ -735,6 +714,10 @@ int snn_cmd_bench(int argc, char **argv)
             snprintf(skipped + k, sizeof skipped - k, "]");
             snn_json_raw(j, "skipped", skipped);
         }
+        /* failed: [{"device":..,"error":..}] in --devices order */
+        char *fl = failed_json(devs, n_dev);
+        if (fl) snn_json_raw(j, "failed", fl);
+        free(fl);
         int64_t mism = 0;
         for (int i = 0; i < n_dev; i++)
             if (devs[i].ran && devs[i].mismatches > 0) mism += devs[i].mismatches;
@@ -757,9 +740,22 @@ int snn_cmd_bench(int argc, char **argv)
         const char *s = snn_json_finish(j);
         if (s) puts(s);
         snn_json_free(j);
-        rc = mism ? 1 : 0;
+        rc = mism || n_failed ? 1 : 0;
         if (mism)
             fprintf(stderr, "mpbn bench: devices disagree on %lld image(s)\n", (long long)mism);
+        if (n_failed) {
+            char names[BENCH_MAX_DEVICES * 18] = "";
+            for (int i = 0; i < n_dev; i++)
+                if (devs[i].failed) {
+                    size_t len = strlen(names);
+                    snprintf(names + len, sizeof names - len, "%s%.15s", len ? ", " : "",
+                             devs[i].name);
+                }
+            fprintf(stderr,
+                    "mpbn bench: %d of %d devices failed (%s); the results above are those of "
+                    "the others\n",
+                    n_failed, n_dev, names);
+        }
     }
     goto out;
 oom:

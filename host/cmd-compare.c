@@ -2,12 +2,13 @@
  * cmd-compare.c - `mpbn compare`: run the same images through several devices
  * and demand identical results, image by image.
  *
- *   mpbn compare MODEL.snn [--devices ref,csim[,sim,xrt]] [--limit N] [--data DIR]
- *                [--split NAME] [--random N] [--seed S] [--batch N] [--lanes N]
- *                [--backpressure P] [--mem-latency N] [--xclbin FILE]
- *                [--device-index I]
+ *   mpbn compare MODEL.snn [--devices ref,csim[,sim,xrt]] [--split NAME] [--random N]
+ *                [data and device options]
  *   mpbn compare --random-net ARCH [--shape CxHxW] [--T N] [--classes K] [--extreme]
  *                [--random N] [--seed S] [--devices ...]
+ *
+ * The data and device options (--data, --limit, --batch, --lanes, --seed, ...)
+ * are the fragment compare shares with eval and bench (host/opts.h).
  *
  * --random-net runs a random lively network (host/randnet.c) instead of a
  * deploy image file: cross-backend checks without a trained model.
@@ -28,13 +29,13 @@
  * accuracy and throughput. Exit 0 if all agree, 1 on any mismatch or error,
  * 2 on a usage error.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "json.h"
+#include "opts.h"
 #include "progress.h"
 #include "snn-data.h"
 #include "snn-deploy.h"
@@ -43,52 +44,26 @@
 
 #define MAX_DEVICES 8
 
-static void usage(FILE *f)
+/* --shape CxHxW */
+static snn_status parse_shape(const char *v, void *field)
 {
-    fprintf(f,
-            "usage: mpbn compare MODEL.snn [--devices LIST] [--limit N] [--data DIR] [--split NAME]\n"
-            "                    [--random N] [--seed S] [--batch N] [--lanes N]\n"
-            "                    [--backpressure P] [--mem-latency N] [--xclbin FILE]\n"
-            "                    [--device-index I]\n"
-            "       mpbn compare --random-net ARCH [--shape CxHxW] [--T N] [--classes K]\n"
-            "                    [--extreme] [--random N] [--seed S] [--devices LIST] ...\n"
-            "  --devices LIST   comma-separated devices, compared with the first (default ref,csim;\n"
-            "                   this build has %s)\n"
-            "  --data DIR       IDX data set directory (default %s)\n"
-            "  --split NAME     which split of it (default t10k)\n"
-            "  --limit N        first N images only (default: all)\n"
-            "  --random N       N random images instead of a data set (with --seed S, default 1)\n"
-            "  --batch N        images per kernel run and per comparison chunk (default 256)\n"
-            "  --lanes N        csim/sim: kernel lane count (default: the build's)\n"
-            "  --backpressure P sim: percent of memory cycles stalled (0..90)\n"
-            "  --mem-latency N  sim: AXI read latency in cycles\n"
-            "  --xclbin FILE    xrt: the card image\n"
-            "  --random-net A   a random lively network of architecture A (e.g. c4,p,c8,f16)\n"
-            "                   instead of MODEL.snn; --shape (default 1x28x28), --T (4),\n"
-            "                   --classes (10), --extreme (weights +-127, biases at the bound)\n",
-            snn_dev_names(), SNN_DATA_DEFAULT_DIR);
-}
-
-static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 0);
-    if (!*s || *end || errno || s[0] == '-' || x < lo || x > hi) {
-        fprintf(stderr, "mpbn compare: bad value '%s' for %s (expected an integer %llu..%llu)\n", s,
-                opt, (unsigned long long)lo, (unsigned long long)hi);
-        return 0;
+    uint32_t *shape = field, d[3];
+    const char *p = v;
+    for (int i = 0; i < 3; i++) {
+        const char *x = i < 2 ? strchr(p, 'x') : p + strlen(p);
+        char part[16];
+        size_t n = x ? (size_t)(x - p) : 0;
+        if (!x || n == 0 || n >= sizeof part) goto bad;
+        memcpy(part, p, n);
+        part[n] = 0;
+        if (snn_parse_u32(part, 1, 65535, &d[i]) != SNN_OK) goto bad;
+        p = x + (i < 2);
     }
-    *v = x;
-    return 1;
-}
-
-static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
-{
-    uint64_t x;
-    if (!parse_u64(opt, s, lo, hi, &x)) return 0;
-    *v = (uint32_t)x;
-    return 1;
+    memcpy(shape, d, sizeof d);
+    return SNN_OK;
+bad:
+    return snn_fail(SNN_ERR_ARG, "bad shape '%.64s' (expected CxHxW, each 1..65535, e.g. 1x28x28)",
+                    v);
 }
 
 /* ---- what differs ---------------------------------------------------------------- */
@@ -274,87 +249,47 @@ int snn_cmd_compare(int argc, char **argv)
     const char *model_path = NULL, *devices = "ref,csim", *data_dir = NULL, *split = "t10k";
     const char *random_net = NULL;
     uint32_t limit = 0, n_random = 0, rn_c = 1, rn_h = 28, rn_w = 28, rn_T = 4, rn_K = 10;
-    uint32_t rn_flags = 0;
+    uint32_t rn_flags = 0, shape[3] = {1, 28, 28};
     uint64_t seed = 1;
+    int extreme = 0;
     snn_dev_opts opts;
     snn_dev_opts_init(&opts);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--extreme")) {
-            rn_flags |= SNN_RAND_EXTREME;
-            continue;
-        }
-        if (a[0] != '-') {
-            if (model_path) {
-                fprintf(stderr, "mpbn compare: more than one model given ('%s', '%s')\n",
-                        model_path, a);
-                usage(stderr);
-                return 2;
-            }
-            model_path = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpbn compare: %s needs a value\n", a);
-            usage(stderr);
-            return 2;
-        }
-        const char *v = argv[++i];
-        int ok = 1;
-        if (!strcmp(a, "--devices"))
-            devices = v;
-        else if (!strcmp(a, "--data"))
-            data_dir = v;
-        else if (!strcmp(a, "--split"))
-            split = v;
-        else if (!strcmp(a, "--limit"))
-            ok = parse_u32(a, v, 1, UINT32_MAX, &limit);
-        else if (!strcmp(a, "--random"))
-            ok = parse_u32(a, v, 1, 1u << 24, &n_random);
-        else if (!strcmp(a, "--seed"))
-            ok = parse_u64(a, v, 0, UINT64_MAX, &seed);
-        else if (!strcmp(a, "--batch"))
-            ok = parse_u32(a, v, 1, 1u << 16, &opts.batch);
-        else if (!strcmp(a, "--lanes"))
-            ok = parse_u32(a, v, 1, 1024, &opts.lanes);
-        else if (!strcmp(a, "--backpressure"))
-            ok = parse_u32(a, v, 0, 90, &opts.backpressure);
-        else if (!strcmp(a, "--mem-latency"))
-            ok = parse_u32(a, v, 0, 1u << 16, &opts.mem_latency);
-        else if (!strcmp(a, "--xclbin"))
-            opts.xclbin = v;
-        else if (!strcmp(a, "--random-net"))
-            random_net = v;
-        else if (!strcmp(a, "--T"))
-            ok = parse_u32(a, v, 1, SNN_MAX_T, &rn_T);
-        else if (!strcmp(a, "--classes"))
-            ok = parse_u32(a, v, 2, SNN_MAX_CLASSES, &rn_K);
-        else if (!strcmp(a, "--shape")) {
-            char tail;
-            ok = sscanf(v, "%ux%ux%u%c", &rn_c, &rn_h, &rn_w, &tail) == 3 && rn_c && rn_h && rn_w;
-            if (!ok) fprintf(stderr, "mpbn compare: bad --shape '%s' (expected CxHxW)\n", v);
-        }
-        else if (!strcmp(a, "--device-index")) {
-            uint32_t di;
-            ok = parse_u32(a, v, 0, 1024, &di);
-            opts.device_index = (int32_t)di;
-        } else {
-            fprintf(stderr, "mpbn compare: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok) return 2;
-    }
-    if (!model_path == !random_net) {
-        fprintf(stderr, "mpbn compare: give either MODEL.snn or --random-net ARCH\n");
-        usage(stderr);
-        return 2;
-    }
-    opts.seed = seed;
+    char devices_help[256];
+    snprintf(devices_help, sizeof devices_help,
+             "comma-separated devices, each compared with the first (this build has %s)",
+             snn_dev_names());
+    snn_opt tab[] = {
+        SNN_O_STR("--devices", "LIST", &devices, devices_help),
+        SNN_O_STR("--split", "NAME", &split, "which split of the data set"),
+        SNN_O_RANDOM(&n_random),
+        SNN_OPTS_DEVICE(&opts, &data_dir, &limit),
+        SNN_O_GROUP("a random network instead of MODEL.snn (host/randnet.c)"),
+        SNN_O_STR("--random-net", "ARCH", &random_net,
+                  "a random lively network of this architecture, e.g. c4,p,c8,f16"),
+        SNN_O_FUNC("--shape", "CxHxW", shape, parse_shape, "its input shape", .def = "1x28x28"),
+        SNN_O_U32("--T", "N", &rn_T, 1, SNN_MAX_T, "its time steps"),
+        SNN_O_U32("--classes", "K", &rn_K, 2, SNN_MAX_CLASSES, "its classes"),
+        SNN_O_FLAG("--extreme", &extreme, "weights +-127 and biases at the bound"),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {
+        .cmd = "compare",
+        .synopsis = "MODEL.snn [options]\n       mpbn compare --random-net ARCH [options]",
+        .about = "Run the same images on several devices and demand identical spikes of every "
+                 "layer at every step, sums, predictions and counters, image by image. Exit 0 if "
+                 "all agree, 1 on a mismatch or an error.",
+        .opts = tab,
+        .pos_name = "model",
+        .pos = &model_path,
+        .max_pos = 1,
+    };
+    int prc = snn_opts_run(&spec, argc, argv);
+    if (prc != SNN_OPTS_GO) return prc;
+    if (!model_path == !random_net)
+        return snn_opts_usage_error(&spec, "give either MODEL.snn or --random-net ARCH");
+    seed = opts.seed;
+    if (extreme) rn_flags |= SNN_RAND_EXTREME;
+    rn_c = shape[0], rn_h = shape[1], rn_w = shape[2];
 
     /* device list */
     char dev_buf[256];
@@ -399,7 +334,8 @@ int snn_cmd_compare(int argc, char **argv)
             fprintf(stderr, "mpbn compare: %s: %s\n", net_name, snn_last_error());
             goto out;
         }
-    } else if (snn_file_read(model_path, &model, &model_size) != SNN_OK) {
+    } else if (snn_file_read(model_path, SNN_IMAGE_MAX_BYTES, &model, &model_size) !=
+               SNN_OK) {
         fprintf(stderr, "mpbn compare: %s: %s\n", model_path, snn_last_error());
         goto out;
     }
@@ -456,6 +392,16 @@ int snn_cmd_compare(int argc, char **argv)
     cs.stride = snn_result_stride(h->n_classes, net.n_layers);
     uint32_t chunk = opts.batch ? opts.batch : 256;
     if (chunk > n_img) chunk = n_img;
+    /* Results and traces of one chunk, for every device. */
+    uint64_t chunk_bytes = (uint64_t)n_dev * chunk * (cs.stride + (uint64_t)cs.tw * 4 + 4);
+    if (chunk_bytes > SNN_WORKSPACE_MAX_BYTES) {
+        fprintf(stderr,
+                "mpbn compare: --batch %u needs %.1f GiB of traces and results for %d devices, "
+                "more than the %llu GiB limit: use a smaller --batch\n",
+                chunk, (double)chunk_bytes / (1u << 30), n_dev,
+                (unsigned long long)(SNN_WORKSPACE_MAX_BYTES >> 30));
+        goto out;
+    }
     for (int d = 0; d < n_dev; d++) {
         results[d] = snn_malloc(cs.stride * chunk);
         trace[d] = snn_malloc((size_t)cs.tw * 4 * chunk);

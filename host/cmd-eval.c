@@ -1,7 +1,11 @@
 /*
  * cmd-eval.c - `mpbn eval`: accuracy of a model on the test split.
  *
- *   mpbn eval FILE [--data DIR] [--device D] [--limit N] [--batch N] [--threads N]
+ *   mpbn eval FILE [--device D] [--threads N] [data and device options]
+ *
+ * The options are one table (host/opts.h); the data and device options are
+ * the fragment eval shares with compare and bench (SNN_OPTS_DEVICE), parsed
+ * here once and handed to snn_eval_device() for a deploy image.
  *
  * A safetensors checkpoint runs on the float model (device `float`, the
  * default for checkpoints); a deploy image (.snn) goes to the device
@@ -9,102 +13,107 @@
  * `ref`). Last stdout line: {"accuracy":..,"images":..,"images_per_s":..,
  * "device":..}.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "estimate.h"
 #include "json.h"
+#include "opts.h"
+#include "progress.h"
+#include "snn-dev.h"
 #include "snn-train.h"
 
-static void usage(FILE *f)
+/* Progress of the float evaluation: one update per batch. */
+typedef struct float_progress {
+    snn_progress p;
+    char extra[32];
+} float_progress;
+
+static void on_float_batch(uint32_t done, uint64_t correct, void *ctx)
 {
-    fprintf(f, "usage: mpbn eval FILE [--data DIR] [--device float|ref|csim|sim|xrt] [--limit N]\n"
-               "                 [--batch N] [--threads N]\n"
-               "  FILE          a .safetensors checkpoint (device float) or a .snn deploy image\n");
+    float_progress *fp = ctx;
+    snprintf(fp->extra, sizeof fp->extra, "acc %.4f", done ? (double)correct / done : 0.0);
+    snn_progress_update(&fp->p, done, fp->extra);
 }
 
-/* safetensors: u64 header length, then the JSON header starting with '{'. */
+/* safetensors: u64 header length, then the JSON header starting with '{'.
+ * Only a regular file is looked at (a FIFO must not block here, a device
+ * must not be read); anything else goes on to the reader, which says what
+ * it is. */
 static int is_safetensors(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
+    FILE *f;
+    uint64_t size;
+    if (snn_file_open_read(path, UINT64_MAX, &f, &size) != SNN_OK) {
+        snn_clear_error();
+        return 0;
+    }
     unsigned char b[9];
     size_t n = fread(b, 1, sizeof b, f);
     fclose(f);
     return n == sizeof b && b[8] == '{';
 }
 
-static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t *v)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || x < lo || x > UINT32_MAX) {
-        fprintf(stderr, "mpbn eval: bad value '%s' for %s (expected an integer >= %u)\n", s, opt, lo);
-        return 0;
-    }
-    *v = (uint32_t)x;
-    return 1;
-}
-
 int snn_cmd_eval(int argc, char **argv)
 {
-    const char *path = NULL, *data = NULL, *device = NULL, *unknown = NULL, *missing = NULL;
-    const char *limit_s = NULL, *batch_s = NULL, *threads_s = NULL;
-    /* First pass: the model file and the options of the float path. Options
-     * of the device backends are theirs to parse (their full argv is passed
-     * on), so an unknown option is only an error for a checkpoint. */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        const char **slot = !strcmp(a, "--data")      ? &data
-                            : !strcmp(a, "--device")  ? &device
-                            : !strcmp(a, "--limit")   ? &limit_s
-                            : !strcmp(a, "--batch")   ? &batch_s
-                            : !strcmp(a, "--threads") ? &threads_s
-                                                      : NULL;
-        if (slot) {
-            if (i + 1 >= argc) missing = a;
-            else *slot = argv[++i];
-        } else if (a[0] == '-') {
-            if (!unknown) unknown = a;
-        } else if (!path) {
-            path = a;
-        }
-    }
-    if (!path) {
-        fprintf(stderr, "mpbn eval: no model file given\n");
-        usage(stderr);
-        return 2;
-    }
-    int ckpt = is_safetensors(path);
+    const char *path = NULL, *data = NULL, *device = NULL;
+    uint32_t limit = 0, threads = 0;
+    snn_dev_opts dev;
+    snn_dev_opts_init(&dev);
+    char device_help[256];
+    snprintf(device_help, sizeof device_help,
+             "float (the float model of a checkpoint), or a device of this build for a deploy "
+             "image: %s",
+             snn_dev_names());
+    snn_opt tab[] = {
+        SNN_O_STR("--device", "D", &device, device_help,
+                  .def = "float for a checkpoint, ref for a deploy image"),
+        SNN_O_U32("--threads", "N", &threads, 0, 1024, "float: worker threads (0 = all cores)"),
+        SNN_OPTS_DEVICE(&dev, &data, &limit),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {
+        .cmd = "eval",
+        .synopsis = "FILE [options]",
+        .about = "Accuracy on the test split of FILE: a .safetensors checkpoint (float model) or a "
+                 ".snn deploy image (any device).",
+        .opts = tab,
+        .pos_name = "model file",
+        .pos = &path,
+        .min_pos = 1,
+        .max_pos = 1,
+    };
+    int prc = snn_opts_run(&spec, argc, argv);
+    if (prc != SNN_OPTS_GO) return prc;
+    int ckpt = is_safetensors(path), device_given = device != NULL;
     if (!device) device = ckpt ? "float" : "ref";
-    if (strcmp(device, "float")) return snn_eval_device(path, device, argc, argv);
-    if (missing) {
-        fprintf(stderr, "mpbn eval: option %s needs a value\n", missing);
-        usage(stderr);
-        return 2;
+    if (strcmp(device, "float")) {
+        /* the device backends read deploy images: name any other kind of file */
+        char consumer[96];
+        snprintf(consumer, sizeof consumer, "eval --device %s", device);
+        unsigned want = SNN_KIND_BIT(SNN_KIND_DEPLOY);
+        if (!device_given) want |= SNN_KIND_BIT(SNN_KIND_CHECKPOINT);
+        if (snn_file_expect_kind(path, want, device_given ? consumer : "eval") != SNN_OK) {
+            fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
+            return 1;
+        }
+        return snn_eval_device(path, device, data, limit, &dev, snn_opts_given(&spec, "--batch"));
     }
-    if (unknown) {
-        fprintf(stderr, "mpbn eval: unknown option '%s'\n", unknown);
-        usage(stderr);
-        return 2;
-    }
-    uint32_t limit = 0, batch = 0, threads = 0;
-    if ((limit_s && !parse_u32("--limit", limit_s, 0, &limit)) ||
-        (batch_s && !parse_u32("--batch", batch_s, 1, &batch)) ||
-        (threads_s && !parse_u32("--threads", threads_s, 0, &threads)))
-        return 2;
+    for (const snn_opt *o = tab; o->kind != SNN_OPT_END; o++)
+        if (o->given && (o->flags & SNN_OPTF_DEVICE))
+            return snn_opts_usage_error(&spec, "%s is an option of the device backends, not of "
+                                        "--device float", o->name);
+    /* the float model's own batch (its workspace) unless --batch says */
+    uint32_t batch = snn_opts_given(&spec, "--batch") ? dev.batch : 0;
 
     snn_cli_prefer_avx512_blas(argv - 1);
     snn_set_threads(threads);
     snn_model *m;
-    if (snn_model_load(path, &m) != SNN_OK) {
+    if (snn_file_expect_kind(path, SNN_KIND_BIT(SNN_KIND_CHECKPOINT), "eval --device float") !=
+            SNN_OK ||
+        snn_model_load(path, &m) != SNN_OK) {
         fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
         return 1;
     }
@@ -114,9 +123,25 @@ int snn_cmd_eval(int argc, char **argv)
         snn_model_free(m);
         return 1;
     }
+    /* Estimate first (a custom --data set may be large), then a progress
+     * line per batch. */
+    double macs = 0;
+    for (uint32_t l = 0; l < snn_model_n_layers(m); l++) {
+        snn_layer_info li;
+        if (snn_model_layer(m, l, &li) == SNN_OK)
+            macs += snn_est_dense_macs(li.kind, li.in_c, li.in_c * li.in_h * li.in_w, li.out_c,
+                                       li.out_h, li.out_w);
+    }
+    snn_warn_long_run("eval", "float", ds.n,
+                      snn_est_float_image_seconds(SNN_EST_FLOAT_EVAL, macs,
+                                                  snn_model_get_config(m)->T),
+                      "--limit N evaluates the first N test images only");
+    float_progress fp = {.extra = ""};
+    snn_progress_begin(&fp.p, "eval float", ds.n, "img");
     double t0 = snn_now(), acc = 0;
-    snn_status st = snn_model_evaluate(m, &ds, batch, &acc);
+    snn_status st = snn_model_evaluate_cb(m, &ds, batch, on_float_batch, &fp, &acc);
     double secs = snn_now() - t0;
+    snn_progress_end(&fp.p, st == SNN_OK ? fp.extra : NULL);
     int rc = 0;
     if (st != SNN_OK) {
         fprintf(stderr, "mpbn eval: %s\n", snn_last_error());

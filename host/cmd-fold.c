@@ -1,7 +1,7 @@
 /*
  * cmd-fold.c - `mpbn fold`: checkpoint -> deploy image (docs/fold.md).
  *
- *   mpbn fold CKPT.safetensors --out MODEL.snn [--check N] [--data DIR]
+ *   mpbn fold CKPT.safetensors --out MODEL.snn [--check N] [--data DIR] [--force]
  *
  * Folds BN and the input normalisation into the weights and a per-step bias,
  * MPBN into per-neuron thresholds (polarity bit for negative scales, constant
@@ -10,73 +10,68 @@
  * and counts differing spikes (docs/fold.md, "float check").
  * Last stdout line: {"out":..,"bytes":..,"layers":..,"negative":..,...}.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "estimate.h"
 #include "json.h"
+#include "opts.h"
+#include "progress.h"
 #include "safetensors.h"
 #include "snn-data.h"
 #include "snn-deploy.h"
 #include "snn-fold.h"
 
-static void usage(FILE *f)
+/* Progress of --check: one update per chunk of images. */
+typedef struct check_progress {
+    snn_progress p;
+    char extra[64];
+} check_progress;
+
+static void on_check_chunk(uint32_t done, const snn_fold_check_result *r, void *ctx)
 {
-    fprintf(f, "usage: mpbn fold CKPT.safetensors --out MODEL.snn [--check N] [--data DIR]\n"
-               "  --out F     deploy image to write (docs/deploy-image.md)\n"
-               "  --check N   compare unfolded and folded float spikes on N test images\n"
-               "  --data DIR  IDX data directory for --check (default: Fashion-MNIST)\n");
+    check_progress *cp = ctx;
+    snprintf(cp->extra, sizeof cp->extra, "differing spikes %llu, unexplained %llu",
+             (unsigned long long)r->differing, (unsigned long long)r->unexplained);
+    snn_progress_update(&cp->p, done, cp->extra);
 }
 
 int snn_cmd_fold(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *data = NULL;
     uint32_t check = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (a[0] != '-') {
-            if (in) {
-                fprintf(stderr, "mpbn fold: more than one checkpoint ('%s', '%s')\n", in, a);
-                return 2;
-            }
-            in = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpbn fold: option %s needs a value\n", a);
-            usage(stderr);
-            return 2;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--check")) {
-            char *end;
-            errno = 0;
-            unsigned long x = strtoul(v, &end, 10);
-            if (!*v || *end || errno || v[0] == '-' || x > 1000000) {
-                fprintf(stderr, "mpbn fold: bad value '%s' for --check (images, 0..1000000)\n", v);
-                return 2;
-            }
-            check = (uint32_t)x;
-        } else {
-            fprintf(stderr, "mpbn fold: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!in || !out) {
-        fprintf(stderr, "mpbn fold: %s\n", !in ? "no checkpoint given" : "--out MODEL.snn is required");
-        usage(stderr);
-        return 2;
-    }
+    int force = 0;
+    snn_opt tab[] = {
+        SNN_O_STR("--out", "MODEL.snn", &out, "deploy image to write (docs/deploy-image.md)",
+                  .flags = SNN_OPTF_REQUIRED),
+        SNN_O_U32("--check", "N", &check, 0, 1000000,
+                  "compare unfolded and folded float spikes on N test images (0 = no check)"),
+        SNN_O_STR("--data", "DIR", &data, "IDX data set directory for --check",
+                  .def = SNN_DATA_DEFAULT_DIR),
+        SNN_O_FORCE(&force),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {
+        .cmd = "fold",
+        .synopsis = "CKPT.safetensors --out MODEL.snn [options]",
+        .about = "Fold BN into the weights and MPBN into per-neuron thresholds, quantise to "
+                 "int8, write the deploy image.",
+        .opts = tab,
+        .pos_name = "checkpoint",
+        .pos = &in,
+        .min_pos = 1,
+        .max_pos = 1,
+    };
+    int prc = snn_opts_run(&spec, argc, argv);
+    if (prc != SNN_OPTS_GO) return prc;
+    if (force) snn_io_allow_replace(1);
 
+    if (snn_file_expect_kind(in, SNN_KIND_BIT(SNN_KIND_CHECKPOINT), "fold") != SNN_OK) {
+        fprintf(stderr, "mpbn fold: %s\n", snn_last_error());
+        return 1;
+    }
     snn_st_file *st = NULL;
     snn_fold_net *f = NULL;
     uint8_t *img = NULL;
@@ -93,7 +88,8 @@ int snn_cmd_fold(int argc, char **argv)
         goto done;
     }
     if (snn_st_read(in, &st) != SNN_OK || snn_fold_from_st(st, &f) != SNN_OK) {
-        fprintf(stderr, "mpbn fold: %s: %s\n", in, snn_last_error());
+        /* the reader's and the validator's messages start with the path */
+        fprintf(stderr, "mpbn fold: %s\n", snn_last_error());
         goto done;
     }
     if (snn_fold_quantize(f, &img, &size, &rep) != SNN_OK) {
@@ -115,7 +111,20 @@ int snn_cmd_fold(int argc, char **argv)
                     ds.c, ds.h, ds.w, f->in_c, f->in_h, f->in_w);
             goto done;
         }
-        if (snn_fold_check(st, f, ds.pixels, ds.n, 1e-4, &cr) != SNN_OK) {
+        double macs = 0;
+        for (uint32_t l = 0; l < f->n_layers; l++) {
+            const snn_fold_layer *fl = &f->layers[l];
+            macs += snn_est_dense_macs(fl->kind, fl->in_c, fl->n_in, fl->out_c, fl->out_h,
+                                       fl->out_w);
+        }
+        snn_warn_long_run("fold", "--check", ds.n,
+                          snn_est_float_image_seconds(SNN_EST_FOLD_CHECK, macs, f->T),
+                          "a smaller --check N checks fewer images");
+        check_progress cp = {.extra = ""};
+        snn_progress_begin(&cp.p, "fold --check", ds.n, "img");
+        snn_status cs = snn_fold_check_cb(st, f, ds.pixels, ds.n, 1e-4, &cr, on_check_chunk, &cp);
+        snn_progress_end(&cp.p, cs == SNN_OK ? cp.extra : NULL);
+        if (cs != SNN_OK) {
             fprintf(stderr, "mpbn fold: --check: %s\n", snn_last_error());
             goto done;
         }

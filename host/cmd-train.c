@@ -1,16 +1,12 @@
 /*
  * cmd-train.c - `mpbn train`: train the spiking network on an IDX data set.
  *
- *   mpbn train [--data DIR] [--arch SPEC] [--T N] [--mpbn none|channel|element]
- *              [--epochs N] [--batch N] [--lr X] [--wd X] [--limit-train N]
- *              [--limit-test N] [--seed N] [--threads N] [--augment all|crop|flip|none]
- *              [--max-batches N] [--stop-after N] [--resume CKPT] --out FILE.safetensors
+ *   mpbn train [options] --out FILE.safetensors   (mpbn help train lists them)
  *
  * Progress and one line per epoch go to stderr; the per-epoch figures also
  * go to <out>.csv (and <out>.png when gnuplot is installed), where <out> is
  * the output path without ".safetensors". Last stdout line: JSON.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,56 +14,27 @@
 
 #include "cli.h"
 #include "json.h"
+#include "opts.h"
 #include "progress.h"
 #include "snn-train.h"
 
-static void usage(FILE *f)
+/* ---- options ---------------------------------------------------------------------------- */
+
+static snn_status parse_arch(const char *v, void *field)
 {
-    fprintf(f,
-            "usage: mpbn train [--data DIR] [--arch SPEC] [--T N] [--mpbn none|channel|element]\n"
-            "                  [--epochs N] [--batch N] [--lr X] [--wd X] [--limit-train N]\n"
-            "                  [--limit-test N] [--seed N] [--threads N] [--augment all|crop|flip|none]\n"
-            "                  [--max-batches N] [--stop-after N] [--resume CKPT]\n"
-            "                  --out FILE.safetensors\n"
-            "  --arch SPEC   layers, e.g. %s (cN conv, p pool, fN fc; output implied)\n"
-            "  --T N         time steps (1..%u, default 4)\n"
-            "  --mpbn MODE   membrane-potential BN: none, channel (default) or element\n"
-            "  --epochs N    default 10 (or the checkpoint's total with --resume)\n"
-            "  --lr X        initial learning rate, cosine to 0 (default 0.1)\n"
-            "  --wd X        weight decay on conv/fc weights (default 5e-4)\n"
-            "  --threads N   worker threads (default: all cores)\n"
-            "  --augment A   all (random crop, pad 2, + horizontal flip; default), crop, flip, none\n"
-            "  --max-batches N  batches per epoch at most (benchmarks)\n"
-            "  --stop-after N   end after N epochs of this run; --resume continues it\n",
-            SNN_ARCH_DEFAULT, SNN_MAX_T);
+    snn_arch arch;
+    snn_status st = snn_arch_parse(v, &arch);
+    if (st == SNN_OK) *(const char **)field = v;
+    return st;
 }
 
-static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
+static snn_status parse_mpbn(const char *v, void *field)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || x < lo || x > hi) {
-        fprintf(stderr, "mpbn train: bad value '%s' for %s (expected an integer %u..%u)\n", s, opt,
-                lo, hi);
-        return 0;
-    }
-    *v = (uint32_t)x;
-    return 1;
+    return snn_mpbn_mode_parse(v, (snn_mpbn_mode *)field);
 }
 
-static int parse_f(const char *opt, const char *s, double lo, double hi, double *v)
-{
-    char *end;
-    double x = strtod(s, &end);
-    if (!*s || *end || !(x >= lo && x <= hi)) {
-        fprintf(stderr, "mpbn train: bad value '%s' for %s (expected a number %g..%g)\n", s, opt, lo,
-                hi);
-        return 0;
-    }
-    *v = x;
-    return 1;
-}
+/* --augment all|crop|flip|none */
+static const uint32_t augment_values[] = {SNN_AUG_CROP | SNN_AUG_FLIP, SNN_AUG_CROP, SNN_AUG_FLIP, 0};
 
 /* ---- per-epoch log: stderr line, CSV, PNG --------------------------------------- */
 
@@ -119,7 +86,8 @@ static void plot(epoch_log *lg)
                 tmp, lg->csv);
         uint8_t *png = NULL;
         size_t n = 0;
-        if (pclose(g) == 0 && snn_file_read(tmp, &png, &n) == SNN_OK && n > 0) {
+        /* an 800x500 plot is tens of KiB; 64 MiB is far beyond any */
+        if (pclose(g) == 0 && snn_file_read(tmp, (uint64_t)64 << 20, &png, &n) == SNN_OK && n > 0) {
             if (snn_file_write_atomic(lg->png, png, n, SNN_KIND_PNG) == SNN_OK)
                 lg->png_written = 1;
             else
@@ -156,6 +124,9 @@ static void on_epoch(const snn_train_epoch *e, void *ctx)
     plot(lg);
 }
 
+/* The epoch log has one short line per epoch; a larger file is not ours. */
+#define EPOCH_CSV_MAX_BYTES ((uint64_t)16 << 20)
+
 static void log_init(epoch_log *lg, const char *out, int resume, int quiet)
 {
     memset(lg, 0, sizeof *lg);
@@ -170,7 +141,8 @@ static void log_init(epoch_log *lg, const char *out, int resume, int quiet)
     const char *hdr = "epoch,train_loss,train_acc,test_acc,lr,seconds,images_per_s\n";
     uint8_t *old = NULL;
     size_t sz = 0;
-    if (resume && snn_file_read(lg->csv, &old, &sz) == SNN_OK && sz >= strlen(hdr)) {
+    if (resume && snn_file_read(lg->csv, EPOCH_CSV_MAX_BYTES, &old, &sz) == SNN_OK &&
+        sz >= strlen(hdr)) {
         lg->lines = (char *)old;
         lg->lines = realloc(lg->lines, sz + 1);
         lg->lines[sz] = 0;
@@ -210,91 +182,60 @@ void snn_cli_prefer_avx512_blas(char **argv)
 
 int snn_cmd_train(int argc, char **argv)
 {
-    snn_cli_prefer_avx512_blas(argv - 1);
     snn_train_opts o;
     snn_train_opts_default(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--no-augment")) {
-            o.augment = 0;
-            continue;
-        }
-        if (!strcmp(a, "--quiet")) {
-            o.quiet = 1;
-            continue;
-        }
-        if (a[0] != '-' || a[1] != '-') {
-            fprintf(stderr, "mpbn train: unexpected argument '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpbn train: option %s needs a value\n", a);
-            usage(stderr);
-            return 2;
-        }
-        const char *v = argv[++i];
-        double d;
-        uint32_t u;
-        int ok = 1;
-        if (!strcmp(a, "--data")) o.data_dir = v;
-        else if (!strcmp(a, "--arch")) {
-            snn_arch arch;
-            if (snn_arch_parse(v, &arch) != SNN_OK) {
-                fprintf(stderr, "mpbn train: %s\n", snn_last_error());
-                return 2;
-            }
-            o.arch = v;
-        } else if (!strcmp(a, "--T")) ok = parse_u32(a, v, 1, SNN_MAX_T, &o.T);
-        else if (!strcmp(a, "--mpbn")) {
-            if (snn_mpbn_mode_parse(v, &o.mpbn) != SNN_OK) {
-                fprintf(stderr, "mpbn train: %s\n", snn_last_error());
-                return 2;
-            }
-        } else if (!strcmp(a, "--epochs")) ok = parse_u32(a, v, 1, 100000, &o.epochs);
-        else if (!strcmp(a, "--batch")) ok = parse_u32(a, v, 2, 65536, &o.batch);
-        else if (!strcmp(a, "--lr")) {
-            ok = parse_f(a, v, 0, 100, &d);
-            o.lr = d;
-        } else if (!strcmp(a, "--wd")) {
-            ok = parse_f(a, v, 0, 1, &d);
-            o.weight_decay = d;
-        } else if (!strcmp(a, "--limit-train")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.limit_train);
-        else if (!strcmp(a, "--limit-test")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.limit_test);
-        else if (!strcmp(a, "--seed")) {
-            ok = parse_u32(a, v, 0, UINT32_MAX, &u);
-            o.seed = u;
-        } else if (!strcmp(a, "--threads")) ok = parse_u32(a, v, 0, 1024, &o.threads);
-        else if (!strcmp(a, "--max-batches")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.max_batches);
-        else if (!strcmp(a, "--stop-after")) ok = parse_u32(a, v, 0, UINT32_MAX, &o.stop_after);
-        else if (!strcmp(a, "--augment")) {
-            if (!strcmp(v, "all")) o.augment = SNN_AUG_CROP | SNN_AUG_FLIP;
-            else if (!strcmp(v, "crop")) o.augment = SNN_AUG_CROP;
-            else if (!strcmp(v, "flip")) o.augment = SNN_AUG_FLIP;
-            else if (!strcmp(v, "none")) o.augment = 0;
-            else {
-                fprintf(stderr, "mpbn train: bad value '%s' for --augment (expected all, crop, "
-                        "flip or none)\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--resume")) o.resume = v;
-        else if (!strcmp(a, "--out")) o.out = v;
-        else {
-            fprintf(stderr, "mpbn train: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok) return 2;
-    }
-    if (!o.out) {
-        fprintf(stderr, "mpbn train: --out FILE.safetensors is required\n");
-        usage(stderr);
-        return 2;
-    }
+    int no_augment = 0, force = 0;
+    snn_opt tab[] = {
+        SNN_O_STR("--data", "DIR", &o.data_dir, "IDX data set directory (train and t10k splits)",
+                  .def = SNN_DATA_DEFAULT_DIR),
+        SNN_O_FUNC("--arch", "SPEC", &o.arch, parse_arch,
+                   "hidden layers, comma-separated: cN conv 3x3 with N channels, p 2x2 pooling, "
+                   "fN fully connected with N outputs; the output layer is implied",
+                   .def = SNN_ARCH_DEFAULT),
+        SNN_O_U32("--T", "N", &o.T, 1, SNN_MAX_T, "time steps"),
+        SNN_O_FUNC("--mpbn", "MODE", &o.mpbn, parse_mpbn, "membrane-potential BN",
+                   .choices = "none|channel|element", .def = "channel"),
+        SNN_O_U32("--epochs", "N", &o.epochs, 1, 100000, "epochs in total",
+                  .def = "10, or the checkpoint's total with --resume"),
+        SNN_O_U32("--batch", "N", &o.batch, 2, 65536, "training images per step"),
+        SNN_O_DOUBLE("--lr", "X", &o.lr, 0, 100, "initial learning rate, cosine to 0"),
+        SNN_O_DOUBLE("--wd", "X", &o.weight_decay, 0, 1, "weight decay on conv/fc weights"),
+        SNN_O_U32("--limit-train", "N", &o.limit_train, 0, UINT32_MAX,
+                  "first N training images (0 = all)"),
+        SNN_O_U32("--limit-test", "N", &o.limit_test, 0, UINT32_MAX,
+                  "first N test images (0 = all)"),
+        SNN_O_U64("--seed", "N", &o.seed, 0, UINT32_MAX,
+                  "seed of the initial weights, the shuffle and the augmentation"),
+        SNN_O_U32("--threads", "N", &o.threads, 0, 1024, "worker threads (0 = all cores)"),
+        SNN_O_ENUM("--augment", "A", &o.augment, "all|crop|flip|none", augment_values,
+                   "augmentation: all = random crop (pad 2) and horizontal flip",
+                   .def = "all, or the checkpoint's with --resume"),
+        SNN_O_FLAG("--no-augment", &no_augment, "the same as --augment none"),
+        SNN_O_U32("--max-batches", "N", &o.max_batches, 0, UINT32_MAX,
+                  "batches per epoch at most (0 = all; benchmarks)"),
+        SNN_O_U32("--stop-after", "N", &o.stop_after, 0, UINT32_MAX,
+                  "end after N epochs of this run (0 = run to the total); --resume continues"),
+        SNN_O_STR("--resume", "CKPT", &o.resume, "continue the run this checkpoint holds"),
+        SNN_O_STR("--out", "FILE", &o.out,
+                  "checkpoint to write (.safetensors); the per-epoch figures go to <out>.csv "
+                  "and <out>.png",
+                  .flags = SNN_OPTF_REQUIRED),
+        SNN_O_FORCE(&force),
+        SNN_O_FLAG("--quiet", &o.quiet, "no progress and no epoch lines"),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {
+        .cmd = "train",
+        .synopsis = "[options] --out FILE.safetensors",
+        .about = "Train the spiking network with BN and MPBN on the CPU (surrogate-gradient BPTT).\n"
+                 "Progress and one line per epoch on stderr; the last stdout line is JSON.",
+        .opts = tab,
+    };
+    int prc = snn_opts_run(&spec, argc, argv);
+    if (prc != SNN_OPTS_GO) return prc;
+    if (no_augment) o.augment = 0;
+    if (force) snn_io_allow_replace(1);
+    snn_cli_prefer_avx512_blas(argv - 1);
     epoch_log lg;
     log_init(&lg, o.out, o.resume != NULL, o.quiet);
     /* Claim every output before hours of training: the data set is never an

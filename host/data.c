@@ -38,17 +38,21 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Validate the header against the buffer size; on success *offset is where the
- * payload starts and the payload is exactly prod(dims) bytes to the end. */
-static snn_status idx_header(const uint8_t *buf, size_t size, const char *name, uint32_t *ndim,
-                             uint32_t dims[4], size_t *offset)
+/* Validate the header alone, from the first `avail` bytes of the file: magic,
+ * type, rank and dimensions (their product at most SNN_IDX_MAX_BYTES). On
+ * success *hdr is the header size, *total the payload size it declares and
+ * shape the dimensions as text ("60000x28x28"). */
+static snn_status idx_shape(const uint8_t *buf, size_t avail, const char *name, uint32_t *ndim,
+                            uint32_t dims[4], size_t *hdr_out, uint64_t *total_out,
+                            char shape[64])
 {
-    if (size >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
+    if (avail >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
         return snn_fail(SNN_ERR_FORMAT, "%s: gzip-compressed data where plain IDX was expected",
                         name);
-    if (size < 4)
+    if (avail < 4)
         return snn_fail(SNN_ERR_FORMAT,
-                        "%s: truncated: %zu bytes, too short for the 4-byte IDX magic", name, size);
+                        "%s: truncated: %zu bytes, too short for the 4-byte IDX magic", name,
+                        avail);
     uint32_t magic = be32(buf);
     if (buf[0] != 0 || buf[1] != 0)
         return snn_fail(SNN_ERR_FORMAT,
@@ -65,45 +69,66 @@ static snn_status idx_header(const uint8_t *buf, size_t size, const char *name, 
         return snn_fail(SNN_ERR_FORMAT, "%s: unsupported IDX rank %u (magic 0x%08x); expected 1..4",
                         name, rank, magic);
     size_t hdr = 4 + 4 * (size_t)rank;
-    if (size < hdr)
+    if (avail < hdr)
         return snn_fail(SNN_ERR_FORMAT,
                         "%s: truncated header: expected %zu bytes for %u dimensions, got %zu", name,
-                        hdr, rank, size);
+                        hdr, rank, avail);
     uint64_t total = 1;
-    char shape[64];
     size_t sl = 0;
     for (uint32_t i = 0; i < 4; i++) dims[i] = 1;
     for (uint32_t i = 0; i < rank; i++) {
         dims[i] = be32(buf + 4 + 4 * i);
-        sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "%s%u", i ? "x" : "", dims[i]);
+        sl += (size_t)snprintf(shape + sl, 64 - sl, "%s%u", i ? "x" : "", dims[i]);
         /* Checked per factor so that the product can never overflow: both
          * operands are <= 2^32 here. */
         total *= dims[i];
         if (total > SNN_IDX_MAX_BYTES) {
             /* Finish the shape string for the message. */
             for (uint32_t k = i + 1; k < rank; k++)
-                sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "x%u", be32(buf + 4 + 4 * k));
+                sl += (size_t)snprintf(shape + sl, 64 - sl, "x%u", be32(buf + 4 + 4 * k));
             return snn_fail(SNN_ERR_FORMAT,
                             "%s: absurd dimensions %s (more than %llu bytes); corrupt header?",
                             name, shape, (unsigned long long)SNN_IDX_MAX_BYTES);
         }
     }
+    *ndim = rank;
+    *hdr_out = hdr;
+    *total_out = total;
+    return SNN_OK;
+}
+
+/* The file (or inflated stream) is `size` bytes: exactly hdr + total? */
+static snn_status idx_size_check(const char *name, uint64_t size, size_t hdr, uint64_t total,
+                                 const char *shape)
+{
     uint64_t expected = hdr + total;
-    if ((uint64_t)size < expected)
+    if (size < expected)
         return snn_fail(SNN_ERR_FORMAT,
                         "%s: truncated: shape %s needs %llu bytes (%zu-byte header + %llu data "
-                        "bytes), got %zu",
+                        "bytes), got %llu",
                         name, shape, (unsigned long long)expected, hdr,
-                        (unsigned long long)total, size);
-    if ((uint64_t)size > expected)
+                        (unsigned long long)total, (unsigned long long)size);
+    if (size > expected)
         return snn_fail(SNN_ERR_FORMAT,
                         "%s: %llu bytes of trailing garbage after the data of shape %s (file is "
-                        "%zu bytes, expected %llu)",
-                        name, (unsigned long long)(size - expected), shape, size,
-                        (unsigned long long)expected);
-    *ndim = rank;
-    *offset = hdr;
+                        "%llu bytes, expected %llu)",
+                        name, (unsigned long long)(size - expected), shape,
+                        (unsigned long long)size, (unsigned long long)expected);
     return SNN_OK;
+}
+
+/* Validate the header against the buffer size; on success *offset is where the
+ * payload starts and the payload is exactly prod(dims) bytes to the end. */
+static snn_status idx_header(const uint8_t *buf, size_t size, const char *name, uint32_t *ndim,
+                             uint32_t dims[4], size_t *offset)
+{
+    size_t hdr = 0;
+    uint64_t total = 0;
+    char shape[64];
+    snn_status st = idx_shape(buf, size, name, ndim, dims, &hdr, &total, shape);
+    if (st == SNN_OK) st = idx_size_check(name, size, hdr, total, shape);
+    if (st == SNN_OK) *offset = hdr;
+    return st;
 }
 
 snn_status snn_idx_parse(const uint8_t *buf, size_t size, const char *name, uint32_t *ndim,
@@ -122,196 +147,203 @@ snn_status snn_idx_parse(const uint8_t *buf, size_t size, const char *name, uint
 
 /* ---- files ------------------------------------------------------------- */
 
-/* Read a whole file, refusing anything larger than limit before reading it. */
-static snn_status read_capped(const char *path, uint64_t limit, uint8_t **data, size_t *size)
+/* A plain IDX file: the header is checked against the file's size before
+ * any payload is read, then exactly the declared payload is read. */
+static snn_status read_plain(const char *path, FILE *f, uint64_t fsize, const uint8_t *head,
+                             size_t head_n, uint32_t *ndim, uint32_t dims[4], uint8_t **data)
 {
-    *data = NULL;
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return snn_fail(SNN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        fclose(f);
-        return snn_fail(SNN_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        fclose(f);
-        return snn_fail(SNN_ERR_IO, "%s: is a directory, not an IDX file", path);
-    }
-    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > limit) {
-        fclose(f);
-        return snn_fail(SNN_ERR_FORMAT, "%s: file of %lld bytes is larger than the %llu-byte limit",
-                        path, (long long)sb.st_size, (unsigned long long)limit);
-    }
-    /* st_size is a hint only (pipes, /proc files report 0); keep reading until EOF. */
-    size_t cap = S_ISREG(sb.st_mode) && sb.st_size > 0 ? (size_t)sb.st_size + 1 : 1 << 16;
+    size_t hdr = 0;
+    uint64_t total = 0;
+    char shape[64];
+    snn_status st = idx_shape(head, head_n, path, ndim, dims, &hdr, &total, shape);
+    if (st == SNN_OK) st = idx_size_check(path, fsize, hdr, total, shape);
+    if (st != SNN_OK) return st;
+    uint8_t *buf = snn_malloc((size_t)total);
+    if (!buf) return snn_fail(SNN_ERR_NOMEM, "%s: out of memory for %llu bytes of data", path,
+                              (unsigned long long)total);
     size_t n = 0;
-    uint8_t *buf = snn_malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return SNN_ERR_NOMEM;
-    }
-    for (;;) {
-        if (n == cap) {
-            if (n > limit) break;
-            size_t ncap = cap * 2;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return snn_fail(SNN_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, ncap);
-            }
-            buf = nb;
-            cap = ncap;
+    if (fseek(f, (long)hdr, SEEK_SET) == 0)
+        while (n < total) {
+            size_t got = fread(buf + n, 1, (size_t)total - n, f);
+            n += got;
+            if (got == 0) break;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
+    if (n != total || ferror(f) || fgetc(f) != EOF) {
         free(buf);
-        return snn_fail(SNN_ERR_IO, "%s: read error", path);
-    }
-    if (n > limit) {
-        free(buf);
-        return snn_fail(SNN_ERR_FORMAT, "%s: file is larger than the %llu-byte limit", path,
-                        (unsigned long long)limit);
+        if (ferror(f)) return snn_fail(SNN_ERR_IO, "%s: read error", path);
+        return snn_fail(SNN_ERR_IO, "%s: changed while being read (it was %llu bytes)", path,
+                        (unsigned long long)fsize);
     }
     *data = buf;
-    *size = n;
     return SNN_OK;
 }
 
-/* Inflate a complete gzip file held in memory. Concatenated gzip members
- * (what `cat a.gz b.gz` makes) are accepted, as gzip(1) does; any other
- * bytes after the last member are an error, as is a stream that stops early
- * or fails its CRC. */
-static snn_status gunzip(const char *path, const uint8_t *in, size_t in_size, uint64_t limit,
-                         uint8_t **out, size_t *out_size)
-{
-    *out = NULL;
-    *out_size = 0;
-    /* The gzip trailer's ISIZE (size mod 2^32) sizes the buffer exactly for
-     * honest files; a corrupt value is only a hint, bounded by deflate's
-     * maximal ratio (about 1032:1) and by a fixed cap. */
-    size_t cap = 1 << 16;
-    if (in_size >= 18) {
-        uint64_t isize = (uint32_t)in[in_size - 4] | (uint32_t)in[in_size - 3] << 8 |
-                         (uint32_t)in[in_size - 2] << 16 | (uint32_t)in[in_size - 1] << 24;
-        if (isize > cap && isize <= (uint64_t)in_size * 1032 && isize <= ((uint64_t)256 << 20))
-            cap = (size_t)isize + 1;
-    }
-    uint8_t *buf = snn_malloc(cap);
-    if (!buf) return SNN_ERR_NOMEM;
+/* Streaming gzip input: the file is read 64 KiB at a time, so memory is the
+ * output buffer and this, whatever the compressed size. */
+typedef struct {
+    FILE *f;
+    const char *path;
+    uint64_t fsize, read_in; /* file size, bytes read from the file so far */
+    uint64_t out;            /* bytes inflated so far */
+    int eof, ended;          /* input exhausted; stream complete (last member's end) */
     z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-        free(buf);
-        return snn_fail(SNN_ERR_NOMEM, "%s: cannot initialise zlib", path);
+    uint8_t in[1 << 16];
+} gz_reader;
+
+/* Append file bytes after the unconsumed input. */
+static snn_status gz_refill(gz_reader *g)
+{
+    if (g->eof) return SNN_OK;
+    if (g->zs.avail_in && g->zs.next_in != g->in) memmove(g->in, g->zs.next_in, g->zs.avail_in);
+    g->zs.next_in = g->in;
+    size_t got = fread(g->in + g->zs.avail_in, 1, sizeof g->in - g->zs.avail_in, g->f);
+    if (got == 0) {
+        if (ferror(g->f)) return snn_fail(SNN_ERR_IO, "%s: read error", g->path);
+        g->eof = 1;
     }
+    g->zs.avail_in += (uInt)got;
+    g->read_in += got;
+    return SNN_OK;
+}
+
+/* Inflate up to room bytes into dst; *got < room only if the stream ended.
+ * Concatenated gzip members (what `cat a.gz b.gz` makes) are accepted, as
+ * gzip(1) does; any other bytes after the last member are an error, as is a
+ * stream that stops early or fails its CRC. */
+static snn_status gz_fill(gz_reader *g, uint8_t *dst, size_t room, size_t *got)
+{
+    *got = 0;
     snn_status st = SNN_OK;
-    size_t n = 0;
-    zs.next_in = (Bytef *)in;
-    /* uInt is 32 bits: IDX_MAX_FILE keeps in_size below 2^32 + a little; feed
-     * in slices to be safe. */
-    size_t in_left = in_size;
-    for (;;) {
-        if (zs.avail_in == 0 && in_left > 0) {
-            uInt chunk = in_left > (1u << 30) ? (1u << 30) : (uInt)in_left;
-            zs.avail_in = chunk;
-            in_left -= chunk;
-        }
-        if (n == cap) {
-            if (n > limit) {
-                st = snn_fail(SNN_ERR_FORMAT,
-                              "%s: inflates to more than %llu bytes; not a plausible IDX file",
-                              path, (unsigned long long)limit);
+    while (*got < room && !g->ended) {
+        if (g->zs.avail_in == 0 && (st = gz_refill(g)) != SNN_OK) return st;
+        size_t want = room - *got > (1u << 30) ? (1u << 30) : room - *got;
+        g->zs.next_out = dst + *got;
+        g->zs.avail_out = (uInt)want;
+        int ret = inflate(&g->zs, Z_NO_FLUSH);
+        size_t made = want - g->zs.avail_out;
+        *got += made;
+        g->out += made;
+        if (ret == Z_STREAM_END) {
+            /* Another member, the end of the file, or garbage. */
+            if (g->zs.avail_in < 2 && (st = gz_refill(g)) != SNN_OK) return st;
+            if (g->zs.avail_in == 0) {
+                g->ended = 1;
                 break;
             }
-            size_t ncap = cap * 2 > limit + 1 ? (size_t)limit + 1 : cap * 2;
-            uint8_t *nb = realloc(buf, ncap);
+            if (g->zs.avail_in >= 2 && g->zs.next_in[0] == 0x1f && g->zs.next_in[1] == 0x8b) {
+                inflateReset(&g->zs);
+                continue;
+            }
+            return snn_fail(SNN_ERR_FORMAT,
+                            "%s: %llu bytes of trailing garbage after the gzip stream", g->path,
+                            (unsigned long long)(g->zs.avail_in + (g->fsize - g->read_in)));
+        }
+        if (ret == Z_NEED_DICT || ret == Z_DATA_ERROR)
+            return snn_fail(SNN_ERR_FORMAT, "%s: corrupt gzip data (%s) after %llu inflated bytes",
+                            g->path, g->zs.msg ? g->zs.msg : "invalid stream",
+                            (unsigned long long)g->out);
+        if (ret == Z_MEM_ERROR)
+            return snn_fail(SNN_ERR_NOMEM, "%s: out of memory in zlib", g->path);
+        /* Z_OK or Z_BUF_ERROR: no input left and still room for output means
+         * the stream ended before its end marker. */
+        if (g->zs.avail_in == 0 && g->eof && g->zs.avail_out > 0)
+            return snn_fail(SNN_ERR_FORMAT,
+                            "%s: truncated gzip stream (ends after %llu compressed bytes, %llu "
+                            "inflated)",
+                            g->path, (unsigned long long)g->fsize, (unsigned long long)g->out);
+    }
+    return SNN_OK;
+}
+
+/* A gzip IDX file: inflate the header, check it, then inflate at most the
+ * payload it declares plus one byte. That byte, if it comes, is refused as
+ * trailing data, so a small file that inflates to gigabytes (a gzip bomb)
+ * costs no more memory than its header admits to. */
+static snn_status read_gzip(const char *path, FILE *f, uint64_t fsize, uint32_t *ndim,
+                            uint32_t dims[4], uint8_t **data)
+{
+    gz_reader *g = snn_calloc(1, sizeof *g);
+    if (!g) return SNN_ERR_NOMEM;
+    g->f = f;
+    g->path = path;
+    g->fsize = fsize;
+    if (inflateInit2(&g->zs, 16 + MAX_WBITS) != Z_OK) {
+        free(g);
+        return snn_fail(SNN_ERR_NOMEM, "%s: cannot initialise zlib", path);
+    }
+    uint8_t head[IDX_MAX_HEADER];
+    size_t hn = 0, got = 0, hdr = 0;
+    uint64_t total = 0;
+    char shape[64];
+    uint8_t *buf = NULL;
+    snn_status st = gz_fill(g, head, 4, &hn);
+    if (st == SNN_OK && hn == 4 && head[3] >= 1 && head[3] <= 4) {
+        st = gz_fill(g, head + 4, 4 * (size_t)head[3], &got);
+        hn += got;
+    }
+    if (st == SNN_OK) st = idx_shape(head, hn, path, ndim, dims, &hdr, &total, shape);
+    /* The buffer grows with what actually inflates, up to total + 1 bytes:
+     * a header that declares much more than the stream holds costs nothing. */
+    size_t cap = 0, n = 0;
+    uint64_t want = total + 1;
+    while (st == SNN_OK && !g->ended && n < want) {
+        if (n == cap) {
+            /* first guess: 4x the compressed size (IDX images compress
+             * about 2:1), at least 1 MiB */
+            uint64_t ncap = cap ? (uint64_t)cap * 2 : fsize * 4 > (1u << 20) ? fsize * 4 : 1u << 20;
+            if (ncap > want) ncap = want;
+            uint8_t *nb = realloc(buf, (size_t)ncap);
             if (!nb) {
-                st = snn_fail(SNN_ERR_NOMEM, "%s: out of memory inflating (%zu bytes)", path, ncap);
+                st = snn_fail(SNN_ERR_NOMEM, "%s: out of memory inflating (%llu bytes)", path,
+                              (unsigned long long)ncap);
                 break;
             }
             buf = nb;
-            cap = ncap;
+            cap = (size_t)ncap;
         }
-        size_t room = cap - n > (1u << 30) ? (1u << 30) : cap - n;
-        zs.next_out = buf + n;
-        zs.avail_out = (uInt)room;
-        int ret = inflate(&zs, Z_NO_FLUSH);
-        n += room - zs.avail_out;
-        if (ret == Z_STREAM_END) {
-            if (zs.avail_in == 0 && in_left == 0) break;
-            /* More input: another gzip member, or garbage. */
-            if (zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b) {
-                inflateReset(&zs);
-                continue;
-            }
-            st = snn_fail(SNN_ERR_FORMAT,
-                          "%s: %zu bytes of trailing garbage after the gzip stream", path,
-                          (size_t)zs.avail_in + in_left);
-            break;
-        }
-        if (ret == Z_NEED_DICT || ret == Z_DATA_ERROR) {
-            st = snn_fail(SNN_ERR_FORMAT, "%s: corrupt gzip data (%s) after %zu inflated bytes",
-                          path, zs.msg ? zs.msg : "invalid stream", n);
-            break;
-        }
-        if (ret == Z_MEM_ERROR) {
-            st = snn_fail(SNN_ERR_NOMEM, "%s: out of memory in zlib", path);
-            break;
-        }
-        /* Z_OK or Z_BUF_ERROR: no input left and still room for output means
-         * the stream ended before its end marker. */
-        if (zs.avail_in == 0 && in_left == 0 && zs.avail_out > 0) {
-            st = snn_fail(SNN_ERR_FORMAT,
-                          "%s: truncated gzip stream (ends after %zu compressed bytes, %zu "
-                          "inflated)",
-                          path, in_size, n);
-            break;
-        }
+        st = gz_fill(g, buf + n, cap - n, &got);
+        n += got;
     }
-    inflateEnd(&zs);
+    if (st == SNN_OK && n > total)
+        st = snn_fail(SNN_ERR_FORMAT,
+                      "%s: inflates to more than the %llu bytes its IDX header declares (shape "
+                      "%s); refused after %llu inflated bytes (trailing data, or a "
+                      "decompression bomb)",
+                      path, (unsigned long long)(hdr + total), shape,
+                      (unsigned long long)g->out);
+    if (st == SNN_OK) st = idx_size_check(path, hdr + n, hdr, total, shape);
+    inflateEnd(&g->zs);
+    free(g);
     if (st != SNN_OK) {
         free(buf);
         return st;
     }
-    *out = buf;
-    *out_size = n;
+    uint8_t *shrunk = realloc(buf, n ? n : 1);
+    *data = shrunk ? shrunk : buf;
     return SNN_OK;
 }
 
 snn_status snn_idx_read(const char *path, uint32_t *ndim, uint32_t dims[4], uint8_t **data)
 {
-    uint8_t *raw, *plain;
-    size_t raw_size, plain_size;
     *data = NULL;
-    snn_status st = read_capped(path, IDX_MAX_FILE, &raw, &raw_size);
+    FILE *f;
+    uint64_t fsize;
+    /* Regular files only (a FIFO or a device is refused, never read until
+     * EOF), and never more than the largest payload plus a header. */
+    snn_status st = snn_file_open_read(path, IDX_MAX_FILE, &f, &fsize);
     if (st != SNN_OK) return st;
-    if (raw_size >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
-        st = gunzip(path, raw, raw_size, IDX_MAX_FILE, &plain, &plain_size);
-        free(raw);
-        if (st != SNN_OK) return st;
+    uint8_t head[IDX_MAX_HEADER];
+    size_t hn = fsize < sizeof head ? (size_t)fsize : sizeof head;
+    if (fread(head, 1, hn, f) != hn) {
+        st = snn_fail(SNN_ERR_IO, "%s: read error", path);
+    } else if (hn >= 2 && head[0] == 0x1f && head[1] == 0x8b) {
+        st = fseek(f, 0, SEEK_SET) == 0 ? read_gzip(path, f, fsize, ndim, dims, data)
+                                        : snn_fail(SNN_ERR_IO, "%s: cannot seek", path);
     } else {
-        plain = raw;
-        plain_size = raw_size;
+        st = read_plain(path, f, fsize, head, hn, ndim, dims, data);
     }
-    size_t off = 0;
-    st = idx_header(plain, plain_size, path, ndim, dims, &off);
-    if (st != SNN_OK) {
-        free(plain);
-        return st;
-    }
-    /* Reuse the buffer: slide the payload to the front rather than copying
-     * 47 MB of training images into a second allocation. */
-    memmove(plain, plain + off, plain_size - off);
-    uint8_t *shrunk = realloc(plain, plain_size - off ? plain_size - off : 1);
-    *data = shrunk ? shrunk : plain;
-    return SNN_OK;
+    fclose(f);
+    return st;
 }
 
 /* ---- data set ------------------------------------------------------------ */

@@ -6,72 +6,34 @@
  *                       [--lanes N] [--xclbin F] [--device-index N] [--timeout-ms N]
  *                       [--mem-latency N] [--backpressure P] [--seed N] [--waveform F]
  *
+ * (parsed by host/cmd-eval.c: the device fragment of host/opts.h)
+ *
  * The code is the same for every device: open, load, run the test images in
- * chunks (progress line), read the result records. Last stdout line:
+ * chunks (progress line with rate and ETA), read the result records. Chunks
+ * are sized from the device's estimated speed (host/estimate.h) to about a
+ * second each: on sim that is one image per kernel run unless --batch N is
+ * given (each run then also reads the deploy image: ~0.2M cycles). A run
+ * estimated to take more than a few minutes is announced first, with
+ * --limit as the way to shorten it. Last stdout line:
  * {"accuracy":..,"images":..,"images_per_s":..,"device":..,"spikes_per_image":..,
  *  "synops_per_image":..,"per_layer":{..},"cycles_per_image":.. (sim)}.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "estimate.h"
 #include "json.h"
 #include "progress.h"
 #include "snn-data.h"
 #include "snn-deploy.h"
 #include "snn-dev.h"
 
-static int parse_u(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+int snn_eval_device(const char *model_path, const char *device, const char *data, uint32_t limit,
+                    const snn_dev_opts *opts, int batch_given)
 {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || x < lo || x > hi) {
-        fprintf(stderr, "mpbn eval: bad value '%s' for %s (expected an integer in %llu..%llu)\n", s,
-                opt, (unsigned long long)lo, (unsigned long long)hi);
-        return 0;
-    }
-    *v = x;
-    return 1;
-}
-
-int snn_eval_device(const char *model_path, const char *device, int argc, char **argv)
-{
-    const char *data = NULL;
-    uint64_t limit = 0;
-    snn_dev_opts o;
-    snn_dev_opts_init(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-') continue; /* the model path */
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpbn eval: option %s needs a value\n", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        uint64_t x = 0;
-        int ok = 1;
-        if (!strcmp(a, "--device")) continue;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--threads")) ok = parse_u(a, v, 0, 4096, &x);
-        else if (!strcmp(a, "--limit")) ok = parse_u(a, v, 0, UINT32_MAX, &limit);
-        else if (!strcmp(a, "--batch")) ok = parse_u(a, v, 1, 1u << 20, &x), o.batch = (uint32_t)x;
-        else if (!strcmp(a, "--lanes")) ok = parse_u(a, v, 1, 1024, &x), o.lanes = (uint32_t)x;
-        else if (!strcmp(a, "--xclbin")) o.xclbin = v;
-        else if (!strcmp(a, "--device-index")) ok = parse_u(a, v, 0, 1024, &x), o.device_index = (int32_t)x;
-        else if (!strcmp(a, "--timeout-ms")) ok = parse_u(a, v, 1, UINT32_MAX, &x), o.timeout_ms = (uint32_t)x;
-        else if (!strcmp(a, "--mem-latency")) ok = parse_u(a, v, 0, 100000, &x), o.mem_latency = (uint32_t)x;
-        else if (!strcmp(a, "--backpressure")) ok = parse_u(a, v, 0, 90, &x), o.backpressure = (uint32_t)x;
-        else if (!strcmp(a, "--seed")) ok = parse_u(a, v, 0, UINT64_MAX, &x), o.seed = x;
-        else if (!strcmp(a, "--waveform")) o.waveform = v;
-        else {
-            fprintf(stderr, "mpbn eval: unknown option '%s' for device '%s'\n", a, device);
-            return 2;
-        }
-        if (!ok) return 2;
-    }
+    snn_dev_opts o = *opts;
 
     uint8_t *image = NULL;
     size_t size = 0;
@@ -80,7 +42,7 @@ int snn_eval_device(const char *model_path, const char *device, int argc, char *
     uint8_t *rec = NULL;
     int rc = 1;
     snn_net check;
-    if (snn_file_read(model_path, &image, &size) != SNN_OK) {
+    if (snn_file_read(model_path, SNN_IMAGE_MAX_BYTES, &image, &size) != SNN_OK) {
         fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
         return 1;
     }
@@ -113,6 +75,18 @@ int snn_eval_device(const char *model_path, const char *device, int argc, char *
     /* chunks of a few device batches: progress without slowing the device */
     uint32_t chunk = o.batch * 4;
     if (chunk < o.batch) chunk = o.batch;
+    /* A slow device (sim: seconds per image) gets chunks of about a second,
+     * down to one image, so that the progress line and its ETA move; an
+     * explicit --batch N keeps N images per kernel run. */
+    double per_image = snn_est_device_image_seconds(net, device, o.lanes);
+    if (per_image > 0) {
+        double fit = 1.0 / per_image;
+        uint32_t c = fit < 1 ? 1 : fit > chunk ? chunk : (uint32_t)fit;
+        if (batch_given) c = (c + o.batch - 1) / o.batch * o.batch;
+        if (c < chunk) chunk = c;
+    }
+    snn_warn_long_run("eval", device, ds.n, per_image,
+                      "--limit N evaluates the first N test images only");
     rec = malloc(stride * (chunk < ds.n ? chunk : (ds.n ? ds.n : 1)));
     if (!rec) {
         fprintf(stderr, "mpbn eval: out of memory\n");

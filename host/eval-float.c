@@ -46,6 +46,12 @@ snn_status snn_model_forward_eval(snn_model *m, const uint8_t *pixels, uint32_t 
 
 snn_status snn_model_evaluate(snn_model *m, const snn_dataset *ds, uint32_t batch, double *accuracy)
 {
+    return snn_model_evaluate_cb(m, ds, batch, NULL, NULL, accuracy);
+}
+
+snn_status snn_model_evaluate_cb(snn_model *m, const snn_dataset *ds, uint32_t batch,
+                                 snn_eval_progress_cb cb, void *ctx, double *accuracy)
+{
     if (ds->c != m->cfg.in_c || ds->h != m->cfg.in_h || ds->w != m->cfg.in_w)
         return snn_fail(SNN_ERR_FORMAT, "data set images are %ux%ux%u but the model expects %ux%ux%u",
                         ds->c, ds->h, ds->w, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w);
@@ -53,6 +59,8 @@ snn_status snn_model_evaluate(snn_model *m, const snn_dataset *ds, uint32_t batc
         return snn_fail(SNN_ERR_FORMAT, "data set has %u classes but the model only %u",
                         ds->n_classes, m->cfg.n_classes);
     if (batch == 0) batch = m->ws_batch ? m->ws_batch : EVAL_BATCH;
+    /* A batch larger than the set would only size a bigger workspace. */
+    if (batch > ds->n) batch = ds->n ? ds->n : 1;
     snn_status st = snn_model_workspace(m, batch);
     if (st != SNN_OK) return st;
     const size_t px = (size_t)ds->c * ds->h * ds->w;
@@ -69,6 +77,7 @@ snn_status snn_model_evaluate(snn_model *m, const snn_dataset *ds, uint32_t batc
                 if (z[k] > z[am]) am = k;
             ok += am == ds->labels[i0 + b];
         }
+        if (cb) cb(i0 + B, ok, ctx);
     }
     *accuracy = ds->n ? (double)ok / ds->n : 0.0;
     return SNN_OK;

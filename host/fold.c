@@ -13,7 +13,9 @@
  * Both are spike-driven loops over one image at a time (work proportional to
  * the input events), the same structure as the golden model in ref-model.c.
  * The checkpoint is read by tensor name (docs/checkpoint.md) so that folding
- * depends on the file format only, not on the trainer's data structures.
+ * depends on the file format only, not on the trainer's data structures; it
+ * is validated first by snn_ckpt_validate() (checkpoint.c), like for every
+ * other consumer.
  */
 #include <float.h>
 #include <math.h>
@@ -23,6 +25,7 @@
 #include "fold-impl.h"
 #include "safetensors.h"
 #include "snn-deploy.h"
+#include "snn-train.h" /* snn_ckpt_validate */
 
 /* ---- architecture ------------------------------------------------------------- */
 
@@ -74,119 +77,50 @@ typedef struct ckpt {
     double mean, std, tau, vth, bn_eps, mp_eps;
 } ckpt;
 
-static snn_status meta_need(const snn_st_file *st, const char *key, const char **v)
-{
-    *v = snn_st_meta(st, key);
-    if (!*v)
-        return snn_fail(SNN_ERR_FORMAT, "checkpoint metadata has no \"%s\" (docs/checkpoint.md)", key);
-    return SNN_OK;
-}
-
-static snn_status meta_u32(const snn_st_file *st, const char *key, uint32_t lo, uint32_t hi,
-                           uint32_t *out)
-{
-    const char *v;
-    snn_status s = meta_need(st, key, &v);
-    if (s != SNN_OK) return s;
-    char *end;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || v[0] == '-' || x < lo || x > hi)
-        return snn_fail(SNN_ERR_FORMAT, "checkpoint metadata \"%s\" is '%s', expected an integer in %u..%u",
-                        key, v, lo, hi);
-    *out = (uint32_t)x;
-    return SNN_OK;
-}
-
-static snn_status meta_f64(const snn_st_file *st, const char *key, double *out)
-{
-    const char *v;
-    snn_status s = meta_need(st, key, &v);
-    if (s != SNN_OK) return s;
-    char *end;
-    double x = strtod(v, &end);
-    if (!*v || *end || !isfinite(x))
-        return snn_fail(SNN_ERR_FORMAT, "checkpoint metadata \"%s\" is '%s', expected a finite number",
-                        key, v);
-    *out = x;
-    return SNN_OK;
-}
-
+/* The checkpoint's configuration and layer shapes, after snn_ckpt_validate()
+ * (the one check of a trained network); what remains here are the limits of
+ * the integer deploy format. */
 static snn_status read_config(const snn_st_file *st, ckpt *c)
 {
     memset(c, 0, sizeof *c);
     c->st = st;
-    const char *fmt = snn_st_meta(st, "format"), *mp, *arch;
-    if (fmt && strcmp(fmt, "mpbn-checkpoint"))
-        return snn_fail(SNN_ERR_FORMAT, "checkpoint metadata format is '%s', expected 'mpbn-checkpoint'", fmt);
-    const char *ver = snn_st_meta(st, "version");
-    if (ver && strcmp(ver, "1"))
-        return snn_fail(SNN_ERR_FORMAT, "checkpoint version is '%s', this build reads version 1", ver);
-    snn_status s;
-    if ((s = meta_need(st, "arch", &arch)) || (s = meta_need(st, "mpbn", &mp)) ||
-        (s = meta_u32(st, "T", 1, SNN_MAX_T, &c->T)) ||
-        (s = meta_u32(st, "in_c", 1, 4096, &c->in_c)) || (s = meta_u32(st, "in_h", 1, 4096, &c->in_h)) ||
-        (s = meta_u32(st, "in_w", 1, 4096, &c->in_w)) ||
-        (s = meta_u32(st, "n_classes", 2, SNN_MAX_CLASSES, &c->K)) ||
-        (s = meta_f64(st, "norm_mean", &c->mean)) || (s = meta_f64(st, "norm_std", &c->std)) ||
-        (s = meta_f64(st, "tau", &c->tau)) || (s = meta_f64(st, "vth", &c->vth)) ||
-        (s = meta_f64(st, "bn_eps", &c->bn_eps)))
-        return s;
-    if (!strcmp(mp, "none")) c->mpbn = MP_NONE;
-    else if (!strcmp(mp, "channel")) c->mpbn = MP_CHANNEL;
-    else if (!strcmp(mp, "element")) c->mpbn = MP_ELEMENT;
-    else return snn_fail(SNN_ERR_FORMAT, "checkpoint metadata mpbn is '%s', expected none, channel or element", mp);
-    c->mp_eps = c->bn_eps;
-    if (snn_st_meta(st, "mpbn_eps") && (s = meta_f64(st, "mpbn_eps", &c->mp_eps))) return s;
-    if (!(c->std > 0)) return snn_fail(SNN_ERR_FORMAT, "checkpoint norm_std is %g, must be > 0", c->std);
-    if (c->bn_eps < 0 || c->mp_eps < 0)
-        return snn_fail(SNN_ERR_FORMAT, "checkpoint bn_eps/mpbn_eps is negative");
-    if (c->tau != 0.25)
+    snn_ckpt_info ci;
+    snn_status s = snn_ckpt_validate(st, &ci);
+    if (s != SNN_OK) return s;
+    if (ci.tau != 0.25)
         return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "checkpoint tau is %g: the integer model leaks by a shift of 2 (tau = 0.25 only)",
-                        c->tau);
-    if ((uint64_t)c->in_c * c->in_h * c->in_w > (1u << 24))
-        return snn_fail(SNN_ERR_FORMAT, "checkpoint input %ux%ux%u is too large", c->in_c, c->in_h, c->in_w);
-
-    snn_layer_kind kind[SNN_MAX_LAYERS];
-    uint32_t width[SNN_MAX_LAYERS], nh;
-    if ((s = snn_fold_arch_parse(arch, kind, width, &nh)) != SNN_OK)
-        return snn_fail_context(SNN_ERR_FORMAT, "checkpoint metadata");
-    kind[nh] = SNN_LAYER_OUT, width[nh] = c->K;
-    c->n_layers = nh + 1;
+                        "%s: metadata \"tau\" is %g: the integer model leaks by a shift of 2 "
+                        "(tau = 0.25 only)",
+                        snn_st_name(st), ci.tau);
+    if (ci.n_classes > SNN_MAX_CLASSES)
+        return snn_fail(SNN_ERR_UNSUPPORTED,
+                        "%s: metadata \"n_classes\" is %u: a deploy image has at most %u classes",
+                        snn_st_name(st), ci.n_classes, SNN_MAX_CLASSES);
+    c->T = ci.T, c->in_c = ci.in_c, c->in_h = ci.in_h, c->in_w = ci.in_w, c->K = ci.n_classes;
+    c->mpbn = ci.mpbn == SNN_MPBN_NONE ? MP_NONE : ci.mpbn == SNN_MPBN_CHANNEL ? MP_CHANNEL : MP_ELEMENT;
+    c->mean = ci.norm_mean, c->std = ci.norm_std, c->tau = ci.tau, c->vth = ci.vth;
+    c->bn_eps = ci.bn_eps, c->mp_eps = ci.mpbn_eps;
+    c->n_layers = ci.n_layers;
     uint32_t ch = c->in_c, h = c->in_h, w = c->in_w;
     for (uint32_t i = 0; i < c->n_layers; i++) {
+        const snn_layer_info *I = &ci.layers[i];
         ck_layer *L = &c->l[i];
-        L->kind = kind[i];
+        L->kind = I->kind;
         L->in_c = ch, L->in_h = h, L->in_w = w, L->n_in = ch * h * w;
-        if (kind[i] == SNN_LAYER_POOL) {
-            if (h < 2 || w < 2)
-                return snn_fail(SNN_ERR_FORMAT, "checkpoint arch '%s': layer %u pools a %ux%u map", arch, i, h, w);
-            h /= 2, w /= 2;
-        } else if (kind[i] == SNN_LAYER_CONV) {
-            ch = width[i];
-        } else {
-            ch = width[i], h = w = 1;
-        }
+        ch = I->out_c, h = I->out_h, w = I->out_w;
         L->out_c = ch, L->out_h = h, L->out_w = w, L->n_out = ch * h * w;
-        if (L->n_out > (1u << 24))
-            return snn_fail(SNN_ERR_FORMAT, "checkpoint arch '%s': layer %u is too large", arch, i);
     }
     return SNN_OK;
 }
 
-/* A float tensor with exactly this shape, every value finite. */
+/* A float tensor with exactly this shape (values checked by the validator). */
 static snn_status get_f32(const ckpt *c, const char *name, uint32_t ndim, const int64_t *shape,
                           const float **out)
 {
     const snn_st_tensor *t;
     snn_status s = snn_st_get(c->st, name, SNN_ST_F32, ndim, shape, &t);
     if (s != SNN_OK) return s;
-    const float *p = t->data;
-    size_t n = t->nbytes / 4;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(p[i]))
-            return snn_fail(SNN_ERR_FORMAT, "checkpoint tensor \"%s\": element %zu is not finite", name, i);
-    *out = p;
+    *out = t->data;
     return SNN_OK;
 }
 
@@ -230,10 +164,6 @@ static snn_status get_bn(const ckpt *c, uint32_t i, bn_p *p)
         snn_status s = get_f32(c, name, 1, sh, dst[k]);
         if (s != SNN_OK) return s;
     }
-    for (uint32_t o = 0; o < c->l[i].out_c; o++)
-        if (!((double)p->rv[o] + c->bn_eps > 0))
-            return snn_fail(SNN_ERR_FORMAT, "checkpoint layers.%u.bn.running_var[%u] = %g: var + eps must be > 0",
-                            i, o, p->rv[o]);
     return SNN_OK;
 }
 
@@ -253,10 +183,6 @@ static snn_status get_mp(const ckpt *c, uint32_t i, mp_p *p)
         snn_status s = get_f32(c, name, nd, sh, dst[k]);
         if (s != SNN_OK) return s;
     }
-    for (uint32_t o = 0; o < p->n; o++)
-        if (!((double)p->var[o] + c->mp_eps > 0))
-            return snn_fail(SNN_ERR_FORMAT, "checkpoint layers.%u.mpbn.running_var[%u] = %g: var + eps must be > 0",
-                            i, o, p->var[o]);
     return SNN_OK;
 }
 
@@ -366,10 +292,9 @@ snn_status snn_fold_load(const char *path, snn_fold_net **out)
     snn_st_file *st;
     snn_status s = snn_st_read(path, &st);
     if (s != SNN_OK) return s;
-    s = snn_fold_from_st(st, out);
+    s = snn_fold_from_st(st, out); /* messages start with the path */
     snn_st_free(st);
-    if (s != SNN_OK) return snn_fail_context(s, "%s", path);
-    return SNN_OK;
+    return s;
 }
 
 /* ---- quantisation -------------------------------------------------------------------- */
@@ -809,6 +734,13 @@ static uint32_t argmax(const float *z, uint32_t K)
 snn_status snn_fold_check(const snn_st_file *st, const snn_fold_net *f, const uint8_t *pixels,
                           uint32_t n, double tol, snn_fold_check_result *r)
 {
+    return snn_fold_check_cb(st, f, pixels, n, tol, r, NULL, NULL);
+}
+
+snn_status snn_fold_check_cb(const snn_st_file *st, const snn_fold_net *f, const uint8_t *pixels,
+                             uint32_t n, double tol, snn_fold_check_result *r,
+                             snn_fold_check_progress_cb cb, void *ctx)
+{
     memset(r, 0, sizeof *r);
     check_ctx c = {.T = f->T, .n_hidden = f->n_layers - 1, .vth = f->vth};
     for (uint32_t l = 0; l < c.n_hidden; l++) c.off[l + 1] = c.off[l] + f->layers[l].n_out;
@@ -853,6 +785,7 @@ snn_status snn_fold_check(const snn_st_file *st, const snn_fold_net *f, const ui
                 }
             r->images_differing += (uint32_t)seen;
         }
+        if (cb) cb(i0 + B, r, ctx);
     }
     free(c.ref), free(c.got), free(c.margin), free(l1), free(l2);
     return s;

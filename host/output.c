@@ -70,6 +70,31 @@ snn_file_kind snn_file_kind_of(const char *path)
     return snn_file_kind_sniff(h, (size_t)got, path);
 }
 
+static const char *article(const char *noun)
+{
+    return strchr("AEIOUaeiou", noun[0]) ? "an" : "a";
+}
+
+snn_status snn_file_expect_kind(const char *path, unsigned want, const char *consumer)
+{
+    /* a missing path, a directory, a FIFO or a device: its reader names it */
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return SNN_OK;
+    snn_file_kind k = snn_file_kind_of(path);
+    if (k == SNN_KIND_NEW || (want >> k & 1u)) return SNN_OK;
+    char takes[256] = "";
+    size_t n = 0;
+    for (int i = SNN_KIND_CHECKPOINT; i <= SNN_KIND_OTHER && n < sizeof takes; i++) {
+        if (!(want >> i & 1u)) continue;
+        const char *name = snn_file_kind_name((snn_file_kind)i);
+        int w = snprintf(takes + n, sizeof takes - n, "%s%s %s", n ? " or " : "", article(name), name);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    const char *found = snn_file_kind_name(k);
+    return snn_fail(SNN_ERR_FORMAT, "%s is %s %s; %s takes %s", path, article(found), found,
+                    consumer, takes);
+}
+
 /* ---- inputs, claims and locks ----------------------------------------------- */
 
 #define MAX_NOTED 64

@@ -675,7 +675,7 @@ snn_status snn_st_read(const char *path, snn_st_file **out)
     uint8_t *buf;
     size_t size;
     *out = NULL;
-    snn_status st = snn_file_read(path, &buf, &size);
+    snn_status st = snn_file_read(path, SNN_ST_MAX_BYTES, &buf, &size);
     if (st != SNN_OK) return st;
     return st_parse(path, buf, size, buf, out);
 }
@@ -731,6 +731,11 @@ const char *snn_st_meta(const snn_st_file *f, const char *key)
     for (size_t i = 0; i < f->n_meta; i++)
         if (strcmp(f->meta_k[i], key) == 0) return f->meta_v[i];
     return NULL;
+}
+
+const char *snn_st_name(const snn_st_file *f)
+{
+    return f ? f->name : "";
 }
 
 size_t snn_st_meta_count(const snn_st_file *f)
@@ -852,6 +857,10 @@ snn_status snn_st_write(const char *path, const snn_st_tensor *t, size_t n_tenso
     if (st == SNN_OK && padded > SNN_ST_MAX_HEADER)
         st = snn_fail(SNN_ERR_ARG, "%s: header of %zu bytes exceeds the %llu-byte limit", path,
                       padded, (unsigned long long)SNN_ST_MAX_HEADER);
+    if (st == SNN_OK && 8 + (uint64_t)padded + pos > SNN_ST_MAX_BYTES)
+        st = snn_fail(SNN_ERR_ARG, "%s: checkpoint of %llu bytes exceeds the %llu-byte limit "
+                      "readers accept", path, (unsigned long long)(8 + padded + pos),
+                      (unsigned long long)SNN_ST_MAX_BYTES);
 
     snn_afile af;
     if (st == SNN_OK) st = snn_afile_open(&af, path, SNN_KIND_CHECKPOINT);

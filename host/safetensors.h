@@ -60,6 +60,11 @@ typedef enum {
  * value in a file means corruption, not a big model. */
 #define SNN_ST_MAX_HEADER ((uint64_t)100 << 20)
 
+/* Largest checkpoint file read or written: 4 GiB (about 500 million float32
+ * parameters with their momentum buffers). snn_st_read() refuses a larger
+ * file from its size, before reading it. */
+#define SNN_ST_MAX_BYTES ((uint64_t)4 << 30)
+
 typedef struct snn_st_tensor {
     const char *name;
     snn_st_dtype dtype;
@@ -95,6 +100,8 @@ snn_status snn_st_get(const snn_st_file *f, const char *name, snn_st_dtype dtype
 
 const char *snn_st_meta(const snn_st_file *f, const char *key); /* NULL if absent */
 size_t snn_st_meta_count(const snn_st_file *f);
+/* The path it was read from ("<memory>" for snn_st_parse), for messages. */
+const char *snn_st_name(const snn_st_file *f);
 /* i-th metadata entry (file order); returns 0 if i is out of range. */
 int snn_st_meta_at(const snn_st_file *f, size_t i, const char **key, const char **val);
 

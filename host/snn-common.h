@@ -69,8 +69,23 @@ void *snn_calloc(size_t n, size_t size);
 
 /* ---- files --------------------------------------------------------------- */
 
-/* Read a whole file into a fresh buffer (caller frees). */
-snn_status snn_file_read(const char *path, uint8_t **data, size_t *size);
+/* Open path for reading, refusing anything but a regular file of at most
+ * max bytes. Never blocks (a FIFO is opened non-blocking, then refused). The
+ * message names what the path is ("is a directory", "is a FIFO", "is a
+ * character device", ...) or the limit. On success *f is at offset 0 and
+ * *size is the file's size. */
+snn_status snn_file_open_read(const char *path, uint64_t max, FILE **f, uint64_t *size);
+
+/* Read a whole regular file of at most max bytes into a fresh buffer (caller
+ * frees), checked with snn_file_open_read before anything is read. Each
+ * format has its cap: SNN_IMAGE_MAX_BYTES (snn-image.h) for deploy images,
+ * SNN_ST_MAX_BYTES (safetensors.h) for checkpoints. */
+snn_status snn_file_read(const char *path, uint64_t max, uint8_t **data, size_t *size);
+
+/* Largest working memory one batch may take: the float model's workspace,
+ * a device's run buffers, compare's per-chunk traces. A --batch that needs
+ * more is refused, with a message naming the option, before allocating. */
+#define SNN_WORKSPACE_MAX_BYTES ((uint64_t)4 << 30)
 
 /* ---- what a file is, and where an output may go ---------------------------
  *
@@ -99,6 +114,12 @@ const char *snn_file_kind_name(snn_file_kind kind);
 snn_file_kind snn_file_kind_sniff(const uint8_t *head, size_t n, const char *path);
 /* Classify the file at path (SNN_KIND_NEW if it does not exist). */
 snn_file_kind snn_file_kind_of(const char *path);
+/* SNN_OK if path is of a kind in `want` (SNN_KIND_BIT(SNN_KIND_...) | ...),
+ * or missing, empty or not a regular file (its reader says what it is); else
+ * SNN_ERR_FORMAT naming the kind found and what `consumer` takes:
+ * "m.snn is a deploy image (.snn); fold takes a checkpoint (safetensors)". */
+#define SNN_KIND_BIT(k) (1u << (k))
+snn_status snn_file_expect_kind(const char *path, unsigned want, const char *consumer);
 
 /* Remember that the running command reads path: it may never be an output. */
 void snn_io_note_input(const char *path);

@@ -185,6 +185,13 @@ typedef struct snn_fold_check_result {
 } snn_fold_check_result;
 snn_status snn_fold_check(const struct snn_st_file *st, const snn_fold_net *f, const uint8_t *pixels,
                           uint32_t n, double tol, snn_fold_check_result *r);
+/* The same, calling cb(images done, the counts so far, ctx) after every
+ * chunk of images (progress lines: host/progress.h). cb may be NULL. */
+typedef void (*snn_fold_check_progress_cb)(uint32_t done, const snn_fold_check_result *so_far,
+                                           void *ctx);
+snn_status snn_fold_check_cb(const struct snn_st_file *st, const snn_fold_net *f,
+                             const uint8_t *pixels, uint32_t n, double tol,
+                             snn_fold_check_result *r, snn_fold_check_progress_cb cb, void *ctx);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,7 @@
  * anything but <stdint.h> so the HLS kernel can include it too.
  *
  *     uint8_t *bytes; size_t n;
- *     snn_file_read("model.snn", &bytes, &n);
+ *     snn_file_read("model.snn", SNN_IMAGE_MAX_BYTES, &bytes, &n);
  *     snn_net net;                              // parser: host/snn-deploy.h
  *     if (snn_image_parse(bytes, n, &net) != SNN_OK) { ... snn_last_error() ... }
  *     for (uint32_t l = 0; l < net.hdr->n_layers; l++)
@@ -30,6 +30,9 @@
 #define SNN_MAX_LAYERS 16u
 #define SNN_MAX_CLASSES 64u
 #define SNN_MAX_T 16u
+/* Largest deploy image: total_bytes is a u32. Readers refuse a larger file
+ * from its size, before reading it. */
+#define SNN_IMAGE_MAX_BYTES 0xFFFFFFFFu
 
 /* Numeric constants of docs/numerics.md. */
 #define SNN_LEAK_SHIFT 2            /* tau = 0.25: u >> 2 (arithmetic, floor) */

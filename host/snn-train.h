@@ -109,8 +109,55 @@ typedef struct snn_layer_info {
  * mean 0, var 1) from the splitmix64 stream seeded with `seed`. */
 snn_status snn_model_create(const snn_model_config *cfg, uint64_t seed, snn_model **out);
 
-/* Load a checkpoint written by `mpbn train` (docs/checkpoint.md). */
+/* Load a checkpoint written by `mpbn train` (docs/checkpoint.md), after
+ * snn_ckpt_validate(). */
 snn_status snn_model_load(const char *path, snn_model **out);
+
+/* ---- checkpoint validation ----------------------------------------------------- */
+
+/* Limits of every checkpoint consumer (snn_model_create keeps to them too). */
+#define SNN_CKPT_MAX_DIM 4096u          /* in_c, in_h, in_w */
+#define SNN_CKPT_MAX_NEURONS (1u << 24) /* the input and every layer's output */
+#define SNN_CKPT_MAX_CLASSES 256u       /* labels are bytes */
+
+struct snn_st_file;
+
+/* What snn_ckpt_validate found. Numbers are kept as parsed (double) so that
+ * the fold sees exactly the written values; absent optional keys hold their
+ * defaults (mpbn_eps = bn_eps, bn_momentum 0.1, lr 0.1, weight_decay 5e-4,
+ * momentum 0.9, seed 1, augment crop + flip, test_acc -1). */
+typedef struct snn_ckpt_info {
+    char arch[256];
+    snn_arch spec;
+    uint32_t T;
+    snn_mpbn_mode mpbn;
+    uint32_t in_c, in_h, in_w, n_classes;
+    double norm_mean, norm_std, tau, vth, bn_eps, mpbn_eps, bn_momentum;
+    uint32_t n_layers;                     /* incl. the output layer */
+    snn_layer_info layers[SNN_MAX_LAYERS]; /* shapes as snn_model_layer() gives them */
+    uint32_t n_tensors;                    /* network tensors (not momentum buffers) */
+    uint64_t n_values;                     /* floats in them */
+    uint32_t n_momentum;                   /* optim.*.momentum buffers present */
+    int resumable;                         /* every momentum buffer and rng_state present */
+    int has_rng_state;
+    uint32_t epochs_done, epochs_total, batch; /* 0 when absent */
+    uint64_t seed, rng_state;
+    double lr, weight_decay, momentum, test_acc;
+    uint32_t augment;                      /* SNN_AUG_* bits */
+} snn_ckpt_info;
+
+/* The one validation of a checkpoint, run by every consumer before it reads
+ * one (eval --device float and train --resume through snn_model_load and the
+ * resume path, fold, info), so that none accepts what another refuses:
+ * metadata (format, version, arch, T, mpbn, input shape, n_classes,
+ * norm_mean/std, tau, vth, eps, and the training bookkeeping when present)
+ * and tensors (every one of the architecture present as F32 with its exact
+ * shape, all values finite, running variances >= 0, no tensor that is not
+ * part of the network or a momentum buffer of one). The checks and their
+ * bounds are listed in docs/checkpoint.md. SNN_ERR_FORMAT with a message that
+ * starts with the file name and names the key or tensor (and element). */
+snn_status snn_ckpt_validate(const struct snn_st_file *st, snn_ckpt_info *info);
+
 
 void snn_model_free(snn_model *m); /* NULL is fine */
 
@@ -141,6 +188,11 @@ snn_status snn_model_forward_eval(snn_model *m, const uint8_t *pixels, uint32_t 
 /* Accuracy of the eval-mode model on a data set (batches of `batch`; 0 = the
  * workspace batch, or 100). */
 snn_status snn_model_evaluate(snn_model *m, const snn_dataset *ds, uint32_t batch, double *accuracy);
+/* The same, calling cb(images done, correct so far, ctx) after every batch
+ * (progress lines: host/progress.h). cb may be NULL. */
+typedef void (*snn_eval_progress_cb)(uint32_t done, uint64_t correct, void *ctx);
+snn_status snn_model_evaluate_cb(snn_model *m, const snn_dataset *ds, uint32_t batch,
+                                 snn_eval_progress_cb cb, void *ctx, double *accuracy);
 
 /* ---- training --------------------------------------------------------------- */
 

@@ -113,43 +113,12 @@ snn_status snn_model_save(const snn_model *m, const char *path)
     snn_status st = snn_st_write(path, t, nt, keys, vp, nm);
     free(t);
     free(mom_names);
-    if (st != SNN_OK) return snn_fail_context(st, "writing checkpoint %s: ", path);
+    if (st != SNN_OK) return snn_fail_context(st, "writing checkpoint");
     return SNN_OK;
 }
 
-static snn_status meta_u32(const snn_st_file *f, const char *path, const char *key, uint32_t *v,
-                           int required)
-{
-    const char *s = snn_st_meta(f, key);
-    if (!s) {
-        if (!required) return SNN_OK;
-        return snn_fail(SNN_ERR_FORMAT, "%s: metadata '%s' missing", path, key);
-    }
-    char *end;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (*end || end == s || x > UINT32_MAX)
-        return snn_fail(SNN_ERR_FORMAT, "%s: metadata '%s' = '%s' is not an integer", path, key, s);
-    *v = (uint32_t)x;
-    return SNN_OK;
-}
-
-static snn_status meta_f(const snn_st_file *f, const char *path, const char *key, double *v,
-                         int required)
-{
-    const char *s = snn_st_meta(f, key);
-    if (!s) {
-        if (!required) return SNN_OK;
-        return snn_fail(SNN_ERR_FORMAT, "%s: metadata '%s' missing", path, key);
-    }
-    char *end;
-    double x = strtod(s, &end);
-    if (*end || end == s || !isfinite(x))
-        return snn_fail(SNN_ERR_FORMAT, "%s: metadata '%s' = '%s' is not a number", path, key, s);
-    *v = x;
-    return SNN_OK;
-}
-
-/* Load a checkpoint; with_optim also restores the momentum buffers (resume). */
+/* Load a checkpoint (validated by snn_ckpt_validate first); with_optim also
+ * restores the momentum buffers and the RNG state (resume). */
 static snn_status model_load(const char *path, int with_optim, snn_model **out)
 {
     *out = NULL;
@@ -157,65 +126,40 @@ static snn_status model_load(const char *path, int with_optim, snn_model **out)
     snn_status st = snn_st_read(path, &f);
     if (st != SNN_OK) return st;
     snn_model *m = NULL;
-    const char *fmt = snn_st_meta(f, "format"), *ver = snn_st_meta(f, "version");
-    if (!fmt || strcmp(fmt, CKPT_FORMAT)) {
-        st = snn_fail(SNN_ERR_FORMAT, "%s: not an mpbn checkpoint (metadata format is '%s', "
-                      "expected '%s')", path, fmt ? fmt : "(none)", CKPT_FORMAT);
-        goto out;
-    }
-    if (!ver || strcmp(ver, CKPT_VERSION)) {
-        st = snn_fail(SNN_ERR_FORMAT, "%s: checkpoint version '%s' not supported (expected %s)",
-                      path, ver ? ver : "(none)", CKPT_VERSION);
+    snn_ckpt_info ci;
+    if ((st = snn_ckpt_validate(f, &ci)) != SNN_OK) goto out;
+    if (with_optim && !ci.resumable) {
+        st = snn_fail(SNN_ERR_FORMAT,
+                      "%s: cannot resume: %s (a checkpoint written by mpbn train has them)", path,
+                      !ci.has_rng_state ? "metadata \"rng_state\" is missing"
+                                        : "optim.*.momentum buffers are missing");
         goto out;
     }
     snn_model_config cfg;
     snn_model_config_default(&cfg);
-    const char *arch = snn_st_meta(f, "arch"), *mp = snn_st_meta(f, "mpbn");
-    if (!arch || strlen(arch) >= sizeof cfg.arch) {
-        st = snn_fail(SNN_ERR_FORMAT, "%s: metadata 'arch' missing or too long", path);
+    snprintf(cfg.arch, sizeof cfg.arch, "%s", ci.arch);
+    cfg.T = ci.T;
+    cfg.mpbn = ci.mpbn;
+    cfg.in_c = ci.in_c;
+    cfg.in_h = ci.in_h;
+    cfg.in_w = ci.in_w;
+    cfg.n_classes = ci.n_classes;
+    cfg.norm_mean = (float)ci.norm_mean;
+    cfg.norm_std = (float)ci.norm_std;
+    cfg.tau = (float)ci.tau;
+    cfg.vth = (float)ci.vth;
+    cfg.bn_eps = (float)ci.bn_eps;
+    cfg.mpbn_eps = (float)ci.mpbn_eps;
+    cfg.bn_momentum = (float)ci.bn_momentum;
+    if ((st = snn_model_create(&cfg, ci.seed, &m)) != SNN_OK) {
+        st = snn_fail_context(st, "%s", path);
         goto out;
     }
-    snprintf(cfg.arch, sizeof cfg.arch, "%s", arch);
-    if ((st = snn_mpbn_mode_parse(mp, &cfg.mpbn)) != SNN_OK) {
-        st = snn_fail_context(SNN_ERR_FORMAT, "%s: ", path);
-        goto out;
-    }
-    double d[8] = {cfg.norm_mean, cfg.norm_std, cfg.tau, cfg.vth, cfg.bn_eps, cfg.mpbn_eps,
-                   cfg.bn_momentum, 0};
-    if ((st = meta_u32(f, path, "T", &cfg.T, 1)) || (st = meta_u32(f, path, "in_c", &cfg.in_c, 1)) ||
-        (st = meta_u32(f, path, "in_h", &cfg.in_h, 1)) ||
-        (st = meta_u32(f, path, "in_w", &cfg.in_w, 1)) ||
-        (st = meta_u32(f, path, "n_classes", &cfg.n_classes, 1)) ||
-        (st = meta_f(f, path, "norm_mean", &d[0], 1)) || (st = meta_f(f, path, "norm_std", &d[1], 1)) ||
-        (st = meta_f(f, path, "tau", &d[2], 0)) || (st = meta_f(f, path, "vth", &d[3], 0)) ||
-        (st = meta_f(f, path, "bn_eps", &d[4], 0)) || (st = meta_f(f, path, "mpbn_eps", &d[5], 0)) ||
-        (st = meta_f(f, path, "bn_momentum", &d[6], 0)))
-        goto out;
-    cfg.norm_mean = (float)d[0];
-    cfg.norm_std = (float)d[1];
-    cfg.tau = (float)d[2];
-    cfg.vth = (float)d[3];
-    cfg.bn_eps = (float)d[4];
-    cfg.mpbn_eps = (float)d[5];
-    cfg.bn_momentum = (float)d[6];
-    if (!(cfg.norm_std > 0)) {
-        st = snn_fail(SNN_ERR_FORMAT, "%s: norm_std must be positive", path);
-        goto out;
-    }
-    uint64_t seed = 1;
-    const char *s = snn_st_meta(f, "seed");
-    if (s) seed = strtoull(s, NULL, 10);
-    if ((st = snn_model_create(&cfg, seed, &m)) != SNN_OK) {
-        st = snn_fail_context(SNN_ERR_FORMAT, "%s: ", path);
-        goto out;
-    }
+    /* shapes and values were checked by the validator */
     for (uint32_t i = 0; i < m->n_params; i++) {
         snn_param *p = &m->params[i];
         const snn_st_tensor *t;
-        if ((st = snn_st_get(f, p->name, SNN_ST_F32, p->ndim, p->shape, &t)) != SNN_OK) {
-            st = snn_fail_context(st, "%s: ", path);
-            goto out;
-        }
+        if ((st = snn_st_get(f, p->name, SNN_ST_F32, p->ndim, p->shape, &t)) != SNN_OK) goto out;
         memcpy(p->data, t->data, p->n * sizeof(float));
     }
     if (with_optim) {
@@ -226,35 +170,19 @@ static snn_status model_load(const char *path, int with_optim, snn_model **out)
             char name[96];
             snprintf(name, sizeof name, "optim.%s.momentum", p->name);
             const snn_st_tensor *t;
-            if ((st = snn_st_get(f, name, SNN_ST_F32, p->ndim, p->shape, &t)) != SNN_OK) {
-                st = snn_fail_context(st, "%s (cannot resume without the momentum buffers): ", path);
-                goto out;
-            }
+            if ((st = snn_st_get(f, name, SNN_ST_F32, p->ndim, p->shape, &t)) != SNN_OK) goto out;
             memcpy(p->mom, t->data, p->n * sizeof(float));
         }
     }
-    double lr = 0.1, wd = 5e-4, mom = 0.9, acc = -1;
-    if ((st = meta_u32(f, path, "epochs_done", &m->epochs_done, 0)) ||
-        (st = meta_u32(f, path, "epochs_total", &m->epochs_total, 0)) ||
-        (st = meta_u32(f, path, "batch", &m->batch, 0)) || (st = meta_f(f, path, "lr", &lr, 0)) ||
-        (st = meta_f(f, path, "weight_decay", &wd, 0)) ||
-        (st = meta_f(f, path, "momentum", &mom, 0)) || (st = meta_f(f, path, "test_acc", &acc, 0)))
-        goto out;
-    m->lr = lr;
-    m->weight_decay = wd;
-    m->momentum = mom;
-    m->test_acc = acc;
-    m->augment = SNN_AUG_CROP | SNN_AUG_FLIP;
-    s = snn_st_meta(f, "augment");
-    if (s && !strcmp(s, "none")) m->augment = 0;
-    else if (s && !strcmp(s, "crop")) m->augment = SNN_AUG_CROP;
-    else if (s && !strcmp(s, "flip")) m->augment = SNN_AUG_FLIP;
-    s = snn_st_meta(f, "rng_state");
-    if (s) m->rng_state = strtoull(s, NULL, 16);
-    else if (with_optim) {
-        st = snn_fail(SNN_ERR_FORMAT, "%s: metadata 'rng_state' missing (cannot resume)", path);
-        goto out;
-    }
+    m->epochs_done = ci.epochs_done;
+    m->epochs_total = ci.epochs_total;
+    m->batch = ci.batch;
+    m->lr = ci.lr;
+    m->weight_decay = ci.weight_decay;
+    m->momentum = ci.momentum;
+    m->test_acc = ci.test_acc;
+    m->augment = ci.augment;
+    if (ci.has_rng_state) m->rng_state = ci.rng_state;
     st = SNN_OK;
 out:
     snn_st_free(f);
@@ -324,6 +252,9 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     memset(res, 0, sizeof *res);
     if (!o->out) return snn_fail(SNN_ERR_ARG, "no output checkpoint path (--out FILE.safetensors)");
     if (o->batch < 2) return snn_fail(SNN_ERR_ARG, "batch must be at least 2 (got %u)", o->batch);
+    if (o->resume && snn_file_expect_kind(o->resume, SNN_KIND_BIT(SNN_KIND_CHECKPOINT),
+                                          "train --resume") != SNN_OK)
+        return SNN_ERR_FORMAT;
     snn_set_threads(o->threads);
 
     snn_dataset train = {0}, test = {0};
@@ -331,7 +262,9 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     uint32_t *perm = NULL, *idx = NULL;
     int8_t *sy = NULL, *sx = NULL;
     uint8_t *fl = NULL, *lab = NULL;
-    snn_status st = snn_dataset_load(o->data_dir, "train", o->limit_train, &train);
+    /* a checkpoint to resume is validated before the data set is read */
+    snn_status st = o->resume ? model_load(o->resume, 1, &m) : SNN_OK;
+    if (st == SNN_OK) st = snn_dataset_load(o->data_dir, "train", o->limit_train, &train);
     if (st == SNN_OK) st = snn_dataset_load(o->data_dir, "t10k", o->limit_test, &test);
     if (st != SNN_OK) goto out;
     if (train.c != test.c || train.h != test.h || train.w != test.w) {
@@ -341,7 +274,6 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     }
 
     if (o->resume) {
-        if ((st = model_load(o->resume, 1, &m)) != SNN_OK) goto out;
         if (m->cfg.in_c != train.c || m->cfg.in_h != train.h || m->cfg.in_w != train.w) {
             st = snn_fail(SNN_ERR_FORMAT, "%s: the model takes %ux%ux%u images but the data set "
                           "has %ux%ux%u", o->resume, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w,
@@ -378,7 +310,6 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         if ((st = snn_model_alloc_grads(m)) != SNN_OK) goto out;
     }
     const uint32_t B = m->batch ? m->batch : o->batch;
-    if ((st = snn_model_workspace(m, B)) != SNN_OK) goto out;
     uint32_t iters = train.n / B;
     if (o->max_batches && iters > o->max_batches) iters = o->max_batches;
     if (iters == 0) {
@@ -386,6 +317,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
                       train.n, B);
         goto out;
     }
+    if ((st = snn_model_workspace(m, B)) != SNN_OK) goto out;
     perm = snn_malloc(sizeof *perm * train.n);
     idx = snn_malloc(sizeof *idx * B);
     sy = snn_malloc(B);

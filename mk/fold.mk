@@ -60,14 +60,17 @@ bench-ref: $(FIXTURE_CHANNEL_SNN) ## ref (golden model) images/s on 2000 test im
 # out-of-bounds read or signed overflow turned into a failure.
 # The device registry references every backend, so all of them are built in
 # (the HLS kernel, compiled as csim, is checked under the sanitizers too).
+# The fold validates checkpoints with snn_ckpt_validate (checkpoint.c), which
+# parses the architecture with the trainer's parser (arch.c and what it links).
 FOLD_ASAN_SRCS := host/deploy.c host/ref-model.c host/randnet.c host/fold.c host/safetensors.c \
+                  host/checkpoint.c host/arch.c host/layer-conv.c host/layer-par.c \
                   host/json.c host/snn-common.c host/output.c driver/dev.c driver/dev-ref.c driver/dev-csim.c \
                   driver/dev-sim.c driver/dev-xrt.c $(wildcard hls/*.c)
 FOLD_ASAN_FLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                    -Ihost -Idriver -Ihls -Isim -Itests -D_GNU_SOURCE
 $(BUILD)/asan/test-%: tests/test-%.c $(FOLD_ASAN_SRCS) tests/fold-testutil.h
 	@mkdir -p $(@D)
-	$(CC) $(FOLD_ASAN_FLAGS) -o $@ $< $(FOLD_ASAN_SRCS) -lcmocka -lz -lm -ldl -lpthread
+	$(CC) $(FOLD_ASAN_FLAGS) -o $@ $< $(FOLD_ASAN_SRCS) -lcmocka -lopenblas -lz -lm -ldl -lpthread
 
 .PHONY: test-deploy-asan fuzz-deploy fuzz-deploy-smoke
 test-deploy-asan: $(BUILD)/asan/test-deploy $(BUILD)/asan/test-ref $(BUILD)/asan/test-fold ## deploy parser, ref model and fold under ASan/UBSan

@@ -1,5 +1,6 @@
 # fuzz.mk - libFuzzer harnesses for the file parsers (IDX data, safetensors
-# checkpoints), built with clang's -fsanitize=fuzzer,address,undefined.
+# checkpoints) and the command-line option layer (host/opts.c, every
+# subcommand's table), built with clang's -fsanitize=fuzzer,address,undefined.
 #
 #   make fuzz              each harness for FUZZ_SECONDS (default 60 s)
 #   make fuzz-smoke        each harness for 10 s (part of `make test-extra`
@@ -20,8 +21,12 @@ HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 # linked against build/libsnn.a (built by gcc without coverage).
 FUZZ_IDX_SRCS := tests/fuzz/fuzz-idx.c host/data.c host/snn-common.c host/output.c
 FUZZ_ST_SRCS  := tests/fuzz/fuzz-safetensors.c host/safetensors.c host/json.c host/snn-common.c host/output.c
+# The option layer and every subcommand's table are instrumented; the rest of
+# the command code comes from build/libsnn.a (parse-only mode never reaches it).
+FUZZ_CLI_SRCS := tests/fuzz/fuzz-cli.c host/opts.c host/cmd-train.c host/cmd-eval.c \
+                 host/eval-device.c host/cmd-fold.c host/cmd-info.c host/cmd-compare.c host/cmd-bench.c
 
-.PHONY: fuzz fuzz-smoke fuzz-check-cc
+.PHONY: fuzz fuzz-smoke fuzz-check-cc fuzz-cli
 
 fuzz-check-cc:
 	@command -v $(FUZZ_CC) >/dev/null || \
@@ -35,6 +40,18 @@ $(FUZZ_DIR)/fuzz-safetensors: $(FUZZ_ST_SRCS) host/safetensors.h host/json.h hos
                               | fuzz-check-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_ST_SRCS)
+
+$(FUZZ_DIR)/fuzz-cli: $(FUZZ_CLI_SRCS) host/opts.h host/cli.h $(LIB) | fuzz-check-cc
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Idriver -Ihls -Isim -o $@ $(FUZZ_CLI_SRCS) $(LIB) $(LDLIBS)
+
+# Seeds: NUL-separated argument lists.
+$(FUZZ_DIR)/seed-cli.stamp:
+	@mkdir -p $(FUZZ_DIR)/seed-cli $(FUZZ_DIR)/corpus-cli
+	@printf 'm.snn\000--devices\000ref,csim\000--limit=0\000--lanes\000016' >$(FUZZ_DIR)/seed-cli/compare
+	@printf -- '--arch\000c4,p,f8\000--T\000099\000--augment=flip\000--out\000--force' >$(FUZZ_DIR)/seed-cli/train
+	@printf 'x\000--batch\000065536\000--seed\000000x10\000--clock-mhz\0001e3\000--help' >$(FUZZ_DIR)/seed-cli/bench
+	@touch $@
 
 $(FUZZ_DIR)/fuzz-seeds: tests/fuzz/fuzz-seeds.c host/safetensors.c host/json.c host/snn-common.c host/output.c
 	@mkdir -p $(@D)
@@ -63,18 +80,25 @@ define run_fuzz
 	fi
 endef
 
-FUZZ_BINS := $(FUZZ_DIR)/fuzz-idx $(FUZZ_DIR)/fuzz-safetensors $(FUZZ_DIR)/seeds.stamp
+FUZZ_BINS := $(FUZZ_DIR)/fuzz-idx $(FUZZ_DIR)/fuzz-safetensors $(FUZZ_DIR)/seeds.stamp \
+             $(FUZZ_DIR)/fuzz-cli $(FUZZ_DIR)/seed-cli.stamp
 
 FUZZ_IDX_OPTS := -max_len=65536
 FUZZ_ST_OPTS  := -max_len=8192 -dict=tests/fuzz/safetensors.dict
+FUZZ_CLI_OPTS := -max_len=1024 -dict=tests/fuzz/cli.dict
 
-fuzz: $(FUZZ_BINS) ## fuzz the IDX and safetensors parsers (FUZZ_SECONDS=60 each; needs clang)
+fuzz: $(FUZZ_BINS) ## fuzz the IDX and safetensors parsers and the CLI options (FUZZ_SECONDS=60 each; needs clang)
 	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,$(FUZZ_SECONDS),$(FUZZ_IDX_OPTS))
 	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,$(FUZZ_SECONDS),$(FUZZ_ST_OPTS))
+	$(call run_fuzz,fuzz-cli,corpus-cli,seed-cli,$(FUZZ_SECONDS),$(FUZZ_CLI_OPTS))
 
 fuzz-smoke: $(FUZZ_BINS) ## 10-second fuzz run of each parser
 	$(call run_fuzz,fuzz-idx,corpus-idx,seed-idx,10,$(FUZZ_IDX_OPTS))
 	$(call run_fuzz,fuzz-safetensors,corpus-st,seed-st,10,$(FUZZ_ST_OPTS))
+	$(call run_fuzz,fuzz-cli,corpus-cli,seed-cli,10,$(FUZZ_CLI_OPTS))
+
+fuzz-cli: $(FUZZ_DIR)/fuzz-cli $(FUZZ_DIR)/seed-cli.stamp ## fuzz the option tables of every subcommand (FUZZ_SECONDS; needs clang)
+	$(call run_fuzz,fuzz-cli,corpus-cli,seed-cli,$(FUZZ_SECONDS),$(FUZZ_CLI_OPTS))
 
 ifneq ($(HAVE_FUZZ_CC),)
 EXTRA_TESTS += fuzz-smoke

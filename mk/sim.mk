@@ -69,6 +69,7 @@ define sim_build
 endef
 
 $(SIM_DIR)/libsnn-sim-L%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilator
+	@case "$*" in 1|2|4|8|16) ;; *) echo "make sim: SIM_LANES=$* is not a lane count of the RTL kernel (1, 2, 4, 8 or 16: LANES of rtl/snn_kernel.sv)" >&2; exit 1;; esac
 	@test -f rtl/snn.f || { echo "make sim: rtl/snn.f (the RTL kernel's file list) does not exist yet" >&2; exit 1; }
 	$(call sim_build,$(SIM_DIR)/obj-L$*,snn_kernel,-GLANES=$* $(SIM_PARAM_G) -f rtl/snn.f,\
 	    -DSNN_SIM_LANES=$* $(SIM_PARAM_D),,$@)

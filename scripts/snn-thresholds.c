@@ -28,7 +28,7 @@ int main(int argc, char **argv)
     uint8_t *raw, *img;
     size_t n;
     snn_net net;
-    snn_status st = snn_file_read(argv[1], &raw, &n);
+    snn_status st = snn_file_read(argv[1], SNN_IMAGE_MAX_BYTES, &raw, &n);
     if (st == SNN_OK) {
         img = aligned_alloc(64, (n + 63) & ~(size_t)63);
         if (!img) return 1;

@@ -77,7 +77,7 @@ check "fold bad T" 1 '"T"' "$MPBN" fold "$tmp/t0.safetensors" --out "$tmp/x.snn"
 edit "$ck" "$tmp/tau.safetensors" '"tau":"0.25"' '"tau":"0.50"'
 check "fold tau" 1 'tau' "$MPBN" fold "$tmp/tau.safetensors" --out "$tmp/x.snn"
 edit "$ck" "$tmp/mode.safetensors" '"mpbn":"channel"' '"mpbn":"chunnel"'
-check "fold bad mpbn mode" 1 'mpbn is .chunnel.' "$MPBN" fold "$tmp/mode.safetensors" --out "$tmp/x.snn"
+check "fold bad mpbn mode" 1 'mpbn" is .chunnel.' "$MPBN" fold "$tmp/mode.safetensors" --out "$tmp/x.snn"
 check "fold unwritable out" 1 '' "$MPBN" fold "$ck" --out "$tmp/no/such/dir/x.snn"
 [ -e "$tmp/x.snn" ] && { echo "FAIL: a failed fold left $tmp/x.snn"; fail=$((fail + 1)); }
 
@@ -89,7 +89,7 @@ lines=$("$MPBN" info "$tmp/tiny.snn" --json | wc -l)
 check "info no args" 2 'no model' "$MPBN" info
 check "info unknown option" 2 "unknown option" "$MPBN" info "$tmp/tiny.snn" --verbose
 check "info missing file" 1 'nonexistent' "$MPBN" info "$tmp/nonexistent.snn"
-check "info checkpoint instead" 1 'magic' "$MPBN" info "$ck"
+check "info of a checkpoint" 0 '"kind":"checkpoint","valid":true' "$MPBN" info "$ck"
 python3 - "$tmp/tiny.snn" "$tmp/flip.snn" <<'EOF'
 import sys
 d = bytearray(open(sys.argv[1], 'rb').read()); d[300] ^= 0x40

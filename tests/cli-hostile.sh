@@ -93,8 +93,205 @@ fi
 
 # ---- one validation for every consumer --------------------------------------
 # (section: validation)
+# A bad checkpoint is the valid $ck with metadata set ("key=value"), removed
+# ("-key"), a tensor renamed ("name>new") or one float written ("name[i]=v"):
+# still well-formed safetensors, so only the network validation can refuse it.
+mkbad() { # dst edit...
+    python3 - "$ck" "$@" <<'PYEOF' || exit 1
+import json, struct, sys
+src, dst, edits = sys.argv[1], sys.argv[2], sys.argv[3:]
+d = open(src, 'rb').read()
+n = struct.unpack('<Q', d[:8])[0]
+hdr, data = json.loads(d[8:8 + n]), bytearray(d[8 + n:])
+meta = hdr['__metadata__']
+for e in edits:
+    if e.startswith('-'):
+        del meta[e[1:]]
+    elif '>' in e:
+        a, b = e.split('>')
+        hdr[b] = hdr.pop(a)
+    elif '[' in e:
+        name, rest = e.split('[')
+        i, v = rest.split(']=')
+        struct.pack_into('<f', data, hdr[name]['data_offsets'][0] + 4 * int(i), float(v))
+    else:
+        k, v = e.split('=', 1)
+        meta[k] = v
+h = json.dumps(hdr, separators=(',', ':')).encode()
+h += b' ' * (-len(h) % 8)
+open(dst, 'wb').write(struct.pack('<Q', len(h)) + h + bytes(data))
+PYEOF
+}
+# every consumer refuses with exit 1, naming the field once, and leaves the file alone
+refused_by_all() { # name regex edit...
+    local name=$1 re=$2 bad=$tmp/bad-$1.safetensors
+    shift 2
+    mkbad "$bad" "$@"
+    cp "$bad" "$bad.copy"
+    for cmd in "eval --device float" fold info "train --resume"; do
+        local args
+        case $cmd in
+        eval*) args=(eval "$bad" --device float --limit 8) ;;
+        fold) args=(fold "$bad" --out "$tmp/val.snn") ;;
+        info) args=(info "$bad") ;;
+        train*) args=(train --resume "$bad" --out "$tmp/val.safetensors" --limit-train 64 --limit-test 32) ;;
+        esac
+        if check "$cmd refuses $name" 1 "$MPBN" "${args[@]}"; then
+            expect_err "$cmd names the field of $name" "$re"
+            expect_true "$cmd names $name's file once" test "$(grep -o "$bad" "$tmp/err" | wc -l)" -eq 1
+        fi
+        expect_same "$cmd leaves $name alone" "$bad" "$bad.copy"
+    done
+    expect_true "no output from $name" test ! -e "$tmp/val.snn" -a ! -e "$tmp/val.safetensors"
+}
+refused_by_all nan-weight 'tensor "layers.0.weight": element 3 is nan \(not finite\)' 'layers.0.weight[3]=nan'
+refused_by_all inf-bias 'tensor "layers.1.bias": element 0 is inf' 'layers.1.bias[0]=inf'
+refused_by_all inf-mean 'tensor "layers.0.bn.running_mean": element 2 is -inf' 'layers.0.bn.running_mean[2]=-inf'
+refused_by_all neg-var 'tensor "layers.0.bn.running_var": element 0 is -1, a variance must be >= 0' \
+    'layers.0.bn.running_var[0]=-1'
+refused_by_all neg-mpbn-var 'tensor "layers.0.mpbn.running_var": element 5 is -0.5' 'layers.0.mpbn.running_var[5]=-0.5'
+refused_by_all tau2 'metadata "tau" is 2: the membrane leak factor must be in 0..1' tau=2
+refused_by_all vth-neg 'metadata "vth" is -1: the firing threshold must be > 0' vth=-1
+refused_by_all eps-neg 'metadata "bn_eps" is -1e-05: an epsilon must be > 0' bn_eps=-1e-05
+refused_by_all mpbn-eps-neg 'metadata "mpbn_eps" is -0.001' mpbn_eps=-0.001
+refused_by_all no-vth 'metadata "vth" is missing' -vth
+refused_by_all no-tau 'metadata "tau" is missing' -tau
+refused_by_all nan-std "metadata \"norm_std\" is 'nan', expected a finite number" norm_std=nan
+refused_by_all T0 "metadata \"T\" is '0', expected an integer in 1\.\.16" T=0
+refused_by_all arch-comma "metadata \"arch\": architecture 'f8,'" arch=f8,
+refused_by_all arch-shape 'tensor "layers.0.weight": expected F32 \[9, 784\], got F32 \[8, 784\]' arch=f9
+refused_by_all mode-none 'tensor "layers.0.mpbn.[a-z_]+" is not part of a network .f8. with mpbn none' mpbn=none
+refused_by_all mode-bad "metadata \"mpbn\" is 'layer'" mpbn=layer
+refused_by_all no-bias 'tensor "layers.1.bias" is missing' 'layers.1.bias>layers.1.bias_old'
+refused_by_all format "not an mpbn checkpoint \(metadata \"format\" is 'other'" format=other
+refused_by_all classes1 "metadata \"n_classes\" is '1'" n_classes=1
+refused_by_all test-acc 'metadata "test_acc" is 2: an accuracy must be in 0..1' test_acc=2
+refused_by_all augment "metadata \"augment\" is 'most'" augment=most
+refused_by_all nan-momentum 'tensor "optim.layers.0.weight.momentum": element 1 is nan' \
+    'optim.layers.0.weight.momentum[1]=nan'
+# valid for eval, fold and info, but train --resume needs the optimiser state
+mkbad "$tmp/norng.safetensors" -rng_state
+check "info without rng_state" 0 "$MPBN" info "$tmp/norng.safetensors" --json &&
+    expect_out "info: not resumable" '"valid":true.*"resumable":false'
+check "resume without rng_state" 1 "$MPBN" train --resume "$tmp/norng.safetensors" --out "$tmp/val.safetensors"
+expect_err "resume names rng_state" 'cannot resume: metadata "rng_state" is missing'
+# fold keeps the limits of the integer deploy format on top: tau 0.5 is a valid network
+mkbad "$tmp/tau05.safetensors" tau=0.5
+check "eval takes tau 0.5" 0 "$MPBN" eval "$tmp/tau05.safetensors" --device float --limit 8
+check "fold refuses tau 0.5" 1 "$MPBN" fold "$tmp/tau05.safetensors" --out "$tmp/val.snn"
+expect_err "fold says why" 'tau" is 0.5: the integer model leaks by a shift of 2'
+# info of a valid checkpoint: metadata, layers and the verdict
+check "info checkpoint" 0 "$MPBN" info "$ck"
+expect_out "info checkpoint json" '^\{"model":".*tiny.safetensors","kind":"checkpoint","valid":true,.*"arch":"f8","T":2,.*"resumable":true'
+check "info invalid checkpoint json" 1 "$MPBN" info "$tmp/bad-tau2.safetensors" --json
+expect_out "info says invalid" '"valid":false,"error":".*tau'
+# the wrong kind of file is named, with what the command takes
+echo "a,b" >"$tmp/v.csv"
+check "fold of a deploy image" 1 "$MPBN" fold "$tmp/tiny.snn" --out "$tmp/val.snn"
+expect_err "fold names the kind" '^mpbn fold: .*tiny.snn is a deploy image \(\.snn\); fold takes a checkpoint \(safetensors\)$'
+check "eval float of a CSV" 1 "$MPBN" eval "$tmp/v.csv" --device float
+expect_err "eval names the kind" 'v.csv is a CSV file; eval --device float takes a checkpoint \(safetensors\)$'
+check "eval float of a deploy image" 1 "$MPBN" eval "$tmp/tiny.snn" --device float
+expect_err "eval float names the kind" 'tiny.snn is a deploy image \(\.snn\); eval --device float takes a checkpoint'
+check "eval ref of a checkpoint" 1 "$MPBN" eval "$ck" --device ref
+expect_err "eval ref names the kind" 'tiny.safetensors is a checkpoint \(safetensors\); eval --device ref takes a deploy image \(\.snn\)'
+check "eval of a CSV" 1 "$MPBN" eval "$tmp/v.csv"
+expect_err "eval names both kinds" 'v.csv is a CSV file; eval takes a checkpoint \(safetensors\) or a deploy image \(\.snn\)'
+check "info of a CSV" 1 "$MPBN" info "$tmp/v.csv"
+expect_err "info names the kind" 'v.csv is a CSV file; info takes a checkpoint \(safetensors\) or a deploy image'
+check "resume from a deploy image" 1 "$MPBN" train --resume "$tmp/tiny.snn" --out "$tmp/val.safetensors"
+expect_err "resume names the kind" 'tiny.snn is a deploy image \(\.snn\); train --resume takes a checkpoint'
+expect_same "deploy image unchanged" "$tmp/tiny.snn" "$tmp/snn.orig"
+expect_same "checkpoint unchanged" "$ck" "$tmp/ck.orig"
 
 # ---- options, messages, help --------------------------------------------------
 # (section: messages)
+# One option layer (host/opts.h): every command's help is generated from its
+# table and lists every option with range and default; `mpbn help CMD` is
+# `mpbn CMD --help`; --opt=value; one message per kind of mistake; the
+# device options have one range everywhere.
+help_has() { tr -s ' \n' ' ' <"$tmp/out" | grep -qF -- "$1"; }
+help_lists() { # command, options...
+    local cmd=$1 o
+    shift
+    check "$cmd --help" 0 "$MPBN" "$cmd" --help || return
+    for o in "$@"; do
+        expect_true "$cmd --help lists $o" grep -qE -- "^  $o( |$)" "$tmp/out"
+    done
+}
+help_lists train --data --arch --T --mpbn --epochs --batch --lr --wd --limit-train --limit-test \
+    --seed --threads --augment --no-augment --max-batches --stop-after --resume --out --force --quiet
+expect_true "train help: range and default" help_has "--batch N training images per step (range 2..65536; default 64)"
+help_lists eval --device --threads --data --limit --batch --lanes --xclbin --device-index \
+    --timeout-ms --mem-latency --backpressure --seed --waveform
+expect_true "eval help: --backpressure range" help_has "(range 0..90; default 0)"
+help_lists fold --out --check --data --force
+help_lists info --json
+help_lists compare --devices --split --random --data --limit --batch --lanes --xclbin \
+    --device-index --timeout-ms --mem-latency --backpressure --seed --waveform --random-net \
+    --shape --T --classes --extreme
+help_lists bench --devices --random --clock-mhz --csv --force --data --limit --batch --lanes \
+    --xclbin --device-index --timeout-ms --mem-latency --backpressure --seed --waveform
+expect_true "bench help: its --limit default" help_has "(0 = all; range 0..2^32-1; default 1000)"
+"$MPBN" eval --help >"$tmp/eval-help.txt" 2>/dev/null
+check "help eval" 0 "$MPBN" help eval && expect_same "help eval is eval --help" "$tmp/out" "$tmp/eval-help.txt"
+check "help wins over a bad option" 0 "$MPBN" compare --bogus --lanes 3 --help
+check "help of an unknown command" 2 "$MPBN" help bogus && expect_err "unknown command named" "unknown command 'bogus'"
+check "main help" 0 "$MPBN" help
+for v in MPBN_PROGRESS MPBN_BLAS_REEXEC MPBN_SIM_DIR MPBN_SIM_CYCLE_BUDGET XILINX_XRT MPBN_XRT_POWER_NODE; do
+    expect_true "main help lists $v" grep -qE "^  $v " "$tmp/out"
+done
+check "--version" 0 "$MPBN" --version &&
+    expect_out "--version json" '^\{"version":"[0-9]+\.[0-9]+\.[0-9]+","deploy_image_format":"1\.[0-9]+"\}$'
+cp "$tmp/out" "$tmp/version.txt"
+check "version" 0 "$MPBN" version && expect_same "version is --version" "$tmp/out" "$tmp/version.txt"
+
+# --opt=value and --opt value are the same thing
+check "--opt=value" 0 "$MPBN" eval "$tmp/tiny.snn" --device=ref --limit=8 --batch=4 &&
+    expect_out "--opt=value json" '"images":8,.*"device":"ref"'
+
+# one message per mistake, exit 2
+check "unknown option" 2 "$MPBN" compare "$tmp/tiny.snn" --bogus 1 && expect_err "unknown option named" "unknown option '--bogus'"
+check "unknown option last" 2 "$MPBN" fold "$ck" --out "$tmp/m.snn" --bogus &&
+    expect_err "unknown option last: named" "unknown option '--bogus'" &&
+    expect_true "unknown option last: not 'needs a value'" bash -c "! grep -q 'needs a value' '$tmp/err'"
+check "unknown option with =" 2 "$MPBN" info "$tmp/tiny.snn" --bogus=3 && expect_err "unknown option= named" "unknown option '--bogus'"
+check "near miss" 2 "$MPBN" bench "$tmp/tiny.snn" --device ref && expect_err "near miss: suggestion" "did you mean --devices\?"
+check "needs a value" 2 "$MPBN" train --out && expect_err "needs a value: message" "^mpbn train: --out needs a value$"
+check "an option is not a value" 2 "$MPBN" fold "$ck" --out --force && expect_err "option as value: message" "--out needs a value"
+check "flag with a value" 2 "$MPBN" info "$tmp/tiny.snn" --json=yes && expect_err "flag with a value: message" "--json takes no value"
+check "bad integer" 2 "$MPBN" eval "$tmp/tiny.snn" --limit abc && expect_err "bad integer: message" "^mpbn eval: bad value 'abc' for --limit \(range 0\.\.4294967295\)$"
+check "negative integer" 2 "$MPBN" bench "$tmp/tiny.snn" --limit -1 && expect_err "negative: message" "bad value '-1' for --limit \(range"
+check "integer overflow" 2 "$MPBN" compare "$tmp/tiny.snn" --seed 18446744073709551616 && expect_err "overflow: message" "bad value '18446744073709551616' for --seed"
+check "bad number" 2 "$MPBN" train --lr nan --out "$tmp/x.safetensors" && expect_err "bad number: message" "bad value 'nan' for --lr \(range 0\.\.100\)"
+check "bad choice" 2 "$MPBN" train --augment some --out "$tmp/x.safetensors" && expect_err "bad choice: message" "bad value 'some' for --augment \(one of all\|crop\|flip\|none\)"
+for c in eval compare bench; do
+    check "$c --batch 70000" 2 "$MPBN" $c "$tmp/tiny.snn" --batch 70000 && expect_err "$c --batch: one range" "bad value '70000' for --batch \(range 1\.\.65536\)"
+done
+check "stray argument" 2 "$MPBN" train stray --out "$tmp/x.safetensors" && expect_err "stray: message" "unexpected argument 'stray'"
+check "two models" 2 "$MPBN" info "$tmp/tiny.snn" "$ck" && expect_err "two models: message" "more than one model file"
+check "device option on float" 2 "$MPBN" eval "$ck" --lanes 4 && expect_err "device option on float: message" "--lanes is an option of the device backends"
+check "version takes nothing" 2 "$MPBN" version now
+
+# lane counts: only what the kernels have, no build suggested for others
+rnet=(--random-net c4,p,c8,f16 --shape 1x12x12 --T 2 --random 5)
+check "compare --lanes 3" 2 "$MPBN" compare "${rnet[@]}" --devices ref,sim --lanes 3 &&
+    expect_err "--lanes 3: message" "bad value '3' for --lanes \(range 1\.\.64, a power of two\)" &&
+    expect_true "--lanes 3: no build suggested" bash -c "! grep -q 'make sim' '$tmp/err'"
+check "compare --lanes 32 on sim" 1 "$MPBN" compare "${rnet[@]}" --devices ref,sim --lanes 32 &&
+    expect_err "--lanes 32 on sim: message" "1, 2, 4, 8 or 16 lanes" &&
+    expect_true "--lanes 32 on sim: no build suggested" bash -c "! grep -q 'make sim' '$tmp/err'"
+# --limit 0 is "all images" everywhere
+check "compare --limit 0" 0 "$MPBN" compare "${rnet[@]}" --limit 0 && expect_out "--limit 0: all images" '"images":5,'
+
+# --force replaces a regular file of another kind, and nothing else
+echo "notes" >"$tmp/force.txt"
+check "fold --force over a text file" 0 "$MPBN" fold "$ck" --out "$tmp/force.txt" --force &&
+    expect_true "fold --force wrote a deploy image" cmp -s "$tmp/force.txt" "$tmp/tiny.snn"
+echo "notes" >"$tmp/force2.txt"
+check "bench --force --csv over a text file" 0 "$MPBN" bench "$tmp/tiny.snn" --devices ref --limit 8 --csv "$tmp/force2.txt" --force &&
+    expect_true "bench --force wrote the CSV" grep -q '^device,layer' "$tmp/force2.txt"
+check "--force never over an input" 1 "$MPBN" fold "$ck" --out "$ck" --force
+expect_same "checkpoint kept (--force over input)" "$ck" "$tmp/ck.orig"
 
 finish

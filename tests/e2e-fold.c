@@ -46,7 +46,7 @@ static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, ui
     /* the deploy image written by `mpbn fold` is the same bytes */
     char snn[1024];
     snprintf(snn, sizeof snn, "%.*s.snn", (int)(strlen(path) - strlen(".safetensors")), path);
-    if (snn_file_read(snn, &file, &fsize) == SNN_OK) {
+    if (snn_file_read(snn, SNN_IMAGE_MAX_BYTES, &file, &fsize) == SNN_OK) {
         if (fsize != size || memcmp(file, img, size)) {
             fprintf(stderr, "e2e-fold: %s differs from the in-memory fold of %s\n", snn, path);
             fail = 1;

@@ -1,7 +1,8 @@
 /*
  * test-data.c - IDX loader: plain and gzip files of any image size, every
  * error a user can cause (each must name the file and the problem, never
- * crash), and the real Fashion-MNIST when it is installed.
+ * crash), bounded reads (gzip bombs, oversized and special files), and the
+ * real Fashion-MNIST when it is installed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,9 @@
 
 #include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -478,6 +481,108 @@ static void test_corrupt_gzip(void **state)
     free(b.b);
 }
 
+/* Run snn_idx_read(path) in a child; return its status, copy its message
+ * and report the child's peak resident memory (KiB) and wall time. */
+static snn_status read_in_child(const char *path, char *msg, size_t msg_n, long *maxrss_kib,
+                                double *seconds)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    double t0 = snn_now();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        alarm(30); /* a regression must fail, not hang */
+        uint32_t ndim, dims[4];
+        uint8_t *data = NULL;
+        snn_status st = snn_idx_read(path, &ndim, dims, &data);
+        const char *m = snn_last_error();
+        ssize_t w = write(fds[1], m, strlen(m) + 1);
+        (void)w;
+        _exit((int)st);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], msg, msg_n - 1);
+    msg[got > 0 ? got : 0] = 0;
+    close(fds[0]);
+    int wst;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &wst, 0, &ru), pid);
+    *seconds = snn_now() - t0;
+    *maxrss_kib = ru.ru_maxrss;
+    assert_true(WIFEXITED(wst));
+    return (snn_status)WEXITSTATUS(wst);
+}
+
+static void test_gzip_bomb(void **state)
+{
+    /* A 3x4x5 IDX header with its 60 bytes, then 1 GiB of zeros in the same
+     * gzip stream (about 1 MB compressed). The reader must stop one byte
+     * after the declared size: quickly, in bounded memory. */
+    char *d = fresh_dir("bomb");
+    char p[600], msg[1024];
+    sprintf(p, "%s/x.gz", d);
+    uint32_t dims[3] = {3, 4, 5};
+    uint8_t px[60] = {0};
+    bytes b = idx_bytes(0x08, 3, dims, px);
+    gzFile gz = gzopen(p, "wb9R"); /* run-length strategy: fast on zeros */
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, b.b, (unsigned)b.n), (int)b.n);
+    uint8_t *zeros = calloc(1, 1 << 20);
+    for (int i = 0; i < 1024; i++) assert_int_equal(gzwrite(gz, zeros, 1 << 20), 1 << 20);
+    assert_int_equal(gzclose(gz), Z_OK);
+    free(zeros);
+    free(b.b);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    assert_true(sb.st_size < (8 << 20));
+    long rss;
+    double secs;
+    snn_status st = read_in_child(p, msg, sizeof msg, &rss, &secs);
+    if (st != SNN_ERR_FORMAT || !strstr(msg, p) || !strstr(msg, "76 bytes its IDX header declares"))
+        fail_msg("status %d, message: %s", (int)st, msg);
+    print_message("gzip bomb of %lld bytes refused in %.3f s, peak RSS %ld KiB\n",
+                  (long long)sb.st_size, secs, rss);
+    assert_true(rss < 64 * 1024);
+    assert_true(secs < 5.0);
+
+    /* A plain file whose size disagrees with its header is refused from the
+     * size alone: a sparse 3 GB file is never read. */
+    sprintf(p, "%s/x", d);
+    b = idx_bytes(0x08, 3, dims, px);
+    write_file(p, b.b, b.n);
+    free(b.b);
+    assert_int_equal(truncate(p, (off_t)3 << 30), 0);
+    st = read_in_child(p, msg, sizeof msg, &rss, &secs);
+    if (st != SNN_ERR_FORMAT || !strstr(msg, "trailing garbage"))
+        fail_msg("status %d, message: %s", (int)st, msg);
+    assert_true(rss < 64 * 1024);
+    /* Larger than any IDX file may be: refused before the header is read. */
+    assert_int_equal(truncate(p, (off_t)5 << 30), 0);
+    st = read_in_child(p, msg, sizeof msg, &rss, &secs);
+    if (st != SNN_ERR_FORMAT || !strstr(msg, "larger than the limit"))
+        fail_msg("status %d, message: %s", (int)st, msg);
+    unlink(p);
+}
+
+/* Directories, FIFOs and devices are refused by what they are, never read
+ * (a FIFO without a writer must not block, /dev/zero must not be read). */
+static void test_not_regular(void **state)
+{
+    char *d = fresh_dir("special");
+    char p[600];
+    uint32_t ndim, dims[4];
+    uint8_t *data = NULL;
+    sprintf(p, "%s/fifo", d);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    expect_error(snn_idx_read(p, &ndim, dims, &data), SNN_ERR_IO, p, "is a FIFO", NULL);
+    expect_error(snn_idx_read(d, &ndim, dims, &data), SNN_ERR_IO, d, "is a directory", NULL);
+    expect_error(snn_idx_read("/dev/zero", &ndim, dims, &data), SNN_ERR_IO, "/dev/zero",
+                 "is a character device", NULL);
+    assert_null(data);
+}
+
 static void test_set_mismatch(void **state)
 {
     snn_dataset ds;
@@ -594,6 +699,8 @@ int main(void)
         cmocka_unit_test(test_bad_header),
         cmocka_unit_test(test_truncated_and_trailing),
         cmocka_unit_test(test_corrupt_gzip),
+        cmocka_unit_test(test_gzip_bomb),
+        cmocka_unit_test(test_not_regular),
         cmocka_unit_test(test_set_mismatch),
         cmocka_unit_test(test_label_range),
         cmocka_unit_test(test_fashion_mnist),

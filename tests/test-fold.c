@@ -187,7 +187,6 @@ static void test_forward_fc_first(void **state)
 {
     (void)state;
     check_forward("f20,f10", "element", 1, 6, 6, 5, 14);
-    check_forward("", "none", 1, 6, 6, 2, 15); /* the output layer alone reads the image */
 }
 
 /* ---- quantisation ------------------------------------------------------------------ */
@@ -318,9 +317,10 @@ static void test_refusals(void **state)
         {"layers.1.weight", SNN_ST_F32, 2, {2, 4}, wo, sizeof wo},
         {"layers.1.bias", SNN_ST_F32, 1, {2}, bo, sizeof bo},
     };
-    const char *k[] = {"arch", "T", "mpbn", "in_c", "in_h", "in_w", "n_classes", "norm_mean",
-                       "norm_std", "tau", "vth", "bn_eps"};
-    const char *v[] = {"f4", "2", "none", "1", "4", "4", "2", "0.5", "0.5", "0.25", "0.5", "1e-5"};
+    const char *k[] = {"format", "version", "arch", "T", "mpbn", "in_c", "in_h", "in_w", "n_classes",
+                       "norm_mean", "norm_std", "tau", "vth", "bn_eps"};
+    const char *v[] = {"mpbn-checkpoint", "1", "f4", "2", "none", "1", "4", "4", "2", "0.5", "0.5",
+                       "0.25", "0.5", "1e-5"};
     size_t nt = sizeof t / sizeof t[0], nm = sizeof k / sizeof k[0];
     /* the valid one folds */
     snprintf(g_path, sizeof g_path, "/tmp/mpbn-test-fold-ok-%d.safetensors", (int)getpid());
@@ -336,20 +336,23 @@ static void test_refusals(void **state)
     t[0].shape[1] = 16, t[0].nbytes = sizeof w0;
     const char *v2[sizeof v / sizeof v[0]];
     memcpy(v2, v, sizeof v);
-    v2[9] = "0.5";
+    v2[11] = "0.5";
     expect_refusal("tau", t, nt, k, v2, nm, "tau");
     memcpy(v2, v, sizeof v);
-    v2[2] = "layer";
+    v2[4] = "layer";
     expect_refusal("mpbn mode", t, nt, k, v2, nm, "mpbn");
     memcpy(v2, v, sizeof v);
-    v2[0] = "f4,c3";
+    v2[2] = "f4,c3";
     expect_refusal("arch", t, nt, k, v2, nm, "arch");
+    /* no hidden layer: not a network the trainer or eval can run */
+    v2[2] = "";
+    expect_refusal("empty arch", t, nt, k, v2, nm, "empty architecture");
     memcpy(v2, v, sizeof v);
-    v2[1] = "0";
+    v2[3] = "0";
     expect_refusal("T", t, nt, k, v2, nm, "\"T\"");
     expect_refusal("missing meta", t, nt, k, v, nm - 1, "bn_eps");
     memcpy(v2, v, sizeof v);
-    v2[2] = "channel";
+    v2[4] = "channel";
     expect_refusal("mpbn tensors missing", t, nt, k, v2, nm, "layers.0.mpbn.weight");
     t[4].data = neg;
     expect_refusal("negative variance", t, nt, k, v, nm, "running_var");

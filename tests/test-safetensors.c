@@ -57,7 +57,7 @@ static void expect_error(snn_status got, snn_status st, ...)
 static uint8_t *slurp(const char *path, size_t *n)
 {
     uint8_t *b;
-    assert_int_equal(snn_file_read(path, &b, n), SNN_OK);
+    assert_int_equal(snn_file_read(path, SNN_ST_MAX_BYTES, &b, n), SNN_OK);
     return b;
 }
 
