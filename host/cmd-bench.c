@@ -560,6 +560,10 @@ int snn_cmd_bench(int argc, char **argv)
         return 1;
     }
     snn_status st = snn_file_read(o.model, SNN_IMAGE_MAX_BYTES, &raw, &size);
+    if (st != SNN_OK) {
+        fprintf(stderr, "mpbn bench: %s\n", snn_last_error()); /* names the file */
+        goto out;
+    }
     if (st == SNN_OK) {
         /* The parsed view aliases the bytes, which must be 4-byte aligned. */
         image = aligned_alloc(64, (size + 63) & ~(size_t)63);
@@ -638,7 +642,8 @@ int snn_cmd_bench(int argc, char **argv)
         }
         snn_warn_long_run("bench", r->name, nd,
                           snn_est_device_image_seconds(&net, r->name, o.dev.lanes),
-                          "--limit N benchmarks the first N test images only");
+                          o.random ? "a smaller --random N benchmarks fewer images"
+                                   : "--limit N benchmarks the first N test images only");
         int opened;
         st = run_device(&o, image, size, &net, pixels, labels, nd, r, results,
                         have_ref ? ref_results : NULL, preds, &opened);

@@ -22,11 +22,18 @@
  * Images are processed in chunks of --batch so that traces of a whole test
  * set never sit in memory at once.
  *
+ * A device that fails to open, or fails on a chunk, drops out with its error
+ * and the others go on, compared with the first device still running, as
+ * long as two remain; what was compared is reported, and the exit status is
+ * 1. A run estimated to take more than a few minutes is announced first
+ * (host/estimate.h).
+ *
  * stderr: progress, and the first differing image, device, layer, step,
  * neuron (with its coordinates) and both values. Last stdout line: JSON with
- * images, devices, mismatches (images that differ in anything), the
- * per-category counts, first_mismatch (object or null) and per-device
- * accuracy and throughput. Exit 0 if all agree, 1 on any mismatch or error,
+ * images, images_compared, devices (as listed), mismatches (images that
+ * differ in anything), the per-category counts, first_mismatch (object or
+ * null), per-device images, accuracy, throughput and error, and failed
+ * ([{"device","error"}]). Exit 0 if all agree, 1 on any mismatch or error,
  * 2 on a usage error.
  */
 #include <stdio.h>
@@ -34,6 +41,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "estimate.h"
 #include "json.h"
 #include "opts.h"
 #include "progress.h"
@@ -84,6 +92,7 @@ typedef struct diff {
     diff_kind kind;
     uint32_t image;
     int device; /* index into the device list */
+    int ref;    /* the device it was compared with: the first one still running */
     int32_t layer, step, neuron, c, y, x;
     int64_t expected, got;
 } diff;
@@ -203,30 +212,30 @@ static void print_diff(const diff *d, const char *const *names, const snn_net *n
         fprintf(stderr,
                 "mpbn compare: MISMATCH image %u: %s differs from %s at layer %d (%s), step %d, "
                 "neuron %d (c %d, y %d, x %d): %s spike %lld, %s spike %lld\n",
-                d->image, names[d->device], names[0], d->layer,
+                d->image, names[d->device], names[d->ref], d->layer,
                 snn_layer_kind_str(net->layers[d->layer].kind), d->step, d->neuron, d->c, d->y,
-                d->x, names[0], (long long)d->expected, names[d->device], (long long)d->got);
+                d->x, names[d->ref], (long long)d->expected, names[d->device], (long long)d->got);
         break;
     case DIFF_SUM:
         fprintf(stderr,
                 "mpbn compare: MISMATCH image %u: %s differs from %s in the output sum of class "
                 "%d: %s %lld, %s %lld\n",
-                d->image, names[d->device], names[0], d->neuron, names[0], (long long)d->expected,
-                names[d->device], (long long)d->got);
+                d->image, names[d->device], names[d->ref], d->neuron, names[d->ref],
+                (long long)d->expected, names[d->device], (long long)d->got);
         break;
     case DIFF_PRED:
         fprintf(stderr,
                 "mpbn compare: MISMATCH image %u: %s differs from %s in the prediction: %s %lld, "
                 "%s %lld\n",
-                d->image, names[d->device], names[0], names[0], (long long)d->expected,
+                d->image, names[d->device], names[d->ref], names[d->ref], (long long)d->expected,
                 names[d->device], (long long)d->got);
         break;
     default:
         fprintf(stderr,
                 "mpbn compare: MISMATCH image %u: %s differs from %s in the %s of layer %d: "
                 "%s %lld, %s %lld\n",
-                d->image, names[d->device], names[0], diff_name[d->kind], d->layer, names[0],
-                (long long)d->expected, names[d->device], (long long)d->got);
+                d->image, names[d->device], names[d->ref], diff_name[d->kind], d->layer,
+                names[d->ref], (long long)d->expected, names[d->device], (long long)d->got);
         break;
     }
 }
@@ -237,9 +246,24 @@ static void diff_json(snn_json *j, const diff *d, const char *const *names)
     snprintf(buf, sizeof buf,
              "{\"image\":%u,\"device\":\"%s\",\"reference\":\"%s\",\"what\":\"%s\",\"layer\":%d,"
              "\"step\":%d,\"neuron\":%d,\"c\":%d,\"y\":%d,\"x\":%d,\"expected\":%lld,\"got\":%lld}",
-             d->image, names[d->device], names[0], diff_name[d->kind], d->layer, d->step,
+             d->image, names[d->device], names[d->ref], diff_name[d->kind], d->layer, d->step,
              d->neuron, d->c, d->y, d->x, (long long)d->expected, (long long)d->got);
     snn_json_raw(j, "first_mismatch", buf);
+}
+
+/* Append raw text, then (if str is not NULL) str as an escaped JSON string,
+ * to buf; *k is the length so far. Never writes past size: what does not
+ * fit is cut (the buffers are sized so that it does not happen). */
+static void cat(char *buf, size_t size, size_t *k, const char *raw, const char *str)
+{
+    if (*k >= size - 1) return;
+    *k += (size_t)snprintf(buf + *k, size - *k, "%s", raw);
+    if (*k >= size - 1) {
+        *k = size - 1;
+        return;
+    }
+    if (str) *k += snn_json_escape(buf + *k, size - *k, str);
+    if (*k >= size - 1) *k = size - 1;
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -318,7 +342,12 @@ int snn_cmd_compare(int argc, char **argv)
     uint32_t *trace[MAX_DEVICES] = {0};
     int32_t *preds[MAX_DEVICES] = {0};
     uint64_t correct[MAX_DEVICES] = {0};
+    uint32_t ran[MAX_DEVICES] = {0}; /* images each device ran */
     snn_dev_t *dev[MAX_DEVICES] = {0};
+    /* A device that fails to open or to run drops out with its error; the
+     * others go on (the first one left is the reference) while two remain. */
+    int alive[MAX_DEVICES] = {0}, n_alive = 0, n_failed = 0;
+    char dev_err[MAX_DEVICES][1100] = {{0}}; /* "" = no error */
     snn_dataset ds;
     memset(&ds, 0, sizeof ds);
     size_t model_size;
@@ -336,7 +365,7 @@ int snn_cmd_compare(int argc, char **argv)
         }
     } else if (snn_file_read(model_path, SNN_IMAGE_MAX_BYTES, &model, &model_size) !=
                SNN_OK) {
-        fprintf(stderr, "mpbn compare: %s: %s\n", model_path, snn_last_error());
+        fprintf(stderr, "mpbn compare: %s\n", snn_last_error()); /* names the file */
         goto out;
     }
     if (snn_image_parse(model, model_size, &net) != SNN_OK) {
@@ -376,13 +405,27 @@ int snn_cmd_compare(int argc, char **argv)
         source = source_buf;
     }
 
+    double per_image = 0;
     for (int d = 0; d < n_dev; d++) {
         if (snn_dev_open(names[d], &opts, &dev[d]) != SNN_OK ||
             snn_dev_load(dev[d], model, model_size) != SNN_OK) {
-            fprintf(stderr, "mpbn compare: device '%s': %s\n", names[d], snn_last_error());
-            goto out;
+            snprintf(dev_err[d], sizeof dev_err[d], "%s", snn_last_error());
+            fprintf(stderr, "mpbn compare: device '%s': %s\n", names[d], dev_err[d]);
+            n_failed++;
+            continue;
         }
+        alive[d] = 1;
+        n_alive++;
+        per_image += snn_est_device_image_seconds(&net, names[d], opts.lanes);
     }
+    if (n_alive < 2) {
+        fprintf(stderr, "mpbn compare: %s: nothing to compare\n",
+                n_alive ? "only one device opened" : "no device opened");
+        goto out;
+    }
+    snn_warn_long_run("compare", devices, n_img, per_image,
+                      n_random ? "a smaller --random N (or --limit N) compares fewer images"
+                               : "--limit N compares the first N images only");
 
     compare_state cs;
     memset(&cs, 0, sizeof cs);
@@ -416,33 +459,50 @@ int snn_cmd_compare(int argc, char **argv)
             devices);
     snn_progress prog;
     snn_progress_begin(&prog, "compare", n_img, "img");
-    char extra[64];
+    char extra[64] = "";
+    uint32_t compared = 0; /* images compared on at least two devices */
     for (uint32_t first = 0; first < n_img; first += chunk) {
         uint32_t count = n_img - first < chunk ? n_img - first : chunk;
         const uint8_t *cpx = px + (size_t)first * n_px;
         for (int d = 0; d < n_dev; d++) {
+            if (!alive[d]) continue;
             if (snn_dev_run(dev[d], cpx, count, preds[d], results[d], trace[d]) != SNN_OK) {
-                snn_progress_end(&prog, NULL);
-                fprintf(stderr, "mpbn compare: images %u..%u: %s\n", first, first + count - 1,
-                        snn_last_error());
-                goto out;
+                snprintf(dev_err[d], sizeof dev_err[d], "images %u..%u: %s", first,
+                         first + count - 1, snn_last_error());
+                if (prog.drawn) fputc('\n', stderr);
+                fprintf(stderr, "mpbn compare: %s\n", dev_err[d]);
+                alive[d] = 0;
+                n_alive--;
+                n_failed++;
+                continue;
             }
+            ran[d] += count;
             if (ds.labels)
                 for (uint32_t i = 0; i < count; i++)
                     correct[d] += preds[d][i] == (int32_t)ds.labels[first + i];
         }
+        if (n_alive < 2) {
+            fprintf(stderr, "mpbn compare: fewer than two devices left: stopping after %u of %u "
+                            "images\n",
+                    compared, n_img);
+            break;
+        }
+        int ref = 0;
+        while (!alive[ref]) ref++;
         for (uint32_t i = 0; i < count; i++) {
             unsigned cats_img = 0;
-            for (int d = 1; d < n_dev; d++) {
+            for (int d = ref + 1; d < n_dev; d++) {
+                if (!alive[d]) continue;
                 diff df;
                 memset(&df, 0, sizeof df);
-                unsigned cats = compare_image(&cs, trace[0] + (size_t)i * cs.tw,
+                unsigned cats = compare_image(&cs, trace[ref] + (size_t)i * cs.tw,
                                               trace[d] + (size_t)i * cs.tw,
-                                              results[0] + i * cs.stride,
+                                              results[ref] + i * cs.stride,
                                               results[d] + i * cs.stride, &df);
                 if (cats && !cs.have_first) {
                     df.image = first + i;
                     df.device = d;
+                    df.ref = ref;
                     cs.first = df;
                     cs.have_first = 1;
                     print_diff(&df, names, &net);
@@ -455,44 +515,80 @@ int snn_cmd_compare(int argc, char **argv)
             cs.n_pred += (cats_img & 4) != 0;
             cs.n_counter += (cats_img & 8) != 0;
         }
+        compared += count;
         snprintf(extra, sizeof extra, "mismatches %llu", (unsigned long long)cs.mismatches);
         snn_progress_update(&prog, first + count, extra);
     }
     snn_progress_end(&prog, extra);
 
+    char ran_list[256] = "", failed_list[256] = "";
+    for (int d = 0; d < n_dev; d++) {
+        size_t len = strlen(ran_list);
+        if (ran[d])
+            snprintf(ran_list + len, sizeof ran_list - len, "%s%s", len ? "," : "", names[d]);
+        len = strlen(failed_list);
+        if (dev_err[d][0])
+            snprintf(failed_list + len, sizeof failed_list - len, "%s%s", len ? ", " : "",
+                     names[d]);
+    }
     if (cs.mismatches)
         fprintf(stderr,
                 "mpbn compare: %llu of %u images differ (spikes %llu, sums %llu, preds %llu, "
                 "counters %llu)\n",
-                (unsigned long long)cs.mismatches, n_img, (unsigned long long)cs.n_spike,
+                (unsigned long long)cs.mismatches, compared, (unsigned long long)cs.n_spike,
                 (unsigned long long)cs.n_sum, (unsigned long long)cs.n_pred,
                 (unsigned long long)cs.n_counter);
-    else
+    else if (compared)
         fprintf(stderr, "mpbn compare: all %u images identical on %s (spikes of every layer and "
                         "step, sums, preds, counters)\n",
-                n_img, devices);
+                compared, n_failed ? ran_list : devices);
+    if (n_failed)
+        fprintf(stderr,
+                "mpbn compare: %d of %d devices failed (%s); the figures are those of the "
+                "images and devices that ran\n",
+                n_failed, n_dev, failed_list);
 
     snn_json *j = snn_json_new();
     snn_json_str(j, "command", "compare");
     snn_json_str(j, "model", model_path);
     snn_json_str(j, "source", source);
     snn_json_int(j, "images", n_img);
-    char list[512] = "[", per_dev[1024] = "{";
+    snn_json_int(j, "images_compared", compared);
+    /* every name and error escaped: --devices is user text */
+    char list[2048], per_dev[MAX_DEVICES * 8192], failed[MAX_DEVICES * 8192];
+    size_t kl = 0, kp = 0, kf = 0;
+    cat(list, sizeof list, &kl, "[", NULL);
+    cat(per_dev, sizeof per_dev, &kp, "{", NULL);
+    cat(failed, sizeof failed, &kf, "[", NULL);
     for (int d = 0; d < n_dev; d++) {
-        size_t len = strlen(list);
-        snprintf(list + len, sizeof list - len, "%s\"%s\"", d ? "," : "", names[d]);
+        cat(list, sizeof list, &kl, d ? "," : "", names[d]);
         snn_dev_stats st;
-        snn_dev_get_stats(dev[d], &st);
-        char acc[32] = "null";
-        if (ds.labels) snprintf(acc, sizeof acc, "%.6g", (double)correct[d] / n_img);
-        len = strlen(per_dev);
-        snprintf(per_dev + len, sizeof per_dev - len,
-                 "%s\"%s\":{\"seconds\":%.6g,\"images_per_s\":%.6g,\"cycles\":%llu,\"accuracy\":%s}",
-                 d ? "," : "", names[d], st.seconds, st.seconds > 0 ? n_img / st.seconds : 0.0,
-                 (unsigned long long)st.cycles, acc);
+        memset(&st, 0, sizeof st);
+        if (dev[d]) snn_dev_get_stats(dev[d], &st);
+        snn_json *pj = snn_json_new();
+        snn_json_int(pj, "images", ran[d]);
+        snn_json_num(pj, "seconds", st.seconds);
+        snn_json_num(pj, "images_per_s", st.seconds > 0 ? ran[d] / st.seconds : 0.0);
+        snn_json_int(pj, "cycles", (int64_t)st.cycles);
+        if (ds.labels && ran[d])
+            snn_json_num(pj, "accuracy", (double)correct[d] / ran[d]);
+        else
+            snn_json_raw(pj, "accuracy", "null");
+        if (dev_err[d][0]) snn_json_str(pj, "error", dev_err[d]);
+        const char *ps = snn_json_finish(pj);
+        cat(per_dev, sizeof per_dev, &kp, d ? "," : "", names[d]);
+        cat(per_dev, sizeof per_dev, &kp, ":", NULL);
+        cat(per_dev, sizeof per_dev, &kp, ps ? ps : "null", NULL);
+        snn_json_free(pj);
+        if (dev_err[d][0]) {
+            cat(failed, sizeof failed, &kf, kf > 1 ? ",{\"device\":" : "{\"device\":", names[d]);
+            cat(failed, sizeof failed, &kf, ",\"error\":", dev_err[d]);
+            cat(failed, sizeof failed, &kf, "}", NULL);
+        }
     }
-    strncat(list, "]", sizeof list - strlen(list) - 1);
-    strncat(per_dev, "}", sizeof per_dev - strlen(per_dev) - 1);
+    cat(list, sizeof list, &kl, "]", NULL);
+    cat(per_dev, sizeof per_dev, &kp, "}", NULL);
+    cat(failed, sizeof failed, &kf, "]", NULL);
     snn_json_raw(j, "devices", list);
     snn_json_int(j, "mismatches", (int64_t)cs.mismatches);
     snn_json_int(j, "spike_mismatches", (int64_t)cs.n_spike);
@@ -504,10 +600,11 @@ int snn_cmd_compare(int argc, char **argv)
     else
         snn_json_raw(j, "first_mismatch", "null");
     snn_json_raw(j, "per_device", per_dev);
+    snn_json_raw(j, "failed", failed);
     const char *line = snn_json_finish(j);
     if (line) puts(line);
     snn_json_free(j);
-    rc = cs.mismatches ? 1 : 0;
+    rc = cs.mismatches || n_failed ? 1 : 0;
 
 out:
     for (int d = 0; d < n_dev; d++) {

@@ -5,11 +5,14 @@
  *
  * Progress and one line per epoch go to stderr; the per-epoch figures also
  * go to <out>.csv (and <out>.png when gnuplot is installed), where <out> is
- * the output path without ".safetensors". Last stdout line: JSON.
+ * the output path without ".safetensors". A last stderr line names both
+ * files; the last stdout line is JSON, with "csv" and (when this run drew the
+ * plot) "png" among its keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -264,6 +267,18 @@ int snn_cmd_train(int argc, char **argv)
     snn_json_int(j, "epochs", r.epochs);
     snn_json_num(j, "seconds", r.seconds);
     snn_json_str(j, "out", o.out);
+    /* Where the per-epoch figures are: the CSV (written this run or by the
+     * runs it resumes) and the plot if this run drew one. */
+    struct stat sb;
+    int have_csv = stat(lg.csv, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (have_csv) snn_json_str(j, "csv", lg.csv);
+    if (lg.png_written) snn_json_str(j, "png", lg.png);
+    if (have_csv)
+        fprintf(stderr, "mpbn train: per-epoch figures in %s%s%s%s\n", lg.csv,
+                lg.png_written ? ", accuracy plot in " : "", lg.png_written ? lg.png : "",
+                lg.png_written      ? ""
+                : lg.have_gnuplot   ? " (no plot drawn)"
+                                    : " (no plot: gnuplot not found)");
     const char *s = snn_json_finish(j);
     if (s) puts(s);
     snn_json_free(j);

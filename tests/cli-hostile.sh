@@ -90,6 +90,67 @@ fi
 
 # ---- bounded reads and memory -----------------------------------------------
 # (section: bounded reads)
+# Every reader refuses what it cannot size (devices, FIFOs, directories) by
+# what it is, files over its format's cap from their size, and inputs that
+# would inflate or allocate beyond what their header or the data set admits
+# to. Run with a time and an address-space limit, so that a regression fails
+# instead of hanging or swapping.
+bounded() { (ulimit -v 2097152 && exec timeout 20 "$@"); }
+for c in info eval; do
+    check "$c /dev/zero" 1 bounded "$MPBN" $c /dev/zero &&
+        expect_err "$c /dev/zero: message" "/dev/zero: is a character device"
+    check "$c a directory" 1 bounded "$MPBN" $c "$tmp" &&
+        expect_err "$c a directory: message" "$tmp: is a directory"
+    expect_true "$c a directory: no 'read error'" bash -c "! grep -q 'read error' '$tmp/err'"
+done
+mkfifo "$tmp/br-fifo.snn"
+for c in "info" "eval" "fold --out $tmp/br-x.snn" "compare --devices ref,csim" "bench --devices ref"; do
+    read -r -a a <<<"$c"
+    check "${a[0]} a FIFO" 1 bounded "$MPBN" "${a[0]}" "$tmp/br-fifo.snn" "${a[@]:1}" &&
+        expect_err "${a[0]} a FIFO: message" "br-fifo.snn: is a FIFO"
+done
+expect_true "FIFO model still a FIFO" test -p "$tmp/br-fifo.snn"
+check "--xclbin a FIFO" 1 bounded "$MPBN" eval "$tmp/tiny.snn" --device xrt --xclbin "$tmp/br-fifo.snn"
+# Over the caps (sparse files: nothing is written to disk, nothing read).
+cp "$tmp/tiny.snn" "$tmp/br-big.snn" && truncate -s 5G "$tmp/br-big.snn"
+cp "$ck" "$tmp/br-big.safetensors" && truncate -s 5G "$tmp/br-big.safetensors"
+check "info a 5 GB deploy image" 1 bounded "$MPBN" info "$tmp/br-big.snn" &&
+    expect_err "5 GB deploy image: limit named" "larger than the limit.*4294967295 bytes"
+check "fold a 5 GB checkpoint" 1 bounded "$MPBN" fold "$tmp/br-big.safetensors" --out "$tmp/br-x.snn" &&
+    expect_err "5 GB checkpoint: limit named" "larger than the limit.*4294967296 bytes"
+expect_true "no output after refused inputs" test ! -e "$tmp/br-x.snn"
+rm -f "$tmp/br-big.snn" "$tmp/br-big.safetensors"
+# A gzip IDX bomb: the 10000x28x28 header, then 3 GB of zeros in 3 MB
+# (concatenated members); refused one byte after the declared size.
+mkdir "$tmp/br-data"
+cp "$DATA"/t10k-* "$tmp/br-data/"
+head -c 64M /dev/zero | gzip -9 >"$tmp/br-z64.gz"
+{
+    printf '\0\0\10\3\0\0\47\20\0\0\0\34\0\0\0\34' | gzip -9
+    for _ in $(seq 48); do cat "$tmp/br-z64.gz"; done
+} >"$tmp/br-data/t10k-images-idx3-ubyte.gz"
+rm -f "$tmp/br-z64.gz"
+for m in tiny.snn tiny.safetensors; do
+    check "eval $m --data gzip bomb" 1 bounded "$MPBN" eval "$tmp/$m" --data "$tmp/br-data" &&
+        expect_err "gzip bomb ($m): message" "inflates to more than the 7840016 bytes its IDX header declares"
+done
+rm -f "$tmp/br-data/t10k-images-idx3-ubyte.gz"
+mkfifo "$tmp/br-data/t10k-images-idx3-ubyte"
+check "--data with a FIFO as images" 1 bounded "$MPBN" eval "$tmp/tiny.snn" --data "$tmp/br-data" &&
+    expect_err "FIFO images: message" "t10k-images-idx3-ubyte: is a FIFO"
+rm -rf "$tmp/br-data"
+# Batches: capped at the image count; a workspace over 4 GiB is refused
+# before anything is allocated, naming --batch.
+check "eval checkpoint --batch 65536 --limit 3" 0 bounded "$MPBN" eval "$ck" --batch 65536 --limit 3
+check "eval deploy image --batch 65536 --limit 3" 0 bounded "$MPBN" eval "$tmp/tiny.snn" --batch 65536 --limit 3
+"$MPBN" train --arch c16 --T 4 --epochs 1 --limit-train 64 --limit-test 16 --batch 32 \
+    --out "$tmp/br-c16.safetensors" >/dev/null 2>&1
+check "eval --batch 10000 (9.9 GiB workspace)" 1 bounded "$MPBN" eval "$tmp/br-c16.safetensors" --batch 10000 &&
+    expect_err "workspace refused: message" "workspace .*more than the 4 GiB limit.*--batch"
+check "train --batch 8000 (7.9 GiB workspace)" 1 bounded "$MPBN" train --arch c16 --T 4 --epochs 1 \
+    --limit-train 8000 --limit-test 16 --batch 8000 --out "$tmp/br-x.safetensors" &&
+    expect_err "train workspace refused: message" "more than the 4 GiB limit.*--batch"
+expect_true "no checkpoint after a refused batch" test ! -e "$tmp/br-x.safetensors"
 
 # ---- one validation for every consumer --------------------------------------
 # (section: validation)
@@ -203,6 +264,84 @@ check "resume from a deploy image" 1 "$MPBN" train --resume "$tmp/tiny.snn" --ou
 expect_err "resume names the kind" 'tiny.snn is a deploy image \(\.snn\); train --resume takes a checkpoint'
 expect_same "deploy image unchanged" "$tmp/tiny.snn" "$tmp/snn.orig"
 expect_same "checkpoint unchanged" "$ck" "$tmp/ck.orig"
+
+# ---- partial results and progress -------------------------------------------
+# (section: partial results and progress)
+# A device that fails does not take the others' results with it: bench and
+# compare report every device that ran, name each that failed with its
+# error (table, "failed" in the JSON) and exit 1. Long runs show a progress
+# line (MPBN_PROGRESS=1: plain lines; 0: none) and are announced with an
+# estimate when they will take minutes; train names its CSV and plot.
+nodev=(env -u XILINX_XRT -u XCL_EMULATION_MODE)
+check "bench ref,xrt,csim: xrt fails, the others report" 1 "${nodev[@]}" "$MPBN" bench \
+    "$tmp/tiny.snn" --devices ref,xrt,csim --limit 8 --csv "$tmp/partial.csv" &&
+    expect_err "bench: the failure is named" "mpbn bench: xrt failed: .*--xclbin" &&
+    expect_err "bench: the summary names it" "1 of 3 devices failed \(xrt\)" &&
+    expect_out "bench: ref and csim in the JSON" '"devices":\[\{"device":"ref".*\{"device":"csim"' &&
+    expect_out "bench: failed list with the error" '"failed":\[\{"device":"xrt","error":"[^"]*--xclbin' &&
+    expect_out "bench: skipped keeps its meaning" '"skipped":\[\]' &&
+    expect_true "bench: table marks xrt FAILED" grep -qE "^xrt +FAILED: " "$tmp/out" &&
+    expect_true "bench: CSV has the devices that ran" \
+        bash -c "grep -q '^ref,0,' '$tmp/partial.csv' && grep -q '^csim,0,' '$tmp/partial.csv' && ! grep -q '^xrt,' '$tmp/partial.csv'"
+check "bench: only a failing device" 1 "${nodev[@]}" "$MPBN" bench "$tmp/tiny.snn" --devices xrt --limit 8 &&
+    expect_err "bench: nothing ran" "no device could run"
+rnet=(--random-net c4,p,c8,f16 --shape 1x12x12 --T 3 --random 12 --seed 4)
+check "compare ref,xrt,csim: xrt fails to open, ref and csim compared" 1 "${nodev[@]}" "$MPBN" compare \
+    "${rnet[@]}" --devices ref,xrt,csim &&
+    expect_err "compare: all compared on the rest" "all 12 images identical on ref,csim" &&
+    expect_err "compare: the failure is summed up" "1 of 3 devices failed \(xrt\)" &&
+    expect_out "compare: images compared" '"images":12,"images_compared":12' &&
+    expect_out "compare: per-device error" '"xrt":\{"images":0,[^}]*"error":"opening device' &&
+    expect_out "compare: failed list" '"failed":\[\{"device":"xrt","error":'
+check "compare: one device left is nothing to compare" 1 "${nodev[@]}" "$MPBN" compare "${rnet[@]}" \
+    --devices ref,xrt && expect_err "compare: says so" "only one device opened: nothing to compare"
+SIM_LIB=${MPBN_SIM_DIR:-$(dirname "$MPBN")/sim}/libsnn-sim-L8.so
+if [ -f "$SIM_LIB" ]; then
+    MPBN_SIM_CYCLE_BUDGET=300 check "compare: sim fails mid-run, ref and csim go on" 1 "$MPBN" compare \
+        "${rnet[@]}" --devices ref,sim,csim --batch 4 &&
+        expect_err "compare mid-run: chunk named" "images 0\.\.3: .*budget of 300 cycles" &&
+        expect_out "compare mid-run: ref and csim ran all" '"ref":\{"images":12,.*"csim":\{"images":12,' &&
+        expect_out "compare mid-run: sim's error" '"failed":\[\{"device":"sim","error":"images 0\.\.3:'
+else
+    echo "note: $SIM_LIB not built (make sim); skipping the mid-run failure of sim"
+fi
+# progress lines: forced plain with MPBN_PROGRESS=1, none with 0
+MPBN_PROGRESS=1 check "eval float: progress" 0 "$MPBN" eval "$ck" --limit 64 &&
+    expect_err "eval float: final progress line with rate" "^eval float \[#+\] 100% 64/64 img [0-9.]+ img/s in "
+MPBN_PROGRESS=1 check "eval ref: progress" 0 "$MPBN" eval "$tmp/tiny.snn" --limit 64 &&
+    expect_err "eval ref: final progress line" "^eval ref \[#+\] 100% 64/64 img .* \| acc "
+MPBN_PROGRESS=1 check "fold --check: progress" 0 "$MPBN" fold "$ck" --out "$tmp/progress.snn" --check 40 &&
+    expect_err "fold --check: final progress line" "^fold --check \[#+\] 100% 40/40 img .*differing spikes"
+MPBN_PROGRESS=0 check "MPBN_PROGRESS=0: no progress" 0 "$MPBN" eval "$ck" --limit 64 &&
+    expect_true "MPBN_PROGRESS=0: eval float silent" bash -c "! grep -q '\\[#' '$tmp/err'"
+MPBN_PROGRESS=0 check "MPBN_PROGRESS=0: fold --check" 0 "$MPBN" fold "$ck" --out "$tmp/progress.snn" --check 40 &&
+    expect_true "MPBN_PROGRESS=0: fold --check silent" bash -c "! grep -q '\\[#' '$tmp/err'"
+# A long run is announced with its estimate and --limit: a full-size network
+# on sim (a cycle budget of 300, or no library: it fails at once after the
+# warning).
+if [ ! -x "$TOOLS/snn-randnet" ]; then make --no-print-directory -s "$TOOLS/snn-randnet" >/dev/null 2>&1; fi
+if [ -x "$TOOLS/snn-randnet" ] && "$TOOLS/snn-randnet" "$tmp/big.snn" c32,c32,p,c64,p,f128 1 4 1 28 28 10; then
+    MPBN_SIM_CYCLE_BUDGET=300 check "bench: long sim run announced" 1 "$MPBN" bench "$tmp/big.snn" \
+        --random 200 --devices ref,sim &&
+        expect_err "bench: estimate and how to shorten" "mpbn bench: warning: sim: 200 images will take about [0-9]+m.*smaller --random N" &&
+        expect_out "bench: ref reported, sim failed" '"device":"ref".*"failed":\[\{"device":"sim"'
+    check "bench: short ref run not announced" 0 "$MPBN" bench "$tmp/big.snn" --random 20 --devices ref &&
+        expect_true "bench: no warning" bash -c "! grep -q warning '$tmp/err'"
+else
+    echo "note: $TOOLS/snn-randnet missing; skipping the long-run warning"
+fi
+# train: where the per-epoch CSV and the plot went
+check "train: CSV named" 0 env PATH=/nonexistent "$MPBN" train --arch f8 --T 2 --epochs 1 \
+    --limit-train 128 --limit-test 32 --batch 32 --out "$tmp/logged.safetensors" &&
+    expect_err "train: stderr names the CSV" "per-epoch figures in .*/logged\.csv \(no plot: gnuplot not found\)" &&
+    expect_out "train: csv in the JSON, no png" '"csv":"[^"]*/logged\.csv"\}$'
+if command -v gnuplot >/dev/null; then
+    check "train: CSV and plot named" 0 "$MPBN" train --arch f8 --T 2 --epochs 1 --limit-train 128 \
+        --limit-test 32 --batch 32 --out "$tmp/plotted.safetensors" &&
+        expect_err "train: stderr names the plot" "accuracy plot in .*/plotted\.png" &&
+        expect_out "train: png in the JSON" '"csv":"[^"]*/plotted\.csv","png":"[^"]*/plotted\.png"' &&
+        expect_true "train: the plot exists" test -s "$tmp/plotted.png"
+fi
 
 # ---- options, messages, help --------------------------------------------------
 # (section: messages)
