@@ -13,8 +13,12 @@
  *
  * Files are read whole and validated before use: the header's dimensions
  * must account for every byte (no truncation, no trailing bytes) and the
- * payload may not exceed SNN_IDX_MAX_BYTES. Concatenated gzip members are
- * accepted as gzip(1) does.
+ * payload may not exceed SNN_IDX_MAX_BYTES. Only regular files are read. A
+ * plain file's size is compared with its header before the payload is read;
+ * a `.gz` file is inflated as a stream and only up to the size its header
+ * declares plus one byte, which is refused as trailing data (so a gzip bomb
+ * costs no more memory than its header admits to). Concatenated gzip
+ * members are accepted as gzip(1) does.
  *
  * Every problem a user can cause (missing file, wrong magic, truncated file,
  * count mismatch, corrupt gzip, absurd sizes) is an SNN_ERR_IO or

@@ -44,6 +44,11 @@ RTL_TB_MODS_tb_accum       := rtl/snn_ram.sv rtl/snn_accum.sv
 # The layer pipeline's blocks (docs/rtl-pipeline.md).
 RTL_TBS += tb_fc_stage
 RTL_TB_MODS_tb_fc_stage    := rtl/snn_ram.sv rtl/snn_fc_stage.sv
+RTL_TBS += tb_lif_unit tb_spike_map
+RTL_TB_MODS_tb_lif_unit    := rtl/snn_lif_unit.sv
+RTL_TB_MODS_tb_spike_map   := rtl/snn_ram.sv rtl/snn_spike_map.sv rtl/snn_map_writer.sv
+RTL_TBS += tb_conv_engine
+RTL_TB_MODS_tb_conv_engine := rtl/snn_pkg.sv rtl/snn_conv_engine.sv
 
 $(RTL_TB_DIR)/%: tests/rtl/%.sv $(RTL_SRCS) mk/rtl.mk | rtl-check-verilator
 	@rm -rf $(RTL_TB_DIR)/obj-$* && mkdir -p $(RTL_TB_DIR)/obj-$*

@@ -93,9 +93,13 @@ fi
 # Every reader refuses what it cannot size (devices, FIFOs, directories) by
 # what it is, files over its format's cap from their size, and inputs that
 # would inflate or allocate beyond what their header or the data set admits
-# to. Run with a time and an address-space limit, so that a regression fails
+# to. Run with a time limit and an address-space limit (1 GiB and thread
+# stacks; one BLAS thread, two malloc arenas), so that a regression fails
 # instead of hanging or swapping.
-bounded() { (ulimit -v 2097152 && exec timeout 20 "$@"); }
+bounded() {
+    (ulimit -v $(((1024 + 16 * $(nproc)) * 1024)) &&
+        OPENBLAS_NUM_THREADS=1 MALLOC_ARENA_MAX=2 exec timeout 20 "$@")
+}
 for c in info eval; do
     check "$c /dev/zero" 1 bounded "$MPBN" $c /dev/zero &&
         expect_err "$c /dev/zero: message" "/dev/zero: is a character device"
@@ -141,10 +145,11 @@ check "--data with a FIFO as images" 1 bounded "$MPBN" eval "$tmp/tiny.snn" --da
 rm -rf "$tmp/br-data"
 # Batches: capped at the image count; a workspace over 4 GiB is refused
 # before anything is allocated, naming --batch.
-check "eval checkpoint --batch 65536 --limit 3" 0 bounded "$MPBN" eval "$ck" --batch 65536 --limit 3
-check "eval deploy image --batch 65536 --limit 3" 0 bounded "$MPBN" eval "$tmp/tiny.snn" --batch 65536 --limit 3
 "$MPBN" train --arch c16 --T 4 --epochs 1 --limit-train 64 --limit-test 16 --batch 32 \
     --out "$tmp/br-c16.safetensors" >/dev/null 2>&1
+check "eval checkpoint --batch 65536 --limit 3" 0 bounded "$MPBN" eval "$tmp/br-c16.safetensors" \
+    --batch 65536 --limit 3
+check "eval deploy image --batch 65536 --limit 3" 0 bounded "$MPBN" eval "$tmp/tiny.snn" --batch 65536 --limit 3
 check "eval --batch 10000 (9.9 GiB workspace)" 1 bounded "$MPBN" eval "$tmp/br-c16.safetensors" --batch 10000 &&
     expect_err "workspace refused: message" "workspace .*more than the 4 GiB limit.*--batch"
 check "train --batch 8000 (7.9 GiB workspace)" 1 bounded "$MPBN" train --arch c16 --T 4 --epochs 1 \

@@ -1,0 +1,289 @@
+// snn_conv_engine - the engine of a conv stage (docs/rtl-pipeline.md): one
+// output pixel, all COUT output channels x TM steps of accumulators in
+// registers.
+//
+// A patch holds N = 9 * CIN entries, entry e = tap*CIN + ci (tap = ky*3 + kx)
+// at patch_i[e*VW +: VW]: a TM-bit spike vector (IMG = 0) or an 8-bit
+// unsigned pixel (IMG = 1). Zero entries (outside the map, ci >= in_c, silent
+// inputs) cost nothing. On accept the patch is stored in weight-row order,
+// row r = ci*9 + tap (the deploy image stores weights [ci][ky][kx][co]),
+// together with its nonzero mask. Then every cycle the lowest remaining row is
+// read from the weight RAM (w_en_o, w_addr_o = r) and cleared from the mask;
+// the row arrives one cycle later (registered RAM) and is added:
+//
+//   IMG = 0: acc[co][t] += w[co]            for every step t set in the vector
+//   IMG = 1: acc[co][0] += pixel * w[co]    uint8 x int8, one current for all
+//                                           steps (acc[co][t > 0] stay zero)
+//
+// Accumulators wrap in two's complement; the loader proves they never do.
+//
+// Timing, k = nonzero entries of the patch, cycle 0 = the accept cycle
+// (patch_valid_i && patch_ready_o):
+//
+//   cycles 1 .. k   one weight row read per cycle, back to back
+//   cycle  k + 1    the last add (none when k = 0); the accumulators, tag and
+//                   counts move into the hand-off register, the accumulators
+//                   clear, and patch_ready_o is high: the next patch is
+//                   accepted in this same cycle
+//   cycle  k + 2    acc_valid_o (held until acc_ready_i)
+//
+// An engine fed continuously takes one pixel per k + 1 cycles (one cycle for
+// an empty patch), provided the hand-off register is free by then: its
+// result accepted no later than the cycle the next one moves in. The move
+// waits while the hand-off register holds an unaccepted result.
+// patch_ready_o depends combinationally on acc_ready_i (so that a result
+// accepted in the cycle the next one finishes costs no cycle); no other
+// output depends on an input in the same cycle.
+//
+// The row picker is two-level, so that its depth grows with log(N) and not
+// with N: groups of GS rows, a registered "group has rows left" flag per
+// group, the lowest row of every group found in parallel and the lowest
+// non-empty group selecting one of them. w_addr_o leaves through that
+// logic (no register), the RAM registers it.
+`default_nettype none
+
+module snn_conv_engine #(
+  parameter int unsigned CIN   = 32,     // input channels (maximum)
+  parameter int unsigned COUT  = 32,     // output channels held
+  parameter int unsigned TM    = 8,      // time steps (maximum)
+  parameter int unsigned IMG   = 0,      // 1: entries are 8-bit pixels
+  parameter int unsigned ACC_W = 24,     // accumulator bits
+  parameter int unsigned TAG_W = 16,     // opaque tag carried with the result
+  // derived
+  parameter int unsigned VW    = (IMG != 0) ? 8 : TM,       // bits per patch entry
+  parameter int unsigned N     = 9 * CIN,              // patch entries = weight rows
+  parameter int unsigned AW    = $clog2(N),
+  parameter int unsigned NIW   = $clog2(N + 1),
+  parameter int unsigned NSW   = $clog2(N * TM + 1)
+) (
+  input  wire                        clk_i,
+  input  wire                        rst_ni,
+  // ---- patch in ----
+  input  wire                        patch_valid_i,
+  output logic                       patch_ready_o,
+  input  wire [N*VW-1:0]             patch_i,
+  input  wire [TAG_W-1:0]            tag_i,
+  // ---- weight RAM read port (registered read) ----
+  output logic                       w_en_o,
+  output logic [AW-1:0]              w_addr_o,      // ci*9 + tap
+  input  wire [COUT*8-1:0]           w_data_i,      // one cycle after w_en_o
+  // ---- result (hand-off register) ----
+  output logic                       acc_valid_o,
+  input  wire                        acc_ready_i,
+  output logic [COUT*TM*ACC_W-1:0]   acc_o,         // acc[co][t] at (co*TM + t)*ACC_W
+  output logic [TAG_W-1:0]           tag_o,
+  output logic [NIW-1:0]             n_issued_o,    // nonzero entries of the patch
+  output logic [NSW-1:0]             n_setbits_o    // their set bits (IMG = 1: = n_issued_o)
+);
+
+  localparam int unsigned GS  = 8;                   // rows per picker group (a power of two)
+  localparam int unsigned GSW = 3;                   // log2(GS); AW >= GSW since N >= 9
+  localparam int unsigned NG  = (N + GS - 1) / GS;   // picker groups
+  localparam int unsigned NP  = NG * GS;             // rows padded to whole groups
+
+  // ---- state ---------------------------------------------------------------
+  logic                               busy_q;     // holds a pixel (accepted, not handed off)
+  logic [N*VW-1:0]                    vec_q;      // the patch, row r at [r*VW +: VW]
+  logic [N-1:0]                       mask_q;     // rows still to read
+  logic [NG-1:0]                      gnz_q;      // group g has rows left
+  logic [TAG_W-1:0]                   tag_q;
+  logic [NIW-1:0]                     nis_q;
+  logic [NSW-1:0]                     nsb_q;
+  logic [VW-1:0]                      add_vec_q;  // vector / pixel of the row in w_data_i
+                                                  // (zero when no row was read: nothing is added)
+  logic [COUT*TM*ACC_W-1:0]           acc_q, acc_d;  // acc[co][t] at (co*TM + t)*ACC_W
+  // hand-off register
+  logic                               hv_q;
+  logic [COUT*TM*ACC_W-1:0]           hacc_q;
+  logic [TAG_W-1:0]                   htag_q;
+  logic [NIW-1:0]                     hnis_q;
+  logic [NSW-1:0]                     hnsb_q;
+
+  // ---- the incoming patch in row order -------------------------------------
+  logic [N*VW-1:0] pvec;
+  logic [N-1:0]    pnz;
+  logic [NP-1:0]   pnz_pad;
+  logic [NG-1:0]   pgnz;
+  always_comb begin
+    for (int r = 0; r < N; r++) begin
+      pvec[r*VW +: VW] = patch_i[((r % 9) * CIN + r / 9) * VW +: VW];
+      pnz[r]           = |patch_i[((r % 9) * CIN + r / 9) * VW +: VW];
+    end
+    pnz_pad = NP'(pnz);
+    for (int g = 0; g < NG; g++) pgnz[g] = |pnz_pad[g*GS +: GS];
+  end
+
+  // ---- row picker ------------------------------------------------------------
+  logic [NP-1:0]     mask_pad;
+  logic [NP*VW-1:0]  vec_pad;
+  logic [NP-1:0]     loh;      // [g*GS +: GS]: lowest row left in group g (one-hot)
+  logic [NG*GSW-1:0] lidx;     // [g*GSW +: GSW]: its index in the group
+  logic [NG*VW-1:0]  lvec;     // [g*VW +: VW]: its vector
+  logic [NG-1:0]     lmulti;   // group g has more than that one row left
+  always_comb begin
+    logic seen;
+    mask_pad = NP'(mask_q);
+    vec_pad  = (NP*VW)'(vec_q);
+    loh      = '0;
+    lidx     = '0;
+    lvec     = '0;
+    lmulti   = '0;
+    for (int g = 0; g < NG; g++) begin
+      seen = 1'b0;
+      for (int j = 0; j < GS; j++) begin
+        loh[g*GS + j] = mask_pad[g*GS + j] && !seen;
+        lmulti[g]     = lmulti[g] || (mask_pad[g*GS + j] && seen);
+        seen          = seen || mask_pad[g*GS + j];
+      end
+      for (int j = 0; j < GS; j++) begin
+        lidx[g*GSW +: GSW] = lidx[g*GSW +: GSW] | ({GSW{loh[g*GS + j]}} & GSW'(j));
+        lvec[g*VW +: VW]   = lvec[g*VW +: VW] | ({VW{loh[g*GS + j]}} & vec_pad[(g*GS + j)*VW +: VW]);
+      end
+    end
+  end
+
+  logic [NG-1:0] gsel;                  // lowest group with rows left (one-hot)
+  logic [AW-1:0] row;
+  logic [VW-1:0] vsel;
+  logic [N-1:0]  clr;                   // the row read now
+  always_comb begin
+    logic gseen;
+    gseen = 1'b0;
+    row   = '0;
+    vsel  = '0;
+    for (int g = 0; g < NG; g++) begin
+      gsel[g] = gnz_q[g] && !gseen;
+      gseen   = gseen || gnz_q[g];
+    end
+    for (int g = 0; g < NG; g++) begin   // row = g*GS + lidx: disjoint bits
+      row  = row | ({AW{gsel[g]}} & (AW'(g * GS) | AW'(lidx[g*GSW +: GSW])));
+      vsel = vsel | ({VW{gsel[g]}} & lvec[g*VW +: VW]);
+    end
+    for (int r = 0; r < N; r++) clr[r] = gsel[r / GS] && loh[r];
+  end
+
+  // ---- control ---------------------------------------------------------------
+  wire empty  = (gnz_q == '0);
+  wire issue  = busy_q && !empty;
+  wire hfree  = !hv_q || acc_ready_i;
+  wire finish = busy_q && empty && hfree;   // the last add (if any) is this cycle
+  assign patch_ready_o = !busy_q || finish;
+  wire accept = patch_valid_i && patch_ready_o;
+
+  assign w_en_o   = issue;
+  assign w_addr_o = row;
+
+  // set bits of the row being added (counted a cycle after its read, off
+  // the picker's path); nsb_d includes it
+  logic [NSW-1:0] vbits, nsb_d;
+  always_comb begin
+    vbits = '0;
+    if (IMG != 0) vbits = NSW'(add_vec_q != '0);
+    else for (int t = 0; t < VW; t++) vbits = vbits + NSW'(add_vec_q[t]);
+    nsb_d = nsb_q + vbits;
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      busy_q <= 1'b0;
+      gnz_q  <= '0;
+      hv_q   <= 1'b0;
+    end else begin
+      if (accept) begin
+        busy_q <= 1'b1;
+        gnz_q  <= pgnz;
+      end else begin
+        if (finish) busy_q <= 1'b0;
+        if (issue)
+          for (int g = 0; g < NG; g++)
+            if (gsel[g]) gnz_q[g] <= lmulti[g];
+      end
+      if (finish)           hv_q <= 1'b1;
+      else if (acc_ready_i) hv_q <= 1'b0;
+    end
+  end
+
+  // patch, mask, counts (no reset needed: gnz_q gates the mask). gnz_q is
+  // zero whenever the engine is not busy, so vsel is zero unless a row is
+  // read: add_vec_q alone decides whether (and where) w_data_i is added.
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) add_vec_q <= '0;
+    else         add_vec_q <= vsel;
+    if (accept) begin
+      vec_q  <= pvec;
+      mask_q <= pnz;
+      tag_q  <= tag_i;
+      nis_q  <= '0;
+      nsb_q  <= '0;
+    end else begin
+      nsb_q <= nsb_d;
+      if (issue) begin
+        mask_q <= mask_q & ~clr;
+        nis_q  <= nis_q + 1'b1;
+      end
+    end
+  end
+
+  // ---- accumulators ------------------------------------------------------------
+  if (IMG != 0) begin : g_img
+    // one uint8 x int8 product per channel, into step 0 (pixel 0: adds 0)
+    always_comb begin
+      logic signed [16:0] prod;
+      for (int i = 0; i < COUT * TM; i++) acc_d[i*ACC_W +: ACC_W] = ACC_W'(0);
+      for (int co = 0; co < COUT; co++) begin
+        prod = $signed({1'b0, add_vec_q}) * $signed(w_data_i[co*8 +: 8]);
+        acc_d[co*TM*ACC_W +: ACC_W] = acc_q[co*TM*ACC_W +: ACC_W] + ACC_W'(prod);
+      end
+    end
+  end else begin : g_spk
+    // every set step adds the sign-extended weight (the enable gates the
+    // operand, so it folds into the adder's LUTs)
+    always_comb begin
+      for (int co = 0; co < COUT; co++)
+        for (int t = 0; t < TM; t++)
+          acc_d[(co*TM + t)*ACC_W +: ACC_W] = acc_q[(co*TM + t)*ACC_W +: ACC_W]
+              + (add_vec_q[t] ? ACC_W'($signed(w_data_i[co*8 +: 8])) : ACC_W'(0));
+    end
+  end
+
+  // (per accumulator: a '0 of the whole vector would exceed Verilator's
+  // replication limit at the largest sizes)
+  always_ff @(posedge clk_i) begin
+    for (int i = 0; i < COUT * TM; i++)
+      acc_q[i*ACC_W +: ACC_W] <= (!rst_ni || finish) ? ACC_W'(0) : acc_d[i*ACC_W +: ACC_W];
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (finish) begin
+      hacc_q <= acc_d;
+      htag_q <= tag_q;
+      hnis_q <= nis_q;
+      hnsb_q <= nsb_d;
+    end
+  end
+
+  assign acc_valid_o = hv_q;
+  assign acc_o       = hacc_q;
+  assign tag_o       = htag_q;
+  assign n_issued_o  = hnis_q;
+  assign n_setbits_o = hnsb_q;
+
+`ifdef SNN_ASSERT
+  logic add_q;   // w_data_i holds the row read last cycle
+  always_ff @(posedge clk_i) add_q <= rst_ni && w_en_o;
+  // Rows are picked only while busy (so add_vec_q is zero unless a row was read).
+  assert property (@(posedge clk_i) disable iff (!rst_ni) !busy_q |-> gnz_q == '0);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) !add_q |-> add_vec_q == '0);
+  // A patch is taken only by an idle engine, or by one whose pixel has no row
+  // left to read and whose result moves into a free hand-off register now.
+  assert property (@(posedge clk_i) disable iff (!rst_ni)
+    (patch_valid_i && patch_ready_o) |-> (!busy_q || (gnz_q == '0 && !w_en_o && (!hv_q || acc_ready_i))));
+  // w_data_i is used exactly in the cycle after a read.
+  assert property (@(posedge clk_i) disable iff (!rst_ni) add_q == $past(w_en_o));
+  // The hand-off register is never overwritten while it holds an unaccepted
+  // result (its contents load only on finish) and stays valid until accepted.
+  assert property (@(posedge clk_i) disable iff (!rst_ni) (hv_q && !acc_ready_i) |-> !finish);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) $past(hv_q && !acc_ready_i) |-> hv_q);
+`endif
+
+endmodule
