@@ -18,12 +18,36 @@ OPT        ?= -O3
 WERROR     ?=
 CFLAGS     += -std=gnu11 $(OPT) -g $(ARCHFLAGS) -Wall -Wextra -Wshadow -Wno-unused-parameter \
               -fno-strict-aliasing $(if $(WERROR),-Werror) -MMD -MP \
-              -Ihost -Idriver -Ihls -Isim -D_GNU_SOURCE
-CXXFLAGS   += -std=gnu++17 $(OPT) -g -Wall -Wextra -MMD -MP -Ihost -Idriver -Isim
+              -Iinclude -Ihost -I. -D_GNU_SOURCE
+CXXFLAGS   += -std=gnu++17 $(OPT) -g -Wall -Wextra -MMD -MP -Iinclude -Ihost -I.
 LDLIBS     += -lopenblas -lz -lm -ldl -lpthread
 
-# Library sources: every .c under host/ (but the CLI entry point), driver/ and hls/.
-LIB_SRCS   := $(filter-out host/main.c,$(wildcard host/*.c)) $(wildcard driver/*.c) $(wildcard hls/*.c)
+# One source list per component (host/<stage>/, driver/, hls/). Every build
+# (library, CLI, tests, tools, ASan, fuzzers, the XRT stand-in) composes these
+# lists; none keeps its own list of files.
+COMMON_SRCS := $(wildcard host/common/*.c)
+IO_SRCS     := $(wildcard host/io/*.c)
+TRAIN_SRCS  := $(wildcard host/train/*.c)
+FOLD_SRCS   := $(wildcard host/fold/*.c)
+DEPLOY_SRCS := $(wildcard host/deploy/*.c)
+CLI_SRCS    := $(wildcard host/cli/*.c)
+DRIVER_SRCS := $(wildcard driver/*.c)
+HLS_SRCS    := $(wildcard hls/*.c)
+CLI_MAIN    := host/cli/main.c
+# Library sources: every component but the CLI entry point.
+LIB_SRCS    := $(COMMON_SRCS) $(IO_SRCS) $(TRAIN_SRCS) $(FOLD_SRCS) $(DEPLOY_SRCS) \
+               $(filter-out $(CLI_MAIN),$(CLI_SRCS)) $(DRIVER_SRCS) $(HLS_SRCS)
+
+# Used by several mk/*.mk fragments: defined once, here.
+FIXTURE_DIR         := $(BUILD)/fixtures
+FIXTURE_CHANNEL     := $(FIXTURE_DIR)/fmnist-channel.safetensors
+FIXTURE_ELEMENT     := $(FIXTURE_DIR)/fmnist-element.safetensors
+FIXTURE_NONE        := $(FIXTURE_DIR)/fmnist-none.safetensors
+FIXTURE_CHANNEL_SNN := $(FIXTURE_CHANNEL:.safetensors=.snn)
+FIXTURE_ELEMENT_SNN := $(FIXTURE_ELEMENT:.safetensors=.snn)
+FIXTURE_NONE_SNN    := $(FIXTURE_NONE:.safetensors=.snn)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
 LIB_OBJS    = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB         = $(BUILD)/libsnn.a
 MPBN        = $(BUILD)/mpbn
@@ -58,7 +82,7 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(MPBN): $(BUILD)/obj/host/main.o $(LIB)
+$(MPBN): $(BUILD)/obj/host/cli/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB)

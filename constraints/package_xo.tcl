@@ -10,7 +10,7 @@
 #      the clock constraint constraints/snn_kernel.xdc (out-of-context only);
 #   2. ipx::package_project into an IP whose bus interfaces are the Vitis RTL
 #      kernel interfaces: s_axi_control (AXI4-Lite slave, register map of
-#      driver/snn-regmap.h), m_axi_gmem (AXI4 master), ap_clk, ap_rst_n,
+#      include/snn-regmap.h), m_axi_gmem (AXI4 master), ap_clk, ap_rst_n,
 #      interrupt; both AXI interfaces associated with ap_clk;
 #   3. the register block of s_axi_control (CTRL, GIE, IER, ISR and the five
 #      arguments, pointer arguments tied to m_axi_gmem), the kernel DRCs;

@@ -17,8 +17,8 @@
  */
 #include <string.h>
 
+#include "hls/snn_kernel.h"
 #include "snn-dev-impl.h"
-#include "snn_kernel.h"
 
 extern const snn_hls_variant snn_hls_variant_default, snn_hls_variant_lanes1,
     snn_hls_variant_lanes2, snn_hls_variant_lanes4, snn_hls_variant_lanes8,

@@ -1,5 +1,5 @@
 /*
- * dev-ref.c - the `ref` backend: the golden model (host/ref-model.c) behind
+ * dev-ref.c - the `ref` backend: the golden model (host/deploy/ref-model.c) behind
  * the device interface. Buffers are host memory; start() parses the model
  * buffer the way a kernel reads its `model` argument and runs the batch to
  * completion, so wait() has nothing left to do (and counts no cycles).
@@ -105,9 +105,9 @@ static snn_status ref_start(snn_dev_t *dev, const snn_kernel_args *a)
 {
     (void)dev;
     snn_net net;
-    snn_status st = snn_image_parse(a->model->data, a->model->size, &net);
+    snn_status st = snn_deploy_parse(a->model->data, a->model->size, &net);
     if (st != SNN_OK) return snn_fail_context(st, "ref: model buffer");
-    const snn_image_hdr *h = net.hdr;
+    const snn_deploy_hdr *h = net.hdr;
     size_t px = (size_t)h->in_c * h->in_h * h->in_w;
     size_t stride = snn_result_stride(h->n_classes, net.n_layers);
     size_t tw = (size_t)snn_trace_words(&net) * 4;

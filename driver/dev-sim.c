@@ -34,9 +34,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/snn-sim.h"
 #include "snn-dev-impl.h"
 #include "snn-regmap.h"
-#include "snn-sim.h"
 
 #define SIM_DEFAULT_LANES 8u
 #define SIM_CYCLES_PER_MS 100000ull /* 100 MHz */
@@ -265,7 +265,7 @@ static snn_status too_big(const sim_ctx *c, const char *limit, uint32_t max, con
 static snn_status sim_fits(const sim_ctx *c, const snn_net *net)
 {
     const snn_sim_info *in = &c->info;
-    const snn_image_hdr *h = net->hdr;
+    const snn_deploy_hdr *h = net->hdr;
     uint32_t L = in->lanes ? in->lanes : 1;
     char what[96];
     if (in->max_layers && net->n_layers > in->max_layers)

@@ -602,7 +602,7 @@ static void power_stop(power_sampler *p)
 
 static void xrt_close(snn_dev_t *dev);
 
-/* The CU's register map must be this driver's (driver/snn-regmap.h) and all
+/* The CU's register map must be this driver's (include/snn-regmap.h) and all
  * its pointer arguments must sit in one memory bank (both kernels have one
  * m_axi port; constraints/<card>.cfg maps it to one bank per CU). */
 static snn_status check_cu(snn_dev_t *dev, xrt_cu *u)
@@ -617,7 +617,7 @@ static snn_status check_cu(snn_dev_t *dev, xrt_cu *u)
         if (off != want[i])
             return snn_fail(SNN_ERR_DEVICE,
                             "kernel '%s' in '%s' has argument %d (%s) at register 0x%x, this "
-                            "driver expects 0x%x (driver/snn-regmap.h): rebuild the xclbin from "
+                            "driver expects 0x%x (include/snn-regmap.h): rebuild the xclbin from "
                             "this source tree",
                             u->name, xclbin, i, argname[i], off, want[i]);
     }

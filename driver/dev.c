@@ -140,7 +140,7 @@ snn_status snn_dev_load(snn_dev_t *d, const uint8_t *image, size_t size)
     d->image = aligned_alloc(64, (size + 63) & ~(size_t)63);
     if (!d->image) return snn_fail(SNN_ERR_NOMEM, "out of memory copying the deploy image");
     memcpy(d->image, image, size);
-    snn_status st = snn_image_parse(d->image, size, &d->net);
+    snn_status st = snn_deploy_parse(d->image, size, &d->net);
     if (st == SNN_OK) st = d->iface->bo_alloc(d, size, &d->model_bo);
     if (st == SNN_OK) st = d->iface->bo_write(d, d->model_bo, 0, d->image, size);
     if (st != SNN_OK) {
@@ -155,7 +155,7 @@ static snn_status ensure_run_buffers(snn_dev_t *d, uint32_t batch, int trace)
 {
     if (d->bo_images >= batch && (!trace || d->bo_trace)) return SNN_OK;
     free_run_buffers(d);
-    const snn_image_hdr *h = d->net.hdr;
+    const snn_deploy_hdr *h = d->net.hdr;
     size_t img = (size_t)h->in_c * h->in_h * h->in_w;
     size_t res = snn_result_stride(h->n_classes, d->net.n_layers);
     size_t trw = (size_t)snn_trace_words(&d->net) * 4;
@@ -187,7 +187,7 @@ static snn_status ensure_run_buffers(snn_dev_t *d, uint32_t batch, int trace)
 static snn_status collect(snn_dev_t *d, int k, uint32_t first, uint32_t count, int32_t *preds,
                           uint8_t *results, uint32_t *trace, uint8_t *scratch)
 {
-    const snn_image_hdr *h = d->net.hdr;
+    const snn_deploy_hdr *h = d->net.hdr;
     size_t stride = snn_result_stride(h->n_classes, d->net.n_layers);
     uint8_t *dst = results ? results + (size_t)first * stride : scratch;
     snn_status st = d->iface->bo_read(d, d->res_bo[k], 0, dst, stride * count);
@@ -237,7 +237,7 @@ snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t 
         return snn_fail(SNN_ERR_ARG, "no deploy image loaded on device '%s'", d->iface->name);
     if (n == 0) return SNN_OK;
     double t0 = snn_now(), t_prev = t0;
-    const snn_image_hdr *h = d->net.hdr;
+    const snn_deploy_hdr *h = d->net.hdr;
     size_t img = (size_t)h->in_c * h->in_h * h->in_w;
     size_t stride = snn_result_stride(h->n_classes, d->net.n_layers);
     uint32_t batch = d->opts.batch < n ? d->opts.batch : n;

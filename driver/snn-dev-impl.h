@@ -13,7 +13,7 @@
 #ifndef SNN_DEV_IMPL_H
 #define SNN_DEV_IMPL_H
 
-#include "snn-deploy.h"
+#include "deploy/snn-deploy.h"
 #include "snn-dev.h"
 
 typedef struct snn_bo snn_bo; /* defined by each backend */

@@ -26,14 +26,14 @@ set clock [env_or HLS_CLOCK 300MHz]
 set lanes [env_or HLS_LANES 16]
 set csim  [env_or HLS_CSIM 0]
 
-set cflags "-I$src/hls -I$src/host -DSNN_HLS_LANES=$lanes"
+set cflags "-I$src/hls -I$src/include -DSNN_HLS_LANES=$lanes"
 
 open_project -reset snn_kernel_prj
 set_top snn_kernel
 add_files $src/hls/snn_kernel.c -cflags $cflags
 add_files $src/hls/snn_kernel.h -cflags $cflags
 add_files $src/hls/hls-compat.h -cflags $cflags
-add_files $src/host/snn-image.h -cflags $cflags
+add_files $src/include/snn-deploy-format.h -cflags $cflags
 if {$csim && [file exists $src/tests/hls_tb.c]} {
     add_files -tb $src/tests/hls_tb.c -cflags $cflags
 }
@@ -42,7 +42,7 @@ open_solution -reset solution1 -flow_target vitis
 set_part $part
 create_clock -period $clock -name default
 # 512-bit AXI bursts from the 32-bit (and 8-bit) C ports; the register map
-# (driver/snn-regmap.h) is fixed by the s_axilite offsets in the source.
+# (include/snn-regmap.h) is fixed by the s_axilite offsets in the source.
 config_interface -m_axi_max_widen_bitwidth 512 -m_axi_alignment_byte_size 64
 config_interface -m_axi_latency 64
 # Kernel-style control (ap_ctrl_hs through s_axi_control), as the RTL kernel.

@@ -156,7 +156,7 @@ static void plan_model(const uint32_t *m, hls_plan *p)
     p->n_pix = 0;
     p->tr_step = p->tr_words = p->rec_words = 0;
     const uint32_t desc = m[10] / 4u;
-    if (m[0] != SNN_IMAGE_MAGIC || p->n_layers < 1 || p->n_layers > SNN_HLS_MAX_LAYERS ||
+    if (m[0] != SNN_DEPLOY_MAGIC || p->n_layers < 1 || p->n_layers > SNN_HLS_MAX_LAYERS ||
         p->T < 1 || p->T > SNN_HLS_MAX_T || p->n_classes < 2 ||
         p->n_classes > SNN_MAX_CLASSES || p->in_c < 1 || p->in_h < 1 || p->in_w < 1 ||
         p->in_c > 65536 || p->in_h > 65536 || p->in_w > 65536 || desc < 16) {
@@ -871,7 +871,7 @@ snn_status snn_hls_check(const snn_net *net)
 {
     static hls_plan p; /* ~1.5 KiB; static keeps kernel-sized frames off small stacks */
     memset(&p, 0, sizeof p);
-    if (!net || !net->bytes || net->size < SNN_IMAGE_HDR_BYTES + SNN_IMAGE_DESC_BYTES ||
+    if (!net || !net->bytes || net->size < SNN_DEPLOY_HDR_BYTES + SNN_DEPLOY_DESC_BYTES ||
         ((uintptr_t)net->bytes & 3u))
         return snn_fail(SNN_ERR_ARG, "HLS kernel: no parsed, 4-byte aligned deploy image to check");
     plan_model((const uint32_t *)net->bytes, &p);

@@ -8,7 +8,7 @@
  *     // device memory: model = deploy image, images = n x in_c*in_h*in_w bytes
  *     snn_kernel(model, images, results, trace, n_images);   // trace may be 0
  *
- * Arguments, names and order are those of driver/snn-regmap.h. The C ports
+ * Arguments, names and order are those of include/snn-regmap.h. The C ports
  * are 32-bit words (8-bit for the images); Vitis HLS widens the m_axi bursts
  * to 512 bits (hls/run_hls.tcl), the register map does not change.
  *
@@ -28,7 +28,7 @@
 
 #include <stdint.h>
 
-#include "snn-image.h"
+#include "snn-deploy-format.h"
 
 /* Output neurons updated per cycle by the accumulate and threshold passes
  * (a power of two). */
@@ -88,7 +88,7 @@ typedef enum {
 #include "snn-common.h"
 
 /* Host side of the capacity check: SNN_OK if `net` (a parsed image, see
- * host/snn-deploy.h) fits this build of the kernel, else SNN_ERR_UNSUPPORTED
+ * host/deploy/snn-deploy.h) fits this build of the kernel, else SNN_ERR_UNSUPPORTED
  * with a message naming the limit, the size needed and the -D to rebuild with. */
 snn_status snn_hls_check(const snn_net *net);
 

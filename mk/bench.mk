@@ -13,7 +13,7 @@
 #   make plots BENCH_MODEL=my.snn BENCH_LIMIT=2000
 
 TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds $(BUILD)/tools/snn-archmodel
-BENCH_MODEL  ?= $(BUILD)/fixtures/fmnist-channel.snn
+BENCH_MODEL  ?= $(FIXTURE_CHANNEL_SNN)
 BENCH_LIMIT  ?= 1000
 # Verilator runs the RTL at about a million cycles per second on this class
 # of machine and a fixture image takes 1-20 million cycles (16..1 lanes):
@@ -25,7 +25,7 @@ BENCH_DEVICES ?= ref,csim$(if $(BENCH_XCLBIN),$(comma)xrt)
 PLOT_DIR     := $(BUILD)/plots
 GNUPLOT      ?= gnuplot
 
-$(BUILD)/tools/%: scripts/%.c $(LIB)
+$(BUILD)/tools/%: tools/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

@@ -9,13 +9,6 @@
 #   FIXTURE_CHANNEL / FIXTURE_ELEMENT / FIXTURE_NONE         checkpoints
 #   FIXTURE_CHANNEL_SNN / FIXTURE_ELEMENT_SNN / FIXTURE_NONE_SNN   deploy images
 
-FIXTURE_DIR         := $(BUILD)/fixtures
-FIXTURE_CHANNEL     := $(FIXTURE_DIR)/fmnist-channel.safetensors
-FIXTURE_ELEMENT     := $(FIXTURE_DIR)/fmnist-element.safetensors
-FIXTURE_NONE        := $(FIXTURE_DIR)/fmnist-none.safetensors
-FIXTURE_CHANNEL_SNN := $(FIXTURE_CHANNEL:.safetensors=.snn)
-FIXTURE_ELEMENT_SNN := $(FIXTURE_ELEMENT:.safetensors=.snn)
-FIXTURE_NONE_SNN    := $(FIXTURE_NONE:.safetensors=.snn)
 FIXTURES            := $(FIXTURE_CHANNEL) $(FIXTURE_ELEMENT) $(FIXTURE_NONE)
 FIXTURES_SNN        := $(FIXTURES:.safetensors=.snn)
 FIXTURE_TRAIN        = $(MPBN) train --epochs 1 --seed 1 --limit-test 1000 --threads 2
@@ -62,12 +55,10 @@ bench-ref: $(FIXTURE_CHANNEL_SNN) ## ref (golden model) images/s on 2000 test im
 # (the HLS kernel, compiled as csim, is checked under the sanitizers too).
 # The fold validates checkpoints with snn_ckpt_validate (checkpoint.c), which
 # parses the architecture with the trainer's parser (arch.c and what it links).
-FOLD_ASAN_SRCS := host/deploy.c host/ref-model.c host/randnet.c host/fold.c host/safetensors.c \
-                  host/checkpoint.c host/arch.c host/layer-conv.c host/layer-par.c \
-                  host/json.c host/snn-common.c host/output.c driver/dev.c driver/dev-ref.c driver/dev-csim.c \
-                  driver/dev-sim.c driver/dev-xrt.c $(wildcard hls/*.c)
+FOLD_ASAN_SRCS := $(COMMON_SRCS) $(IO_SRCS) $(TRAIN_SRCS) $(FOLD_SRCS) $(DEPLOY_SRCS) \
+                  $(DRIVER_SRCS) $(HLS_SRCS)
 FOLD_ASAN_FLAGS := -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-                   -Ihost -Idriver -Ihls -Isim -Itests -D_GNU_SOURCE
+                   -Iinclude -Ihost -I. -Itests -D_GNU_SOURCE
 $(BUILD)/asan/test-%: tests/test-%.c $(FOLD_ASAN_SRCS) tests/fold-testutil.h
 	@mkdir -p $(@D)
 	$(CC) $(FOLD_ASAN_FLAGS) -o $@ $< $(FOLD_ASAN_SRCS) -lcmocka -lopenblas -lz -lm -ldl -lpthread
@@ -77,15 +68,13 @@ test-deploy-asan: $(BUILD)/asan/test-deploy $(BUILD)/asan/test-ref $(BUILD)/asan
 	$(BUILD)/asan/test-deploy && $(BUILD)/asan/test-ref && $(BUILD)/asan/test-fold
 
 # libFuzzer on the deploy image parser + golden model (needs clang, like mk/fuzz.mk).
-FUZZ_CC ?= clang
-FUZZ_SECONDS ?= 60
-FUZZ_DEPLOY_SRCS := tests/fuzz/fuzz-deploy.c host/deploy.c host/ref-model.c host/randnet.c host/fold.c \
-                    host/safetensors.c host/json.c host/snn-common.c host/output.c
-$(BUILD)/fuzz/fuzz-deploy: $(FUZZ_DEPLOY_SRCS) host/snn-image.h host/snn-deploy.h host/snn-fold.h
+FUZZ_DEPLOY_SRCS := tests/fuzz/fuzz-deploy.c $(COMMON_SRCS) $(IO_SRCS) $(TRAIN_SRCS) \
+                    $(FOLD_SRCS) $(DEPLOY_SRCS)
+$(BUILD)/fuzz/fuzz-deploy: $(FUZZ_DEPLOY_SRCS) include/snn-deploy-format.h host/deploy/snn-deploy.h host/fold/snn-fold.h
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz-deploy: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -Ihost -D_GNU_SOURCE -o $@ $(FUZZ_DEPLOY_SRCS) -lz -lm
+	    -Iinclude -Ihost -I. -D_GNU_SOURCE -o $@ $(FUZZ_DEPLOY_SRCS) -lz -lm -lopenblas -lpthread
 $(BUILD)/fuzz/seed-deploy.stamp: $(BUILD)/tools/snn-randnet
 	@mkdir -p $(BUILD)/fuzz/seed-deploy $(BUILD)/fuzz/corpus-deploy
 	$(BUILD)/tools/snn-randnet $(BUILD)/fuzz/seed-deploy/a.snn c2,p,f4 1 2 1 6 6 3 >/dev/null

@@ -1,5 +1,5 @@
 # fuzz.mk - libFuzzer harnesses for the file parsers (IDX data, safetensors
-# checkpoints) and the command-line option layer (host/opts.c, every
+# checkpoints) and the command-line option layer (host/cli/opts.c, every
 # subcommand's table), built with clang's -fsanitize=fuzzer,address,undefined.
 #
 #   make fuzz              each harness for FUZZ_SECONDS (default 60 s)
@@ -10,21 +10,18 @@
 # tests/fuzz/fuzz-seeds.c writes; a crash leaves build/fuzz/fuzz-<name>-crash-* to replay
 # with `build/fuzz/fuzz-<name> build/fuzz/fuzz-<name>-crash-...`.
 
-FUZZ_SECONDS ?= 60
-FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-                -fno-sanitize-recover=undefined -Ihost -D_GNU_SOURCE -Wall -Wextra
+                -fno-sanitize-recover=undefined -Iinclude -Ihost -I. -D_GNU_SOURCE -Wall -Wextra
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 
 # Each harness is compiled from the sources it exercises (instrumented), not
 # linked against build/libsnn.a (built by gcc without coverage).
-FUZZ_IDX_SRCS := tests/fuzz/fuzz-idx.c host/data.c host/snn-common.c host/output.c
-FUZZ_ST_SRCS  := tests/fuzz/fuzz-safetensors.c host/safetensors.c host/json.c host/snn-common.c host/output.c
+FUZZ_IDX_SRCS := tests/fuzz/fuzz-idx.c $(COMMON_SRCS) $(IO_SRCS)
+FUZZ_ST_SRCS  := tests/fuzz/fuzz-safetensors.c $(COMMON_SRCS) $(IO_SRCS)
 # The option layer and every subcommand's table are instrumented; the rest of
 # the command code comes from build/libsnn.a (parse-only mode never reaches it).
-FUZZ_CLI_SRCS := tests/fuzz/fuzz-cli.c host/opts.c host/cmd-train.c host/cmd-eval.c \
-                 host/eval-device.c host/cmd-fold.c host/cmd-info.c host/cmd-compare.c host/cmd-bench.c
+FUZZ_CLI_SRCS := tests/fuzz/fuzz-cli.c $(filter-out $(CLI_MAIN),$(CLI_SRCS))
 
 .PHONY: fuzz fuzz-smoke fuzz-check-cc fuzz-cli
 
@@ -32,18 +29,18 @@ fuzz-check-cc:
 	@command -v $(FUZZ_CC) >/dev/null || \
 	    { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang)"; exit 1; }
 
-$(FUZZ_DIR)/fuzz-idx: $(FUZZ_IDX_SRCS) host/snn-data.h host/snn-common.h | fuzz-check-cc
+$(FUZZ_DIR)/fuzz-idx: $(FUZZ_IDX_SRCS) host/io/snn-data.h include/snn-common.h | fuzz-check-cc
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_IDX_SRCS) -lz
 
-$(FUZZ_DIR)/fuzz-safetensors: $(FUZZ_ST_SRCS) host/safetensors.h host/json.h host/snn-common.h \
+$(FUZZ_DIR)/fuzz-safetensors: $(FUZZ_ST_SRCS) host/io/safetensors.h host/common/json.h include/snn-common.h \
                               | fuzz-check-cc
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_ST_SRCS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_ST_SRCS) -lz
 
-$(FUZZ_DIR)/fuzz-cli: $(FUZZ_CLI_SRCS) host/opts.h host/cli.h $(LIB) | fuzz-check-cc
+$(FUZZ_DIR)/fuzz-cli: $(FUZZ_CLI_SRCS) host/cli/opts.h host/cli/cli.h $(LIB) | fuzz-check-cc
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Idriver -Ihls -Isim -o $@ $(FUZZ_CLI_SRCS) $(LIB) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_CLI_SRCS) $(LIB) $(LDLIBS)
 
 # Seeds: NUL-separated argument lists.
 $(FUZZ_DIR)/seed-cli.stamp:
@@ -53,9 +50,9 @@ $(FUZZ_DIR)/seed-cli.stamp:
 	@printf 'x\000--batch\000065536\000--seed\000000x10\000--clock-mhz\0001e3\000--help' >$(FUZZ_DIR)/seed-cli/bench
 	@touch $@
 
-$(FUZZ_DIR)/fuzz-seeds: tests/fuzz/fuzz-seeds.c host/safetensors.c host/json.c host/snn-common.c host/output.c
+$(FUZZ_DIR)/fuzz-seeds: tests/fuzz/fuzz-seeds.c $(COMMON_SRCS) $(IO_SRCS)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O1 -g -Ihost -D_GNU_SOURCE -o $@ $^ -lz
+	$(CC) -std=gnu11 -O1 -g -Iinclude -Ihost -I. -D_GNU_SOURCE -o $@ $^ -lz
 
 $(FUZZ_DIR)/seeds.stamp: $(FUZZ_DIR)/fuzz-seeds
 	rm -rf $(FUZZ_DIR)/seed-idx $(FUZZ_DIR)/seed-st

@@ -38,9 +38,6 @@ hls: ## synthesize the HLS kernel with Vitis HLS and export build/hls/snn_kernel
 #   channel-wise MPBN model on 500 test images, the element-wise and no-MPBN
 #   models on 200, ref vs csim, every spike of every layer and step.
 
-FIXTURE_CHANNEL_SNN ?= $(BUILD)/fixtures/fmnist-channel.snn
-FIXTURE_ELEMENT_SNN ?= $(BUILD)/fixtures/fmnist-element.snn
-FIXTURE_NONE_SNN    ?= $(BUILD)/fixtures/fmnist-none.snn
 HLS_SRC_CC      ?= $(shell command -v clang 2>/dev/null || echo $(CC))
 
 .PHONY: test-hls-src test-csim-fixture bench-csim
@@ -49,7 +46,7 @@ test-hls-src: ## compile hls/snn_kernel.c as synthesis sees it (-D__SYNTHESIS__)
 	    "-DSNN_HLS_LANES=8 -DSNN_HLS_MAX_NEURONS=4096 -DSNN_HLS_MAX_STATE=8192 -DSNN_HLS_MAX_WEIGHTS=65536 -DSNN_HLS_MAX_BIAS=512"; do \
 	    echo "  $(HLS_SRC_CC) -fsyntax-only -D__SYNTHESIS__ $$cfg hls/snn_kernel.c"; \
 	    $(HLS_SRC_CC) -std=gnu11 -fsyntax-only -Wall -Wextra -Wshadow -Werror -Wno-unknown-pragmas \
-	        -Wno-unused-label -D__SYNTHESIS__ $$cfg -Ihls -Ihost hls/snn_kernel.c; \
+	        -Wno-unused-label -D__SYNTHESIS__ $$cfg -Ihls -Iinclude hls/snn_kernel.c; \
 	done; echo "test-hls-src: ok"
 
 test-csim-fixture: $(MPBN) $(FIXTURE_CHANNEL_SNN) $(FIXTURE_ELEMENT_SNN) $(FIXTURE_NONE_SNN) ## ref vs csim on the trained fixtures (500 + 200 + 200 test images)

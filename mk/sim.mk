@@ -31,14 +31,14 @@ SIM_RTL_PARAMS ?= MAX_LAYERS=16 MAX_T=16 MAX_CLASSES=64 MAX_PIXELS=4096 MAX_NEUR
                   MAX_SPIKE_WORDS=16384
 
 SIM_HARNESS   := sim/harness.cpp sim/snn-sim.h sim/vl-hooks.h sim/lib.mk sim/snn-sim.map \
-                 driver/snn-regmap.h mk/sim.mk
+                 include/snn-regmap.h mk/sim.mk
 SIM_RTL_SRCS   = $(wildcard rtl/*.sv rtl/*.svh rtl/snn.f)
 SIM_LIBS       = $(foreach n,$(SIM_LANES),$(SIM_DIR)/libsnn-sim-L$(n).so)
 SIM_TEST_LIB  := $(SIM_DIR)/libsnn-sim-test.so
 
 SIM_VFLAGS    := --cc -O3 --x-assign fast --prefix Vsnn_top -Wno-fatal --timescale 1ns/1ps \
                  $(if $(filter 1,$(SIM_TRACE_FST)),--trace-fst --trace-structs)
-SIM_CFLAGS    := -fPIC -include $(CURDIR)/sim/vl-hooks.h -I$(CURDIR)/sim -I$(CURDIR)/driver
+SIM_CFLAGS    := -fPIC -include $(CURDIR)/sim/vl-hooks.h -I$(CURDIR)/sim -I$(CURDIR)/include
 SIM_PARAM_G    = $(foreach p,$(SIM_RTL_PARAMS),-G$(p))
 SIM_PARAM_D    = $(foreach p,$(SIM_RTL_PARAMS),-DSNN_SIM_$(p))
 
@@ -75,9 +75,9 @@ $(SIM_DIR)/libsnn-sim-L%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilato
 	    -DSNN_SIM_LANES=$* $(SIM_PARAM_D),,$@)
 
 # The harness's own test kernel (same ports and register map, copies words).
-$(SIM_TEST_LIB): sim/tests/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilator
+$(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilator
 	$(call sim_build,$(SIM_DIR)/obj-test,snn_copy_kernel,-GLANES=8,\
-	    -DSNN_SIM_LANES=8 -DSNN_SIM_TEST_KERNEL=1,$(CURDIR)/sim/tests/snn_copy_kernel.sv,$@)
+	    -DSNN_SIM_LANES=8 -DSNN_SIM_TEST_KERNEL=1,$(CURDIR)/tests/sim/snn_copy_kernel.sv,$@)
 
 # tests/test-sim.c: the harness self-tests (test kernel) run in `make test-unit`;
 # the RTL groups only when MPBN_SIM_TESTS asks for them (test-sim-rtl below).
@@ -89,7 +89,7 @@ test-sim-rtl: $(BUILD)/tests/test-sim ## RTL kernel vs ref on random networks, l
 	@$(MAKE) --no-print-directory sim SIM_LANES="1 8"
 	$(SIM_ENV) MPBN_SIM_TESTS=rtl $(BUILD)/tests/test-sim
 
-SIM_FIXTURE      ?= $(or $(FIXTURE_CHANNEL_SNN),$(BUILD)/fixtures/fmnist-channel.snn)
+SIM_FIXTURE      ?= $(FIXTURE_CHANNEL_SNN)
 SIM_FIXTURE_BP   ?= 20
 # Images per lane count. The trained default network costs ~17.6M synaptic
 # operations per image, i.e. ~2.4M kernel cycles at 8 lanes, and Verilator
@@ -120,7 +120,7 @@ SIM_BENCH_LIMIT ?= 100
 
 bench-sim: $(MPBN) $(SIM_FIXTURE) ## RTL kernel on the Fashion-MNIST test set at 1/4/8/16 lanes: cycles, synops, utilisation
 	@$(MAKE) --no-print-directory sim SIM_LANES="$(SIM_BENCH_LANES)"
-	$(SIM_ENV) bash sim/bench-sim.sh $(MPBN) $(SIM_FIXTURE) "$(SIM_BENCH_LANES)" $(SIM_BENCH_LIMIT) $(SIM_DIR)
+	$(SIM_ENV) bash scripts/bench-sim.sh $(MPBN) $(SIM_FIXTURE) "$(SIM_BENCH_LANES)" $(SIM_BENCH_LIMIT) $(SIM_DIR)
 
 sim-trace: $(MPBN) ## waveform of a short run (random network, 2 images, 8 lanes) in build/sim/trace.fst
 	@$(MAKE) --no-print-directory sim SIM_LANES=8

@@ -99,12 +99,12 @@ xclbin-cmds: ## print the commands `make xclbin` runs (same TARGET, PLATFORM, KE
 # units, runs in flight, trace on/off, timeouts, the power sampler.
 XRT_FAKE_DIR := $(BUILD)/xrt-fake
 XRT_FAKE_LIB := $(XRT_FAKE_DIR)/lib/libxrt_coreutil.so.2
-XRT_FAKE_SRC := tests/xrt-fake.c host/ref-model.c host/deploy.c host/snn-common.c host/output.c
+XRT_FAKE_SRC := tests/xrt-fake.c $(COMMON_SRCS) $(DEPLOY_SRCS)
 
-$(XRT_FAKE_LIB): $(XRT_FAKE_SRC) host/snn-deploy.h host/snn-image.h host/snn-common.h driver/snn-regmap.h
+$(XRT_FAKE_LIB): $(XRT_FAKE_SRC) host/deploy/snn-deploy.h include/snn-deploy-format.h include/snn-common.h include/snn-regmap.h
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra -Wshadow \
-	    -Wno-unused-parameter -Ihost -Idriver -I$(XRT_INCDIR) -D_GNU_SOURCE \
+	    -Wno-unused-parameter -Iinclude -Ihost -I. -I$(XRT_INCDIR) -D_GNU_SOURCE \
 	    -Wl,-Bsymbolic -Wl,--no-undefined -Wl,-soname,libxrt_coreutil.so.2 \
 	    -o $@ $(XRT_FAKE_SRC) -lz -lpthread
 	@: > $(@D)/libxrt_core.so.2   # XRT's driver library only has to exist

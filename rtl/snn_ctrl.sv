@@ -1,5 +1,5 @@
 // snn_ctrl - AXI4-Lite slave with the Vitis ap_ctrl_hs register map of
-// driver/snn-regmap.h (documented with its timing in docs/register-map.md).
+// include/snn-regmap.h (documented with its timing in docs/register-map.md).
 //
 //   0x00 ctrl   bit0 ap_start (R/W, cleared when the run ends unless
 //               auto_restart), bit1 ap_done (R, clear on read), bit2 ap_idle

@@ -1,13 +1,13 @@
 // snn_pkg - types and constants shared by the blocks of the RTL kernel.
 //
-// The deploy-image constants mirror host/snn-image.h; the layer
+// The deploy-image constants mirror include/snn-deploy-format.h; the layer
 // configuration record is what snn_loader derives from a layer descriptor
 // and what the accumulate and post sides read while they run that layer.
 `default_nettype none
 
 package snn_pkg;
 
-  // Deploy image (host/snn-image.h).
+  // Deploy image (include/snn-deploy-format.h).
   localparam logic [31:0] ImageMagic   = 32'h4E42504D;  // "MPBN"
   localparam logic [15:0] VersionMajor = 16'd1;         // the only major accepted
   localparam int unsigned DescWords    = 20;            // 80-byte layer descriptor

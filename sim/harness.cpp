@@ -1,7 +1,7 @@
 // harness.cpp - the Verilator harness behind sim/snn-sim.h.
 //
 // One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_kernel.sv or
-// the test kernel sim/tests/snn_copy_kernel.sv) plus what a card's shell puts
+// the test kernel tests/sim/snn_copy_kernel.sv) plus what a card's shell puts
 // around it:
 //
 //            reg_write/reg_read           start/wait (poll ap_done)

@@ -350,7 +350,7 @@ fi
 
 # ---- options, messages, help --------------------------------------------------
 # (section: messages)
-# One option layer (host/opts.h): every command's help is generated from its
+# One option layer (host/cli/opts.h): every command's help is generated from its
 # table and lists every option with range and default; `mpbn help CMD` is
 # `mpbn CMD --help`; --opt=value; one message per kind of mistake; the
 # device options have one range everywhere.

@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy/snn-deploy.h"
 #include "fold-testutil.h"
-#include "snn-data.h"
-#include "snn-deploy.h"
+#include "io/snn-data.h"
 #include "snn-dev.h"
-#include "snn-train.h"
+#include "train/snn-train.h"
 
 #define CHUNK 50u
 
@@ -46,7 +46,7 @@ static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, ui
     /* the deploy image written by `mpbn fold` is the same bytes */
     char snn[1024];
     snprintf(snn, sizeof snn, "%.*s.snn", (int)(strlen(path) - strlen(".safetensors")), path);
-    if (snn_file_read(snn, SNN_IMAGE_MAX_BYTES, &file, &fsize) == SNN_OK) {
+    if (snn_file_read(snn, SNN_DEPLOY_MAX_BYTES, &file, &fsize) == SNN_OK) {
         if (fsize != size || memcmp(file, img, size)) {
             fprintf(stderr, "e2e-fold: %s differs from the in-memory fold of %s\n", snn, path);
             fail = 1;
@@ -68,7 +68,7 @@ static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, ui
     /* integer (ref) vs folded float: agreement per hidden layer (not asserted:
      * quantisation moves membranes, docs/fold.md reports the figures) */
     snn_net net;
-    if (snn_image_parse(img, size, &net) != SNN_OK) {
+    if (snn_deploy_parse(img, size, &net) != SNN_OK) {
         fprintf(stderr, "e2e-fold: %s\n", snn_last_error());
         fail = 1;
         goto done;

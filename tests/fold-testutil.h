@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fold-impl.h"
-#include "safetensors.h"
+#include "fold/fold-impl.h"
+#include "io/safetensors.h"
 
 static inline uint64_t tu_rng_next(uint64_t *s)
 {

@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "safetensors.h"
-#include "snn-fold.h"
-#include "train-impl.h"
+#include "fold/snn-fold.h"
+#include "io/safetensors.h"
+#include "train/train-impl.h"
 
 static char g_good[256], g_bad[256];
 

@@ -4,7 +4,7 @@
  * the output sums, the prediction and the spike / synaptic-operation counters
  * must be identical, for every kernel build linked in (lanes 1..32).
  *
- * Networks: random lively networks (host/randnet.c) of many shapes (conv,
+ * Networks: random lively networks (host/fold/randnet.c) of many shapes (conv,
  * pool, fc, odd map sizes, channel counts that are not multiples of the lane
  * count, multi-channel images, an fc encoding layer, T = 1..8), in the
  * saturation corner (weights +-127, biases at the bound), with negative
@@ -22,10 +22,10 @@
 
 #include <cmocka.h>
 
-#include "snn-deploy.h"
+#include "deploy/snn-deploy.h"
+#include "fold/snn-fold.h"
+#include "hls/snn_kernel.h"
 #include "snn-dev.h"
-#include "snn-fold.h"
-#include "snn_kernel.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -72,7 +72,7 @@ static void cross_check(const char *what, const uint8_t *img, size_t size, const
                         uint32_t n, dev_out *ref_out)
 {
     snn_net net;
-    if (snn_image_parse(img, size, &net) != SNN_OK) fail_msg("%s: %s", what, snn_last_error());
+    if (snn_deploy_parse(img, size, &net) != SNN_OK) fail_msg("%s: %s", what, snn_last_error());
     size_t stride = snn_result_stride(net.hdr->n_classes, net.n_layers);
     size_t tw = snn_trace_words(&net);
     dev_out ref = {0};
@@ -125,7 +125,7 @@ static void cross_check(const char *what, const uint8_t *img, size_t size, const
 static void make_channelwise(uint8_t *img, size_t size)
 {
     snn_net net;
-    if (snn_image_parse(img, size, &net) != SNN_OK) fail_msg("%s", snn_last_error());
+    if (snn_deploy_parse(img, size, &net) != SNN_OK) fail_msg("%s", snn_last_error());
     for (uint32_t l = 0; l < net.n_layers; l++) {
         const snn_layer *L = &net.layers[l];
         if (L->kind != SNN_LAYER_CONV) continue;
@@ -140,7 +140,7 @@ static void make_channelwise(uint8_t *img, size_t size)
                 pol[n >> 3] = (uint8_t)((pol[n >> 3] & ~(1u << (n & 7))) | (b << (n & 7)));
             }
     }
-    snn_image_fix_crc(img, size);
+    snn_deploy_fix_crc(img, size);
 }
 
 /* ---- random networks ---------------------------------------------------------- */
@@ -173,11 +173,11 @@ static void test_random_networks(void **state)
             uint64_t seed = 1000 * (k + 1) + f;
             uint8_t *img;
             size_t size;
-            if (snn_image_random(seed, rc->arch, rc->c, rc->h, rc->w, rc->T, rc->K, flag_sets[f],
+            if (snn_deploy_random(seed, rc->arch, rc->c, rc->h, rc->w, rc->T, rc->K, flag_sets[f],
                                  &img, &size) != SNN_OK)
                 fail_msg("random net %s: %s", rc->arch, snn_last_error());
             uint8_t *px = malloc((size_t)N_IMG * rc->c * rc->h * rc->w);
-            snn_images_random(seed, N_IMG, rc->c, rc->h, rc->w, px);
+            snn_pixels_random(seed, N_IMG, rc->c, rc->h, rc->w, px);
             char what[96];
             snprintf(what, sizeof what, "%s seed %llu flags %u", rc->arch,
                      (unsigned long long)seed, flag_sets[f]);
@@ -185,7 +185,7 @@ static void test_random_networks(void **state)
             cross_check(what, img, size, px, N_IMG, &ref);
             /* the network is lively: the first hidden layer spikes, synops are counted */
             snn_net net;
-            assert_int_equal(snn_image_parse(img, size, &net), SNN_OK);
+            assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
             size_t stride = snn_result_stride(rc->K, net.n_layers);
             uint64_t spikes0 = 0, synops_last = 0;
             for (uint32_t i = 0; i < N_IMG; i++) {
@@ -217,7 +217,7 @@ static void test_extreme_images(void **state)
     (void)state;
     uint8_t *img;
     size_t size;
-    if (snn_image_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) !=
+    if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) !=
         SNN_OK)
         fail_msg("%s", snn_last_error());
     enum { N = 4, PX = 2 * 8 * 8 };
@@ -247,17 +247,17 @@ static void test_capacity(void **state)
         wo[2 * i] = (int8_t)(i % 5 - 2);
         wo[2 * i + 1] = (int8_t)(i % 3 - 1);
     }
-    snn_image_spec s = {.n_layers = 2, .T = 3, .in_c = 1, .in_h = 128, .in_w = 128, .n_classes = 2};
+    snn_deploy_spec s = {.n_layers = 2, .T = 3, .in_c = 1, .in_h = 128, .in_w = 128, .n_classes = 2};
     s.layers[0] = (snn_layer_spec){SNN_LAYER_CONV, 1, w0, b0, th0, NULL, NULL};
     s.layers[1] = (snn_layer_spec){SNN_LAYER_OUT, 2, wo, bo, NULL, NULL, NULL};
     uint8_t *img;
     size_t size;
-    if (snn_image_build(&s, &img, &size) != SNN_OK) fail_msg("%s", snn_last_error());
+    if (snn_deploy_build(&s, &img, &size) != SNN_OK) fail_msg("%s", snn_last_error());
     uint8_t *px = malloc(2 * HW);
-    snn_images_random(5, 2, 1, 128, 128, px);
+    snn_pixels_random(5, 2, 1, 128, 128, px);
 
     snn_net net;
-    assert_int_equal(snn_image_parse(img, size, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
     const snn_hls_variant *v16 = NULL, *v1 = NULL;
     for (size_t v = 0; snn_hls_variants[v]; v++) {
         if (snn_hls_variants[v]->lanes == 16) v16 = snn_hls_variants[v];
@@ -316,14 +316,14 @@ static void test_output_only(void **state)
     int8_t w[PX * K];
     int32_t b[K] = {-(1 << 26), 5, (1 << 26)};
     for (int i = 0; i < PX * K; i++) w[i] = (int8_t)((i * 53) % 255 - 127);
-    snn_image_spec s = {.n_layers = 1, .T = 5, .in_c = 2, .in_h = 3, .in_w = 5, .n_classes = K};
+    snn_deploy_spec s = {.n_layers = 1, .T = 5, .in_c = 2, .in_h = 3, .in_w = 5, .n_classes = K};
     s.layers[0] = (snn_layer_spec){SNN_LAYER_OUT, K, w, b, NULL, NULL, NULL};
     uint8_t *img;
     size_t size;
-    if (snn_image_build(&s, &img, &size) != SNN_OK) fail_msg("%s", snn_last_error());
+    if (snn_deploy_build(&s, &img, &size) != SNN_OK) fail_msg("%s", snn_last_error());
     enum { N = 6 };
     uint8_t px[N * PX];
-    snn_images_random(3, N, 2, 3, 5, px);
+    snn_pixels_random(3, N, 2, 3, 5, px);
     cross_check("output layer only", img, size, px, N, NULL);
     free(img);
 }
@@ -349,13 +349,13 @@ static void test_cycles_bound(void **state)
     (void)state;
     uint8_t *img;
     size_t size;
-    if (snn_image_random(9, "c16,p,c32,p,f32", 1, 16, 16, 4, 10, 0, &img, &size) != SNN_OK)
+    if (snn_deploy_random(9, "c16,p,c32,p,f32", 1, 16, 16, 4, 10, 0, &img, &size) != SNN_OK)
         fail_msg("%s", snn_last_error());
     enum { N = 8 };
     uint8_t px[N * 256];
-    snn_images_random(9, N, 1, 16, 16, px);
+    snn_pixels_random(9, N, 1, 16, 16, px);
     snn_net net;
-    assert_int_equal(snn_image_parse(img, size, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
     for (size_t v = 0; snn_hls_variants[v]; v++) {
         const snn_hls_variant *hv = snn_hls_variants[v];
         snn_dev_opts opts;

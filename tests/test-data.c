@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "snn-data.h"
+#include "io/snn-data.h"
 
 /* ---- fixtures -------------------------------------------------------------- */
 

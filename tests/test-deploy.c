@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "snn-deploy.h"
-#include "snn-fold.h"
+#include "deploy/snn-deploy.h"
+#include "fold/snn-fold.h"
 
 static uint64_t g_rng = 12345;
 static uint32_t rnd(void)
@@ -31,7 +31,7 @@ typedef struct small {
     int32_t th0[2 * 25], th2[3];
     uint8_t pol0[50], pol2[3];
     float s0[2], s2[3], s3[4];
-    snn_image_spec spec;
+    snn_deploy_spec spec;
 } small;
 
 static void small_init(small *m)
@@ -50,7 +50,7 @@ static void small_init(small *m)
     for (int i = 0; i < 2; i++) m->s0[i] = 0.01f * (float)(i + 1);
     for (int i = 0; i < 3; i++) m->s2[i] = 0.5f;
     for (int i = 0; i < 4; i++) m->s3[i] = 0.25f;
-    snn_image_spec *s = &m->spec;
+    snn_deploy_spec *s = &m->spec;
     s->n_layers = 4, s->T = 3, s->in_c = 1, s->in_h = 5, s->in_w = 5, s->n_classes = 4;
     s->layers[0] = (snn_layer_spec){SNN_LAYER_CONV, 2, m->w0, m->b0, m->th0, m->pol0, m->s0};
     s->layers[1] = (snn_layer_spec){.kind = SNN_LAYER_POOL};
@@ -65,10 +65,10 @@ static void test_round_trip(void **state)
     small_init(&m);
     uint8_t *img;
     size_t n;
-    assert_int_equal(snn_image_build(&m.spec, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_build(&m.spec, &img, &n), SNN_OK);
     assert_int_equal(n % 64, 4); /* sections padded to 64, then the CRC */
     snn_net net;
-    assert_int_equal(snn_image_parse(img, n, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
     assert_int_equal(net.n_layers, 4);
     assert_int_equal(net.hdr->timesteps, 3);
     assert_int_equal(net.hdr->max_neurons, 50);
@@ -107,18 +107,18 @@ static void test_random_nets_parse(void **state)
         for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++) {
             uint8_t *img;
             size_t n;
-            snn_status st = snn_image_random(a + 10 * flags, archs[a], 1 + (uint32_t)a % 2, 9, 8, 1 + (uint32_t)a,
+            snn_status st = snn_deploy_random(a + 10 * flags, archs[a], 1 + (uint32_t)a % 2, 9, 8, 1 + (uint32_t)a,
                                              3 + (uint32_t)a, flags, &img, &n);
             if (st != SNN_OK) fail_msg("%s: %s", archs[a], snn_last_error());
             snn_net net;
-            assert_int_equal(snn_image_parse(img, n, &net), SNN_OK);
+            assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
             free(img);
         }
     uint8_t *img = NULL;
     size_t n;
-    assert_int_equal(snn_image_random(1, "x3", 1, 8, 8, 2, 10, 0, &img, &n), SNN_ERR_ARG);
-    assert_int_equal(snn_image_random(1, "p,c3", 1, 8, 8, 2, 10, 0, &img, &n), SNN_ERR_ARG);
-    assert_int_equal(snn_image_random(1, "f3,c3", 1, 8, 8, 2, 10, 0, &img, &n), SNN_ERR_ARG);
+    assert_int_equal(snn_deploy_random(1, "x3", 1, 8, 8, 2, 10, 0, &img, &n), SNN_ERR_ARG);
+    assert_int_equal(snn_deploy_random(1, "p,c3", 1, 8, 8, 2, 10, 0, &img, &n), SNN_ERR_ARG);
+    assert_int_equal(snn_deploy_random(1, "f3,c3", 1, 8, 8, 2, 10, 0, &img, &n), SNN_ERR_ARG);
     assert_null(img);
 }
 
@@ -128,7 +128,7 @@ static snn_status parse_copy(const uint8_t *src, size_t n, snn_net *net, uint8_t
 {
     uint8_t *b = aligned_alloc(64, n ? (n + 63) & ~(size_t)63 : 64);
     memcpy(b, src, n);
-    snn_status st = snn_image_parse(b, n, net);
+    snn_status st = snn_deploy_parse(b, n, net);
     if (keep)
         *keep = b;
     else
@@ -143,7 +143,7 @@ static void test_every_truncation(void **state)
     small_init(&m);
     uint8_t *img;
     size_t n;
-    assert_int_equal(snn_image_build(&m.spec, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_build(&m.spec, &img, &n), SNN_OK);
     for (size_t len = 0; len < n; len++) {
         snn_net net;
         snn_clear_error();
@@ -154,7 +154,7 @@ static void test_every_truncation(void **state)
      * bounds can catch it. Cutting only the zero padding after the last
      * section leaves a valid image. */
     snn_net full;
-    assert_int_equal(snn_image_parse(img, n, &full), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, n, &full), SNN_OK);
     uint64_t data_end = 0;
     for (uint32_t l = 0; l < full.n_layers; l++) {
         const snn_layer_desc *d = full.layers[l].desc;
@@ -166,11 +166,11 @@ static void test_every_truncation(void **state)
     for (size_t len = 68; len < n; len++) {
         uint8_t *b = aligned_alloc(64, (len + 63) & ~(size_t)63);
         memcpy(b, img, len);
-        ((snn_image_hdr *)b)->total_bytes = (uint32_t)len;
-        snn_image_fix_crc(b, len);
+        ((snn_deploy_hdr *)b)->total_bytes = (uint32_t)len;
+        snn_deploy_fix_crc(b, len);
         snn_net net;
         snn_clear_error();
-        snn_status st = snn_image_parse(b, len, &net);
+        snn_status st = snn_deploy_parse(b, len, &net);
         if (len >= data_end + 4) {
             assert_int_equal(st, SNN_OK);
         } else {
@@ -184,10 +184,10 @@ static void test_every_truncation(void **state)
 
 static void run_one(const snn_net *net)
 {
-    const snn_image_hdr *h = net->hdr;
+    const snn_deploy_hdr *h = net->hdr;
     size_t px = (size_t)h->in_c * h->in_h * h->in_w;
     uint8_t *pixels = malloc(px);
-    snn_images_random(3, 1, h->in_c, h->in_h, h->in_w, pixels);
+    snn_pixels_random(3, 1, h->in_c, h->in_h, h->in_w, pixels);
     uint8_t *res = malloc(snn_result_stride(h->n_classes, net->n_layers));
     uint32_t *tr = malloc(4u * snn_trace_words(net));
     snn_ref_run(net, pixels, 1, res, tr);
@@ -199,7 +199,7 @@ static void test_random_flips(void **state)
     (void)state;
     uint8_t *img;
     size_t n;
-    assert_int_equal(snn_image_random(5, "c2,p,f6", 1, 6, 6, 2, 3, 0, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_random(5, "c2,p,f6", 1, 6, 6, 2, 3, 0, &img, &n), SNN_OK);
     uint8_t *b = aligned_alloc(64, (n + 63) & ~(size_t)63);
     uint32_t refused = 0, accepted = 0, refused_fixed = 0;
     for (int it = 0; it < 5000; it++) {
@@ -208,7 +208,7 @@ static void test_random_flips(void **state)
         b[at] ^= (uint8_t)(1 + rnd() % 255);
         snn_net net;
         snn_clear_error();
-        snn_status st = snn_image_parse(b, n, &net);
+        snn_status st = snn_deploy_parse(b, n, &net);
         if (st == SNN_OK) { /* a CRC collision: must then be a valid image */
             run_one(&net);
             accepted++;
@@ -224,10 +224,10 @@ static void test_random_flips(void **state)
         memcpy(b, img, n);
         int flips = 1 + (int)(rnd() % 3);
         for (int k = 0; k < flips; k++) b[rnd() % (n - 4)] ^= (uint8_t)(1 + rnd() % 255);
-        snn_image_fix_crc(b, n);
+        snn_deploy_fix_crc(b, n);
         snn_net net;
         snn_clear_error();
-        snn_status st = snn_image_parse(b, n, &net);
+        snn_status st = snn_deploy_parse(b, n, &net);
         if (st == SNN_OK) {
             run_one(&net);
             accepted++;
@@ -261,9 +261,9 @@ static void test_bad_fields(void **state)
     small_init(&m);
     uint8_t *img;
     size_t n;
-    assert_int_equal(snn_image_build(&m.spec, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_build(&m.spec, &img, &n), SNN_OK);
     snn_net net;
-    assert_int_equal(snn_image_parse(img, n, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
     const snn_layer_desc *d0 = net.layers[0].desc;
 #define D(l, field) (64 + 80 * (l) + offsetof(snn_layer_desc, field))
     corruption cs[] = {
@@ -323,9 +323,9 @@ static void test_bad_fields(void **state)
         if (cs[i].width == 4) memcpy(b + cs[i].off, &cs[i].value, 4);
         else if (cs[i].width == 2) { uint16_t v = (uint16_t)cs[i].value; memcpy(b + cs[i].off, &v, 2); }
         else b[cs[i].off] = (uint8_t)cs[i].value;
-        snn_image_fix_crc(b, n);
+        snn_deploy_fix_crc(b, n);
         snn_clear_error();
-        snn_status st = snn_image_parse(b, n, &net);
+        snn_status st = snn_deploy_parse(b, n, &net);
         if (st != SNN_ERR_FORMAT || !strstr(snn_last_error(), cs[i].needle))
             fail_msg("%s: status %d, message '%s' does not name '%s'", cs[i].what, st,
                      snn_last_error(), cs[i].needle);
@@ -333,7 +333,7 @@ static void test_bad_fields(void **state)
     /* the CRC itself */
     memcpy(b, img, n);
     b[n - 1] ^= 1;
-    assert_int_equal(snn_image_parse(b, n, &net), SNN_ERR_FORMAT);
+    assert_int_equal(snn_deploy_parse(b, n, &net), SNN_ERR_FORMAT);
     assert_non_null(strstr(snn_last_error(), "CRC"));
     free(b);
     free(img);
@@ -347,32 +347,32 @@ static void test_overflow_bound(void **state)
     enum { NI = 1024 };
     static int8_t w0[NI * 2], w1[2 * 2];
     int32_t b0[2] = {0, 0}, b1[2] = {0, 0}, th0[2] = {0, 0};
-    snn_image_spec s = {.n_layers = 2, .T = 16, .in_c = 1, .in_h = 32, .in_w = 32, .n_classes = 2};
+    snn_deploy_spec s = {.n_layers = 2, .T = 16, .in_c = 1, .in_h = 32, .in_w = 32, .n_classes = 2};
     s.layers[0] = (snn_layer_spec){SNN_LAYER_FC, 2, w0, b0, th0, NULL, NULL};
     s.layers[1] = (snn_layer_spec){SNN_LAYER_OUT, 2, w1, b1, NULL, NULL, NULL};
     uint8_t *img;
     size_t n;
     b0[0] = (1 << 27) - 1;
-    assert_int_equal(snn_image_build(&s, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_build(&s, &img, &n), SNN_OK);
     free(img);
     b0[0] = 1 << 27;
-    assert_int_equal(snn_image_build(&s, &img, &n), SNN_ERR_FORMAT);
+    assert_int_equal(snn_deploy_build(&s, &img, &n), SNN_ERR_FORMAT);
     assert_non_null(strstr(snn_last_error(), "bias"));
     /* the out layer: T * A < 2^31 -> with T = 16, A < 2^27 */
     b0[0] = 0;
     b1[1] = (1 << 27) - 2 * 127;
-    assert_int_equal(snn_image_build(&s, &img, &n), SNN_ERR_FORMAT);
+    assert_int_equal(snn_deploy_build(&s, &img, &n), SNN_ERR_FORMAT);
     assert_non_null(strstr(snn_last_error(), "2^31"));
     b1[1] = (1 << 27) - 2 * 127 - 1;
-    assert_int_equal(snn_image_build(&s, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_build(&s, &img, &n), SNN_OK);
     free(img);
     /* a conv on the image with 1000 input channels: 9*1000*127*255 > 2^28 */
     static int8_t wc[9 * 1000];
     int32_t bc[1] = {0}, thc[1] = {0};
-    snn_image_spec c = {.n_layers = 2, .T = 1, .in_c = 1000, .in_h = 1, .in_w = 1, .n_classes = 2};
+    snn_deploy_spec c = {.n_layers = 2, .T = 1, .in_c = 1000, .in_h = 1, .in_w = 1, .n_classes = 2};
     c.layers[0] = (snn_layer_spec){SNN_LAYER_CONV, 1, wc, bc, thc, NULL, NULL};
     c.layers[1] = (snn_layer_spec){SNN_LAYER_OUT, 2, w1, b1, NULL, NULL, NULL};
-    assert_int_equal(snn_image_build(&c, &img, &n), SNN_ERR_FORMAT);
+    assert_int_equal(snn_deploy_build(&c, &img, &n), SNN_ERR_FORMAT);
     assert_non_null(strstr(snn_last_error(), "overflow"));
 }
 
@@ -384,8 +384,8 @@ static void test_misc(void **state)
     assert_string_equal(snn_layer_kind_str(99), "?");
     snn_net net;
     static uint8_t buf[128] __attribute__((aligned(64)));
-    assert_int_equal(snn_image_parse(buf + 1, 100, &net), SNN_ERR_ARG); /* misaligned */
-    assert_int_equal(snn_image_parse(buf, 100, &net), SNN_ERR_FORMAT);
+    assert_int_equal(snn_deploy_parse(buf + 1, 100, &net), SNN_ERR_ARG); /* misaligned */
+    assert_int_equal(snn_deploy_parse(buf, 100, &net), SNN_ERR_FORMAT);
     assert_non_null(strstr(snn_last_error(), "magic"));
 }
 

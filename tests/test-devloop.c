@@ -19,9 +19,9 @@
 
 #include <cmocka.h>
 
-#include "snn-deploy.h"
-#include "snn-dev-impl.h"
-#include "snn-fold.h"
+#include "deploy/snn-deploy.h"
+#include "driver/snn-dev-impl.h"
+#include "fold/snn-fold.h"
 
 struct snn_bo {
     size_t size;
@@ -123,13 +123,13 @@ static void run_case(const snn_dev_iface *iface, uint32_t batch, uint32_t n, int
 {
     uint8_t *img;
     size_t size;
-    assert_int_equal(snn_image_random(11, "c4,p,c8,f16", 1, 12, 12, 3, 10, 0, &img, &size), SNN_OK);
+    assert_int_equal(snn_deploy_random(11, "c4,p,c8,f16", 1, 12, 12, 3, 10, 0, &img, &size), SNN_OK);
     snn_net net;
-    assert_int_equal(snn_image_parse(img, size, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
     size_t px = 144, stride = snn_result_stride(net.hdr->n_classes, net.n_layers);
     size_t tw = snn_trace_words(&net);
     uint8_t *pixels = malloc(px * n);
-    snn_images_random(5, n, 1, 12, 12, pixels);
+    snn_pixels_random(5, n, 1, 12, 12, pixels);
     uint8_t *want = malloc(stride * n), *got = malloc(stride * n);
     uint32_t *want_tr = malloc(tw * 4 * n), *got_tr = malloc(tw * 4 * n);
     snn_ref_run(&net, pixels, n, want, want_tr);

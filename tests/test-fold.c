@@ -23,8 +23,8 @@
 
 #include <cmocka.h>
 
+#include "deploy/snn-deploy.h"
 #include "fold-testutil.h"
-#include "snn-deploy.h"
 
 static char g_path[256];
 
@@ -140,7 +140,7 @@ static void check_forward(const char *arch, const char *mpbn, uint32_t c, uint32
     snn_fold_net *f = fold_random(&o, &st);
     const uint32_t N = 40;
     uint8_t *px = malloc((size_t)N * c * h * w);
-    snn_images_random(seed, N, c, h, w, px);
+    snn_pixels_random(seed, N, c, h, w, px);
     tu_diff d;
     assert_int_equal(tu_diff_init(&d, f, N), 0);
     float *l1 = malloc(sizeof(float) * N * 10), *l2 = malloc(sizeof(float) * N * 10);
@@ -207,7 +207,7 @@ static void test_quantize_properties(void **state)
     snn_quant_report rep;
     if (snn_fold_quantize(f, &img, &n, &rep) != SNN_OK) fail_msg("%s", snn_last_error());
     snn_net net;
-    assert_int_equal(snn_image_parse(img, n, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
     assert_true(rep.th_clamped >= 3);
     for (uint32_t l = 0; l < net.n_layers; l++) {
         const snn_layer *L = &net.layers[l];
@@ -279,7 +279,7 @@ static void test_quantize_bias_bound(void **state)
     assert_int_equal(snn_fold_quantize(f, &img, &n, &rep), SNN_OK);
     assert_int_equal(rep.bias_limited, 1);
     snn_net net;
-    assert_int_equal(snn_image_parse(img, n, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
     assert_true(abs(net.layers[0].bias[1]) < (1 << 27));
     print_message("bias-limited channel: bias %d units, scale %g\n", net.layers[0].bias[1],
                   net.layers[0].scale[1]);

@@ -29,7 +29,7 @@
 
 #include <cmocka.h>
 
-#include "train-impl.h"
+#include "train/train-impl.h"
 
 static uint64_t rng_state = 12345;
 static float frand(void) { return (float)(2.0 * snn_rng_uniform(&rng_state) - 1.0); }

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "common/json.h"
 
 static void test_values(void **state)
 {

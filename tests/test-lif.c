@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "train-impl.h"
+#include "train/train-impl.h"
 
 static float bn_one[1] = {1}, bn_zero[1] = {0};
 

@@ -1,5 +1,5 @@
 /*
- * test-opts.c - the option layer (host/opts.c): both value forms, flags,
+ * test-opts.c - the option layer (host/cli/opts.c): both value forms, flags,
  * positional arguments and `--`, every message (unknown option, missing
  * value, bad number, bad choice, required option), --help winning over
  * errors, the number parsers at their edges, and the generated help listing
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "opts.h"
+#include "cli/opts.h"
 
 /* A table with one option of every kind. */
 typedef struct fixture {

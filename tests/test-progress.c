@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "progress.h"
+#include "common/progress.h"
 #include "snn-common.h"
 
 /* ---- stderr capture --------------------------------------------------------- */

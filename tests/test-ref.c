@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "snn-deploy.h"
+#include "deploy/snn-deploy.h"
+#include "fold/snn-fold.h"
 #include "snn-dev.h"
-#include "snn-fold.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -30,7 +30,7 @@ typedef struct run_out {
 static void run1(const uint8_t *img, size_t n, const uint8_t *px, run_out *o)
 {
     snn_net net;
-    if (snn_image_parse(img, n, &net) != SNN_OK) fail_msg("%s", snn_last_error());
+    if (snn_deploy_parse(img, n, &net) != SNN_OK) fail_msg("%s", snn_last_error());
     uint32_t K = net.hdr->n_classes, L = net.n_layers;
     uint8_t *rec = malloc(snn_result_stride(K, L));
     o->trace = malloc(4u * snn_trace_words(&net));
@@ -52,12 +52,12 @@ static uint32_t one_neuron(int8_t w, int32_t b, int32_t th, uint8_t pol, uint32_
     int8_t w0[1] = {w};
     int32_t b0[1] = {b}, th0[1] = {th};
     uint8_t pol0[1] = {pol};
-    snn_image_spec s = {.n_layers = 2, .T = T, .in_c = 1, .in_h = 1, .in_w = 1, .n_classes = 2};
+    snn_deploy_spec s = {.n_layers = 2, .T = T, .in_c = 1, .in_h = 1, .in_w = 1, .n_classes = 2};
     s.layers[0] = (snn_layer_spec){SNN_LAYER_FC, 1, w0, b0, th0, pol0, NULL};
     s.layers[1] = (snn_layer_spec){SNN_LAYER_OUT, 2, wo, bo, NULL, NULL, NULL};
     uint8_t *img;
     size_t n;
-    if (snn_image_build(&s, &img, &n) != SNN_OK) fail_msg("%s", snn_last_error());
+    if (snn_deploy_build(&s, &img, &n) != SNN_OK) fail_msg("%s", snn_last_error());
     run1(img, n, &pixel, o);
     uint32_t bits = 0;
     for (uint32_t t = 0; t < T; t++) bits |= (o->trace[t] & 1u) << t; /* 1 word per step */
@@ -154,12 +154,12 @@ static void test_tie_three_classes(void **state)
     (void)state;
     int8_t w0[1] = {0}, wo[3] = {0, 0, 0};
     int32_t b0[1] = {0}, th0[1] = {0}, bo[3] = {1, 7, 7};
-    snn_image_spec s = {.n_layers = 2, .T = 2, .in_c = 1, .in_h = 1, .in_w = 1, .n_classes = 3};
+    snn_deploy_spec s = {.n_layers = 2, .T = 2, .in_c = 1, .in_h = 1, .in_w = 1, .n_classes = 3};
     s.layers[0] = (snn_layer_spec){SNN_LAYER_FC, 1, w0, b0, th0, NULL, NULL};
     s.layers[1] = (snn_layer_spec){SNN_LAYER_OUT, 3, wo, bo, NULL, NULL, NULL};
     uint8_t *img, px = 9;
     size_t n;
-    assert_int_equal(snn_image_build(&s, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_build(&s, &img, &n), SNN_OK);
     run_out o;
     run1(img, n, &px, &o);
     assert_int_equal(o.pred, 1);
@@ -184,13 +184,13 @@ static void test_conv_pool_geometry(void **state)
     for (int i = 0; i < 32; i++) th0[i] = 100;
     int8_t wo[8 * 2] = {0};
     int32_t bo[2] = {0, 0};
-    snn_image_spec s = {.n_layers = 3, .T = 1, .in_c = 1, .in_h = 4, .in_w = 4, .n_classes = 2};
+    snn_deploy_spec s = {.n_layers = 3, .T = 1, .in_c = 1, .in_h = 4, .in_w = 4, .n_classes = 2};
     s.layers[0] = (snn_layer_spec){SNN_LAYER_CONV, 2, w0, b0, th0, NULL, NULL};
     s.layers[1] = (snn_layer_spec){.kind = SNN_LAYER_POOL};
     s.layers[2] = (snn_layer_spec){SNN_LAYER_OUT, 2, wo, bo, NULL, NULL, NULL};
     uint8_t *img;
     size_t n;
-    assert_int_equal(snn_image_build(&s, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_build(&s, &img, &n), SNN_OK);
     uint8_t px[16] = {0};
     px[0 * 4 + 0] = 200; /* corner: reaches 4 taps */
     px[1 * 4 + 2] = 200; /* interior: 9 taps */
@@ -228,7 +228,7 @@ static int bit(const uint8_t *p, uint32_t n)
  * positions pull from inputs (the ref model pushes from input events). */
 static void dense_run(const snn_net *net, const uint8_t *px, dense_out *o)
 {
-    const snn_image_hdr *h = net->hdr;
+    const snn_deploy_hdr *h = net->hdr;
     uint32_t L = net->n_layers, T = h->timesteps;
     memset(o->sums, 0, sizeof o->sums);
     memset(o->spikes, 0, sizeof o->spikes);
@@ -307,15 +307,15 @@ static void compare_with_dense(const char *arch, uint32_t c, uint32_t h, uint32_
 {
     uint8_t *img;
     size_t n;
-    if (snn_image_random(seed, arch, c, h, w, T, K, flags, &img, &n) != SNN_OK)
+    if (snn_deploy_random(seed, arch, c, h, w, T, K, flags, &img, &n) != SNN_OK)
         fail_msg("%s", snn_last_error());
     snn_net net;
-    assert_int_equal(snn_image_parse(img, n, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
     size_t px = (size_t)c * h * w, tw = snn_trace_words(&net);
     size_t stride = snn_result_stride(K, net.n_layers);
     uint8_t *pixels = malloc(px * n_img), *rec = malloc(stride * n_img);
     uint32_t *trace = malloc(4 * tw * n_img);
-    snn_images_random(seed, n_img, c, h, w, pixels);
+    snn_pixels_random(seed, n_img, c, h, w, pixels);
     snn_ref_run(&net, pixels, n_img, rec, trace);
     size_t nbits = 0;
     for (uint32_t l = 0; l + 1 < net.n_layers; l++) nbits += net.layers[l].n_out;
@@ -385,15 +385,15 @@ static void test_device_ref(void **state)
     (void)state;
     uint8_t *img;
     size_t n;
-    assert_int_equal(snn_image_random(9, "c4,p,f8", 1, 8, 8, 3, 5, 0, &img, &n), SNN_OK);
+    assert_int_equal(snn_deploy_random(9, "c4,p,f8", 1, 8, 8, 3, 5, 0, &img, &n), SNN_OK);
     snn_net net;
-    assert_int_equal(snn_image_parse(img, n, &net), SNN_OK);
+    assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
     const uint32_t N = 37;
     size_t stride = snn_result_stride(5, net.n_layers), tw = snn_trace_words(&net);
     uint8_t *px = malloc(64 * N), *r1 = malloc(stride * N), *r2 = malloc(stride * N);
     uint32_t *t1 = malloc(4 * tw * N), *t2 = malloc(4 * tw * N);
     int32_t preds[37];
-    snn_images_random(9, N, 1, 8, 8, px);
+    snn_pixels_random(9, N, 1, 8, 8, px);
     snn_ref_run(&net, px, N, r1, t1);
     snn_dev_opts o;
     snn_dev_opts_init(&o);

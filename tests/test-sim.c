@@ -2,7 +2,7 @@
  * test-sim.c - the Verilator harness (sim/) and the `sim` device.
  *
  * Group "sim-harness" (always; `make test-unit`): the harness against its own
- * behavioural test kernel sim/tests/snn_copy_kernel.sv (build/sim/
+ * behavioural test kernel tests/sim/snn_copy_kernel.sv (build/sim/
  * libsnn-sim-test.so): register map and ap_ctrl_hs behaviour, the memory
  * model under latency, outstanding bursts and back-pressure, a deliberate
  * hang caught by the cycle budget and by the stall watchdog, each protocol
@@ -29,11 +29,11 @@
 
 #include <cmocka.h>
 
-#include "snn-deploy.h"
+#include "deploy/snn-deploy.h"
+#include "fold/snn-fold.h"
+#include "sim/snn-sim.h"
 #include "snn-dev.h"
-#include "snn-fold.h"
 #include "snn-regmap.h"
-#include "snn-sim.h"
 
 /* ---- locating the libraries ------------------------------------------------------ */
 
@@ -441,12 +441,18 @@ static void test_device_missing_library(void **state)
     setenv("MPBN_SIM_DIR", "/nonexistent-sim-dir", 1);
     snn_dev_opts o;
     snn_dev_opts_init(&o);
-    o.lanes = 7;
     snn_dev_t *dev;
+    /* A lane count the RTL does not support is refused before any library or
+     * build is suggested. */
+    o.lanes = 7;
+    assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_ERR_ARG);
+    assert_null(strstr(snn_last_error(), "make sim"));
+    /* A supported count whose library is not built names it and the build. */
+    o.lanes = 2;
     assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_ERR_DEVICE);
     const char *e = snn_last_error();
-    assert_non_null(strstr(e, "/nonexistent-sim-dir/libsnn-sim-L7.so"));
-    assert_non_null(strstr(e, "make sim SIM_LANES=7"));
+    assert_non_null(strstr(e, "/nonexistent-sim-dir/libsnn-sim-L2.so"));
+    assert_non_null(strstr(e, "make sim SIM_LANES=2"));
     setenv("MPBN_SIM_DIR", saved, 1);
 }
 
@@ -544,7 +550,7 @@ static void cross_check(const char *what, const uint8_t *img, size_t size, const
                         uint32_t n, uint64_t seed)
 {
     snn_net net;
-    if (snn_image_parse(img, size, &net) != SNN_OK) fail_msg("%s: %s", what, snn_last_error());
+    if (snn_deploy_parse(img, size, &net) != SNN_OK) fail_msg("%s: %s", what, snn_last_error());
     snn_dev_opts o;
     snn_dev_opts_init(&o);
     dev_out ref = {0};
@@ -597,11 +603,11 @@ static void test_rtl_random_networks(void **state)
             uint64_t seed = 500 * (k + 1) + f;
             uint8_t *img;
             size_t size;
-            if (snn_image_random(seed, rc->arch, rc->c, rc->h, rc->w, rc->T, rc->K, flag_sets[f],
+            if (snn_deploy_random(seed, rc->arch, rc->c, rc->h, rc->w, rc->T, rc->K, flag_sets[f],
                                  &img, &size) != SNN_OK)
                 fail_msg("random net %s: %s", rc->arch, snn_last_error());
             uint8_t *px = malloc((size_t)N_IMG * rc->c * rc->h * rc->w);
-            snn_images_random(seed, N_IMG, rc->c, rc->h, rc->w, px);
+            snn_pixels_random(seed, N_IMG, rc->c, rc->h, rc->w, px);
             char what[96];
             snprintf(what, sizeof what, "%s seed %llu flags %u", rc->arch,
                      (unsigned long long)seed, flag_sets[f]);
@@ -618,7 +624,7 @@ static void test_rtl_extreme_images(void **state)
     (void)state;
     uint8_t *img;
     size_t size;
-    if (snn_image_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) != SNN_OK)
+    if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) != SNN_OK)
         fail_msg("%s", snn_last_error());
     enum { N = 4, PX = 2 * 8 * 8 };
     uint8_t px[N * PX];
@@ -694,7 +700,7 @@ static void test_rtl_fit_check(void **state)
     uint8_t *img;
     size_t size;
     /* 1x80x80 = 6400 pixels > MAX_PIXELS = 4096 */
-    if (snn_image_random(4, "c2,f4", 1, 80, 80, 2, 3, 0, &img, &size) != SNN_OK)
+    if (snn_deploy_random(4, "c2,f4", 1, 80, 80, 2, 3, 0, &img, &size) != SNN_OK)
         fail_msg("%s", snn_last_error());
     uint8_t px[6400] = {0};
     snn_dev_opts o;

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "train-impl.h"
+#include "train/train-impl.h"
 
 static char tmpdir[256];
 

@@ -2,7 +2,7 @@
  * xrt-fake.c - a stand-in for XRT's libxrt_coreutil.so.2 that lets the test
  * suite drive driver/dev-xrt.c past xrtDeviceOpen on a machine without a
  * card: the same dlopen, the same xrt* C entry points, card memory in host
- * RAM, and a "kernel" that runs the golden model (host/ref-model.c) in a
+ * RAM, and a "kernel" that runs the golden model (host/deploy/ref-model.c) in a
  * thread per run, so runs really overlap the host.
  *
  * What it checks like XRT does: a buffer passed to a run must be in the
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 #include <time.h>
 #include <unistd.h>
 
-#include "snn-deploy.h"
+#include "deploy/snn-deploy.h"
 #include "snn-regmap.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -335,10 +335,10 @@ static void *run_thread(void *p)
     int state = 4; /* ERT_CMD_STATE_COMPLETED */
     snn_net net;
     fbo *m = r->arg[0];
-    if (snn_image_parse(m->card, m->size, &net) != SNN_OK) {
+    if (snn_deploy_parse(m->card, m->size, &net) != SNN_OK) {
         state = 5; /* ERROR */
     } else {
-        const snn_image_hdr *h = net.hdr;
+        const snn_deploy_hdr *h = net.hdr;
         size_t px = (size_t)h->in_c * h->in_h * h->in_w;
         size_t stride = snn_result_stride(h->n_classes, net.n_layers);
         size_t tw = (size_t)snn_trace_words(&net) * 4;

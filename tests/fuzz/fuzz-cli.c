@@ -1,5 +1,5 @@
 /*
- * fuzz-cli.c - libFuzzer harness for the option layer (host/opts.c).
+ * fuzz-cli.c - libFuzzer harness for the option layer (host/cli/opts.c).
  *
  * The input, split at NUL bytes, is an argument list; it goes to the option
  * table of every subcommand in turn (argv[0] = the subcommand). With
@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "opts.h"
+#include "cli/cli.h"
+#include "cli/opts.h"
 
 #define MAX_ARGS 64
 

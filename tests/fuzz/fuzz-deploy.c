@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snn-deploy.h"
-#include "snn-fold.h"
+#include "deploy/snn-deploy.h"
+#include "fold/snn-fold.h"
 
 static void try_image(const uint8_t *data, size_t size)
 {
@@ -26,13 +26,13 @@ static void try_image(const uint8_t *data, size_t size)
     memcpy(b, data, size);
     snn_net net;
     snn_clear_error();
-    snn_status st = snn_image_parse(b, size, &net);
+    snn_status st = snn_deploy_parse(b, size, &net);
     if (st != SNN_OK) {
         if (st != SNN_ERR_FORMAT || !snn_last_error()[0]) abort();
         free(b);
         return;
     }
-    const snn_image_hdr *h = net.hdr;
+    const snn_deploy_hdr *h = net.hdr;
     size_t px = (size_t)h->in_c * h->in_h * h->in_w;
     if (px > (1u << 16) || net.hdr->max_neurons > (1u << 18)) { /* keep each run fast */
         free(b);
@@ -42,7 +42,7 @@ static void try_image(const uint8_t *data, size_t size)
     uint8_t *rec = malloc(snn_result_stride(h->n_classes, net.n_layers));
     uint32_t *tr = malloc(4u * snn_trace_words(&net));
     if (pixels && rec && tr) {
-        snn_images_random(size, 1, h->in_c, h->in_h, h->in_w, pixels);
+        snn_pixels_random(size, 1, h->in_c, h->in_h, h->in_w, pixels);
         snn_ref_run(&net, pixels, 1, rec, tr);
     }
     free(pixels), free(rec), free(tr), free(b);
@@ -51,13 +51,13 @@ static void try_image(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     try_image(data, size);
-    if (size >= SNN_IMAGE_HDR_BYTES + 4 && size < (1u << 24)) {
+    if (size >= SNN_DEPLOY_HDR_BYTES + 4 && size < (1u << 24)) {
         uint8_t *c = malloc(size);
         if (!c) return 0;
         memcpy(c, data, size);
         uint32_t total = (uint32_t)size;
         memcpy(c + 12, &total, 4);
-        snn_image_fix_crc(c, size);
+        snn_deploy_fix_crc(c, size);
         try_image(c, size);
         free(c);
     }

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "snn-data.h"
+#include "io/snn-data.h"
 
 /* Header bytes of a rank-r IDX file. */
 #define HDR(r) (4 + 4 * (size_t)(r))

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 static void put(const char *dir, const char *name, const void *data, size_t n)
 {

@@ -1,0 +1,777 @@
+/*
+ * cmd-bench.c - `mpbn bench`: throughput, latency, spikes, synaptic
+ * operations and energy of a deploy image on every device.
+ *
+ *   mpbn bench MODEL.snn [--devices ref,csim,sim,xrt] [--random N] [--clock-mhz F]
+ *              [--csv FILE] [--force] [data and device options]
+ *
+ * The data and device options (--data, --limit, --batch, --lanes, --xclbin,
+ * --timeout-ms, ...) are the fragment bench shares with eval and compare
+ * (host/cli/opts.h).
+ *
+ * Per device: one timed run over all images (images/s = images / wall time
+ * inside snn_dev_run, host copies included), a latency measurement (runs of a
+ * single image, median), the kernel's own counters averaged per image
+ * (synaptic operations and spikes per layer -> spike rate = spikes /
+ * (neurons * T)), accuracy when labels exist, and the images whose output
+ * sums or prediction differ from the first device's (must be 0: the backends
+ * are bit-exact).
+ *
+ *   cycle-counting devices (sim: RTL cycles; csim: kernel loop iterations)
+ *        cycles per image, projected images/s and GSOP/s at --clock-mhz,
+ *        lane utilisation = synops / (lanes * cycles) when --lanes is given
+ *   xrt  measured wall time and mean board power during the runs -> J/image
+ *
+ * Energy model (docs/energy.md): accumulate (AC), multiply-accumulate (MAC)
+ * and SRAM access energies from Horowitz, ISSCC 2014 (45 nm); the spiking
+ * network's ACs and MACs against the dense MACs of the same architecture run
+ * as a non-spiking network, as SNN papers compare them.
+ *
+ * Without --devices every backend in the build is tried (sim on the first
+ * 10 images only) and one that cannot open (no card, no xclbin) is skipped
+ * with a note ("skipped" in the JSON). A device named in --devices that
+ * fails, or any device that fails after opening, does not stop the others:
+ * the table, CSV and JSON report every device that ran, the table and the
+ * JSON's "failed" list ({"device","error"}) those that failed, and the exit
+ * status is 1. A device estimated to need more than a few minutes is
+ * announced first (host/cli/estimate.h). Table on stdout, then the JSON line;
+ * progress and notes on stderr. --csv writes one row per device and layer
+ * (plots: scripts/plot-spike-rate.gp).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/json.h"
+#include "deploy/snn-deploy.h"
+#include "estimate.h"
+#include "fold/snn-fold.h"
+#include "io/snn-data.h"
+#include "opts.h"
+#include "snn-dev.h"
+
+/* The RTL kernel's clock target (docs/rtl.md, constraints/snn_kernel.xdc). */
+#define BENCH_CLOCK_MHZ 300.0
+#define BENCH_MAX_DEVICES 8
+#define BENCH_DEFAULT_LIMIT 1000u
+#define BENCH_LATENCY_RUNS 32
+#define BENCH_LATENCY_SECONDS 1.0
+#define BENCH_SIM_DEFAULT_IMAGES 10
+
+/* ---- energy model (docs/energy.md) ---------------------------------------
+ * Horowitz, "Computing's energy problem (and what we can do about it)",
+ * ISSCC 2014, 45 nm, 0.9 V. Two operation sets: the float32 convention of the
+ * SNN literature (AC = fp32 add 0.9 pJ, MAC = fp32 mult 3.7 + add 0.9 =
+ * 4.6 pJ) and the integer widths this kernel really uses (AC = int32 add
+ * 0.1 pJ, MAC = int8 mult 0.2 + int32 add 0.1 = 0.3 pJ). SRAM: 10 pJ per
+ * 64-bit read of an 8 KB array, scaled linearly with the bits moved. */
+#define E_AC_FP32_PJ 0.9
+#define E_MAC_FP32_PJ 4.6
+#define E_AC_INT_PJ 0.1
+#define E_MAC_INT_PJ 0.3
+#define E_SRAM_64B_PJ 10.0
+#define E_SRAM_BIT_PJ (E_SRAM_64B_PJ / 64.0)
+/* Bits moved per event. SNN: a synaptic op reads one int8 weight and reads
+ * and writes one int32 membrane; a neuron update (threshold pass, every LIF
+ * neuron every step) reads and writes the membrane and reads its threshold
+ * and bias; a spike writes and reads one 32-bit address in the spike queue.
+ * Non-spiking network with the same int8 weights and 8-bit activations: a
+ * MAC reads one weight and one activation; an output neuron reads its bias
+ * and writes its 32-bit sum. */
+#define BITS_SNN_SYNOP (8 + 32 + 32)
+#define BITS_SNN_NEURON_STEP (32 + 32 + 32 + 32)
+#define BITS_SNN_SPIKE (32 + 32)
+#define BITS_ANN_MAC (8 + 8)
+#define BITS_ANN_NEURON (32 + 32)
+
+typedef struct bench_dev {
+    char name[16];
+    int ran;
+    int failed;     /* named in --devices, or opened, and then failed: note = error */
+    char note[768]; /* why it was skipped or failed */
+    uint32_t images;
+    double seconds, images_per_s, latency_s;
+    double accuracy;               /* < 0: no labels */
+    double synops[SNN_MAX_LAYERS]; /* per image */
+    double spikes[SNN_MAX_LAYERS]; /* per image */
+    double synops_total, spikes_total;
+    double cycles_per_image; /* 0: device counts no cycles */
+    double watts, joules_per_image;
+    int64_t mismatches; /* vs the first device that ran; -1: reference itself */
+} bench_dev;
+
+typedef struct bench_opts {
+    const char *model, *data, *csv, *xclbin;
+    char devices[128];
+    int explicit_devices;
+    uint32_t limit, random, lanes, batch, timeout_ms;
+    int32_t device_index;
+    double clock_mhz;
+    snn_dev_opts dev; /* every device option as given (the fields above are copies) */
+    int force;
+} bench_opts;
+
+/* Returns 0 to go on, else 1 with the exit status in *exit_code (0 for --help). */
+static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
+{
+    memset(o, 0, sizeof *o);
+    o->limit = BENCH_DEFAULT_LIMIT;
+    o->clock_mhz = BENCH_CLOCK_MHZ;
+    snn_dev_opts_init(&o->dev);
+    const char *devices = NULL;
+    char devices_help[256];
+    snprintf(devices_help, sizeof devices_help,
+             "comma-separated devices to run; without it every device of this build (%s) is "
+             "tried, sim on the first %u images, and one that cannot open is skipped with a note",
+             snn_dev_names(), BENCH_SIM_DEFAULT_IMAGES);
+    snn_opt tab[] = {
+        SNN_O_STR("--devices", "LIST", &devices, devices_help, .def = "all"),
+        SNN_O_RANDOM(&o->random),
+        SNN_O_DOUBLE("--clock-mhz", "F", &o->clock_mhz, 0.001, 1e6,
+                     "clock of the projected figures of the cycle-counting devices (the RTL "
+                     "target by default)"),
+        SNN_O_STR("--csv", "FILE", &o->csv, "one row per device and layer: spikes, rate, synops"),
+        SNN_O_FORCE(&o->force),
+        SNN_OPTS_DEVICE(&o->dev, &o->data, &o->limit),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {
+        .cmd = "bench",
+        .synopsis = "MODEL.snn [options]",
+        .about = "Throughput, latency, spikes, synaptic operations and energy of a deploy image on "
+                 "every device (docs/energy.md); with --lanes, the lane utilisation of the "
+                 "cycle-counting devices. Table on stdout, then the JSON line.",
+        .opts = tab,
+        .pos_name = "model file",
+        .pos = &o->model,
+        .min_pos = 1,
+        .max_pos = 1,
+    };
+    int rc = snn_opts_run(&spec, argc, argv);
+    if (rc != SNN_OPTS_GO) {
+        *exit_code = rc;
+        return 1;
+    }
+    if (devices) {
+        if (strlen(devices) >= sizeof o->devices) {
+            *exit_code = snn_opts_usage_error(&spec, "bad --devices '%.64s...' (too long)", devices);
+            return 1;
+        }
+        snprintf(o->devices, sizeof o->devices, "%s", devices);
+        o->explicit_devices = 1;
+    } else {
+        snprintf(o->devices, sizeof o->devices, "%s", snn_dev_names());
+    }
+    o->xclbin = o->dev.xclbin;
+    o->lanes = o->dev.lanes;
+    o->batch = o->dev.batch;
+    o->timeout_ms = o->dev.timeout_ms;
+    o->device_index = o->dev.device_index;
+    if (o->force) snn_io_allow_replace(1);
+    return 0;
+}
+
+/* ---- model-derived counts --------------------------------------------------- */
+
+/* Dense multiply-accumulates of layer l run once as a non-spiking network:
+ * every output neuron sums over its whole receptive field (conv border
+ * outputs have fewer taps: padding contributes nothing). */
+static double dense_macs(const snn_layer *L)
+{
+    const snn_layer_desc *d = L->desc;
+    if (L->kind == SNN_LAYER_POOL) return 0;
+    if (L->kind == SNN_LAYER_FC || L->kind == SNN_LAYER_OUT) return (double)L->n_in * d->out_c;
+    double ty = 0, tx = 0;
+    for (uint32_t y = 0; y < d->out_h; y++)
+        ty += (y > 0) + 1 + (y + 1 < d->in_h);
+    for (uint32_t x = 0; x < d->out_w; x++)
+        tx += (x > 0) + 1 + (x + 1 < d->in_w);
+    return ty * tx * d->in_c * d->out_c;
+}
+
+static int is_lif(snn_layer_kind k)
+{
+    return k == SNN_LAYER_CONV || k == SNN_LAYER_FC;
+}
+
+/* ---- one device ----------------------------------------------------------- */
+
+static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t image_size,
+                             const snn_net *net, const uint8_t *pixels, const uint8_t *labels,
+                             uint32_t n, bench_dev *r, uint8_t *results, const uint8_t *ref_results,
+                             int32_t *preds, int *opened)
+{
+    snn_dev_opts d = o->dev;
+    snn_dev_t *dev = NULL;
+    *opened = 0;
+    snn_status st = snn_dev_open(r->name, &d, &dev);
+    if (st == SNN_OK) st = snn_dev_load(dev, image, image_size);
+    if (st != SNN_OK) {
+        snn_dev_close(dev);
+        return st;
+    }
+    *opened = 1;
+    const snn_deploy_hdr *h = net->hdr;
+    size_t img = (size_t)h->in_c * h->in_h * h->in_w;
+    size_t stride = snn_result_stride(h->n_classes, net->n_layers);
+
+    /* Latency: single-image runs, median. */
+    double lat[BENCH_LATENCY_RUNS];
+    int n_lat = 0;
+    double t_end = snn_now() + BENCH_LATENCY_SECONDS;
+    while (n_lat < BENCH_LATENCY_RUNS && (n_lat < 3 || snn_now() < t_end)) {
+        double t0 = snn_now();
+        int32_t p;
+        st = snn_dev_run(dev, pixels + (size_t)(n_lat % n) * img, 1, &p, NULL, NULL);
+        if (st != SNN_OK) break;
+        lat[n_lat++] = snn_now() - t0;
+    }
+    if (st == SNN_OK) {
+        for (int i = 1; i < n_lat; i++) /* insertion sort, tiny */
+            for (int j = i; j > 0 && lat[j] < lat[j - 1]; j--) {
+                double t = lat[j];
+                lat[j] = lat[j - 1];
+                lat[j - 1] = t;
+            }
+        r->latency_s = lat[n_lat / 2];
+    }
+
+    /* Throughput: every image in one call (batched, double-buffered). */
+    snn_dev_stats s0, s1;
+    snn_dev_get_stats(dev, &s0);
+    if (st == SNN_OK) {
+        fprintf(stderr, "mpbn bench: %s: %u images...\n", r->name, n);
+        st = snn_dev_run(dev, pixels, n, preds, results, NULL);
+    }
+    snn_dev_get_stats(dev, &s1);
+    snn_dev_close(dev);
+    if (st != SNN_OK) return st;
+
+    r->ran = 1;
+    r->images = n;
+    r->seconds = s1.seconds - s0.seconds;
+    r->images_per_s = r->seconds > 0 ? n / r->seconds : 0;
+    uint64_t cycles = s1.cycles - s0.cycles;
+    r->cycles_per_image = (double)cycles / n;
+    double joules = s1.joules - s0.joules;
+    r->watts = s1.watts; /* mean board power over the device's runs (sampled while they ran) */
+    r->joules_per_image = joules > 0 ? joules / n : 0;
+
+    uint32_t L = net->n_layers, C = h->n_classes;
+    uint32_t correct = 0;
+    r->mismatches = ref_results ? 0 : -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *rec = results + (size_t)i * stride;
+        uint32_t w[SNN_MAX_CLASSES + 1 + 2 * SNN_MAX_LAYERS];
+        memcpy(w, rec, 4u * snn_result_words(C, L));
+        for (uint32_t l = 0; l < L; l++) {
+            r->spikes[l] += w[C + 1 + l];
+            r->synops[l] += w[C + 1 + L + l];
+        }
+        if (labels && (int32_t)w[C] == (int32_t)labels[i]) correct++;
+        if (ref_results && memcmp(rec, ref_results + (size_t)i * stride, 4u * (C + 1)) != 0)
+            r->mismatches++;
+    }
+    for (uint32_t l = 0; l < L; l++) {
+        r->spikes[l] /= n;
+        r->synops[l] /= n;
+        r->spikes_total += r->spikes[l];
+        r->synops_total += r->synops[l];
+    }
+    r->accuracy = labels ? (double)correct / n : -1;
+    return SNN_OK;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+typedef struct energy_est {
+    double ann_macs, snn_macs, snn_acs, neuron_steps;
+    double snn_fp32_pj, ann_fp32_pj, snn_int_pj, ann_int_pj;
+    double snn_sram_pj, ann_sram_pj, ann_neurons;
+} energy_est;
+
+static void estimate_energy(const snn_net *net, const bench_dev *r, energy_est *e)
+{
+    memset(e, 0, sizeof *e);
+    uint32_t T = net->hdr->timesteps;
+    for (uint32_t l = 0; l < net->n_layers; l++) {
+        const snn_layer *L = &net->layers[l];
+        e->ann_macs += dense_macs(L);
+        if (L->kind != SNN_LAYER_POOL) e->ann_neurons += L->n_out;
+        /* Layer 0 multiplies analogue pixels (once per image): MACs. */
+        if (L->desc->flags & SNN_LF_INPUT_IMAGE)
+            e->snn_macs += r->synops[l];
+        else
+            e->snn_acs += r->synops[l];
+        if (is_lif(L->kind)) e->neuron_steps += (double)L->n_out * T;
+    }
+    e->snn_fp32_pj = E_MAC_FP32_PJ * e->snn_macs + E_AC_FP32_PJ * e->snn_acs;
+    e->ann_fp32_pj = E_MAC_FP32_PJ * e->ann_macs;
+    e->snn_int_pj = E_MAC_INT_PJ * e->snn_macs + E_AC_INT_PJ * (e->snn_acs + e->neuron_steps);
+    e->ann_int_pj = E_MAC_INT_PJ * e->ann_macs;
+    e->snn_sram_pj =
+        E_SRAM_BIT_PJ * (BITS_SNN_SYNOP * r->synops_total + BITS_SNN_NEURON_STEP * e->neuron_steps +
+                         BITS_SNN_SPIKE * r->spikes_total);
+    e->ann_sram_pj =
+        E_SRAM_BIT_PJ * (BITS_ANN_MAC * e->ann_macs + BITS_ANN_NEURON * e->ann_neurons);
+}
+
+static char *json_array(const double *v, uint32_t n, const int *valid)
+{
+    size_t cap = 32 + (size_t)n * 24;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    size_t k = (size_t)snprintf(s, cap, "[");
+    for (uint32_t i = 0; i < n; i++) {
+        if (valid && !valid[i])
+            k += (size_t)snprintf(s + k, cap - k, "%snull", i ? "," : "");
+        else
+            k += (size_t)snprintf(s + k, cap - k, "%s%.6g", i ? "," : "", v[i]);
+    }
+    snprintf(s + k, cap - k, "]");
+    return s;
+}
+
+static void put_num_or_null(snn_json *j, const char *key, double v, int valid)
+{
+    if (valid)
+        snn_json_num(j, key, v);
+    else
+        snn_json_raw(j, key, "null");
+}
+
+static char *device_json(const bench_opts *o, const snn_net *net, const bench_dev *r)
+{
+    snn_json *j = snn_json_new();
+    if (!j) return NULL;
+    uint32_t L = net->n_layers, T = net->hdr->timesteps;
+    snn_json_str(j, "device", r->name);
+    snn_json_int(j, "images", r->images);
+    snn_json_num(j, "seconds", r->seconds);
+    snn_json_num(j, "images_per_s", r->images_per_s);
+    snn_json_num(j, "latency_ms", r->latency_s * 1e3);
+    put_num_or_null(j, "accuracy", r->accuracy, r->accuracy >= 0);
+    if (r->mismatches >= 0) snn_json_int(j, "mismatches", r->mismatches);
+    snn_json_num(j, "synops_per_image", r->synops_total);
+    snn_json_num(j, "spikes_per_image", r->spikes_total);
+    double rate[SNN_MAX_LAYERS];
+    int valid[SNN_MAX_LAYERS];
+    for (uint32_t l = 0; l < L; l++) {
+        const snn_layer *ly = &net->layers[l];
+        valid[l] = ly->kind != SNN_LAYER_OUT;
+        rate[l] = valid[l] ? r->spikes[l] / ((double)ly->n_out * T) : 0;
+    }
+    char *a;
+    if ((a = json_array(rate, L, valid))) snn_json_raw(j, "spike_rate", a), free(a);
+    if ((a = json_array(r->spikes, L, NULL))) snn_json_raw(j, "spikes_per_layer", a), free(a);
+    if ((a = json_array(r->synops, L, NULL))) snn_json_raw(j, "synops_per_layer", a), free(a);
+    if (r->cycles_per_image > 0) {
+        double ips = o->clock_mhz * 1e6 / r->cycles_per_image;
+        snn_json_num(j, "cycles_per_image", r->cycles_per_image);
+        snn_json_num(j, "clock_mhz", o->clock_mhz);
+        snn_json_num(j, "projected_images_per_s", ips);
+        snn_json_num(j, "projected_gsop_per_s", r->synops_total * ips / 1e9);
+        put_num_or_null(j, "lanes", o->lanes, o->lanes > 0);
+        put_num_or_null(j, "lane_utilisation",
+                        o->lanes ? r->synops_total / ((double)o->lanes * r->cycles_per_image) : 0,
+                        o->lanes > 0);
+    }
+    if (!strcmp(r->name, "xrt")) {
+        snn_json_num(j, "wall_seconds", r->seconds);
+        put_num_or_null(j, "board_watts", r->watts, r->watts > 0);
+        put_num_or_null(j, "joules_per_image", r->joules_per_image, r->joules_per_image > 0);
+    }
+    energy_est e;
+    estimate_energy(net, r, &e);
+    snn_json_num(j, "snn_macs_per_image", e.snn_macs);
+    snn_json_num(j, "snn_acs_per_image", e.snn_acs);
+    snn_json_num(j, "est_uj_fp32", e.snn_fp32_pj * 1e-6);
+    snn_json_num(j, "est_uj_int", e.snn_int_pj * 1e-6);
+    snn_json_num(j, "est_uj_int_sram", (e.snn_int_pj + e.snn_sram_pj) * 1e-6);
+    const char *s = snn_json_finish(j);
+    char *out = s ? strdup(s) : NULL;
+    snn_json_free(j);
+    return out;
+}
+
+/* [{"device":"xrt","error":"..."},...] of the devices that failed; malloc'ed
+ * (NULL if out of memory). */
+static char *failed_json(const bench_dev *devs, int n_dev)
+{
+    size_t cap = 8, k;
+    for (int i = 0; i < n_dev; i++) cap += 160 + 6 * strlen(devs[i].note);
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    k = (size_t)snprintf(s, cap, "[");
+    for (int i = 0, first = 1; i < n_dev; i++) {
+        if (!devs[i].failed) continue;
+        k += (size_t)snprintf(s + k, cap - k, "%s{\"device\":", first ? "" : ",");
+        k += snn_json_escape(s + k, cap - k, devs[i].name);
+        k += (size_t)snprintf(s + k, cap - k, ",\"error\":");
+        k += snn_json_escape(s + k, cap - k, devs[i].note);
+        k += (size_t)snprintf(s + k, cap - k, "}");
+        first = 0;
+    }
+    snprintf(s + k, cap - k, "]");
+    return s;
+}
+
+static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs, int n_dev)
+{
+    uint32_t L = net->n_layers, T = net->hdr->timesteps;
+    printf("%-6s %8s %10s %10s %8s %12s %10s %8s\n", "device", "images", "images/s", "latency",
+           "acc", "synops/img", "spikes/img", "mismatch");
+    for (int i = 0; i < n_dev; i++) {
+        bench_dev *r = &devs[i];
+        if (!r->ran) {
+            printf("%-6s %s: %s\n", r->name, r->failed ? "FAILED" : "skipped", r->note);
+            continue;
+        }
+        char acc[16] = "-", mm[24] = "-";
+        if (r->accuracy >= 0) snprintf(acc, sizeof acc, "%.4f", r->accuracy);
+        if (r->mismatches >= 0) snprintf(mm, sizeof mm, "%lld", (long long)r->mismatches);
+        printf("%-6s %8u %10.1f %8.3fms %8s %12.0f %10.1f %8s\n", r->name, r->images,
+               r->images_per_s, r->latency_s * 1e3, acc, r->synops_total, r->spikes_total, mm);
+    }
+    int first = -1;
+    for (int i = 0; i < n_dev; i++)
+        if (devs[i].ran) {
+            first = i;
+            break;
+        }
+    if (first < 0) return;
+    const bench_dev *r0 = &devs[first];
+    printf("\nper layer (%s, T=%u)\n%-3s %-5s %8s %12s %10s %12s %12s\n", r0->name, T, "l", "kind",
+           "neurons", "spikes/img", "rate", "synops/img", "dense MACs");
+    for (uint32_t l = 0; l < L; l++) {
+        const snn_layer *ly = &net->layers[l];
+        char rate[16] = "-";
+        if (ly->kind != SNN_LAYER_OUT)
+            snprintf(rate, sizeof rate, "%.4f", r0->spikes[l] / ((double)ly->n_out * T));
+        printf("%-3u %-5s %8u %12.1f %10s %12.0f %12.0f\n", l, snn_layer_kind_str(ly->kind),
+               ly->n_out, r0->spikes[l], rate, r0->synops[l], dense_macs(ly));
+    }
+    for (int i = 0; i < n_dev; i++) {
+        const bench_dev *r = &devs[i];
+        if (!r->ran) continue;
+        if (r->cycles_per_image > 0) {
+            double ips = o->clock_mhz * 1e6 / r->cycles_per_image;
+            printf("\n%s: %.0f cycles/image -> %.1f images/s, %.3f GSOP/s at %.0f MHz", r->name,
+                   r->cycles_per_image, ips, r->synops_total * ips / 1e9, o->clock_mhz);
+            if (o->lanes)
+                printf(", lane utilisation %.1f%% (%u lanes)",
+                       100.0 * r->synops_total / (o->lanes * r->cycles_per_image), o->lanes);
+            printf("\n");
+        }
+        if (!strcmp(r->name, "xrt")) {
+            if (r->watts > 0)
+                printf("\nxrt: %.3f s wall, %.1f W board power, %.3g J/image\n", r->seconds,
+                       r->watts, r->joules_per_image);
+            else
+                printf("\nxrt: %.3f s wall; no board power sensor found (docs/energy.md)\n",
+                       r->seconds);
+        }
+    }
+    energy_est e;
+    estimate_energy(net, r0, &e);
+    printf("\nenergy model (Horowitz ISSCC 2014, 45 nm; docs/energy.md), per image:\n");
+    printf("  SNN: %.0f MACs (encoding layer) + %.0f ACs; non-spiking net of the same shape: "
+           "%.0f MACs (%.1fx the SNN's operations)\n",
+           e.snn_macs, e.snn_acs, e.ann_macs, e.ann_macs / (e.snn_macs + e.snn_acs + 1e-30));
+    printf("  fp32 convention (MAC %.1f pJ, AC %.1f pJ): SNN %.3f uJ, non-spiking %.3f uJ "
+           "(%.1fx)\n",
+           E_MAC_FP32_PJ, E_AC_FP32_PJ, e.snn_fp32_pj * 1e-6, e.ann_fp32_pj * 1e-6,
+           e.ann_fp32_pj / (e.snn_fp32_pj + 1e-30));
+    printf("  int8/int32 as built (MAC %.1f pJ, AC %.1f pJ) + SRAM (%.0f pJ per 64 bits): "
+           "SNN %.3f uJ, non-spiking %.3f uJ (%.1fx)\n",
+           E_MAC_INT_PJ, E_AC_INT_PJ, E_SRAM_64B_PJ, (e.snn_int_pj + e.snn_sram_pj) * 1e-6,
+           (e.ann_int_pj + e.ann_sram_pj) * 1e-6,
+           (e.ann_int_pj + e.ann_sram_pj) / (e.snn_int_pj + e.snn_sram_pj + 1e-30));
+}
+
+static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench_dev *devs,
+                            int n_dev)
+{
+    const char *path = o->csv;
+    snn_afile af;
+    snn_status st = snn_afile_open(&af, path, SNN_KIND_CSV);
+    if (st != SNN_OK) return st;
+    char line[512];
+    snprintf(line, sizeof line,
+             "device,layer,kind,neurons,timesteps,spikes_per_image,spike_rate,synops_per_image,"
+             "dense_macs,lanes,images_per_s,cycles_per_image,projected_images_per_s,"
+             "lane_utilisation\n");
+    st = snn_afile_write(&af, line, strlen(line));
+    uint32_t T = net->hdr->timesteps;
+    for (int i = 0; i < n_dev && st == SNN_OK; i++) {
+        const bench_dev *r = &devs[i];
+        if (!r->ran) continue;
+        for (uint32_t l = 0; l < net->n_layers && st == SNN_OK; l++) {
+            const snn_layer *ly = &net->layers[l];
+            char rate[32] = "";
+            if (ly->kind != SNN_LAYER_OUT)
+                snprintf(rate, sizeof rate, "%.6g", r->spikes[l] / ((double)ly->n_out * T));
+            /* device-level figures repeated on every row (lanes sweep: take layer 0) */
+            char cyc[96] = ",", util[32] = "";
+            if (r->cycles_per_image > 0)
+                snprintf(cyc, sizeof cyc, "%.6g,%.6g", r->cycles_per_image,
+                         o->clock_mhz * 1e6 / r->cycles_per_image);
+            if (r->cycles_per_image > 0 && o->lanes)
+                snprintf(util, sizeof util, "%.6g",
+                         r->synops_total / ((double)o->lanes * r->cycles_per_image));
+            snprintf(line, sizeof line,
+                     "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%u,%.6g,%.95s,%.31s\n", r->name, l,
+                     snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate, r->synops[l],
+                     dense_macs(ly), o->lanes, r->images_per_s, cyc, util);
+            st = snn_afile_write(&af, line, strlen(line));
+        }
+    }
+    if (st != SNN_OK) {
+        snn_afile_abort(&af);
+        return st;
+    }
+    return snn_afile_commit(&af);
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+int snn_cmd_bench(int argc, char **argv)
+{
+    bench_opts o;
+    int code = 0;
+    if (parse_args(argc, argv, &o, &code)) return code;
+
+    uint8_t *raw = NULL, *image = NULL;
+    size_t size = 0;
+    snn_net net;
+    snn_dataset ds = {0};
+    uint8_t *pixels = NULL, *results = NULL, *ref_results = NULL;
+    int32_t *preds = NULL;
+    bench_dev devs[BENCH_MAX_DEVICES];
+    int n_dev = 0, rc = 1;
+    memset(devs, 0, sizeof devs);
+
+    snn_io_note_input(o.model);
+    snn_dataset_note_inputs(o.data);
+    if (o.csv && snn_output_claim(o.csv, SNN_KIND_CSV) != SNN_OK) {
+        fprintf(stderr, "mpbn bench: --csv %s\n", snn_last_error());
+        return 1;
+    }
+    snn_status st = snn_file_read(o.model, SNN_DEPLOY_MAX_BYTES, &raw, &size);
+    if (st != SNN_OK) {
+        fprintf(stderr, "mpbn bench: %s\n", snn_last_error()); /* names the file */
+        goto out;
+    }
+    if (st == SNN_OK) {
+        /* The parsed view aliases the bytes, which must be 4-byte aligned. */
+        image = aligned_alloc(64, (size + 63) & ~(size_t)63);
+        if (!image)
+            st = snn_fail(SNN_ERR_NOMEM, "out of memory");
+        else
+            memcpy(image, raw, size);
+    }
+    if (st == SNN_OK) st = snn_deploy_parse(image, size, &net);
+    if (st != SNN_OK) {
+        fprintf(stderr, "mpbn bench: %s: %s\n", o.model, snn_last_error());
+        goto out;
+    }
+    const snn_deploy_hdr *h = net.hdr;
+    size_t img = (size_t)h->in_c * h->in_h * h->in_w;
+    uint32_t n;
+    const uint8_t *labels = NULL;
+    if (o.random) {
+        n = o.random;
+        pixels = snn_malloc(img * n);
+        if (!pixels) goto oom;
+        snn_pixels_random(o.dev.seed, n, h->in_c, h->in_h, h->in_w, pixels);
+    } else {
+        st = snn_dataset_load(o.data, "t10k", o.limit, &ds);
+        if (st != SNN_OK) {
+            fprintf(stderr, "mpbn bench: %s (or use --random N for random images)\n",
+                    snn_last_error());
+            goto out;
+        }
+        if (ds.c != h->in_c || ds.h != h->in_h || ds.w != h->in_w) {
+            fprintf(stderr,
+                    "mpbn bench: the data set's images are %ux%ux%u, the model expects %ux%ux%u\n",
+                    ds.c, ds.h, ds.w, h->in_c, h->in_h, h->in_w);
+            goto out;
+        }
+        n = ds.n;
+        pixels = ds.pixels;
+        labels = ds.labels;
+    }
+    if (n == 0) {
+        fprintf(stderr, "mpbn bench: no images\n");
+        goto out;
+    }
+    size_t stride = snn_result_stride(h->n_classes, net.n_layers);
+    results = snn_malloc(stride * n);
+    ref_results = snn_malloc(stride * n);
+    preds = snn_malloc(sizeof *preds * n);
+    if (!results || !ref_results || !preds) goto oom;
+
+    /* Devices, in --devices order. */
+    char list[128];
+    snprintf(list, sizeof list, "%s", o.devices);
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (n_dev == BENCH_MAX_DEVICES) {
+            fprintf(stderr, "mpbn bench: at most %d devices\n", BENCH_MAX_DEVICES);
+            rc = 2;
+            goto out;
+        }
+        snprintf(devs[n_dev++].name, sizeof devs[0].name, "%s", tok);
+    }
+    /* Every device runs whatever happens to the others: one that fails is
+     * reported with its error beside the results of those that ran. */
+    int have_ref = 0, n_failed = 0;
+    for (int i = 0; i < n_dev; i++) {
+        bench_dev *r = &devs[i];
+        /* Verilator runs about a million cycles per second: without an explicit
+         * --devices, sim gets the first few images only (compared on those). */
+        uint32_t nd = n;
+        if (!o.explicit_devices && !strcmp(r->name, "sim") && n > BENCH_SIM_DEFAULT_IMAGES) {
+            nd = BENCH_SIM_DEFAULT_IMAGES;
+            fprintf(stderr,
+                    "mpbn bench: sim runs the first %u of %u images (it simulates every clock "
+                    "cycle); `--devices sim` runs all\n",
+                    nd, n);
+        }
+        snn_warn_long_run("bench", r->name, nd,
+                          snn_est_device_image_seconds(&net, r->name, o.dev.lanes),
+                          o.random ? "a smaller --random N benchmarks fewer images"
+                                   : "--limit N benchmarks the first N test images only");
+        int opened;
+        st = run_device(&o, image, size, &net, pixels, labels, nd, r, results,
+                        have_ref ? ref_results : NULL, preds, &opened);
+        if (st != SNN_OK) {
+            snprintf(r->note, sizeof r->note, "%s", snn_last_error());
+            /* Without --devices a device that cannot open (or take this
+             * model) is skipped; one that was asked for, or failed while
+             * running, is a failure. */
+            if (o.explicit_devices || opened) {
+                fprintf(stderr, "mpbn bench: %s failed: %s\n", r->name, r->note);
+                r->failed = 1;
+                n_failed++;
+            } else {
+                fprintf(stderr, "mpbn bench: skipping %s: %s\n", r->name, r->note);
+            }
+            continue;
+        }
+        if (!have_ref) {
+            memcpy(ref_results, results, stride * n);
+            have_ref = 1;
+        }
+    }
+    if (!have_ref) {
+        fprintf(stderr, "mpbn bench: no device could run\n");
+        goto out;
+    }
+
+    print_table(&o, &net, devs, n_dev);
+    if (o.csv) {
+        st = write_csv(&o, &net, devs, n_dev);
+        if (st != SNN_OK) {
+            fprintf(stderr, "mpbn bench: %s\n", snn_last_error());
+            goto out;
+        }
+    }
+
+    /* JSON line. */
+    {
+        snn_json *j = snn_json_new();
+        snn_json_str(j, "command", "bench");
+        snn_json_str(j, "model", o.model);
+        snn_json_int(j, "images", n);
+        snn_json_str(j, "data", o.random ? "random" : (o.data ? o.data : SNN_DATA_DEFAULT_DIR));
+        snn_json_int(j, "timesteps", h->timesteps);
+        snn_json_num(j, "clock_mhz", o.clock_mhz);
+        char *arr = malloc(64 + (size_t)n_dev * 4096);
+        if (arr) {
+            size_t k = (size_t)sprintf(arr, "[");
+            int first = 1;
+            for (int i = 0; i < n_dev; i++) {
+                if (!devs[i].ran) continue;
+                char *dj = device_json(&o, &net, &devs[i]);
+                if (!dj) continue;
+                k += (size_t)snprintf(arr + k, 64 + (size_t)n_dev * 4096 - k, "%s%s",
+                                      first ? "" : ",", dj);
+                first = 0;
+                free(dj);
+            }
+            snprintf(arr + k, 64 + (size_t)n_dev * 4096 - k, "]");
+            snn_json_raw(j, "devices", arr);
+            free(arr);
+        }
+        char skipped[1024];
+        size_t k = (size_t)snprintf(skipped, sizeof skipped, "[");
+        for (int i = 0, first = 1; i < n_dev; i++)
+            if (!devs[i].ran && !devs[i].failed && k < sizeof skipped) {
+                k += (size_t)snprintf(skipped + k, sizeof skipped - k, "%s", first ? "" : ",");
+                if (k < sizeof skipped)
+                    k += snn_json_escape(skipped + k, sizeof skipped - k, devs[i].name);
+                first = 0;
+            }
+        if (k < sizeof skipped - 2) {
+            snprintf(skipped + k, sizeof skipped - k, "]");
+            snn_json_raw(j, "skipped", skipped);
+        }
+        /* failed: [{"device":..,"error":..}] in --devices order */
+        char *fl = failed_json(devs, n_dev);
+        if (fl) snn_json_raw(j, "failed", fl);
+        free(fl);
+        int64_t mism = 0;
+        for (int i = 0; i < n_dev; i++)
+            if (devs[i].ran && devs[i].mismatches > 0) mism += devs[i].mismatches;
+        snn_json_int(j, "mismatches", mism);
+        const bench_dev *r0 = NULL;
+        for (int i = 0; i < n_dev && !r0; i++)
+            if (devs[i].ran) r0 = &devs[i];
+        energy_est e;
+        estimate_energy(&net, r0, &e);
+        snn_json_num(j, "ann_macs_per_image", e.ann_macs);
+        snn_json_num(j, "ann_est_uj_fp32", e.ann_fp32_pj * 1e-6);
+        snn_json_num(j, "ann_est_uj_int_sram", (e.ann_int_pj + e.ann_sram_pj) * 1e-6);
+        char em[512];
+        snprintf(em, sizeof em,
+                 "{\"source\":\"Horowitz ISSCC 2014, 45 nm\",\"e_ac_fp32_pj\":%g,"
+                 "\"e_mac_fp32_pj\":%g,\"e_ac_int_pj\":%g,\"e_mac_int_pj\":%g,"
+                 "\"e_sram_64bit_pj\":%g}",
+                 E_AC_FP32_PJ, E_MAC_FP32_PJ, E_AC_INT_PJ, E_MAC_INT_PJ, E_SRAM_64B_PJ);
+        snn_json_raw(j, "energy_model", em);
+        const char *s = snn_json_finish(j);
+        if (s) puts(s);
+        snn_json_free(j);
+        rc = mism || n_failed ? 1 : 0;
+        if (mism)
+            fprintf(stderr, "mpbn bench: devices disagree on %lld image(s)\n", (long long)mism);
+        if (n_failed) {
+            char names[BENCH_MAX_DEVICES * 18] = "";
+            for (int i = 0; i < n_dev; i++)
+                if (devs[i].failed) {
+                    size_t len = strlen(names);
+                    snprintf(names + len, sizeof names - len, "%s%.15s", len ? ", " : "",
+                             devs[i].name);
+                }
+            fprintf(stderr,
+                    "mpbn bench: %d of %d devices failed (%s); the results above are those of "
+                    "the others\n",
+                    n_failed, n_dev, names);
+        }
+    }
+    goto out;
+oom:
+    fprintf(stderr, "mpbn bench: out of memory\n");
+out:
+    if (pixels != ds.pixels) free(pixels);
+    snn_dataset_free(&ds);
+    free(results);
+    free(ref_results);
+    free(preds);
+    free(raw);
+    free(image);
+    return rc;
+}

@@ -1,0 +1,286 @@
+/*
+ * cmd-train.c - `mpbn train`: train the spiking network on an IDX data set.
+ *
+ *   mpbn train [options] --out FILE.safetensors   (mpbn help train lists them)
+ *
+ * Progress and one line per epoch go to stderr; the per-epoch figures also
+ * go to <out>.csv (and <out>.png when gnuplot is installed), where <out> is
+ * the output path without ".safetensors". A last stderr line names both
+ * files; the last stdout line is JSON, with "csv" and (when this run drew the
+ * plot) "png" among its keys.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common/json.h"
+#include "common/progress.h"
+#include "opts.h"
+#include "train/snn-train.h"
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+static snn_status parse_arch(const char *v, void *field)
+{
+    snn_arch arch;
+    snn_status st = snn_arch_parse(v, &arch);
+    if (st == SNN_OK) *(const char **)field = v;
+    return st;
+}
+
+static snn_status parse_mpbn(const char *v, void *field)
+{
+    return snn_mpbn_mode_parse(v, (snn_mpbn_mode *)field);
+}
+
+/* --augment all|crop|flip|none */
+static const uint32_t augment_values[] = {SNN_AUG_CROP | SNN_AUG_FLIP, SNN_AUG_CROP, SNN_AUG_FLIP, 0};
+
+/* ---- per-epoch log: stderr line, CSV, PNG --------------------------------------- */
+
+typedef struct epoch_log {
+    char csv[4096 + 64];
+    char png[4096 + 64];
+    char *lines; /* CSV text so far */
+    size_t len;
+    int quiet;
+    int have_gnuplot;
+    int png_written;
+} epoch_log;
+
+static int have_gnuplot(void)
+{
+    const char *path = getenv("PATH");
+    if (!path) return 0;
+    char buf[4096];
+    while (*path) {
+        const char *e = strchr(path, ':');
+        size_t n = e ? (size_t)(e - path) : strlen(path);
+        if (n && n < sizeof buf - 10) {
+            snprintf(buf, sizeof buf, "%.*s/gnuplot", (int)n, path);
+            if (access(buf, X_OK) == 0) return 1;
+        }
+        if (!e) break;
+        path = e + 1;
+    }
+    return 0;
+}
+
+/* Draw the accuracy curve: gnuplot renders into a private temporary
+ * directory, and the PNG then goes to its place like every other output
+ * (snn_file_write_atomic: claimed, never over an input or a special file). */
+static void plot(epoch_log *lg)
+{
+    if (!lg->have_gnuplot || strchr(lg->csv, '\'') || strchr(lg->csv, '\\')) return;
+    char dir[] = "/tmp/mpbn-plot-XXXXXX";
+    if (!mkdtemp(dir)) return;
+    char tmp[sizeof dir + 16];
+    snprintf(tmp, sizeof tmp, "%s/plot.png", dir);
+    FILE *g = popen("gnuplot 2>/dev/null", "w");
+    if (g) {
+        fprintf(g,
+                "set terminal png size 800,500\nset output '%s'\nset datafile separator ','\n"
+                "set key bottom right\nset grid\nset xlabel 'epoch'\nset ylabel 'accuracy'\n"
+                "plot '%s' using 1:3 skip 1 with linespoints title 'train', "
+                "'' using 1:4 skip 1 with linespoints title 'test'\n",
+                tmp, lg->csv);
+        uint8_t *png = NULL;
+        size_t n = 0;
+        /* an 800x500 plot is tens of KiB; 64 MiB is far beyond any */
+        if (pclose(g) == 0 && snn_file_read(tmp, (uint64_t)64 << 20, &png, &n) == SNN_OK && n > 0) {
+            if (snn_file_write_atomic(lg->png, png, n, SNN_KIND_PNG) == SNN_OK)
+                lg->png_written = 1;
+            else
+                fprintf(stderr, "mpbn train: warning: %s\n", snn_last_error());
+        }
+        free(png);
+    }
+    unlink(tmp);
+    rmdir(dir);
+}
+
+static void on_epoch(const snn_train_epoch *e, void *ctx)
+{
+    epoch_log *lg = ctx;
+    char t[32];
+    snn_progress_fmt_time(e->seconds, t, sizeof t);
+    if (!lg->quiet)
+        fprintf(stderr,
+                "epoch %u: train_loss %.4f train_acc %.4f test_acc %.4f lr %.5f time %s "
+                "(%.0f img/s)\n",
+                e->epoch, e->train_loss, e->train_acc, e->test_acc, e->lr, t, e->images_per_s);
+    char line[256];
+    int n = snprintf(line, sizeof line, "%u,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f\n", e->epoch,
+                     e->train_loss, e->train_acc, e->test_acc, e->lr, e->seconds, e->images_per_s);
+    char *p = realloc(lg->lines, lg->len + (size_t)n + 1);
+    if (!p) return;
+    lg->lines = p;
+    memcpy(lg->lines + lg->len, line, (size_t)n + 1);
+    lg->len += (size_t)n;
+    if (snn_file_write_atomic(lg->csv, lg->lines, lg->len, SNN_KIND_CSV) != SNN_OK) {
+        fprintf(stderr, "mpbn train: warning: %s\n", snn_last_error());
+        return;
+    }
+    plot(lg);
+}
+
+/* The epoch log has one short line per epoch; a larger file is not ours. */
+#define EPOCH_CSV_MAX_BYTES ((uint64_t)16 << 20)
+
+static void log_init(epoch_log *lg, const char *out, int resume, int quiet)
+{
+    memset(lg, 0, sizeof *lg);
+    size_t n = strlen(out);
+    const char *ext = ".safetensors";
+    size_t ne = strlen(ext);
+    if (n > ne && !strcmp(out + n - ne, ext)) n -= ne;
+    if (n > 4096) n = 4096;
+    snprintf(lg->csv, sizeof lg->csv, "%.*s.csv", (int)n, out);
+    snprintf(lg->png, sizeof lg->png, "%.*s.png", (int)n, out);
+    lg->quiet = quiet;
+    const char *hdr = "epoch,train_loss,train_acc,test_acc,lr,seconds,images_per_s\n";
+    uint8_t *old = NULL;
+    size_t sz = 0;
+    if (resume && snn_file_read(lg->csv, EPOCH_CSV_MAX_BYTES, &old, &sz) == SNN_OK &&
+        sz >= strlen(hdr)) {
+        lg->lines = (char *)old;
+        lg->lines = realloc(lg->lines, sz + 1);
+        lg->lines[sz] = 0;
+        lg->len = sz;
+    } else {
+        free(old);
+        snn_clear_error();
+        lg->lines = strdup(hdr);
+        lg->len = lg->lines ? strlen(hdr) : 0;
+    }
+    lg->have_gnuplot = have_gnuplot();
+    if (!lg->have_gnuplot && !quiet)
+        fprintf(stderr, "mpbn train: gnuplot not found: no accuracy plot (%s)\n", lg->png);
+}
+
+/* ---- OpenBLAS kernel choice ----------------------------------------------------------- */
+
+/* OpenBLAS 0.3.21 (Debian 12) does not recognise AMD Zen 4/5 and falls back
+ * to its AVX2 (Haswell) kernels; its AVX-512 (SkylakeX) sgemm needs ~25% less
+ * CPU here. The kernel table is picked when the library loads, from
+ * OPENBLAS_CORETYPE, so the CLI re-executes itself once with the variable
+ * set. argv is main()'s argv (the subcommand's argv - 1). A user setting
+ * OPENBLAS_CORETYPE (or MPBN_BLAS_REEXEC=0) keeps full control. */
+void snn_cli_prefer_avx512_blas(char **argv)
+{
+    const char *no = getenv("MPBN_BLAS_REEXEC");
+    if (getenv("OPENBLAS_CORETYPE") || (no && !strcmp(no, "0"))) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return;
+    if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)) return;
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the default kernels */
+}
+
+/* ---- command -------------------------------------------------------------------------- */
+
+int snn_cmd_train(int argc, char **argv)
+{
+    snn_train_opts o;
+    snn_train_opts_default(&o);
+    int no_augment = 0, force = 0;
+    snn_opt tab[] = {
+        SNN_O_STR("--data", "DIR", &o.data_dir, "IDX data set directory (train and t10k splits)",
+                  .def = SNN_DATA_DEFAULT_DIR),
+        SNN_O_FUNC("--arch", "SPEC", &o.arch, parse_arch,
+                   "hidden layers, comma-separated: cN conv 3x3 with N channels, p 2x2 pooling, "
+                   "fN fully connected with N outputs; the output layer is implied",
+                   .def = SNN_ARCH_DEFAULT),
+        SNN_O_U32("--T", "N", &o.T, 1, SNN_MAX_T, "time steps"),
+        SNN_O_FUNC("--mpbn", "MODE", &o.mpbn, parse_mpbn, "membrane-potential BN",
+                   .choices = "none|channel|element", .def = "channel"),
+        SNN_O_U32("--epochs", "N", &o.epochs, 1, 100000, "epochs in total",
+                  .def = "10, or the checkpoint's total with --resume"),
+        SNN_O_U32("--batch", "N", &o.batch, 2, 65536, "training images per step"),
+        SNN_O_DOUBLE("--lr", "X", &o.lr, 0, 100, "initial learning rate, cosine to 0"),
+        SNN_O_DOUBLE("--wd", "X", &o.weight_decay, 0, 1, "weight decay on conv/fc weights"),
+        SNN_O_U32("--limit-train", "N", &o.limit_train, 0, UINT32_MAX,
+                  "first N training images (0 = all)"),
+        SNN_O_U32("--limit-test", "N", &o.limit_test, 0, UINT32_MAX,
+                  "first N test images (0 = all)"),
+        SNN_O_U64("--seed", "N", &o.seed, 0, UINT32_MAX,
+                  "seed of the initial weights, the shuffle and the augmentation"),
+        SNN_O_U32("--threads", "N", &o.threads, 0, 1024, "worker threads (0 = all cores)"),
+        SNN_O_ENUM("--augment", "A", &o.augment, "all|crop|flip|none", augment_values,
+                   "augmentation: all = random crop (pad 2) and horizontal flip",
+                   .def = "all, or the checkpoint's with --resume"),
+        SNN_O_FLAG("--no-augment", &no_augment, "the same as --augment none"),
+        SNN_O_U32("--max-batches", "N", &o.max_batches, 0, UINT32_MAX,
+                  "batches per epoch at most (0 = all; benchmarks)"),
+        SNN_O_U32("--stop-after", "N", &o.stop_after, 0, UINT32_MAX,
+                  "end after N epochs of this run (0 = run to the total); --resume continues"),
+        SNN_O_STR("--resume", "CKPT", &o.resume, "continue the run this checkpoint holds"),
+        SNN_O_STR("--out", "FILE", &o.out,
+                  "checkpoint to write (.safetensors); the per-epoch figures go to <out>.csv "
+                  "and <out>.png",
+                  .flags = SNN_OPTF_REQUIRED),
+        SNN_O_FORCE(&force),
+        SNN_O_FLAG("--quiet", &o.quiet, "no progress and no epoch lines"),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {
+        .cmd = "train",
+        .synopsis = "[options] --out FILE.safetensors",
+        .about = "Train the spiking network with BN and MPBN on the CPU (surrogate-gradient BPTT).\n"
+                 "Progress and one line per epoch on stderr; the last stdout line is JSON.",
+        .opts = tab,
+    };
+    int prc = snn_opts_run(&spec, argc, argv);
+    if (prc != SNN_OPTS_GO) return prc;
+    if (no_augment) o.augment = 0;
+    if (force) snn_io_allow_replace(1);
+    snn_cli_prefer_avx512_blas(argv - 1);
+    epoch_log lg;
+    log_init(&lg, o.out, o.resume != NULL, o.quiet);
+    /* Claim every output before hours of training: the data set is never an
+     * output, a second trainer on the same --out fails here, and a device
+     * node, directory or file of another kind is refused. */
+    snn_dataset_note_inputs(o.data_dir);
+    if (snn_output_claim(o.out, SNN_KIND_CHECKPOINT) != SNN_OK ||
+        snn_output_claim(lg.csv, SNN_KIND_CSV) != SNN_OK ||
+        (lg.have_gnuplot && snn_output_claim(lg.png, SNN_KIND_PNG) != SNN_OK)) {
+        fprintf(stderr, "mpbn train: %s\n", snn_last_error());
+        free(lg.lines);
+        return 1;
+    }
+    snn_train_result r;
+    snn_status st = snn_train_run(&o, on_epoch, &lg, &r);
+    free(lg.lines);
+    if (st != SNN_OK) {
+        fprintf(stderr, "mpbn train: %s\n", snn_last_error()[0] ? snn_last_error() : snn_status_str(st));
+        return 1;
+    }
+    snn_json *j = snn_json_new();
+    snn_json_num(j, "test_acc", r.test_acc);
+    snn_json_num(j, "train_acc", r.train_acc);
+    snn_json_num(j, "train_loss", r.train_loss);
+    snn_json_num(j, "train_images_per_s", r.train_images_per_s);
+    snn_json_int(j, "epochs", r.epochs);
+    snn_json_num(j, "seconds", r.seconds);
+    snn_json_str(j, "out", o.out);
+    /* Where the per-epoch figures are: the CSV (written this run or by the
+     * runs it resumes) and the plot if this run drew one. */
+    struct stat sb;
+    int have_csv = stat(lg.csv, &sb) == 0 && S_ISREG(sb.st_mode);
+    if (have_csv) snn_json_str(j, "csv", lg.csv);
+    if (lg.png_written) snn_json_str(j, "png", lg.png);
+    if (have_csv)
+        fprintf(stderr, "mpbn train: per-epoch figures in %s%s%s%s\n", lg.csv,
+                lg.png_written ? ", accuracy plot in " : "", lg.png_written ? lg.png : "",
+                lg.png_written      ? ""
+                : lg.have_gnuplot   ? " (no plot drawn)"
+                                    : " (no plot: gnuplot not found)");
+    const char *s = snn_json_finish(j);
+    if (s) puts(s);
+    snn_json_free(j);
+    return s ? 0 : 1;
+}

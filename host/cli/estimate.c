@@ -1,0 +1,96 @@
+/*
+ * estimate.c - a priori run-time estimates of long runs and the warning
+ * printed before one (estimate.h).
+ */
+#include "estimate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/progress.h"
+
+/* Typical share of neurons that fire per step in a hidden layer: 0.25-0.37 on
+ * the Fashion-MNIST networks of docs/results.md, 0.10-0.40 on random ones. */
+#define EST_SPIKE_RATE 0.35
+/* Engine speeds, from docs/results.md and docs/simulation.md, taken about 2x
+ * below what an idle core gives (the machine is shared):
+ *   sim   Verilator: 0.8-1.8M kernel cycles per second;
+ *   csim  the HLS kernel natively: 270-410M loop iterations per second;
+ *   ref   the golden model: 1.7-10G synaptic operations per second;
+ *   float the trainer's eval forward: ~60 GMAC/s (OpenBLAS, 2 cores);
+ *   fold --check: unfolded + folded forwards, ~17 GMAC/s. */
+#define EST_SIM_CYCLES_PER_S 1.0e6
+#define EST_CSIM_ITERS_PER_S 1.5e8
+#define EST_REF_SYNOPS_PER_S 2.0e9
+#define EST_FLOAT_MACS_PER_S 1.5e10
+#define EST_CHECK_MACS_PER_S 4.0e9
+/* Lane utilisation of the kernels (docs/results.md: 0.81-0.99). */
+#define EST_LANE_UTILISATION 0.85
+/* Default lane counts of the builds (driver/dev-sim.c, hls/snn_kernel.h). */
+#define EST_SIM_DEFAULT_LANES 8u
+#define EST_CSIM_DEFAULT_LANES 16u
+
+double snn_est_dense_macs(snn_layer_kind kind, uint32_t in_c, uint32_t n_in, uint32_t out_c,
+                          uint32_t out_h, uint32_t out_w)
+{
+    switch (kind) {
+    case SNN_LAYER_CONV: return (double)out_h * out_w * out_c * in_c * 9.0;
+    case SNN_LAYER_FC:
+    case SNN_LAYER_OUT: return (double)n_in * out_c;
+    default: return 0;
+    }
+}
+
+/* Synaptic operations per image: the encoding layer is dense and computed
+ * once per image; every other layer sees the spikes of the one before. */
+static double est_synops(const snn_net *net)
+{
+    double first = 0, rest = 0;
+    for (uint32_t l = 0; l < net->n_layers; l++) {
+        const snn_layer *L = &net->layers[l];
+        const snn_layer_desc *d = L->desc;
+        double m = snn_est_dense_macs(L->kind, d->in_c, L->n_in, d->out_c, d->out_h, d->out_w);
+        if (d->flags & SNN_LF_INPUT_IMAGE)
+            first += m;
+        else
+            rest += m;
+    }
+    return first + EST_SPIKE_RATE * net->hdr->timesteps * rest;
+}
+
+double snn_est_device_image_seconds(const snn_net *net, const char *device, uint32_t lanes)
+{
+    if (!net || !device) return 0;
+    double synops = est_synops(net);
+    if (!strcmp(device, "sim")) {
+        double ln = lanes ? lanes : EST_SIM_DEFAULT_LANES;
+        return synops / (ln * EST_LANE_UTILISATION) / EST_SIM_CYCLES_PER_S;
+    }
+    if (!strcmp(device, "csim")) {
+        double ln = lanes ? lanes : EST_CSIM_DEFAULT_LANES;
+        return synops / (ln * EST_LANE_UTILISATION) / EST_CSIM_ITERS_PER_S;
+    }
+    if (!strcmp(device, "ref")) return synops / EST_REF_SYNOPS_PER_S;
+    return 0; /* xrt: a card is fast; unknown: no estimate */
+}
+
+double snn_est_float_image_seconds(snn_est_float_kind kind, double macs, uint32_t T)
+{
+    double rate = kind == SNN_EST_FOLD_CHECK ? EST_CHECK_MACS_PER_S : EST_FLOAT_MACS_PER_S;
+    return macs * T / rate;
+}
+
+int snn_warn_long_run(const char *cmd, const char *what, uint64_t images, double per_image,
+                      const char *hint)
+{
+    double total = (double)images * per_image;
+    if (!(total > SNN_LONG_RUN_SECONDS)) return 0;
+    char t[32];
+    snn_progress_fmt_time(total, t, sizeof t);
+    fprintf(stderr,
+            "mpbn %s: warning: %s: %llu images will take about %s (~%.2g s per image, "
+            "estimated)%s%s\n",
+            cmd, what, (unsigned long long)images, t, per_image, hint && hint[0] ? "; " : "",
+            hint ? hint : "");
+    return 1;
+}

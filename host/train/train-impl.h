@@ -1,0 +1,191 @@
+/*
+ * train-impl.h - internals of the float model and trainer (snn-train.h).
+ *
+ * Activation layout: every tensor of a layer is channel-major over the whole
+ * multi-step batch, [C][N][H][W] with N = T*B and image n = t*B + b. A conv
+ * is then ONE im2col + sgemm over all T*B images (weights shared over time),
+ * BN statistics of a channel are one contiguous run, and the LIF recurrence
+ * of step t reads the slice t*B..t*B+B-1 of every channel. The first layer
+ * sees the same analogue image at every step, so its conv/BN run over the B
+ * images once (N = B) and the LIF reads that slice at every step.
+ */
+#ifndef SNN_TRAIN_IMPL_H
+#define SNN_TRAIN_IMPL_H
+
+#include "snn-train.h"
+
+#define SNN_MAX_PARAMS (SNN_MAX_LAYERS * 10 + 4)
+
+typedef enum {
+    SNN_PARAM_WEIGHT = 0, /* trained, weight decay */
+    SNN_PARAM_AFFINE,     /* trained, no decay (BN/MPBN gamma/beta, output bias) */
+    SNN_PARAM_STAT,       /* running statistic: saved, not trained */
+} snn_param_kind;
+
+typedef struct snn_param {
+    char name[64];
+    snn_param_kind kind;
+    uint32_t ndim;
+    int64_t shape[4];
+    size_t n;
+    float *data;
+    float *grad; /* NULL for statistics */
+    float *mom;  /* SGD momentum buffer, NULL for statistics */
+} snn_param;
+
+typedef struct snn_tlayer {
+    snn_layer_kind kind;
+    uint32_t index;
+    uint32_t ic, ih, iw, oc, oh, ow;
+    uint32_t ihw, ohw;      /* ih*iw, oh*ow */
+    size_t in_n, out_n;     /* neurons per image */
+    int first;              /* reads the image (conv/BN over B, LIF reuses it) */
+    /* parameters (point into the param table) */
+    snn_param *w, *b;       /* conv/fc weight; output-layer bias */
+    snn_param *bn_g, *bn_b, *bn_rm, *bn_rv;
+    snn_param *mp_g, *mp_b, *mp_rm, *mp_rv;
+    uint32_t mp_n;          /* MPBN parameter count (C or C*H*W), 0 if none */
+    /* workspace, sized for the model's workspace batch */
+    float *z;               /* conv/fc output before BN, [C][Nz][HW] */
+    float *upre;            /* membrane before reset, [C][N][HW] */
+    float *out;             /* spikes (LIF or pool), [C][N][HW] */
+    uint8_t *arg;           /* pool: index 0..3 of the max in its window */
+    float *xt;              /* fc/out: input gathered per image, [N][in_n] */
+    float *bn_mean, *bn_istd;  /* [C] of the current batch (train) or running */
+    float *mp_mean, *mp_istd;  /* [T][mp_n] per step (train) */
+} snn_tlayer;
+
+struct snn_model {
+    snn_model_config cfg;
+    snn_arch arch;
+    uint32_t n_layers; /* incl. output */
+    snn_tlayer layers[SNN_MAX_LAYERS + 1];
+    uint32_t n_params;
+    snn_param params[SNN_MAX_PARAMS];
+    int with_grads;    /* grad/mom buffers allocated */
+    /* training bookkeeping kept with the model so checkpoints are complete */
+    uint32_t epochs_done, epochs_total;
+    uint64_t seed, rng_state;
+    double lr, weight_decay, momentum;
+    uint32_t batch;
+    uint32_t augment;  /* SNN_AUG_* bits */
+    double test_acc;   /* < 0: not evaluated */
+    /* workspace */
+    uint32_t ws_batch;     /* images per batch the buffers hold (0 = none) */
+    float *x;              /* normalised input [C][B][HW] */
+    float *g0, *g1;        /* gradient ping-pong, max N*neurons */
+    float *col;            /* im2col chunks, one per worker */
+    size_t col_n;          /* floats per worker */
+    float *dwp;            /* conv weight-gradient partials, one per task */
+    uint32_t ws_threads;   /* workers the workspace was sized for */
+    float *dlogits;        /* [B][classes] */
+    float *logits;         /* [B][classes] */
+    float *yout;           /* output layer per step [classes][N] */
+};
+
+/* ---- thread pool (host/train/layer-par.c) ----------------------------------------- */
+
+/* fn(ctx, task, worker) for task = 0..n_tasks-1 on the pool's workers
+ * (worker < snn_par_threads()); returns when all are done. */
+typedef void (*snn_task_fn)(void *ctx, uint32_t task, uint32_t worker);
+void snn_par_set_threads(uint32_t n); /* 0 = all cores; OpenBLAS is set to 1 thread */
+uint32_t snn_par_threads(void);
+void snn_par_run(uint32_t n_tasks, snn_task_fn fn, void *ctx);
+/* Per-thread scratch of at least `bytes` (grown on demand, never freed). */
+void *snn_par_scratch(size_t bytes);
+
+/* ---- layers (host/train/layer-*.c) ------------------------------------------------ */
+
+/* Split of n images into im2col chunks (tasks): keeps each column buffer a
+ * few MiB and gives every worker several tasks. *col_floats = per-worker
+ * column buffer size. */
+void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t hw, uint32_t n, uint32_t *chunk,
+                   uint32_t *n_tasks, size_t *col_floats);
+
+/* in [cin][n][h][w] -> out [cout][n][h][w]; 3x3, pad 1 with value `pad`.
+ * col: snn_par_threads() buffers of col_floats. */
+void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
+                      const float *wt, uint32_t cout, float *out, float *col);
+/* dw (cout x cin*9) = dout * im2col(in)^T (overwritten; dwp = n_tasks
+ * partial sums, summed in task order); din (may be NULL) = dL/din. */
+void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
+                       const float *wt, uint32_t cout, const float *dout, float *dw, float *dwp,
+                       float *din, float *col);
+
+/* [c][n][hw] <-> [n][c*hw] */
+void snn_gather_images(const float *in, uint32_t c, uint32_t n, uint32_t hw, float *xt);
+void snn_scatter_images(const float *xt, uint32_t c, uint32_t n, uint32_t hw, float *out);
+
+/* BN over [c][n][hw]: train -> batch mean/istd (+ running update with the
+ * unbiased variance over n_eff samples); eval -> running stats. */
+void snn_bn_forward_stats(const float *z, uint32_t c, size_t per_c, int train, size_t n_eff,
+                          float momentum, float eps, float *rm, float *rv, float *mean, float *istd);
+/* dy [c][ny][hw] (ny = reps*nz) -> dz [c][nz][hw]; reps > 1 sums the
+ * replicated copies (first layer). dgamma/dbeta accumulate (+=). In place
+ * (dz == dy) only when reps == 1. */
+void snn_bn_backward(const float *z, const float *dy, uint32_t c, uint32_t nz, uint32_t reps,
+                     uint32_t hw, const float *gamma, const float *mean, const float *istd,
+                     float *dz, float *dgamma, float *dbeta);
+
+/* LIF + MPBN over all steps of one layer (see train-impl.h layout). */
+typedef struct snn_lif_args {
+    uint32_t c, hw, B, T;
+    int shared_z;            /* z holds B images reused at every step */
+    const float *z;          /* [c][Nz][hw] pre-BN */
+    const float *bn_g, *bn_b, *bn_mean, *bn_istd;
+    snn_mpbn_mode mode;
+    float *mp_g, *mp_b, *mp_rm, *mp_rv; /* [mp_n] */
+    float *mp_mean, *mp_istd;           /* [T][mp_n] */
+    float tau, vth, eps, momentum;
+    int train;
+    float *upre, *out;       /* [c][T*B][hw] */
+    float *dmp_g, *dmp_b;    /* backward: accumulate (+=) */
+} snn_lif_args;
+void snn_lif_forward(const snn_lif_args *a);
+/* g [c][T*B][hw]: in = dL/d(spikes), out = dL/d(BN output) (in place). */
+void snn_lif_backward(const snn_lif_args *a, float *g);
+
+/* 2x2 stride-2 max-pool (floor) of [c][n][h][w]. */
+void snn_pool_forward(const float *in, uint32_t c, uint32_t n, uint32_t h, uint32_t w, float *out,
+                      uint8_t *arg);
+void snn_pool_backward(const float *dout, const uint8_t *arg, uint32_t c, uint32_t n, uint32_t h,
+                       uint32_t w, float *din);
+
+/* ---- network (host/train/layers.c) --------------------------------------------------- */
+
+/* (Re)allocate the workspace for batches of up to B images. */
+snn_status snn_model_workspace(snn_model *m, uint32_t B);
+/* Normalise (and optionally augment) images into m->x. idx selects the
+ * images of ds-like storage: image i of the batch is pixels + idx[i]*px. */
+void snn_model_load_input(snn_model *m, const uint8_t *pixels, const uint32_t *idx, uint32_t B,
+                          const int8_t *shift_y, const int8_t *shift_x, const uint8_t *flip);
+/* Forward of the batch in m->x; logits [B][classes] into m->logits. */
+void snn_model_forward(snn_model *m, uint32_t B, int train);
+/* Cross-entropy of m->logits vs labels: loss (mean), correct count; sets m->dlogits. */
+double snn_model_loss(snn_model *m, uint32_t B, const uint8_t *labels, uint32_t *correct);
+/* Backward after a train forward + loss: fills every param's grad. */
+void snn_model_backward(snn_model *m, uint32_t B);
+
+/* Allocate grad/momentum buffers. */
+snn_status snn_model_alloc_grads(snn_model *m);
+snn_param *snn_model_find_param(const snn_model *m, const char *name);
+
+/* ---- rng -------------------------------------------------------------------- */
+
+static inline uint64_t snn_rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static inline double snn_rng_uniform(uint64_t *s) /* [0, 1) */
+{
+    return (double)(snn_rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+static inline uint32_t snn_rng_below(uint64_t *s, uint32_t n)
+{
+    return (uint32_t)(((snn_rng_next(s) >> 32) * (uint64_t)n) >> 32);
+}
+
+#endif

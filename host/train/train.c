@@ -1,0 +1,423 @@
+/*
+ * train.c - the training loop (SGD with momentum, cosine learning rate,
+ * augmentation), checkpoints (docs/checkpoint.md) and --resume.
+ *
+ * Reproducibility: every random draw (initialisation, shuffling, crops,
+ * flips) comes from one splitmix64 stream whose state is saved in each
+ * checkpoint (`rng_state`), together with the momentum buffers and the
+ * epoch count, so a resumed run continues exactly where the uninterrupted
+ * one would be (bit-identical with --threads 1).
+ */
+#include <cblas.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/progress.h"
+#include "io/safetensors.h"
+#include "train-impl.h"
+
+#define CKPT_FORMAT "mpbn-checkpoint"
+#define CKPT_VERSION "1"
+
+void snn_set_threads(uint32_t n) { snn_par_set_threads(n); }
+
+void snn_train_opts_default(snn_train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->T = 4;
+    o->mpbn = SNN_MPBN_CHANNEL;
+    o->epochs = 0; /* 0: 10, or the checkpoint's total when resuming */
+    o->batch = 64;
+    o->lr = 0.1;
+    o->weight_decay = 5e-4;
+    o->momentum = 0.9;
+    o->seed = 1;
+    o->augment = SNN_AUG_DEFAULT;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------ */
+
+#define MAX_META 40
+
+snn_status snn_model_save(const snn_model *m, const char *path)
+{
+    snn_st_tensor *t = snn_calloc(2 * (size_t)m->n_params, sizeof *t);
+    char (*mom_names)[80] = snn_calloc(m->n_params, sizeof *mom_names);
+    if (!t || !mom_names) {
+        free(t);
+        free(mom_names);
+        return SNN_ERR_NOMEM;
+    }
+    size_t nt = 0;
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        const snn_param *p = &m->params[i];
+        snn_st_tensor *x = &t[nt++];
+        x->name = p->name;
+        x->dtype = SNN_ST_F32;
+        x->ndim = p->ndim;
+        memcpy(x->shape, p->shape, sizeof(int64_t) * p->ndim);
+        x->data = p->data;
+        x->nbytes = p->n * sizeof(float);
+    }
+    if (m->with_grads)
+        for (uint32_t i = 0; i < m->n_params; i++) {
+            const snn_param *p = &m->params[i];
+            if (!p->mom) continue;
+            snprintf(mom_names[i], sizeof mom_names[i], "optim.%s.momentum", p->name);
+            snn_st_tensor *x = &t[nt++];
+            *x = t[i];
+            x->name = mom_names[i];
+            x->data = p->mom;
+        }
+    char vals[MAX_META][64];
+    const char *keys[MAX_META], *vp[MAX_META];
+    size_t nm = 0;
+#define META(k, ...)                                                                          \
+    do {                                                                                      \
+        keys[nm] = k;                                                                         \
+        snprintf(vals[nm], sizeof vals[nm], __VA_ARGS__);                                     \
+        vp[nm] = vals[nm];                                                                    \
+        nm++;                                                                                 \
+    } while (0)
+    const snn_model_config *c = &m->cfg;
+    META("format", "%s", CKPT_FORMAT);
+    META("version", "%s", CKPT_VERSION);
+    keys[nm] = "arch";
+    vp[nm++] = c->arch;
+    META("T", "%u", c->T);
+    META("mpbn", "%s", snn_mpbn_mode_str(c->mpbn));
+    META("in_c", "%u", c->in_c);
+    META("in_h", "%u", c->in_h);
+    META("in_w", "%u", c->in_w);
+    META("n_classes", "%u", c->n_classes);
+    META("norm_mean", "%.9g", c->norm_mean);
+    META("norm_std", "%.9g", c->norm_std);
+    META("tau", "%.9g", c->tau);
+    META("vth", "%.9g", c->vth);
+    META("bn_eps", "%.9g", c->bn_eps);
+    META("mpbn_eps", "%.9g", c->mpbn_eps);
+    META("bn_momentum", "%.9g", c->bn_momentum);
+    META("epochs_done", "%u", m->epochs_done);
+    META("epochs_total", "%u", m->epochs_total);
+    META("seed", "%" PRIu64, m->seed);
+    META("rng_state", "%016" PRIx64, m->rng_state);
+    META("lr", "%.9g", m->lr);
+    META("batch", "%u", m->batch);
+    META("weight_decay", "%.9g", m->weight_decay);
+    META("momentum", "%.9g", m->momentum);
+    META("augment", "%s", (m->augment & 3) == 3 ? "all" : m->augment & 1 ? "crop" : m->augment & 2 ? "flip" : "none");
+    if (m->test_acc >= 0) META("test_acc", "%.4f", m->test_acc);
+#undef META
+    snn_status st = snn_st_write(path, t, nt, keys, vp, nm);
+    free(t);
+    free(mom_names);
+    if (st != SNN_OK) return snn_fail_context(st, "writing checkpoint");
+    return SNN_OK;
+}
+
+/* Load a checkpoint (validated by snn_ckpt_validate first); with_optim also
+ * restores the momentum buffers and the RNG state (resume). */
+static snn_status model_load(const char *path, int with_optim, snn_model **out)
+{
+    *out = NULL;
+    snn_st_file *f;
+    snn_status st = snn_st_read(path, &f);
+    if (st != SNN_OK) return st;
+    snn_model *m = NULL;
+    snn_ckpt_info ci;
+    if ((st = snn_ckpt_validate(f, &ci)) != SNN_OK) goto out;
+    if (with_optim && !ci.resumable) {
+        st = snn_fail(SNN_ERR_FORMAT,
+                      "%s: cannot resume: %s (a checkpoint written by mpbn train has them)", path,
+                      !ci.has_rng_state ? "metadata \"rng_state\" is missing"
+                                        : "optim.*.momentum buffers are missing");
+        goto out;
+    }
+    snn_model_config cfg;
+    snn_model_config_default(&cfg);
+    snprintf(cfg.arch, sizeof cfg.arch, "%s", ci.arch);
+    cfg.T = ci.T;
+    cfg.mpbn = ci.mpbn;
+    cfg.in_c = ci.in_c;
+    cfg.in_h = ci.in_h;
+    cfg.in_w = ci.in_w;
+    cfg.n_classes = ci.n_classes;
+    cfg.norm_mean = (float)ci.norm_mean;
+    cfg.norm_std = (float)ci.norm_std;
+    cfg.tau = (float)ci.tau;
+    cfg.vth = (float)ci.vth;
+    cfg.bn_eps = (float)ci.bn_eps;
+    cfg.mpbn_eps = (float)ci.mpbn_eps;
+    cfg.bn_momentum = (float)ci.bn_momentum;
+    if ((st = snn_model_create(&cfg, ci.seed, &m)) != SNN_OK) {
+        st = snn_fail_context(st, "%s", path);
+        goto out;
+    }
+    /* shapes and values were checked by the validator */
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        snn_param *p = &m->params[i];
+        const snn_st_tensor *t;
+        if ((st = snn_st_get(f, p->name, SNN_ST_F32, p->ndim, p->shape, &t)) != SNN_OK) goto out;
+        memcpy(p->data, t->data, p->n * sizeof(float));
+    }
+    if (with_optim) {
+        if ((st = snn_model_alloc_grads(m)) != SNN_OK) goto out;
+        for (uint32_t i = 0; i < m->n_params; i++) {
+            snn_param *p = &m->params[i];
+            if (!p->mom) continue;
+            char name[96];
+            snprintf(name, sizeof name, "optim.%s.momentum", p->name);
+            const snn_st_tensor *t;
+            if ((st = snn_st_get(f, name, SNN_ST_F32, p->ndim, p->shape, &t)) != SNN_OK) goto out;
+            memcpy(p->mom, t->data, p->n * sizeof(float));
+        }
+    }
+    m->epochs_done = ci.epochs_done;
+    m->epochs_total = ci.epochs_total;
+    m->batch = ci.batch;
+    m->lr = ci.lr;
+    m->weight_decay = ci.weight_decay;
+    m->momentum = ci.momentum;
+    m->test_acc = ci.test_acc;
+    m->augment = ci.augment;
+    if (ci.has_rng_state) m->rng_state = ci.rng_state;
+    st = SNN_OK;
+out:
+    snn_st_free(f);
+    if (st != SNN_OK) {
+        snn_model_free(m);
+        return st;
+    }
+    *out = m;
+    return SNN_OK;
+}
+
+snn_status snn_model_load(const char *path, snn_model **out) { return model_load(path, 0, out); }
+
+/* ---- optimiser ------------------------------------------------------------------ */
+
+static void sgd_step(snn_model *m, float lr, float wd, float mu)
+{
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        snn_param *p = &m->params[i];
+        if (p->kind == SNN_PARAM_STAT) continue;
+        const float d = p->kind == SNN_PARAM_WEIGHT ? wd : 0.0f;
+        float *restrict w = p->data, *restrict g = p->grad, *restrict v = p->mom;
+        for (size_t k = 0; k < p->n; k++) {
+            v[k] = mu * v[k] + (g[k] + d * w[k]);
+            w[k] -= lr * v[k];
+        }
+    }
+}
+
+/* A diverged run (e.g. element-wise MPBN on a neuron whose membrane is the
+ * same for every image of the batch: its batch variance is 0 and the
+ * gradient is scaled by 1/sqrt(eps)) must not overwrite the last good
+ * checkpoint with NaNs. Returns the first parameter or statistic that is not
+ * finite, or NULL. */
+static const char *first_nonfinite(const snn_model *m)
+{
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        const snn_param *p = &m->params[i];
+        for (size_t k = 0; k < p->n; k++)
+            if (!isfinite(p->data[k])) return p->name;
+    }
+    return NULL;
+}
+
+/* ---- training loop ---------------------------------------------------------------- */
+
+static void dataset_norm(const snn_dataset *ds, float *mean, float *std)
+{
+    size_t n = (size_t)ds->n * ds->c * ds->h * ds->w;
+    uint64_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++) hist[ds->pixels[i]]++;
+    double s = 0, ss = 0;
+    for (int v = 0; v < 256; v++) {
+        double x = v / 255.0;
+        s += x * hist[v];
+        ss += x * x * hist[v];
+    }
+    double mu = n ? s / n : 0, var = n ? ss / n - mu * mu : 1;
+    *mean = (float)mu;
+    *std = var > 1e-12 ? (float)sqrt(var) : 1.0f;
+}
+
+snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *ctx,
+                         snn_train_result *res)
+{
+    const double t0 = snn_now();
+    memset(res, 0, sizeof *res);
+    if (!o->out) return snn_fail(SNN_ERR_ARG, "no output checkpoint path (--out FILE.safetensors)");
+    if (o->batch < 2) return snn_fail(SNN_ERR_ARG, "batch must be at least 2 (got %u)", o->batch);
+    if (o->resume && snn_file_expect_kind(o->resume, SNN_KIND_BIT(SNN_KIND_CHECKPOINT),
+                                          "train --resume") != SNN_OK)
+        return SNN_ERR_FORMAT;
+    snn_set_threads(o->threads);
+
+    snn_dataset train = {0}, test = {0};
+    snn_model *m = NULL;
+    uint32_t *perm = NULL, *idx = NULL;
+    int8_t *sy = NULL, *sx = NULL;
+    uint8_t *fl = NULL, *lab = NULL;
+    /* a checkpoint to resume is validated before the data set is read */
+    snn_status st = o->resume ? model_load(o->resume, 1, &m) : SNN_OK;
+    if (st == SNN_OK) st = snn_dataset_load(o->data_dir, "train", o->limit_train, &train);
+    if (st == SNN_OK) st = snn_dataset_load(o->data_dir, "t10k", o->limit_test, &test);
+    if (st != SNN_OK) goto out;
+    if (train.c != test.c || train.h != test.h || train.w != test.w) {
+        st = snn_fail(SNN_ERR_FORMAT, "train images are %ux%ux%u but test images %ux%ux%u", train.c,
+                      train.h, train.w, test.c, test.h, test.w);
+        goto out;
+    }
+
+    if (o->resume) {
+        if (m->cfg.in_c != train.c || m->cfg.in_h != train.h || m->cfg.in_w != train.w) {
+            st = snn_fail(SNN_ERR_FORMAT, "%s: the model takes %ux%ux%u images but the data set "
+                          "has %ux%ux%u", o->resume, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w,
+                          train.c, train.h, train.w);
+            goto out;
+        }
+        if (o->epochs) m->epochs_total = o->epochs;
+        if (o->augment != SNN_AUG_DEFAULT) m->augment = o->augment & 3;
+    } else {
+        snn_model_config cfg;
+        snn_model_config_default(&cfg);
+        if (o->arch) {
+            if (strlen(o->arch) >= sizeof cfg.arch) {
+                st = snn_fail(SNN_ERR_ARG, "architecture spec too long");
+                goto out;
+            }
+            snprintf(cfg.arch, sizeof cfg.arch, "%s", o->arch);
+        }
+        cfg.T = o->T;
+        cfg.mpbn = o->mpbn;
+        cfg.in_c = train.c;
+        cfg.in_h = train.h;
+        cfg.in_w = train.w;
+        cfg.n_classes = train.n_classes > test.n_classes ? train.n_classes : test.n_classes;
+        if (cfg.n_classes < 2) cfg.n_classes = 2;
+        dataset_norm(&train, &cfg.norm_mean, &cfg.norm_std);
+        if ((st = snn_model_create(&cfg, o->seed, &m)) != SNN_OK) goto out;
+        m->epochs_total = o->epochs ? o->epochs : 10;
+        m->lr = o->lr;
+        m->weight_decay = o->weight_decay;
+        m->momentum = o->momentum;
+        m->batch = o->batch;
+        m->augment = o->augment == SNN_AUG_DEFAULT ? SNN_AUG_CROP | SNN_AUG_FLIP : o->augment & 3;
+        if ((st = snn_model_alloc_grads(m)) != SNN_OK) goto out;
+    }
+    const uint32_t B = m->batch ? m->batch : o->batch;
+    uint32_t iters = train.n / B;
+    if (o->max_batches && iters > o->max_batches) iters = o->max_batches;
+    if (iters == 0) {
+        st = snn_fail(SNN_ERR_ARG, "training set of %u images is smaller than one batch of %u",
+                      train.n, B);
+        goto out;
+    }
+    if ((st = snn_model_workspace(m, B)) != SNN_OK) goto out;
+    perm = snn_malloc(sizeof *perm * train.n);
+    idx = snn_malloc(sizeof *idx * B);
+    sy = snn_malloc(B);
+    sx = snn_malloc(B);
+    fl = snn_malloc(B);
+    lab = snn_malloc(B);
+    if (!perm || !idx || !sy || !sx || !fl || !lab) {
+        st = SNN_ERR_NOMEM;
+        goto out;
+    }
+    const uint64_t total_iters = (uint64_t)iters * m->epochs_total;
+    uint64_t rng = m->rng_state;
+    double train_time = 0;
+    uint64_t train_images = 0;
+    res->test_acc = m->test_acc;
+    uint32_t run_epochs = 0;
+    while (m->epochs_done < m->epochs_total && !(o->stop_after && run_epochs >= o->stop_after)) {
+        run_epochs++;
+        const uint32_t ep = m->epochs_done;
+        for (uint32_t i = 0; i < train.n; i++) perm[i] = i;
+        for (uint32_t i = train.n - 1; i > 0; i--) {
+            uint32_t j = snn_rng_below(&rng, i + 1);
+            uint32_t tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        snn_progress p;
+        char label[64], extra[128];
+        snprintf(label, sizeof label, "epoch %u/%u", ep + 1, m->epochs_total);
+        if (!o->quiet) snn_progress_begin(&p, label, (uint64_t)iters * B, "img");
+        double loss_sum = 0, lr = 0;
+        uint64_t correct = 0;
+        const double te0 = snn_now();
+        for (uint32_t it = 0; it < iters; it++) {
+            for (uint32_t b = 0; b < B; b++) {
+                idx[b] = perm[(size_t)it * B + b];
+                lab[b] = train.labels[idx[b]];
+                uint64_t r = snn_rng_next(&rng);
+                const int crop = (m->augment & SNN_AUG_CROP) != 0;
+                sy[b] = crop ? (int8_t)((r & 0xff) % 5) - 2 : 0;
+                sx[b] = crop ? (int8_t)(((r >> 8) & 0xff) % 5) - 2 : 0;
+                fl[b] = (m->augment & SNN_AUG_FLIP) ? (uint8_t)((r >> 16) & 1) : 0;
+            }
+            snn_model_load_input(m, train.pixels, idx, B, sy, sx, fl);
+            snn_model_forward(m, B, 1);
+            uint32_t ok;
+            double loss = snn_model_loss(m, B, lab, &ok);
+            snn_model_backward(m, B);
+            uint64_t gi = (uint64_t)ep * iters + it;
+            lr = m->lr * 0.5 * (1.0 + cos(M_PI * (double)gi / (double)total_iters));
+            sgd_step(m, (float)lr, (float)m->weight_decay, (float)m->momentum);
+            loss_sum += loss;
+            correct += ok;
+            if (!o->quiet) {
+                snprintf(extra, sizeof extra, "batch %u/%u loss %.3f acc %.3f lr %.4f", it + 1, iters,
+                         loss_sum / (it + 1), (double)correct / ((double)(it + 1) * B), lr);
+                snn_progress_update(&p, (uint64_t)(it + 1) * B, extra);
+            }
+        }
+        const double secs = snn_now() - te0;
+        if (!o->quiet) snn_progress_end(&p, extra);
+        train_time += secs;
+        train_images += (uint64_t)iters * B;
+        const char *bad = first_nonfinite(m);
+        if (bad) {
+            st = snn_fail(SNN_ERR_ARG,
+                          "training diverged in epoch %u: '%s' is not finite; %s was not "
+                          "overwritten. Lower --lr (now %g) or use --mpbn channel",
+                          ep + 1, bad, o->out, m->lr);
+            goto out;
+        }
+        double acc;
+        if ((st = snn_model_evaluate(m, &test, 0, &acc)) != SNN_OK) goto out;
+        m->epochs_done = ep + 1;
+        m->rng_state = rng;
+        m->test_acc = acc;
+        if ((st = snn_model_save(m, o->out)) != SNN_OK) goto out;
+        snn_train_epoch e = {ep + 1,  loss_sum / iters, (double)correct / ((double)iters * B),
+                             acc,     lr,               secs,
+                             (double)iters * B / secs};
+        res->train_loss = e.train_loss;
+        res->train_acc = e.train_acc;
+        res->test_acc = acc;
+        if (cb) cb(&e, ctx);
+    }
+    res->epochs = m->epochs_done;
+    res->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
+    if (m->epochs_done == m->epochs_total && train_images == 0 && (st = snn_model_save(m, o->out)))
+        goto out;
+    st = SNN_OK;
+out:
+    res->seconds = snn_now() - t0;
+    free(perm);
+    free(idx);
+    free(sy);
+    free(sx);
+    free(fl);
+    free(lab);
+    snn_model_free(m);
+    snn_dataset_free(&train);
+    snn_dataset_free(&test);
+    return st;
+}
