@@ -156,10 +156,7 @@ int snn_cmd_eval(int argc, char **argv)
         snn_json_str(j, "device", "float");
         snn_json_str(j, "model", path);
         snn_json_num(j, "seconds", secs);
-        const char *s = snn_json_finish(j);
-        if (s) puts(s);
-        else rc = 1;
-        snn_json_free(j);
+        if (snn_json_print(j) != 0) rc = 1;
     }
     snn_dataset_free(&ds);
     snn_model_free(m);

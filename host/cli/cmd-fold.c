@@ -171,12 +171,7 @@ int snn_cmd_fold(int argc, char **argv)
         snn_json_num(j, "worst_margin", cr.worst_margin);
     }
     snn_json_num(j, "seconds", snn_now() - t0);
-    const char *line = snn_json_finish(j);
-    if (line) {
-        puts(line);
-        rc = 0;
-    }
-    snn_json_free(j);
+    rc = snn_json_print(j);
 done:
     snn_dataset_free(&ds);
     free(img);

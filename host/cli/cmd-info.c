@@ -103,9 +103,7 @@ static int ckpt_info(const char *path, int json_only)
     if (s != SNN_OK) {
         fprintf(stderr, "mpbn info: %s\n", snn_last_error());
         snn_json_str(j, "error", snn_last_error());
-        const char *line = snn_json_finish(j);
-        if (line) puts(line);
-        snn_json_free(j);
+        snn_json_print(j);
         snn_st_free(st);
         return 1;
     }
@@ -183,13 +181,7 @@ static int ckpt_info(const char *path, int json_only)
     if (ci.test_acc >= 0) snn_json_num(j, "test_acc", ci.test_acc);
     else snn_json_raw(j, "test_acc", "null");
     snn_json_raw(j, "layers", arr);
-    const char *line = snn_json_finish(j);
-    int rc = 1;
-    if (line) {
-        puts(line);
-        rc = 0;
-    }
-    snn_json_free(j);
+    int rc = snn_json_print(j);
     free(arr);
     snn_st_free(st);
     return rc;
@@ -323,13 +315,7 @@ int snn_cmd_info(int argc, char **argv)
     snn_json_int(j, "synapses", (int64_t)synapses);
     snn_json_raw(j, "layers", arr);
     snn_json_raw(j, "memory", mem);
-    const char *line = snn_json_finish(j);
-    int rc = 1;
-    if (line) {
-        puts(line);
-        rc = 0;
-    }
-    snn_json_free(j);
+    int rc = snn_json_print(j);
     free(arr);
     free(bytes);
     return rc;

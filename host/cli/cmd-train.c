@@ -279,8 +279,5 @@ int snn_cmd_train(int argc, char **argv)
                 lg.png_written      ? ""
                 : lg.have_gnuplot   ? " (no plot drawn)"
                                     : " (no plot: gnuplot not found)");
-    const char *s = snn_json_finish(j);
-    if (s) puts(s);
-    snn_json_free(j);
-    return s ? 0 : 1;
+    return snn_json_print(j);
 }

@@ -157,12 +157,7 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
         snn_json_num(j, "watts", ds_st.watts);
         snn_json_num(j, "joules_per_image", ds.n ? ds_st.joules / ds.n : 0);
     }
-    const char *line = snn_json_finish(j);
-    if (line) {
-        puts(line);
-        rc = 0;
-    }
-    snn_json_free(j);
+    rc = snn_json_print(j);
 done:
     free(rec);
     snn_dev_close(dev);

@@ -85,10 +85,7 @@ static int version(void)
     snn_json *j = snn_json_new();
     snn_json_str(j, "version", SNN_VERSION);
     snn_json_str(j, "deploy_image_format", fmt);
-    const char *line = snn_json_finish(j);
-    if (line) puts(line);
-    snn_json_free(j);
-    return line ? 0 : 1;
+    return snn_json_print(j);
 }
 
 static int run(const char *name, int argc, char **argv)

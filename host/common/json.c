@@ -180,3 +180,14 @@ void snn_json_free(snn_json *j)
     free(j->buf);
     free(j);
 }
+
+int snn_json_print(snn_json *j)
+{
+    const char *line = snn_json_finish(j);
+    if (line) {
+        puts(line);
+        fflush(stdout);
+    }
+    snn_json_free(j);
+    return line ? 0 : 1;
+}

@@ -36,6 +36,9 @@ void snn_json_raw(snn_json *j, const char *key, const char *json); /* pre-render
  * Further calls after finish are ignored. */
 const char *snn_json_finish(snn_json *j);
 void snn_json_free(snn_json *j);
+/* Print the object as one stdout line and free j: the last line of every
+ * subcommand. Returns 0, or 1 (nothing printed) if it ran out of memory. */
+int snn_json_print(snn_json *j);
 
 /* Append val as a quoted, escaped JSON string to buf (size bytes, always
  * NUL-terminated); returns the length the full result needs, like snprintf.
