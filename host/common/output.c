@@ -239,9 +239,10 @@ static snn_status claim_resolved(const char *path, const char *target, snn_file_
         snn_file_kind have = snn_file_kind_of(target);
         if (have != SNN_KIND_NEW && have != kind && !g_allow_replace)
             return snn_fail(SNN_ERR_ARG,
-                            "%s: exists and is a %s, not a %s; refusing to replace it "
+                            "%s: exists and is %s %s, not %s %s; refusing to replace it "
                             "(--force replaces a regular file of another kind)",
-                            path, snn_file_kind_name(have), snn_file_kind_name(kind));
+                            path, article(snn_file_kind_name(have)), snn_file_kind_name(have),
+                            article(snn_file_kind_name(kind)), snn_file_kind_name(kind));
     } else if (errno != ENOENT) {
         return snn_fail(SNN_ERR_IO, "%s: %s", path, strerror(errno));
     }
