@@ -194,6 +194,13 @@ static snn_status sim_open(snn_dev_t *dev)
         const char *w = getenv("MPBN_SIM_WAVEFORM");
         if (w && w[0]) cfg.waveform = w;
     }
+    /* The waveform is an output like any other: never an input, a device
+     * node or a directory, and one writer at a time. */
+    if (cfg.waveform && snn_output_claim(cfg.waveform, SNN_KIND_OTHER) != SNN_OK) {
+        st = snn_fail_context(SNN_ERR_ARG, "sim waveform");
+        sim_close(dev);
+        return st;
+    }
     cfg.plusargs = getenv("MPBN_SIM_ARGS");
     char err[1024];
     c->sim = c->api->create(&cfg, err, sizeof err);
