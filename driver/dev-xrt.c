@@ -18,38 +18,16 @@
  * a loader error before main(). The XRT headers from libxrt-dev still type
  * every entry point (__typeof__), so a changed prototype fails the build.
  *
- * XRT 2.13 (Debian 12's libxrt1) throws from inside xrtDeviceOpen, and the
- * process aborts, when XILINX_XRT is unset or $XILINX_XRT/lib lacks the shim
- * library (libxrt_core.so.2), and crashes in emulation mode without an
- * emconfig.json; every one of these is therefore checked here first and
- * reported as an snn_status. See docs/running-on-alveo.md.
- *
- * Board power: a sampler thread reads the card's power sensor from sysfs
- * (the node `xbutil examine -r electrical` reports: xmc_power of the xocl
- * driver's xmc sub-device, else hwmon power1_input, else the sum of the 12 V
- * and 3.3 V rails), every 10 ms while the device is open; power() returns the
- * mean since the previous call, i.e. over the run just waited for.
+ * Before XRT is touched, xrt-preflight.c checks the xclbin and the XRT
+ * installation (XRT aborts or crashes on several mistakes there); the card's
+ * power comes from the sysfs sampler of board-power.c. What these files
+ * share: xrt-internal.h.
  */
-#include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "snn-dev-impl.h"
 #include "snn-regmap.h"
-
-#if defined(__has_include)
-#if __has_include(<xrt/xrt_kernel.h>) && __has_include(<xrt/xrt_bo.h>) &&                       \
-    __has_include(<xrt/xrt_device.h>) && __has_include(<xclbin.h>)
-#define SNN_HAVE_XRT_HEADERS 1
-#endif
-#endif
+#include "xrt-internal.h"
 
 #ifndef SNN_HAVE_XRT_HEADERS
 /* ---- stub: built without libxrt-dev ------------------------------------- */
@@ -78,51 +56,8 @@ const snn_dev_iface snn_dev_xrt = {
 #else
 /* ---- the real backend ----------------------------------------------------- */
 
-#include <xclbin.h>
-#include <xrt/xrt_bo.h>
-#include <xrt/xrt_device.h>
-#include <xrt/xrt_kernel.h>
-
-#define XRT_LIB "libxrt_coreutil.so.2"
 #define N_KARGS 5 /* model, images, results, trace, n_images */
-#define POWER_PERIOD_NS 10000000L
 
-/* Entry points, typed by the XRT headers themselves. */
-#define XRT_FUNCS(X)                                                                               \
-    X(xrtDeviceOpen)                                                                               \
-    X(xrtDeviceClose)                                                                              \
-    X(xrtDeviceLoadXclbinFile)                                                                     \
-    X(xrtDeviceGetXclbinUUID)                                                                      \
-    X(xrtPLKernelOpen)                                                                             \
-    X(xrtKernelClose)                                                                              \
-    X(xrtKernelArgGroupId)                                                                         \
-    X(xrtKernelArgOffset)                                                                          \
-    X(xrtRunOpen)                                                                                  \
-    X(xrtRunSetArg)                                                                                \
-    X(xrtRunStart)                                                                                 \
-    X(xrtRunWaitFor)                                                                               \
-    X(xrtRunClose)                                                                                 \
-    X(xrtBOAlloc)                                                                                  \
-    X(xrtBOFree)                                                                                   \
-    X(xrtBOWrite)                                                                                  \
-    X(xrtBORead)                                                                                   \
-    X(xrtBOSync)
-
-typedef struct xrt_api {
-    void *lib;
-    char path[1024];
-#define X(f) __typeof__(f) *f;
-    XRT_FUNCS(X)
-#undef X
-    /* Raw argument setter, exported with C++ linkage by XRT >= 2.9; used to
-     * pass trace address 0 (= trace off), which xrtRunSetArg cannot express. */
-    int (*set_arg_raw)(xrtRunHandle, int, const void *, size_t);
-} xrt_api;
-
-#define MAX_CU 16
-/* Largest card image accepted: XRT reads the whole file; a real one is tens
- * to a few hundred MiB. */
-#define XCLBIN_MAX_BYTES ((uint64_t)2 << 30)
 #define MAX_RUNS SNN_DEV_MAX_INFLIGHT
 
 /* A buffer lives in the memory bank of the compute unit that uses it. The
@@ -146,20 +81,6 @@ typedef struct xrt_cu {
     snn_bo *null_trace; /* when the raw setter is missing: a trace sink */
 } xrt_cu;
 
-typedef struct power_sampler {
-    char node[512]; /* sysfs file, microwatts; or empty when rails are summed */
-    char rails[3][2]
-              [512]; /* {voltage mV, current mA} files of the 12V PEX, 12V AUX, 3V3 PEX rails */
-    int n_rails;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    int running;
-    int stop;
-    double sum_w; /* since the last power() */
-    uint64_t n;
-    double last_w;
-} power_sampler;
-
 typedef struct xrt_ctx {
     xrt_api api;
     xrtDeviceHandle dev;
@@ -170,433 +91,10 @@ typedef struct xrt_ctx {
         int cu, slot;
     } fifo[MAX_RUNS]; /* runs in flight, oldest first */
     int run_head, run_count;
-    char cu_names[MAX_CU][64]; /* compute units of snn_kernel in the xclbin's IP_LAYOUT */
-    int n_cu_names;
-    char xclbin_platform[65];
+    xrt_xclbin_info xclbin;
     char bdf[64];
     power_sampler pw;
 } xrt_ctx;
-
-/* ---- checks before XRT is touched --------------------------------------- */
-
-static int file_exists(const char *path)
-{
-    struct stat s;
-    return stat(path, &s) == 0 && S_ISREG(s.st_mode);
-}
-
-static int dir_exists(const char *path)
-{
-    struct stat s;
-    return stat(path, &s) == 0 && S_ISDIR(s.st_mode);
-}
-
-static const char *xclbin_mode_str(uint16_t m)
-{
-    switch (m) {
-    case XCLBIN_FLAT:
-        return "hw (flat)";
-    case XCLBIN_PR:
-        return "hw (partial reconfiguration)";
-    case XCLBIN_TANDEM_STAGE2:
-        return "hw (tandem stage 2)";
-    case XCLBIN_TANDEM_STAGE2_WITH_PR:
-        return "hw (tandem stage 2 + PR)";
-    case XCLBIN_HW_EMU:
-        return "hw_emu";
-    case XCLBIN_SW_EMU:
-        return "sw_emu";
-    case XCLBIN_HW_EMU_PR:
-        return "hw_emu (PR)";
-    default:
-        return "unknown";
-    }
-}
-
-static int xclbin_mode_is_emu(uint16_t m, const char **which)
-{
-    if (m == XCLBIN_HW_EMU || m == XCLBIN_HW_EMU_PR) {
-        *which = "hw_emu";
-        return 1;
-    }
-    if (m == XCLBIN_SW_EMU) {
-        *which = "sw_emu";
-        return 1;
-    }
-    *which = NULL;
-    return 0;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
-
-/* Names of the compute units of snn_kernel, from the IP_LAYOUT section
- * ("snn_kernel:snn_kernel_1" -> "snn_kernel_1"). Returns 0 if a section
- * header points outside the file. */
-static int list_cus(FILE *f, const struct axlf *a, uint64_t file_size, xrt_ctx *c)
-{
-    c->n_cu_names = 0;
-    int ok = 1;
-    uint64_t sec0 = offsetof(struct axlf, m_sections);
-    for (uint32_t i = 0; ok && i < a->m_header.m_numSections && i < 4096; i++) {
-        struct axlf_section_header h;
-        if (fseek(f, (long)(sec0 + (uint64_t)i * sizeof h), SEEK_SET) != 0 ||
-            fread(&h, sizeof h, 1, f) != 1) {
-            ok = 0;
-            break;
-        }
-        if (h.m_sectionOffset > file_size || h.m_sectionSize > file_size - h.m_sectionOffset) {
-            ok = 0;
-            break;
-        }
-        if (h.m_sectionKind != IP_LAYOUT || h.m_sectionSize < 8) continue;
-        int32_t count;
-        if (fseek(f, (long)h.m_sectionOffset, SEEK_SET) != 0 || fread(&count, 4, 1, f) != 1) {
-            ok = 0;
-            break;
-        }
-        uint64_t first = offsetof(struct ip_layout, m_ip_data);
-        for (int32_t k = 0; k < count; k++) {
-            struct ip_data d;
-            uint64_t at = first + (uint64_t)k * sizeof d;
-            if (at + sizeof d > h.m_sectionSize) break;
-            if (fseek(f, (long)(h.m_sectionOffset + at), SEEK_SET) != 0 ||
-                fread(&d, sizeof d, 1, f) != 1)
-                break;
-            char name[65];
-            memcpy(name, d.m_name, 64);
-            name[64] = 0;
-            const char *prefix = SNN_KERNEL_NAME ":";
-            if (d.m_type != IP_KERNEL || strncmp(name, prefix, strlen(prefix)) != 0) continue;
-            if (c->n_cu_names < MAX_CU)
-                snprintf(c->cu_names[c->n_cu_names++], sizeof c->cu_names[0], "%s",
-                         name + strlen(prefix));
-        }
-    }
-    qsort(c->cu_names, (size_t)c->n_cu_names, sizeof c->cu_names[0], cmp_name);
-    return ok;
-}
-
-/* The xclbin must exist, be an axlf container ("xclbin2"), be complete, and
- * be built for the mode XRT will run in (card or emulation). */
-static snn_status check_xclbin(const char *path, xrt_ctx *c)
-{
-    if (!path || !*path)
-        return snn_fail(
-            SNN_ERR_ARG,
-            "no card image given: pass --xclbin FILE.xclbin (build one with `make xclbin "
-            "TARGET=hw PLATFORM=<your card's platform>`, see docs/running-on-alveo.md)");
-    struct stat s;
-    if (stat(path, &s) != 0)
-        return snn_fail(SNN_ERR_IO,
-                        "xclbin '%s': %s (check the path; `make xclbin` writes "
-                        "build/xclbin/<TARGET>/<PLATFORM>/snn_kernel.xclbin)",
-                        path, strerror(errno));
-    if (!S_ISREG(s.st_mode))
-        return snn_fail(SNN_ERR_IO, "xclbin '%s' is not a regular file (pass the .xclbin itself)",
-                        path);
-    /* Regular files only (XRT reads the whole file: never a FIFO or a
-     * device), at most XCLBIN_MAX_BYTES. */
-    FILE *f;
-    uint64_t fsize;
-    snn_status fst = snn_file_open_read(path, XCLBIN_MAX_BYTES, &f, &fsize);
-    if (fst != SNN_OK) return snn_fail_context(fst, "xclbin (pass the .xclbin itself)");
-    struct axlf a;
-    size_t got = fread(&a, 1, sizeof a, f);
-    int cus_ok = got == sizeof a && a.m_header.m_length == fsize && list_cus(f, &a, fsize, c);
-    fclose(f);
-    if (got < 8 || memcmp(a.m_magic, "xclbin2", 8) != 0)
-        return snn_fail(
-            SNN_ERR_FORMAT,
-            "'%s' is not an xclbin (no \"xclbin2\" magic at offset 0): pass the card "
-            "image that `v++ --link` wrote, not the kernel .xo or the deploy image .snn",
-            path);
-    if (got < sizeof a)
-        return snn_fail(SNN_ERR_FORMAT,
-                        "xclbin '%s' is truncated (%zu bytes, the header alone is %zu)", path, got,
-                        sizeof a);
-    if (a.m_header.m_length != fsize)
-        return snn_fail(SNN_ERR_FORMAT,
-                        "xclbin '%s' is truncated or padded: its header says %llu bytes, the file "
-                        "has %llu (copy it again)",
-                        path, (unsigned long long)a.m_header.m_length, (unsigned long long)fsize);
-    if (!cus_ok)
-        return snn_fail(SNN_ERR_FORMAT,
-                        "xclbin '%s' is corrupt: a section lies outside the file (copy it again)",
-                        path);
-    memcpy(c->xclbin_platform, a.m_header.m_platformVBNV, 64);
-    c->xclbin_platform[64] = 0;
-    if (!c->xclbin_platform[0])
-        snprintf(c->xclbin_platform, sizeof c->xclbin_platform, "<PLATFORM>");
-    const char *emu = getenv("XCL_EMULATION_MODE");
-    const char *need;
-    int is_emu = xclbin_mode_is_emu(a.m_header.m_mode, &need);
-    if (is_emu && (!emu || strcmp(emu, need) != 0))
-        return snn_fail(
-            SNN_ERR_ARG,
-            "xclbin '%s' was built for %s (TARGET=%s), not for a card: set "
-            "XCL_EMULATION_MODE=%s and put emconfig.json (`emconfigutil --platform %s`) "
-            "in $EMCONFIG_PATH, or pass an xclbin built with TARGET=hw",
-            path, xclbin_mode_str(a.m_header.m_mode), need, need, c->xclbin_platform);
-    if (!is_emu && emu && *emu)
-        return snn_fail(SNN_ERR_ARG,
-                        "XCL_EMULATION_MODE=%s is set but xclbin '%s' is a %s image for a real "
-                        "card: unset XCL_EMULATION_MODE, or pass an xclbin built with TARGET=%s",
-                        emu, path, xclbin_mode_str(a.m_header.m_mode), emu);
-    return SNN_OK;
-}
-
-/* XRT finds its shim (the library that talks to the xocl driver, or the
- * emulator) as $XILINX_XRT/lib/<shim>; if that fails it throws where nobody
- * catches it and the process aborts. */
-static snn_status check_xrt_env(char *libdir, size_t n)
-{
-    const char *x = getenv("XILINX_XRT");
-    const char *emu = getenv("XCL_EMULATION_MODE");
-    const char *shim = "libxrt_core.so.2";
-    if (emu && strcmp(emu, "hw_emu") == 0) shim = "libxrt_hwemu.so.2";
-    if (emu && strcmp(emu, "sw_emu") == 0) shim = "libxrt_swemu.so.2";
-    if (!x || !*x)
-        return snn_fail(SNN_ERR_DEVICE,
-                        "XILINX_XRT is not set: XRT loads its driver library %s from "
-                        "$XILINX_XRT/lib. With AMD's XRT package run `source "
-                        "/opt/xilinx/xrt/setup.sh`; with Debian's libxrt1 make a prefix: `mkdir -p "
-                        "$HOME/xrt && ln -sfn /usr/lib/x86_64-linux-gnu $HOME/xrt/lib && export "
-                        "XILINX_XRT=$HOME/xrt` (docs/running-on-alveo.md)",
-                        shim);
-    snprintf(libdir, n, "%s/lib", x);
-    if (!dir_exists(libdir))
-        return snn_fail(SNN_ERR_DEVICE,
-                        "XILINX_XRT=%s has no lib/ directory, where XRT looks for %s: point "
-                        "XILINX_XRT at the XRT install prefix (/opt/xilinx/xrt for AMD's package; "
-                        "for Debian's libxrt1 a prefix whose lib -> /usr/lib/x86_64-linux-gnu, "
-                        "docs/running-on-alveo.md)",
-                        x, shim);
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", libdir, shim);
-    if (!file_exists(p))
-        return snn_fail(SNN_ERR_DEVICE,
-                        "XILINX_XRT=%s: %s not found: XRT needs its %s library there (install XRT: "
-                        "Debian package libxrt1 or AMD's xrt package; with Debian's, make lib a "
-                        "link to /usr/lib/x86_64-linux-gnu, docs/running-on-alveo.md)",
-                        x, p, emu && *emu ? emu : "driver");
-    if (emu && *emu) {
-        /* XRT's emulation shims crash without emconfig.json (XRT 2.13). */
-        const char *ec = getenv("EMCONFIG_PATH");
-        char q[600] = "";
-        if (ec && *ec) {
-            snprintf(q, sizeof q, "%s/emconfig.json", ec);
-        } else {
-            char exe[512];
-            ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-            if (k > 0) {
-                exe[k] = 0;
-                char *slash = strrchr(exe, '/');
-                if (slash) *slash = 0;
-                snprintf(q, sizeof q, "%s/emconfig.json", exe);
-            }
-        }
-        if (!file_exists(q))
-            return snn_fail(
-                SNN_ERR_DEVICE,
-                "XCL_EMULATION_MODE=%s but %s does not exist: create it with "
-                "`emconfigutil --platform <PLATFORM> --od DIR` and set EMCONFIG_PATH=DIR "
-                "(`make xclbin TARGET=%s` does both under build/xclbin/)",
-                emu, q[0] ? q : "emconfig.json", emu);
-    }
-    return SNN_OK;
-}
-
-static snn_status load_api(xrt_api *api, const char *libdir)
-{
-    const char *tried1 = NULL;
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", libdir, XRT_LIB);
-    if (file_exists(p)) {
-        tried1 = p;
-        api->lib = dlopen(p, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    }
-    if (!api->lib) {
-        api->lib = dlopen(XRT_LIB, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-        snprintf(api->path, sizeof api->path, "%s", XRT_LIB);
-    } else {
-        snprintf(api->path, sizeof api->path, "%s", p);
-    }
-    if (!api->lib)
-        return snn_fail(SNN_ERR_DEVICE,
-                        "cannot load the XRT library %s%s%s: %s (install XRT: `apt-get install "
-                        "libxrt1` or AMD's xrt package)",
-                        XRT_LIB, tried1 ? " (also tried " : "", tried1 ? ")" : "", dlerror());
-#define X(f)                                                                                       \
-    *(void **)&api->f = dlsym(api->lib, #f);                                                       \
-    if (!api->f)                                                                                   \
-        return snn_fail(SNN_ERR_DEVICE, "%s has no %s: this XRT is too old (need 2.9 or newer)",   \
-                        api->path, #f);
-    XRT_FUNCS(X)
-#undef X
-    *(void **)&api->set_arg_raw = dlsym(api->lib, "_Z13xrtRunSetArgVPviPKvm");
-    return SNN_OK;
-}
-
-/* ---- cards visible to the xocl driver ---------------------------------- */
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* PCIe functions bound to xocl (the user function of each card), sorted by
- * address: the order in which XRT numbers devices. Returns the count and
- * copies the BDF of `index` to bdf (empty if absent). */
-static int xocl_devices(int index, char *bdf, size_t n)
-{
-    bdf[0] = 0;
-    DIR *d = opendir("/sys/bus/pci/drivers/xocl");
-    if (!d) return 0;
-    char *names[64];
-    int k = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && k < 64)
-        if (strchr(e->d_name, ':') && strchr(e->d_name, '.')) names[k++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, (size_t)k, sizeof names[0], cmp_str);
-    if (index >= 0 && index < k) snprintf(bdf, n, "%s", names[index]);
-    for (int i = 0; i < k; i++)
-        free(names[i]);
-    return k;
-}
-
-/* ---- board power ----------------------------------------------------------- */
-
-static int read_num(const char *path, double *v)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    int ok = fscanf(f, "%lf", v) == 1;
-    fclose(f);
-    return ok;
-}
-
-/* First file matching <dir>/<prefix>*<rest> (one level of wildcard). */
-static int find_node(const char *dir, const char *prefix, const char *rest, char *out, size_t n)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int found = 0;
-    while (!found && (e = readdir(d))) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
-        snprintf(out, n, "%s/%s%s", dir, e->d_name, rest);
-        found = file_exists(out);
-    }
-    closedir(d);
-    return found;
-}
-
-static int power_read_w(const power_sampler *p, double *w)
-{
-    double v;
-    if (p->node[0]) {
-        if (!read_num(p->node, &v)) return 0;
-        *w = v * 1e-6; /* microwatts */
-        return 1;
-    }
-    double sum = 0;
-    for (int r = 0; r < p->n_rails; r++) {
-        double mv, ma;
-        if (!read_num(p->rails[r][0], &mv) || !read_num(p->rails[r][1], &ma)) return 0;
-        sum += mv * ma * 1e-6;
-    }
-    *w = sum;
-    return p->n_rails > 0;
-}
-
-/* Locate the power sensor of the card at `bdf`. MPBN_XRT_POWER_NODE names a
- * file in microwatts explicitly (another sensor, another driver). */
-static int power_find(power_sampler *p, const char *bdf)
-{
-    const char *env = getenv("MPBN_XRT_POWER_NODE");
-    if (env && *env) {
-        snprintf(p->node, sizeof p->node, "%s", env);
-        return file_exists(p->node);
-    }
-    if (!bdf[0]) return 0;
-    char dev[256], sub[512];
-    snprintf(dev, sizeof dev, "/sys/bus/pci/devices/%s", bdf);
-    if (find_node(dev, "xmc.", "/xmc_power", p->node, sizeof p->node)) return 1;
-    snprintf(sub, sizeof sub, "%s/hwmon", dev);
-    if (find_node(sub, "hwmon", "/power1_input", p->node, sizeof p->node)) return 1;
-    p->node[0] = 0;
-    static const char *rails[3][2] = {{"xmc_12v_pex_vol", "xmc_12v_pex_curr"},
-                                      {"xmc_12v_aux_vol", "xmc_12v_aux_curr"},
-                                      {"xmc_3v3_pex_vol", "xmc_3v3_pex_curr"}};
-    char xmc[512];
-    DIR *d = opendir(dev);
-    if (!d) return 0;
-    struct dirent *e;
-    xmc[0] = 0;
-    while ((e = readdir(d)))
-        if (strncmp(e->d_name, "xmc.", 4) == 0) {
-            snprintf(xmc, sizeof xmc, "%s/%s", dev, e->d_name);
-            break;
-        }
-    closedir(d);
-    if (!xmc[0]) return 0;
-    p->n_rails = 0;
-    for (int r = 0; r < 3; r++) {
-        snprintf(p->rails[p->n_rails][0], 512, "%s/%s", xmc, rails[r][0]);
-        snprintf(p->rails[p->n_rails][1], 512, "%s/%s", xmc, rails[r][1]);
-        if (file_exists(p->rails[p->n_rails][0]) && file_exists(p->rails[p->n_rails][1]))
-            p->n_rails++;
-    }
-    return p->n_rails > 0;
-}
-
-static void *power_thread(void *arg)
-{
-    power_sampler *p = arg;
-    struct timespec ts = {0, POWER_PERIOD_NS};
-    for (;;) {
-        double w;
-        int ok = power_read_w(p, &w);
-        pthread_mutex_lock(&p->lock);
-        int stop = p->stop;
-        if (ok) {
-            p->sum_w += w;
-            p->n++;
-            p->last_w = w;
-        }
-        pthread_mutex_unlock(&p->lock);
-        if (stop) break;
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
-}
-
-static void power_start(power_sampler *p, const char *bdf)
-{
-    double w;
-    if (!power_find(p, bdf) || !power_read_w(p, &w)) return;
-    pthread_mutex_init(&p->lock, NULL);
-    p->stop = 0;
-    if (pthread_create(&p->thread, NULL, power_thread, p) == 0)
-        p->running = 1;
-    else
-        pthread_mutex_destroy(&p->lock);
-}
-
-static void power_stop(power_sampler *p)
-{
-    if (!p->running) return;
-    pthread_mutex_lock(&p->lock);
-    p->stop = 1;
-    pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thread, NULL);
-    pthread_mutex_destroy(&p->lock);
-    p->running = 0;
-}
 
 /* ---- backend ---------------------------------------------------------------- */
 
@@ -646,21 +144,21 @@ static snn_status xrt_open(snn_dev_t *dev)
     dev->ctx = c;
     const snn_dev_opts *o = &dev->opts;
     char libdir[512];
-    snn_status st = check_xclbin(o->xclbin, c);
+    snn_status st = xrt_check_xclbin(o->xclbin, &c->xclbin);
     if (st == SNN_OK && o->device_index < 0)
         st = snn_fail(SNN_ERR_ARG,
                       "--device-index %d: must be 0 or more (`xbutil examine` lists "
                       "the cards and their indices)",
                       (int)o->device_index);
-    if (st == SNN_OK) st = check_xrt_env(libdir, sizeof libdir);
-    if (st == SNN_OK) st = load_api(&c->api, libdir);
+    if (st == SNN_OK) st = xrt_check_env(libdir, sizeof libdir);
+    if (st == SNN_OK) st = xrt_load_api(&c->api, libdir);
     if (st != SNN_OK) {
         xrt_close(dev);
         return st;
     }
     const xrt_api *x = &c->api;
     const char *emu = getenv("XCL_EMULATION_MODE");
-    int n_cards = xocl_devices(o->device_index, c->bdf, sizeof c->bdf);
+    int n_cards = xrt_xocl_devices(o->device_index, c->bdf, sizeof c->bdf);
 
     errno = 0;
     c->dev = x->xrtDeviceOpen((unsigned)o->device_index);
@@ -704,7 +202,7 @@ static snn_status xrt_open(snn_dev_t *dev)
                       "'%s'; the card must run that shell (`xbutil examine -d %s` shows it; `make "
                       "xclbin PLATFORM=...` rebuilds for another)",
                       o->xclbin, (int)o->device_index, e ? strerror(e) : "error",
-                      c->xclbin_platform, c->bdf[0] ? c->bdf : "<bdf>");
+                      c->xclbin.platform, c->bdf[0] ? c->bdf : "<bdf>");
         xrt_close(dev);
         return st;
     }
@@ -716,11 +214,11 @@ static snn_status xrt_open(snn_dev_t *dev)
     /* One kernel handle per compute unit (nk= in constraints/<card>.cfg), so
      * runs can be sent to each CU with buffers in that CU's memory bank. An
      * xclbin whose IP_LAYOUT names none: one handle on the kernel. */
-    int n = c->n_cu_names ? c->n_cu_names : 1;
+    int n = c->xclbin.n_cu_names ? c->xclbin.n_cu_names : 1;
     for (int i = 0; i < n; i++) {
         xrt_cu *u = &c->cu[i];
-        if (c->n_cu_names)
-            snprintf(u->name, sizeof u->name, "%s:{%s}", SNN_KERNEL_NAME, c->cu_names[i]);
+        if (c->xclbin.n_cu_names)
+            snprintf(u->name, sizeof u->name, "%s:{%s}", SNN_KERNEL_NAME, c->xclbin.cu_names[i]);
         else
             snprintf(u->name, sizeof u->name, "%s", SNN_KERNEL_NAME);
         errno = 0;
@@ -742,7 +240,7 @@ static snn_status xrt_open(snn_dev_t *dev)
             return st;
         }
     }
-    if (!(emu && *emu)) power_start(&c->pw, c->bdf);
+    if (!(emu && *emu)) board_power_start(&c->pw, c->bdf);
     return SNN_OK;
 }
 
@@ -752,7 +250,7 @@ static void xrt_close(snn_dev_t *dev)
 {
     xrt_ctx *c = dev->ctx;
     if (!c) return;
-    power_stop(&c->pw);
+    board_power_stop(&c->pw);
     const xrt_api *x = &c->api;
     for (int i = 0; i < c->n_cu; i++) {
         xrt_cu *u = &c->cu[i];
@@ -1008,11 +506,7 @@ static snn_status xrt_power(snn_dev_t *dev, double *watts)
     xrt_ctx *c = dev->ctx;
     *watts = 0;
     if (!c->pw.running) return SNN_ERR_UNSUPPORTED;
-    pthread_mutex_lock(&c->pw.lock);
-    *watts = c->pw.n ? c->pw.sum_w / (double)c->pw.n : c->pw.last_w;
-    c->pw.sum_w = 0;
-    c->pw.n = 0;
-    pthread_mutex_unlock(&c->pw.lock);
+    *watts = board_power_mean(&c->pw);
     return *watts > 0 ? SNN_OK : SNN_ERR_UNSUPPORTED;
 }
 

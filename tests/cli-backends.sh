@@ -10,14 +10,9 @@
 # multi-channel input, batches that split the set unevenly) and, when it has
 # been built, on the trained fixture with real test images. `mpbn compare`
 # checks the spikes step by step; this is the user-level contract.
-set -uo pipefail
-MPBN=${MPBN:-build/mpbn}
-TOOLS=$(dirname "$MPBN")/tools
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 FIXTURE=${FIXTURE:-$(dirname "$MPBN")/fixtures/fmnist-channel.snn}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
 
 if [ ! -x "$TOOLS/snn-randnet" ]; then
     make --no-print-directory -s "$TOOLS/snn-randnet" >/dev/null || { echo "FAIL: cannot build $TOOLS/snn-randnet"; exit 1; }
@@ -103,5 +98,4 @@ else
     echo "skip fixture: $FIXTURE not built (make $FIXTURE)"
 fi
 
-echo "cli-backends: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -3,45 +3,8 @@
 # errors exit 1 with a message, agreement exits 0 with a JSON last line, and a
 # wrong spike (injected into the csim trace by MPBN_CSIM_FAULT) exits 1
 # naming the image, layer, step and neuron.
-set -uo pipefail
-MPBN=${MPBN:-build/mpbn}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-
-check() { # name, expected exit code, command...
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit $rc, expected $want"
-        sed 's/^/    /' "$tmp/err" | tail -5
-        fail=$((fail + 1))
-        return 1
-    fi
-    pass=$((pass + 1))
-    return 0
-}
-expect_out() { # name, regex on the last stdout line
-    if ! tail -n 1 "$tmp/out" | grep -Eq "$2"; then
-        echo "FAIL $1: last stdout line does not match /$2/:"
-        tail -n 1 "$tmp/out" | sed 's/^/    /'
-        fail=$((fail + 1))
-    else
-        pass=$((pass + 1))
-    fi
-}
-expect_err() { # name, regex on stderr
-    if ! grep -Eq "$2" "$tmp/err"; then
-        echo "FAIL $1: stderr does not match /$2/:"
-        sed 's/^/    /' "$tmp/err" | tail -5
-        fail=$((fail + 1))
-    else
-        pass=$((pass + 1))
-    fi
-}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 
 net=(--random-net c4,p,c8,f16 --shape 1x12x12 --T 4 --random 20 --seed 3)
 
@@ -87,5 +50,4 @@ if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
     fi
 fi
 
-echo "cli-compare: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,41 +5,8 @@
 # metadata that does not match the tensors, damaged deploy image, wrong image
 # size for the data set) exits 1 with a message naming the problem, never a
 # crash.
-set -uo pipefail
-MPBN=${MPBN:-build/mpbn}
-TOOLS=$(dirname "$MPBN")/tools
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-
-# check NAME WANT_EXIT REGEX_ON_STDERR_OR_STDOUT_LAST_LINE COMMAND...
-check() {
-    local name=$1 want=$2 re=$3
-    shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit $rc, expected $want"
-        tail -3 "$tmp/err" | sed 's/^/    /'
-        fail=$((fail + 1))
-        return
-    fi
-    if [ "$rc" -ge 128 ]; then
-        echo "FAIL $name: killed by a signal"
-        fail=$((fail + 1))
-        return
-    fi
-    local text
-    if [ "$want" -eq 0 ]; then text=$(tail -n 1 "$tmp/out"); else text=$(cat "$tmp/err"); fi
-    if [ -n "$re" ] && ! grep -qE -- "$re" <<<"$text"; then
-        echo "FAIL $name: output does not match /$re/:"
-        echo "$text" | tail -3 | sed 's/^/    /'
-        fail=$((fail + 1))
-        return
-    fi
-    pass=$((pass + 1))
-}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 
 # A tiny trained checkpoint (fc 8, T 2, a few hundred images: about a second).
 MPBN_PROGRESS=0 "$MPBN" train --arch f8 --T 2 --mpbn channel --epochs 1 --limit-train 256 \
@@ -48,18 +15,18 @@ MPBN_PROGRESS=0 "$MPBN" train --arch f8 --T 2 --mpbn channel --epochs 1 --limit-
 ck=$tmp/tiny.safetensors
 
 # ---- fold ----
-check "fold ok" 0 '"out":".*tiny.snn".*"layers":2' "$MPBN" fold "$ck" --out "$tmp/tiny.snn"
-check "fold --check" 0 '"check_images":50.*"unexplained":0' "$MPBN" fold "$ck" --out "$tmp/tiny2.snn" --check 50
-check "fold is deterministic" 0 '' cmp "$tmp/tiny.snn" "$tmp/tiny2.snn"
-check "fold no args" 2 'no checkpoint' "$MPBN" fold
-check "fold no --out" 2 '--out' "$MPBN" fold "$ck"
-check "fold unknown option" 2 "unknown option '--bogus'" "$MPBN" fold "$ck" --out "$tmp/x.snn" --bogus 1
-check "fold bad --check" 2 "bad value 'x'" "$MPBN" fold "$ck" --out "$tmp/x.snn" --check x
-check "fold missing file" 1 'nonexistent' "$MPBN" fold "$tmp/nonexistent.safetensors" --out "$tmp/x.snn"
+check_re "fold ok" 0 '"out":".*tiny.snn".*"layers":2' "$MPBN" fold "$ck" --out "$tmp/tiny.snn"
+check_re "fold --check" 0 '"check_images":50.*"unexplained":0' "$MPBN" fold "$ck" --out "$tmp/tiny2.snn" --check 50
+check_re "fold is deterministic" 0 '' cmp "$tmp/tiny.snn" "$tmp/tiny2.snn"
+check_re "fold no args" 2 'no checkpoint' "$MPBN" fold
+check_re "fold no --out" 2 '--out' "$MPBN" fold "$ck"
+check_re "fold unknown option" 2 "unknown option '--bogus'" "$MPBN" fold "$ck" --out "$tmp/x.snn" --bogus 1
+check_re "fold bad --check" 2 "bad value 'x'" "$MPBN" fold "$ck" --out "$tmp/x.snn" --check x
+check_re "fold missing file" 1 'nonexistent' "$MPBN" fold "$tmp/nonexistent.safetensors" --out "$tmp/x.snn"
 echo "this is not a checkpoint" >"$tmp/junk.safetensors"
-check "fold junk file" 1 'junk.safetensors' "$MPBN" fold "$tmp/junk.safetensors" --out "$tmp/x.snn"
+check_re "fold junk file" 1 'junk.safetensors' "$MPBN" fold "$tmp/junk.safetensors" --out "$tmp/x.snn"
 head -c 200 "$ck" >"$tmp/trunc.safetensors"
-check "fold truncated checkpoint" 1 'trunc.safetensors' "$MPBN" fold "$tmp/trunc.safetensors" --out "$tmp/x.snn"
+check_re "fold truncated checkpoint" 1 'trunc.safetensors' "$MPBN" fold "$tmp/trunc.safetensors" --out "$tmp/x.snn"
 # metadata edited in place (same length, so the file stays well-formed)
 edit() { # src dst from to
     python3 - "$@" <<'EOF'
@@ -71,52 +38,51 @@ open(dst, 'wb').write(d.replace(a.encode(), b.encode()))
 EOF
 }
 edit "$ck" "$tmp/shape.safetensors" '"arch":"f8"' '"arch":"f9"'
-check "fold wrong shapes" 1 'layers.0.weight.*expected' "$MPBN" fold "$tmp/shape.safetensors" --out "$tmp/x.snn"
+check_re "fold wrong shapes" 1 'layers.0.weight.*expected' "$MPBN" fold "$tmp/shape.safetensors" --out "$tmp/x.snn"
 edit "$ck" "$tmp/t0.safetensors" '"T":"2"' '"T":"0"'
-check "fold bad T" 1 '"T"' "$MPBN" fold "$tmp/t0.safetensors" --out "$tmp/x.snn"
+check_re "fold bad T" 1 '"T"' "$MPBN" fold "$tmp/t0.safetensors" --out "$tmp/x.snn"
 edit "$ck" "$tmp/tau.safetensors" '"tau":"0.25"' '"tau":"0.50"'
-check "fold tau" 1 'tau' "$MPBN" fold "$tmp/tau.safetensors" --out "$tmp/x.snn"
+check_re "fold tau" 1 'tau' "$MPBN" fold "$tmp/tau.safetensors" --out "$tmp/x.snn"
 edit "$ck" "$tmp/mode.safetensors" '"mpbn":"channel"' '"mpbn":"chunnel"'
-check "fold bad mpbn mode" 1 'mpbn" is .chunnel.' "$MPBN" fold "$tmp/mode.safetensors" --out "$tmp/x.snn"
-check "fold unwritable out" 1 '' "$MPBN" fold "$ck" --out "$tmp/no/such/dir/x.snn"
-[ -e "$tmp/x.snn" ] && { echo "FAIL: a failed fold left $tmp/x.snn"; fail=$((fail + 1)); }
+check_re "fold bad mpbn mode" 1 'mpbn" is .chunnel.' "$MPBN" fold "$tmp/mode.safetensors" --out "$tmp/x.snn"
+check_re "fold unwritable out" 1 '' "$MPBN" fold "$ck" --out "$tmp/no/such/dir/x.snn"
+expect_true "failed folds left no $tmp/x.snn" test ! -e "$tmp/x.snn"
 
 # ---- info ----
-check "info ok" 0 '"n_layers":2.*"layers":\[\{"kind":"fc"' "$MPBN" info "$tmp/tiny.snn"
-check "info --json" 0 '"memory":\{"header"' "$MPBN" info "$tmp/tiny.snn" --json
+check_re "info ok" 0 '"n_layers":2.*"layers":\[\{"kind":"fc"' "$MPBN" info "$tmp/tiny.snn"
+check_re "info --json" 0 '"memory":\{"header"' "$MPBN" info "$tmp/tiny.snn" --json
 lines=$("$MPBN" info "$tmp/tiny.snn" --json | wc -l)
-[ "$lines" -eq 1 ] && pass=$((pass + 1)) || { echo "FAIL info --json printed $lines lines"; fail=$((fail + 1)); }
-check "info no args" 2 'no model' "$MPBN" info
-check "info unknown option" 2 "unknown option" "$MPBN" info "$tmp/tiny.snn" --verbose
-check "info missing file" 1 'nonexistent' "$MPBN" info "$tmp/nonexistent.snn"
-check "info of a checkpoint" 0 '"kind":"checkpoint","valid":true' "$MPBN" info "$ck"
+expect_true "info --json printed $lines lines, not 1" test "$lines" -eq 1
+check_re "info no args" 2 'no model' "$MPBN" info
+check_re "info unknown option" 2 "unknown option" "$MPBN" info "$tmp/tiny.snn" --verbose
+check_re "info missing file" 1 'nonexistent' "$MPBN" info "$tmp/nonexistent.snn"
+check_re "info of a checkpoint" 0 '"kind":"checkpoint","valid":true' "$MPBN" info "$ck"
 python3 - "$tmp/tiny.snn" "$tmp/flip.snn" <<'EOF'
 import sys
 d = bytearray(open(sys.argv[1], 'rb').read()); d[300] ^= 0x40
 open(sys.argv[2], 'wb').write(d)
 EOF
-check "info corrupt byte" 1 'CRC' "$MPBN" info "$tmp/flip.snn"
+check_re "info corrupt byte" 1 'CRC' "$MPBN" info "$tmp/flip.snn"
 head -c 100 "$tmp/tiny.snn" >"$tmp/trunc.snn"
-check "info truncated" 1 'total_bytes' "$MPBN" info "$tmp/trunc.snn"
+check_re "info truncated" 1 'total_bytes' "$MPBN" info "$tmp/trunc.snn"
 : >"$tmp/empty.snn"
-check "info empty" 1 'truncated' "$MPBN" info "$tmp/empty.snn"
+check_re "info empty" 1 'truncated' "$MPBN" info "$tmp/empty.snn"
 
 # ---- eval of a deploy image ----
-check "eval ref" 0 '"accuracy":0\.[0-9]+,"images":64,.*"device":"ref".*"synops_per_image"' \
+check_re "eval ref" 0 '"accuracy":0\.[0-9]+,"images":64,.*"device":"ref".*"synops_per_image"' \
     "$MPBN" eval "$tmp/tiny.snn" --device ref --limit 64 --batch 10
-check "eval default device is ref" 0 '"device":"ref"' "$MPBN" eval "$tmp/tiny.snn" --limit 8
-check "eval corrupt image" 1 'CRC' "$MPBN" eval "$tmp/flip.snn" --limit 8
-check "eval truncated image" 1 'total_bytes' "$MPBN" eval "$tmp/trunc.snn" --limit 8
-check "eval missing image" 1 'nonexistent' "$MPBN" eval "$tmp/nonexistent.snn" --limit 8
-check "eval unknown device" 1 "unknown device 'nonesuch'" "$MPBN" eval "$tmp/tiny.snn" --device nonesuch --limit 8
-check "eval bad --limit" 2 "bad value 'abc'" "$MPBN" eval "$tmp/tiny.snn" --limit abc
-check "eval bad --batch" 2 "" "$MPBN" eval "$tmp/tiny.snn" --batch 0
-check "eval unknown option" 2 "unknown option '--frobnicate'" "$MPBN" eval "$tmp/tiny.snn" --frobnicate 3
-check "eval missing data dir" 1 'nonexistent' "$MPBN" eval "$tmp/tiny.snn" --data "$tmp/nonexistent" --limit 8
+check_re "eval default device is ref" 0 '"device":"ref"' "$MPBN" eval "$tmp/tiny.snn" --limit 8
+check_re "eval corrupt image" 1 'CRC' "$MPBN" eval "$tmp/flip.snn" --limit 8
+check_re "eval truncated image" 1 'total_bytes' "$MPBN" eval "$tmp/trunc.snn" --limit 8
+check_re "eval missing image" 1 'nonexistent' "$MPBN" eval "$tmp/nonexistent.snn" --limit 8
+check_re "eval unknown device" 1 "unknown device 'nonesuch'" "$MPBN" eval "$tmp/tiny.snn" --device nonesuch --limit 8
+check_re "eval bad --limit" 2 "bad value 'abc'" "$MPBN" eval "$tmp/tiny.snn" --limit abc
+check_re "eval bad --batch" 2 "" "$MPBN" eval "$tmp/tiny.snn" --batch 0
+check_re "eval unknown option" 2 "unknown option '--frobnicate'" "$MPBN" eval "$tmp/tiny.snn" --frobnicate 3
+check_re "eval missing data dir" 1 'nonexistent' "$MPBN" eval "$tmp/tiny.snn" --data "$tmp/nonexistent" --limit 8
 if [ -x "$TOOLS/snn-randnet" ] || make --no-print-directory -s "$TOOLS/snn-randnet" >/dev/null 2>&1; then
     "$TOOLS/snn-randnet" "$tmp/r12.snn" c4,p,f8 1 4 1 12 12 10 >/dev/null 2>&1
-    check "eval image size mismatch" 1 'expects 1x12x12' "$MPBN" eval "$tmp/r12.snn" --limit 8
+    check_re "eval image size mismatch" 1 'expects 1x12x12' "$MPBN" eval "$tmp/r12.snn" --limit 8
 fi
 
-echo "cli-fold: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -3,43 +3,8 @@
 # JSON last line with the documented keys, usage errors (bad --arch, --mpbn,
 # --T) exit 2 naming the bad value, a missing data directory exits 1 naming
 # it, and eval of the checkpoint reproduces train's test accuracy.
-set -uo pipefail
-MPBN=${MPBN:-build/mpbn}
-DATA=${MPBN_DATA:-/usr/share/datasets/fashion-mnist}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-pass=0
-export MPBN_PROGRESS=0
-
-check() { # name, expected exit code, command...
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        echo "FAIL $name: exit $rc, expected $want"
-        sed 's/^/    /' "$tmp/err" | tail -5
-        fail=$((fail + 1))
-        return 1
-    fi
-    pass=$((pass + 1))
-    return 0
-}
-expect_err() { # name, regex on stderr
-    if ! grep -Eq -e "$2" "$tmp/err"; then
-        echo "FAIL $1: stderr does not match /$2/:"
-        sed 's/^/    /' "$tmp/err" | tail -5
-        fail=$((fail + 1))
-    fi
-}
-expect_out() { # name, regex on the last stdout line
-    if ! tail -n 1 "$tmp/out" | grep -Eq -e "$2"; then
-        echo "FAIL $1: last stdout line does not match /$2/:"
-        tail -n 1 "$tmp/out" | sed 's/^/    /'
-        fail=$((fail + 1))
-    fi
-}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 
 out=$tmp/net.safetensors
 check "bad arch token" 2 "$MPBN" train --arch c32,x7,p --out "$out" && expect_err "bad arch token" "bad token 'x7'"
@@ -58,14 +23,13 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
         --epochs 1 --limit-train 640 --limit-test 200 --threads 2 --out "$out"; then
         expect_out "train json" '^\{.*"test_acc":[0-9.e-]+.*"train_images_per_s":[0-9.e+-]+.*"epochs":1.*"seconds":.*"out":'
         expect_err "epoch line" "^epoch 1: train_loss"
-        [ -s "$tmp/net.csv" ] && grep -q '^epoch,train_loss,train_acc,test_acc,lr,seconds,images_per_s$' "$tmp/net.csv" \
-            && [ "$(wc -l <"$tmp/net.csv")" -eq 2 ] && pass=$((pass + 1)) \
-            || { echo "FAIL per-epoch CSV $tmp/net.csv"; fail=$((fail + 1)); }
+        expect_true "per-epoch CSV $tmp/net.csv" grep -q '^epoch,train_loss,train_acc,test_acc,lr,seconds,images_per_s$' "$tmp/net.csv" &&
+            expect_true "per-epoch CSV: header and one epoch" test "$(wc -l <"$tmp/net.csv")" -eq 2
         acc=$(tail -n 1 "$tmp/out" | sed -E 's/.*"test_acc":([0-9.e-]+).*/\1/')
         if check "eval float" 0 "$MPBN" eval "$out" --data "$DATA" --limit 200; then
             expect_out "eval json" '^\{"accuracy":[0-9.e-]+,"images":200,"images_per_s":[0-9.e+-]+,"device":"float"'
             eacc=$(tail -n 1 "$tmp/out" | sed -E 's/.*"accuracy":([0-9.e-]+).*/\1/')
-            [ "$eacc" = "$acc" ] && pass=$((pass + 1)) || { echo "FAIL eval accuracy $eacc != train test_acc $acc"; fail=$((fail + 1)); }
+            expect_true "eval accuracy $eacc = train test_acc $acc" test "$eacc" = "$acc"
         fi
         check "resume done run" 0 "$MPBN" train --data "$DATA" --limit-train 640 --limit-test 200 --resume "$out" --out "$out" \
             && expect_out "resume json" '"epochs":1'
@@ -92,5 +56,4 @@ else
     echo "skip: no data set in $DATA"
 fi
 
-echo "cli-train: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,11 +5,15 @@
 #                                   count a failure if the exit code differs
 #                                   (a signal is always a failure); returns 0
 #                                   when the exit code matched
+#   check_re NAME WANT_EXIT REGEX CMD...
+#                                   check, then (REGEX not empty) expect_out
+#                                   when WANT_EXIT is 0, expect_err otherwise
 #   expect_err NAME REGEX           stderr of the last check matches REGEX
 #   expect_out NAME REGEX           last stdout line of the last check matches
 #   expect_same NAME FILE COPY      FILE is byte-identical to COPY
 #   expect_true NAME CMD...         CMD succeeds
-#   finish                          print the summary, exit 1 on any failure
+#   finish                          print the summary (with $skip, when a suite
+#                                   sets it), exit 1 on any failure
 set -uo pipefail
 MPBN=${MPBN:-build/mpbn}
 TOOLS=${TOOLS:-$(dirname "$MPBN")/tools}
@@ -40,6 +44,13 @@ check() {
     pass=$((pass + 1))
     return 0
 }
+check_re() {
+    local name=$1 want=$2 re=$3
+    shift 3
+    check "$name" "$want" "$@" || return 1
+    [ -n "$re" ] || return 0
+    if [ "$want" -eq 0 ]; then expect_out "$name" "$re"; else expect_err "$name" "$re"; fi
+}
 expect_err() {
     if grep -Eq -e "$2" "$tmp/err"; then pass=$((pass + 1)); return 0; fi
     echo "FAIL $1: stderr does not match /$2/:"
@@ -69,7 +80,7 @@ expect_true() {
     return 1
 }
 finish() {
-    echo "$(basename "$0"): $pass passed, $fail failed"
+    echo "$(basename "$0"): $pass passed, $fail failed${skip:+, $skip skipped}"
     [ "$fail" -eq 0 ]
     exit $?
 }
