@@ -53,13 +53,8 @@ static void inject_fault(csim_ctx *c, const snn_net *net, uint8_t *trace, uint32
         c->f_image >= c->images_run + n_images || c->f_layer + 1 >= net->n_layers ||
         c->f_step >= net->hdr->timesteps || c->f_neuron >= net->layers[c->f_layer].n_out)
         return;
-    uint32_t step = 0, off = 0;
-    for (uint32_t l = 0; l + 1 < net->n_layers; l++) {
-        if (l == c->f_layer) off = step;
-        step += (net->layers[l].n_out + 31) / 32;
-    }
     size_t w = (size_t)(c->f_image - c->images_run) * snn_trace_words(net) +
-               (size_t)c->f_step * step + off + c->f_neuron / 32;
+               snn_trace_word(net, c->f_step, c->f_layer, c->f_neuron);
     uint32_t v;
     memcpy(&v, trace + 4 * w, 4);
     v ^= 1u << (c->f_neuron % 32);

@@ -154,5 +154,13 @@ static inline void snn_trace_locate(const snn_net *net, uint32_t w, uint32_t *t,
     while (r >= (net->layers[*layer].n_out + 31u) / 32u) r -= (net->layers[(*layer)++].n_out + 31u) / 32u;
     *n0 = r * 32u;
 }
+/* The inverse: the trace word of an image holding the spike of neuron n of
+ * layer l (l + 1 < n_layers) at step t; the bit is n % 32. */
+static inline uint32_t snn_trace_word(const snn_net *net, uint32_t t, uint32_t l, uint32_t n)
+{
+    uint32_t off = 0;
+    for (uint32_t k = 0; k < l; k++) off += (net->layers[k].n_out + 31u) / 32u;
+    return t * snn_trace_step_words(net) + off + n / 32u;
+}
 
 #endif

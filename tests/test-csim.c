@@ -84,19 +84,13 @@ static void cross_check(const char *what, const uint8_t *img, size_t size, const
         run_device("csim", v == 0 ? 0 : lanes, v == 0 ? 7 : 0, img, size, px, n, &cs);
         for (uint32_t i = 0; i < n; i++) {
             const uint32_t *a = ref.trace + i * tw, *b = cs.trace + i * tw;
-            for (uint32_t w = 0; w < tw; w++) {
-                if (a[w] == b[w]) continue;
-                uint32_t t, n0;
-                int32_t layer;
-                snn_trace_locate(&net, w, &t, &layer, &n0);
-                if (layer >= 0) {
-                    uint32_t bit = (uint32_t)__builtin_ctz(a[w] ^ b[w]);
-                    fail_msg("%s, lanes %u: image %u step %u layer %d neuron %u: ref %u csim %u",
-                             what, lanes, i, t, layer, n0 + bit, (a[w] >> bit) & 1u,
-                             (b[w] >> bit) & 1u);
-                }
-                fail_msg("%s, lanes %u: image %u sum %u: ref %d csim %d", what, lanes, i, n0,
-                         (int32_t)a[w], (int32_t)b[w]);
+            snn_trace_mismatch m;
+            if (snn_trace_diff(&net, a, b, 1, &m, NULL)) {
+                if (m.layer >= 0)
+                    fail_msg("%s, lanes %u: image %u step %u layer %d neuron %u: ref %d csim %d",
+                             what, lanes, i, m.step, m.layer, m.neuron, m.a, m.b);
+                fail_msg("%s, lanes %u: image %u sum %u: ref %d csim %d", what, lanes, i, m.neuron,
+                         m.a, m.b);
             }
             const uint8_t *ra = ref.results + i * stride, *rb = cs.results + i * stride;
             if (memcmp(ra, rb, stride) != 0) {

@@ -2,7 +2,7 @@
  * test-deploy.c - deploy image writer and parser (docs/deploy-image.md):
  * round trip, every truncation length, random byte flips (with and without a
  * repaired CRC), and one test per validation rule checking that the message
- * names the field.
+ * names the field. Also the trace diff (snn_trace_diff) of two backends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -389,13 +389,91 @@ static void test_misc(void **state)
     assert_non_null(strstr(snn_last_error(), "magic"));
 }
 
+/* snn_trace_diff: identical traces, a flipped spike, a changed sum, two images. */
+static void test_trace_diff(void **state)
+{
+    (void)state;
+    uint8_t *img;
+    size_t n;
+    assert_int_equal(snn_deploy_random(9, "c2,p,f6", 1, 6, 6, 2, 3, 0, &img, &n), SNN_OK);
+    snn_net net;
+    assert_int_equal(snn_deploy_parse(img, n, &net), SNN_OK);
+    const snn_deploy_hdr *h = net.hdr;
+    size_t tw = snn_trace_words(&net), px = (size_t)h->in_c * h->in_h * h->in_w;
+    uint8_t *pixels = malloc(2 * px),
+            *res = malloc(2 * snn_result_stride(h->n_classes, net.n_layers));
+    uint32_t *a = malloc(8 * tw), *b = malloc(8 * tw);
+    snn_pixels_random(5, 2, h->in_c, h->in_h, h->in_w, pixels);
+    snn_ref_run(&net, pixels, 2, res, a);
+
+    /* identical: 0, nothing counted, *first untouched */
+    memcpy(b, a, 8 * tw);
+    snn_trace_mismatch m;
+    memset(&m, 0xa5, sizeof m);
+    snn_trace_counts c;
+    assert_int_equal(snn_trace_diff(&net, a, b, 2, &m, &c), 0);
+    assert_int_equal(c.spike_bits + c.sums + c.images, 0);
+    assert_int_equal(m.image, 0xa5a5a5a5u);
+
+    /* one spike of layer 1 (pool), step 1, neuron 5, image 1 */
+    uint32_t w = snn_trace_word(&net, 1, 1, 5);
+    b[tw + w] ^= 1u << 5;
+    assert_int_equal(snn_trace_diff(&net, a, b, 2, &m, &c), 1);
+    assert_int_equal(c.spike_bits, 1);
+    assert_int_equal(c.sums, 0);
+    assert_int_equal(c.images, 1);
+    assert_int_equal(m.image, 1);
+    assert_int_equal(m.word, w);
+    assert_int_equal(m.step, 1);
+    assert_int_equal(m.layer, 1);
+    assert_int_equal(m.neuron, 5);
+    assert_int_equal(m.a, (a[tw + w] >> 5) & 1u);
+    assert_int_equal(m.b, !m.a);
+    /* a second bit of the same word counts, the first stays the lowest neuron */
+    b[tw + w] ^= 1u << 9;
+    assert_int_equal(snn_trace_diff(&net, a, b, 2, &m, &c), 2);
+    assert_int_equal(m.neuron, 5);
+    assert_int_equal(c.images, 1);
+    /* the same traces one image at a time: image 0 agrees */
+    assert_int_equal(snn_trace_diff(&net, a, b, 1, NULL, NULL), 0);
+    assert_int_equal(snn_trace_diff(&net, a + tw, b + tw, 1, &m, NULL), 2);
+    assert_int_equal(m.image, 0);
+
+    /* an output sum of image 0 (class 2): reported before image 1's spikes */
+    b[tw - h->n_classes + 2] += 7;
+    assert_int_equal(snn_trace_diff(&net, a, b, 2, &m, &c), 3);
+    assert_int_equal(c.spike_bits, 2);
+    assert_int_equal(c.sums, 1);
+    assert_int_equal(c.images, 2);
+    assert_int_equal(m.image, 0);
+    assert_int_equal(m.word, tw - h->n_classes + 2);
+    assert_int_equal(m.step, h->timesteps);
+    assert_int_equal(m.layer, -1);
+    assert_int_equal(m.neuron, 2);
+    assert_int_equal(m.a, (int32_t)a[tw - h->n_classes + 2]);
+    assert_int_equal(m.b, (int32_t)a[tw - h->n_classes + 2] + 7);
+
+    /* a spike of image 0 comes before its sums */
+    b[snn_trace_word(&net, 0, 0, 40)] ^= 1u << 8;
+    assert_int_equal(snn_trace_diff(&net, a, b, 2, &m, &c), 4);
+    assert_int_equal(m.image, 0);
+    assert_int_equal(m.step, 0);
+    assert_int_equal(m.layer, 0);
+    assert_int_equal(m.neuron, 40);
+    free(pixels), free(res), free(a), free(b), free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_random_nets_parse),
-        cmocka_unit_test(test_every_truncation), cmocka_unit_test(test_random_flips),
-        cmocka_unit_test(test_bad_fields),       cmocka_unit_test(test_overflow_bound),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_random_nets_parse),
+        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_random_flips),
+        cmocka_unit_test(test_bad_fields),
+        cmocka_unit_test(test_overflow_bound),
         cmocka_unit_test(test_misc),
+        cmocka_unit_test(test_trace_diff),
     };
     return cmocka_run_group_tests_name("deploy", tests, NULL, NULL);
 }

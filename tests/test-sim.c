@@ -501,18 +501,13 @@ static void diff_outputs(const char *what, const snn_net *net, uint32_t lanes, c
     size_t tw = snn_trace_words(net);
     for (uint32_t i = 0; i < n; i++) {
         const uint32_t *a = ref->trace + i * tw, *b = sim->trace + i * tw;
-        for (uint32_t w = 0; w < tw; w++) {
-            if (a[w] == b[w]) continue;
-            uint32_t t, n0;
-            int32_t layer;
-            snn_trace_locate(net, w, &t, &layer, &n0);
-            if (layer >= 0) {
-                uint32_t bit = (uint32_t)__builtin_ctz(a[w] ^ b[w]);
-                fail_msg("%s, lanes %u: image %u step %u layer %d neuron %u: ref %u sim %u", what,
-                         lanes, i, t, layer, n0 + bit, (a[w] >> bit) & 1u, (b[w] >> bit) & 1u);
-            }
-            fail_msg("%s, lanes %u: image %u sum %u: ref %d sim %d", what, lanes, i, n0,
-                     (int32_t)a[w], (int32_t)b[w]);
+        snn_trace_mismatch m;
+        if (snn_trace_diff(net, a, b, 1, &m, NULL)) {
+            if (m.layer >= 0)
+                fail_msg("%s, lanes %u: image %u step %u layer %d neuron %u: ref %d sim %d", what,
+                         lanes, i, m.step, m.layer, m.neuron, m.a, m.b);
+            fail_msg("%s, lanes %u: image %u sum %u: ref %d sim %d", what, lanes, i, m.neuron, m.a,
+                     m.b);
         }
         const uint8_t *ra = ref->results + i * stride, *rb = sim->results + i * stride;
         for (uint32_t k = 0; k < snn_result_words(net->hdr->n_classes, net->n_layers); k++) {

@@ -22,8 +22,9 @@
  *        lane utilisation = synops / (lanes * cycles) when --lanes is given
  *   xrt  measured wall time and mean board power during the runs -> J/image
  *
- * Energy model (docs/energy.md): accumulate (AC), multiply-accumulate (MAC)
- * and SRAM access energies from Horowitz, ISSCC 2014 (45 nm); the spiking
+ * Energy model (docs/energy.md, host/cli/energy.h): accumulate (AC),
+ * multiply-accumulate (MAC) and SRAM access energies from Horowitz, ISSCC
+ * 2014 (45 nm); the spiking
  * network's ACs and MACs against the dense MACs of the same architecture run
  * as a non-spiking network, as SNN papers compare them.
  *
@@ -46,6 +47,7 @@
 #include "cli.h"
 #include "common/json.h"
 #include "deploy/snn-deploy.h"
+#include "energy.h"
 #include "estimate.h"
 #include "fold/snn-fold.h"
 #include "io/snn-data.h"
@@ -59,32 +61,6 @@
 #define BENCH_LATENCY_RUNS 32
 #define BENCH_LATENCY_SECONDS 1.0
 #define BENCH_SIM_DEFAULT_IMAGES 10
-
-/* ---- energy model (docs/energy.md) ---------------------------------------
- * Horowitz, "Computing's energy problem (and what we can do about it)",
- * ISSCC 2014, 45 nm, 0.9 V. Two operation sets: the float32 convention of the
- * SNN literature (AC = fp32 add 0.9 pJ, MAC = fp32 mult 3.7 + add 0.9 =
- * 4.6 pJ) and the integer widths this kernel really uses (AC = int32 add
- * 0.1 pJ, MAC = int8 mult 0.2 + int32 add 0.1 = 0.3 pJ). SRAM: 10 pJ per
- * 64-bit read of an 8 KB array, scaled linearly with the bits moved. */
-#define E_AC_FP32_PJ 0.9
-#define E_MAC_FP32_PJ 4.6
-#define E_AC_INT_PJ 0.1
-#define E_MAC_INT_PJ 0.3
-#define E_SRAM_64B_PJ 10.0
-#define E_SRAM_BIT_PJ (E_SRAM_64B_PJ / 64.0)
-/* Bits moved per event. SNN: a synaptic op reads one int8 weight and reads
- * and writes one int32 membrane; a neuron update (threshold pass, every LIF
- * neuron every step) reads and writes the membrane and reads its threshold
- * and bias; a spike writes and reads one 32-bit address in the spike queue.
- * Non-spiking network with the same int8 weights and 8-bit activations: a
- * MAC reads one weight and one activation; an output neuron reads its bias
- * and writes its 32-bit sum. */
-#define BITS_SNN_SYNOP (8 + 32 + 32)
-#define BITS_SNN_NEURON_STEP (32 + 32 + 32 + 32)
-#define BITS_SNN_SPIKE (32 + 32)
-#define BITS_ANN_MAC (8 + 8)
-#define BITS_ANN_NEURON (32 + 32)
 
 typedef struct bench_dev {
     char name[16];
@@ -171,29 +147,6 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
     o->device_index = o->dev.device_index;
     if (o->force) snn_io_allow_replace(1);
     return 0;
-}
-
-/* ---- model-derived counts --------------------------------------------------- */
-
-/* Dense multiply-accumulates of layer l run once as a non-spiking network:
- * every output neuron sums over its whole receptive field (conv border
- * outputs have fewer taps: padding contributes nothing). */
-static double dense_macs(const snn_layer *L)
-{
-    const snn_layer_desc *d = L->desc;
-    if (L->kind == SNN_LAYER_POOL) return 0;
-    if (L->kind == SNN_LAYER_FC || L->kind == SNN_LAYER_OUT) return (double)L->n_in * d->out_c;
-    double ty = 0, tx = 0;
-    for (uint32_t y = 0; y < d->out_h; y++)
-        ty += (y > 0) + 1 + (y + 1 < d->in_h);
-    for (uint32_t x = 0; x < d->out_w; x++)
-        tx += (x > 0) + 1 + (x + 1 < d->in_w);
-    return ty * tx * d->in_c * d->out_c;
-}
-
-static int is_lif(snn_layer_kind k)
-{
-    return k == SNN_LAYER_CONV || k == SNN_LAYER_FC;
 }
 
 /* ---- one device ----------------------------------------------------------- */
@@ -286,36 +239,10 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
 
 /* ---- output ------------------------------------------------------------------ */
 
-typedef struct energy_est {
-    double ann_macs, snn_macs, snn_acs, neuron_steps;
-    double snn_fp32_pj, ann_fp32_pj, snn_int_pj, ann_int_pj;
-    double snn_sram_pj, ann_sram_pj, ann_neurons;
-} energy_est;
-
-static void estimate_energy(const snn_net *net, const bench_dev *r, energy_est *e)
+/* The energy model (host/cli/energy.h) applied to one device's counters. */
+static void estimate_energy(const snn_net *net, const bench_dev *r, snn_energy_est *e)
 {
-    memset(e, 0, sizeof *e);
-    uint32_t T = net->hdr->timesteps;
-    for (uint32_t l = 0; l < net->n_layers; l++) {
-        const snn_layer *L = &net->layers[l];
-        e->ann_macs += dense_macs(L);
-        if (L->kind != SNN_LAYER_POOL) e->ann_neurons += L->n_out;
-        /* Layer 0 multiplies analogue pixels (once per image): MACs. */
-        if (L->desc->flags & SNN_LF_INPUT_IMAGE)
-            e->snn_macs += r->synops[l];
-        else
-            e->snn_acs += r->synops[l];
-        if (is_lif(L->kind)) e->neuron_steps += (double)L->n_out * T;
-    }
-    e->snn_fp32_pj = E_MAC_FP32_PJ * e->snn_macs + E_AC_FP32_PJ * e->snn_acs;
-    e->ann_fp32_pj = E_MAC_FP32_PJ * e->ann_macs;
-    e->snn_int_pj = E_MAC_INT_PJ * e->snn_macs + E_AC_INT_PJ * (e->snn_acs + e->neuron_steps);
-    e->ann_int_pj = E_MAC_INT_PJ * e->ann_macs;
-    e->snn_sram_pj =
-        E_SRAM_BIT_PJ * (BITS_SNN_SYNOP * r->synops_total + BITS_SNN_NEURON_STEP * e->neuron_steps +
-                         BITS_SNN_SPIKE * r->spikes_total);
-    e->ann_sram_pj =
-        E_SRAM_BIT_PJ * (BITS_ANN_MAC * e->ann_macs + BITS_ANN_NEURON * e->ann_neurons);
+    snn_energy_estimate(net, r->synops, r->synops_total, r->spikes_total, e);
 }
 
 static char *json_array(const double *v, uint32_t n, const int *valid)
@@ -383,7 +310,7 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
         put_num_or_null(j, "board_watts", r->watts, r->watts > 0);
         put_num_or_null(j, "joules_per_image", r->joules_per_image, r->joules_per_image > 0);
     }
-    energy_est e;
+    snn_energy_est e;
     estimate_energy(net, r, &e);
     snn_json_num(j, "snn_macs_per_image", e.snn_macs);
     snn_json_num(j, "snn_acs_per_image", e.snn_acs);
@@ -451,7 +378,7 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
         if (ly->kind != SNN_LAYER_OUT)
             snprintf(rate, sizeof rate, "%.4f", r0->spikes[l] / ((double)ly->n_out * T));
         printf("%-3u %-5s %8u %12.1f %10s %12.0f %12.0f\n", l, snn_layer_kind_str(ly->kind),
-               ly->n_out, r0->spikes[l], rate, r0->synops[l], dense_macs(ly));
+               ly->n_out, r0->spikes[l], rate, r0->synops[l], snn_energy_dense_macs(ly));
     }
     for (int i = 0; i < n_dev; i++) {
         const bench_dev *r = &devs[i];
@@ -474,7 +401,7 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
                        r->seconds);
         }
     }
-    energy_est e;
+    snn_energy_est e;
     estimate_energy(net, r0, &e);
     printf("\nenergy model (Horowitz ISSCC 2014, 45 nm; docs/energy.md), per image:\n");
     printf("  SNN: %.0f MACs (encoding layer) + %.0f ACs; non-spiking net of the same shape: "
@@ -482,12 +409,12 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
            e.snn_macs, e.snn_acs, e.ann_macs, e.ann_macs / (e.snn_macs + e.snn_acs + 1e-30));
     printf("  fp32 convention (MAC %.1f pJ, AC %.1f pJ): SNN %.3f uJ, non-spiking %.3f uJ "
            "(%.1fx)\n",
-           E_MAC_FP32_PJ, E_AC_FP32_PJ, e.snn_fp32_pj * 1e-6, e.ann_fp32_pj * 1e-6,
+           SNN_E_MAC_FP32_PJ, SNN_E_AC_FP32_PJ, e.snn_fp32_pj * 1e-6, e.ann_fp32_pj * 1e-6,
            e.ann_fp32_pj / (e.snn_fp32_pj + 1e-30));
     printf("  int8/int32 as built (MAC %.1f pJ, AC %.1f pJ) + SRAM (%.0f pJ per 64 bits): "
            "SNN %.3f uJ, non-spiking %.3f uJ (%.1fx)\n",
-           E_MAC_INT_PJ, E_AC_INT_PJ, E_SRAM_64B_PJ, (e.snn_int_pj + e.snn_sram_pj) * 1e-6,
-           (e.ann_int_pj + e.ann_sram_pj) * 1e-6,
+           SNN_E_MAC_INT_PJ, SNN_E_AC_INT_PJ, SNN_E_SRAM_64B_PJ,
+           (e.snn_int_pj + e.snn_sram_pj) * 1e-6, (e.ann_int_pj + e.ann_sram_pj) * 1e-6,
            (e.ann_int_pj + e.ann_sram_pj) / (e.snn_int_pj + e.snn_sram_pj + 1e-30));
 }
 
@@ -524,7 +451,7 @@ static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench
             snprintf(line, sizeof line,
                      "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%u,%.6g,%.95s,%.31s\n", r->name, l,
                      snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate, r->synops[l],
-                     dense_macs(ly), o->lanes, r->images_per_s, cyc, util);
+                     snn_energy_dense_macs(ly), o->lanes, r->images_per_s, cyc, util);
             st = snn_afile_write(&af, line, strlen(line));
         }
     }
@@ -730,7 +657,7 @@ int snn_cmd_bench(int argc, char **argv)
         const bench_dev *r0 = NULL;
         for (int i = 0; i < n_dev && !r0; i++)
             if (devs[i].ran) r0 = &devs[i];
-        energy_est e;
+        snn_energy_est e;
         estimate_energy(&net, r0, &e);
         snn_json_num(j, "ann_macs_per_image", e.ann_macs);
         snn_json_num(j, "ann_est_uj_fp32", e.ann_fp32_pj * 1e-6);
@@ -740,7 +667,8 @@ int snn_cmd_bench(int argc, char **argv)
                  "{\"source\":\"Horowitz ISSCC 2014, 45 nm\",\"e_ac_fp32_pj\":%g,"
                  "\"e_mac_fp32_pj\":%g,\"e_ac_int_pj\":%g,\"e_mac_int_pj\":%g,"
                  "\"e_sram_64bit_pj\":%g}",
-                 E_AC_FP32_PJ, E_MAC_FP32_PJ, E_AC_INT_PJ, E_MAC_INT_PJ, E_SRAM_64B_PJ);
+                 SNN_E_AC_FP32_PJ, SNN_E_MAC_FP32_PJ, SNN_E_AC_INT_PJ, SNN_E_MAC_INT_PJ,
+                 SNN_E_SRAM_64B_PJ);
         snn_json_raw(j, "energy_model", em);
         const char *s = snn_json_finish(j);
         if (s) puts(s);

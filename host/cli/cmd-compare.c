@@ -100,7 +100,6 @@ typedef struct diff {
 typedef struct compare_state {
     const snn_net *net;
     uint32_t tw;          /* trace words per image */
-    uint32_t step_words;  /* trace words per step */
     size_t stride;        /* result record bytes */
     uint64_t mismatches;  /* images that differ on any device */
     uint64_t n_spike, n_sum, n_pred, n_counter; /* images per category */
@@ -128,46 +127,39 @@ static unsigned compare_image(const compare_state *cs, const uint32_t *ta, const
     uint32_t K = net->hdr->n_classes, L = net->n_layers, T = net->hdr->timesteps;
     unsigned cats = 0;
     int have = 0;
-    /* trace: spikes, step by step, layer by layer */
-    for (uint32_t t = 0; t < T; t++) {
-        const uint32_t *a = ta + (size_t)t * cs->step_words, *b = tb + (size_t)t * cs->step_words;
-        uint32_t off = 0;
-        for (uint32_t l = 0; l + 1 < L; l++) {
-            uint32_t words = (net->layers[l].n_out + 31) / 32;
-            for (uint32_t w = 0; w < words; w++) {
-                uint32_t x = a[off + w] ^ b[off + w];
-                if (!x) continue;
-                cats |= 1;
-                if (!have) {
-                    uint32_t bit = (uint32_t)__builtin_ctz(x);
-                    d->kind = DIFF_SPIKE;
-                    d->layer = (int32_t)l;
-                    d->step = (int32_t)t;
-                    neuron_coords(net, l, w * 32 + bit, d);
-                    d->expected = (a[off + w] >> bit) & 1u;
-                    d->got = (b[off + w] >> bit) & 1u;
-                    have = 1;
-                }
-            }
-            off += words;
-        }
+    /* trace: spikes, step by step, layer by layer, then the sums */
+    snn_trace_mismatch m;
+    snn_trace_counts tc;
+    snn_trace_diff(net, ta, tb, 1, &m, &tc);
+    if (tc.spike_bits) {
+        cats |= 1;
+        d->kind = DIFF_SPIKE;
+        d->layer = m.layer;
+        d->step = (int32_t)m.step;
+        neuron_coords(net, (uint32_t)m.layer, m.neuron, d);
+        d->expected = m.a;
+        d->got = m.b;
+        have = 1;
     }
-    /* sums: trace tail and record head */
-    const uint32_t *sa = ta + (size_t)T * cs->step_words, *sb = tb + (size_t)T * cs->step_words;
-    for (uint32_t k = 0; k < K; k++) {
-        int32_t x, y;
-        memcpy(&x, ra + 4 * k, 4);
-        memcpy(&y, rb + 4 * k, 4);
-        if (sa[k] == sb[k] && x == y) continue;
+    /* sums: trace tail and record head; the first class where either differs */
+    uint32_t kr = K; /* first class whose record sums differ */
+    int32_t xr = 0, yr = 0;
+    for (uint32_t k = 0; k < K && kr == K; k++) {
+        memcpy(&xr, ra + 4 * k, 4);
+        memcpy(&yr, rb + 4 * k, 4);
+        if (xr != yr) kr = k;
+    }
+    if (tc.sums || kr < K) {
         cats |= 2;
         if (!have) {
+            int trace_first = tc.sums && m.neuron <= kr;
             d->kind = DIFF_SUM;
             d->layer = (int32_t)L - 1;
             d->step = (int32_t)T - 1;
-            d->neuron = d->c = (int32_t)k;
+            d->neuron = d->c = (int32_t)(trace_first ? m.neuron : kr);
             d->y = d->x = 0;
-            d->expected = sa[k] != sb[k] ? (int32_t)sa[k] : x;
-            d->got = sa[k] != sb[k] ? (int32_t)sb[k] : y;
+            d->expected = trace_first ? m.a : xr;
+            d->got = trace_first ? m.b : yr;
             have = 1;
         }
     }
@@ -431,7 +423,6 @@ int snn_cmd_compare(int argc, char **argv)
     memset(&cs, 0, sizeof cs);
     cs.net = &net;
     cs.tw = snn_trace_words(&net);
-    cs.step_words = (cs.tw - h->n_classes) / h->timesteps;
     cs.stride = snn_result_stride(h->n_classes, net.n_layers);
     uint32_t chunk = opts.batch ? opts.batch : 256;
     if (chunk > n_img) chunk = n_img;
