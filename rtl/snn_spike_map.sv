@@ -90,9 +90,26 @@ module snn_spike_map #(
   localparam int unsigned NP2   = 1 << $clog2(WORD_W);                      // popcount leaves
 
   // ---- addressing ------------------------------------------------------------
-  // address of row quotient q, column quotient p inside a bank
-  function automatic logic [AW-1:0] bank_addr(input int unsigned q, input int unsigned p);
-    bank_addr = AW'(q * BWD + p);
+  // Division and remainder by 3 of a coordinate: small tables (YW / XW inputs).
+  function automatic logic [YW-1:0] ydiv3(input logic [YW-1:0] v);
+    ydiv3 = '0;
+    for (int i = 0; i < (1 << YW); i++) if (v == YW'(i)) ydiv3 = YW'(i / 3);
+  endfunction
+  function automatic logic [1:0] ymod3(input logic [YW-1:0] v);
+    ymod3 = '0;
+    for (int i = 0; i < (1 << YW); i++) if (v == YW'(i)) ymod3 = 2'(i % 3);
+  endfunction
+  function automatic logic [XW-1:0] xdiv3(input logic [XW-1:0] v);
+    xdiv3 = '0;
+    for (int i = 0; i < (1 << XW); i++) if (v == XW'(i)) xdiv3 = XW'(i / 3);
+  endfunction
+  function automatic logic [1:0] xmod3(input logic [XW-1:0] v);
+    xmod3 = '0;
+    for (int i = 0; i < (1 << XW); i++) if (v == XW'(i)) xmod3 = 2'(i % 3);
+  endfunction
+  // word address of row quotient q, column quotient p inside a bank
+  function automatic logic [AW-1:0] bank_addr(input logic [YW-1:0] q, input logic [XW-1:0] p);
+    bank_addr = AW'(AW'(q) * AW'(BWD) + AW'(p));
   endfunction
 
   // ---- RAMs: half h, bank b at index h*NB + b ------------------------------------
@@ -116,38 +133,54 @@ module snn_spike_map #(
 
   // ---- read port: addresses (cycle 0) --------------------------------------------
   logic [NB*AW-1:0]   rd_addr;        // per bank
-  logic [9*BKW-1:0]   tap_bank_d;     // per tap: the bank holding it
-  logic [8:0]         tap_ok_d;       // per tap: inside the map
+  logic [9*NB-1:0]    tap_sel_d;      // [tap*NB + b]: tap is inside the map and held by bank b
   always_comb begin
-    rd_addr    = '0;
-    tap_bank_d = '0;
-    tap_ok_d   = '0;
+    rd_addr   = '0;
+    tap_sel_d = '0;
     if (BANKED != 0) begin
-      int unsigned yq, yr, xq, xr;
-      logic [2:0]  rowv, colv;                 // per ky / kx: inside the map
-      yq = 32'(rd_y_i) / 3;  yr = 32'(rd_y_i) % 3;
-      xq = 32'(rd_x_i) / 3;  xr = 32'(rd_x_i) % 3;
-      rowv = {32'(rd_y_i) + 1 < 32'(h_i), 32'(rd_y_i) < 32'(h_i), rd_y_i != '0};
-      colv = {32'(rd_x_i) + 1 < 32'(w_i), 32'(rd_x_i) < 32'(w_i), rd_x_i != '0};
+      logic [YW-1:0] yq, rq;
+      logic [XW-1:0] xq, cq;
+      logic [1:0]    yr, xr;
+      logic [2:0]    rowv, colv;               // per ky / kx: row / column inside the map
+      logic [3*YW-1:0] brq;                    // per bank row: quotient of the row it serves
+      logic [3*XW-1:0] bcq;
+      logic [2:0]    brv, bcv;                 // per bank row / column: that row / column is inside
+      yq = ydiv3(rd_y_i);  yr = ymod3(rd_y_i);
+      xq = xdiv3(rd_x_i);  xr = xmod3(rd_x_i);
+      rowv = {{1'b0, rd_y_i} + 1'b1 < {1'b0, h_i}, rd_y_i < h_i, rd_y_i != '0};
+      colv = {{1'b0, rd_x_i} + 1'b1 < {1'b0, w_i}, rd_x_i < w_i, rd_x_i != '0};
+      brq = '0;  bcq = '0;  brv = '0;  bcv = '0;
+      rq  = '0;  cq  = '0;
+      // row y + ky - 1 lies in bank row (y + ky - 1) mod 3; its quotient is
+      // y/3, one less where it wraps below (r + ky == 0), one more above (== 4)
+      for (int r = 0; r < 3; r++) begin
+        if (yr == 2'(r))
+          for (int ky = 0; ky < 3; ky++) begin
+            rq = (r + ky == 0) ? yq - 1'b1 : (r + ky == 4) ? yq + 1'b1 : yq;
+            brq[((r + ky + 2) % 3)*YW +: YW] = rq;
+            brv[(r + ky + 2) % 3]            = rowv[ky];
+          end
+        if (xr == 2'(r))
+          for (int kx = 0; kx < 3; kx++) begin
+            cq = (r + kx == 0) ? xq - 1'b1 : (r + kx == 4) ? xq + 1'b1 : xq;
+            bcq[((r + kx + 2) % 3)*XW +: XW] = cq;
+            bcv[(r + kx + 2) % 3]            = colv[kx];
+          end
+      end
       for (int br = 0; br < 3; br++)
-        for (int bc = 0; bc < 3; bc++) begin
-          // the tap row ky / column kx that falls into bank row br / column bc
-          int unsigned ky, kx, q, p;
-          ky = (br + 4 - yr) % 3;
-          kx = (bc + 4 - xr) % 3;
-          // quotient of row y + ky - 1: one less / more where it wraps
-          q = (yr + ky == 0) ? yq - 1 : (yr + ky == 4) ? yq + 1 : yq;
-          p = (xr + kx == 0) ? xq - 1 : (xr + kx == 4) ? xq + 1 : xq;
-          if (rowv[ky] && colv[kx]) rd_addr[(br*3 + bc)*AW +: AW] = bank_addr(q, p);
-        end
-      for (int ky = 0; ky < 3; ky++)
-        for (int kx = 0; kx < 3; kx++) begin
-          tap_bank_d[(ky*3 + kx)*BKW +: BKW] = BKW'(((yr + ky + 2) % 3) * 3 + (xr + kx + 2) % 3);
-          tap_ok_d[ky*3 + kx] = rowv[ky] && colv[kx];
-        end
+        for (int bc = 0; bc < 3; bc++)
+          if (brv[br] && bcv[bc])
+            rd_addr[(br*3 + bc)*AW +: AW] = bank_addr(brq[br*YW +: YW], bcq[bc*XW +: XW]);
+      for (int ry = 0; ry < 3; ry++)
+        for (int rx = 0; rx < 3; rx++)
+          if (yr == 2'(ry) && xr == 2'(rx))
+            for (int ky = 0; ky < 3; ky++)
+              for (int kx = 0; kx < 3; kx++)
+                tap_sel_d[(ky*3 + kx)*NB + ((ry + ky + 2) % 3)*3 + (rx + kx + 2) % 3] =
+                  rowv[ky] && colv[kx];
     end else begin
-      rd_addr[0 +: AW] = AW'(32'(rd_y_i) * 32'(w_i) + 32'(rd_x_i));
-      tap_ok_d[4]      = rd_y_i < h_i && rd_x_i < w_i;
+      rd_addr[0 +: AW] = AW'(AW'(rd_y_i) * AW'(w_i) + AW'(rd_x_i));
+      tap_sel_d[4*NB]  = rd_y_i < h_i && rd_x_i < w_i;
     end
   end
 
@@ -156,11 +189,11 @@ module snn_spike_map #(
   logic [AW-1:0]  wr_addr;
   always_comb begin
     if (BANKED != 0) begin
-      wr_bank = BKW'((32'(wr_y_i) % 3) * 3 + 32'(wr_x_i) % 3);
-      wr_addr = bank_addr(32'(wr_y_i) / 3, 32'(wr_x_i) / 3);
+      wr_bank = BKW'(ymod3(wr_y_i)) * BKW'(3) + BKW'(xmod3(wr_x_i));
+      wr_addr = bank_addr(ydiv3(wr_y_i), xdiv3(wr_x_i));
     end else begin
       wr_bank = '0;
-      wr_addr = AW'(32'(wr_y_i) * 32'(w_i) + 32'(wr_x_i));
+      wr_addr = AW'(AW'(wr_y_i) * AW'(w_i) + AW'(wr_x_i));
     end
   end
 
@@ -210,6 +243,14 @@ module snn_spike_map #(
     for (int i = 0; i < 2 * NB; i++)
       ram_we[i] = p2_valid_q && {p2_half_q, p2_bank_q} == {1'(i / NB), BKW'(i % NB)};
 
+  // the old word: the RAM output of the written (half, bank)
+  logic [MW-1:0] p1_old;
+  always_comb begin
+    p1_old = '0;
+    for (int i = 0; i < 2 * NB; i++)
+      if ({p1_half_q, p1_bank_q} == {1'(i / NB), BKW'(i % NB)}) p1_old = ram_rdata[i*MW +: MW];
+  end
+
   always_ff @(posedge clk_i) begin
     p1_half_q <= wr_half_i;
     p1_bank_q <= wr_bank;
@@ -223,7 +264,7 @@ module snn_spike_map #(
     p2_data_q <= p1_data_q;
     p2_or_q   <= p1_or_q;
     p2_tag_q  <= p1_tag_q;
-    p2_old_q  <= ram_rdata[(32'(p1_half_q) * NB + 32'(p1_bank_q)) * MW +: MW];
+    p2_old_q  <= p1_old;
     p3_new_q  <= new_bits & ~old_bits;
     f1_loc_q  <= p2_loc;
     f1_word_q <= ram_wdata;
@@ -244,27 +285,24 @@ module snn_spike_map #(
 
   // ---- read port: cycle 1 --------------------------------------------------------------
   logic               rd_half_q, rd_tag_q;
-  logic [9*BKW-1:0]   tap_bank_q;
-  logic [8:0]         tap_ok_q;
+  logic [9*NB-1:0]    tap_sel_q;
   always_ff @(posedge clk_i) begin
-    rd_half_q  <= rd_half_i;
-    rd_tag_q   <= rd_tag_i;
-    tap_bank_q <= tap_bank_d;
-    tap_ok_q   <= tap_ok_d;
+    rd_half_q <= rd_half_i;
+    rd_tag_q  <= rd_tag_i;
+    tap_sel_q <= tap_sel_d;
   end
 
   logic [NB*WORD_W-1:0] bank_word;     // the read half's words, zero on a tag mismatch
   always_comb begin
     for (int b = 0; b < NB; b++) begin
       logic [MW-1:0] m;
-      m = ram_rdata[(32'(rd_half_q) * NB + b) * MW +: MW];
+      m = rd_half_q ? ram_rdata[(NB + b)*MW +: MW] : ram_rdata[b*MW +: MW];
       bank_word[b*WORD_W +: WORD_W] = (m[WORD_W] == rd_tag_q) ? m[WORD_W-1:0] : '0;
     end
     rd_patch_o = '0;
     for (int tap = 0; tap < 9; tap++)
-      if (tap_ok_q[tap])
-        rd_patch_o[tap*WORD_W +: WORD_W] =
-          bank_word[32'(tap_bank_q[tap*BKW +: BKW]) * WORD_W +: WORD_W];
+      for (int b = 0; b < NB; b++)
+        if (tap_sel_q[tap*NB + b]) rd_patch_o[tap*WORD_W +: WORD_W] = bank_word[b*WORD_W +: WORD_W];
     rd_word_o = rd_patch_o[4*WORD_W +: WORD_W];
   end
 
