@@ -147,6 +147,23 @@ snn_status snn_afile_write(snn_afile *af, const void *data, size_t size);
 snn_status snn_afile_commit(snn_afile *af); /* fsync + rename; frees af */
 void snn_afile_abort(snn_afile *af);        /* remove the temporary; frees af */
 
+/* ---- random numbers --------------------------------------------------------- */
+
+/* splitmix64: the one generator of the project (trainer, random networks,
+ * tests). Deterministic for a given state; the state is the seed. */
+static inline uint64_t snn_rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+/* Uniform in [0, 1), 53 bits. */
+static inline double snn_rng_uniform(uint64_t *s)
+{
+    return (double)(snn_rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
 /* ---- time ----------------------------------------------------------------- */
 
 /* Monotonic seconds. */

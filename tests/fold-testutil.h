@@ -19,16 +19,9 @@
 #include "fold/fold-impl.h"
 #include "io/safetensors.h"
 
-static inline uint64_t tu_rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 static inline double tu_unif(uint64_t *s, double lo, double hi)
 {
-    return lo + (hi - lo) * ((double)(tu_rng_next(s) >> 11) * (1.0 / 9007199254740992.0));
+    return lo + (hi - lo) * (snn_rng_uniform(s));
 }
 
 /* MPBN scale pattern of a random checkpoint. */

@@ -17,21 +17,10 @@
 
 #include "fold-impl.h"
 
-/* splitmix64 (same generator as the trainer; local so tests do not depend on it) */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static double rng_unif(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
+/* splitmix64: snn_rng_next / snn_rng_uniform of include/snn-common.h */
 static uint32_t rng_below(uint64_t *s, uint32_t n)
 {
-    return (uint32_t)(((rng_next(s) >> 32) * (uint64_t)n) >> 32);
+    return (uint32_t)(((snn_rng_next(s) >> 32) * (uint64_t)n) >> 32);
 }
 static int32_t rng_range(uint64_t *s, int32_t lo, int32_t hi) /* inclusive */
 {
@@ -43,7 +32,7 @@ void snn_pixels_random(uint64_t seed, uint32_t n, uint32_t c, uint32_t h, uint32
     uint64_t s = seed ^ 0x1A2B3C4D5E6F7788ull;
     size_t total = (size_t)n * c * h * w;
     for (size_t i = 0; i < total; i++) {
-        double u = rng_unif(&s);
+        double u = snn_rng_uniform(&s);
         out[i] = u < 0.4 ? 0 : u < 0.5 ? 255 : (uint8_t)rng_range(&s, 1, 254);
     }
 }
@@ -187,17 +176,17 @@ snn_status snn_deploy_random(uint64_t seed, const char *arch, uint32_t in_c, uin
         /* weights: spread over the whole int8 range, both extremes present */
         for (size_t i = 0; i < nw; i++) {
             if (flags & SNN_RAND_EXTREME)
-                wt[i] = (rng_next(&s) & 1) ? 127 : -127;
+                wt[i] = (snn_rng_next(&s) & 1) ? 127 : -127;
             else {
-                double u = rng_unif(&s);
+                double u = snn_rng_uniform(&s);
                 wt[i] = u < 0.05 ? 127 : u < 0.10 ? -127 : (int8_t)rng_range(&s, -126, 126);
             }
         }
         wt[rng_below(&s, (uint32_t)nw)] = 127;
         wt[rng_below(&s, (uint32_t)nw)] = -127;
-        float sc_out = (float)(0.001 + 0.01 * rng_unif(&s));
+        float sc_out = (float)(0.001 + 0.01 * snn_rng_uniform(&s));
         for (uint32_t o = 0; o < oc; o++)
-            scale[o] = kind[l] == SNN_LAYER_OUT ? sc_out : (float)(0.001 + 0.01 * rng_unif(&s));
+            scale[o] = kind[l] == SNN_LAYER_OUT ? sc_out : (float)(0.001 + 0.01 * snn_rng_uniform(&s));
 
         for (uint32_t im = 0; im < N_CAL; im++)
             dense_acc(kind[l], c, h, w, oc, wt, cur + im * n_in, acc + im * no);
@@ -224,9 +213,9 @@ snn_status snn_deploy_random(uint64_t seed, const char *arch, uint32_t in_c, uin
         for (uint32_t o = 0; o < oc; o++) {
             int64_t b;
             if ((flags & SNN_RAND_EXTREME) && (o % 2 == 0 || kind[l] == SNN_LAYER_OUT))
-                b = (rng_next(&s) & 1) ? room : -room;
+                b = (snn_rng_next(&s) & 1) ? room : -room;
             else {
-                double bb = (rng_unif(&s) - 0.5) * sd;
+                double bb = (snn_rng_uniform(&s) - 0.5) * sd;
                 b = (int64_t)bb;
                 if (b > room) b = room;
                 if (b < -room) b = -room;
@@ -241,14 +230,14 @@ snn_status snn_deploy_random(uint64_t seed, const char *arch, uint32_t in_c, uin
                 for (uint32_t im = 0; im < N_CAL; im++)
                     for (uint32_t p = 0; p < hw; p++)
                         samp[im * hw + p] = acc[im * no + (size_t)o * hw + p] + bias[o];
-                double q = 0.6 + 0.3 * rng_unif(&s);
+                double q = 0.6 + 0.3 * snn_rng_uniform(&s);
                 int64_t base_hi = quantile(samp, (size_t)N_CAL * hw, q);
                 int64_t base_lo = quantile(samp, (size_t)N_CAL * hw, 1.0 - q);
                 int64_t spread = samp[(size_t)N_CAL * hw - 1] - samp[0];
                 for (uint32_t p = 0; p < hw; p++) {
                     size_t n = (size_t)o * hw + p;
-                    double u = rng_unif(&s);
-                    int64_t jitter = (int64_t)((rng_unif(&s) - 0.5) * 0.05 * (double)spread);
+                    double u = snn_rng_uniform(&s);
+                    int64_t jitter = (int64_t)((snn_rng_uniform(&s) - 0.5) * 0.05 * (double)spread);
                     int64_t t;
                     if (!(flags & SNN_RAND_PLAIN) && u < 0.03) {
                         uint32_t k = rng_below(&s, 4); /* constant neurons, all four encodings */

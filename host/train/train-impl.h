@@ -172,17 +172,7 @@ snn_param *snn_model_find_param(const snn_model *m, const char *name);
 
 /* ---- rng -------------------------------------------------------------------- */
 
-static inline uint64_t snn_rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static inline double snn_rng_uniform(uint64_t *s) /* [0, 1) */
-{
-    return (double)(snn_rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
+/* snn_rng_next, snn_rng_uniform: include/snn-common.h */
 static inline uint32_t snn_rng_below(uint64_t *s, uint32_t n)
 {
     return (uint32_t)(((snn_rng_next(s) >> 32) * (uint64_t)n) >> 32);
