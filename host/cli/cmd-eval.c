@@ -38,24 +38,6 @@ static void on_float_batch(uint32_t done, uint64_t correct, void *ctx)
     snn_progress_update(&fp->p, done, fp->extra);
 }
 
-/* safetensors: u64 header length, then the JSON header starting with '{'.
- * Only a regular file is looked at (a FIFO must not block here, a device
- * must not be read); anything else goes on to the reader, which says what
- * it is. */
-static int is_safetensors(const char *path)
-{
-    FILE *f;
-    uint64_t size;
-    if (snn_file_open_read(path, UINT64_MAX, &f, &size) != SNN_OK) {
-        snn_clear_error();
-        return 0;
-    }
-    unsigned char b[9];
-    size_t n = fread(b, 1, sizeof b, f);
-    fclose(f);
-    return n == sizeof b && b[8] == '{';
-}
-
 int snn_cmd_eval(int argc, char **argv)
 {
     const char *path = NULL, *data = NULL, *device = NULL;
@@ -87,7 +69,7 @@ int snn_cmd_eval(int argc, char **argv)
     };
     int prc = snn_opts_run(&spec, argc, argv);
     if (prc != SNN_OPTS_GO) return prc;
-    int ckpt = is_safetensors(path), device_given = device != NULL;
+    int ckpt = snn_file_kind_of(path) == SNN_KIND_CHECKPOINT, device_given = device != NULL;
     if (!device) device = ckpt ? "float" : "ref";
     if (strcmp(device, "float")) {
         /* the device backends read deploy images: name any other kind of file */
