@@ -42,7 +42,7 @@ SIM_CFLAGS    := -fPIC -include $(CURDIR)/sim/vl-hooks.h -I$(CURDIR)/sim -I$(CUR
 SIM_PARAM_G    = $(foreach p,$(SIM_RTL_PARAMS),-G$(p))
 SIM_PARAM_D    = $(foreach p,$(SIM_RTL_PARAMS),-DSNN_SIM_$(p))
 
-.PHONY: sim sim-check-verilator test-sim-rtl test-sim-fixture bench-sim sim-clean sim-trace
+.PHONY: sim sim-pipe test-sim-pipe sim-check-verilator test-sim-rtl test-sim-fixture bench-sim sim-clean sim-trace
 
 sim: $(SIM_LIBS) ## build the Verilator model(s) build/sim/libsnn-sim-L<N>.so (SIM_LANES="1 4 8 16")
 
@@ -78,6 +78,28 @@ $(SIM_DIR)/libsnn-sim-L%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilato
 $(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilator
 	$(call sim_build,$(SIM_DIR)/obj-test,snn_copy_kernel,-GLANES=8,\
 	    -DSNN_SIM_LANES=8 -DSNN_SIM_TEST_KERNEL=1,$(CURDIR)/tests/sim/snn_copy_kernel.sv,$@)
+
+# The layer-pipeline kernel (rtl/snn_pipe_kernel.sv, docs/rtl-pipeline.md),
+# one library per configuration: `card` is sized for the trained default
+# network (engines 2/18/5), `ci` is small and covers the random networks of
+# tests/test-pipe.c (T up to 8, odd maps, up to 24 channels, 40-pixel rows).
+PIPE_CONFIGS      ?= ci
+PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 C1_H=28 C1_W=28 \
+                     C1_E=18 C2_COUT=64 C2_H=14 C2_W=14 C2_E=5 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
+PIPE_PARAMS_ci    := TM=8 C0_CIN=3 C0_COUT=16 C0_H=16 C0_W=40 C0_E=2 C1_COUT=24 C1_H=16 C1_W=40 \
+                     C1_E=3 C2_COUT=24 C2_H=12 C2_W=40 C2_E=2 F_HW=256 F_COUT=40 F_FCH=40 O_COUT=16
+PIPE_LIBS          = $(foreach c,$(PIPE_CONFIGS),$(SIM_DIR)/libsnn-sim-pipe-$(c).so)
+
+sim-pipe: $(PIPE_LIBS) ## build the layer-pipeline kernel's Verilator model(s) (PIPE_CONFIGS="ci card")
+
+$(SIM_DIR)/libsnn-sim-pipe-%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilator
+	@test -n "$(PIPE_PARAMS_$*)" || { echo "make sim-pipe: no configuration '$*' (PIPE_PARAMS_$* in mk/sim.mk: ci, card)" >&2; exit 1; }
+	$(call sim_build,$(SIM_DIR)/obj-pipe-$*,snn_pipe_kernel,$(foreach p,$(PIPE_PARAMS_$*),-G$(p)) -f rtl/snn_pipe.f,\
+	    -DSNN_SIM_LANES=0,,$@)
+
+test-sim-pipe: $(BUILD)/tests/test-pipe ## layer-pipeline RTL kernel vs ref on random networks, back-pressure on
+	@$(MAKE) --no-print-directory sim-pipe PIPE_CONFIGS=ci
+	$(SIM_ENV) MPBN_SIM_TESTS=pipe MPBN_PIPE_CONFIG=ci $(BUILD)/tests/test-pipe
 
 # tests/test-sim.c: the harness self-tests (test kernel) run in `make test-unit`;
 # the RTL groups only when MPBN_SIM_TESTS asks for them (test-sim-rtl below).

@@ -270,8 +270,12 @@ module snn_fc_stage #(
   end
 
   // spike count of the LIF pass (popcount of the output word)
+  // (an adder loop rather than 32'($countones(..)): Verilator 5.006 gives the
+  // cast result the popcount's own width when the port feeds a concatenation)
   always_comb begin
-    spikes_o = (OUT != 0) ? 32'd0 : 32'($countones(spk_q));
+    spikes_o = '0;
+    if (OUT == 0)
+      for (int i = 0; i < int'(COUT * TM); i++) spikes_o = spikes_o + {31'd0, spk_q[i]};
   end
   assign wr_data_o = spk_q;
   assign events_o  = n_inputs_q * 32'(cout_i);

@@ -49,6 +49,7 @@ module snn_spike_map #(
   parameter int unsigned MAX_H  = 28,    // map height (maximum)
   parameter int unsigned MAX_W  = 28,    // map width (maximum)
   parameter int unsigned BANKED = 1,     // 1: 9 banks, 3x3 patch reads; 0: one bank, word reads
+  parameter int unsigned INIT   = 0,     // 1: after reset, write tag 1 and zero data into every word
   // derived
   parameter int unsigned YW     = $clog2(MAX_H + 1),
   parameter int unsigned XW     = $clog2(MAX_W + 1),
@@ -69,6 +70,7 @@ module snn_spike_map #(
   input  wire                   wr_tag_i,         // tag of the image being written
   output logic                  wr_newbits_valid_o,
   output logic [CNW-1:0]        wr_newbits_o,     // bits set 0 -> 1 by the write
+  output logic                  init_done_o,      // INIT = 1: every word holds tag 1 (INIT = 0: always 1)
   // ---- read port (consumer) ----
   input  wire                   rd_valid_i,
   input  wire                   rd_half_i,
@@ -237,11 +239,30 @@ module snn_spike_map #(
     new_bits = p2_or_q ? (old_bits | p2_data_q) : p2_data_q;
   end
 
-  assign ram_waddr = p2_addr_q;
-  assign ram_wdata = {p2_tag_q, new_bits};
+  // Initialisation (INIT = 1): the RAMs power up with any contents (random
+  // in simulation), and a stored tag that happened to equal the first use's
+  // tag would leak old bits into an OR write. After reset every word of every
+  // (half, bank) is written with tag 1 and zero data, DEPTH cycles, all RAMs
+  // at once; the first use of a half (tag 0) then reads zeros. The user waits
+  // for init_done_o before the first write.
+  logic          init_q;
+  logic [AW-1:0] init_addr_q;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      init_q      <= INIT != 0;
+      init_addr_q <= '0;
+    end else if (init_q) begin
+      init_addr_q <= init_addr_q + 1'b1;
+      if (init_addr_q == AW'(DEPTH - 1)) init_q <= 1'b0;
+    end
+  end
+  assign init_done_o = !init_q;
+
+  assign ram_waddr = init_q ? init_addr_q : p2_addr_q;
+  assign ram_wdata = init_q ? {1'b1, {WORD_W{1'b0}}} : {p2_tag_q, new_bits};
   always_comb
     for (int i = 0; i < 2 * NB; i++)
-      ram_we[i] = p2_valid_q && {p2_half_q, p2_bank_q} == {1'(i / NB), BKW'(i % NB)};
+      ram_we[i] = init_q || (p2_valid_q && {p2_half_q, p2_bank_q} == {1'(i / NB), BKW'(i % NB)});
 
   // the old word: the RAM output of the written (half, bank)
   logic [MW-1:0] p1_old;

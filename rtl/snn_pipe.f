@@ -1,0 +1,15 @@
+rtl/snn_ram.sv
+rtl/snn_ram_tdp.sv
+rtl/snn_fifo.sv
+rtl/snn_ctrl.sv
+rtl/snn_axi_rd.sv
+rtl/snn_axi_wr.sv
+rtl/snn_spike_map.sv
+rtl/snn_conv_engine.sv
+rtl/snn_lif_unit.sv
+rtl/snn_conv_stage.sv
+rtl/snn_fc_stage.sv
+rtl/snn_pipe_loader.sv
+rtl/snn_pipe_fetch.sv
+rtl/snn_pipe_record.sv
+rtl/snn_pipe_kernel.sv

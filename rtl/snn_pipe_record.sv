@@ -1,0 +1,111 @@
+// snn_pipe_record - the result record writer of the layer-pipeline kernel
+// (include/snn-deploy-format.h): when the output stage finishes an image it
+// captures the sums, the prediction and the per-stage counters, spreads the
+// counters over the deploy image's layers (a stage computes one layer and may
+// carry a folded pool; a pass-through stage counts nothing), and writes
+//
+//   int32 sums[K], int32 pred, uint32 spikes[L], uint32 synops[L], zeros
+//
+// (snn_result_stride() bytes) through the write side of m_axi_gmem, one
+// word per cycle. nofit_i writes the record of an image that does not fit:
+// zeros and pred = -1.
+`default_nettype none
+
+module snn_pipe_record #(
+  parameter int unsigned GA     = 64,
+  parameter int unsigned NCLS   = 64,           // classes (maximum)
+  parameter int unsigned NS     = 5             // stages
+) (
+  input  wire                 clk_i,
+  input  wire                 rst_ni,
+  // configuration
+  input  wire [6:0]           n_classes_i,
+  input  wire [4:0]           n_layers_i,
+  input  wire [NS*5-1:0]      layer_of_i,       // layer computed by stage s (5'h1f: none)
+  input  wire [NS*5-1:0]      pool_of_i,        // pool folded into stage s (5'h1f: none)
+  // capture
+  input  wire                 cap_i,            // pulse: capture one image's record
+  output logic                ready_o,          // free to capture
+  input  wire                 nofit_i,
+  input  wire [GA-1:0]        addr_i,           // byte address of the record
+  input  wire [NCLS*32-1:0]   sums_i,
+  input  wire [31:0]          pred_i,
+  input  wire [NS*32-1:0]     spikes_i,
+  input  wire [NS*32-1:0]     pool_spikes_i,
+  input  wire [NS*32-1:0]     synops_i,
+  // writes (snn_axi_wr)
+  output logic                cmd_valid_o,
+  input  wire                 cmd_ready_i,
+  output logic [GA-1:0]       cmd_addr_o,
+  output logic [23:0]         cmd_words_o,
+  output logic                wd_valid_o,
+  input  wire                 wd_ready_i,
+  output logic [31:0]         wd_data_o
+);
+
+  localparam logic [4:0] NONE = 5'h1f;
+
+  logic [31:0] sums_q   [NCLS];
+  logic [31:0] pred_q;
+  logic [31:0] spk_q    [16];
+  logic [31:0] syn_q    [16];
+  logic        busy_q;
+  logic [7:0]  w_q, n_words_q;
+
+  // words of the record: K + 1 + 2L, rounded up to 16 (64 bytes)
+  wire [7:0] words = 8'(({1'b0, n_classes_i} + 8'd1 + 8'(2 * n_layers_i) + 8'd15) & ~8'd15);
+
+  assign ready_o = !busy_q;
+
+  always_comb begin
+    int unsigned K, L;
+    K = int'(n_classes_i);
+    L = int'(n_layers_i);
+    wd_data_o = '0;
+    if (int'(w_q) < K)                wd_data_o = sums_q[w_q[5:0]];
+    else if (int'(w_q) == K)          wd_data_o = pred_q;
+    else if (int'(w_q) < K + 1 + L)   wd_data_o = spk_q[4'(int'(w_q) - K - 1)];
+    else if (int'(w_q) < K + 1 + 2*L) wd_data_o = syn_q[4'(int'(w_q) - K - 1 - L)];
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      busy_q      <= 1'b0;
+      cmd_valid_o <= 1'b0;
+      wd_valid_o  <= 1'b0;
+    end else begin
+      if (cmd_valid_o && cmd_ready_i) cmd_valid_o <= 1'b0;
+      if (cap_i && !busy_q) begin
+        busy_q      <= 1'b1;
+        cmd_valid_o <= 1'b1;
+        cmd_addr_o  <= addr_i;
+        cmd_words_o <= 24'(words);
+        n_words_q   <= words;
+        w_q         <= '0;
+        wd_valid_o  <= 1'b1;
+        for (int k = 0; k < int'(NCLS); k++) sums_q[k] <= nofit_i ? 32'd0 : sums_i[k*32 +: 32];
+        pred_q <= nofit_i ? 32'hFFFF_FFFF : pred_i;
+        for (int l = 0; l < 16; l++) begin
+          spk_q[l] <= '0;
+          syn_q[l] <= '0;
+        end
+        if (!nofit_i)
+          for (int s = 0; s < int'(NS); s++) begin
+            if (layer_of_i[s*5 +: 5] != NONE) begin
+              spk_q[layer_of_i[s*5 +: 4]] <= spikes_i[s*32 +: 32];
+              syn_q[layer_of_i[s*5 +: 4]] <= synops_i[s*32 +: 32];
+            end
+            if (pool_of_i[s*5 +: 5] != NONE) spk_q[pool_of_i[s*5 +: 4]] <= pool_spikes_i[s*32 +: 32];
+          end
+      end
+      if (wd_valid_o && wd_ready_i) begin
+        if (w_q + 1'b1 == n_words_q) begin
+          wd_valid_o <= 1'b0;
+          busy_q     <= 1'b0;
+        end
+        w_q <= w_q + 1'b1;
+      end
+    end
+  end
+
+endmodule
