@@ -4,7 +4,8 @@
  * It is the map Vitis HLS generates for
  *
  *   void snn_kernel(const ap_uint<512> *model, const ap_uint<512> *images,
- *                   ap_uint<512> *results, ap_uint<512> *trace, uint32_t n_images);
+ *                   ap_uint<512> *results, ap_uint<512> *trace, uint32_t n_images,
+ *                   uint32_t flags);
  *
  * Details and timing: docs/register-map.md.
  */
@@ -24,7 +25,14 @@
 #define SNN_REG_TRACE_LO 0x34u   /* spike trace, 0 = off */
 #define SNN_REG_TRACE_HI 0x38u
 #define SNN_REG_N_IMAGES 0x40u   /* number of images in this run */
-#define SNN_REG_SPAN 0x48u       /* size of the register space (power of two above: 0x80) */
+#define SNN_REG_FLAGS 0x48u      /* SNN_FLAG_* (the next scalar argument, as Vitis HLS places it) */
+#define SNN_REG_SPAN 0x50u       /* size of the register space (power of two above: 0x80) */
+
+/* Bits of SNN_REG_FLAGS. The layer-pipeline kernel keeps a model on chip
+ * between runs and loads it again only when the model address changed or
+ * SNN_FLAG_RELOAD is set; a host that rewrote the model buffer in place sets
+ * it for the next run. */
+#define SNN_FLAG_RELOAD 0x1u
 
 #define SNN_CTRL_AP_START 0x1u
 #define SNN_CTRL_AP_DONE 0x2u

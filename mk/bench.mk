@@ -12,7 +12,8 @@
 # BENCH_MODEL is the trained fixture by default; any .snn works:
 #   make plots BENCH_MODEL=my.snn BENCH_LIMIT=2000
 
-TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds $(BUILD)/tools/snn-archmodel
+TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds $(BUILD)/tools/snn-archmodel \
+                $(BUILD)/tools/snn-pipe-bench
 BENCH_MODEL  ?= $(FIXTURE_CHANNEL_SNN)
 BENCH_LIMIT  ?= 1000
 # Verilator runs the RTL at about a million cycles per second on this class

@@ -153,5 +153,5 @@ sim-trace: $(MPBN) ## waveform of a short run (random network, 2 images, 8 lanes
 sim-clean: ## remove the Verilator builds (build/sim)
 	rm -rf $(SIM_DIR)
 
-EXTRA_TESTS   += test-sim-rtl test-sim-fixture
+EXTRA_TESTS   += test-sim-rtl test-sim-fixture test-sim-pipe
 BENCH_TARGETS += bench-sim

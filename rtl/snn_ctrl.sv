@@ -10,6 +10,7 @@
 //   0x0C ISR    bit0 ap_done, bit1 ap_ready status, toggled by writing 1
 //   0x10/0x14 model, 0x1C/0x20 images, 0x28/0x2C results, 0x34/0x38 trace
 //   0x40 n_images
+//   0x48 flags   bit0 reload: load the model even if it is the one loaded last
 //
 // The write address and data channels are accepted independently (either
 // may come first); one response is outstanding at a time. start_o pulses for
@@ -48,6 +49,7 @@ module snn_ctrl #(
   output logic [63:0]      results_o,
   output logic [63:0]      trace_o,
   output logic [31:0]      n_images_o,
+  output logic [31:0]      flags_o,     // 0x48 (SNN_FLAG_*); the layer-pipeline kernel reads bit 0
   output logic             interrupt_o
 );
 
@@ -64,6 +66,7 @@ module snn_ctrl #(
   localparam logic [ADDR_W-1:0] AddrTraceLo  = ADDR_W'(8'h34);
   localparam logic [ADDR_W-1:0] AddrTraceHi  = ADDR_W'(8'h38);
   localparam logic [ADDR_W-1:0] AddrNImages  = ADDR_W'(8'h40);
+  localparam logic [ADDR_W-1:0] AddrFlags    = ADDR_W'(8'h48);
 
   // Registers are 32-bit aligned: the byte-offset bits are ignored.
   logic unused_addr_bits;
@@ -143,6 +146,7 @@ module snn_ctrl #(
       results_o      <= '0;
       trace_o        <= '0;
       n_images_o     <= '0;
+      flags_o        <= '0;
     end else begin
       // ap_start: set by the host, cleared when the run ends (ap_ready)
       if (wr_ctrl && wstrb_q[0] && wdata_q[0]) ap_start_q <= 1'b1;
@@ -175,6 +179,7 @@ module snn_ctrl #(
           AddrTraceLo:  trace_o[31:0]    <= merge(trace_o[31:0], wdata_q, wmask);
           AddrTraceHi:  trace_o[63:32]   <= merge(trace_o[63:32], wdata_q, wmask);
           AddrNImages:  n_images_o       <= merge(n_images_o, wdata_q, wmask);
+          AddrFlags:    flags_o          <= merge(flags_o, wdata_q, wmask);
           default: ;
         endcase
       end
@@ -204,6 +209,7 @@ module snn_ctrl #(
       AddrTraceLo:  rd_word = trace_o[31:0];
       AddrTraceHi:  rd_word = trace_o[63:32];
       AddrNImages:  rd_word = n_images_o;
+      AddrFlags:    rd_word = flags_o;
       default:      rd_word = 32'd0;
     endcase
   end

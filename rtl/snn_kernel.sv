@@ -145,6 +145,7 @@ module snn_kernel
     .results_o   (arg_results),
     .trace_o     (arg_trace),
     .n_images_o  (arg_n_images),
+    .flags_o     (),
     .interrupt_o (interrupt)
   );
 

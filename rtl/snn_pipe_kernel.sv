@@ -16,8 +16,8 @@
 // finishes that image.
 //
 // Not yet here (docs/rtl-pipeline.md, "Where the RTL stands"): trace mode
-// (trace != 0 is ignored: only records are written), loading once per model
-// (the model is loaded at the start of every run), events in the record.
+// (trace != 0 is ignored: only records are written), events in the record.
+// The model stays loaded between runs (SNN_FLAG_RELOAD, include/snn-regmap.h).
 `default_nettype none
 
 module snn_pipe_kernel #(
@@ -121,7 +121,7 @@ module snn_pipe_kernel #(
   // ---- control ---------------------------------------------------------------------------
   logic        ctrl_start, run_done;
   logic [63:0] arg_model, arg_images, arg_results, arg_trace;
-  logic [31:0] arg_n_images;
+  logic [31:0] arg_n_images, arg_flags;
 
   snn_ctrl #(.ADDR_W(C_S_AXI_CONTROL_ADDR_WIDTH)) u_ctrl (
     .clk_i(clk), .rst_ni(rst_n),
@@ -136,11 +136,12 @@ module snn_pipe_kernel #(
     .rresp_o(s_axi_control_rresp),
     .start_o(ctrl_start), .done_i(run_done),
     .model_o(arg_model), .images_o(arg_images), .results_o(arg_results),
-    .trace_o(arg_trace), .n_images_o(arg_n_images), .interrupt_o(interrupt)
+    .trace_o(arg_trace), .n_images_o(arg_n_images), .flags_o(arg_flags),
+    .interrupt_o(interrupt)
   );
 
   logic unused_args;
-  assign unused_args = ^{arg_trace, m_axi_gmem_rlast, m_axi_gmem_rresp, m_axi_gmem_bresp};
+  assign unused_args = ^{arg_trace, arg_flags[31:1], m_axi_gmem_rlast, m_axi_gmem_rresp, m_axi_gmem_bresp};
 
   // ---- run sequence ----------------------------------------------------------------------
   typedef enum logic [2:0] { R_IDLE, R_LOAD, R_RUN, R_FINISH, R_DONE } run_e;
@@ -154,8 +155,23 @@ module snn_pipe_kernel #(
   logic [31:0]   n_rec_q;          // records captured this run
   logic          rec_ready;
 
-  assign ld_start = run_q == R_IDLE && ctrl_start && arg_n_images != 0;
+  // The model stays on chip between runs: it is loaded when nothing is
+  // loaded, the model address changed, the last load found it not fitting
+  // (the stage memories hold a partial load), or the host sets
+  // SNN_FLAG_RELOAD (it rewrote the buffer in place).
+  logic          loaded_q;
+  logic [GA-1:0] loaded_model_q;
+  wire need_load = !loaded_q || arg_model != loaded_model_q || arg_flags[0];
+  assign ld_start = run_q == R_IDLE && ctrl_start && arg_n_images != 0 && need_load;
   assign run_done = run_q == R_DONE;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) loaded_q <= 1'b0;
+    else if (ld_start) begin
+      loaded_q       <= 1'b0;
+      loaded_model_q <= arg_model;
+    end else if (ld_done) loaded_q <= !nofit;
+  end
 
   always_ff @(posedge clk) begin
     if (!rst_n) ld_done_q <= 1'b0;
@@ -172,7 +188,7 @@ module snn_pipe_kernel #(
           images_q  <= arg_images;
           results_q <= arg_results;
           n_q       <= arg_n_images;
-          run_q     <= (arg_n_images == 0) ? R_FINISH : R_LOAD;
+          run_q     <= (arg_n_images == 0) ? R_FINISH : need_load ? R_LOAD : R_RUN;
         end
         R_LOAD:   if (ld_done_q && &map_init) run_q <= R_RUN;
         R_RUN:    if (n_rec_q == n_q) run_q <= R_FINISH;

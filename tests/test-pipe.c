@@ -57,8 +57,8 @@ static void reg64(snn_sim_t *s, uint32_t lo, uint64_t v)
 }
 
 /* One run of n images on an existing simulation; the results into *out. */
-static uint64_t run(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px, uint32_t n,
-                    uint8_t *out)
+static uint64_t run_flags(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px,
+                          uint32_t n, uint8_t *out, uint32_t flags)
 {
     const snn_sim_api *a = api();
     size_t pxb = (size_t)net->hdr->in_c * net->hdr->in_h * net->hdr->in_w;
@@ -72,11 +72,18 @@ static uint64_t run(snn_sim_t *s, uint64_t model, const snn_net *net, const uint
     reg64(s, SNN_REG_RESULTS_LO, results);
     reg64(s, SNN_REG_TRACE_LO, 0);
     assert_int_equal(a->reg_write(s, SNN_REG_N_IMAGES, n), SNN_SIM_OK);
+    assert_int_equal(a->reg_write(s, SNN_REG_FLAGS, flags), SNN_SIM_OK);
     if (a->run(s, 400000000ull, &cycles) != SNN_SIM_OK) fail_msg("run: %s", a->error(s));
     assert_int_equal(a->mem_read(s, results, out, stride * n), SNN_SIM_OK);
     assert_int_equal(a->free(s, images), SNN_SIM_OK);
     assert_int_equal(a->free(s, results), SNN_SIM_OK);
     return cycles;
+}
+
+static uint64_t run(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px, uint32_t n,
+                    uint8_t *out)
+{
+    return run_flags(s, model, net, px, n, out, 0);
 }
 
 static int diff_records(const char *what, const snn_net *net, const uint8_t *ref, const uint8_t *got,
@@ -175,6 +182,57 @@ static void test_random_networks(void **state)
            (double)total_cycles / (double)total_images);
 }
 
+/* The model stays on chip between runs: a model rewritten in place at the
+ * same address is used only once the host sets SNN_FLAG_RELOAD; a run that
+ * does not load is cheaper by the load. */
+static void test_reload(void **state)
+{
+    (void)state;
+    enum { N = 4 };
+    uint8_t *a_img, *b_img;
+    size_t a_size, b_size;
+    assert_int_equal(snn_deploy_random(11, "c4,p,c8,f16", 1, 12, 12, 4, 10, 0, &a_img, &a_size), SNN_OK);
+    assert_int_equal(snn_deploy_random(12, "c4,p,c8,f16", 1, 12, 12, 4, 10, 0, &b_img, &b_size), SNN_OK);
+    assert_int_equal(a_size, b_size);
+    snn_net a, b;
+    assert_int_equal(snn_deploy_parse(a_img, a_size, &a), SNN_OK);
+    assert_int_equal(snn_deploy_parse(b_img, b_size, &b), SNN_OK);
+    size_t stride = snn_result_stride(10, a.n_layers);
+    uint8_t px[N * 144], *ra = calloc(N, stride), *rb = calloc(N, stride), *got = calloc(N, stride);
+    snn_pixels_random(11, N, 1, 12, 12, px);
+    snn_ref_run(&a, px, N, ra, NULL);
+    snn_ref_run(&b, px, N, rb, NULL);
+    assert_memory_not_equal(ra, rb, N * stride);
+
+    snn_sim_cfg cfg = {0};
+    char err[512];
+    snn_sim_t *s = api()->create(&cfg, err, sizeof err);
+    if (!s) fail_msg("create: %s", err);
+    uint64_t model;
+    assert_int_equal(api()->alloc(s, a_size, &model), SNN_SIM_OK);
+    assert_int_equal(api()->mem_write(s, model, a_img, a_size), SNN_SIM_OK);
+    uint64_t c_load = run(s, model, &a, px, N, got);
+    assert_int_equal(diff_records("model a", &a, ra, got, N), 0);
+    uint64_t c_kept = run(s, model, &a, px, N, got);
+    assert_int_equal(diff_records("model a, kept", &a, ra, got, N), 0);
+    if (c_kept >= c_load) fail_msg("a run without a load took %llu cycles, with the load %llu",
+                                   (unsigned long long)c_kept, (unsigned long long)c_load);
+    /* model b written over a: without the flag the kernel still runs a */
+    assert_int_equal(api()->mem_write(s, model, b_img, b_size), SNN_SIM_OK);
+    run(s, model, &b, px, N, got);
+    assert_int_equal(diff_records("model b, no reload", &a, ra, got, N), 0);
+    run_flags(s, model, &b, px, N, got, SNN_FLAG_RELOAD);
+    assert_int_equal(diff_records("model b, reloaded", &b, rb, got, N), 0);
+    printf("  %llu cycles for %d images with the load, %llu without\n", (unsigned long long)c_load, N,
+           (unsigned long long)c_kept);
+    api()->destroy(s);
+    free(ra);
+    free(rb);
+    free(got);
+    free(a_img);
+    free(b_img);
+}
+
 /* A network the stages cannot hold: every record says so (pred = -1). */
 static void test_nofit(void **state)
 {
@@ -217,6 +275,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nofit),
+        cmocka_unit_test(test_reload),
         cmocka_unit_test(test_random_networks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@ module tb_ctrl;
   logic        start, done = 1'b0, irq;
   logic [63:0] model, images, results, trace;
   logic [31:0] n_images;
+  logic [31:0] flags;
 
   always #5 clk = ~clk;
 
@@ -30,7 +31,7 @@ module tb_ctrl;
     .rvalid_o (rvalid), .rready_i (rready), .rdata_o (rdata), .rresp_o (rresp),
     .start_o (start), .done_i (done),
     .model_o (model), .images_o (images), .results_o (results), .trace_o (trace),
-    .n_images_o (n_images), .interrupt_o (irq)
+    .n_images_o (n_images), .flags_o (flags), .interrupt_o (irq)
   );
 
   int errors = 0;
@@ -168,6 +169,12 @@ module tb_ctrl;
     wr(7'h40, 32'hAABB_CCDD, 4'b0101);
     rd(7'h40, d); expect_eq(d, 32'h00BB_01DD, "n_images after strobed write");
     wr(7'h40, 32'd3);
+    // flags (0x48): bit 0 asks the layer-pipeline kernel to reload the model
+    rd(7'h48, d); expect_eq(d, 32'd0, "flags after reset");
+    wr(7'h48, 32'h1);
+    rd(7'h48, d); expect_eq(d, 32'h1, "read flags");
+    expect_eq(64'(flags), 64'h1, "flags output");
+    wr(7'h48, 32'h0);
     // unmapped offsets read 0 and ignore writes
     wr(7'h18, 32'hFFFF_FFFF);
     rd(7'h18, d); expect_eq(d, 32'h0, "reserved 0x18");
