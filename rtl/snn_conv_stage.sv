@@ -26,7 +26,7 @@ module snn_conv_stage #(
   parameter int unsigned MAX_H  = 32,    // map height (maximum)
   parameter int unsigned MAX_W  = 32,    // map width (maximum)
   // derived
-  parameter int unsigned VW     = IMG ? 8 : TM,
+  parameter int unsigned VW     = (IMG != 0) ? 8 : TM,
   parameter int unsigned IN_W   = CIN * VW,          // input map word
   parameter int unsigned OUT_W  = COUT * TM,         // output map word
   parameter int unsigned HW     = MAX_H * MAX_W,
@@ -79,7 +79,11 @@ module snn_conv_stage #(
   output logic [OUT_W-1:0]      wr_data_o,
   output logic                  wr_or_o,
   input  wire                   wr_newbits_valid_i,  // from the map: bits set 0 -> 1 by a write
-  input  wire [$clog2(OUT_W+1)-1:0] wr_newbits_i
+  input  wire [$clog2(OUT_W+1)-1:0] wr_newbits_i,
+  // ---- trace tap: every output pixel's unpooled LIF output ----
+  output logic                  tr_valid_o,
+  output logic [PW-1:0]         tr_pix_o,     // y * w + x
+  output logic [OUT_W-1:0]      tr_data_o
 );
 
   localparam int unsigned TAGW   = YW + XW + PW;        // {y, x, pixel}
@@ -87,7 +91,7 @@ module snn_conv_stage #(
   localparam int unsigned ACCB   = COUT * TM * ACC_W;
   localparam int unsigned EW     = (E > 1) ? $clog2(E) : 1;
   localparam int unsigned NIW    = $clog2(NROW + 1);
-  localparam int unsigned NSW    = $clog2(NROW * (IMG ? 1 : TM) + 1);
+  localparam int unsigned NSW    = $clog2(NROW * TM + 1);  // the engine's n_setbits_o width
   localparam int unsigned LIF_TAIL = 2 * TM + 8;        // cycles to drain LIF + write after the last grant
 
   // ---- patch fetch ---------------------------------------------------------
@@ -106,7 +110,12 @@ module snn_conv_stage #(
   logic [1:0] n_full;
   assign n_full = {1'b0, slot_full_q[0]} + {1'b0, slot_full_q[1]};
 
-  wire read_now = run_q && (fp_q < hw_i) && ((n_full + {1'b0, inflight_q}) < 2'd2);
+  // A read is issued when its patch (back next cycle) finds a free slot: the
+  // slots held next cycle are the full ones, less the one dispatched now,
+  // plus the read in flight. Counting the dispatch sustains one patch per
+  // cycle (without it the fetch stalls every third cycle).
+  logic read_now;
+  logic dispatch;
   assign rd_valid_o = read_now;
   assign rd_y_o     = fy_q;
   assign rd_x_o     = fx_q;
@@ -135,7 +144,9 @@ module snn_conv_stage #(
         disp_idx = EW'(e);
       end
   end
-  wire dispatch = head_full && disp_any;
+  assign dispatch = head_full && disp_any;
+  assign read_now = run_q && (fp_q < hw_i)
+                 && ({1'b0, n_full} + {2'b0, inflight_q} < 3'd2 + {2'b0, dispatch});
   always_comb begin
     eng_valid_in = '0;
     if (dispatch) eng_valid_in[disp_idx] = 1'b1;
@@ -259,6 +270,10 @@ module snn_conv_stage #(
     .tag_o(lif_tag),
     .nspikes_o(lif_nspikes)
   );
+
+  assign tr_valid_o = lif_valid;
+  assign tr_pix_o   = lif_tag[PW-1:0];
+  assign tr_data_o  = lif_spikes;
 
   // ---- write into the next map (pool folded) ---------------------------------
   wire [YW-1:0] ly = lif_tag[TAGW-1 -: YW];

@@ -12,4 +12,5 @@ rtl/snn_fc_stage.sv
 rtl/snn_pipe_loader.sv
 rtl/snn_pipe_fetch.sv
 rtl/snn_pipe_record.sv
+rtl/snn_pipe_trace.sv
 rtl/snn_pipe_kernel.sv

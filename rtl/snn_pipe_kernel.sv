@@ -15,8 +15,8 @@
 // counters of each stage wait in a small queue until the output stage
 // finishes that image.
 //
-// Not yet here (docs/rtl-pipeline.md, "Where the RTL stands"): trace mode
-// (trace != 0 is ignored: only records are written), events in the record.
+// Trace mode (trace != 0): one image at a time, its record then its spike
+// trace (snn_pipe_trace). Not yet here: events in the record.
 // The model stays loaded between runs (SNN_FLAG_RELOAD, include/snn-regmap.h).
 `default_nettype none
 
@@ -141,7 +141,7 @@ module snn_pipe_kernel #(
   );
 
   logic unused_args;
-  assign unused_args = ^{arg_trace, arg_flags[31:1], m_axi_gmem_rlast, m_axi_gmem_rresp, m_axi_gmem_bresp};
+  assign unused_args = ^{arg_flags[31:1], m_axi_gmem_rlast, m_axi_gmem_rresp, m_axi_gmem_bresp};
 
   // ---- run sequence ----------------------------------------------------------------------
   typedef enum logic [2:0] { R_IDLE, R_LOAD, R_RUN, R_FINISH, R_DONE } run_e;
@@ -154,6 +154,10 @@ module snn_pipe_kernel #(
   logic          ld_done_q;        // the loader finished this run's load
   logic [31:0]   n_rec_q;          // records captured this run
   logic          rec_ready;
+  logic          trace_on_q;       // this run writes a trace: one image at a time
+  logic [GA-1:0] trace_q;
+  logic [31:0]   n_tr_q;           // traces written this run
+  logic          tr_busy;
 
   // The model stays on chip between runs: it is loaded when nothing is
   // loaded, the model address changed, the last load found it not fitting
@@ -188,11 +192,13 @@ module snn_pipe_kernel #(
           images_q  <= arg_images;
           results_q <= arg_results;
           n_q       <= arg_n_images;
+          trace_on_q <= arg_trace != 0;
+          trace_q   <= arg_trace;
           run_q     <= (arg_n_images == 0) ? R_FINISH : need_load ? R_LOAD : R_RUN;
         end
         R_LOAD:   if (ld_done_q && &map_init) run_q <= R_RUN;
-        R_RUN:    if (n_rec_q == n_q) run_q <= R_FINISH;
-        R_FINISH: if (wr_idle && rec_ready) run_q <= R_DONE;
+        R_RUN:    if (n_rec_q == n_q && (!trace_on_q || n_tr_q == n_q)) run_q <= R_FINISH;
+        R_FINISH: if (wr_idle && rec_ready && !tr_busy) run_q <= R_DONE;
         R_DONE:   run_q <= R_IDLE;
         default:  run_q <= R_IDLE;
       endcase
@@ -217,6 +223,9 @@ module snn_pipe_kernel #(
   logic [47:0]        cfg_h, cfg_w, cfg_hw, cfg_cout, cfg_oh, cfg_ow;
   logic [2:0]         cfg_pool;
   logic [24:0]        cfg_layer_of, cfg_pool_of;
+  logic [255:0]       cfg_lay_c, cfg_lay_h, cfg_lay_w;
+  logic [47:0]        cfg_lay_stage;
+  logic [15:0]        cfg_lay_pool;
   logic               rd_dat_valid;
   logic [63:0]        rd_dat;
 
@@ -240,7 +249,9 @@ module snn_pipe_kernel #(
     .in_c_o(cfg_in_c), .in_h_o(cfg_in_h), .in_w_o(cfg_in_w), .px_bytes_o(cfg_px),
     .c_h_o(cfg_h), .c_w_o(cfg_w), .c_hw_o(cfg_hw), .c_cout_o(cfg_cout), .c_oh_o(cfg_oh),
     .c_ow_o(cfg_ow), .c_pool_o(cfg_pool), .f_hw_o(cfg_f_hw), .f_cout_o(cfg_f_cout),
-    .layer_of_o(cfg_layer_of), .pool_of_o(cfg_pool_of)
+    .layer_of_o(cfg_layer_of), .pool_of_o(cfg_pool_of),
+    .lay_c_o(cfg_lay_c), .lay_h_o(cfg_lay_h), .lay_w_o(cfg_lay_w), .lay_stage_o(cfg_lay_stage),
+    .lay_pool_o(cfg_lay_pool)
   );
 
   logic unused_cfg;
@@ -300,6 +311,8 @@ module snn_pipe_kernel #(
       if (u < 5) out_ok = !full_q[u][h] && pend_q[u][h] == 0;
       else       out_ok = !out_full_q;
       can[u] = running && !nofit && !act_q[u] && !go[u] && cnt_q[u] < n_q && in_ok && out_ok;
+      // trace mode: an image enters only when the one before it is traced
+      if (u == 0 && trace_on_q && (n_tr_q != cnt_q[0] || tr_busy)) can[u] = 1'b0;
     end
   end
 
@@ -446,6 +459,13 @@ module snn_pipe_kernel #(
   );
 
   // ---- conv stages -----------------------------------------------------------------------------
+  logic [2:0]       tr_v;
+  logic [PW0-1:0]   tr0_pix;
+  logic [PW1-1:0]   tr1_pix;
+  logic [PW2-1:0]   tr2_pix;
+  logic [W1-1:0]    tr0_data;
+  logic [W2-1:0]    tr1_data;
+  logic [W3-1:0]    tr2_data;
   // stage 0: image input
   logic [Y0-1:0] s0_wy;  logic [X0-1:0] s0_wx;
   snn_conv_stage #(
@@ -465,7 +485,8 @@ module snn_pipe_kernel #(
     .events_o(s_ev[0]), .synops_o(s_syn[0]), .spikes_o(s_spk[0]), .pool_spikes_o(s_pspk[0]),
     .rd_valid_o(m0_rv), .rd_y_o(m0_ry), .rd_x_o(m0_rx), .rd_patch_i(m0_patch),
     .wr_valid_o(s_wv[0]), .wr_y_o(s0_wy), .wr_x_o(s0_wx), .wr_data_o(s0_wd), .wr_or_o(s_wor[0]),
-    .wr_newbits_valid_i(s_nbv[0]), .wr_newbits_i($clog2(W1+1)'(s_nb[0]))
+    .wr_newbits_valid_i(s_nbv[0]), .wr_newbits_i($clog2(W1+1)'(s_nb[0])),
+    .tr_valid_o(tr_v[0]), .tr_pix_o(tr0_pix), .tr_data_o(tr0_data)
   );
   assign s_wy[0] = 16'(s0_wy);
   assign s_wx[0] = 16'(s0_wx);
@@ -488,7 +509,8 @@ module snn_pipe_kernel #(
     .events_o(s_ev[1]), .synops_o(s_syn[1]), .spikes_o(s_spk[1]), .pool_spikes_o(s_pspk[1]),
     .rd_valid_o(m1_rv), .rd_y_o(m1_ry), .rd_x_o(m1_rx), .rd_patch_i(m1_patch),
     .wr_valid_o(s_wv[1]), .wr_y_o(s1_wy), .wr_x_o(s1_wx), .wr_data_o(s1_wd), .wr_or_o(s_wor[1]),
-    .wr_newbits_valid_i(s_nbv[1]), .wr_newbits_i($clog2(W2+1)'(s_nb[1]))
+    .wr_newbits_valid_i(s_nbv[1]), .wr_newbits_i($clog2(W2+1)'(s_nb[1])),
+    .tr_valid_o(tr_v[1]), .tr_pix_o(tr1_pix), .tr_data_o(tr1_data)
   );
   assign s_wy[1] = 16'(s1_wy);
   assign s_wx[1] = 16'(s1_wx);
@@ -511,7 +533,8 @@ module snn_pipe_kernel #(
     .events_o(s_ev[2]), .synops_o(s_syn[2]), .spikes_o(s_spk[2]), .pool_spikes_o(s_pspk[2]),
     .rd_valid_o(m2_rv), .rd_y_o(m2_ry), .rd_x_o(m2_rx), .rd_patch_i(m2_patch),
     .wr_valid_o(s_wv[2]), .wr_y_o(s2_wy), .wr_x_o(s2_wx), .wr_data_o(s2_wd), .wr_or_o(s_wor[2]),
-    .wr_newbits_valid_i(s_nbv[2]), .wr_newbits_i($clog2(W3+1)'(s_nb[2]))
+    .wr_newbits_valid_i(s_nbv[2]), .wr_newbits_i($clog2(W3+1)'(s_nb[2])),
+    .tr_valid_o(tr_v[2]), .tr_pix_o(tr2_pix), .tr_data_o(tr2_data)
   );
   assign s_wy[2] = 16'(s2_wy);
   assign s_wx[2] = 16'(s2_wx);
@@ -617,10 +640,55 @@ module snn_pipe_kernel #(
     .wd_valid_o(wd_valid), .wd_ready_i(wd_ready), .wd_data_o(wd_data)
   );
 
+  // ---- trace mode --------------------------------------------------------------------------------
+  logic          tc_valid, tc_ready, td_valid, td_ready, tr_start;
+  logic [GA-1:0] tc_addr, tr_addr_q;
+  logic [23:0]   tc_words;
+  logic [31:0]   td_data, tr_words;
+  // the trace of the image just recorded starts once its record is out
+  assign tr_start = running && trace_on_q && n_tr_q != n_rec_q && rec_ready && !tr_busy && !cap;
+  always_ff @(posedge clk) begin
+    if (run_q == R_IDLE && ctrl_start) begin
+      n_tr_q    <= '0;
+      tr_addr_q <= arg_trace;
+    end else if (tr_start) begin
+      n_tr_q    <= n_tr_q + 1'b1;
+      tr_addr_q <= tr_addr_q + GA'(tr_words * 4);
+    end
+  end
+
+  snn_pipe_trace #(
+    .GA(GA), .TM(TM), .W0(W1), .D0(C0_H * C0_W), .W1(W2), .D1(C1_H * C1_W), .W2(W3),
+    .D2(C2_H * C2_W), .WF(W4), .NCLS(O_COUT)
+  ) u_trace (
+    .clk_i(clk), .rst_ni(rst_n),
+    .t_steps_i(cfg_t), .n_layers_i(cfg_layers), .n_classes_i(cfg_k),
+    .lay_c_i(cfg_lay_c), .lay_h_i(cfg_lay_h), .lay_w_i(cfg_lay_w), .lay_stage_i(cfg_lay_stage),
+    .lay_pool_i(cfg_lay_pool), .stage_w_i(cfg_w),
+    .tr0_valid_i(tr_v[0]), .tr0_pix_i(32'(tr0_pix)), .tr0_data_i(tr0_data),
+    .tr1_valid_i(tr_v[1]), .tr1_pix_i(32'(tr1_pix)), .tr1_data_i(tr1_data),
+    .tr2_valid_i(tr_v[2]), .tr2_pix_i(32'(tr2_pix)), .tr2_data_i(tr2_data),
+    .fc_valid_i(f_wv), .fc_data_i(f_wd), .sums_i(o_sums),
+    .start_i(tr_start), .addr_i(tr_addr_q), .busy_o(tr_busy), .words_o(tr_words),
+    .cmd_valid_o(tc_valid), .cmd_ready_i(tc_ready), .cmd_addr_o(tc_addr), .cmd_words_o(tc_words),
+    .wd_valid_o(td_valid), .wd_ready_i(td_ready), .wd_data_o(td_data)
+  );
+
+  // one write port: the trace while it runs, the records otherwise (the two
+  // never overlap: a trace starts after its record is out, and the next
+  // record needs the next image, which waits for the trace)
+  logic          mw_cmd_ready, mw_wd_ready;
+  assign tc_ready = tr_busy && mw_cmd_ready;
+  assign td_ready = tr_busy && mw_wd_ready;
+  assign wc_ready = !tr_busy && mw_cmd_ready;
+  assign wd_ready = !tr_busy && mw_wd_ready;
+
   snn_axi_wr #(.GA(GA)) u_wr (
     .clk_i(clk), .rst_ni(rst_n),
-    .cmd_valid_i(wc_valid), .cmd_ready_o(wc_ready), .cmd_addr_i(wc_addr), .cmd_words_i(wc_words),
-    .wd_valid_i(wd_valid), .wd_ready_o(wd_ready), .wd_data_i(wd_data), .idle_o(wr_idle),
+    .cmd_valid_i(tr_busy ? tc_valid : wc_valid), .cmd_ready_o(mw_cmd_ready),
+    .cmd_addr_i(tr_busy ? tc_addr : wc_addr), .cmd_words_i(tr_busy ? tc_words : wc_words),
+    .wd_valid_i(tr_busy ? td_valid : wd_valid), .wd_ready_o(mw_wd_ready),
+    .wd_data_i(tr_busy ? td_data : wd_data), .idle_o(wr_idle),
     .awvalid_o(m_axi_gmem_awvalid), .awready_i(m_axi_gmem_awready),
     .awaddr_o(m_axi_gmem_awaddr), .awlen_o(m_axi_gmem_awlen),
     .wvalid_o(m_axi_gmem_wvalid), .wready_i(m_axi_gmem_wready),

@@ -95,7 +95,12 @@ module snn_pipe_loader #(
   // which layer each stage computes (5'h1f: none, a pass-through) and the
   // pool folded into it (5'h1f: none), for the record's counters
   output logic [24:0]        layer_of_o,    // stage s at s*5 +: 5
-  output logic [24:0]        pool_of_o
+  output logic [24:0]        pool_of_o,
+  // per layer l (l*16 +: 16): output shape; its stage (l*3 +: 3, 7: none) and
+  // whether it is a pool folded into that stage (trace mode)
+  output logic [255:0]       lay_c_o, lay_h_o, lay_w_o,
+  output logic [47:0]        lay_stage_o,
+  output logic [15:0]        lay_pool_o
 );
 
   localparam logic [4:0] NONE = 5'h1f;
@@ -441,6 +446,20 @@ module snn_pipe_loader #(
         end
 
         L_CHECK: begin
+          for (int l = 0; l < 16; l++) begin
+            lay_c_o[l*16 +: 16]  <= 16'(desc_q[l * 20 + D_OUTC]);
+            lay_h_o[l*16 +: 16]  <= 16'(desc_q[l * 20 + D_OUTH]);
+            lay_w_o[l*16 +: 16]  <= 16'(desc_q[l * 20 + D_OUTW]);
+            lay_stage_o[l*3 +: 3] <= 3'd7;
+            lay_pool_o[l]         <= 1'b0;
+            for (int s = 0; s < 5; s++) begin
+              if (lof_q[s] == 5'(l)) lay_stage_o[l*3 +: 3] <= 3'(s);
+              if (pof_q[s] == 5'(l)) begin
+                lay_stage_o[l*3 +: 3] <= 3'(s);
+                lay_pool_o[l]         <= 1'b1;
+              end
+            end
+          end
           t_steps_o   <= 5'(hdr_q[5]);
           n_classes_o <= 7'(hdr_q[9]);
           n_layers_o  <= 5'(hdr_q[4]);

@@ -57,33 +57,65 @@ static void reg64(snn_sim_t *s, uint32_t lo, uint64_t v)
 }
 
 /* One run of n images on an existing simulation; the results into *out. */
-static uint64_t run_flags(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px,
-                          uint32_t n, uint8_t *out, uint32_t flags)
+static uint64_t run_full(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px,
+                         uint32_t n, uint8_t *out, uint32_t flags, uint32_t *trace)
 {
     const snn_sim_api *a = api();
     size_t pxb = (size_t)net->hdr->in_c * net->hdr->in_h * net->hdr->in_w;
     size_t stride = snn_result_stride(net->hdr->n_classes, net->n_layers);
-    uint64_t images, results, cycles = 0;
+    uint64_t images, results, tr = 0, cycles = 0;
+    size_t trb = (size_t)snn_trace_words(net) * 4 * n;
+    if (trace) assert_int_equal(a->alloc(s, trb, &tr), SNN_SIM_OK);
     assert_int_equal(a->alloc(s, pxb * n, &images), SNN_SIM_OK);
     assert_int_equal(a->alloc(s, stride * n, &results), SNN_SIM_OK);
     assert_int_equal(a->mem_write(s, images, px, pxb * n), SNN_SIM_OK);
     reg64(s, SNN_REG_MODEL_LO, model);
     reg64(s, SNN_REG_IMAGES_LO, images);
     reg64(s, SNN_REG_RESULTS_LO, results);
-    reg64(s, SNN_REG_TRACE_LO, 0);
+    reg64(s, SNN_REG_TRACE_LO, tr);
     assert_int_equal(a->reg_write(s, SNN_REG_N_IMAGES, n), SNN_SIM_OK);
     assert_int_equal(a->reg_write(s, SNN_REG_FLAGS, flags), SNN_SIM_OK);
     if (a->run(s, 400000000ull, &cycles) != SNN_SIM_OK) fail_msg("run: %s", a->error(s));
     assert_int_equal(a->mem_read(s, results, out, stride * n), SNN_SIM_OK);
+    if (trace) {
+        assert_int_equal(a->mem_read(s, tr, trace, trb), SNN_SIM_OK);
+        assert_int_equal(a->free(s, tr), SNN_SIM_OK);
+    }
     assert_int_equal(a->free(s, images), SNN_SIM_OK);
     assert_int_equal(a->free(s, results), SNN_SIM_OK);
     return cycles;
+}
+
+static uint64_t run_flags(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px,
+                          uint32_t n, uint8_t *out, uint32_t flags)
+{
+    return run_full(s, model, net, px, n, out, flags, NULL);
 }
 
 static uint64_t run(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px, uint32_t n,
                     uint8_t *out)
 {
     return run_flags(s, model, net, px, n, out, 0);
+}
+
+/* Trace words that differ, the first few printed with their place. */
+static int diff_traces(const char *what, const snn_net *net, const uint32_t *ref, const uint32_t *got,
+                       uint32_t n)
+{
+    uint32_t tw = snn_trace_words(net);
+    int bad = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t w = 0; w < tw; w++) {
+            if (ref[i * tw + w] == got[i * tw + w]) continue;
+            uint32_t t, n0;
+            int32_t l;
+            snn_trace_locate(net, w, &t, &l, &n0);
+            if (bad < 8)
+                print_error("%s: image %u trace word %u (t %u, layer %d, neurons %u..): ref %08x, pipe %08x\n",
+                            what, i, w, t, l, n0, ref[i * tw + w], got[i * tw + w]);
+            bad++;
+        }
+    return bad;
 }
 
 static int diff_records(const char *what, const snn_net *net, const uint8_t *ref, const uint8_t *got,
@@ -145,8 +177,13 @@ static void test_random_networks(void **state)
             assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
             size_t pxb = (size_t)pc->c * pc->h * pc->w, stride = snn_result_stride(pc->K, net.n_layers);
             uint8_t *px = malloc(pxb * N_IMG), *ref = calloc(N_IMG, stride), *got = calloc(N_IMG, stride);
+            uint32_t tw = snn_trace_words(&net);
+            uint32_t *rtr = calloc((size_t)tw * 3, 4), *gtr = calloc((size_t)tw * 3, 4);
             snn_pixels_random(seed, N_IMG, pc->c, pc->h, pc->w, px);
             snn_ref_run(&net, px, N_IMG, ref, NULL);
+            uint8_t *scratch = calloc(3, stride);
+            snn_ref_run(&net, px, 3, scratch, rtr);
+            free(scratch);
 
             snn_sim_cfg cfg = {0};
             cfg.backpressure = 20;
@@ -158,8 +195,8 @@ static void test_random_networks(void **state)
             uint64_t model;
             assert_int_equal(api()->alloc(s, size, &model), SNN_SIM_OK);
             assert_int_equal(api()->mem_write(s, model, img, size), SNN_SIM_OK);
-            /* two runs on one instance: 3 images, then the rest */
-            uint64_t c1 = run(s, model, &net, px, 3, got);
+            /* two runs on one instance: 3 images with the trace, then the rest */
+            uint64_t c1 = run_full(s, model, &net, px, 3, got, 0, gtr);
             uint64_t c2 = run(s, model, &net, px + 3 * pxb, N_IMG - 3, got + 3 * stride);
             total_cycles += c1 + c2;
             total_images += N_IMG;
@@ -170,7 +207,11 @@ static void test_random_networks(void **state)
                      (unsigned long long)seed, flag_sets[f]);
             int bad = diff_records(what, &net, ref, got, N_IMG);
             if (bad) fail_msg("%s: %d record words differ", what, bad);
-            printf("  ok %-40s %8.0f cycles/image (runs of 3 and %d, model load included)\n", what,
+            bad = diff_traces(what, &net, rtr, gtr, 3);
+            if (bad) fail_msg("%s: %d trace words differ", what, bad);
+            free(rtr);
+            free(gtr);
+            printf("  ok %-40s %8.0f cycles/image (3 traced, %d not; load included)\n", what,
                    (double)(c1 + c2) / N_IMG, N_IMG - 3);
             free(px);
             free(ref);

@@ -1,0 +1,225 @@
+// snn_pipe_trace - trace mode of the layer-pipeline kernel: the spike trace
+// of include/snn-deploy-format.h (what `mpbn compare` checks), one image at a
+// time. The kernel runs one image through the pipeline, the record writer
+// writes its record, then this module writes its trace:
+//
+//   for t = 0..T-1, for every layer l but the out layer: the output bitmap of
+//   layer l at step t, n_out bits in CHW order, LSB first in 32-bit words
+//   (each layer starts a new word); then the K sums.
+//
+// Sources. Each conv stage's unpooled LIF output, out_c x T bits per pixel,
+// is kept in a trace buffer (one word per pixel, written as the stage runs):
+// a conv layer reads its bit there; a pool folded into stage s is the OR of
+// the 2x2 block of stage s's buffer (a pass-through stage's buffer holds a
+// copy of its input, so a second pool works the same way). The fc layer's
+// output word is captured when the fc stage writes it. The sums come from
+// the output stage, which holds them until the next image starts (trace
+// mode serialises the pipeline).
+//
+// Speed does not matter here (trace mode is for compare): one buffer read in
+// flight, two cycles per conv bit, eight per pool bit.
+`default_nettype none
+
+module snn_pipe_trace #(
+  parameter int unsigned GA     = 64,
+  parameter int unsigned TM     = 4,
+  parameter int unsigned W0 = 32 * 4, parameter int unsigned D0 = 784,   // stage buffers: word bits, pixels
+  parameter int unsigned W1 = 32 * 4, parameter int unsigned D1 = 784,
+  parameter int unsigned W2 = 64 * 4, parameter int unsigned D2 = 196,
+  parameter int unsigned WF = 128 * 4,                                   // fc output word
+  parameter int unsigned NCLS = 64
+) (
+  input  wire                 clk_i,
+  input  wire                 rst_ni,
+  // configuration: per layer l (index l*16 +: 16) its output shape, and its
+  // stage (3 bits at l*3, 7: none) with a pool flag (bit l)
+  input  wire [4:0]           t_steps_i,
+  input  wire [4:0]           n_layers_i,
+  input  wire [6:0]           n_classes_i,
+  input  wire [255:0]         lay_c_i, lay_h_i, lay_w_i,
+  input  wire [47:0]          lay_stage_i,
+  input  wire [15:0]          lay_pool_i,
+  input  wire [47:0]          stage_w_i,      // conv stage s map width (s*16 +: 16)
+  // buffer writes (the stages' LIF outputs)
+  input  wire                 tr0_valid_i, input wire [31:0] tr0_pix_i, input wire [W0-1:0] tr0_data_i,
+  input  wire                 tr1_valid_i, input wire [31:0] tr1_pix_i, input wire [W1-1:0] tr1_data_i,
+  input  wire                 tr2_valid_i, input wire [31:0] tr2_pix_i, input wire [W2-1:0] tr2_data_i,
+  input  wire                 fc_valid_i,  input wire [WF-1:0] fc_data_i,
+  input  wire [NCLS*32-1:0]   sums_i,
+  // one image's trace
+  input  wire                 start_i,        // pulse
+  input  wire [GA-1:0]        addr_i,         // byte address of the image's trace
+  output logic                busy_o,
+  output logic [31:0]         words_o,        // words of one image's trace
+  // writes (snn_axi_wr)
+  output logic                cmd_valid_o,
+  input  wire                 cmd_ready_i,
+  output logic [GA-1:0]       cmd_addr_o,
+  output logic [23:0]         cmd_words_o,
+  output logic                wd_valid_o,
+  input  wire                 wd_ready_i,
+  output logic [31:0]         wd_data_o
+);
+
+  localparam int unsigned A0 = (D0 > 1) ? $clog2(D0) : 1;
+  localparam int unsigned A1 = (D1 > 1) ? $clog2(D1) : 1;
+  localparam int unsigned A2 = (D2 > 1) ? $clog2(D2) : 1;
+
+  // ---- buffers ------------------------------------------------------------------
+  logic              re;
+  logic [31:0]       raddr;
+  logic [W0-1:0]     q0;
+  logic [W1-1:0]     q1;
+  logic [W2-1:0]     q2;
+  logic [WF-1:0]     fc_q;
+  snn_ram #(.WIDTH(W0), .DEPTH(D0)) u_b0 (.clk_i, .we_i(tr0_valid_i), .waddr_i(A0'(tr0_pix_i)),
+    .wdata_i(tr0_data_i), .re_i(re), .raddr_i(A0'(raddr)), .rdata_o(q0));
+  snn_ram #(.WIDTH(W1), .DEPTH(D1)) u_b1 (.clk_i, .we_i(tr1_valid_i), .waddr_i(A1'(tr1_pix_i)),
+    .wdata_i(tr1_data_i), .re_i(re), .raddr_i(A1'(raddr)), .rdata_o(q1));
+  snn_ram #(.WIDTH(W2), .DEPTH(D2)) u_b2 (.clk_i, .we_i(tr2_valid_i), .waddr_i(A2'(tr2_pix_i)),
+    .wdata_i(tr2_data_i), .re_i(re), .raddr_i(A2'(raddr)), .rdata_o(q2));
+  always_ff @(posedge clk_i) if (fc_valid_i) fc_q <= fc_data_i;
+
+  // ---- walk ------------------------------------------------------------------------
+  typedef enum logic [2:0] { T_IDLE, T_CMD, T_BIT, T_READ, T_WORD, T_SUMS, T_END } state_t;
+  state_t st_q;
+  logic [4:0]  t_q, l_q;
+  logic [15:0] c_q, y_q, x_q;
+  logic [1:0]  k_q;                 // 2x2 position of a pool bit
+  logic [4:0]  b_q;                 // bit within the word
+  logic [31:0] word_q;
+  logic        acc_q;               // OR of the pool bit so far
+  logic        last_bit_q;          // the bit being fetched ends the layer
+  logic [6:0]  s_q;                 // sum index
+  logic        wd_full_q;
+
+  wire [2:0]  stg   = lay_stage_i[l_q*3 +: 3];
+  wire        pool  = lay_pool_i[l_q];
+  wire [15:0] lc    = lay_c_i[l_q*16 +: 16];
+  wire [15:0] lh    = lay_h_i[l_q*16 +: 16];
+  wire [15:0] lw    = lay_w_i[l_q*16 +: 16];
+  wire [15:0] sw    = (stg < 3'd3) ? stage_w_i[stg*16 +: 16] : 16'd1;
+  wire [31:0] bitix = 32'(c_q) * TM + 32'(t_q);
+  wire        last_in_layer = (c_q + 1'b1 == lc) && (y_q + 1'b1 == lh) && (x_q + 1'b1 == lw);
+
+  // words of the trace: T * sum over layers but the last of ceil(n_out/32), + K
+  logic [31:0] words;
+  always_comb begin
+    logic [31:0] step;
+    step = '0;
+    for (int l = 0; l < 16; l++)
+      if (l + 1 < int'(n_layers_i))
+        step = step + ((32'(lay_c_i[l*16 +: 16]) * 32'(lay_h_i[l*16 +: 16]) *
+                        32'(lay_w_i[l*16 +: 16]) + 32'd31) >> 5);
+    words = step * 32'(t_steps_i) + 32'(n_classes_i);
+  end
+
+  // the bit just read (one cycle after re)
+  logic [2:0]  rd_stg_q;
+  logic [31:0] rd_bit_q;
+  logic        got;
+  always_comb
+    case (rd_stg_q)
+      3'd0:    got = q0[rd_bit_q[$clog2(W0)-1:0]];
+      3'd1:    got = q1[rd_bit_q[$clog2(W1)-1:0]];
+      3'd2:    got = q2[rd_bit_q[$clog2(W2)-1:0]];
+      default: got = fc_q[rd_bit_q[$clog2(WF)-1:0]];
+    endcase
+
+  always_comb begin
+    logic [15:0] yy, xx;
+    yy    = pool ? (y_q << 1) + 16'(k_q[1]) : y_q;
+    xx    = pool ? (x_q << 1) + 16'(k_q[0]) : x_q;
+    re    = st_q == T_BIT && !wd_full_q && stg < 3'd3;
+    raddr = 32'(yy) * 32'(sw) + 32'(xx);
+  end
+
+  assign busy_o     = st_q != T_IDLE;
+  assign words_o    = words;
+  assign wd_valid_o = wd_full_q;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      st_q        <= T_IDLE;
+      cmd_valid_o <= 1'b0;
+      wd_full_q   <= 1'b0;
+    end else begin
+      if (cmd_valid_o && cmd_ready_i) cmd_valid_o <= 1'b0;
+      if (wd_full_q && wd_ready_i) wd_full_q <= 1'b0;
+
+      case (st_q)
+        T_IDLE: if (start_i) begin
+          cmd_valid_o <= 1'b1;
+          cmd_addr_o  <= addr_i;
+          cmd_words_o <= 24'(words);
+          t_q <= '0; l_q <= '0; c_q <= '0; y_q <= '0; x_q <= '0; k_q <= '0;
+          b_q <= '0; word_q <= '0; acc_q <= 1'b0;
+          st_q <= (n_layers_i > 5'd1) ? T_BIT : T_SUMS;
+          s_q <= '0;
+        end
+
+        T_BIT: if (!wd_full_q) begin
+          // the bit of (l, t, c, y, x), or the next 2x2 position of a pool
+          // bit, is read now (re, raddr below) and used in T_READ
+          rd_stg_q <= stg;
+          rd_bit_q <= bitix;
+          st_q     <= T_READ;
+        end
+
+        T_READ: begin
+          logic v;
+          v = acc_q | got;
+          if (pool && k_q != 2'd3) begin
+            acc_q <= v;
+            k_q   <= k_q + 1'b1;
+            st_q  <= T_BIT;
+          end else begin
+            logic lastw;
+            acc_q <= 1'b0;
+            k_q   <= '0;
+            word_q[b_q] <= v;
+            lastw = last_in_layer || b_q == 5'd31;
+            b_q <= lastw ? 5'd0 : b_q + 1'b1;
+            // next neuron (CHW), then layer, then step
+            if (last_in_layer) begin
+              c_q <= '0; y_q <= '0; x_q <= '0;
+              if (l_q + 5'd2 >= n_layers_i) begin
+                l_q <= '0;
+                t_q <= t_q + 1'b1;
+              end else l_q <= l_q + 1'b1;
+            end else if (x_q + 1'b1 == lw) begin
+              x_q <= '0;
+              if (y_q + 1'b1 == lh) begin
+                y_q <= '0;
+                c_q <= c_q + 1'b1;
+              end else y_q <= y_q + 1'b1;
+            end else x_q <= x_q + 1'b1;
+            last_bit_q <= last_in_layer && l_q + 5'd2 >= n_layers_i && t_q + 1'b1 == t_steps_i;
+            st_q <= lastw ? T_WORD : T_BIT;
+          end
+        end
+
+        T_WORD: if (!wd_full_q) begin
+          wd_full_q <= 1'b1;
+          wd_data_o <= word_q;
+          word_q    <= '0;
+          st_q      <= last_bit_q ? T_SUMS : T_BIT;
+        end
+
+        T_SUMS: if (!wd_full_q) begin
+          if (s_q == n_classes_i) st_q <= T_END;
+          else begin
+            wd_full_q <= 1'b1;
+            wd_data_o <= sums_i[s_q[5:0]*32 +: 32];
+            s_q       <= s_q + 1'b1;
+          end
+        end
+
+        T_END: if (!wd_full_q && !cmd_valid_o) st_q <= T_IDLE;
+
+        default: st_q <= T_IDLE;
+      endcase
+    end
+  end
+
+endmodule
