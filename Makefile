@@ -116,7 +116,7 @@ _bench_done:
 test: ## build everything and run every test (unit, CLI, cross-backend)
 	@bash scripts/run-tests.sh
 
-demo: $(MPBN) ## train the default network on Fashion-MNIST, fold, evaluate on every backend
+demo: $(MPBN) ## train the default network on Fashion-MNIST, fold, evaluate on every backend (QUICK=1: a few minutes, on a subset)
 	@bash scripts/demo.sh
 
 deps: ## install the Debian packages this project needs (as root), or print the apt-get line

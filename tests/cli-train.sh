@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # cli-train.sh - the `mpbn train` / `mpbn eval --device float` contract:
 # JSON last line with the documented keys, usage errors (bad --arch, --mpbn,
-# --T) exit 2 naming the bad value, a missing data directory exits 1 naming
-# it, and eval of the checkpoint reproduces train's test accuracy.
+# --T, --data "") exit 2 naming the bad value, a missing data directory exits
+# 1 naming it, labels outside 0..63 or beyond the training classes are refused
+# naming the file and index, eval of the checkpoint reproduces train's test
+# accuracy, the resume contract (stored options kept, a conflicting one
+# refused naming it, a finished run reported as such) and SIGINT/SIGTERM.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
@@ -16,6 +19,36 @@ check "T too large" 2 "$MPBN" train --T 99 --out "$out" && expect_err "T too lar
 check "no out" 2 "$MPBN" train --epochs 1 && expect_err "no out" "--out"
 check "unknown option" 2 "$MPBN" train --bogus 1 --out "$out" && expect_err "unknown option" "unknown option '--bogus'"
 check "missing data" 1 "$MPBN" train --data "$tmp/nodata" --out "$out" && expect_err "missing data" "$tmp/nodata"
+check "empty --data" 2 "$MPBN" train --data "" --out "$out" && expect_err "empty --data" "--data needs a value \(got an empty one\)"
+check "empty --data=" 2 "$MPBN" train --data= --out "$out" && expect_err "empty --data=" "--data needs a value"
+expect_true "no output after an empty --data" test ! -e "$out"
+
+# A tiny IDX set written here: 64 black 4x4 images per split and the given
+# labels. be32 N prints N as the octal escapes of 4 big-endian bytes.
+be32() { printf '\\%03o\\%03o\\%03o\\%03o' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
+tiny_set() { # dir, train labels, t10k labels (both as octal escapes)
+    mkdir -p "$1"
+    for split in train t10k; do
+        { printf "\\0\\0\\10\\3$(be32 64)$(be32 4)$(be32 4)"; head -c 1024 /dev/zero; } >"$1/$split-images-idx3-ubyte"
+    done
+    printf "\\0\\0\\10\\1$(be32 64)$2" >"$1/train-labels-idx1-ubyte"
+    printf "\\0\\0\\10\\1$(be32 64)$3" >"$1/t10k-labels-idx1-ubyte"
+}
+labels() { # 64 labels: i % $1, with label $3 (decimal) at index $2 (-1: none)
+    local i l
+    for ((i = 0; i < 64; i++)); do
+        l=$((i % $1)); [ "$i" -eq "$2" ] && l=$3
+        printf '\\%o' "$l"
+    done
+}
+tiny_set "$tmp/lab255" "$(labels 4 5 255)" "$(labels 4 -1 0)"
+check "label 255" 1 "$MPBN" train --data "$tmp/lab255" --arch f8 --T 1 --epochs 1 --batch 16 --out "$out" &&
+    expect_err "label 255: file, index" "lab255/train-labels-idx1-ubyte: label 255 at index 5 is outside 0\.\.63"
+tiny_set "$tmp/lab-test" "$(labels 4 -1 0)" "$(labels 4 9 7)"
+check "test label beyond the training classes" 1 "$MPBN" train --data "$tmp/lab-test" --arch f8 --T 1 --epochs 1 --batch 16 --out "$out" &&
+    expect_err "test label: file, index, why" "lab-test/t10k-labels-idx1-ubyte: label 7 at index 9 is outside 0\.\.3 \(the training labels .* have 4 classes\)"
+tiny_set "$tmp/lab-ok" "$(labels 4 -1 0)" "$(labels 4 -1 0)"
+check "tiny set trains" 0 "$MPBN" train --data "$tmp/lab-ok" --arch f8 --T 1 --epochs 1 --batch 16 --out "$tmp/tiny.safetensors"
 check "eval missing file" 1 "$MPBN" eval "$tmp/none.safetensors" --device float && expect_err "eval missing file" "none.safetensors"
 
 if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ubyte" ]; then
@@ -35,6 +68,52 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
             && expect_out "resume json" '"epochs":1'
         check "resume bad file" 1 "$MPBN" train --data "$DATA" --resume "$tmp/net.csv" --out "$out"
     fi
+
+    # The resume contract: the checkpoint keeps every option that shapes the
+    # run; one left out is the stored one, one given must agree.
+    r=$tmp/run.safetensors
+    check "run of 2 epochs, stopped after 1" 0 "$MPBN" train --data "$DATA" --arch c4,p,f16 --T 2 --epochs 2 \
+        --stop-after 1 --limit-train 320 --limit-test 100 --batch 32 --lr 0.05 --threads 2 --out "$r" &&
+        expect_err "start-of-run summary" "^mpbn train: data $DATA: 320 training and 100 test images of 1x28x28, 10 classes; arch c4,p,f16, T 2, MPBN channel; 2 epochs of 10 batches of 32, lr 0.05, augment none; 2 threads$"
+    cp "$r" "$tmp/run.orig"
+    check_re "conflicting --lr refused" 1 "--lr 0\.1 \(the checkpoint has 0\.05\)" \
+        "$MPBN" train --resume "$r" --lr 0.1 --out "$r"
+    check_re "conflicting --limit-train refused" 1 "--limit-train 0 \(the checkpoint has 320\)" \
+        "$MPBN" train --resume "$r" --limit-train 0 --out "$r"
+    check_re "conflicting --epochs, --augment refused" 1 "--epochs 3 \(the checkpoint has 2\), --augment flip \(the checkpoint has none\)" \
+        "$MPBN" train --resume "$r" --epochs 3 --augment flip --out "$r"
+    expect_same "refused resume leaves the checkpoint" "$r" "$tmp/run.orig"
+    if check "resume keeps the stored options" 0 "$MPBN" train --resume "$r" --T 2 --lr 0.05 --threads 2 --out "$r"; then
+        expect_err "limit kept" "320 training and 100 test images"
+        expect_err "resuming at" "^mpbn train: resuming .*run.safetensors at epoch 2 of 2$"
+        expect_out "resumed json" '"epochs":2'
+    fi
+    if check "resume a finished run" 0 "$MPBN" train --resume "$r" --out "$r"; then
+        expect_err "finished run says so" "run already complete: epoch 2 of 2"
+        expect_out "finished run: no new figures" '^\{"test_acc":[0-9.]+,"epochs":2,"epochs_total":2,"already_complete":true,"out":'
+        expect_true "finished run: no train_acc" bash -c "! tail -n 1 '$tmp/out' | grep -q train_acc"
+    fi
+
+    # SIGINT/SIGTERM: the run ends between two batches, the last checkpoint stays.
+    for sig in INT TERM; do
+        s=$tmp/sig-$sig.safetensors
+        "$MPBN" train --data "$DATA" --arch c4,p,f16 --T 2 --epochs 1000 --limit-train 320 --limit-test 100 \
+            --batch 32 --threads 2 --out "$s" >"$tmp/out" 2>"$tmp/err" &
+        pid=$!
+        for _ in $(seq 200); do [ -e "$s" ] && break; sleep 0.05; done
+        kill -"$sig" "$pid"
+        wait "$pid"
+        rc=$?
+        want=$([ $sig = INT ] && echo 130 || echo 143)
+        if [ "$rc" -eq "$want" ] && grep -Eq "^mpbn train: interrupted; last checkpoint epoch [1-9][0-9]* of 1000 \(.*sig-$sig.safetensors\)" "$tmp/err"; then
+            pass=$((pass + 1))
+        else
+            echo "FAIL SIG$sig: exit $rc (want $want)"; tail -3 "$tmp/err"
+            fail=$((fail + 1))
+        fi
+        check "SIG$sig: checkpoint resumable" 0 "$MPBN" info "$s"
+        expect_out "SIG$sig: checkpoint valid" "resumable"
+    done
     # Never a non-finite checkpoint: element-wise MPBN at --lr 0.1 on this seed
     # diverged (a background neuron's batch variance is 0, its gradient is
     # scaled by 1/sqrt(eps)) and used to write NaN weights. Now the run either

@@ -30,6 +30,7 @@ typedef struct tu_ckpt_opts {
     uint32_t T, in_c, in_h, in_w, n_classes;
     double p_negative, p_zero, p_denormal; /* fractions of MPBN lambdas */
     uint64_t seed;
+    double mpbn_eps; /* metadata "mpbn_eps"; 0: 1e-5 (the BN epsilon) */
 } tu_ckpt_opts;
 
 #define TU_MAX_TENSORS 128
@@ -121,10 +122,12 @@ static inline int tu_write_ckpt(const char *path, const tu_ckpt_opts *o)
     snprintf(ih, sizeof ih, "%u", o->in_h);
     snprintf(iw, sizeof iw, "%u", o->in_w);
     snprintf(K, sizeof K, "%u", o->n_classes);
+    char meps[32];
+    snprintf(meps, sizeof meps, "%.9g", o->mpbn_eps > 0 ? o->mpbn_eps : 1e-5);
     const char *keys[] = {"format", "version", "arch", "T", "mpbn", "in_c", "in_h", "in_w",
                           "n_classes", "norm_mean", "norm_std", "tau", "vth", "bn_eps", "mpbn_eps"};
     const char *vals[] = {"mpbn-checkpoint", "1", o->arch, T, o->mpbn, ic, ih, iw, K,
-                          "0.2860", "0.3530", "0.25", "0.5", "1e-05", "1e-05"};
+                          "0.2860", "0.3530", "0.25", "0.5", "1e-05", meps};
     snn_status st = snn_st_write(path, t, nt, keys, vals, sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < nt; i++) free(bufs[i]);
     return st == SNN_OK ? 0 : -1;

@@ -36,6 +36,9 @@ static void write_model(const char *path, const char *arch, snn_mpbn_mode mode, 
     assert_int_equal(snn_model_create(&cfg, 7, &m), SNN_OK);
     m->epochs_total = 2;
     m->batch = 16;
+    m->limit_train = 640;
+    m->max_batches = 3;
+    snprintf(m->data_dir, sizeof m->data_dir, "/data/set");
     if (with_optim) assert_int_equal(snn_model_alloc_grads(m), SNN_OK);
     if (snn_model_save(m, path) != SNN_OK) fail_msg("save: %s", snn_last_error());
     snn_model_free(m);
@@ -92,6 +95,12 @@ static void test_valid(void **state)
         assert_int_equal(ci.resumable, cases[k].optim);
         assert_int_equal(ci.epochs_total, 2);
         assert_int_equal(ci.batch, 16);
+        /* every option that shapes the run is recorded (--resume keeps them) */
+        assert_int_equal(ci.limit_train, 640);
+        assert_int_equal(ci.limit_test, 0);
+        assert_int_equal(ci.max_batches, 3);
+        assert_string_equal(ci.data, "/data/set");
+        assert_int_equal(ci.run_keys, 0x1fff);
         assert_true(ci.tau == (double)0.25f && ci.vth == (double)0.5f);
         const snn_layer_info *L = &ci.layers[ci.n_layers - 1];
         assert_int_equal(L->kind, SNN_LAYER_OUT);
@@ -246,6 +255,11 @@ static void test_refusals(void **state)
         {"lr", .key = "lr", .val = "nan", .needle = "metadata \"lr\" is 'nan'"},
         {"augment", .key = "augment", .val = "most", .needle = "metadata \"augment\" is 'most'"},
         {"rng_state", .key = "rng_state", .val = "xyz", .needle = "metadata \"rng_state\" is 'xyz'"},
+        {"limit_train", .key = "limit_train", .val = "-1", .needle = "metadata \"limit_train\" is '-1'"},
+        {"limit_test", .key = "limit_test", .val = "1e3", .needle = "metadata \"limit_test\" is '1e3'"},
+        {"max_batches", .key = "max_batches", .val = "4294967296",
+         .needle = "metadata \"max_batches\" is '4294967296'"},
+        {"data empty", .key = "data", .val = "", .needle = "metadata \"data\" is 0 characters"},
         {"missing tensor", .tensor = "layers.0.bn.bias", .rename = "layers.0.bn.beta",
          .needle = "tensor \"layers.0.bn.bias\" is missing"},
         /* statistics are not trained: they have no momentum buffer */
@@ -278,6 +292,40 @@ static void test_not_resumable(void **state)
     assert_int_equal(st, SNN_OK);
     assert_false(ci.resumable);
     assert_int_equal(ci.n_momentum, 0);
+}
+
+/* A checkpoint written before the run keys existed (no limit_train,
+ * limit_test, max_batches, data) still validates, for eval, fold and
+ * --resume alike; run_keys tells which are absent, their fields hold the
+ * defaults. */
+static void test_older_run_keys(void **state)
+{
+    (void)state;
+    write_model(g_good, "f8", SNN_MPBN_CHANNEL, 1);
+    const char *keys[] = {"limit_train", "limit_test", "max_batches", "data"};
+    for (size_t k = 0; k < 4; k++) {
+        snn_st_file *f;
+        assert_int_equal(snn_st_read(k ? g_bad : g_good, &f), SNN_OK);
+        edit e = {"older", .key = keys[k]};
+        write_edited(f, &e); /* g_bad, one key less each time */
+        snn_st_free(f);
+    }
+    snn_ckpt_info ci;
+    snn_status st;
+    validate_file(g_bad, &ci, &st);
+    if (st != SNN_OK) fail_msg("%s", snn_last_error());
+    assert_true(ci.resumable);
+    assert_int_equal(ci.run_keys & (SNN_RUN_LIMIT_TRAIN | SNN_RUN_LIMIT_TEST | SNN_RUN_MAX_BATCHES |
+                                    SNN_RUN_DATA),
+                     0);
+    assert_int_equal(ci.run_keys & (SNN_RUN_ARCH | SNN_RUN_EPOCHS | SNN_RUN_LR),
+                     SNN_RUN_ARCH | SNN_RUN_EPOCHS | SNN_RUN_LR);
+    assert_int_equal(ci.limit_train, 0);
+    assert_int_equal(ci.max_batches, 0);
+    assert_string_equal(ci.data, "");
+    snn_model *m;
+    if (snn_model_load(g_bad, &m) != SNN_OK) fail_msg("load: %s", snn_last_error());
+    snn_model_free(m);
 }
 
 /* The kind check names what was found and what the command takes. */
@@ -315,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_not_resumable),
+        cmocka_unit_test(test_older_run_keys),
         cmocka_unit_test(test_kind_messages),
     };
     return cmocka_run_group_tests_name("checkpoint", tests, setup, teardown);

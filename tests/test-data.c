@@ -633,11 +633,13 @@ static void test_set_mismatch(void **state)
 
 static void test_label_range(void **state)
 {
-    /* Labels up to 255 are representable; n_classes follows the largest. */
+    /* Labels 0..63 (SNN_DATA_MAX_CLASSES); n_classes follows the largest. A
+     * larger label is refused, naming the file, the label and its index
+     * (unless a --limit leaves it out). */
     char *d = fresh_dir("labels");
     write_set(d, "train", 4, 2, 2, 2, 0);
     uint32_t ld[1] = {4};
-    uint8_t lb[4] = {0, 255, 7, 3};
+    uint8_t lb[4] = {0, 63, 7, 3};
     bytes b = idx_bytes(0x08, 1, ld, lb);
     char p[600];
     snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte", d);
@@ -645,7 +647,24 @@ static void test_label_range(void **state)
     free(b.b);
     snn_dataset ds;
     assert_int_equal(snn_dataset_load(d, "train", 0, &ds), SNN_OK);
-    assert_int_equal(ds.n_classes, 256);
+    assert_int_equal(ds.n_classes, 64);
+    assert_string_equal(ds.labels_path, p);
+    /* a bound of the caller's: the first label beyond it, by index */
+    expect_error(snn_dataset_check_labels(&ds, 8, "the training labels have 8 classes"),
+                 SNN_ERR_FORMAT, p, "label 63 at index 1 is outside 0..7",
+                 "the training labels have 8 classes", NULL);
+    assert_int_equal(snn_dataset_check_labels(&ds, 64, "x"), SNN_OK);
+    snn_dataset_free(&ds);
+
+    lb[2] = 255;
+    b = idx_bytes(0x08, 1, ld, lb);
+    write_bytes(p, b, 0);
+    free(b.b);
+    expect_error(snn_dataset_load(d, "train", 0, &ds), SNN_ERR_FORMAT, p,
+                 "label 255 at index 2 is outside 0..63", NULL);
+    assert_null(ds.labels);
+    assert_int_equal(snn_dataset_load(d, "train", 2, &ds), SNN_OK); /* not among the first 2 */
+    assert_int_equal(ds.n_classes, 64);
     snn_dataset_free(&ds);
 }
 

@@ -25,6 +25,7 @@
 
 #include "deploy/snn-deploy.h"
 #include "fold-testutil.h"
+#include "train/snn-train.h" /* SNN_MPBN_ELEMENT_EPS */
 
 static char g_path[256];
 
@@ -44,10 +45,12 @@ static snn_fold_net *fold_random(const tu_ckpt_opts *o, snn_st_file **keep)
     return f;
 }
 
-/* MPBN formula in double vs the folded rule, on random membranes. */
-static void check_threshold_rule(const char *mpbn)
+/* MPBN formula in double vs the folded rule, on random membranes. eps is
+ * the checkpoint's mpbn_eps (0: 1e-5). */
+static void check_threshold_rule(const char *mpbn, double eps)
 {
-    tu_ckpt_opts o = {"c6,p,f9", mpbn, 2, 1, 6, 6, 3, 0.25, 0.08, 0.04, 42};
+    tu_ckpt_opts o = {"c6,p,f9", mpbn, 2, 1, 6, 6, 3, 0.25, 0.08, 0.04, 42, eps};
+    if (eps <= 0) eps = 1e-5;
     snn_st_file *st;
     snn_fold_net *f = fold_random(&o, &st);
     uint64_t s = 7, n_cmp = 0, n_neg = 0, n_const = 0, n_near = 0;
@@ -77,13 +80,13 @@ static void check_threshold_rule(const char *mpbn)
             for (int r = 0; r < 200; r++) {
                 double u = tu_unif(&s, -4, 4);
                 if (r == 0 && !F->cnst[n]) u = F->th[n]; /* exactly at the threshold */
-                double m = L * (u - M) / sqrt(V + 1e-5) + B;
+                double m = L * (u - M) / sqrt(V + eps) + B;
                 int want = m > 0.5;
                 int got = F->cnst[n] ? F->cnst[n] == 1 : F->pol[n] ? u < F->th[n] : u > F->th[n];
                 n_cmp++;
                 if (want != got) {
                     /* only float rounding of th (stored as float) may flip it */
-                    if (fabs(m - 0.5) > 1e-5 * (1 + fabs(L) / sqrt(V + 1e-5)))
+                    if (fabs(m - 0.5) > 1e-5 * (1 + fabs(L) / sqrt(V + eps)))
                         fail_msg("%s layer %u neuron %u: lam %g beta %g mu %g var %g u %g: m %g, "
                                  "fold says %d (th %g pol %u const %u)",
                                  mpbn, F->index, n, L, B, M, V, u, m, got, F->th[n], F->pol[n],
@@ -108,19 +111,28 @@ static void check_threshold_rule(const char *mpbn)
 static void test_threshold_rule_channel(void **state)
 {
     (void)state;
-    check_threshold_rule("channel");
+    check_threshold_rule("channel", 0);
 }
 
 static void test_threshold_rule_element(void **state)
 {
     (void)state;
-    check_threshold_rule("element");
+    check_threshold_rule("element", 0);
+}
+
+/* A new element-wise run has the variance floor SNN_MPBN_ELEMENT_EPS as its
+ * mpbn_eps: the fold must take the epsilon from the checkpoint, as the
+ * trainer's eval forward does. */
+static void test_threshold_rule_element_floor(void **state)
+{
+    (void)state;
+    check_threshold_rule("element", SNN_MPBN_ELEMENT_EPS);
 }
 
 static void test_none_is_vth(void **state)
 {
     (void)state;
-    tu_ckpt_opts o = {"c4,f5", "none", 3, 1, 5, 5, 2, 0, 0, 0, 3};
+    tu_ckpt_opts o = {"c4,f5", "none", 3, 1, 5, 5, 2, 0, 0, 0, 3, 0};
     snn_fold_net *f = fold_random(&o, NULL);
     for (uint32_t l = 0; l < 2; l++)
         for (uint32_t n = 0; n < f->layers[l].n_out; n++) {
@@ -132,10 +144,10 @@ static void test_none_is_vth(void **state)
 }
 
 /* Folded float vs unfolded float on random images. */
-static void check_forward(const char *arch, const char *mpbn, uint32_t c, uint32_t h, uint32_t w,
-                          uint32_t T, uint64_t seed)
+static void check_forward_eps(const char *arch, const char *mpbn, uint32_t c, uint32_t h,
+                              uint32_t w, uint32_t T, uint64_t seed, double eps)
 {
-    tu_ckpt_opts o = {arch, mpbn, T, c, h, w, 10, 0.2, 0.05, 0.02, seed};
+    tu_ckpt_opts o = {arch, mpbn, T, c, h, w, 10, 0.2, 0.05, 0.02, seed, eps};
     snn_st_file *st;
     snn_fold_net *f = fold_random(&o, &st);
     const uint32_t N = 40;
@@ -165,6 +177,12 @@ static void check_forward(const char *arch, const char *mpbn, uint32_t c, uint32
     snn_st_free(st);
 }
 
+static void check_forward(const char *arch, const char *mpbn, uint32_t c, uint32_t h, uint32_t w,
+                          uint32_t T, uint64_t seed)
+{
+    check_forward_eps(arch, mpbn, c, h, w, T, seed, 0);
+}
+
 static void test_forward_channel(void **state)
 {
     (void)state;
@@ -175,6 +193,12 @@ static void test_forward_element(void **state)
 {
     (void)state;
     check_forward("c8,c8,p,f16", "element", 1, 10, 10, 4, 12);
+}
+
+static void test_forward_element_floor(void **state)
+{
+    (void)state;
+    check_forward_eps("c8,c8,p,f16", "element", 1, 10, 10, 4, 15, SNN_MPBN_ELEMENT_EPS);
 }
 
 static void test_forward_none(void **state)
@@ -194,7 +218,7 @@ static void test_forward_fc_first(void **state)
 static void test_quantize_properties(void **state)
 {
     (void)state;
-    tu_ckpt_opts o = {"c8,p,f12", "element", 4, 1, 8, 8, 10, 0.2, 0.05, 0.02, 21};
+    tu_ckpt_opts o = {"c8,p,f12", "element", 4, 1, 8, 8, 10, 0.2, 0.05, 0.02, 21, 0};
     snn_fold_net *f = fold_random(&o, NULL);
     /* an all-zero channel and a huge-threshold neuron */
     snn_fold_layer *F0 = &f->layers[0];
@@ -268,7 +292,7 @@ static void test_quantize_properties(void **state)
 static void test_quantize_bias_bound(void **state)
 {
     (void)state;
-    tu_ckpt_opts o = {"f4", "channel", 4, 1, 4, 4, 3, 0, 0, 0, 5};
+    tu_ckpt_opts o = {"f4", "channel", 4, 1, 4, 4, 3, 0, 0, 0, 5, 0};
     snn_fold_net *f = fold_random(&o, NULL);
     snn_fold_layer *F = &f->layers[0];
     for (uint32_t j = 0; j < F->n_in; j++) F->w[j * 4 + 1] *= 1e-9f;
@@ -374,6 +398,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threshold_rule_channel), cmocka_unit_test(test_threshold_rule_element),
+        cmocka_unit_test(test_threshold_rule_element_floor), cmocka_unit_test(test_forward_element_floor),
         cmocka_unit_test(test_none_is_vth),            cmocka_unit_test(test_forward_channel),
         cmocka_unit_test(test_forward_element),        cmocka_unit_test(test_forward_none),
         cmocka_unit_test(test_forward_fc_first),       cmocka_unit_test(test_quantize_properties),

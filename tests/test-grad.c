@@ -245,7 +245,9 @@ static double mpbn_loss(snn_lif_args *a, const float *g)
     return L;
 }
 
-static void mpbn_case(snn_mpbn_mode mode)
+/* constant: positions 0 and 2 of every channel see the same value in every
+ * image of the batch (background pixels: batch variance 0). */
+static void mpbn_case_eps(snn_mpbn_mode mode, float mp_eps, int constant)
 {
     const uint32_t c = 2, B = 6, hw = 4;
     const size_t n = (size_t)c * B * hw, mp = mode == SNN_MPBN_ELEMENT ? c * hw : c;
@@ -254,6 +256,10 @@ static void mpbn_case(snn_mpbn_mode mode)
     float mg[8], mb[8], rm[8] = {0}, rv[8] = {0}, mm[8], mi[8], dmg[8] = {0}, dmb[8] = {0};
     fill(z, n, 1.0f);
     fill(g, n, 1.0f);
+    if (constant)
+        for (uint32_t ch = 0; ch < c; ch++)
+            for (uint32_t b = 1; b < B; b++)
+                for (uint32_t j = 0; j < hw; j += 2) z[(ch * B + b) * hw + j] = z[ch * B * hw + j];
     for (size_t i = 0; i < mp; i++) {
         mg[i] = 0.15f + 0.05f * frand();
         mb[i] = 0.05f * frand();
@@ -261,9 +267,14 @@ static void mpbn_case(snn_mpbn_mode mode)
     snn_lif_args a = {.c = c, .hw = hw, .B = B, .T = 1, .shared_z = 0, .z = z, .bn_g = bg, .bn_b = bb,
                       .bn_mean = bm, .bn_istd = bi, .mode = mode, .mp_g = mg, .mp_b = mb, .mp_rm = rm,
                       .mp_rv = rv, .mp_mean = mm, .mp_istd = mi, .tau = 0.25f, .vth = 0.0f,
-                      .eps = 1e-5f, .momentum = 0.1f, .train = 1, .upre = up, .out = o,
+                      .eps = mp_eps, .momentum = 0.1f, .train = 1, .upre = up, .out = o,
                       .dmp_g = dmg, .dmp_b = dmb};
     snn_lif_forward(&a);
+    /* the epsilon bounds the gain: 1/sqrt(var + eps) <= 1/sqrt(eps), reached
+     * by the constant neurons */
+    for (size_t e = 0; e < mp; e++) assert_true(mi[e] <= 1.0f / sqrtf(mp_eps) * (1 + 1e-6f));
+    if (constant && mode == SNN_MPBN_ELEMENT)
+        check_close(mi[0], 1.0 / sqrt(mp_eps), 1e-5, 0, "constant neuron istd", 0);
     memcpy(gb, g, n * 4);
     snn_lif_backward(&a, gb); /* gb = dL/dz */
     const float eps = 1e-2f;
@@ -295,8 +306,20 @@ static void mpbn_case(snn_mpbn_mode mode)
     free(z); free(up); free(o); free(g); free(gb);
 }
 
+static void mpbn_case(snn_mpbn_mode mode) { mpbn_case_eps(mode, 1e-5f, 0); }
+
 static void test_mpbn_channel(void **state) { (void)state; mpbn_case(SNN_MPBN_CHANNEL); }
 static void test_mpbn_element(void **state) { (void)state; mpbn_case(SNN_MPBN_ELEMENT); }
+/* Element-wise MPBN with neurons that are constant over the batch, at the
+ * epsilon (variance floor) of a new element-wise run: the normalisation is
+ * smooth there, so its gradient must match finite differences like any
+ * other (with eps 1e-5 a step of 1e-2 would change the variance of such a
+ * neuron by more than eps and the function is far from linear). */
+static void test_mpbn_element_constant(void **state)
+{
+    (void)state;
+    mpbn_case_eps(SNN_MPBN_ELEMENT, SNN_MPBN_ELEMENT_EPS, 1);
+}
 
 /* ---- LIF recurrence over T steps: BPTT vs forward-mode JVP ----------------------------- */
 
@@ -368,7 +391,7 @@ static double lif_jvp(const snn_lif_args *a, const float *z, const float *v, con
     return jvp;
 }
 
-static void lif_case(snn_mpbn_mode mode, int shared)
+static void lif_case_eps(snn_mpbn_mode mode, int shared, float eps, int constant)
 {
     const uint32_t c = 3, B = 8, hw = 5, T = 4;
     const size_t N = (size_t)T * B, n = (size_t)c * N * hw, nz = (size_t)c * (shared ? B : N) * hw;
@@ -378,6 +401,13 @@ static void lif_case(snn_mpbn_mode mode, int shared)
     float bg[3] = {1, 1, 1}, bb[3] = {0, 0, 0}, bm[3] = {0, 0, 0}, bi[3] = {1, 1, 1};
     float mg[16], mb[16], rm[16] = {0}, rv[16], mm[64], mi[64], dmg[16] = {0}, dmb[16] = {0};
     for (size_t i = 0; i < nz; i++) z[i] = 0.6f * frand() + 0.35f;
+    if (constant) { /* positions 1 and 3: the same input in every image of a step */
+        const size_t nimg = shared ? B : N;
+        for (uint32_t ch = 0; ch < c; ch++)
+            for (size_t k = 0; k < nimg; k++)
+                for (uint32_t j = 1; j < hw; j += 2)
+                    z[(ch * nimg + k) * hw + j] = z[(ch * nimg + k / B * B) * hw + j];
+    }
     fill(g, n, 1);
     for (size_t i = 0; i < mp; i++) {
         mg[i] = 0.8f + 0.3f * frand();
@@ -387,7 +417,7 @@ static void lif_case(snn_mpbn_mode mode, int shared)
     snn_lif_args a = {.c = c, .hw = hw, .B = B, .T = T, .shared_z = shared, .z = z, .bn_g = bg,
                       .bn_b = bb, .bn_mean = bm, .bn_istd = bi, .mode = mode, .mp_g = mg, .mp_b = mb,
                       .mp_rm = rm, .mp_rv = rv, .mp_mean = mm, .mp_istd = mi, .tau = 0.25f,
-                      .vth = 0.5f, .eps = 1e-5f, .momentum = 0.1f, .train = 1, .upre = up, .out = o,
+                      .vth = 0.5f, .eps = eps, .momentum = 0.1f, .train = 1, .upre = up, .out = o,
                       .dmp_g = dmg, .dmp_b = dmb};
     snn_lif_forward(&a);
     double rate = 0;
@@ -412,10 +442,20 @@ static void lif_case(snn_mpbn_mode mode, int shared)
     free(z); free(up); free(o); free(g); free(gb); free(v); free(dz);
 }
 
+static void lif_case(snn_mpbn_mode mode, int shared) { lif_case_eps(mode, shared, 1e-5f, 0); }
+
 static void test_lif_bptt_none(void **state) { (void)state; lif_case(SNN_MPBN_NONE, 0); }
 static void test_lif_bptt_channel(void **state) { (void)state; lif_case(SNN_MPBN_CHANNEL, 0); }
 static void test_lif_bptt_element(void **state) { (void)state; lif_case(SNN_MPBN_ELEMENT, 0); }
 static void test_lif_bptt_shared(void **state) { (void)state; lif_case(SNN_MPBN_CHANNEL, 1); }
+/* constant neurons (zero batch variance) at the element-wise variance floor,
+ * per step and with the first layer's shared input */
+static void test_lif_bptt_element_constant(void **state)
+{
+    (void)state;
+    lif_case_eps(SNN_MPBN_ELEMENT, 0, SNN_MPBN_ELEMENT_EPS, 1);
+    lif_case_eps(SNN_MPBN_ELEMENT, 1, SNN_MPBN_ELEMENT_EPS, 1);
+}
 
 /* ---- fc: output layer + cross-entropy through the whole model ---------------------------- */
 
@@ -563,10 +603,12 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_mpbn_channel),
         cmocka_unit_test(test_mpbn_element),
+        cmocka_unit_test(test_mpbn_element_constant),
         cmocka_unit_test(test_lif_bptt_none),
         cmocka_unit_test(test_lif_bptt_channel),
         cmocka_unit_test(test_lif_bptt_element),
         cmocka_unit_test(test_lif_bptt_shared),
+        cmocka_unit_test(test_lif_bptt_element_constant),
         cmocka_unit_test(test_fc_output),
         cmocka_unit_test(test_fc_hidden_equals_conv),
         cmocka_unit_test(test_gather_scatter),

@@ -4,13 +4,20 @@
  * round-trip bit-identically, and a run interrupted after one epoch and
  * resumed ends with exactly the weights of the uninterrupted run (one
  * thread, same seed). Skipped when the data set is not installed.
+ *
+ * Element-wise MPBN on a synthetic set whose images share a black border
+ * (neurons with zero batch variance) trains at the default learning rate
+ * (the variance floor SNN_MPBN_ELEMENT_EPS); it runs without the data set.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -166,6 +173,124 @@ static void test_resume_equals_uninterrupted(void **state)
     snn_model_free(b);
 }
 
+/* ---- element-wise MPBN with constant neurons ------------------------------------ */
+
+#define SYN_H 28
+
+/* n images of SYN_H x SYN_H, the shape of MNIST-style sets: a filled
+ * ellipse around the centre (class k = i % 10: half-width 3 + k,
+ * half-height 12 - k % 5; centre jittered by up to a pixel, intensity and
+ * texture random) on a black background, which is the same in every image
+ * near the corners (neurons with zero batch variance) and nearly so at the
+ * rim of the ellipses. One label in five is random, so the loss stays well
+ * above 0 and the gradients keep flowing. */
+static void syn_images(uint32_t n, uint64_t seed, uint8_t *px, uint8_t *lab)
+{
+    uint64_t s = seed;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *im = px + (size_t)i * SYN_H * SYN_H;
+        const uint32_t k = i % 10;
+        const double a = 3 + k, b = 12 - k % 5;
+        const double cy = SYN_H / 2.0 + 2 * snn_rng_uniform(&s) - 1;
+        const double cx = SYN_H / 2.0 + 2 * snn_rng_uniform(&s) - 1;
+        const int inten = 120 + (int)snn_rng_below(&s, 136);
+        for (int y = 0; y < SYN_H; y++)
+            for (int x = 0; x < SYN_H; x++) {
+                double d = (x - cx) * (x - cx) / (a * a) + (y - cy) * (y - cy) / (b * b);
+                int v = inten + (int)snn_rng_below(&s, 81) - 40;
+                im[y * SYN_H + x] = d <= 1 ? (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v) : 0;
+            }
+        lab[i] = (uint8_t)(snn_rng_below(&s, 5) ? k : snn_rng_below(&s, 10));
+    }
+}
+
+static void write_idx(const char *file, uint8_t rank, const uint32_t *dims, const uint8_t *data,
+                      size_t n)
+{
+    FILE *f = fopen(file, "wb");
+    assert_non_null(f);
+    uint8_t hdr[4 + 12] = {0, 0, 8, rank};
+    for (int d = 0; d < rank; d++)
+        for (int b = 0; b < 4; b++) hdr[4 + 4 * d + b] = (uint8_t)(dims[d] >> (24 - 8 * b));
+    assert_int_equal(fwrite(hdr, 1, 4 + 4 * (size_t)rank, f), 4 + 4 * (size_t)rank);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void write_syn_split(const char *dir, const char *split, uint32_t n, uint64_t seed)
+{
+    uint8_t *px = malloc((size_t)n * SYN_H * SYN_H), *lab = malloc(n);
+    assert_non_null(px);
+    assert_non_null(lab);
+    syn_images(n, seed, px, lab);
+    char p[400];
+    uint32_t dims[3] = {n, SYN_H, SYN_H};
+    snprintf(p, sizeof p, "%s/%s-images-idx3-ubyte", dir, split);
+    write_idx(p, 3, dims, px, (size_t)n * SYN_H * SYN_H);
+    snprintf(p, sizeof p, "%s/%s-labels-idx1-ubyte", dir, split);
+    write_idx(p, 1, dims, lab, n);
+    free(px);
+    free(lab);
+}
+
+static void record_loss(const snn_train_epoch *e, void *ctx)
+{
+    double *loss = ctx;
+    loss[e->epoch - 1] = e->train_loss;
+}
+
+static void test_element_constant_neurons(void **state)
+{
+    (void)state;
+    char dir[300], out[300];
+    path(dir, sizeof dir, "syn");
+    path(out, sizeof out, "syn.safetensors");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_syn_split(dir, "train", 2048, 1);
+    write_syn_split(dir, "t10k", 256, 2);
+    snn_train_opts o;
+    snn_train_opts_default(&o); /* the default learning rate, 0.1 */
+    o.data_dir = dir;
+    o.arch = "c8,p,c16,p,f32";
+    o.mpbn = SNN_MPBN_ELEMENT;
+    o.epochs = 3;
+    o.quiet = 1;
+    o.out = out;
+    double loss[3] = {NAN, NAN, NAN};
+    snn_train_result r;
+    if (snn_train_run(&o, record_loss, loss, &r) != SNN_OK)
+        fail_msg("element-wise run: %s", snn_last_error());
+    print_message("element-wise MPBN, lr %g: train loss %.4f %.4f %.4f, test acc %.3f\n", o.lr,
+                  loss[0], loss[1], loss[2], r.test_acc);
+    for (int e = 0; e < 3; e++) assert_true(isfinite(loss[e]));
+    assert_true(loss[1] < loss[0] && loss[2] < loss[1]);
+    assert_true(r.test_acc > 0.4); /* 10 classes: chance is 0.1 */
+
+    /* the run has the variance floor, and its premise holds: neurons of the
+     * first layer whose membrane is the same in every image (batch variance
+     * 0, so 1/sqrt(var + eps) = 1/sqrt(eps)) */
+    snn_model *m = load(out);
+    assert_true(m->cfg.mpbn_eps == SNN_MPBN_ELEMENT_EPS);
+    const uint32_t B = 64;
+    uint8_t *px = malloc((size_t)B * SYN_H * SYN_H), lab[64];
+    assert_non_null(px);
+    syn_images(B, 1, px, lab);
+    assert_int_equal(snn_model_workspace(m, B), SNN_OK);
+    snn_model_load_input(m, px, NULL, B, NULL, NULL, NULL);
+    snn_model_forward(m, B, 1);
+    const snn_tlayer *L0 = &m->layers[0];
+    const float floor_istd = 1.0f / sqrtf(SNN_MPBN_ELEMENT_EPS);
+    uint32_t n_const = 0;
+    for (uint32_t e = 0; e < L0->mp_n; e++) {
+        assert_true(L0->mp_istd[e] <= floor_istd * (1 + 1e-6f));
+        n_const += L0->mp_istd[e] >= floor_istd * (1 - 1e-6f);
+    }
+    print_message("layer 0: %u of %u neurons constant over the batch at t = 0\n", n_const, L0->mp_n);
+    assert_true(n_const >= 8 * 4); /* at least the corners of each channel */
+    free(px);
+    snn_model_free(m);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -176,12 +301,22 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    const char *names[] = {"learn", "rt1", "rt2", "full", "part"};
-    char p[300];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s.safetensors", tmpdir, names[i]);
+    const char *names[] = {"learn", "rt1", "rt2", "full", "part", "syn"};
+    const char *exts[] = {".safetensors", ".csv", ".png"};
+    char p[400];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(p, sizeof p, "%s/%s%s", tmpdir, names[i], exts[k]);
+            unlink(p);
+        }
+    const char *syn[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    for (size_t k = 0; k < 4; k++) {
+        snprintf(p, sizeof p, "%s/syn/%s", tmpdir, syn[k]);
         unlink(p);
     }
+    snprintf(p, sizeof p, "%s/syn", tmpdir);
+    rmdir(p);
     rmdir(tmpdir);
     return 0;
 }
@@ -193,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_learns),
         cmocka_unit_test(test_checkpoint_round_trip),
         cmocka_unit_test(test_resume_equals_uninterrupted),
+        cmocka_unit_test(test_element_constant_neurons),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,7 +8,16 @@
  * the output path without ".safetensors". A last stderr line names both
  * files; the last stdout line is JSON, with "csv" and (when this run drew the
  * plot) "png" among its keys.
+ *
+ * --resume continues the run a checkpoint holds with its stored options;
+ * an option given on the command line must agree with the stored one.
+ * SIGINT/SIGTERM end the run between two batches: the unfinished epoch is
+ * dropped, the last checkpoint (the last finished epoch) stays, and the
+ * command exits 130 (SIGINT) or 143 (SIGTERM) after saying which epoch the
+ * checkpoint holds. A second signal ends the process at once (the
+ * checkpoint is written atomically, so it is never half-written).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +170,25 @@ static void log_init(epoch_log *lg, const char *out, int resume, int quiet)
         fprintf(stderr, "mpbn train: gnuplot not found: no accuracy plot (%s)\n", lg->png);
 }
 
+/* ---- SIGINT / SIGTERM ------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+/* The first SIGINT/SIGTERM sets stop_signal (the trainer reads it between
+ * batches); the handler is then reset, so a second one ends the process. */
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* ---- OpenBLAS kernel choice ----------------------------------------------------------- */
 
 /* OpenBLAS 0.3.21 (Debian 12) does not recognise AMD Zen 4/5 and falls back
@@ -211,20 +239,25 @@ int snn_cmd_train(int argc, char **argv)
                   "seed of the initial weights, the shuffle and the augmentation"),
         SNN_O_U32("--threads", "N", &o.threads, 0, 1024, "worker threads (0 = all cores)"),
         SNN_O_ENUM("--augment", "A", &o.augment, "all|crop|flip|none", augment_values,
-                   "augmentation: all = random crop (pad 2) and horizontal flip",
-                   .def = "all, or the checkpoint's with --resume"),
+                   "augmentation: none; flip = horizontal flip of half the images (fine for "
+                   "clothing, wrong for digits or letters: a mirrored digit is another symbol); "
+                   "crop = random shift by up to 2 pixels; all = crop and flip",
+                   .def = "none, or the checkpoint's with --resume"),
         SNN_O_FLAG("--no-augment", &no_augment, "the same as --augment none"),
         SNN_O_U32("--max-batches", "N", &o.max_batches, 0, UINT32_MAX,
                   "batches per epoch at most (0 = all; benchmarks)"),
         SNN_O_U32("--stop-after", "N", &o.stop_after, 0, UINT32_MAX,
                   "end after N epochs of this run (0 = run to the total); --resume continues"),
-        SNN_O_STR("--resume", "CKPT", &o.resume, "continue the run this checkpoint holds"),
+        SNN_O_STR("--resume", "CKPT", &o.resume,
+                  "continue the run this checkpoint holds, with its options (data, arch, T, "
+                  "mpbn, epochs, batch, lr, wd, limits, seed, augment, max-batches): one given "
+                  "again must agree with it"),
         SNN_O_STR("--out", "FILE", &o.out,
                   "checkpoint to write (.safetensors); the per-epoch figures go to <out>.csv "
                   "and <out>.png",
                   .flags = SNN_OPTF_REQUIRED),
         SNN_O_FORCE(&force),
-        SNN_O_FLAG("--quiet", &o.quiet, "no progress and no epoch lines"),
+        SNN_O_FLAG("--quiet", &o.quiet, "no progress, no epoch lines, no run summary"),
         SNN_O_END,
     };
     snn_opt_spec spec = {
@@ -238,6 +271,21 @@ int snn_cmd_train(int argc, char **argv)
     if (prc != SNN_OPTS_GO) return prc;
     if (no_augment) o.augment = 0;
     if (force) snn_io_allow_replace(1);
+    /* the options that shape the run, as given: --resume checks them */
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } run_opts[] = {
+        {"--data", SNN_RUN_DATA},       {"--arch", SNN_RUN_ARCH},
+        {"--T", SNN_RUN_T},             {"--mpbn", SNN_RUN_MPBN},
+        {"--epochs", SNN_RUN_EPOCHS},   {"--batch", SNN_RUN_BATCH},
+        {"--lr", SNN_RUN_LR},           {"--wd", SNN_RUN_WD},
+        {"--limit-train", SNN_RUN_LIMIT_TRAIN}, {"--limit-test", SNN_RUN_LIMIT_TEST},
+        {"--seed", SNN_RUN_SEED},       {"--augment", SNN_RUN_AUGMENT},
+        {"--no-augment", SNN_RUN_AUGMENT}, {"--max-batches", SNN_RUN_MAX_BATCHES},
+    };
+    for (size_t i = 0; i < sizeof run_opts / sizeof run_opts[0]; i++)
+        if (snn_opts_given(&spec, run_opts[i].name)) o.given |= run_opts[i].bit;
     snn_cli_prefer_avx512_blas(argv - 1);
     epoch_log lg;
     log_init(&lg, o.out, o.resume != NULL, o.quiet);
@@ -253,19 +301,39 @@ int snn_cmd_train(int argc, char **argv)
         return 1;
     }
     snn_train_result r;
+    catch_stop_signals();
+    o.stop = &stop_signal;
     snn_status st = snn_train_run(&o, on_epoch, &lg, &r);
     free(lg.lines);
     if (st != SNN_OK) {
         fprintf(stderr, "mpbn train: %s\n", snn_last_error()[0] ? snn_last_error() : snn_status_str(st));
         return 1;
     }
+    if (r.interrupted) {
+        int sig = stop_signal;
+        if (r.last_ckpt)
+            fprintf(stderr, "mpbn train: interrupted; last checkpoint epoch %u of %u (%s); "
+                            "--resume %s continues\n",
+                    r.epochs, r.epochs_total, r.last_ckpt, r.last_ckpt);
+        else
+            fprintf(stderr, "mpbn train: interrupted; no checkpoint written (no epoch finished)\n");
+        return 128 + (sig > 0 && sig < 64 ? sig : SIGINT);
+    }
     snn_json *j = snn_json_new();
-    snn_json_num(j, "test_acc", r.test_acc);
-    snn_json_num(j, "train_acc", r.train_acc);
-    snn_json_num(j, "train_loss", r.train_loss);
-    snn_json_num(j, "train_images_per_s", r.train_images_per_s);
-    snn_json_int(j, "epochs", r.epochs);
-    snn_json_num(j, "seconds", r.seconds);
+    if (r.already_complete) {
+        /* nothing was trained: only what the checkpoint holds, no new figures */
+        if (r.test_acc >= 0) snn_json_num(j, "test_acc", r.test_acc);
+        snn_json_int(j, "epochs", r.epochs);
+        snn_json_int(j, "epochs_total", r.epochs_total);
+        snn_json_bool(j, "already_complete", 1);
+    } else {
+        snn_json_num(j, "test_acc", r.test_acc);
+        snn_json_num(j, "train_acc", r.train_acc);
+        snn_json_num(j, "train_loss", r.train_loss);
+        snn_json_num(j, "train_images_per_s", r.train_images_per_s);
+        snn_json_int(j, "epochs", r.epochs);
+        snn_json_num(j, "seconds", r.seconds);
+    }
     snn_json_str(j, "out", o.out);
     /* Where the per-epoch figures are: the CSV (written this run or by the
      * runs it resumes) and the plot if this run drew one. */

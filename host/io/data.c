@@ -389,6 +389,16 @@ static snn_status find_idx(const char *dir, const char *split, const char *kind,
                     plain);
 }
 
+snn_status snn_dataset_check_labels(const snn_dataset *ds, uint32_t n_classes, const char *why)
+{
+    for (uint32_t i = 0; i < ds->n; i++)
+        if (ds->labels[i] >= n_classes)
+            return snn_fail(SNN_ERR_FORMAT, "%s: label %u at index %u is outside 0..%u (%s)",
+                            ds->labels_path[0] ? ds->labels_path : "labels", ds->labels[i], i,
+                            n_classes - 1, why);
+    return SNN_OK;
+}
+
 void snn_dataset_free(snn_dataset *ds)
 {
     if (!ds) return;
@@ -451,8 +461,15 @@ snn_status snn_dataset_load(const char *dir, const char *split, uint32_t limit, 
         if (l) labels = l;
     }
     uint32_t max_label = 0;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
+        if (labels[i] >= SNN_DATA_MAX_CLASSES) {
+            st = snn_fail(SNN_ERR_FORMAT,
+                          "%s: label %u at index %u is outside 0..%u (at most %u classes)", lpath,
+                          labels[i], i, SNN_DATA_MAX_CLASSES - 1, SNN_DATA_MAX_CLASSES);
+            goto fail;
+        }
         if (labels[i] > max_label) max_label = labels[i];
+    }
 
     ds->n = n;
     ds->c = 1;
@@ -461,6 +478,7 @@ snn_status snn_dataset_load(const char *dir, const char *split, uint32_t limit, 
     ds->pixels = pixels;
     ds->labels = labels;
     ds->n_classes = max_label + 1;
+    snprintf(ds->labels_path, sizeof ds->labels_path, "%s", lpath);
     return SNN_OK;
 fail:
     free(pixels);

@@ -112,6 +112,8 @@ static int utf8_valid(const uint8_t *s, size_t n)
     return 1;
 }
 
+int snn_st_utf8_valid(const char *s) { return utf8_valid((const uint8_t *)s, strlen(s)); }
+
 /* ==== header JSON parser ==================================================== */
 
 /* Cursor over the header bytes. Decoded strings go to an arena that is as

@@ -87,6 +87,9 @@ snn_status snn_st_write(const char *path, const snn_st_tensor *t, size_t n_tenso
                         const char *const *meta_keys, const char *const *meta_vals, size_t n_meta);
 
 snn_status snn_st_read(const char *path, snn_st_file **out);
+/* Whether s is valid UTF-8 (RFC 3629), as every name and metadata string of
+ * a file must be (snn_st_write refuses others). */
+int snn_st_utf8_valid(const char *s);
 snn_status snn_st_parse(const uint8_t *buf, size_t size, snn_st_file **out); /* copies buf */
 
 size_t snn_st_count(const snn_st_file *f);

@@ -9,7 +9,8 @@
  *
  * `.gz` files are inflated with zlib. Images are unsigned bytes, one channel,
  * stored CHW per image (so c = 1 and each image is h*w bytes). Labels are
- * unsigned bytes; n_classes is the largest label + 1.
+ * unsigned bytes 0..SNN_DATA_MAX_CLASSES-1 (a larger one is refused, naming
+ * the file and its index); n_classes is the largest label + 1.
  *
  * Files are read whole and validated before use: the header's dimensions
  * must account for every byte (no truncation, no trailing bytes) and the
@@ -44,6 +45,10 @@ extern "C" {
 
 #define SNN_DATA_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 
+/* Classes a data set may have (labels 0..63): what a deploy image holds
+ * (SNN_MAX_CLASSES). */
+#define SNN_DATA_MAX_CLASSES 64u
+
 /* Largest IDX payload we accept (after inflation): guards against absurd
  * dimensions in a corrupt header turning into a huge allocation. */
 #define SNN_IDX_MAX_BYTES ((uint64_t)4 << 30)
@@ -53,6 +58,7 @@ typedef struct snn_dataset {
     uint8_t *pixels;     /* n*c*h*w, CHW per image */
     uint8_t *labels;     /* n */
     uint32_t n_classes;  /* max label + 1 */
+    char labels_path[4096]; /* the label file (messages); "" if not from a file */
 } snn_dataset;
 
 /* Load split "train" or "t10k" from dir (NULL or "" = SNN_DATA_DEFAULT_DIR).
@@ -63,6 +69,11 @@ snn_status snn_dataset_load(const char *dir, const char *split, uint32_t limit, 
  * them) as inputs of the running command (snn_io_note_input), so that no
  * output can replace them. snn_dataset_load does this for what it reads. */
 void snn_dataset_note_inputs(const char *dir);
+
+/* Every label of ds below n_classes? Otherwise SNN_ERR_FORMAT naming the
+ * label file, the first bad label and its index, and `why` (the reason for
+ * the bound, e.g. "the training labels have 10 classes"). */
+snn_status snn_dataset_check_labels(const snn_dataset *ds, uint32_t n_classes, const char *why);
 
 /* Release the buffers and zero *ds (safe on a zeroed or already freed set). */
 void snn_dataset_free(snn_dataset *ds);

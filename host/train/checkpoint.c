@@ -129,6 +129,8 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
     ci->seed = 1, ci->rng_state = 0, ci->has_rng_state = 0;
     ci->lr = 0.1, ci->weight_decay = 5e-4, ci->momentum = 0.9, ci->test_acc = -1;
     ci->augment = SNN_AUG_CROP | SNN_AUG_FLIP;
+    ci->limit_train = ci->limit_test = ci->max_batches = 0;
+    ci->data[0] = 0;
     if ((s = meta_u32(st, "epochs_done", 0, UINT32_MAX, 0, &ci->epochs_done)) ||
         (s = meta_u32(st, "epochs_total", 0, UINT32_MAX, 0, &ci->epochs_total)) ||
         (s = meta_u32(st, "batch", 0, 65536, 0, &ci->batch)) ||
@@ -137,8 +139,37 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
         (s = meta_num(st, "weight_decay", 0, 0, HUGE_VAL, "a weight decay must be >= 0", 0,
                       &ci->weight_decay)) ||
         (s = meta_num(st, "momentum", 0, 0, 1, "a momentum must be in 0..1", 0, &ci->momentum)) ||
-        (s = meta_num(st, "test_acc", 0, 0, 1, "an accuracy must be in 0..1", 0, &ci->test_acc)))
+        (s = meta_num(st, "test_acc", 0, 0, 1, "an accuracy must be in 0..1", 0, &ci->test_acc)) ||
+        (s = meta_u32(st, "limit_train", 0, UINT32_MAX, 0, &ci->limit_train)) ||
+        (s = meta_u32(st, "limit_test", 0, UINT32_MAX, 0, &ci->limit_test)) ||
+        (s = meta_u32(st, "max_batches", 0, UINT32_MAX, 0, &ci->max_batches)))
         return s;
+    if ((v = snn_st_meta(st, "data"))) {
+        if (!*v || strlen(v) >= sizeof ci->data)
+            return snn_fail(SNN_ERR_FORMAT,
+                            "%s: metadata \"data\" is %zu characters long, expected 1..%zu", name,
+                            strlen(v), sizeof ci->data - 1);
+        snprintf(ci->data, sizeof ci->data, "%s", v);
+    }
+    /* which of the options that shape a run the file records */
+    static const struct { const char *key; uint32_t bit; } run_keys[] = {
+        {"data", SNN_RUN_DATA},
+        {"arch", SNN_RUN_ARCH},
+        {"T", SNN_RUN_T},
+        {"mpbn", SNN_RUN_MPBN},
+        {"epochs_total", SNN_RUN_EPOCHS},
+        {"batch", SNN_RUN_BATCH},
+        {"lr", SNN_RUN_LR},
+        {"weight_decay", SNN_RUN_WD},
+        {"limit_train", SNN_RUN_LIMIT_TRAIN},
+        {"limit_test", SNN_RUN_LIMIT_TEST},
+        {"seed", SNN_RUN_SEED},
+        {"augment", SNN_RUN_AUGMENT},
+        {"max_batches", SNN_RUN_MAX_BATCHES},
+    };
+    ci->run_keys = 0;
+    for (size_t i = 0; i < sizeof run_keys / sizeof run_keys[0]; i++)
+        if (snn_st_meta(st, run_keys[i].key)) ci->run_keys |= run_keys[i].bit;
     if (ci->batch == 1)
         return snn_fail(SNN_ERR_FORMAT,
                         "%s: metadata \"batch\" is 1: a batch needs at least 2 images (0: the "

@@ -41,6 +41,8 @@
 #ifndef SNN_TRAIN_H
 #define SNN_TRAIN_H
 
+#include <signal.h> /* sig_atomic_t */
+
 #include "io/snn-data.h"
 #include "snn-common.h"
 #include "snn-deploy-format.h" /* snn_layer_kind, SNN_MAX_LAYERS */
@@ -57,6 +59,19 @@ typedef enum {
     SNN_MPBN_CHANNEL = 1, /* one lambda/beta/statistic per channel */
     SNN_MPBN_ELEMENT = 2, /* one per neuron (C,H,W) */
 } snn_mpbn_mode;
+
+/* MPBN epsilon of a new run (checkpoint key "mpbn_eps"). Element-wise MPBN
+ * normalises each neuron over the B images of a batch; a neuron whose
+ * membrane is the same in every image (a background pixel) has batch
+ * variance 0, and with the BN epsilon 1e-5 its normalisation would scale
+ * the membrane and its gradient by 1/sqrt(1e-5) = 316. The epsilon is a
+ * variance floor: m = lambda (u - mu) / sqrt(var + eps), so the gain of a
+ * (near-)constant neuron is at most lambda / sqrt(eps) (docs/trainer.md,
+ * "Element-wise MPBN: the variance floor"). Channel statistics pool B*H*W
+ * values and keep the BN epsilon. The float eval and the fold read the
+ * epsilon from the checkpoint, so they follow whatever the run used. */
+#define SNN_MPBN_EPS 1e-5f
+#define SNN_MPBN_ELEMENT_EPS 0.1f
 
 /* "none" / "channel" / "element" <-> mode; parse returns SNN_ERR_ARG naming the value. */
 const char *snn_mpbn_mode_str(snn_mpbn_mode mode);
@@ -86,7 +101,7 @@ typedef struct snn_model_config {
     uint32_t n_classes;
     float norm_mean, norm_std; /* x_n = (x/255 - mean)/std */
     float tau, vth;            /* 0.25, 0.5 */
-    float bn_eps, mpbn_eps;    /* 1e-5 */
+    float bn_eps, mpbn_eps;    /* 1e-5; a new element-wise run: SNN_MPBN_ELEMENT_EPS */
     float bn_momentum;         /* 0.1 (PyTorch convention), also for MPBN */
 } snn_model_config;
 
@@ -122,10 +137,27 @@ snn_status snn_model_load(const char *path, snn_model **out);
 
 struct snn_st_file;
 
+/* The options that shape a training run (snn_train_opts.given, and the
+ * checkpoint keys snn_ckpt_info.run_keys says are present). */
+#define SNN_RUN_DATA (1u << 0)        /* --data: key "data" */
+#define SNN_RUN_ARCH (1u << 1)        /* --arch: "arch" */
+#define SNN_RUN_T (1u << 2)           /* --T: "T" */
+#define SNN_RUN_MPBN (1u << 3)        /* --mpbn: "mpbn" */
+#define SNN_RUN_EPOCHS (1u << 4)      /* --epochs: "epochs_total" */
+#define SNN_RUN_BATCH (1u << 5)       /* --batch: "batch" */
+#define SNN_RUN_LR (1u << 6)          /* --lr: "lr" */
+#define SNN_RUN_WD (1u << 7)          /* --wd: "weight_decay" */
+#define SNN_RUN_LIMIT_TRAIN (1u << 8) /* --limit-train: "limit_train" */
+#define SNN_RUN_LIMIT_TEST (1u << 9)  /* --limit-test: "limit_test" */
+#define SNN_RUN_SEED (1u << 10)       /* --seed: "seed" */
+#define SNN_RUN_AUGMENT (1u << 11)    /* --augment: "augment" */
+#define SNN_RUN_MAX_BATCHES (1u << 12) /* --max-batches: "max_batches" */
+
 /* What snn_ckpt_validate found. Numbers are kept as parsed (double) so that
  * the fold sees exactly the written values; absent optional keys hold their
  * defaults (mpbn_eps = bn_eps, bn_momentum 0.1, lr 0.1, weight_decay 5e-4,
- * momentum 0.9, seed 1, augment crop + flip, test_acc -1). */
+ * momentum 0.9, seed 1, augment crop + flip (what the builds that wrote no
+ * key trained with), limits and max_batches 0, data "", test_acc -1). */
 typedef struct snn_ckpt_info {
     char arch[256];
     snn_arch spec;
@@ -144,6 +176,10 @@ typedef struct snn_ckpt_info {
     uint64_t seed, rng_state;
     double lr, weight_decay, momentum, test_acc;
     uint32_t augment;                      /* SNN_AUG_* bits */
+    uint32_t limit_train, limit_test;      /* the run's --limit-train/--limit-test (0 = all) */
+    uint32_t max_batches;                  /* the run's --max-batches (0 = all) */
+    char data[4096];                       /* the run's data directory ("" when absent) */
+    uint32_t run_keys;                     /* SNN_RUN_* bits of the run keys present */
 } snn_ckpt_info;
 
 /* The one validation of a checkpoint, run by every consumer before it reads
@@ -198,10 +234,17 @@ snn_status snn_model_evaluate_cb(snn_model *m, const snn_dataset *ds, uint32_t b
 
 #define SNN_AUG_CROP 1u /* random shift by -2..2 pixels (zero = black padding) */
 #define SNN_AUG_FLIP 2u /* horizontal flip with probability 1/2 */
-#define SNN_AUG_DEFAULT 0xffffffffu /* crop + flip, or the checkpoint's choice with resume */
+#define SNN_AUG_DEFAULT 0xffffffffu /* none, or the checkpoint's choice with resume */
 
+/* Options of a run. With `resume`, the options that shape the run (SNN_RUN_*)
+ * come from the checkpoint: one the caller marks in `given` (the CLI: given
+ * on the command line) must equal the stored value or the run is refused
+ * (SNN_ERR_ARG naming the option and both values); the others are ignored.
+ * epochs != 0 and augment != SNN_AUG_DEFAULT count as given. The data
+ * directory is the exception: a given one replaces the stored one (a data
+ * set may move), with a note. */
 typedef struct snn_train_opts {
-    const char *data_dir;   /* NULL = default */
+    const char *data_dir;   /* NULL = default ("" is refused) */
     const char *arch;       /* NULL = SNN_ARCH_DEFAULT */
     uint32_t T;             /* 4 */
     snn_mpbn_mode mpbn;     /* channel */
@@ -218,7 +261,12 @@ typedef struct snn_train_opts {
     uint32_t stop_after;    /* end this run after N epochs (0 = run to the total); --resume continues */
     const char *resume;     /* checkpoint to continue from, or NULL */
     const char *out;        /* checkpoint path (required) */
-    int quiet;              /* no progress / epoch lines */
+    int quiet;              /* no progress / epoch lines / run summary */
+    uint32_t given;         /* SNN_RUN_* bits: options the caller set explicitly */
+    /* When not NULL: read between batches; non-zero ends the run at once
+     * (the unfinished epoch is dropped, the last checkpoint stays) and
+     * snn_train_result.interrupted is set. For a SIGINT/SIGTERM handler. */
+    const volatile sig_atomic_t *stop;
 } snn_train_opts;
 
 void snn_train_opts_default(snn_train_opts *o);
@@ -233,6 +281,10 @@ typedef void (*snn_train_epoch_cb)(const snn_train_epoch *e, void *ctx);
 
 typedef struct snn_train_result {
     uint32_t epochs;        /* epochs done in total (incl. resumed ones) */
+    uint32_t epochs_total;  /* of the run */
+    int already_complete;   /* --resume of a finished run: nothing trained, no new metrics */
+    int interrupted;        /* ended by *opts.stop; `epochs` is the last checkpoint's */
+    const char *last_ckpt;  /* the file holding epoch `epochs` (out or resume), NULL if none */
     double test_acc;        /* after the last epoch */
     double train_acc, train_loss;
     double train_images_per_s; /* training images / training seconds (this run) */

@@ -69,6 +69,8 @@ struct snn_model {
     double lr, weight_decay, momentum;
     uint32_t batch;
     uint32_t augment;  /* SNN_AUG_* bits */
+    uint32_t limit_train, limit_test, max_batches; /* the run's data limits (0 = all) */
+    char data_dir[4096]; /* the run's data directory ("" = not recorded) */
     double test_acc;   /* < 0: not evaluated */
     /* workspace */
     uint32_t ws_batch;     /* images per batch the buffers hold (0 = none) */

@@ -11,6 +11,8 @@
 #include <cblas.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,6 +42,11 @@ void snn_train_opts_default(snn_train_opts *o)
 /* ---- checkpoints ------------------------------------------------------------------ */
 
 #define MAX_META 40
+
+static const char *augment_str(uint32_t a)
+{
+    return (a & 3) == 3 ? "all" : a & SNN_AUG_CROP ? "crop" : a & SNN_AUG_FLIP ? "flip" : "none";
+}
 
 snn_status snn_model_save(const snn_model *m, const char *path)
 {
@@ -107,7 +114,14 @@ snn_status snn_model_save(const snn_model *m, const char *path)
     META("batch", "%u", m->batch);
     META("weight_decay", "%.9g", m->weight_decay);
     META("momentum", "%.9g", m->momentum);
-    META("augment", "%s", (m->augment & 3) == 3 ? "all" : m->augment & 1 ? "crop" : m->augment & 2 ? "flip" : "none");
+    META("augment", "%s", augment_str(m->augment));
+    META("limit_train", "%u", m->limit_train);
+    META("limit_test", "%u", m->limit_test);
+    META("max_batches", "%u", m->max_batches);
+    if (m->data_dir[0]) {
+        keys[nm] = "data";
+        vp[nm++] = m->data_dir;
+    }
     if (m->test_acc >= 0) META("test_acc", "%.4f", m->test_acc);
 #undef META
     snn_status st = snn_st_write(path, t, nt, keys, vp, nm);
@@ -117,9 +131,10 @@ snn_status snn_model_save(const snn_model *m, const char *path)
     return SNN_OK;
 }
 
-/* Load a checkpoint (validated by snn_ckpt_validate first); with_optim also
- * restores the momentum buffers and the RNG state (resume). */
-static snn_status model_load(const char *path, int with_optim, snn_model **out)
+/* Load a checkpoint (validated by snn_ckpt_validate first, its findings in
+ * *ci); with_optim also restores the momentum buffers and the RNG state
+ * (resume). */
+static snn_status model_load(const char *path, int with_optim, snn_model **out, snn_ckpt_info *ci_out)
 {
     *out = NULL;
     snn_st_file *f;
@@ -182,7 +197,12 @@ static snn_status model_load(const char *path, int with_optim, snn_model **out)
     m->momentum = ci.momentum;
     m->test_acc = ci.test_acc;
     m->augment = ci.augment;
+    m->limit_train = ci.limit_train;
+    m->limit_test = ci.limit_test;
+    m->max_batches = ci.max_batches;
+    snprintf(m->data_dir, sizeof m->data_dir, "%s", ci.data);
     if (ci.has_rng_state) m->rng_state = ci.rng_state;
+    if (ci_out) *ci_out = ci;
     st = SNN_OK;
 out:
     snn_st_free(f);
@@ -194,7 +214,10 @@ out:
     return SNN_OK;
 }
 
-snn_status snn_model_load(const char *path, snn_model **out) { return model_load(path, 0, out); }
+snn_status snn_model_load(const char *path, snn_model **out)
+{
+    return model_load(path, 0, out, NULL);
+}
 
 /* ---- optimiser ------------------------------------------------------------------ */
 
@@ -245,6 +268,143 @@ static void dataset_norm(const snn_dataset *ds, float *mean, float *std)
     *std = var > 1e-12 ? (float)sqrt(var) : 1.0f;
 }
 
+/* ---- resume: the stored run against the command ----------------------------------- */
+
+/* Append text to buf, after ", " unless buf is empty. */
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    if (n + 3 >= size) return;
+    if (n) {
+        memcpy(buf + n, ", ", 3);
+        n += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, size - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Equal as the checkpoint writes numbers ("%.9g"). */
+static int same_num(double a, double b)
+{
+    char x[40], y[40];
+    snprintf(x, sizeof x, "%.9g", a);
+    snprintf(y, sizeof y, "%.9g", b);
+    return !strcmp(x, y);
+}
+
+static int same_arch(const char *spec, const snn_arch *b)
+{
+    snn_arch a;
+    if (snn_arch_parse(spec, &a) != SNN_OK || a.n != b->n) return 0;
+    for (uint32_t i = 0; i < a.n; i++)
+        if (a.kind[i] != b->kind[i] || a.width[i] != b->width[i]) return 0;
+    return 1;
+}
+
+/* The options of a resumed run are the checkpoint's (model_load put them in
+ * m): an option the caller gave must equal the stored value. A key an older
+ * checkpoint lacks falls back to the command's value (given, or its
+ * default; augment: all, what the builds that wrote no key trained with),
+ * and one note names them. The data directory may be given anew. */
+static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, snn_model *m)
+{
+    uint32_t given = o->given, have = ci->run_keys;
+    if (o->epochs) given |= SNN_RUN_EPOCHS;
+    if (o->augment != SNN_AUG_DEFAULT) given |= SNN_RUN_AUGMENT;
+    if (o->data_dir) given |= SNN_RUN_DATA;
+    const char *arch = o->arch ? o->arch : SNN_ARCH_DEFAULT;
+    char bad[2048] = "", missing[1024] = "";
+#define CHECK(bit, differ, opt, fmt, a, b)                                                         \
+    do {                                                                                           \
+        if ((given & (bit)) && (have & (bit)) && (differ))                                         \
+            append(bad, sizeof bad, opt " " fmt " (the checkpoint has " fmt ")", a, b);            \
+    } while (0)
+    CHECK(SNN_RUN_ARCH, !same_arch(arch, &ci->spec), "--arch", "%s", arch, ci->arch);
+    CHECK(SNN_RUN_T, o->T != ci->T, "--T", "%u", o->T, ci->T);
+    CHECK(SNN_RUN_MPBN, o->mpbn != ci->mpbn, "--mpbn", "%s", snn_mpbn_mode_str(o->mpbn),
+          snn_mpbn_mode_str(ci->mpbn));
+    CHECK(SNN_RUN_EPOCHS, o->epochs != ci->epochs_total, "--epochs", "%u", o->epochs,
+          ci->epochs_total);
+    CHECK(SNN_RUN_BATCH, ci->batch && o->batch != ci->batch, "--batch", "%u", o->batch, ci->batch);
+    CHECK(SNN_RUN_LR, !same_num(o->lr, ci->lr), "--lr", "%.9g", o->lr, ci->lr);
+    CHECK(SNN_RUN_WD, !same_num(o->weight_decay, ci->weight_decay), "--wd", "%.9g",
+          o->weight_decay, ci->weight_decay);
+    CHECK(SNN_RUN_LIMIT_TRAIN, o->limit_train != ci->limit_train, "--limit-train", "%u",
+          o->limit_train, ci->limit_train);
+    CHECK(SNN_RUN_LIMIT_TEST, o->limit_test != ci->limit_test, "--limit-test", "%u", o->limit_test,
+          ci->limit_test);
+    CHECK(SNN_RUN_SEED, o->seed != ci->seed, "--seed", "%" PRIu64, o->seed, ci->seed);
+    CHECK(SNN_RUN_AUGMENT, (o->augment & 3) != ci->augment, "--augment", "%s",
+          augment_str(o->augment), augment_str(ci->augment));
+    CHECK(SNN_RUN_MAX_BATCHES, o->max_batches != ci->max_batches, "--max-batches", "%u",
+          o->max_batches, ci->max_batches);
+#undef CHECK
+    if (bad[0])
+        return snn_fail(SNN_ERR_ARG,
+                        "cannot resume %s with other options: %s. A resumed run keeps the "
+                        "checkpoint's options: leave these out, or start a new run without "
+                        "--resume",
+                        o->resume, bad);
+
+    /* keys an older checkpoint lacks */
+    if (!(have & SNN_RUN_EPOCHS)) {
+        m->epochs_total = o->epochs ? o->epochs : 10;
+        append(missing, sizeof missing, "epochs_total %u", m->epochs_total);
+    }
+    if (!ci->batch) {
+        m->batch = o->batch; /* 0 stored: the command's, by definition */
+        if (!(have & SNN_RUN_BATCH)) append(missing, sizeof missing, "batch %u", m->batch);
+    }
+    if (!(have & SNN_RUN_LR)) {
+        if (given & SNN_RUN_LR) m->lr = o->lr;
+        append(missing, sizeof missing, "lr %g", m->lr);
+    }
+    if (!(have & SNN_RUN_WD)) {
+        if (given & SNN_RUN_WD) m->weight_decay = o->weight_decay;
+        append(missing, sizeof missing, "weight_decay %g", m->weight_decay);
+    }
+    if (!(have & SNN_RUN_SEED)) {
+        if (given & SNN_RUN_SEED) m->seed = o->seed;
+        append(missing, sizeof missing, "seed %" PRIu64, m->seed);
+    }
+    if (!(have & SNN_RUN_AUGMENT)) {
+        if (given & SNN_RUN_AUGMENT) m->augment = o->augment & 3;
+        append(missing, sizeof missing, "augment %s", augment_str(m->augment));
+    }
+    if (!(have & SNN_RUN_LIMIT_TRAIN)) {
+        m->limit_train = o->limit_train;
+        append(missing, sizeof missing, "limit_train %u", m->limit_train);
+    }
+    if (!(have & SNN_RUN_LIMIT_TEST)) {
+        m->limit_test = o->limit_test;
+        append(missing, sizeof missing, "limit_test %u", m->limit_test);
+    }
+    if (!(have & SNN_RUN_MAX_BATCHES)) {
+        m->max_batches = o->max_batches;
+        append(missing, sizeof missing, "max_batches %u", m->max_batches);
+    }
+    const char *dir = o->data_dir ? o->data_dir : SNN_DATA_DEFAULT_DIR;
+    if (!(have & SNN_RUN_DATA)) {
+        snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
+        append(missing, sizeof missing, "data %s", dir);
+    } else if ((given & SNN_RUN_DATA) && strcmp(dir, ci->data)) {
+        fprintf(stderr, "mpbn train: note: --data %s replaces the checkpoint's data directory %s\n",
+                dir, ci->data);
+        snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
+    }
+    if (missing[0])
+        fprintf(stderr,
+                "mpbn train: note: %s has no record of some options of its run (written by an "
+                "older mpbn); using %s\n",
+                o->resume, missing);
+    return SNN_OK;
+}
+
+/* ---- the run ---------------------------------------------------------------------- */
+
 snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *ctx,
                          snn_train_result *res)
 {
@@ -252,6 +412,10 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     memset(res, 0, sizeof *res);
     if (!o->out) return snn_fail(SNN_ERR_ARG, "no output checkpoint path (--out FILE.safetensors)");
     if (o->batch < 2) return snn_fail(SNN_ERR_ARG, "batch must be at least 2 (got %u)", o->batch);
+    if (o->data_dir && !o->data_dir[0])
+        return snn_fail(SNN_ERR_ARG,
+                        "empty data directory name; leave --data out for the default set %s",
+                        SNN_DATA_DEFAULT_DIR);
     if (o->resume && snn_file_expect_kind(o->resume, SNN_KIND_BIT(SNN_KIND_CHECKPOINT),
                                           "train --resume") != SNN_OK)
         return SNN_ERR_FORMAT;
@@ -262,11 +426,34 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     uint32_t *perm = NULL, *idx = NULL;
     int8_t *sy = NULL, *sx = NULL;
     uint8_t *fl = NULL, *lab = NULL;
-    /* a checkpoint to resume is validated before the data set is read */
-    snn_status st = o->resume ? model_load(o->resume, 1, &m) : SNN_OK;
-    if (st == SNN_OK) st = snn_dataset_load(o->data_dir, "train", o->limit_train, &train);
-    if (st == SNN_OK) st = snn_dataset_load(o->data_dir, "t10k", o->limit_test, &test);
-    if (st != SNN_OK) goto out;
+    int saved = 0, stopped = 0;
+    snn_status st = SNN_OK;
+    if (o->resume) {
+        /* the checkpoint is validated, and its options reconciled with the
+         * command's, before the data set is read */
+        snn_ckpt_info ci;
+        if ((st = model_load(o->resume, 1, &m, &ci)) != SNN_OK ||
+            (st = resume_opts(o, &ci, m)) != SNN_OK)
+            goto out;
+        if (m->epochs_done >= m->epochs_total) {
+            /* nothing to train; --out gets the checkpoint (it may be another file) */
+            fprintf(stderr, "mpbn train: run already complete: epoch %u of %u (%s)\n",
+                    m->epochs_done, m->epochs_total, o->resume);
+            if ((st = snn_model_save(m, o->out)) != SNN_OK) goto out;
+            res->already_complete = 1;
+            res->test_acc = m->test_acc;
+            saved = 1;
+            goto out;
+        }
+    }
+    const char *dir = o->resume ? m->data_dir
+                      : o->data_dir ? o->data_dir
+                                    : SNN_DATA_DEFAULT_DIR;
+    const uint32_t lim_train = o->resume ? m->limit_train : o->limit_train;
+    const uint32_t lim_test = o->resume ? m->limit_test : o->limit_test;
+    if ((st = snn_dataset_load(dir, "train", lim_train, &train)) != SNN_OK ||
+        (st = snn_dataset_load(dir, "t10k", lim_test, &test)) != SNN_OK)
+        goto out;
     if (train.c != test.c || train.h != test.h || train.w != test.w) {
         st = snn_fail(SNN_ERR_FORMAT, "train images are %ux%ux%u but test images %ux%ux%u", train.c,
                       train.h, train.w, test.c, test.h, test.w);
@@ -280,8 +467,11 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
                           train.c, train.h, train.w);
             goto out;
         }
-        if (o->epochs) m->epochs_total = o->epochs;
-        if (o->augment != SNN_AUG_DEFAULT) m->augment = o->augment & 3;
+        char why[4200];
+        snprintf(why, sizeof why, "the network of %s has %u classes", o->resume, m->cfg.n_classes);
+        if ((st = snn_dataset_check_labels(&train, m->cfg.n_classes, why)) != SNN_OK ||
+            (st = snn_dataset_check_labels(&test, m->cfg.n_classes, why)) != SNN_OK)
+            goto out;
     } else {
         snn_model_config cfg;
         snn_model_config_default(&cfg);
@@ -294,11 +484,17 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         }
         cfg.T = o->T;
         cfg.mpbn = o->mpbn;
+        if (cfg.mpbn == SNN_MPBN_ELEMENT) cfg.mpbn_eps = SNN_MPBN_ELEMENT_EPS;
         cfg.in_c = train.c;
         cfg.in_h = train.h;
         cfg.in_w = train.w;
-        cfg.n_classes = train.n_classes > test.n_classes ? train.n_classes : test.n_classes;
-        if (cfg.n_classes < 2) cfg.n_classes = 2;
+        /* the classes are those of the training labels; a test label beyond
+         * them could never be predicted */
+        cfg.n_classes = train.n_classes < 2 ? 2 : train.n_classes;
+        char why[4200];
+        snprintf(why, sizeof why, "the training labels %s have %u classes", train.labels_path,
+                 cfg.n_classes);
+        if ((st = snn_dataset_check_labels(&test, cfg.n_classes, why)) != SNN_OK) goto out;
         dataset_norm(&train, &cfg.norm_mean, &cfg.norm_std);
         if ((st = snn_model_create(&cfg, o->seed, &m)) != SNN_OK) goto out;
         m->epochs_total = o->epochs ? o->epochs : 10;
@@ -306,12 +502,22 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         m->weight_decay = o->weight_decay;
         m->momentum = o->momentum;
         m->batch = o->batch;
-        m->augment = o->augment == SNN_AUG_DEFAULT ? SNN_AUG_CROP | SNN_AUG_FLIP : o->augment & 3;
+        m->augment = o->augment == SNN_AUG_DEFAULT ? 0 : o->augment & 3;
+        m->limit_train = o->limit_train;
+        m->limit_test = o->limit_test;
+        m->max_batches = o->max_batches;
+        /* recorded for --resume; the file format takes UTF-8 strings only */
+        if (strlen(dir) < sizeof m->data_dir && snn_st_utf8_valid(dir))
+            snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
+        else
+            fprintf(stderr, "mpbn train: note: the data directory is not recorded in the "
+                            "checkpoint (not UTF-8 or too long): give --data with --resume\n");
         if ((st = snn_model_alloc_grads(m)) != SNN_OK) goto out;
     }
     const uint32_t B = m->batch ? m->batch : o->batch;
+    m->batch = B;
     uint32_t iters = train.n / B;
-    if (o->max_batches && iters > o->max_batches) iters = o->max_batches;
+    if (m->max_batches && iters > m->max_batches) iters = m->max_batches;
     if (iters == 0) {
         st = snn_fail(SNN_ERR_ARG, "training set of %u images is smaller than one batch of %u",
                       train.n, B);
@@ -328,6 +534,18 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         st = SNN_ERR_NOMEM;
         goto out;
     }
+    if (!o->quiet) {
+        fprintf(stderr,
+                "mpbn train: data %s: %u training and %u test images of %ux%ux%u, %u classes; "
+                "arch %s, T %u, MPBN %s; %u epochs of %u batches of %u, lr %g, augment %s; "
+                "%u threads\n",
+                dir, train.n, test.n, train.c, train.h, train.w, m->cfg.n_classes, m->cfg.arch,
+                m->cfg.T, snn_mpbn_mode_str(m->cfg.mpbn), m->epochs_total, iters, B, m->lr,
+                augment_str(m->augment), snn_par_threads());
+        if (o->resume)
+            fprintf(stderr, "mpbn train: resuming %s at epoch %u of %u\n", o->resume,
+                    m->epochs_done + 1, m->epochs_total);
+    }
     const uint64_t total_iters = (uint64_t)iters * m->epochs_total;
     uint64_t rng = m->rng_state;
     double train_time = 0;
@@ -335,6 +553,10 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     res->test_acc = m->test_acc;
     uint32_t run_epochs = 0;
     while (m->epochs_done < m->epochs_total && !(o->stop_after && run_epochs >= o->stop_after)) {
+        if (o->stop && *o->stop) {
+            stopped = 1;
+            break;
+        }
         run_epochs++;
         const uint32_t ep = m->epochs_done;
         for (uint32_t i = 0; i < train.n; i++) perm[i] = i;
@@ -345,13 +567,18 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             perm[j] = tmp;
         }
         snn_progress p;
-        char label[64], extra[128];
+        char label[64], extra[128] = "";
         snprintf(label, sizeof label, "epoch %u/%u", ep + 1, m->epochs_total);
         if (!o->quiet) snn_progress_begin(&p, label, (uint64_t)iters * B, "img");
         double loss_sum = 0, lr = 0;
         uint64_t correct = 0;
         const double te0 = snn_now();
         for (uint32_t it = 0; it < iters; it++) {
+            /* SIGINT/SIGTERM: between batches, the unfinished epoch is dropped */
+            if (o->stop && *o->stop) {
+                stopped = 1;
+                break;
+            }
             for (uint32_t b = 0; b < B; b++) {
                 idx[b] = perm[(size_t)it * B + b];
                 lab[b] = train.labels[idx[b]];
@@ -379,6 +606,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         }
         const double secs = snn_now() - te0;
         if (!o->quiet) snn_progress_end(&p, extra);
+        if (stopped) break;
         train_time += secs;
         train_images += (uint64_t)iters * B;
         const char *bad = first_nonfinite(m);
@@ -395,6 +623,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         m->rng_state = rng;
         m->test_acc = acc;
         if ((st = snn_model_save(m, o->out)) != SNN_OK) goto out;
+        saved = 1;
         snn_train_epoch e = {ep + 1,  loss_sum / iters, (double)correct / ((double)iters * B),
                              acc,     lr,               secs,
                              (double)iters * B / secs};
@@ -403,12 +632,15 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         res->test_acc = acc;
         if (cb) cb(&e, ctx);
     }
-    res->epochs = m->epochs_done;
     res->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
-    if (m->epochs_done == m->epochs_total && train_images == 0 && (st = snn_model_save(m, o->out)))
-        goto out;
+    res->interrupted = stopped;
     st = SNN_OK;
 out:
+    if (m) {
+        res->epochs = m->epochs_done;
+        res->epochs_total = m->epochs_total;
+        res->last_ckpt = saved ? o->out : o->resume && m->epochs_done ? o->resume : NULL;
+    }
     res->seconds = snn_now() - t0;
     free(perm);
     free(idx);
