@@ -49,11 +49,22 @@ RTL_TB_MODS_tb_lif_unit    := rtl/snn_lif_unit.sv
 RTL_TB_MODS_tb_spike_map   := rtl/snn_ram.sv rtl/snn_spike_map.sv rtl/snn_map_writer.sv
 RTL_TBS += tb_conv_engine
 RTL_TB_MODS_tb_conv_engine := rtl/snn_pkg.sv rtl/snn_conv_engine.sv
+RTL_TBS += tb_conv_stage
+RTL_TB_MODS_tb_conv_stage  := rtl/snn_ram.sv rtl/snn_ram_tdp.sv rtl/snn_conv_engine.sv rtl/snn_lif_unit.sv \
+                              rtl/snn_spike_map.sv rtl/snn_conv_stage.sv
+# The modules a testbench compiles are prerequisites too (the pipeline's blocks
+# are not in $(RTL_F)).
+$(foreach t,$(RTL_TBS),$(eval $(RTL_TB_DIR)/$(t): $(RTL_TB_MODS_$(t))))
+# The pipeline's testbenches check the RTL's assertions (`assert property`,
+# the SNN_ASSERT blocks). (Not tb_lif: Verilator's --assert re-evaluates its
+# `unique case ($urandom_range(..))` and reports a false multiple match.)
+RTL_TB_ASSERT := tb_fc_stage tb_lif_unit tb_spike_map tb_conv_engine tb_conv_stage
+RTL_TB_VFLAGS  = $(if $(filter $*,$(RTL_TB_ASSERT)),--assert +define+SNN_ASSERT)
 
 $(RTL_TB_DIR)/%: tests/rtl/%.sv $(RTL_SRCS) mk/rtl.mk | rtl-check-verilator
 	@rm -rf $(RTL_TB_DIR)/obj-$* && mkdir -p $(RTL_TB_DIR)/obj-$*
-	@echo "verilator --binary --timing $(RTL_TB_MODS_$*) tests/rtl/$*.sv"
-	@$(RTL_VERILATOR) --binary --timing --timescale 1ns/1ps -Wno-fatal -Mdir $(RTL_TB_DIR)/obj-$* \
+	@echo "verilator --binary --timing $(RTL_TB_VFLAGS) $(RTL_TB_MODS_$*) tests/rtl/$*.sv"
+	@$(RTL_VERILATOR) --binary --timing --timescale 1ns/1ps -Wno-fatal $(RTL_TB_VFLAGS) -Mdir $(RTL_TB_DIR)/obj-$* \
 	    --top-module $* -o $* $(RTL_TB_MODS_$*) tests/rtl/$*.sv \
 	    >$(RTL_TB_DIR)/obj-$*/build.log 2>&1 || { tail -n 30 $(RTL_TB_DIR)/obj-$*/build.log; exit 1; }
 	@cp $(RTL_TB_DIR)/obj-$*/$* $@

@@ -83,7 +83,7 @@ module snn_conv_engine #(
 
   // ---- state ---------------------------------------------------------------
   logic                               busy_q;     // holds a pixel (accepted, not handed off)
-  logic [N*VW-1:0]                    vec_q;      // the patch, row r at [r*VW +: VW]
+  logic [VW-1:0]                      vec_q [NP]; // the patch, row r (rows >= N: zero)
   logic [N-1:0]                       mask_q;     // rows still to read
   logic [NG-1:0]                      gnz_q;      // group g has rows left
   logic [TAG_W-1:0]                   tag_q;
@@ -91,7 +91,10 @@ module snn_conv_engine #(
   logic [NSW-1:0]                     nsb_q;
   logic [VW-1:0]                      add_vec_q;  // vector / pixel of the row in w_data_i
                                                   // (zero when no row was read: nothing is added)
-  logic [COUT*TM*ACC_W-1:0]           acc_q, acc_d;  // acc[co][t] at (co*TM + t)*ACC_W
+  // acc[co][t] at index co*TM + t. Unpacked (one word per accumulator), so
+  // that a simulator updates each with a native add; the hand-off register
+  // is the packed form, written only when a pixel finishes.
+  logic signed [ACC_W-1:0]            acc_q [COUT*TM], acc_d [COUT*TM];
   // hand-off register
   logic                               hv_q;
   logic [COUT*TM*ACC_W-1:0]           hacc_q;
@@ -100,22 +103,13 @@ module snn_conv_engine #(
   logic [NSW-1:0]                     hnsb_q;
 
   // ---- the incoming patch in row order -------------------------------------
-  logic [N*VW-1:0] pvec;
-  logic [N-1:0]    pnz;
-  logic [NP-1:0]   pnz_pad;
-  logic [NG-1:0]   pgnz;
-  always_comb begin
-    for (int r = 0; r < N; r++) begin
-      pvec[r*VW +: VW] = patch_i[((r % 9) * CIN + r / 9) * VW +: VW];
-      pnz[r]           = |patch_i[((r % 9) * CIN + r / 9) * VW +: VW];
-    end
-    pnz_pad = NP'(pnz);
-    for (int g = 0; g < NG; g++) pgnz[g] = |pnz_pad[g*GS +: GS];
-  end
+  // row r = ci*9 + tap holds patch entry tap*CIN + ci
+  function automatic logic [VW-1:0] entry(input logic [N*VW-1:0] p, input int unsigned r);
+    entry = p[((r % 9) * CIN + r / 9) * VW +: VW];
+  endfunction
 
   // ---- row picker ------------------------------------------------------------
   logic [NP-1:0]     mask_pad;
-  logic [NP*VW-1:0]  vec_pad;
   logic [NP-1:0]     loh;      // [g*GS +: GS]: lowest row left in group g (one-hot)
   logic [NG*GSW-1:0] lidx;     // [g*GSW +: GSW]: its index in the group
   logic [NG*VW-1:0]  lvec;     // [g*VW +: VW]: its vector
@@ -123,7 +117,6 @@ module snn_conv_engine #(
   always_comb begin
     logic seen;
     mask_pad = NP'(mask_q);
-    vec_pad  = (NP*VW)'(vec_q);
     loh      = '0;
     lidx     = '0;
     lvec     = '0;
@@ -137,7 +130,7 @@ module snn_conv_engine #(
       end
       for (int j = 0; j < GS; j++) begin
         lidx[g*GSW +: GSW] = lidx[g*GSW +: GSW] | ({GSW{loh[g*GS + j]}} & GSW'(j));
-        lvec[g*VW +: VW]   = lvec[g*VW +: VW] | ({VW{loh[g*GS + j]}} & vec_pad[(g*GS + j)*VW +: VW]);
+        lvec[g*VW +: VW]   = lvec[g*VW +: VW] | ({VW{loh[g*GS + j]}} & vec_q[g*GS + j]);
       end
     end
   end
@@ -190,8 +183,11 @@ module snn_conv_engine #(
       hv_q   <= 1'b0;
     end else begin
       if (accept) begin
+        logic [NP-1:0] nz;
+        nz = '0;
+        for (int r = 0; r < int'(N); r++) nz[r] = entry(patch_i, r) != '0;
         busy_q <= 1'b1;
-        gnz_q  <= pgnz;
+        for (int g = 0; g < int'(NG); g++) gnz_q[g] <= |nz[g*GS +: GS];
       end else begin
         if (finish) busy_q <= 1'b0;
         if (issue)
@@ -210,8 +206,7 @@ module snn_conv_engine #(
     if (!rst_ni) add_vec_q <= '0;
     else         add_vec_q <= vsel;
     if (accept) begin
-      vec_q  <= pvec;
-      mask_q <= pnz;
+      for (int r = 0; r < int'(N); r++) mask_q[r] <= entry(patch_i, r) != '0;
       tag_q  <= tag_i;
       nis_q  <= '0;
       nsb_q  <= '0;
@@ -229,33 +224,39 @@ module snn_conv_engine #(
     // one uint8 x int8 product per channel, into step 0 (pixel 0: adds 0)
     always_comb begin
       logic signed [16:0] prod;
-      for (int i = 0; i < COUT * TM; i++) acc_d[i*ACC_W +: ACC_W] = ACC_W'(0);
-      for (int co = 0; co < COUT; co++) begin
+      for (int i = 0; i < int'(COUT * TM); i++) acc_d[i] = '0;
+      for (int co = 0; co < int'(COUT); co++) begin
         prod = $signed({1'b0, add_vec_q}) * $signed(w_data_i[co*8 +: 8]);
-        acc_d[co*TM*ACC_W +: ACC_W] = acc_q[co*TM*ACC_W +: ACC_W] + ACC_W'(prod);
+        acc_d[co*TM] = acc_q[co*TM] + ACC_W'(prod);
       end
     end
   end else begin : g_spk
     // every set step adds the sign-extended weight (the enable gates the
     // operand, so it folds into the adder's LUTs)
     always_comb begin
-      for (int co = 0; co < COUT; co++)
-        for (int t = 0; t < TM; t++)
-          acc_d[(co*TM + t)*ACC_W +: ACC_W] = acc_q[(co*TM + t)*ACC_W +: ACC_W]
+      for (int co = 0; co < int'(COUT); co++)
+        for (int t = 0; t < int'(TM); t++)
+          acc_d[co*TM + t] = acc_q[co*TM + t]
               + (add_vec_q[t] ? ACC_W'($signed(w_data_i[co*8 +: 8])) : ACC_W'(0));
     end
   end
 
-  // (per accumulator: a '0 of the whole vector would exceed Verilator's
-  // replication limit at the largest sizes)
-  always_ff @(posedge clk_i) begin
-    for (int i = 0; i < COUT * TM; i++)
-      acc_q[i*ACC_W +: ACC_W] <= (!rst_ni || finish) ? ACC_W'(0) : acc_d[i*ACC_W +: ACC_W];
+  // (per element: one always_ff each, as Verilator 5.006 has no delayed
+  // assignment to an array element inside a loop)
+  for (genvar i = 0; i < int'(COUT * TM); i++) begin : g_accq
+    always_ff @(posedge clk_i) acc_q[i] <= (!rst_ni || finish) ? '0 : acc_d[i];
+  end
+  for (genvar r = 0; r < int'(NP); r++) begin : g_vecq
+    if (r < int'(N)) begin : g_row
+      always_ff @(posedge clk_i) if (accept) vec_q[r] <= entry(patch_i, r);
+    end else begin : g_pad
+      assign vec_q[r] = '0;
+    end
   end
 
   always_ff @(posedge clk_i) begin
     if (finish) begin
-      hacc_q <= acc_d;
+      for (int i = 0; i < int'(COUT * TM); i++) hacc_q[i*ACC_W +: ACC_W] <= acc_d[i];
       htag_q <= tag_q;
       hnis_q <= nis_q;
       hnsb_q <= nsb_d;

@@ -387,7 +387,7 @@ module snn_pipe_kernel #(
     .clk_i(clk), .rst_ni(rst_n), .h_i(Y0'(cfg_in_h)), .w_i(X0'(cfg_in_w)),
     .wr_valid_i(m0_wv), .wr_half_i(cur_half[0]), .wr_y_i(m0_wy), .wr_x_i(m0_wx),
     .wr_data_i(m0_wd), .wr_or_i(1'b1), .wr_tag_i(cur_tag[0]),
-    .wr_newbits_valid_o(), .wr_newbits_o(), .init_done_o(map_init[0]),
+    .wr_newbits_valid_o(), .wr_newbits_o(), .init_i(ld_start), .init_done_o(map_init[0]),
     .rd_valid_i(m0_rv), .rd_half_i(cur_half[1]), .rd_tag_i(cur_tag[1]),
     .rd_y_i(m0_ry), .rd_x_i(m0_rx), .rd_valid_o(), .rd_patch_o(m0_patch), .rd_word_o()
   );
@@ -414,7 +414,7 @@ module snn_pipe_kernel #(
     .clk_i(clk), .rst_ni(rst_n), .h_i(Y1'(cfg_oh[0 +: 16])), .w_i(X1'(cfg_ow[0 +: 16])),
     .wr_valid_i(s_wv[0]), .wr_half_i(cur_half[1]), .wr_y_i(Y1'(s_wy[0])), .wr_x_i(X1'(s_wx[0])),
     .wr_data_i(s0_wd), .wr_or_i(s_wor[0]), .wr_tag_i(cur_tag[1]),
-    .wr_newbits_valid_o(s_nbv[0]), .wr_newbits_o(m1_nb), .init_done_o(map_init[1]),
+    .wr_newbits_valid_o(s_nbv[0]), .wr_newbits_o(m1_nb), .init_i(ld_start), .init_done_o(map_init[1]),
     .rd_valid_i(m1_rv), .rd_half_i(cur_half[2]), .rd_tag_i(cur_tag[2]),
     .rd_y_i(m1_ry), .rd_x_i(m1_rx), .rd_valid_o(), .rd_patch_o(m1_patch), .rd_word_o()
   );
@@ -422,7 +422,7 @@ module snn_pipe_kernel #(
     .clk_i(clk), .rst_ni(rst_n), .h_i(Y2'(cfg_oh[16 +: 16])), .w_i(X2'(cfg_ow[16 +: 16])),
     .wr_valid_i(s_wv[1]), .wr_half_i(cur_half[2]), .wr_y_i(Y2'(s_wy[1])), .wr_x_i(X2'(s_wx[1])),
     .wr_data_i(s1_wd), .wr_or_i(s_wor[1]), .wr_tag_i(cur_tag[2]),
-    .wr_newbits_valid_o(s_nbv[1]), .wr_newbits_o(m2_nb), .init_done_o(map_init[2]),
+    .wr_newbits_valid_o(s_nbv[1]), .wr_newbits_o(m2_nb), .init_i(ld_start), .init_done_o(map_init[2]),
     .rd_valid_i(m2_rv), .rd_half_i(cur_half[3]), .rd_tag_i(cur_tag[3]),
     .rd_y_i(m2_ry), .rd_x_i(m2_rx), .rd_valid_o(), .rd_patch_o(m2_patch), .rd_word_o()
   );
@@ -437,7 +437,7 @@ module snn_pipe_kernel #(
     .clk_i(clk), .rst_ni(rst_n), .h_i(1'b1), .w_i(X3'(cfg_f_hw)),
     .wr_valid_i(s_wv[2]), .wr_half_i(cur_half[3]), .wr_y_i(1'b0), .wr_x_i(m3_wx),
     .wr_data_i(s2_wd), .wr_or_i(s_wor[2]), .wr_tag_i(cur_tag[3]),
-    .wr_newbits_valid_o(s_nbv[2]), .wr_newbits_o(m3_nb), .init_done_o(map_init[3]),
+    .wr_newbits_valid_o(s_nbv[2]), .wr_newbits_o(m3_nb), .init_i(ld_start), .init_done_o(map_init[3]),
     .rd_valid_i(m3_rv), .rd_half_i(cur_half[4]), .rd_tag_i(cur_tag[4]),
     .rd_y_i(1'b0), .rd_x_i(m3_rpix), .rd_valid_o(), .rd_patch_o(), .rd_word_o(m3_word)
   );
@@ -453,7 +453,7 @@ module snn_pipe_kernel #(
     .clk_i(clk), .rst_ni(rst_n), .h_i(1'b1), .w_i(1'b1),
     .wr_valid_i(f_wv), .wr_half_i(cur_half[4]), .wr_y_i(1'b0), .wr_x_i(1'b0),
     .wr_data_i(f_wd), .wr_or_i(1'b0), .wr_tag_i(cur_tag[4]),
-    .wr_newbits_valid_o(), .wr_newbits_o(), .init_done_o(map_init[4]),
+    .wr_newbits_valid_o(), .wr_newbits_o(), .init_i(ld_start), .init_done_o(map_init[4]),
     .rd_valid_i(m4_rv), .rd_half_i(cur_half[5]), .rd_tag_i(cur_tag[5]),
     .rd_y_i(1'b0), .rd_x_i(m4_rpix), .rd_valid_o(), .rd_patch_o(), .rd_word_o(m4_word)
   );

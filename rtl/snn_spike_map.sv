@@ -70,6 +70,7 @@ module snn_spike_map #(
   input  wire                   wr_tag_i,         // tag of the image being written
   output logic                  wr_newbits_valid_o,
   output logic [CNW-1:0]        wr_newbits_o,     // bits set 0 -> 1 by the write
+  input  wire                   init_i,           // INIT = 1: pulse, initialise again (a new map geometry)
   output logic                  init_done_o,      // INIT = 1: every word holds tag 1 (INIT = 0: always 1)
   // ---- read port (consumer) ----
   input  wire                   rd_valid_i,
@@ -244,12 +245,18 @@ module snn_spike_map #(
   // tag would leak old bits into an OR write. After reset every word of every
   // (half, bank) is written with tag 1 and zero data, DEPTH cycles, all RAMs
   // at once; the first use of a half (tag 0) then reads zeros. The user waits
-  // for init_done_o before the first write.
+  // for init_done_o before the first write. init_i starts the pass again:
+  // the kernel pulses it when it loads a model, because after a change of
+  // map size a word outside the last use's map may carry the tag of the next
+  // use and would leak its old bits into an OR write.
   logic          init_q;
   logic [AW-1:0] init_addr_q;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       init_q      <= INIT != 0;
+      init_addr_q <= '0;
+    end else if (init_i && INIT != 0) begin
+      init_q      <= 1'b1;
       init_addr_q <= '0;
     end else if (init_q) begin
       init_addr_q <= init_addr_q + 1'b1;

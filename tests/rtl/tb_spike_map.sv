@@ -102,7 +102,7 @@ module spike_map_check #(
     .clk_i(clk), .rst_ni(rst_n), .h_i(h), .w_i(w),
     .wr_valid_i(wr_valid), .wr_half_i(wr_half), .wr_y_i(wr_y), .wr_x_i(wr_x),
     .wr_data_i(wr_data), .wr_or_i(wr_or), .wr_tag_i(wr_tag),
-    .wr_newbits_valid_o(nb_valid), .wr_newbits_o(nb),
+    .wr_newbits_valid_o(nb_valid), .wr_newbits_o(nb), .init_i(1'b0), .init_done_o(),
     .rd_valid_i(rd_valid), .rd_half_i(rd_half), .rd_tag_i(rd_tag), .rd_y_i(rd_y), .rd_x_i(rd_x),
     .rd_valid_o(rd_valid_o), .rd_patch_o(rd_patch), .rd_word_o(rd_word)
   );
