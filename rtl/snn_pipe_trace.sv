@@ -16,8 +16,9 @@
 // the output stage, which holds them until the next image starts (trace
 // mode serialises the pipeline).
 //
-// Speed does not matter here (trace mode is for compare): one buffer read in
-// flight, two cycles per conv bit, eight per pool bit.
+// Speed: one buffer read per cycle, so one cycle per conv or fc bit and four
+// per pool bit (trace mode is for compare; the image's compute is serialised
+// with it).
 `default_nettype none
 
 module snn_pipe_trace #(
@@ -81,17 +82,19 @@ module snn_pipe_trace #(
   always_ff @(posedge clk_i) if (fc_valid_i) fc_q <= fc_data_i;
 
   // ---- walk ------------------------------------------------------------------------
-  typedef enum logic [2:0] { T_IDLE, T_CMD, T_BIT, T_READ, T_WORD, T_SUMS, T_END } state_t;
+  // Front (cycle 0): the read of the next (l, t, c, y, x) bit, or of the next
+  // 2x2 position of a pool bit, one per cycle. Back (cycle 1): the bit is
+  // there; pool positions OR together, every finished bit goes into the
+  // word, every full word (or the end of a layer) into a small queue that
+  // feeds the write port. The front stops while the queue has no room for
+  // what is in flight.
+  typedef enum logic [1:0] { T_IDLE, T_BITS, T_SUMS, T_END } state_t;
   state_t st_q;
   logic [4:0]  t_q, l_q;
   logic [15:0] c_q, y_q, x_q;
   logic [1:0]  k_q;                 // 2x2 position of a pool bit
-  logic [4:0]  b_q;                 // bit within the word
-  logic [31:0] word_q;
-  logic        acc_q;               // OR of the pool bit so far
-  logic        last_bit_q;          // the bit being fetched ends the layer
   logic [6:0]  s_q;                 // sum index
-  logic        wd_full_q;
+  logic        bits_done_q;         // the front has issued the last bit
 
   wire [2:0]  stg   = lay_stage_i[l_q*3 +: 3];
   wire        pool  = lay_pool_i[l_q];
@@ -99,8 +102,8 @@ module snn_pipe_trace #(
   wire [15:0] lh    = lay_h_i[l_q*16 +: 16];
   wire [15:0] lw    = lay_w_i[l_q*16 +: 16];
   wire [15:0] sw    = (stg < 3'd3) ? stage_w_i[stg*16 +: 16] : 16'd1;
-  wire [31:0] bitix = 32'(c_q) * TM + 32'(t_q);
   wire        last_in_layer = (c_q + 1'b1 == lc) && (y_q + 1'b1 == lh) && (x_q + 1'b1 == lw);
+  wire        last_k = !pool || k_q == 2'd3;
 
   // words of the trace: T * sum over layers but the last of ceil(n_out/32), + K
   logic [31:0] words;
@@ -114,7 +117,29 @@ module snn_pipe_trace #(
     words = step * 32'(t_steps_i) + 32'(n_classes_i);
   end
 
-  // the bit just read (one cycle after re)
+  // output queue
+  logic        q_in_valid, q_out_valid;
+  logic [31:0] q_in_data;
+  logic [2:0]  q_count;
+  snn_fifo #(.WIDTH(32), .DEPTH(4)) u_q (
+    .clk_i, .rst_ni, .clear_i(1'b0),
+    .in_valid_i(q_in_valid), .in_ready_o(), .in_data_i(q_in_data),
+    .out_valid_o(q_out_valid), .out_ready_i(wd_ready_i), .out_data_o(wd_data_o), .count_o(q_count)
+  );
+  assign wd_valid_o = q_out_valid;
+
+  // front: one read per cycle while the queue can take the words in flight
+  wire front = st_q == T_BITS && !bits_done_q && q_count <= 3'd1;
+  always_comb begin
+    logic [15:0] yy, xx;
+    yy    = pool ? (y_q << 1) + 16'(k_q[1]) : y_q;
+    xx    = pool ? (x_q << 1) + 16'(k_q[0]) : x_q;
+    re    = front && stg < 3'd3;
+    raddr = 32'(yy) * 32'(sw) + 32'(xx);
+  end
+
+  // back: the bit read last cycle
+  logic        b_valid_q, b_fin_q, b_eol_q;   // a bit arrives; it finishes a neuron / a layer
   logic [2:0]  rd_stg_q;
   logic [31:0] rd_bit_q;
   logic        got;
@@ -125,27 +150,72 @@ module snn_pipe_trace #(
       3'd2:    got = q2[rd_bit_q[$clog2(W2)-1:0]];
       default: got = fc_q[rd_bit_q[$clog2(WF)-1:0]];
     endcase
-
+  logic        acc_q;               // OR of the pool bit so far
+  logic [4:0]  b_q;                 // bit within the word
+  logic [31:0] word_q;
+  logic        sums_q;              // the sums go into the queue
   always_comb begin
-    logic [15:0] yy, xx;
-    yy    = pool ? (y_q << 1) + 16'(k_q[1]) : y_q;
-    xx    = pool ? (x_q << 1) + 16'(k_q[0]) : x_q;
-    re    = st_q == T_BIT && !wd_full_q && stg < 3'd3;
-    raddr = 32'(yy) * 32'(sw) + 32'(xx);
+    logic [31:0] w;
+    w = word_q;
+    w[b_q] = acc_q | got;
+    q_in_valid = (b_valid_q && b_fin_q && (b_eol_q || b_q == 5'd31)) || sums_q;
+    q_in_data  = sums_q ? sums_i[s_q[5:0]*32 +: 32] : w;
   end
 
-  assign busy_o     = st_q != T_IDLE;
-  assign words_o    = words;
-  assign wd_valid_o = wd_full_q;
+  assign busy_o  = st_q != T_IDLE;
+  assign words_o = words;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       st_q        <= T_IDLE;
       cmd_valid_o <= 1'b0;
-      wd_full_q   <= 1'b0;
+      b_valid_q   <= 1'b0;
+      sums_q      <= 1'b0;
     end else begin
       if (cmd_valid_o && cmd_ready_i) cmd_valid_o <= 1'b0;
-      if (wd_full_q && wd_ready_i) wd_full_q <= 1'b0;
+
+      // back
+      b_valid_q <= front;
+      if (b_valid_q) begin
+        if (!b_fin_q) acc_q <= acc_q | got;
+        else begin
+          acc_q <= 1'b0;
+          if (b_eol_q || b_q == 5'd31) begin
+            word_q <= '0;
+            b_q    <= '0;
+          end else begin
+            word_q[b_q] <= got | acc_q;
+            b_q         <= b_q + 1'b1;
+          end
+        end
+      end
+
+      // front
+      if (front) begin
+        rd_stg_q <= stg;
+        rd_bit_q <= 32'(c_q) * TM + 32'(t_q);
+        b_fin_q  <= last_k;
+        b_eol_q  <= last_k && last_in_layer;
+        if (!last_k) k_q <= k_q + 1'b1;
+        else begin
+          k_q <= '0;
+          // next neuron (CHW), then layer, then step
+          if (last_in_layer) begin
+            c_q <= '0; y_q <= '0; x_q <= '0;
+            if (l_q + 5'd2 >= n_layers_i) begin
+              l_q <= '0;
+              t_q <= t_q + 1'b1;
+              if (t_q + 1'b1 == t_steps_i) bits_done_q <= 1'b1;
+            end else l_q <= l_q + 1'b1;
+          end else if (x_q + 1'b1 == lw) begin
+            x_q <= '0;
+            if (y_q + 1'b1 == lh) begin
+              y_q <= '0;
+              c_q <= c_q + 1'b1;
+            end else y_q <= y_q + 1'b1;
+          end else x_q <= x_q + 1'b1;
+        end
+      end
 
       case (st_q)
         T_IDLE: if (start_i) begin
@@ -153,70 +223,19 @@ module snn_pipe_trace #(
           cmd_addr_o  <= addr_i;
           cmd_words_o <= 24'(words);
           t_q <= '0; l_q <= '0; c_q <= '0; y_q <= '0; x_q <= '0; k_q <= '0;
-          b_q <= '0; word_q <= '0; acc_q <= 1'b0;
-          st_q <= (n_layers_i > 5'd1) ? T_BIT : T_SUMS;
-          s_q <= '0;
+          b_q <= '0; word_q <= '0; acc_q <= 1'b0; s_q <= '0;
+          bits_done_q <= n_layers_i <= 5'd1;
+          st_q <= T_BITS;
         end
-
-        T_BIT: if (!wd_full_q) begin
-          // the bit of (l, t, c, y, x), or the next 2x2 position of a pool
-          // bit, is read now (re, raddr below) and used in T_READ
-          rd_stg_q <= stg;
-          rd_bit_q <= bitix;
-          st_q     <= T_READ;
+        T_BITS: if (bits_done_q && !b_valid_q) st_q <= T_SUMS;
+        T_SUMS: begin
+          // one sum per cycle while the queue has room
+          if (sums_q) s_q <= s_q + 1'b1;
+          sums_q <= 1'b0;
+          if (s_q + (sums_q ? 7'd1 : 7'd0) == n_classes_i) st_q <= T_END;
+          else if (q_count <= 3'd1 && !sums_q) sums_q <= 1'b1;
         end
-
-        T_READ: begin
-          logic v;
-          v = acc_q | got;
-          if (pool && k_q != 2'd3) begin
-            acc_q <= v;
-            k_q   <= k_q + 1'b1;
-            st_q  <= T_BIT;
-          end else begin
-            logic lastw;
-            acc_q <= 1'b0;
-            k_q   <= '0;
-            word_q[b_q] <= v;
-            lastw = last_in_layer || b_q == 5'd31;
-            b_q <= lastw ? 5'd0 : b_q + 1'b1;
-            // next neuron (CHW), then layer, then step
-            if (last_in_layer) begin
-              c_q <= '0; y_q <= '0; x_q <= '0;
-              if (l_q + 5'd2 >= n_layers_i) begin
-                l_q <= '0;
-                t_q <= t_q + 1'b1;
-              end else l_q <= l_q + 1'b1;
-            end else if (x_q + 1'b1 == lw) begin
-              x_q <= '0;
-              if (y_q + 1'b1 == lh) begin
-                y_q <= '0;
-                c_q <= c_q + 1'b1;
-              end else y_q <= y_q + 1'b1;
-            end else x_q <= x_q + 1'b1;
-            last_bit_q <= last_in_layer && l_q + 5'd2 >= n_layers_i && t_q + 1'b1 == t_steps_i;
-            st_q <= lastw ? T_WORD : T_BIT;
-          end
-        end
-
-        T_WORD: if (!wd_full_q) begin
-          wd_full_q <= 1'b1;
-          wd_data_o <= word_q;
-          word_q    <= '0;
-          st_q      <= last_bit_q ? T_SUMS : T_BIT;
-        end
-
-        T_SUMS: if (!wd_full_q) begin
-          if (s_q == n_classes_i) st_q <= T_END;
-          else begin
-            wd_full_q <= 1'b1;
-            wd_data_o <= sums_i[s_q[5:0]*32 +: 32];
-            s_q       <= s_q + 1'b1;
-          end
-        end
-
-        T_END: if (!wd_full_q && !cmd_valid_o) st_q <= T_IDLE;
-
+        T_END: if (!q_out_valid && !cmd_valid_o) st_q <= T_IDLE;
         default: st_q <= T_IDLE;
       endcase
     end
