@@ -1,21 +1,32 @@
 /*
  * dev-sim.c - the `sim` device: the RTL kernel (rtl/snn_kernel.sv) simulated
- * cycle-accurately by Verilator, driven the way XRT drives a card.
+ * cycle-accurately by Verilator, driven the way XRT drives a card; with
+ * opts.config (`--config NAME`) the layer-pipeline kernel
+ * (rtl/snn_pipe_kernel.sv, docs/rtl-pipeline.md) of that configuration.
  *
  * The simulator is a shared library per lane count, libsnn-sim-L<N>.so
- * (`make sim SIM_LANES=N`, sim/snn-sim.h), loaded with dlopen() from the
- * first of
+ * (`make sim SIM_LANES=N`, sim/snn-sim.h), or per pipeline configuration,
+ * libsnn-sim-pipe-<config>.so (`make sim-pipe PIPE_CONFIGS=<config>`),
+ * loaded with dlopen() from the first of
  *     $MPBN_SIM_DIR/                 (tests, out-of-tree builds)
  *     <dir of the executable>/sim/   (build/mpbn finds build/sim/)
  * so build/mpbn links nothing of Verilator and says which file is missing
- * and how to build it when it is absent.
+ * and how to build it when it is absent. A configuration name is checked
+ * against the ones this build knows (mk/sim.mk, include/snn-pipe.h) before
+ * any library is looked for.
  *
  * Buffers (bo) are allocations in the harness's AXI memory model; bo_write
  * and bo_read copy into and out of it. start() refuses an image beyond the
- * kernel's compile-time maxima (docs/rtl.md, exported by the library),
- * writes the argument registers and ap_start through the AXI-Lite master;
- * wait() clocks the model until ap_done reads back 1 and reports the kernel
- * cycles from ap_start to ap_done.
+ * kernel's compile-time maxima (docs/rtl.md, exported by the library) or,
+ * on the layer pipeline, one its loader would not map onto the stages
+ * (snn_pipe_fit, the library's parameters), writes the argument registers
+ * and ap_start through the AXI-Lite master; wait() clocks the model until
+ * ap_done reads back 1 and reports the kernel cycles from ap_start to ap_done.
+ *
+ * The layer pipeline keeps the model on chip between runs: the first run
+ * after the model buffer was written sets SNN_FLAG_RELOAD in the flags
+ * register, the others write 0. Its trace mode is not used yet: a run with a
+ * trace buffer (`mpbn compare`) is refused.
  *
  * Cycle budget of one run (one batch): timeout_ms x SIM_CYCLES_PER_MS, i.e.
  * the timeout read as kernel time at a 100 MHz clock (the default 60 s is
@@ -30,12 +41,14 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim/snn-sim.h"
 #include "snn-dev-impl.h"
+#include "snn-pipe.h"
 #include "snn-regmap.h"
 
 #define SIM_DEFAULT_LANES 8u
@@ -52,8 +65,12 @@ typedef struct sim_ctx {
     snn_sim_t *sim;
     snn_sim_info info;
     char path[PATH_MAX];
+    char label[80];               /* "8 lanes", "--config ci": which kernel, in messages */
     const uint8_t *checked_image; /* loaded image that passed the fit check */
     int running;
+    int pipe;                     /* the layer pipeline (opts.config) */
+    snn_pipe_config pcfg;         /* its configuration, as the library reports it */
+    int reload;                   /* pipe: the model buffer was written since the last start */
 } sim_ctx;
 
 /* ---- locating the library ------------------------------------------------------ */
@@ -64,21 +81,23 @@ static int file_exists(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* dst = "<dir><middle><lanes>.so"; 0 if it does not fit (then it is not a usable path). */
-static int lib_path(char *dst, size_t size, const char *dir, const char *middle, uint32_t lanes)
+/* dst = "<dir><sub>/<file>"; 0 if it does not fit (then it is not a usable path). */
+static int lib_path(char *dst, size_t size, const char *dir, const char *sub, const char *file)
 {
-    int n = snprintf(dst, size, "%s%s%u.so", dir, middle, (unsigned)lanes);
+    int n = snprintf(dst, size, "%s%s/%s", dir, sub, file);
     return n > 0 && (size_t)n < size;
 }
 
-static snn_status find_library(uint32_t lanes, char *out, size_t out_size)
+/* file: "libsnn-sim-L8.so"; what: "the RTL simulator for 8 lanes"; make:
+ * the command that builds it. */
+static snn_status find_library(const char *file, const char *what, const char *make, char *out,
+                               size_t out_size)
 {
     char tried[2][PATH_MAX + 64];
     int n_tried = 0;
     const char *env = getenv("MPBN_SIM_DIR");
     if (env && env[0]) {
-        if (lib_path(tried[n_tried], sizeof tried[0], env, "/libsnn-sim-L", lanes) &&
-            file_exists(tried[n_tried]))
+        if (lib_path(tried[n_tried], sizeof tried[0], env, "", file) && file_exists(tried[n_tried]))
             goto found;
         n_tried++;
     }
@@ -88,20 +107,18 @@ static snn_status find_library(uint32_t lanes, char *out, size_t out_size)
         exe[k] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
-        if (lib_path(tried[n_tried], sizeof tried[0], exe, "/sim/libsnn-sim-L", lanes) &&
+        if (lib_path(tried[n_tried], sizeof tried[0], exe, "/sim", file) &&
             file_exists(tried[n_tried]))
             goto found;
         n_tried++;
     }
     if (n_tried == 2)
         return snn_fail(SNN_ERR_DEVICE,
-                        "the RTL simulator for %u lanes is not built: neither %s ($MPBN_SIM_DIR) "
-                        "nor %s exists; build it with `make sim SIM_LANES=%u`",
-                        (unsigned)lanes, tried[0], tried[1], (unsigned)lanes);
-    return snn_fail(SNN_ERR_DEVICE,
-                    "the RTL simulator for %u lanes is not built: %s does not exist; build it "
-                    "with `make sim SIM_LANES=%u`",
-                    (unsigned)lanes, n_tried ? tried[0] : "libsnn-sim-L<N>.so", (unsigned)lanes);
+                        "%s is not built: neither %s ($MPBN_SIM_DIR) nor %s exists; build it with "
+                        "`%s`",
+                        what, tried[0], tried[1], make);
+    return snn_fail(SNN_ERR_DEVICE, "%s is not built: %s does not exist; build it with `%s`", what,
+                    n_tried ? tried[0] : file, make);
 found:
     if (strlen(tried[n_tried]) >= out_size)
         return snn_fail(SNN_ERR_DEVICE, "simulator library path too long: %s", tried[n_tried]);
@@ -122,8 +139,7 @@ static snn_status sim_status(sim_ctx *c, int rc, const char *what)
     case SNN_SIM_ERR_TIMEOUT: st = SNN_ERR_TIMEOUT; break;
     default: st = SNN_ERR_DEVICE; break;
     }
-    return snn_fail(st, "sim (%u lanes): %s: %s", (unsigned)c->info.lanes, what,
-                    c->api->error(c->sim));
+    return snn_fail(st, "sim (%s): %s: %s", c->label, what, c->api->error(c->sim));
 }
 
 static void sim_close(snn_dev_t *dev)
@@ -138,9 +154,63 @@ static void sim_close(snn_dev_t *dev)
     dev->ctx = NULL;
 }
 
-static snn_status sim_open(snn_dev_t *dev)
+/* The first parameter in which a and b differ, as "C1_E=3, not 4" (a's value
+ * first); 0 if they are equal. */
+static int params_differ(const snn_pipe_params *a, const snn_pipe_params *b, char *buf, size_t n)
 {
-    uint32_t lanes = dev->opts.lanes ? dev->opts.lanes : SIM_DEFAULT_LANES;
+#define P_(f) {#f, offsetof(snn_pipe_params, f)}
+    static const struct {
+        const char *name;
+        size_t off;
+    } ps[] = {P_(TM),      P_(C0_CIN), P_(C0_COUT), P_(C0_H),  P_(C0_W),   P_(C0_E),
+              P_(C1_COUT), P_(C1_H),   P_(C1_W),    P_(C1_E),  P_(C2_COUT), P_(C2_H),
+              P_(C2_W),    P_(C2_E),   P_(F_HW),    P_(F_COUT), P_(F_FCH), P_(O_COUT)};
+#undef P_
+    _Static_assert(sizeof ps / sizeof ps[0] * sizeof(uint32_t) == sizeof(snn_pipe_params),
+                   "every parameter of snn_pipe_params is listed");
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        uint32_t x, y;
+        memcpy(&x, (const char *)a + ps[i].off, 4);
+        memcpy(&y, (const char *)b + ps[i].off, 4);
+        if (x != y) {
+            snprintf(buf, n, "%s=%u, not %u", ps[i].name, (unsigned)x, (unsigned)y);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Which library: file name, what it is and the command that builds it;
+ * SNN_ERR_ARG (nothing to build) for a lane count or configuration that
+ * does not exist. */
+static snn_status choose_library(const snn_dev_opts *o, sim_ctx *c, char *file, size_t file_n,
+                                 char *what, size_t what_n, char *make, size_t make_n)
+{
+    if (o->config) {
+        if (o->lanes)
+            return snn_fail(SNN_ERR_ARG,
+                            "--config %s and --lanes %u exclude each other: --config runs the "
+                            "layer-pipeline kernel, which has no lanes; --lanes picks a build of "
+                            "the lanes kernel (rtl/snn_kernel.sv)",
+                            o->config, (unsigned)o->lanes);
+        const snn_pipe_config *pc = snn_pipe_config_find(o->config);
+        if (!pc) {
+            const char *names = snn_pipe_config_names();
+            return snn_fail(SNN_ERR_ARG,
+                            "unknown configuration '%.64s' of the layer-pipeline kernel (this "
+                            "build has: %s; PIPE_PARAMS_<config> in mk/sim.mk)",
+                            o->config, names[0] ? names : "none");
+        }
+        c->pipe = 1;
+        c->pcfg = *pc;
+        snprintf(c->label, sizeof c->label, "--config %s", pc->name);
+        snprintf(file, file_n, "libsnn-sim-pipe-%s.so", pc->name);
+        snprintf(what, what_n, "the RTL simulator of the layer-pipeline kernel, configuration %s",
+                 pc->name);
+        snprintf(make, make_n, "make sim-pipe PIPE_CONFIGS=%s", pc->name);
+        return SNN_OK;
+    }
+    uint32_t lanes = o->lanes ? o->lanes : SIM_DEFAULT_LANES;
     /* rtl/snn_kernel.sv elaborates LANES = 1, 2, 4, 8 or 16 only: a library
      * for any other count cannot be built, so none is suggested. */
     if (lanes > 16 || (lanes & (lanes - 1)))
@@ -148,18 +218,61 @@ static snn_status sim_open(snn_dev_t *dev)
                         "the RTL kernel has 1, 2, 4, 8 or 16 lanes (LANES of rtl/snn_kernel.sv), "
                         "not %u",
                         (unsigned)lanes);
+    snprintf(c->label, sizeof c->label, "%u lanes", (unsigned)lanes);
+    snprintf(file, file_n, "libsnn-sim-L%u.so", (unsigned)lanes);
+    snprintf(what, what_n, "the RTL simulator for %u lanes", (unsigned)lanes);
+    snprintf(make, make_n, "make sim SIM_LANES=%u", (unsigned)lanes);
+    return SNN_OK;
+}
+
+/* The library is the one asked for: its lane count, or its kernel and
+ * configuration (with this build's parameters of it). */
+static snn_status check_library(sim_ctx *c, const snn_dev_opts *o, const char *make)
+{
+    if (!c->pipe) {
+        uint32_t lanes = o->lanes ? o->lanes : SIM_DEFAULT_LANES;
+        if (c->info.arch != SNN_SIM_ARCH_LANES || c->info.lanes != lanes)
+            return snn_fail(SNN_ERR_DEVICE,
+                            "%s was built with %u lanes, not %u; rebuild it with "
+                            "`make sim-clean sim SIM_LANES=%u`",
+                            c->path, (unsigned)c->info.lanes, (unsigned)lanes, (unsigned)lanes);
+        return SNN_OK;
+    }
+    if (c->info.arch != SNN_SIM_ARCH_PIPE || !c->info.config ||
+        strcmp(c->info.config, c->pcfg.name) != 0)
+        return snn_fail(SNN_ERR_DEVICE,
+                        "%s is not the layer-pipeline kernel of configuration %s (it simulates "
+                        "%s%s%s); rebuild it with `%s`",
+                        c->path, c->pcfg.name, c->info.kernel ? c->info.kernel : "?",
+                        c->info.config ? ", configuration " : "",
+                        c->info.config ? c->info.config : "", make);
+    char diff[64];
+    if (params_differ(&c->info.pipe, &c->pcfg.p, diff, sizeof diff))
+        return snn_fail(SNN_ERR_DEVICE,
+                        "%s was built with other parameters than configuration %s of this build "
+                        "(%s, PIPE_PARAMS_%s in mk/sim.mk); rebuild both with "
+                        "`make all sim-pipe PIPE_CONFIGS=%s`",
+                        c->path, c->pcfg.name, diff, c->pcfg.name, c->pcfg.name);
+    return SNN_OK;
+}
+
+static snn_status sim_open(snn_dev_t *dev)
+{
     sim_ctx *c = snn_calloc(1, sizeof *c);
     if (!c) return SNN_ERR_NOMEM;
     dev->ctx = c;
-    snn_status st = find_library(lanes, c->path, sizeof c->path);
+    char file[96], what[128], make[96];
+    snn_status st = choose_library(&dev->opts, c, file, sizeof file, what, sizeof what, make,
+                                   sizeof make);
+    if (st == SNN_OK) st = find_library(file, what, make, c->path, sizeof c->path);
     if (st != SNN_OK) {
         sim_close(dev);
         return st;
     }
     c->dl = dlopen(c->path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!c->dl) {
-        st = snn_fail(SNN_ERR_DEVICE, "cannot load %s: %s (rebuild it with `make sim SIM_LANES=%u`)",
-                      c->path, dlerror(), (unsigned)lanes);
+        st = snn_fail(SNN_ERR_DEVICE, "cannot load %s: %s (rebuild it with `%s`)", c->path,
+                      dlerror(), make);
         sim_close(dev);
         return st;
     }
@@ -168,18 +281,15 @@ static snn_status sim_open(snn_dev_t *dev)
     if (!c->api || c->api->abi != SNN_SIM_ABI || c->api->size != sizeof(snn_sim_api)) {
         st = snn_fail(SNN_ERR_DEVICE,
                       "%s is not a simulator library of this build (ABI %u, expected %u); "
-                      "rebuild it with `make sim SIM_LANES=%u`",
-                      c->path, c->api ? (unsigned)c->api->abi : 0u, (unsigned)SNN_SIM_ABI,
-                      (unsigned)lanes);
+                      "rebuild it with `%s`",
+                      c->path, c->api ? (unsigned)c->api->abi : 0u, (unsigned)SNN_SIM_ABI, make);
         c->api = NULL;
         sim_close(dev);
         return st;
     }
     c->api->info(&c->info);
-    if (c->info.lanes != lanes) {
-        st = snn_fail(SNN_ERR_DEVICE, "%s was built with %u lanes, not %u; rebuild it with "
-                      "`make sim-clean sim SIM_LANES=%u`", c->path, (unsigned)c->info.lanes,
-                      (unsigned)lanes, (unsigned)lanes);
+    st = check_library(c, &dev->opts, make);
+    if (st != SNN_OK) {
         sim_close(dev);
         return st;
     }
@@ -244,6 +354,12 @@ static snn_status sim_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const voi
     if (off > bo->n || n > bo->n - off)
         return snn_fail(SNN_ERR_ARG, "sim: write of %zu bytes at %zu outside a %zu-byte buffer", n,
                         off, bo->n);
+    if (bo == dev->model_bo) {
+        /* a new model (its host copy may reuse the old one's address): check
+         * it again, and the pipeline loads it again (SNN_FLAG_RELOAD) */
+        c->checked_image = NULL;
+        c->reload = 1;
+    }
     return sim_status(c, c->api->mem_write(c->sim, bo->addr + off, src, n), "writing device memory");
 }
 
@@ -268,9 +384,19 @@ static snn_status too_big(const sim_ctx *c, const char *limit, uint32_t max, con
                     (unsigned)c->info.lanes, what, need, limit, (unsigned)max);
 }
 
-/* Every check is skipped when the library reports no such limit (0). */
+/* Every check is skipped when the library reports no such limit (0). The
+ * layer pipeline: its loader's mapping and fit check (include/snn-pipe.h). */
 static snn_status sim_fits(const sim_ctx *c, const snn_net *net)
 {
+    if (c->pipe) {
+        if (snn_pipe_fit(net, &c->pcfg, NULL) == SNN_OK) return SNN_OK;
+        char why[512];
+        snprintf(why, sizeof why, "%s", snn_last_error());
+        return snn_fail(SNN_ERR_UNSUPPORTED,
+                        "the network does not fit the layer-pipeline kernel (--config %s): %s "
+                        "(docs/rtl-pipeline.md, \"Stage mapping\"; PIPE_PARAMS_%s in mk/sim.mk)",
+                        c->pcfg.name, why, c->pcfg.name);
+    }
     const snn_sim_info *in = &c->info;
     const snn_deploy_hdr *h = net->hdr;
     uint32_t L = in->lanes ? in->lanes : 1;
@@ -334,6 +460,11 @@ static snn_status sim_start(snn_dev_t *dev, const snn_kernel_args *a)
         if (st != SNN_OK) return st;
         c->checked_image = dev->image;
     }
+    if (c->pipe && a->trace)
+        return snn_fail(SNN_ERR_UNSUPPORTED,
+                        "the layer-pipeline kernel (--config %s) is not run in trace mode yet, "
+                        "and `compare` needs the spike trace; use `eval` or `bench` with --config",
+                        c->pcfg.name);
     snn_status st = reg64(c, SNN_REG_MODEL_LO, a->model->addr);
     if (st == SNN_OK) st = reg64(c, SNN_REG_IMAGES_LO, a->images->addr);
     if (st == SNN_OK) st = reg64(c, SNN_REG_RESULTS_LO, a->results->addr);
@@ -341,8 +472,14 @@ static snn_status sim_start(snn_dev_t *dev, const snn_kernel_args *a)
     if (st == SNN_OK)
         st = sim_status(c, c->api->reg_write(c->sim, SNN_REG_N_IMAGES, a->n_images),
                         "writing the argument registers");
+    /* The pipeline keeps the model on chip: reload after the buffer changed. */
+    if (st == SNN_OK && c->pipe) {
+        uint32_t flags = c->reload ? SNN_FLAG_RELOAD : 0;
+        st = sim_status(c, c->api->reg_write(c->sim, SNN_REG_FLAGS, flags),
+                        "writing the argument registers");
+    }
     if (st == SNN_OK) st = sim_status(c, c->api->start(c->sim), "ap_start");
-    if (st == SNN_OK) c->running = 1;
+    if (st == SNN_OK) c->running = 1, c->reload = 0;
     return st;
 }
 
@@ -368,16 +505,18 @@ static snn_status sim_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles
     int rc = c->api->wait(c->sim, budget, cycles);
     if (rc == SNN_SIM_ERR_TIMEOUT)
         return snn_fail(SNN_ERR_TIMEOUT,
-                        "sim (%u lanes): %s [cycle budget %" PRIu64 " = timeout %u ms x %llu "
+                        "sim (%s): %s [cycle budget %" PRIu64 " = timeout %u ms x %llu "
                         "cycles/ms, or $MPBN_SIM_CYCLE_BUDGET]",
-                        (unsigned)c->info.lanes, c->api->error(c->sim), budget,
+                        c->label, c->api->error(c->sim), budget,
                         (unsigned)(timeout_ms ? timeout_ms : 60000), SIM_CYCLES_PER_MS);
     return sim_status(c, rc, "running the kernel");
 }
 
 const snn_dev_iface snn_dev_sim = {
     .name = "sim",
-    .desc = "RTL kernel (rtl/) simulated cycle-accurately by Verilator (build/sim/libsnn-sim-L<N>.so)",
+    .desc = "RTL kernel (rtl/) simulated cycle-accurately by Verilator "
+            "(build/sim/libsnn-sim-L<N>.so; --config: the layer pipeline, "
+            "libsnn-sim-pipe-<config>.so)",
     .open = sim_open,
     .close = sim_close,
     .bo_alloc = sim_bo_alloc,

@@ -3,7 +3,8 @@
  *
  *   ref   the golden fixed-point model in plain C (docs/numerics.md)
  *   csim  the HLS kernel (hls/) compiled natively
- *   sim   the RTL kernel (rtl/) simulated cycle-accurately by Verilator
+ *   sim   the RTL kernel (rtl/) simulated cycle-accurately by Verilator (the
+ *         layer-pipeline kernel with opts.config)
  *   xrt   an Alveo card through the XRT C API
  *
  * Usage:
@@ -47,6 +48,9 @@ typedef struct snn_dev_opts {
     uint32_t backpressure;  /* sim: percent of cycles the memory model stalls (0..90) */
     uint64_t seed;          /* sim: back-pressure pattern seed */
     const char *waveform;   /* sim: FST/VCD path to trace to, NULL = off */
+    const char *config;     /* sim: the layer-pipeline kernel of this configuration
+                               (include/snn-pipe.h, mk/sim.mk) instead of the lanes
+                               kernel; NULL = the lanes kernel. Not with lanes. */
 } snn_dev_opts;
 
 typedef struct snn_dev_stats {

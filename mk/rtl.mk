@@ -4,6 +4,8 @@
 #   make synth                Yosys synth_xilinx (UltraScale+) per lane count:
 #                             build/synth/report-L<N>.txt and build/synth/summary.txt
 #                             (SYNTH_LANES="1 4 8 16", SYNTH_PARAMS: maxima for synthesis)
+#   make synth-pipe           Yosys resources of one layer pipeline (rtl/snn_pipe_kernel.sv),
+#                             block by block: build/synth/pipe-card.txt (SYNTH_PIPE_CONFIG=card)
 #   make test-rtl-modules     self-checking testbenches of tests/rtl/ (part of test-extra)
 #
 # Details: docs/rtl.md.
@@ -15,7 +17,7 @@ RTL_SRCS       = $(shell cat $(RTL_F) 2>/dev/null)
 RTL_LINT_LANES ?= 1 2 4 8 16
 RTL_TB_DIR    := $(BUILD)/rtl-tests
 
-.PHONY: lint synth test-rtl-modules rtl-check-verilator rtl-check-yosys
+.PHONY: lint synth synth-pipe test-rtl-modules rtl-check-verilator rtl-check-yosys
 
 rtl-check-verilator:
 	@command -v $(RTL_VERILATOR) >/dev/null || { \
@@ -94,3 +96,23 @@ synth: rtl-check-yosys ## Yosys synth_xilinx -family xcup per lane count (SYNTH_
 	    bash scripts/synth.sh $$l $(SYNTH_DIR) $(SYNTH_PARAMS) || exit 1; \
 	done
 	@bash scripts/synth-summary.sh $(foreach l,$(SYNTH_LANES),$(SYNTH_DIR)/report-L$(l).txt) | tee $(SYNTH_DIR)/summary.txt
+
+# ---- synthesis of the layer pipeline -------------------------------------------------
+# One pipeline of rtl/snn_pipe_kernel.sv at a configuration of mk/sim.mk
+# (PIPE_PARAMS_<config>), block by block (scripts/synth-pipe.sh): each block
+# alone at the parameters the kernel gives it, summed with its instance
+# counts, and the pipelines that fit a card (scripts/synth-pipe-table.py).
+# The conv stages keep their hierarchy (one engine derivation for all E).
+# A measurement of about an hour, not part of `make test`.
+# SYNTH_PIPE_BLOCKS="stage1 map1" re-runs some blocks; the slow ones run only
+# when named there (fc and out at full size, loader, "whole": the flattened
+# kernel); SYNTH_PIPE_TIMEOUT (90m) and SYNTH_PIPE_MEM_GB (16) per block.
+SYNTH_PIPE_CONFIG ?= card
+
+synth-pipe: rtl-check-yosys ## Yosys resources of one layer pipeline, block by block, and pipelines per card: build/synth/pipe-card.txt
+	@test -n "$(PIPE_PARAMS_$(SYNTH_PIPE_CONFIG))" || { \
+	    echo "make synth-pipe: no configuration '$(SYNTH_PIPE_CONFIG)' (PIPE_PARAMS_<config> in mk/sim.mk)" >&2; exit 1; }
+	@rc=0; bash scripts/synth-pipe.sh $(SYNTH_DIR)/pipe-$(SYNTH_PIPE_CONFIG) $(PIPE_PARAMS_$(SYNTH_PIPE_CONFIG)) || rc=$$?; \
+	python3 scripts/synth-pipe-table.py $(SYNTH_DIR)/pipe-$(SYNTH_PIPE_CONFIG) $(SYNTH_PIPE_CONFIG) \
+	    > $(SYNTH_DIR)/pipe-$(SYNTH_PIPE_CONFIG).txt || rc=1; \
+	cat $(SYNTH_DIR)/pipe-$(SYNTH_PIPE_CONFIG).txt; exit $$rc

@@ -6,6 +6,9 @@
 #   make test-sim-fixture           mpbn compare ref,sim on the trained fixture (lanes 8, 4)
 #   make bench-sim                  cycles, synops and lane utilisation at 1/4/8/16 lanes
 #   make sim-trace                  FST waveform of a short run in build/sim/trace.fst
+#   make sim-pipe PIPE_CONFIGS=ci   the layer pipeline, build/sim/libsnn-sim-pipe-ci.so
+#                                   (`mpbn ... --device sim --config ci`)
+#   make test-sim-pipe              the layer pipeline vs ref, the host's fit check, --config
 #   TRACE=1 make <any of these>     also write build/sim/trace.fst (FST waveform)
 #
 # A library is one Verilated model of rtl/snn_kernel.sv (-GLANES=N) plus
@@ -89,17 +92,35 @@ PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 
 PIPE_PARAMS_ci    := TM=8 C0_CIN=3 C0_COUT=16 C0_H=16 C0_W=40 C0_E=2 C1_COUT=24 C1_H=16 C1_W=40 \
                      C1_E=3 C2_COUT=24 C2_H=12 C2_W=40 C2_E=2 F_HW=256 F_COUT=40 F_FCH=40 O_COUT=16
 PIPE_LIBS          = $(foreach c,$(PIPE_CONFIGS),$(SIM_DIR)/libsnn-sim-pipe-$(c).so)
+# Every configuration (each PIPE_PARAMS_<config> above), passed on twice:
+#  - to each library's harness as -DSNN_SIM_PIPE_<param>=<value> and
+#    -DSNN_SIM_PIPE_CONFIG=<config>, so the library reports what it was built
+#    with (sim/snn-sim.h, info.pipe; a name is stringified there, so it must be
+#    a C identifier that is not a macro);
+#  - to host/deploy/pipe-fit.c as C initialisers (SNN_PIPE_CONFIG_TABLE,
+#    include/snn-pipe.h): the names `--config` accepts and their maxima, for
+#    the fit check before ap_start.
+PIPE_CONFIG_NAMES := $(sort $(patsubst PIPE_PARAMS_%,%,$(filter PIPE_PARAMS_%,$(.VARIABLES))))
+pipe_comma        := ,
+pipe_space        := $(subst ,, )
+pipe_c_config      = {"$(1)",{$(subst $(pipe_space),$(pipe_comma),$(strip $(addprefix .,$(PIPE_PARAMS_$(1)))))}}
+PIPE_CONFIG_TABLE  = $(subst $(pipe_space),$(pipe_comma),$(foreach c,$(PIPE_CONFIG_NAMES),$(call pipe_c_config,$(c))))
+$(BUILD)/obj/host/deploy/pipe-fit.o: CFLAGS += '-DSNN_PIPE_CONFIG_TABLE=$(PIPE_CONFIG_TABLE)'
+$(BUILD)/obj/host/deploy/pipe-fit.o: mk/sim.mk
 
 sim-pipe: $(PIPE_LIBS) ## build the layer-pipeline kernel's Verilator model(s) (PIPE_CONFIGS="ci card")
 
 $(SIM_DIR)/libsnn-sim-pipe-%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilator
-	@test -n "$(PIPE_PARAMS_$*)" || { echo "make sim-pipe: no configuration '$*' (PIPE_PARAMS_$* in mk/sim.mk: ci, card)" >&2; exit 1; }
+	@test -n "$(PIPE_PARAMS_$*)" || { echo "make sim-pipe: no configuration '$*' (PIPE_PARAMS_<config> in mk/sim.mk: $(PIPE_CONFIG_NAMES))" >&2; exit 1; }
 	$(call sim_build,$(SIM_DIR)/obj-pipe-$*,snn_pipe_kernel,$(foreach p,$(PIPE_PARAMS_$*),-G$(p)) -f rtl/snn_pipe.f,\
-	    -DSNN_SIM_LANES=0,,$@)
+	    -DSNN_SIM_LANES=0 -DSNN_SIM_PIPE_CONFIG=$* $(foreach p,$(PIPE_PARAMS_$*),-DSNN_SIM_PIPE_$(p)),,$@)
 
-test-sim-pipe: $(BUILD)/tests/test-pipe ## layer-pipeline RTL kernel vs ref on random networks, back-pressure on
+# Then tests/cli-sim.sh again: its --config runs need the ci library, which
+# `make test-cli` does not build (there they are skipped, like the lanes runs).
+test-sim-pipe: $(BUILD)/tests/test-pipe $(MPBN) $(TOOLS) ## layer-pipeline RTL kernel vs ref on random networks, back-pressure on; the host's fit check against it; `sim --config ci` from the CLI
 	@$(MAKE) --no-print-directory sim-pipe PIPE_CONFIGS=ci
 	$(SIM_ENV) MPBN_SIM_TESTS=pipe MPBN_PIPE_CONFIG=ci $(BUILD)/tests/test-pipe
+	$(SIM_ENV) MPBN=$(MPBN) bash tests/cli-sim.sh
 
 # tests/test-sim.c: the harness self-tests (test kernel) run in `make test-unit`;
 # the RTL groups only when MPBN_SIM_TESTS asks for them (test-sim-rtl below).

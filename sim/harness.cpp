@@ -1,8 +1,8 @@
 // harness.cpp - the Verilator harness behind sim/snn-sim.h.
 //
-// One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_kernel.sv or
-// the test kernel tests/sim/snn_copy_kernel.sv) plus what a card's shell puts
-// around it:
+// One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_kernel.sv,
+// rtl/snn_pipe_kernel.sv or the test kernel tests/sim/snn_copy_kernel.sv)
+// plus what a card's shell puts around it:
 //
 //            reg_write/reg_read           start/wait (poll ap_done)
 //                   |                            |
@@ -58,6 +58,12 @@
 #endif
 #ifdef SNN_SIM_TEST_KERNEL
 #define SNN_SIM_KERNEL "snn_copy_kernel"
+#elif defined(SNN_SIM_PIPE_CONFIG)
+// The layer pipeline: SNN_SIM_PIPE_CONFIG is the configuration's name (a bare
+// word, stringified here) and SNN_SIM_PIPE_<param> its PIPE_PARAMS_<config>.
+#define SNN_SIM_KERNEL "snn_pipe_kernel"
+#define SNN_SIM_STR_(x) #x
+#define SNN_SIM_STR(x) SNN_SIM_STR_(x)
 #else
 #define SNN_SIM_KERNEL "snn_kernel"
 #endif
@@ -774,6 +780,30 @@ void api_info(snn_sim_info *o)
     o->max_weight_bytes = SNN_SIM_MAX_WEIGHT_BYTES;
     o->max_channels = SNN_SIM_MAX_CHANNELS;
     o->max_spike_words = SNN_SIM_MAX_SPIKE_WORDS;
+    o->arch = SNN_SIM_ARCH_LANES;
+#ifdef SNN_SIM_PIPE_CONFIG
+    o->arch = SNN_SIM_ARCH_PIPE;
+    o->config = SNN_SIM_STR(SNN_SIM_PIPE_CONFIG);
+    snn_pipe_params &p = o->pipe;
+    p.TM = SNN_SIM_PIPE_TM;
+    p.C0_CIN = SNN_SIM_PIPE_C0_CIN;
+    p.C0_COUT = SNN_SIM_PIPE_C0_COUT;
+    p.C0_H = SNN_SIM_PIPE_C0_H;
+    p.C0_W = SNN_SIM_PIPE_C0_W;
+    p.C0_E = SNN_SIM_PIPE_C0_E;
+    p.C1_COUT = SNN_SIM_PIPE_C1_COUT;
+    p.C1_H = SNN_SIM_PIPE_C1_H;
+    p.C1_W = SNN_SIM_PIPE_C1_W;
+    p.C1_E = SNN_SIM_PIPE_C1_E;
+    p.C2_COUT = SNN_SIM_PIPE_C2_COUT;
+    p.C2_H = SNN_SIM_PIPE_C2_H;
+    p.C2_W = SNN_SIM_PIPE_C2_W;
+    p.C2_E = SNN_SIM_PIPE_C2_E;
+    p.F_HW = SNN_SIM_PIPE_F_HW;
+    p.F_COUT = SNN_SIM_PIPE_F_COUT;
+    p.F_FCH = SNN_SIM_PIPE_F_FCH;
+    p.O_COUT = SNN_SIM_PIPE_O_COUT;
+#endif
 }
 
 void set_err(char *err, size_t n, const std::string &m)

@@ -1,11 +1,14 @@
 /*
  * snn-sim.h - the C face of the Verilator harness (sim/harness.cpp): a
- * cycle-accurate RTL kernel (rtl/snn_kernel.sv, or the harness's own test
- * kernel) with an AXI memory model on m_axi_gmem and an AXI-Lite master on
- * s_axi_control, driven the way XRT drives a card.
+ * cycle-accurate RTL kernel (rtl/snn_kernel.sv, the layer pipeline
+ * rtl/snn_pipe_kernel.sv, or the harness's own test kernel) with an AXI
+ * memory model on m_axi_gmem and an AXI-Lite master on s_axi_control, driven
+ * the way XRT drives a card.
  *
  * The harness is built as one shared library per lane count
- * (build/sim/libsnn-sim-L<N>.so, `make sim SIM_LANES=N`) and is opened with
+ * (build/sim/libsnn-sim-L<N>.so, `make sim SIM_LANES=N`) and per
+ * configuration of the layer pipeline (build/sim/libsnn-sim-pipe-<config>.so,
+ * `make sim-pipe PIPE_CONFIGS=<config>`) and is opened with
  * dlopen() by driver/dev-sim.c; the C++ that Verilator needs never leaves
  * sim/. Every entry point is reachable through one symbol, snn_sim_get_api(),
  * so a loader needs a single dlsym() and checks the ABI version once.
@@ -35,12 +38,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snn-pipe.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Bumped whenever snn_sim_api or the structs below change layout. */
-#define SNN_SIM_ABI 1u
+/* Bumped whenever snn_sim_api or the structs below change layout.
+ * 2: snn_sim_info.arch, .config, .pipe. */
+#define SNN_SIM_ABI 2u
 
 /* Defaults for the zero fields of snn_sim_cfg. */
 #define SNN_SIM_DEFAULT_LATENCY 32u        /* read latency: AR handshake to first R beat */
@@ -88,10 +94,16 @@ typedef struct snn_sim_cfg {
                                  (e.g. "+verilator+rand+reset+0"), NULL = none */
 } snn_sim_cfg;
 
+/* Which kernel a library simulates (snn_sim_info.arch). */
+#define SNN_SIM_ARCH_LANES 0u /* rtl/snn_kernel.sv (lanes, max_*) or the test kernel */
+#define SNN_SIM_ARCH_PIPE 1u  /* rtl/snn_pipe_kernel.sv (config, pipe) */
+
 /* What the library was built from. The max_* fields are the RTL kernel's
  * compile-time maxima (parameters of snn_kernel, docs/rtl.md "Compile-time
  * maxima"); a deploy image beyond them must be refused before start. 0 = the
- * kernel has no such limit (the harness's test kernel). */
+ * kernel has no such limit (the harness's test kernel, the layer pipeline).
+ * The layer pipeline has its own maxima per stage (pipe): a deploy image is
+ * checked with snn_pipe_fit (include/snn-pipe.h). */
 typedef struct snn_sim_info {
     uint32_t abi;              /* SNN_SIM_ABI */
     uint32_t lanes;            /* LANES parameter of this build */
@@ -108,6 +120,11 @@ typedef struct snn_sim_info {
     uint32_t max_weight_bytes; /* MAX_WEIGHT_BYTES: on-chip weights, lane-padded */
     uint32_t max_channels;     /* MAX_CHANNELS: bias words, lane-padded */
     uint32_t max_spike_words;  /* MAX_SPIKE_WORDS: 32-bit spike-map words per buffer */
+    uint32_t arch;             /* SNN_SIM_ARCH_LANES or SNN_SIM_ARCH_PIPE */
+    const char *config;        /* pipe: the configuration of mk/sim.mk (PIPE_PARAMS_<config>);
+                                  NULL otherwise */
+    snn_pipe_params pipe;      /* pipe: the kernel's parameters (stage maxima, engines);
+                                  zero otherwise */
 } snn_sim_info;
 
 /* Counters since create(). */

@@ -366,16 +366,16 @@ help_lists() { # command, options...
 help_lists train --data --arch --T --mpbn --epochs --batch --lr --wd --limit-train --limit-test \
     --seed --threads --augment --no-augment --max-batches --stop-after --resume --out --force --quiet
 expect_true "train help: range and default" help_has "--batch N training images per step (range 2..65536; default 64)"
-help_lists eval --device --threads --data --limit --batch --lanes --xclbin --device-index \
+help_lists eval --device --threads --data --limit --batch --lanes --config --xclbin --device-index \
     --timeout-ms --mem-latency --backpressure --seed --waveform
 expect_true "eval help: --backpressure range" help_has "(range 0..90; default 0)"
 help_lists fold --out --check --data --force
 help_lists info --json
-help_lists compare --devices --split --random --data --limit --batch --lanes --xclbin \
+help_lists compare --devices --split --random --data --limit --batch --lanes --config --xclbin \
     --device-index --timeout-ms --mem-latency --backpressure --seed --waveform --random-net \
     --shape --T --classes --extreme
 help_lists bench --devices --random --clock-mhz --csv --force --data --limit --batch --lanes \
-    --xclbin --device-index --timeout-ms --mem-latency --backpressure --seed --waveform
+    --config --xclbin --device-index --timeout-ms --mem-latency --backpressure --seed --waveform
 expect_true "bench help: its --limit default" help_has "(0 = all; range 0..2^32-1; default 1000)"
 "$MPBN" eval --help >"$tmp/eval-help.txt" 2>/dev/null
 check "help eval" 0 "$MPBN" help eval && expect_same "help eval is eval --help" "$tmp/out" "$tmp/eval-help.txt"

@@ -2,8 +2,9 @@
  * test-opts.c - the option layer (host/cli/opts.c): both value forms, flags,
  * positional arguments and `--`, every message (unknown option, missing
  * value, bad number, bad choice, required option), --help winning over
- * errors, the number parsers at their edges, and the generated help listing
- * every option with its range and default.
+ * errors, the number parsers at their edges, the generated help listing
+ * every option with its range and default, options that exclude each other,
+ * and --config of the device fragment (the configurations of mk/sim.mk).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "cli/opts.h"
+#include "snn-dev.h"
 
 /* A table with one option of every kind. */
 typedef struct fixture {
@@ -313,12 +315,67 @@ static void test_run(void **state)
     snn_opts_parse_only = 0;
 }
 
+/* An option that excludes another: both given is an error naming both (in
+ * either order), the help says "not with"; the device fragment's --config
+ * takes the configurations this build knows and excludes --lanes. */
+static void test_excludes(void **state)
+{
+    (void)state;
+    uint32_t a = 0;
+    const char *b = NULL;
+    snn_opt tab[] = {
+        SNN_O_U32("--aa", "N", &a, 0, 9, "first", .excludes = "--bb"),
+        SNN_O_STR("--bb", "S", &b, "second"),
+        SNN_O_END,
+    };
+    snn_opt_spec spec = {.cmd = "test", .opts = tab};
+    char *both[] = {"test", "--bb", "x", "--aa", "1"};
+    int help = 0;
+    assert_int_equal(snn_opts_parse(&spec, 5, both, &help), SNN_ERR_ARG);
+    assert_string_equal(snn_last_error(), "--aa and --bb cannot be given together");
+    a = 0, b = NULL;
+    assert_int_equal(snn_opts_parse(&spec, 3, both, &help), SNN_OK);
+    assert_string_equal(b, "x");
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&buf, &n);
+    assert_non_null(m);
+    snn_opts_help(&spec, m);
+    fclose(m);
+    if (!strstr(buf, "  --aa N                  first (range 0..9; default 0; not with --bb)\n"))
+        fail_msg("help:\n%s", buf);
+    free(buf);
+
+    snn_dev_opts dev;
+    snn_dev_opts_init(&dev);
+    const char *data = NULL;
+    uint32_t limit = 0;
+    snn_opt dt[] = {SNN_OPTS_DEVICE(&dev, &data, &limit), SNN_O_END};
+    snn_opt_spec ds = {.cmd = "eval", .opts = dt};
+    char *ok[] = {"eval", "--config", "ci"};
+    assert_int_equal(snn_opts_parse(&ds, 3, ok, &help), SNN_OK);
+    assert_string_equal(dev.config, "ci");
+    dev.config = NULL;
+    char *bad[] = {"eval", "--config=bogus"};
+    assert_int_equal(snn_opts_parse(&ds, 2, bad, &help), SNN_ERR_ARG);
+    const char *msg = snn_last_error();
+    if (!strstr(msg, "--config: unknown configuration 'bogus' of the layer-pipeline kernel "
+                     "(one of ") ||
+        !strstr(msg, snn_pipe_config_names()))
+        fail_msg("got \"%s\"", msg);
+    assert_null(dev.config);
+    char *lanes[] = {"eval", "--config", "ci", "--lanes", "8"};
+    assert_int_equal(snn_opts_parse(&ds, 5, lanes, &help), SNN_ERR_ARG);
+    assert_string_equal(snn_last_error(), "--lanes and --config cannot be given together");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),    cmocka_unit_test(test_messages),
         cmocka_unit_test(test_help_wins), cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_help_text), cmocka_unit_test(test_run),
+        cmocka_unit_test(test_excludes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,10 @@
  * odd map sizes, extreme weights and biases, negative-polarity and constant
  * neurons, 20% AXI back-pressure; several runs on one kernel instance (the
  * maps' tags carry over from run to run); a network that does not fit gets
- * records with pred = -1. Prints cycles per image.
+ * records with pred = -1, and the host's mirror of the loader's fit check
+ * (include/snn-pipe.h) gives the kernel's verdict on networks at and beyond
+ * every limit; the sim device with --config (driver/dev-sim.c) on two models.
+ * Prints cycles per image.
  *
  * Runs when MPBN_SIM_TESTS contains "pipe" (`make test-sim-pipe`);
  * MPBN_PIPE_CONFIG selects the library (default ci).
@@ -29,6 +32,8 @@
 #include "deploy/snn-deploy.h"
 #include "fold/snn-fold.h"
 #include "sim/snn-sim.h"
+#include "snn-dev.h"
+#include "snn-pipe.h"
 #include "snn-regmap.h"
 
 static const snn_sim_api *g_api;
@@ -307,6 +312,216 @@ static void test_nofit(void **state)
     free(img);
 }
 
+/* The library says what it is (sim/snn-sim.h), with the parameters of the
+ * same configuration in this build's table (mk/sim.mk); and snn_pipe_fit,
+ * the host's mirror of the loader, refuses exactly the networks the kernel
+ * answers with pred = -1: networks at and one past each limit of the
+ * configuration, and each way of not mapping onto the stages. */
+static void test_fit_mirror(void **state)
+{
+    (void)state;
+    snn_sim_info in;
+    api()->info(&in);
+    assert_int_equal(in.arch, SNN_SIM_ARCH_PIPE);
+    assert_string_equal(in.kernel, "snn_pipe_kernel");
+    assert_int_equal(in.lanes, 0);
+    const char *want = getenv("MPBN_PIPE_CONFIG");
+    assert_non_null(in.config);
+    assert_string_equal(in.config, want && want[0] ? want : "ci");
+    const snn_pipe_config *tab = snn_pipe_config_find(in.config);
+    assert_non_null(tab);
+    assert_memory_equal(&tab->p, &in.pipe, sizeof in.pipe);
+    const snn_pipe_config cfg = {in.config, in.pipe};
+    const snn_pipe_params *p = &in.pipe;
+
+    struct {
+        char arch[48];
+        uint32_t c, h, w, T, K;
+    } cs[40];
+    int n = 0;
+#define CASE(a, c_, h_, w_, T_, K_)                                                                \
+    do {                                                                                           \
+        assert_true(n < (int)(sizeof cs / sizeof cs[0]));                                          \
+        snprintf(cs[n].arch, sizeof cs[n].arch, "%s", a);                                          \
+        cs[n].c = c_, cs[n].h = h_, cs[n].w = w_, cs[n].T = T_, cs[n].K = K_;                      \
+        n++;                                                                                       \
+    } while (0)
+    char a[48];
+    uint32_t h = p->C0_H < p->C1_H ? p->C0_H : p->C1_H, w = p->C0_W < p->C1_W ? p->C0_W : p->C1_W;
+    h = h < p->C2_H ? h : p->C2_H; /* maps every conv stage holds */
+    w = w < p->C2_W ? w : p->C2_W;
+    CASE("c2,f4", 1, 6, 6, 2, 4);
+    CASE("c2,f4", 1, 6, 6, p->TM, 4);
+    if (p->TM < SNN_MAX_T) CASE("c2,f4", 1, 6, 6, p->TM + 1, 4);
+    CASE("c2,f4", 1, 6, 6, 2, p->O_COUT);
+    if (p->O_COUT < SNN_MAX_CLASSES) CASE("c2,f4", 1, 6, 6, 2, p->O_COUT + 1);
+    CASE("c2,f4", p->C0_CIN, 6, 6, 2, 4);
+    CASE("c2,f4", p->C0_CIN + 1, 6, 6, 2, 4);
+    for (uint32_t d = 0; d <= 1; d++) {
+        snprintf(a, sizeof a, "c%u,f4", p->C0_COUT + d);
+        CASE(a, 1, 6, 6, 2, 4);
+        snprintf(a, sizeof a, "c2,c%u,f4", p->C1_COUT + d);
+        CASE(a, 1, 6, 6, 2, 4);
+        snprintf(a, sizeof a, "c2,c2,c%u,f4", p->C2_COUT + d);
+        CASE(a, 1, 6, 6, 2, 4);
+        snprintf(a, sizeof a, "c2,f%u", p->F_COUT + d);
+        CASE(a, 1, 6, 6, 2, 4);
+        CASE("c2,p,f4", 1, p->C0_H + d, 8, 2, 4);
+        CASE("c2,p,f4", 1, 8, p->C0_W + d, 2, 4);
+        CASE("c2,f4", 1, h + d, 4, 2, 4); /* pass-through stages */
+        CASE("c2,f4", 1, 4, w + d, 2, 4);
+    }
+    uint32_t wf = p->F_HW / h; /* the fc stage's pixels: at most, and one row more */
+    if (wf + 1 <= w) {
+        CASE("c2,f4", 1, h, wf, 2, 4);
+        CASE("c2,f4", 1, h, wf + 1, 2, 4);
+    }
+    CASE("f33,f9", 1, 7, 5, 3, 4);
+    CASE("c2,c2,c2,c2,f4", 1, 8, 8, 2, 4);
+    CASE("c2,f4,f4", 1, 8, 8, 2, 4);
+    CASE("c2", 1, 8, 8, 2, 4);
+    CASE("c2,p,p,p,f4", 1, 16, 16, 2, 4);
+    CASE("c2,p,p,p,p,f4", 1, 16, 32, 2, 4);
+    CASE("c2,p,c2,p,p,f4", 1, 16, 16, 2, 4);
+#undef CASE
+
+    snn_sim_cfg scfg = {0};
+    scfg.backpressure = 10;
+    char err[512];
+    snn_sim_t *s = api()->create(&scfg, err, sizeof err);
+    if (!s) fail_msg("create: %s", err);
+    int n_fit = 0, n_nofit = 0;
+    for (int i = 0; i < n; i++) {
+        uint8_t *img;
+        size_t size;
+        if (snn_deploy_random(40 + (uint64_t)i, cs[i].arch, cs[i].c, cs[i].h, cs[i].w, cs[i].T,
+                              cs[i].K, 0, &img, &size) != SNN_OK)
+            fail_msg("random net %s: %s", cs[i].arch, snn_last_error());
+        snn_net net;
+        assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
+        snn_clear_error();
+        int fits = snn_pipe_fit(&net, &cfg, NULL) == SNN_OK;
+        char why[512];
+        snprintf(why, sizeof why, "%s", fits ? "fits" : snn_last_error());
+        enum { N = 2 };
+        size_t pxb = (size_t)cs[i].c * cs[i].h * cs[i].w;
+        size_t stride = snn_result_stride(cs[i].K, net.n_layers);
+        uint8_t *px = malloc(pxb * N), *ref = calloc(N, stride), *got = calloc(N, stride);
+        snn_pixels_random(40 + (uint64_t)i, N, cs[i].c, cs[i].h, cs[i].w, px);
+        uint64_t model;
+        assert_int_equal(api()->alloc(s, size, &model), SNN_SIM_OK);
+        assert_int_equal(api()->mem_write(s, model, img, size), SNN_SIM_OK);
+        run_flags(s, model, &net, px, N, got, SNN_FLAG_RELOAD);
+        assert_int_equal(api()->free(s, model), SNN_SIM_OK);
+        int kernel_fits = 1;
+        for (uint32_t k = 0; k < N; k++) {
+            int32_t pred;
+            memcpy(&pred, got + k * stride + 4u * cs[i].K, 4);
+            if (pred == -1) kernel_fits = 0;
+        }
+        printf("  %-18s %ux%ux%u T=%-2u K=%-2u kernel: %-7s host: %s\n", cs[i].arch, cs[i].c,
+               cs[i].h, cs[i].w, cs[i].T, cs[i].K, kernel_fits ? "fits" : "pred -1", why);
+        if (kernel_fits != fits)
+            fail_msg("%s %ux%ux%u T=%u K=%u: the kernel %s, snn_pipe_fit says: %s", cs[i].arch,
+                     cs[i].c, cs[i].h, cs[i].w, cs[i].T, cs[i].K,
+                     kernel_fits ? "runs it" : "answers pred = -1", why);
+        if (fits) {
+            snn_ref_run(&net, px, N, ref, NULL);
+            if (diff_records(cs[i].arch, &net, ref, got, N))
+                fail_msg("%s: records differ from ref", cs[i].arch);
+        }
+        n_fit += fits, n_nofit += !fits;
+        free(px);
+        free(ref);
+        free(got);
+        free(img);
+    }
+    api()->destroy(s);
+    printf("  %d networks: %d fit, %d do not; kernel and host agree on every one\n", n, n_fit,
+           n_nofit);
+}
+
+/* The sim device on this configuration (driver/dev-sim.c, opts.config):
+ * records equal ref's for two models loaded one after the other on one
+ * device; a second run of the same model is cheaper by the load (the flags
+ * register carries SNN_FLAG_RELOAD only on the first run after the model was
+ * written); a network that does not fit is refused before ap_start with
+ * snn_pipe_fit's reason; a trace request is refused (not used yet);
+ * --lanes with --config is refused naming both. */
+static void test_device(void **state)
+{
+    (void)state;
+    snn_sim_info in;
+    api()->info(&in);
+    setenv("MPBN_SIM_DIR", "build/sim", 0); /* make test-sim-pipe sets it */
+    snn_dev_opts o;
+    snn_dev_opts_init(&o);
+    o.config = in.config;
+    o.batch = 4;
+    o.backpressure = 15;
+    snn_dev_t *dev;
+    if (snn_dev_open("sim", &o, &dev) != SNN_OK) fail_msg("open: %s", snn_last_error());
+    enum { N = 8 };
+    const char *arch[2] = {"c4,p,c8,f16", "c3,c5,p,f7"};
+    uint8_t px[N * 144];
+    snn_pixels_random(21, N, 1, 12, 12, px);
+    for (int m = 0; m < 2; m++) {
+        uint8_t *img;
+        size_t size;
+        assert_int_equal(
+            snn_deploy_random(21 + (uint64_t)m, arch[m], 1, 12, 12, 4, 10, 0, &img, &size), SNN_OK);
+        snn_net net;
+        assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
+        size_t stride = snn_result_stride(10, net.n_layers);
+        uint8_t *ref = calloc(N, stride), *got = calloc(N, stride);
+        snn_ref_run(&net, px, N, ref, NULL);
+        if (snn_dev_load(dev, img, size) != SNN_OK) fail_msg("load: %s", snn_last_error());
+        snn_dev_stats st0, st1, st2;
+        snn_dev_get_stats(dev, &st0);
+        if (snn_dev_run(dev, px, 4, NULL, got, NULL) != SNN_OK)
+            fail_msg("run: %s", snn_last_error());
+        snn_dev_get_stats(dev, &st1);
+        if (snn_dev_run(dev, px + 4 * 144, 4, NULL, got + 4 * stride, NULL) != SNN_OK)
+            fail_msg("run: %s", snn_last_error());
+        snn_dev_get_stats(dev, &st2);
+        if (diff_records(arch[m], &net, ref, got, N))
+            fail_msg("%s: records differ from ref", arch[m]);
+        uint64_t c1 = st1.cycles - st0.cycles, c2 = st2.cycles - st1.cycles;
+        printf("  %s: %llu cycles with the load, %llu without\n", arch[m], (unsigned long long)c1,
+               (unsigned long long)c2);
+        if (c2 >= c1)
+            fail_msg("%s: the second run reloaded the model (%llu >= %llu cycles)", arch[m],
+                     (unsigned long long)c2, (unsigned long long)c1);
+        uint32_t *tr = calloc((size_t)snn_trace_words(&net) * 4, 4);
+        assert_int_not_equal(snn_dev_run(dev, px, 4, NULL, NULL, tr), SNN_OK);
+        if (!strstr(snn_last_error(), "is not run in trace mode yet"))
+            fail_msg("trace: %s", snn_last_error());
+        free(tr);
+        free(ref);
+        free(got);
+        free(img);
+    }
+    uint8_t *img;
+    size_t size;
+    assert_int_equal(snn_deploy_random(5, "f33,f9", 1, 12, 12, 3, 4, 0, &img, &size), SNN_OK);
+    assert_int_equal(snn_dev_load(dev, img, size), SNN_OK);
+    snn_dev_stats a, b;
+    snn_dev_get_stats(dev, &a);
+    int32_t preds[2];
+    assert_int_equal(snn_dev_run(dev, px, 2, preds, NULL, NULL), SNN_ERR_UNSUPPORTED);
+    snn_dev_get_stats(dev, &b);
+    if (!strstr(snn_last_error(), "does not fit the layer-pipeline kernel") ||
+        !strstr(snn_last_error(), "layer 0 (fc) reads the image"))
+        fail_msg("no fit: %s", snn_last_error());
+    assert_int_equal(b.runs, a.runs); /* nothing started */
+    free(img);
+    snn_dev_close(dev);
+    o.lanes = 8;
+    assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_ERR_ARG);
+    if (!strstr(snn_last_error(), "--config") || !strstr(snn_last_error(), "--lanes"))
+        fail_msg("lanes: %s", snn_last_error());
+}
+
 int main(void)
 {
     const char *sel = getenv("MPBN_SIM_TESTS");
@@ -316,6 +531,8 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nofit),
+        cmocka_unit_test(test_fit_mirror),
+        cmocka_unit_test(test_device),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_random_networks),
     };

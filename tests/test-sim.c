@@ -151,6 +151,9 @@ static void test_info(void **state)
     assert_int_equal(in.data_bits, 64);
     assert_int_equal(in.max_neurons, 0); /* the test kernel has no maxima */
     assert_non_null(in.verilator);
+    assert_int_equal(in.arch, SNN_SIM_ARCH_LANES);
+    assert_null(in.config);
+    assert_int_equal(in.pipe.TM, 0);
 }
 
 static void test_register_map(void **state)
@@ -643,6 +646,8 @@ static void test_rtl_register_map(void **state)
     assert_string_equal(in.kernel, "snn_kernel");
     assert_int_equal(in.lanes, 8);
     assert_true(in.max_neurons > 0);
+    assert_int_equal(in.arch, SNN_SIM_ARCH_LANES);
+    assert_null(in.config);
     snn_sim_cfg cfg = {0};
     char err[512];
     snn_sim_t *s = api->create(&cfg, err, sizeof err);

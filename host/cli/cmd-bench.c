@@ -275,6 +275,7 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
     if (!j) return NULL;
     uint32_t L = net->n_layers, T = net->hdr->timesteps;
     snn_json_str(j, "device", r->name);
+    if (o->dev.config && !strcmp(r->name, "sim")) snn_json_str(j, "config", o->dev.config);
     snn_json_int(j, "images", r->images);
     snn_json_num(j, "seconds", r->seconds);
     snn_json_num(j, "images_per_s", r->images_per_s);

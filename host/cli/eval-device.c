@@ -3,8 +3,9 @@
  * a deploy image on any backend of the device API (include/snn-dev.h).
  *
  *   mpbn eval MODEL.snn [--device D] [--data DIR] [--limit N] [--batch N]
- *                       [--lanes N] [--xclbin F] [--device-index N] [--timeout-ms N]
- *                       [--mem-latency N] [--backpressure P] [--seed N] [--waveform F]
+ *                       [--lanes N | --config NAME] [--xclbin F] [--device-index N]
+ *                       [--timeout-ms N] [--mem-latency N] [--backpressure P] [--seed N]
+ *                       [--waveform F]
  *
  * (parsed by host/cli/cmd-eval.c: the device fragment of host/cli/opts.h)
  *
@@ -16,7 +17,8 @@
  * estimated to take more than a few minutes is announced first, with
  * --limit as the way to shorten it. Last stdout line:
  * {"accuracy":..,"images":..,"images_per_s":..,"device":..,"spikes_per_image":..,
- *  "synops_per_image":..,"per_layer":{..},"cycles_per_image":.. (sim)}.
+ *  "synops_per_image":..,"per_layer":{..},"cycles_per_image":.. (sim),
+ *  "config":.. (sim --config)}.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +145,7 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
     snn_json_int(j, "images", ds.n);
     snn_json_num(j, "images_per_s", secs > 0 ? ds.n / secs : 0);
     snn_json_str(j, "device", device);
+    if (o.config && !strcmp(device, "sim")) snn_json_str(j, "config", o.config);
     snn_json_str(j, "model", model_path);
     snn_json_num(j, "seconds", secs);
     snn_json_num(j, "spikes_per_image", ds.n ? (double)sp / ds.n : 0);

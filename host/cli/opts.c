@@ -140,6 +140,19 @@ static void format_value(const snn_opt *o, char *buf, size_t size)
     }
 }
 
+snn_status snn_opts_pipe_config(const char *value, void *field)
+{
+    if (!snn_pipe_config_find(value)) {
+        const char *names = snn_pipe_config_names();
+        return snn_fail(SNN_ERR_ARG,
+                        "unknown configuration '%.64s' of the layer-pipeline kernel (%s%s; "
+                        "PIPE_PARAMS_<config> in mk/sim.mk)",
+                        value, names[0] ? "one of " : "", names[0] ? names : "none in this build");
+    }
+    *(const char **)field = value;
+    return SNN_OK;
+}
+
 /* ---- parsing ------------------------------------------------------------------ */
 
 /* Edit distance of two short strings (for "did you mean"); large when long. */
@@ -305,6 +318,9 @@ snn_status snn_opts_parse(snn_opt_spec *spec, int argc, char **argv, int *help)
     for (snn_opt *o = spec->opts; !failed && o && o->kind != SNN_OPT_END; o++)
         if (is_option(o) && (o->flags & SNN_OPTF_REQUIRED) && !o->given)
             OPT_FAIL("%s%s%s is required", o->name, o->meta ? " " : "", o->meta ? o->meta : "");
+    for (snn_opt *o = spec->opts; !failed && o && o->kind != SNN_OPT_END; o++)
+        if (is_option(o) && o->given && o->excludes && snn_opts_given(spec, o->excludes))
+            OPT_FAIL("%s and %s cannot be given together", o->name, o->excludes);
 #undef OPT_FAIL
     return failed ? SNN_ERR_ARG : SNN_OK;
 }
@@ -375,7 +391,7 @@ static void help_entry(const snn_opt_spec *spec, const snn_opt *o, FILE *f)
     case SNN_OPT_DOUBLE: EXTRA("range %g..%g", o->dlo, o->dhi); break;
     case SNN_OPT_ENUM:
     case SNN_OPT_FUNC:
-        if (o->choices) EXTRA("one of %s", o->choices);
+        if (o->choices && o->choices[0]) EXTRA("one of %s", o->choices);
         break;
     default: break;
     }
@@ -390,6 +406,7 @@ static void help_entry(const snn_opt_spec *spec, const snn_opt *o, FILE *f)
     }
     if (def && *def) EXTRA("default %s", def);
     if (o->flags & SNN_OPTF_REQUIRED) EXTRA("required");
+    if (o->excludes) EXTRA("not with %s", o->excludes);
 #undef EXTRA
     if (k && k < sizeof extra - 1) strcat(extra, ")");
     char text[1024];

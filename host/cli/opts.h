@@ -38,6 +38,7 @@
 
 #include "io/snn-data.h"
 #include "snn-common.h"
+#include "snn-pipe.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +74,7 @@ typedef struct snn_opt {
     const char *def;         /* default in the help; NULL: the field's value before parsing */
     const char *help;        /* one sentence; "(range ..; default ..)" is appended */
     unsigned flags;          /* SNN_OPTF_* */
+    const char *excludes;    /* the name of an option that may not be given with this one */
     /* written by the parser */
     int given;               /* the option was on the command line */
     char def_buf[48];        /* the field's value before parsing, for the help */
@@ -118,7 +120,10 @@ typedef struct snn_opt {
  * snn_dev_opts * (include/snn-dev.h), data a const char **, limit a uint32_t *.
  * The lane counts the kernels have: the RTL kernel LANES = 1, 2, 4, 8 or 16
  * (rtl/snn_kernel.sv), the HLS kernel a power of two up to 64 with csim
- * builds of 1..32 (hls/csim-lanes*.c); each device refuses what it lacks. */
+ * builds of 1..32 (hls/csim-lanes*.c); each device refuses what it lacks.
+ * --config picks the layer-pipeline RTL kernel instead (sim): one of the
+ * configurations of mk/sim.mk this build knows (include/snn-pipe.h), checked
+ * while parsing; it has no lanes, so --lanes is refused with it. */
 #define SNN_OPTS_LANES_MAX 64u
 #define SNN_OPTS_DEVICE(dev, data, limit)                                                          \
     SNN_O_GROUP("data and device options (the same for eval of a deploy image, compare and "       \
@@ -130,7 +135,14 @@ typedef struct snn_opt {
     SNN_O_U32("--lanes", "N", &(dev)->lanes, 1, SNN_OPTS_LANES_MAX,                                \
               "csim/sim: lane count of the kernel build; the RTL kernel (sim) has 1, 2, 4, 8 or "  \
               "16 lanes, csim has builds of 1 to 32",                                              \
-              .def = "the build's: csim 16, sim 8", .flags = SNN_OPTF_POW2 | SNN_OPTF_DEVICE),      \
+              .def = "the build's: csim 16, sim 8", .flags = SNN_OPTF_POW2 | SNN_OPTF_DEVICE,      \
+              .excludes = "--config"),                                                             \
+    SNN_O_FUNC("--config", "NAME", &(dev)->config, snn_opts_pipe_config,                           \
+               "sim: run the layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv) of configuration " \
+               "NAME of mk/sim.mk (build/sim/libsnn-sim-pipe-NAME.so, `make sim-pipe "             \
+               "PIPE_CONFIGS=NAME`) instead of the lanes kernel",                                  \
+               .choices = snn_pipe_config_names(), .def = "none: the lanes kernel",                \
+               .flags = SNN_OPTF_DEVICE, .excludes = "--lanes"),                                   \
     SNN_O_STR("--xclbin", "FILE", &(dev)->xclbin, "xrt: the card image (.xclbin)",                \
               .flags = SNN_OPTF_DEVICE),                                                           \
     SNN_O_I32("--device-index", "N", &(dev)->device_index, 0, 1024, "xrt: which card",             \
@@ -187,6 +199,11 @@ void snn_opts_wrap(FILE *f, const char *text, int col, int indent);
  * usage line on stderr, returns 2. */
 int snn_opts_usage_error(const snn_opt_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* SNN_O_FUNC parser of --config (SNN_OPTS_DEVICE): a configuration of the
+ * layer-pipeline kernel this build knows (snn_pipe_config_find); stores the
+ * name (a const char *). */
+snn_status snn_opts_pipe_config(const char *value, void *field);
 
 /* The entry named name ("--lanes"), or NULL. */
 const snn_opt *snn_opts_find(const snn_opt_spec *spec, const char *name);
