@@ -3,10 +3,12 @@
 # hls/run_hls.tcl's export_design.
 #
 #   vivado -mode batch -nojournal -nolog -source constraints/package_xo.tcl \
-#          -tclargs <repo> <out.xo> <part> <lanes>
+#          -tclargs <repo> <out.xo> <part> <config> <PARAM=value>...
 #
 # what `make xclbin KERNEL_SRC=rtl` runs (mk/xclbin.mk). Steps:
-#   1. a Vivado project with the sources of rtl/snn.f in order, top snn_kernel,
+#   1. a Vivado project with the sources of rtl/snn.f in order, top snn_kernel
+#      (the layer pipeline of docs/rtl.md) with the Verilog parameters of one
+#      configuration of mk/sim.mk (PIPE_PARAMS_<config>),
 #      the clock constraint constraints/snn_kernel.xdc (out-of-context only);
 #   2. ipx::package_project into an IP whose bus interfaces are the Vitis RTL
 #      kernel interfaces: s_axi_control (AXI4-Lite slave, register map of
@@ -15,18 +17,25 @@
 #   3. the register block of s_axi_control (CTRL, GIE, IER, ISR and the five
 #      arguments, pointer arguments tied to m_axi_gmem), the kernel DRCs;
 #   4. package_xo with constraints/kernel.xml (argument ids and offsets).
-# Parameters fixed at packaging: LANES (the lane count) and
-# C_S_AXI_CONTROL_ADDR_WIDTH = 12 (a 4 KiB register window, as Vitis expects;
-# the kernel decodes offsets 0x00..0x47 and ignores the rest).
+# Parameters fixed at packaging: those of the configuration (stage maxima,
+# engines per stage, T) and C_S_AXI_CONTROL_ADDR_WIDTH = 12 (a 4 KiB register
+# window, as Vitis expects; the kernel decodes offsets 0x00..0x4F and ignores
+# the rest).
 
-if {[llength $argv] < 4} {
-    puts stderr "usage: vivado -mode batch -source package_xo.tcl -tclargs <repo> <out.xo> <part> <lanes>"
+if {[llength $argv] < 5} {
+    puts stderr "usage: vivado -mode batch -source package_xo.tcl -tclargs <repo> <out.xo> <part> <config> <PARAM=value>..."
     exit 2
 }
-set repo  [file normalize [lindex $argv 0]]
-set xo    [file normalize [lindex $argv 1]]
-set part  [lindex $argv 2]
-set lanes [lindex $argv 3]
+set repo   [file normalize [lindex $argv 0]]
+set xo     [file normalize [lindex $argv 1]]
+set part   [lindex $argv 2]
+set config [lindex $argv 3]
+set params [list C_S_AXI_CONTROL_ADDR_WIDTH 12]
+foreach pv [lrange $argv 4 end] {
+    set kv [split $pv =]
+    if {[llength $kv] != 2} { puts stderr "package_xo: '$pv' is not PARAM=value"; exit 2 }
+    lappend params [lindex $kv 0] [lindex $kv 1]
+}
 set work  [file join [file dirname $xo] rtl_pkg]
 set ipdir [file join $work ip]
 file delete -force $work
@@ -52,7 +61,9 @@ foreach f $srcs {
 }
 set_property include_dirs [list [file join $repo rtl]] [current_fileset]
 set_property top snn_kernel [current_fileset]
-set_property generic "LANES=$lanes C_S_AXI_CONTROL_ADDR_WIDTH=12" [current_fileset]
+set generic {}
+foreach {p v} $params { lappend generic "$p=$v" }
+set_property generic [join $generic " "] [current_fileset]
 add_files -fileset constrs_1 -norecurse [file join $repo constraints snn_kernel.xdc]
 set_property used_in_synthesis true [get_files snn_kernel.xdc]
 set_property used_in_implementation false [get_files snn_kernel.xdc]
@@ -66,11 +77,11 @@ ipx::edit_ip_in_project -upgrade true -name snn_kernel_edit -directory [file joi
     [file join $ipdir component.xml]
 set core [ipx::current_core]
 set_property core_revision 1 $core
-set_property display_name "snn_kernel (mpbn, $lanes lanes)" $core
-set_property description "Spike-driven accumulate-and-threshold SNN kernel (docs/rtl.md)" $core
+set_property display_name "snn_kernel (mpbn layer pipeline, configuration $config)" $core
+set_property description "Event-driven layer-pipeline SNN kernel (docs/rtl.md)" $core
 
 # Fixed parameter values, not user choices in the IP.
-foreach {p v} [list LANES $lanes C_S_AXI_CONTROL_ADDR_WIDTH 12] {
+foreach {p v} $params {
     set up [ipx::get_user_parameters $p -of_objects $core]
     if {$up ne ""} { set_property value $v $up }
     set hp [ipx::get_hdl_parameters $p -of_objects $core]
@@ -113,6 +124,7 @@ foreach {name off bits desc bus} {
     results  0x028 64 "result records, device address" m_axi_gmem
     trace    0x034 64 "spike trace, device address, 0 = off" m_axi_gmem
     n_images 0x040 32 "images in this run" ""
+    flags    0x048 32 "bit 0: reload the model" ""
 } {
     set r [ipx::add_register $name $blk]
     set_property address_offset $off $r
@@ -138,5 +150,5 @@ close_project -delete
 file delete -force $xo
 package_xo -xo_path $xo -kernel_name snn_kernel -ip_directory $ipdir \
     -kernel_xml [file join $repo constraints kernel.xml] -ctrl_protocol ap_ctrl_hs
-puts "package_xo: wrote $xo ($lanes lanes, part $part)"
+puts "package_xo: wrote $xo (configuration $config, part $part)"
 exit 0

@@ -1,32 +1,31 @@
 /*
- * dev-sim.c - the `sim` device: the RTL kernel (rtl/snn_kernel.sv) simulated
- * cycle-accurately by Verilator, driven the way XRT drives a card; with
- * opts.config (`--config NAME`) the layer-pipeline kernel
- * (rtl/snn_pipe_kernel.sv, docs/rtl-pipeline.md) of that configuration.
+ * dev-sim.c - the `sim` device: the layer-pipeline RTL kernel
+ * (rtl/snn_pipe_kernel.sv, docs/rtl-pipeline.md) simulated cycle-accurately
+ * by Verilator, driven the way XRT drives a card.
  *
- * The simulator is a shared library per lane count, libsnn-sim-L<N>.so
- * (`make sim SIM_LANES=N`, sim/snn-sim.h), or per pipeline configuration,
- * libsnn-sim-pipe-<config>.so (`make sim-pipe PIPE_CONFIGS=<config>`),
- * loaded with dlopen() from the first of
+ * The simulator is a shared library per configuration of the kernel
+ * (opts.config, `--config NAME`; default SNN_PIPE_DEFAULT_CONFIG),
+ * libsnn-sim-pipe-<config>.so (`make sim-pipe PIPE_CONFIGS=<config>`,
+ * sim/snn-sim.h), loaded with dlopen() from the first of
  *     $MPBN_SIM_DIR/                 (tests, out-of-tree builds)
  *     <dir of the executable>/sim/   (build/mpbn finds build/sim/)
  * so build/mpbn links nothing of Verilator and says which file is missing
  * and how to build it when it is absent. A configuration name is checked
  * against the ones this build knows (mk/sim.mk, include/snn-pipe.h) before
- * any library is looked for.
+ * any library is looked for, and the library's parameters against this
+ * build's table once it is loaded.
  *
  * Buffers (bo) are allocations in the harness's AXI memory model; bo_write
- * and bo_read copy into and out of it. start() refuses an image beyond the
- * kernel's compile-time maxima (docs/rtl.md, exported by the library) or,
- * on the layer pipeline, one its loader would not map onto the stages
- * (snn_pipe_fit, the library's parameters), writes the argument registers
- * and ap_start through the AXI-Lite master; wait() clocks the model until
- * ap_done reads back 1 and reports the kernel cycles from ap_start to ap_done.
+ * and bo_read copy into and out of it. start() refuses a network the
+ * kernel's loader would not map onto its stages (snn_pipe_fit, with the
+ * reason), writes the argument registers and ap_start through the AXI-Lite
+ * master; wait() clocks the model until ap_done reads back 1 and reports the
+ * kernel cycles from ap_start to ap_done.
  *
- * The layer pipeline keeps the model on chip between runs: the first run
- * after the model buffer was written sets SNN_FLAG_RELOAD in the flags
- * register, the others write 0. Its trace mode is not used yet: a run with a
- * trace buffer (`mpbn compare`) is refused.
+ * The kernel keeps the model on chip between runs: the first run after the
+ * model buffer was written sets SNN_FLAG_RELOAD in the flags register, the
+ * others write 0. A run with a trace buffer runs the kernel's trace mode
+ * (one image at a time; `mpbn compare`).
  *
  * Cycle budget of one run (one batch): timeout_ms x SIM_CYCLES_PER_MS, i.e.
  * the timeout read as kernel time at a 100 MHz clock (the default 60 s is
@@ -51,7 +50,6 @@
 #include "snn-pipe.h"
 #include "snn-regmap.h"
 
-#define SIM_DEFAULT_LANES 8u
 #define SIM_CYCLES_PER_MS 100000ull /* 100 MHz */
 
 struct snn_bo {
@@ -65,12 +63,11 @@ typedef struct sim_ctx {
     snn_sim_t *sim;
     snn_sim_info info;
     char path[PATH_MAX];
-    char label[80];               /* "8 lanes", "--config ci": which kernel, in messages */
+    char label[80];               /* "--config ci": which kernel, in messages */
     const uint8_t *checked_image; /* loaded image that passed the fit check */
     int running;
-    int pipe;                     /* the layer pipeline (opts.config) */
-    snn_pipe_config pcfg;         /* its configuration, as the library reports it */
-    int reload;                   /* pipe: the model buffer was written since the last start */
+    snn_pipe_config pcfg;         /* the configuration (this build's table) */
+    int reload;                   /* the model buffer was written since the last start */
 } sim_ctx;
 
 /* ---- locating the library ------------------------------------------------------ */
@@ -88,7 +85,7 @@ static int lib_path(char *dst, size_t size, const char *dir, const char *sub, co
     return n > 0 && (size_t)n < size;
 }
 
-/* file: "libsnn-sim-L8.so"; what: "the RTL simulator for 8 lanes"; make:
+/* file: "libsnn-sim-pipe-ci.so"; what: "the RTL simulator of ..."; make:
  * the command that builds it. */
 static snn_status find_library(const char *file, const char *what, const char *make, char *out,
                                size_t out_size)
@@ -181,63 +178,33 @@ static int params_differ(const snn_pipe_params *a, const snn_pipe_params *b, cha
 }
 
 /* Which library: file name, what it is and the command that builds it;
- * SNN_ERR_ARG (nothing to build) for a lane count or configuration that
- * does not exist. */
+ * SNN_ERR_ARG (nothing to build) for a configuration this build does not
+ * know. opts.lanes is the HLS kernel's (csim) and is not looked at. */
 static snn_status choose_library(const snn_dev_opts *o, sim_ctx *c, char *file, size_t file_n,
                                  char *what, size_t what_n, char *make, size_t make_n)
 {
-    if (o->config) {
-        if (o->lanes)
-            return snn_fail(SNN_ERR_ARG,
-                            "--config %s and --lanes %u exclude each other: --config runs the "
-                            "layer-pipeline kernel, which has no lanes; --lanes picks a build of "
-                            "the lanes kernel (rtl/snn_kernel.sv)",
-                            o->config, (unsigned)o->lanes);
-        const snn_pipe_config *pc = snn_pipe_config_find(o->config);
-        if (!pc) {
-            const char *names = snn_pipe_config_names();
-            return snn_fail(SNN_ERR_ARG,
-                            "unknown configuration '%.64s' of the layer-pipeline kernel (this "
-                            "build has: %s; PIPE_PARAMS_<config> in mk/sim.mk)",
-                            o->config, names[0] ? names : "none");
-        }
-        c->pipe = 1;
-        c->pcfg = *pc;
-        snprintf(c->label, sizeof c->label, "--config %s", pc->name);
-        snprintf(file, file_n, "libsnn-sim-pipe-%s.so", pc->name);
-        snprintf(what, what_n, "the RTL simulator of the layer-pipeline kernel, configuration %s",
-                 pc->name);
-        snprintf(make, make_n, "make sim-pipe PIPE_CONFIGS=%s", pc->name);
-        return SNN_OK;
-    }
-    uint32_t lanes = o->lanes ? o->lanes : SIM_DEFAULT_LANES;
-    /* rtl/snn_kernel.sv elaborates LANES = 1, 2, 4, 8 or 16 only: a library
-     * for any other count cannot be built, so none is suggested. */
-    if (lanes > 16 || (lanes & (lanes - 1)))
+    const char *name = o->config ? o->config : SNN_PIPE_DEFAULT_CONFIG;
+    const snn_pipe_config *pc = snn_pipe_config_find(name);
+    if (!pc) {
+        const char *names = snn_pipe_config_names();
         return snn_fail(SNN_ERR_ARG,
-                        "the RTL kernel has 1, 2, 4, 8 or 16 lanes (LANES of rtl/snn_kernel.sv), "
-                        "not %u",
-                        (unsigned)lanes);
-    snprintf(c->label, sizeof c->label, "%u lanes", (unsigned)lanes);
-    snprintf(file, file_n, "libsnn-sim-L%u.so", (unsigned)lanes);
-    snprintf(what, what_n, "the RTL simulator for %u lanes", (unsigned)lanes);
-    snprintf(make, make_n, "make sim SIM_LANES=%u", (unsigned)lanes);
+                        "unknown configuration '%.64s' of the layer-pipeline kernel (this build "
+                        "has: %s; PIPE_PARAMS_<config> in mk/sim.mk)",
+                        name, names[0] ? names : "none");
+    }
+    c->pcfg = *pc;
+    snprintf(c->label, sizeof c->label, "--config %s", pc->name);
+    snprintf(file, file_n, "libsnn-sim-pipe-%s.so", pc->name);
+    snprintf(what, what_n, "the RTL simulator of the layer-pipeline kernel, configuration %s",
+             pc->name);
+    snprintf(make, make_n, "make sim-pipe PIPE_CONFIGS=%s", pc->name);
     return SNN_OK;
 }
 
-/* The library is the one asked for: its lane count, or its kernel and
- * configuration (with this build's parameters of it). */
-static snn_status check_library(sim_ctx *c, const snn_dev_opts *o, const char *make)
+/* The library is the one asked for: the layer-pipeline kernel of that
+ * configuration, with this build's parameters of it. */
+static snn_status check_library(sim_ctx *c, const char *make)
 {
-    if (!c->pipe) {
-        uint32_t lanes = o->lanes ? o->lanes : SIM_DEFAULT_LANES;
-        if (c->info.arch != SNN_SIM_ARCH_LANES || c->info.lanes != lanes)
-            return snn_fail(SNN_ERR_DEVICE,
-                            "%s was built with %u lanes, not %u; rebuild it with "
-                            "`make sim-clean sim SIM_LANES=%u`",
-                            c->path, (unsigned)c->info.lanes, (unsigned)lanes, (unsigned)lanes);
-        return SNN_OK;
-    }
     if (c->info.arch != SNN_SIM_ARCH_PIPE || !c->info.config ||
         strcmp(c->info.config, c->pcfg.name) != 0)
         return snn_fail(SNN_ERR_DEVICE,
@@ -288,7 +255,7 @@ static snn_status sim_open(snn_dev_t *dev)
         return st;
     }
     c->api->info(&c->info);
-    st = check_library(c, &dev->opts, make);
+    st = check_library(c, make);
     if (st != SNN_OK) {
         sim_close(dev);
         return st;
@@ -372,75 +339,19 @@ static snn_status sim_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst,
     return sim_status(c, c->api->mem_read(c->sim, bo->addr + off, dst, n), "reading device memory");
 }
 
-/* ---- the fit check of docs/rtl.md ------------------------------------------------- */
+/* ---- the fit check ----------------------------------------------------------------- */
 
-static snn_status too_big(const sim_ctx *c, const char *limit, uint32_t max, const char *what,
-                          uint64_t need)
-{
-    return snn_fail(SNN_ERR_UNSUPPORTED,
-                    "the network does not fit the RTL kernel with %u lanes: %s needs %" PRIu64
-                    ", more than %s = %u (docs/rtl.md, compile-time maxima; change SIM_RTL_PARAMS "
-                    "in mk/sim.mk or use fewer lanes)",
-                    (unsigned)c->info.lanes, what, need, limit, (unsigned)max);
-}
-
-/* Every check is skipped when the library reports no such limit (0). The
- * layer pipeline: its loader's mapping and fit check (include/snn-pipe.h). */
+/* The loader's mapping and fit check (include/snn-pipe.h): a network the
+ * kernel would answer with pred = -1 records is refused with the reason. */
 static snn_status sim_fits(const sim_ctx *c, const snn_net *net)
 {
-    if (c->pipe) {
-        if (snn_pipe_fit(net, &c->pcfg, NULL) == SNN_OK) return SNN_OK;
-        char why[512];
-        snprintf(why, sizeof why, "%s", snn_last_error());
-        return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "the network does not fit the layer-pipeline kernel (--config %s): %s "
-                        "(docs/rtl-pipeline.md, \"Stage mapping\"; PIPE_PARAMS_%s in mk/sim.mk)",
-                        c->pcfg.name, why, c->pcfg.name);
-    }
-    const snn_sim_info *in = &c->info;
-    const snn_deploy_hdr *h = net->hdr;
-    uint32_t L = in->lanes ? in->lanes : 1;
-    char what[96];
-    if (in->max_layers && net->n_layers > in->max_layers)
-        return too_big(c, "MAX_LAYERS", in->max_layers, "n_layers", net->n_layers);
-    if (in->max_t && h->timesteps > in->max_t)
-        return too_big(c, "MAX_T", in->max_t, "timesteps", h->timesteps);
-    if (in->max_classes && h->n_classes > in->max_classes)
-        return too_big(c, "MAX_CLASSES", in->max_classes, "n_classes", h->n_classes);
-    uint64_t px = (uint64_t)h->in_c * h->in_h * h->in_w;
-    if (in->max_pixels && px > in->max_pixels)
-        return too_big(c, "MAX_PIXELS", in->max_pixels, "the input image (in_c*in_h*in_w)", px);
-    uint64_t th = 0, w = 0, ch = 0;
-    for (uint32_t l = 0; l < net->n_layers; l++) {
-        const snn_layer_desc *d = net->layers[l].desc;
-        uint64_t g = (d->out_c + L - 1) / L, hw = (uint64_t)d->out_h * d->out_w;
-        if (d->kind != SNN_LAYER_POOL) {
-            uint64_t rows = d->kind == SNN_LAYER_CONV ? 9ull * d->in_c
-                                                      : (uint64_t)d->in_c * d->in_h * d->in_w;
-            if (in->max_neurons && g * hw > in->max_neurons / L) {
-                snprintf(what, sizeof what, "layer %u (lane-padded neurons per lane)", (unsigned)l);
-                return too_big(c, "MAX_NEURONS", in->max_neurons, what, g * hw * L);
-            }
-            w += rows * g;
-            ch += g;
-            if (d->kind != SNN_LAYER_OUT) th += g * hw;
-        }
-        uint64_t sw = (uint64_t)h->timesteps * g * d->out_h * ((d->out_w + 31) / 32);
-        if (l + 1 < net->n_layers && in->max_spike_words && sw > in->max_spike_words / L) {
-            snprintf(what, sizeof what, "the spike maps of layer %u", (unsigned)l);
-            return too_big(c, "MAX_SPIKE_WORDS", in->max_spike_words, what, sw * L);
-        }
-    }
-    if (in->max_th_neurons && th > in->max_th_neurons / L)
-        return too_big(c, "MAX_TH_NEURONS", in->max_th_neurons,
-                       "the thresholds of all conv/fc layers (lane-padded)", th * L);
-    if (in->max_weight_bytes && w > in->max_weight_bytes / L)
-        return too_big(c, "MAX_WEIGHT_BYTES", in->max_weight_bytes,
-                       "the weights of all layers (lane-padded bytes)", w * L);
-    if (in->max_channels && ch > in->max_channels / L)
-        return too_big(c, "MAX_CHANNELS", in->max_channels,
-                       "the biases of all layers (lane-padded channels)", ch * L);
-    return SNN_OK;
+    if (snn_pipe_fit(net, &c->pcfg, NULL) == SNN_OK) return SNN_OK;
+    char why[512];
+    snprintf(why, sizeof why, "%s", snn_last_error());
+    return snn_fail(SNN_ERR_UNSUPPORTED,
+                    "the network does not fit the layer-pipeline kernel (--config %s): %s "
+                    "(docs/rtl-pipeline.md, \"Stage mapping\"; PIPE_PARAMS_%s in mk/sim.mk)",
+                    c->pcfg.name, why, c->pcfg.name);
 }
 
 /* ---- runs ------------------------------------------------------------------------- */
@@ -460,11 +371,6 @@ static snn_status sim_start(snn_dev_t *dev, const snn_kernel_args *a)
         if (st != SNN_OK) return st;
         c->checked_image = dev->image;
     }
-    if (c->pipe && a->trace)
-        return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "the layer-pipeline kernel (--config %s) is not run in trace mode yet, "
-                        "and `compare` needs the spike trace; use `eval` or `bench` with --config",
-                        c->pcfg.name);
     snn_status st = reg64(c, SNN_REG_MODEL_LO, a->model->addr);
     if (st == SNN_OK) st = reg64(c, SNN_REG_IMAGES_LO, a->images->addr);
     if (st == SNN_OK) st = reg64(c, SNN_REG_RESULTS_LO, a->results->addr);
@@ -472,8 +378,8 @@ static snn_status sim_start(snn_dev_t *dev, const snn_kernel_args *a)
     if (st == SNN_OK)
         st = sim_status(c, c->api->reg_write(c->sim, SNN_REG_N_IMAGES, a->n_images),
                         "writing the argument registers");
-    /* The pipeline keeps the model on chip: reload after the buffer changed. */
-    if (st == SNN_OK && c->pipe) {
+    /* The kernel keeps the model on chip: reload after the buffer changed. */
+    if (st == SNN_OK) {
         uint32_t flags = c->reload ? SNN_FLAG_RELOAD : 0;
         st = sim_status(c, c->api->reg_write(c->sim, SNN_REG_FLAGS, flags),
                         "writing the argument registers");
@@ -514,9 +420,8 @@ static snn_status sim_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles
 
 const snn_dev_iface snn_dev_sim = {
     .name = "sim",
-    .desc = "RTL kernel (rtl/) simulated cycle-accurately by Verilator "
-            "(build/sim/libsnn-sim-L<N>.so; --config: the layer pipeline, "
-            "libsnn-sim-pipe-<config>.so)",
+    .desc = "layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv) simulated cycle-accurately by "
+            "Verilator (build/sim/libsnn-sim-pipe-<config>.so, --config)",
     .open = sim_open,
     .close = sim_close,
     .bo_alloc = sim_bo_alloc,

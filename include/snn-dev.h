@@ -3,8 +3,8 @@
  *
  *   ref   the golden fixed-point model in plain C (docs/numerics.md)
  *   csim  the HLS kernel (hls/) compiled natively
- *   sim   the RTL kernel (rtl/) simulated cycle-accurately by Verilator (the
- *         layer-pipeline kernel with opts.config)
+ *   sim   the RTL kernel (rtl/snn_pipe_kernel.sv, a configuration of the layer
+ *         pipeline) simulated cycle-accurately by Verilator
  *   xrt   an Alveo card through the XRT C API
  *
  * Usage:
@@ -41,16 +41,16 @@ typedef struct snn_dev snn_dev_t;
 typedef struct snn_dev_opts {
     const char *xclbin;     /* xrt: card image (.xclbin) */
     int32_t device_index;   /* xrt: card index (default 0) */
-    uint32_t lanes;         /* csim/sim: lane count of the kernel build (0 = default) */
+    uint32_t lanes;         /* csim: lane count of the HLS kernel build (0 = default) */
     uint32_t timeout_ms;    /* per kernel run (0 = default, 60000) */
     uint32_t batch;         /* images per kernel run (0 = default, 256) */
     uint32_t mem_latency;   /* sim: AXI read latency in cycles (0 = default) */
     uint32_t backpressure;  /* sim: percent of cycles the memory model stalls (0..90) */
     uint64_t seed;          /* sim: back-pressure pattern seed */
     const char *waveform;   /* sim: FST/VCD path to trace to, NULL = off */
-    const char *config;     /* sim: the layer-pipeline kernel of this configuration
-                               (include/snn-pipe.h, mk/sim.mk) instead of the lanes
-                               kernel; NULL = the lanes kernel. Not with lanes. */
+    const char *config;     /* sim: configuration of the layer-pipeline kernel
+                               (include/snn-pipe.h, mk/sim.mk); NULL = the default,
+                               SNN_PIPE_DEFAULT_CONFIG */
 } snn_dev_opts;
 
 typedef struct snn_dev_stats {

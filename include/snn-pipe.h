@@ -52,6 +52,10 @@ typedef struct snn_pipe_params {
     uint32_t O_COUT;                            /* out stage: classes */
 } snn_pipe_params;
 
+/* The configuration the sim device runs when none is given: the one sized
+ * for the card (a die region of a U250), which runs the default network. */
+#define SNN_PIPE_DEFAULT_CONFIG "card"
+
 /* A configuration: build/sim/libsnn-sim-pipe-<name>.so. */
 typedef struct snn_pipe_config {
     const char *name;

@@ -4,7 +4,7 @@
 #   make tools            build/tools/snn-randnet (random .snn), snn-thresholds (CSV)
 #   make bench-devices    mpbn bench on BENCH_DEVICES (ref,csim; +xrt with BENCH_XCLBIN=FILE)
 #                         -> build/plots/bench.{csv,json,txt}
-#   make bench-lanes      csim (and sim, if built) at several lane counts -> build/plots/lanes.csv
+#   make bench-lanes      csim at several lane counts -> build/plots/lanes.csv
 #   make plots            docs/img/{spike-rate,thresholds,lanes}.png (gnuplot)
 #   make bench-arch       the event-driven layer pipeline's architectural model on
 #                         BENCH_MODEL's real spikes (docs/rtl-pipeline.md)
@@ -16,13 +16,10 @@ TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds $(BUILD
                 $(BUILD)/tools/snn-pipe-bench
 BENCH_MODEL  ?= $(FIXTURE_CHANNEL_SNN)
 BENCH_LIMIT  ?= 1000
-# Verilator runs the RTL at about a million cycles per second on this class
-# of machine and a fixture image takes 1-20 million cycles (16..1 lanes):
-# the sim device gets fewer images.
-BENCH_SIM_LIMIT ?= 10
 BENCH_LANES  ?= 1 2 4 8 16 32
 # Devices of bench-devices; BENCH_XCLBIN=FILE adds the card (xrt).
-BENCH_DEVICES ?= ref,csim$(if $(BENCH_XCLBIN),$(comma)xrt)
+bench_comma  := ,
+BENCH_DEVICES ?= ref,csim$(if $(BENCH_XCLBIN),$(bench_comma)xrt)
 PLOT_DIR     := $(BUILD)/plots
 GNUPLOT      ?= gnuplot
 
@@ -43,15 +40,14 @@ bench-devices: $(MPBN) $(BENCH_MODEL) ## mpbn bench on ref,csim (+xrt with BENCH
 	    $(if $(BENCH_XCLBIN),--xclbin $(BENCH_XCLBIN)) --csv $(PLOT_DIR)/bench.csv \
 	    | tee $(PLOT_DIR)/bench.txt | tail -n 1 > $(PLOT_DIR)/bench.json
 
-# One bench per lane count; csim counts loop iterations, sim real cycles (only
-# the lane counts whose Verilator library exists: make sim SIM_LANES="...").
-bench-lanes: $(MPBN) $(BENCH_MODEL) ## projected throughput and lane utilisation vs lanes (csim, sim)
+# One bench per lane count of the HLS kernel (csim counts loop iterations).
+# The RTL kernel has no lanes: `make bench-sim` measures its pipeline.
+bench-lanes: $(MPBN) $(BENCH_MODEL) ## projected throughput and lane utilisation vs lanes (csim)
 	@mkdir -p $(PLOT_DIR)
 	@echo "device,lanes,cycles_per_image,projected_images_per_s,lane_utilisation,synops_per_image" \
 	    > $(PLOT_DIR)/lanes.csv.tmp
-	@set -e; for dev in csim sim; do for l in $(BENCH_LANES); do \
-	    if [ $$dev = sim ] && [ ! -e $(BUILD)/sim/libsnn-sim-L$$l.so ]; then continue; fi; \
-	    lim=$(BENCH_LIMIT); [ $$dev = sim ] && lim=$$(( $(BENCH_LIMIT) < $(BENCH_SIM_LIMIT) ? $(BENCH_LIMIT) : $(BENCH_SIM_LIMIT) )); \
+	@set -e; for dev in csim; do for l in $(BENCH_LANES); do \
+	    lim=$(BENCH_LIMIT); \
 	    echo "bench-lanes: $$dev, $$l lanes, $$lim images" >&2; \
 	    $(MPBN) bench $(BENCH_MODEL) --devices $$dev --lanes $$l --limit $$lim \
 	        --csv $(PLOT_DIR)/lanes-$$dev-$$l.csv > /dev/null 2>$(PLOT_DIR)/lanes-$$dev-$$l.log \

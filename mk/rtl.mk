@@ -1,23 +1,22 @@
-# rtl.mk - the RTL kernel (rtl/): lint, synthesis, module-level testbenches.
+# rtl.mk - the RTL kernel (rtl/snn_pipe_kernel.sv, the layer pipeline): lint,
+# synthesis, module-level testbenches.
 #
-#   make lint                 verilator --lint-only -Wall on rtl/snn.f (waivers: lint/snn.vlt)
-#   make synth                Yosys synth_xilinx (UltraScale+) per lane count:
-#                             build/synth/report-L<N>.txt and build/synth/summary.txt
-#                             (SYNTH_LANES="1 4 8 16", SYNTH_PARAMS: maxima for synthesis)
-#   make synth-pipe           Yosys resources of one layer pipeline (rtl/snn_pipe_kernel.sv),
-#                             block by block: build/synth/pipe-card.txt (SYNTH_PIPE_CONFIG=card)
+#   make lint                 verilator --lint-only -Wall on rtl/snn_pipe.f at every
+#                             configuration of mk/sim.mk (waivers: lint/snn.vlt)
+#   make synth-pipe           Yosys resources of one layer pipeline, block by block:
+#                             build/synth/pipe-card.txt (SYNTH_PIPE_CONFIG=card)
 #   make test-rtl-modules     self-checking testbenches of tests/rtl/ (part of test-extra)
 #
 # Details: docs/rtl.md.
 
 RTL_VERILATOR ?= verilator
 RTL_YOSYS     ?= yosys
-RTL_F         := rtl/snn.f
+RTL_F         := rtl/snn_pipe.f
 RTL_SRCS       = $(shell cat $(RTL_F) 2>/dev/null)
-RTL_LINT_LANES ?= 1 2 4 8 16
+RTL_LINT_CONFIGS ?= $(PIPE_CONFIG_NAMES)
 RTL_TB_DIR    := $(BUILD)/rtl-tests
 
-.PHONY: lint synth synth-pipe test-rtl-modules rtl-check-verilator rtl-check-yosys
+.PHONY: lint synth-pipe test-rtl-modules rtl-check-verilator rtl-check-yosys
 
 rtl-check-verilator:
 	@command -v $(RTL_VERILATOR) >/dev/null || { \
@@ -27,39 +26,33 @@ rtl-check-yosys:
 	@command -v $(RTL_YOSYS) >/dev/null || { \
 	    echo "rtl: '$(RTL_YOSYS)' not found; install Debian's yosys package (make deps)" >&2; exit 1; }
 
-lint: rtl-check-verilator ## lint the RTL kernel (verilator -Wall) at every lane count
-	@for l in $(RTL_LINT_LANES); do \
-	    echo "== verilator --lint-only -Wall -GLANES=$$l -f $(RTL_F) lint/snn.vlt"; \
-	    $(RTL_VERILATOR) --lint-only -Wall -GLANES=$$l -f $(RTL_F) lint/snn.vlt --top-module snn_kernel || exit 1; \
-	done
-	@echo "lint: clean"
+lint: rtl-check-verilator ## lint the RTL kernel (verilator -Wall) at every configuration of mk/sim.mk
+	@$(foreach c,$(RTL_LINT_CONFIGS),\
+	    echo "== verilator --lint-only -Wall (configuration $(c)) -f $(RTL_F) lint/snn.vlt" && \
+	    $(RTL_VERILATOR) --lint-only -Wall $(addprefix -G,$(PIPE_PARAMS_$(c))) -f $(RTL_F) lint/snn.vlt \
+	        --top-module snn_pipe_kernel &&) echo "lint: clean"
 
 # ---- module-level testbenches -------------------------------------------------
 # Each tests/rtl/tb_<name>.sv is a self-checking SystemVerilog testbench built
 # with `verilator --binary --timing`; it exits non-zero on the first failed
 # check summary (or a timeout). The modules each one needs:
-RTL_TBS := tb_ctrl tb_spike_queue tb_lif tb_accum
+RTL_TBS := tb_ctrl tb_spike_queue
 RTL_TB_MODS_tb_ctrl        := rtl/snn_ctrl.sv
 RTL_TB_MODS_tb_spike_queue := rtl/snn_fifo.sv
-RTL_TB_MODS_tb_lif         := rtl/snn_pkg.sv rtl/snn_lif.sv
-RTL_TB_MODS_tb_accum       := rtl/snn_ram.sv rtl/snn_accum.sv
-# The layer pipeline's blocks (docs/rtl-pipeline.md).
 RTL_TBS += tb_fc_stage
 RTL_TB_MODS_tb_fc_stage    := rtl/snn_ram.sv rtl/snn_fc_stage.sv
 RTL_TBS += tb_lif_unit tb_spike_map
 RTL_TB_MODS_tb_lif_unit    := rtl/snn_lif_unit.sv
 RTL_TB_MODS_tb_spike_map   := rtl/snn_ram.sv rtl/snn_spike_map.sv rtl/snn_map_writer.sv
 RTL_TBS += tb_conv_engine
-RTL_TB_MODS_tb_conv_engine := rtl/snn_pkg.sv rtl/snn_conv_engine.sv
+RTL_TB_MODS_tb_conv_engine := rtl/snn_conv_engine.sv
 RTL_TBS += tb_conv_stage
 RTL_TB_MODS_tb_conv_stage  := rtl/snn_ram.sv rtl/snn_ram_tdp.sv rtl/snn_conv_engine.sv rtl/snn_lif_unit.sv \
                               rtl/snn_spike_map.sv rtl/snn_conv_stage.sv
-# The modules a testbench compiles are prerequisites too (the pipeline's blocks
-# are not in $(RTL_F)).
+# The modules a testbench compiles are prerequisites too.
 $(foreach t,$(RTL_TBS),$(eval $(RTL_TB_DIR)/$(t): $(RTL_TB_MODS_$(t))))
 # The pipeline's testbenches check the RTL's assertions (`assert property`,
-# the SNN_ASSERT blocks). (Not tb_lif: Verilator's --assert re-evaluates its
-# `unique case ($urandom_range(..))` and reports a false multiple match.)
+# the SNN_ASSERT blocks).
 RTL_TB_ASSERT := tb_fc_stage tb_lif_unit tb_spike_map tb_conv_engine tb_conv_stage
 RTL_TB_VFLAGS  = $(if $(filter $*,$(RTL_TB_ASSERT)),--assert +define+SNN_ASSERT)
 
@@ -71,31 +64,13 @@ $(RTL_TB_DIR)/%: tests/rtl/%.sv $(RTL_SRCS) mk/rtl.mk | rtl-check-verilator
 	    >$(RTL_TB_DIR)/obj-$*/build.log 2>&1 || { tail -n 30 $(RTL_TB_DIR)/obj-$*/build.log; exit 1; }
 	@cp $(RTL_TB_DIR)/obj-$*/$* $@
 
-test-rtl-modules: $(addprefix $(RTL_TB_DIR)/,$(RTL_TBS)) ## run the RTL module testbenches (AXI-Lite slave, spike queue, threshold pass, lanes)
+test-rtl-modules: $(addprefix $(RTL_TB_DIR)/,$(RTL_TBS)) ## run the RTL module testbenches (AXI-Lite slave, FIFO, engines, LIF unit, spike map, conv and fc stages)
 	@fail=0; for t in $(RTL_TBS); do \
 	    if $(RTL_TB_DIR)/$$t >$(RTL_TB_DIR)/$$t.log 2>&1; then grep -h PASS $(RTL_TB_DIR)/$$t.log; \
 	    else tail -n 20 $(RTL_TB_DIR)/$$t.log; echo "$$t: FAILED"; fail=1; fi; \
 	done; exit $$fail
 
 EXTRA_TESTS += test-rtl-modules
-
-# ---- synthesis ---------------------------------------------------------------------
-# Yosys maps the whole kernel (flattened) to UltraScale+ cells. Its memory
-# mapping of the full-size on-chip memories (~20 Mbit at the default maxima)
-# is slow, so synthesis runs with reduced maxima by default; the logic does
-# not depend on them beyond address widths. SYNTH_PARAMS= uses the defaults.
-SYNTH_LANES  ?= 1 4 8 16
-SYNTH_PARAMS ?= MAX_NEURONS=4096 MAX_TH_NEURONS=8192 MAX_WEIGHT_BYTES=16384 MAX_CHANNELS=512 \
-                MAX_SPIKE_WORDS=1024
-SYNTH_DIR    := $(BUILD)/synth
-
-synth: rtl-check-yosys ## Yosys synth_xilinx -family xcup per lane count (SYNTH_LANES), resource table in build/synth/summary.txt
-	@mkdir -p $(SYNTH_DIR)
-	@for l in $(SYNTH_LANES); do \
-	    echo "== yosys synth_xilinx -family xcup, LANES=$$l $(SYNTH_PARAMS)"; \
-	    bash scripts/synth.sh $$l $(SYNTH_DIR) $(SYNTH_PARAMS) || exit 1; \
-	done
-	@bash scripts/synth-summary.sh $(foreach l,$(SYNTH_LANES),$(SYNTH_DIR)/report-L$(l).txt) | tee $(SYNTH_DIR)/summary.txt
 
 # ---- synthesis of the layer pipeline -------------------------------------------------
 # One pipeline of rtl/snn_pipe_kernel.sv at a configuration of mk/sim.mk
@@ -108,6 +83,7 @@ synth: rtl-check-yosys ## Yosys synth_xilinx -family xcup per lane count (SYNTH_
 # when named there (fc and out at full size, loader, "whole": the flattened
 # kernel); SYNTH_PIPE_TIMEOUT (90m) and SYNTH_PIPE_MEM_GB (16) per block.
 SYNTH_PIPE_CONFIG ?= card
+SYNTH_DIR         := $(BUILD)/synth
 
 synth-pipe: rtl-check-yosys ## Yosys resources of one layer pipeline, block by block, and pipelines per card: build/synth/pipe-card.txt
 	@test -n "$(PIPE_PARAMS_$(SYNTH_PIPE_CONFIG))" || { \

@@ -1,24 +1,24 @@
-# mk/sim.mk - the Verilator harness (sim/) and the `sim` device.
+# mk/sim.mk - the Verilator harness (sim/) and the `sim` device: the
+# layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv), one library per
+# configuration.
 #
-#   make sim                        build/sim/libsnn-sim-L8.so
-#   make sim SIM_LANES="1 4 8 16"   one library per lane count
-#   make test-sim-rtl               RTL kernel vs ref on random networks (lanes 1, 8)
-#   make test-sim-fixture           mpbn compare ref,sim on the trained fixture (lanes 8, 4)
-#   make bench-sim                  cycles, synops and lane utilisation at 1/4/8/16 lanes
+#   make sim                        build/sim/libsnn-sim-pipe-<config>.so for PIPE_CONFIGS
+#                                   (default: card, the configuration `mpbn --device sim` runs)
+#   make sim-pipe PIPE_CONFIGS=ci   the same, configuration ci (`mpbn ... --device sim --config ci`)
+#   make test-sim-pipe              the kernel vs ref on random networks (every spike), the
+#                                   host's fit check, the sim device from the CLI (config ci)
+#   make test-sim-fixture           mpbn compare ref,sim on the trained fixture (config card)
+#   make bench-sim                  cycles per image, images/s per pipeline, sim speed (card)
 #   make sim-trace                  FST waveform of a short run in build/sim/trace.fst
-#   make sim-pipe PIPE_CONFIGS=ci   the layer pipeline, build/sim/libsnn-sim-pipe-ci.so
-#                                   (`mpbn ... --device sim --config ci`)
-#   make test-sim-pipe              the layer pipeline vs ref, the host's fit check, --config
 #   TRACE=1 make <any of these>     also write build/sim/trace.fst (FST waveform)
 #
-# A library is one Verilated model of rtl/snn_kernel.sv (-GLANES=N) plus
-# sim/harness.cpp, compiled position-independent and linked -shared,
-# exporting only snn_sim_get_api() (sim/snn-sim.map). driver/dev-sim.c
-# dlopen()s it, so build/mpbn itself links nothing of Verilator.
-# Details: docs/simulation.md.
+# A library is one Verilated model of rtl/snn_pipe_kernel.sv (-G parameters
+# of its configuration) plus sim/harness.cpp, compiled position-independent
+# and linked -shared, exporting only snn_sim_get_api() (sim/snn-sim.map).
+# driver/dev-sim.c dlopen()s it, so build/mpbn itself links nothing of
+# Verilator. Details: docs/simulation.md.
 
 VERILATOR     ?= verilator
-SIM_LANES     ?= 8
 SIM_DIR       := $(BUILD)/sim
 # C++ optimisation of the generated model (Verilator's default is -Os).
 SIM_OPT       ?= -O2
@@ -26,28 +26,18 @@ SIM_OPT       ?= -O2
 # a rebuild. SIM_TRACE_FST=0 builds a model without it.
 SIM_TRACE_FST ?= 1
 TRACE         ?=
-# The RTL kernel's compile-time maxima (docs/rtl.md). Passed to Verilator as
-# -G parameters AND to the harness as -D, so the library reports exactly the
-# limits it was built with and the driver refuses images beyond them.
-SIM_RTL_PARAMS ?= MAX_LAYERS=16 MAX_T=16 MAX_CLASSES=64 MAX_PIXELS=4096 MAX_NEURONS=65536 \
-                  MAX_TH_NEURONS=131072 MAX_WEIGHT_BYTES=1048576 MAX_CHANNELS=8192 \
-                  MAX_SPIKE_WORDS=16384
-
 SIM_HARNESS   := sim/harness.cpp sim/snn-sim.h sim/vl-hooks.h sim/lib.mk sim/snn-sim.map \
                  include/snn-regmap.h mk/sim.mk
-SIM_RTL_SRCS   = $(wildcard rtl/*.sv rtl/*.svh rtl/snn.f)
-SIM_LIBS       = $(foreach n,$(SIM_LANES),$(SIM_DIR)/libsnn-sim-L$(n).so)
+SIM_RTL_SRCS   = $(wildcard rtl/*.sv rtl/*.svh rtl/snn_pipe.f)
 SIM_TEST_LIB  := $(SIM_DIR)/libsnn-sim-test.so
 
 SIM_VFLAGS    := --cc -O3 --x-assign fast --prefix Vsnn_top -Wno-fatal --timescale 1ns/1ps \
                  $(if $(filter 1,$(SIM_TRACE_FST)),--trace-fst --trace-structs)
 SIM_CFLAGS    := -fPIC -include $(CURDIR)/sim/vl-hooks.h -I$(CURDIR)/sim -I$(CURDIR)/include
-SIM_PARAM_G    = $(foreach p,$(SIM_RTL_PARAMS),-G$(p))
-SIM_PARAM_D    = $(foreach p,$(SIM_RTL_PARAMS),-DSNN_SIM_$(p))
 
-.PHONY: sim sim-pipe test-sim-pipe sim-check-verilator test-sim-rtl test-sim-fixture bench-sim sim-clean sim-trace
+.PHONY: sim sim-pipe test-sim-pipe sim-check-verilator test-sim-fixture bench-sim sim-clean sim-trace
 
-sim: $(SIM_LIBS) ## build the Verilator model(s) build/sim/libsnn-sim-L<N>.so (SIM_LANES="1 4 8 16")
+sim: sim-pipe ## build the Verilator model(s) build/sim/libsnn-sim-pipe-<config>.so (PIPE_CONFIGS="card ci")
 
 sim-check-verilator:
 	@command -v $(VERILATOR) >/dev/null || { \
@@ -71,12 +61,6 @@ define sim_build
 	echo "built $(6)"
 endef
 
-$(SIM_DIR)/libsnn-sim-L%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilator
-	@case "$*" in 1|2|4|8|16) ;; *) echo "make sim: SIM_LANES=$* is not a lane count of the RTL kernel (1, 2, 4, 8 or 16: LANES of rtl/snn_kernel.sv)" >&2; exit 1;; esac
-	@test -f rtl/snn.f || { echo "make sim: rtl/snn.f (the RTL kernel's file list) does not exist yet" >&2; exit 1; }
-	$(call sim_build,$(SIM_DIR)/obj-L$*,snn_kernel,-GLANES=$* $(SIM_PARAM_G) -f rtl/snn.f,\
-	    -DSNN_SIM_LANES=$* $(SIM_PARAM_D),,$@)
-
 # The harness's own test kernel (same ports and register map, copies words).
 $(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilator
 	$(call sim_build,$(SIM_DIR)/obj-test,snn_copy_kernel,-GLANES=8,\
@@ -86,7 +70,7 @@ $(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilat
 # one library per configuration: `card` is sized for the trained default
 # network (engines 2/19/5), `ci` is small and covers the random networks of
 # tests/test-pipe.c (T up to 8, odd maps, up to 24 channels, 40-pixel rows).
-PIPE_CONFIGS      ?= ci
+PIPE_CONFIGS      ?= card
 PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 C1_H=28 C1_W=28 \
                      C1_E=19 C2_COUT=64 C2_H=14 C2_W=14 C2_E=5 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
 PIPE_PARAMS_ci    := TM=8 C0_CIN=3 C0_COUT=16 C0_H=16 C0_W=40 C0_E=2 C1_COUT=24 C1_H=16 C1_W=40 \
@@ -115,15 +99,14 @@ $(SIM_DIR)/libsnn-sim-pipe-%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-veri
 	$(call sim_build,$(SIM_DIR)/obj-pipe-$*,snn_pipe_kernel,$(foreach p,$(PIPE_PARAMS_$*),-G$(p)) -f rtl/snn_pipe.f,\
 	    -DSNN_SIM_LANES=0 -DSNN_SIM_PIPE_CONFIG=$* $(foreach p,$(PIPE_PARAMS_$*),-DSNN_SIM_PIPE_$(p)),,$@)
 
-# Then tests/cli-sim.sh again: its --config runs need the ci library, which
-# `make test-cli` does not build (there they are skipped, like the lanes runs).
+# Then tests/cli-sim.sh again: its runs need the ci library, which
+# `make test-cli` does not build (there they are skipped).
 test-sim-pipe: $(BUILD)/tests/test-pipe $(MPBN) $(TOOLS) ## layer-pipeline RTL kernel vs ref on random networks, back-pressure on; the host's fit check against it; `sim --config ci` from the CLI
 	@$(MAKE) --no-print-directory sim-pipe PIPE_CONFIGS=ci
 	$(SIM_ENV) MPBN_SIM_TESTS=pipe MPBN_PIPE_CONFIG=ci $(BUILD)/tests/test-pipe
 	$(SIM_ENV) MPBN=$(MPBN) bash tests/cli-sim.sh
 
-# tests/test-sim.c: the harness self-tests (test kernel) run in `make test-unit`;
-# the RTL groups only when MPBN_SIM_TESTS asks for them (test-sim-rtl below).
+# tests/test-sim.c: the harness self-tests (test kernel) run in `make test-unit`.
 $(BUILD)/tests/test-sim: $(SIM_TEST_LIB)
 
 SIM_ENV = MPBN_SIM_DIR=$(abspath $(SIM_DIR)) $(if $(TRACE),MPBN_SIM_WAVEFORM=$(abspath $(SIM_DIR))/trace.fst)
@@ -134,45 +117,49 @@ test-sim-rtl: $(BUILD)/tests/test-sim ## RTL kernel vs ref on random networks, l
 
 SIM_FIXTURE      ?= $(FIXTURE_CHANNEL_SNN)
 SIM_FIXTURE_BP   ?= 20
-# Images per lane count. The trained default network costs ~17.6M synaptic
-# operations per image, i.e. ~2.4M kernel cycles at 8 lanes, and Verilator
-# runs this kernel at ~1.2M cycles/s: 200 images at 8 lanes are ~7 CPU
-# minutes; at 16 lanes the model is twice as wide but needs half the cycles,
-# so about the same. Both run at once (one per core), so the suite takes
-# ~7-9 minutes of wall time on two idle cores.
-SIM_FIXTURE_RUNS ?= 8:200 16:200
+# The card configuration runs the trained default network (the fixture has
+# its shape). Verilator simulates it at about 0.5 images/s untraced on an
+# idle core; a traced image (every spike, `compare`'s default) costs about
+# 670,000 cycles, some 150 untraced ones (the trace streams one bit per
+# cycle). So: records of SIM_FIXTURE_IMAGES images (sums, prediction,
+# spikes/synops/events of every layer, word for word; `compare --no-trace`)
+# and every spike of SIM_FIXTURE_TRACED images, the two at once (one per
+# core), about 7 minutes each.
+SIM_FIXTURE_IMAGES ?= 200
+SIM_FIXTURE_TRACED ?= 1
 
-test-sim-fixture: $(MPBN) $(SIM_FIXTURE) ## mpbn compare ref,sim on the trained fixture, 20% back-pressure: 200 images at 8 and at 16 lanes (in parallel)
-	@$(MAKE) --no-print-directory sim SIM_LANES="$(foreach r,$(SIM_FIXTURE_RUNS),$(firstword $(subst :, ,$(r))))"
+test-sim-fixture: $(MPBN) $(SIM_FIXTURE) ## mpbn compare ref,sim (config card) on the trained fixture, 20% back-pressure: records of 200 images, every spike of 1
+	@$(MAKE) --no-print-directory sim-pipe PIPE_CONFIGS=card
 	@pids=(); logs=(); \
-	for r in $(SIM_FIXTURE_RUNS); do \
-	    l=$${r%%:*}; n=$${r##*:}; log=$(SIM_DIR)/fixture-L$$l.log; logs+=("$$log"); \
-	    echo "== compare ref,sim: $(SIM_FIXTURE), $$n images, $$l lanes, back-pressure $(SIM_FIXTURE_BP)% (log $$log)"; \
-	    $(SIM_ENV) MPBN_PROGRESS=0 $(MPBN) compare $(SIM_FIXTURE) --devices ref,sim --limit $$n \
-	        --lanes $$l --backpressure $(SIM_FIXTURE_BP) >$$log 2>&1 & pids+=($$!); \
+	for r in "records:$(SIM_FIXTURE_IMAGES):--no-trace" "trace:$(SIM_FIXTURE_TRACED):"; do \
+	    IFS=: read -r what n opt <<<"$$r"; log=$(SIM_DIR)/fixture-$$what.log; logs+=("$$log"); \
+	    echo "== compare ref,sim --config card: $(SIM_FIXTURE), $$n images, $$what, back-pressure $(SIM_FIXTURE_BP)% (log $$log)"; \
+	    $(SIM_ENV) MPBN_PROGRESS=0 $(MPBN) compare $(SIM_FIXTURE) --devices ref,sim --config card \
+	        --limit $$n $$opt --backpressure $(SIM_FIXTURE_BP) >$$log 2>&1 & pids+=($$!); \
 	done; \
 	fail=0; for i in $${!pids[@]}; do \
 	    if wait $${pids[$$i]}; then tail -n 2 $${logs[$$i]} | head -n 1; \
 	    else echo "FAILED: $${logs[$$i]}"; tail -n 6 $${logs[$$i]}; fail=1; fi; \
 	done; exit $$fail
 
-SIM_BENCH_LANES ?= 1 4 8 16
-# Test images per lane count (0 = the whole test set: at ~2.4M cycles per
-# image at 8 lanes and ~1.2M simulated cycles/s, days of CPU time).
-SIM_BENCH_LIMIT ?= 100
+# The trained network when there is one (make demo), else the fixture.
+SIM_BENCH_MODEL  ?= $(SIM_FIXTURE)
+SIM_BENCH_IMAGES ?= 130
+SIM_BENCH_CONFIG ?= card
 
-bench-sim: $(MPBN) $(SIM_FIXTURE) ## RTL kernel on the Fashion-MNIST test set at 1/4/8/16 lanes: cycles, synops, utilisation
-	@$(MAKE) --no-print-directory sim SIM_LANES="$(SIM_BENCH_LANES)"
-	$(SIM_ENV) bash scripts/bench-sim.sh $(MPBN) $(SIM_FIXTURE) "$(SIM_BENCH_LANES)" $(SIM_BENCH_LIMIT) $(SIM_DIR)
+bench-sim: $(SIM_BENCH_MODEL) $(BUILD)/tools/snn-pipe-bench ## layer-pipeline kernel (config card) on test images: interval, images/s per pipeline, latency, load, sim speed
+	@$(MAKE) --no-print-directory sim-pipe PIPE_CONFIGS=$(SIM_BENCH_CONFIG)
+	$(SIM_ENV) $(BUILD)/tools/snn-pipe-bench $(SIM_BENCH_MODEL) --config $(SIM_BENCH_CONFIG) \
+	    --images $(SIM_BENCH_IMAGES)
 
-sim-trace: $(MPBN) ## waveform of a short run (random network, 2 images, 8 lanes) in build/sim/trace.fst
-	@$(MAKE) --no-print-directory sim SIM_LANES=8
+sim-trace: $(MPBN) ## waveform of a short run (random network, 2 images, config ci) in build/sim/trace.fst
+	@$(MAKE) --no-print-directory sim-pipe PIPE_CONFIGS=ci
 	MPBN_SIM_DIR=$(abspath $(SIM_DIR)) MPBN_SIM_WAVEFORM=$(abspath $(SIM_DIR))/trace.fst \
-	    $(MPBN) compare --random-net c4,p,c8,f16 --shape 1x12x12 --T 2 --random 2 --devices ref,sim
+	    $(MPBN) compare --random-net c4,p,c8,f16 --shape 1x12x12 --T 2 --random 2 --devices ref,sim --config ci
 	@echo "waveform: $(SIM_DIR)/trace.fst (gtkwave $(SIM_DIR)/trace.fst)"
 
 sim-clean: ## remove the Verilator builds (build/sim)
 	rm -rf $(SIM_DIR)
 
-EXTRA_TESTS   += test-sim-rtl test-sim-fixture test-sim-pipe
+EXTRA_TESTS   += test-sim-pipe test-sim-fixture
 BENCH_TARGETS += bench-sim

@@ -13,7 +13,8 @@
 # limits): the recipe does not depend on train's defaults.
 # QUICK=1: the whole pipeline in a few minutes, on a subset: 1 epoch on the
 # first 6000 training images, evaluations on 1000 test images, 50 in the
-# RTL simulation (left out unless `make sim` was built before), 200 in the
+# RTL simulation (left out unless `make sim` was built before; the card
+# configuration of the layer-pipeline kernel), 200 in the
 # benchmark, into runs/demo-quick; any variable above still overrides.
 # A finished checkpoint is reused; an interrupted one is resumed (with the
 # same options: `train --resume` refuses different ones, naming them).
@@ -77,12 +78,15 @@ build/mpbn compare "$model" "${DATA_OPT[@]}" "${LIMIT_OPT[@]}" --devices ref,csi
 
 if ! command -v verilator >/dev/null; then
     echo "(no verilator: the RTL simulation is left out)" >&2
-elif [ "$QUICK" = 1 ] && [ ! -e build/sim/libsnn-sim-L8.so ]; then
+elif [ "$QUICK" = 1 ] && [ ! -e build/sim/libsnn-sim-pipe-card.so ]; then
     echo "(QUICK=1: the RTL simulation is left out, as \`make sim\` is not built; run it once to include it)" >&2
 else
-    step "RTL kernel in Verilator: bit-exactness on $SIM_IMAGES test images"
+    # Records (sums, prediction, every layer's spike/synop/event counts) of
+    # SIM_IMAGES images, and every spike of 1 (the trace mode is slow).
+    step "RTL kernel (layer pipeline, card configuration) in Verilator: bit-exactness on $SIM_IMAGES test images"
     make sim
-    build/mpbn compare "$model" "${DATA_OPT[@]}" --devices ref,sim --limit "$SIM_IMAGES" | tail -n 1
+    build/mpbn compare "$model" "${DATA_OPT[@]}" --devices ref,sim --limit "$SIM_IMAGES" --no-trace | tail -n 1
+    build/mpbn compare "$model" "${DATA_OPT[@]}" --devices ref,sim --limit 1 | tail -n 1
 fi
 
 step "throughput, spikes, synaptic operations, energy"

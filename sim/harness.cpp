@@ -1,7 +1,7 @@
 // harness.cpp - the Verilator harness behind sim/snn-sim.h.
 //
-// One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_kernel.sv,
-// rtl/snn_pipe_kernel.sv or the test kernel tests/sim/snn_copy_kernel.sv)
+// One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_pipe_kernel.sv
+// or the test kernel tests/sim/snn_copy_kernel.sv)
 // plus what a card's shell puts around it:
 //
 //            reg_write/reg_read           start/wait (poll ap_done)
@@ -65,34 +65,7 @@
 #define SNN_SIM_STR_(x) #x
 #define SNN_SIM_STR(x) SNN_SIM_STR_(x)
 #else
-#define SNN_SIM_KERNEL "snn_kernel"
-#endif
-#ifndef SNN_SIM_MAX_LAYERS
-#define SNN_SIM_MAX_LAYERS 0
-#endif
-#ifndef SNN_SIM_MAX_T
-#define SNN_SIM_MAX_T 0
-#endif
-#ifndef SNN_SIM_MAX_CLASSES
-#define SNN_SIM_MAX_CLASSES 0
-#endif
-#ifndef SNN_SIM_MAX_PIXELS
-#define SNN_SIM_MAX_PIXELS 0
-#endif
-#ifndef SNN_SIM_MAX_NEURONS
-#define SNN_SIM_MAX_NEURONS 0
-#endif
-#ifndef SNN_SIM_MAX_TH_NEURONS
-#define SNN_SIM_MAX_TH_NEURONS 0
-#endif
-#ifndef SNN_SIM_MAX_WEIGHT_BYTES
-#define SNN_SIM_MAX_WEIGHT_BYTES 0
-#endif
-#ifndef SNN_SIM_MAX_CHANNELS
-#define SNN_SIM_MAX_CHANNELS 0
-#endif
-#ifndef SNN_SIM_MAX_SPIKE_WORDS
-#define SNN_SIM_MAX_SPIKE_WORDS 0
+#error "mk/sim.mk defines SNN_SIM_TEST_KERNEL or SNN_SIM_PIPE_CONFIG"
 #endif
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -771,16 +744,7 @@ void api_info(snn_sim_info *o)
     o->verilator = Verilated::productVersion();
     o->can_trace = VM_TRACE_FST ? 1 : 0;
     o->data_bits = kBeatBytes * 8;
-    o->max_layers = SNN_SIM_MAX_LAYERS;
-    o->max_t = SNN_SIM_MAX_T;
-    o->max_classes = SNN_SIM_MAX_CLASSES;
-    o->max_pixels = SNN_SIM_MAX_PIXELS;
-    o->max_neurons = SNN_SIM_MAX_NEURONS;
-    o->max_th_neurons = SNN_SIM_MAX_TH_NEURONS;
-    o->max_weight_bytes = SNN_SIM_MAX_WEIGHT_BYTES;
-    o->max_channels = SNN_SIM_MAX_CHANNELS;
-    o->max_spike_words = SNN_SIM_MAX_SPIKE_WORDS;
-    o->arch = SNN_SIM_ARCH_LANES;
+    o->arch = SNN_SIM_ARCH_TEST;
 #ifdef SNN_SIM_PIPE_CONFIG
     o->arch = SNN_SIM_ARCH_PIPE;
     o->config = SNN_SIM_STR(SNN_SIM_PIPE_CONFIG);

@@ -1,14 +1,13 @@
 /*
  * snn-sim.h - the C face of the Verilator harness (sim/harness.cpp): a
- * cycle-accurate RTL kernel (rtl/snn_kernel.sv, the layer pipeline
- * rtl/snn_pipe_kernel.sv, or the harness's own test kernel) with an AXI
+ * cycle-accurate RTL kernel (the layer pipeline rtl/snn_pipe_kernel.sv, or
+ * the harness's own test kernel tests/sim/snn_copy_kernel.sv) with an AXI
  * memory model on m_axi_gmem and an AXI-Lite master on s_axi_control, driven
  * the way XRT drives a card.
  *
- * The harness is built as one shared library per lane count
- * (build/sim/libsnn-sim-L<N>.so, `make sim SIM_LANES=N`) and per
- * configuration of the layer pipeline (build/sim/libsnn-sim-pipe-<config>.so,
- * `make sim-pipe PIPE_CONFIGS=<config>`) and is opened with
+ * The harness is built as one shared library per configuration of the
+ * layer pipeline (build/sim/libsnn-sim-pipe-<config>.so, `make sim-pipe
+ * PIPE_CONFIGS=<config>`) and is opened with
  * dlopen() by driver/dev-sim.c; the C++ that Verilator needs never leaves
  * sim/. Every entry point is reachable through one symbol, snn_sim_get_api(),
  * so a loader needs a single dlsym() and checks the ABI version once.
@@ -46,7 +45,7 @@ extern "C" {
 
 /* Bumped whenever snn_sim_api or the structs below change layout.
  * 2: snn_sim_info.arch, .config, .pipe. */
-#define SNN_SIM_ABI 2u
+#define SNN_SIM_ABI 3u
 
 /* Defaults for the zero fields of snn_sim_cfg. */
 #define SNN_SIM_DEFAULT_LATENCY 32u        /* read latency: AR handshake to first R beat */
@@ -95,32 +94,20 @@ typedef struct snn_sim_cfg {
 } snn_sim_cfg;
 
 /* Which kernel a library simulates (snn_sim_info.arch). */
-#define SNN_SIM_ARCH_LANES 0u /* rtl/snn_kernel.sv (lanes, max_*) or the test kernel */
-#define SNN_SIM_ARCH_PIPE 1u  /* rtl/snn_pipe_kernel.sv (config, pipe) */
+#define SNN_SIM_ARCH_TEST 0u /* the harness's test kernel (lanes) */
+#define SNN_SIM_ARCH_PIPE 1u /* rtl/snn_pipe_kernel.sv (config, pipe) */
 
-/* What the library was built from. The max_* fields are the RTL kernel's
- * compile-time maxima (parameters of snn_kernel, docs/rtl.md "Compile-time
- * maxima"); a deploy image beyond them must be refused before start. 0 = the
- * kernel has no such limit (the harness's test kernel, the layer pipeline).
- * The layer pipeline has its own maxima per stage (pipe): a deploy image is
- * checked with snn_pipe_fit (include/snn-pipe.h). */
+/* What the library was built from. The layer pipeline's maxima are per stage
+ * (pipe): a deploy image is checked with snn_pipe_fit (include/snn-pipe.h)
+ * before start. */
 typedef struct snn_sim_info {
     uint32_t abi;              /* SNN_SIM_ABI */
-    uint32_t lanes;            /* LANES parameter of this build */
+    uint32_t lanes;            /* the test kernel's LANES parameter; 0 for the pipeline */
     const char *kernel;        /* top module name */
     const char *verilator;     /* Verilator version the model was made with */
     int32_t can_trace;         /* built with --trace-fst */
     uint32_t data_bits;        /* m_axi_gmem data width */
-    uint32_t max_layers;       /* MAX_LAYERS: n_layers */
-    uint32_t max_t;            /* MAX_T: timesteps */
-    uint32_t max_classes;      /* MAX_CLASSES: n_classes */
-    uint32_t max_pixels;       /* MAX_PIXELS: in_c*in_h*in_w */
-    uint32_t max_neurons;      /* MAX_NEURONS: accumulator words, all lanes */
-    uint32_t max_th_neurons;   /* MAX_TH_NEURONS: threshold words, all lanes */
-    uint32_t max_weight_bytes; /* MAX_WEIGHT_BYTES: on-chip weights, lane-padded */
-    uint32_t max_channels;     /* MAX_CHANNELS: bias words, lane-padded */
-    uint32_t max_spike_words;  /* MAX_SPIKE_WORDS: 32-bit spike-map words per buffer */
-    uint32_t arch;             /* SNN_SIM_ARCH_LANES or SNN_SIM_ARCH_PIPE */
+    uint32_t arch;             /* SNN_SIM_ARCH_TEST or SNN_SIM_ARCH_PIPE */
     const char *config;        /* pipe: the configuration of mk/sim.mk (PIPE_PARAMS_<config>);
                                   NULL otherwise */
     snn_pipe_params pipe;      /* pipe: the kernel's parameters (stage maxima, engines);

@@ -300,15 +300,15 @@ check "compare ref,xrt,csim: xrt fails to open, ref and csim compared" 1 "${node
     expect_out "compare: failed list" '"failed":\[\{"device":"xrt","error":'
 check "compare: one device left is nothing to compare" 1 "${nodev[@]}" "$MPBN" compare "${rnet[@]}" \
     --devices ref,xrt && expect_err "compare: says so" "only one device opened: nothing to compare"
-SIM_LIB=${MPBN_SIM_DIR:-$(dirname "$MPBN")/sim}/libsnn-sim-L8.so
+SIM_LIB=${MPBN_SIM_DIR:-$(dirname "$MPBN")/sim}/libsnn-sim-pipe-ci.so
 if [ -f "$SIM_LIB" ]; then
-    MPBN_SIM_CYCLE_BUDGET=300 check "compare: sim fails mid-run, ref and csim go on" 1 "$MPBN" compare \
-        "${rnet[@]}" --devices ref,sim,csim --batch 4 &&
+    MPBN_SIM_DIR=$(dirname "$SIM_LIB") MPBN_SIM_CYCLE_BUDGET=300 check "compare: sim fails mid-run, ref and csim go on" 1 "$MPBN" compare \
+        "${rnet[@]}" --devices ref,sim,csim --config ci --batch 4 &&
         expect_err "compare mid-run: chunk named" "images 0\.\.3: .*budget of 300 cycles" &&
         expect_out "compare mid-run: ref and csim ran all" '"ref":\{"images":12,.*"csim":\{"images":12,' &&
         expect_out "compare mid-run: sim's error" '"failed":\[\{"device":"sim","error":"images 0\.\.3:'
 else
-    echo "note: $SIM_LIB not built (make sim); skipping the mid-run failure of sim"
+    echo "note: $SIM_LIB not built (make sim-pipe PIPE_CONFIGS=ci); skipping the mid-run failure of sim"
 fi
 # progress lines: forced plain with MPBN_PROGRESS=1, none with 0
 MPBN_PROGRESS=1 check "eval float: progress" 0 "$MPBN" eval "$ck" --limit 64 &&
@@ -422,9 +422,9 @@ rnet=(--random-net c4,p,c8,f16 --shape 1x12x12 --T 2 --random 5)
 check "compare --lanes 3" 2 "$MPBN" compare "${rnet[@]}" --devices ref,sim --lanes 3 &&
     expect_err "--lanes 3: message" "bad value '3' for --lanes \(range 1\.\.64, a power of two\)" &&
     expect_true "--lanes 3: no build suggested" bash -c "! grep -q 'make sim' '$tmp/err'"
-check "compare --lanes 32 on sim" 1 "$MPBN" compare "${rnet[@]}" --devices ref,sim --lanes 32 &&
-    expect_err "--lanes 32 on sim: message" "1, 2, 4, 8 or 16 lanes" &&
-    expect_true "--lanes 32 on sim: no build suggested" bash -c "! grep -q 'make sim' '$tmp/err'"
+check "compare --lanes 64 on csim" 1 "$MPBN" compare "${rnet[@]}" --devices ref,csim --lanes 64 &&
+    expect_err "--lanes 64 on csim: message" "csim has no kernel build with 64 lanes" &&
+    expect_true "--lanes 64 on csim: no build suggested" bash -c "! grep -q 'make ' '$tmp/err'"
 # --limit 0 is "all images" everywhere
 check "compare --limit 0" 0 "$MPBN" compare "${rnet[@]}" --limit 0 && expect_out "--limit 0: all images" '"images":5,'
 

@@ -1,59 +1,22 @@
 #!/usr/bin/env bash
-# cli-sim.sh - the `sim` device from the command line: a missing simulator
-# library is named together with the make command that builds it; with the
-# 8-lane library built (`make sim`), a random network agrees with ref under
-# back-pressure, `mpbn eval --device sim` reports cycles per image, a cycle
-# budget too small for the run ends in a timeout naming the kernel's state,
-# and MPBN_SIM_WAVEFORM writes an FST file.
-# The layer-pipeline kernel (--config NAME): an unknown configuration and
-# --lanes with --config are usage errors, with no build suggested; a missing
-# library is named with `make sim-pipe PIPE_CONFIGS=ci`; with the ci library
-# built (`make sim-pipe PIPE_CONFIGS=ci`; `make test-sim-pipe` builds it and
-# runs this suite again), eval and bench of a random network agree with ref
-# and report "config", a network that does not fit is refused with the
-# reason, and compare (it needs the spike trace) is refused.
+# cli-sim.sh - the `sim` device (the layer-pipeline RTL kernel in Verilator)
+# from the command line: an unknown configuration is a usage error with no
+# build suggested; a missing simulator library is named together with the
+# make command that builds it (the default configuration, card, and ci);
+# with the ci library built (`make sim-pipe PIPE_CONFIGS=ci`; `make
+# test-sim-pipe` builds it and runs this suite again): compare of a random
+# network agrees with ref on every spike under back-pressure (on the records
+# with --no-trace), eval and bench
+# agree with ref and report "config", --lanes (csim's) is ignored by sim, a
+# cycle budget too small for the run ends in a timeout naming the kernel's
+# state, MPBN_SIM_WAVEFORM writes an FST file, and a network that does not
+# fit is refused with the reason.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 SIM_DIR=${MPBN_SIM_DIR:-$(dirname "$MPBN")/sim}
 export MPBN_SIM_DIR=$SIM_DIR
 
 net=(--random-net c4,p,c8,f16 --shape 1x12x12 --T 3 --random 12 --seed 4)
-
-# No library for 2 lanes (a count the RTL kernel has, never built by the
-# suites): the message names the file and the command.
-check "missing library" 1 "$MPBN" compare "${net[@]}" --devices ref,sim --lanes 2 &&
-    expect_err "missing library: file" "libsnn-sim-L2\.so" &&
-    expect_err "missing library: command" "make sim SIM_LANES=2"
-# 32 lanes: csim has them, the RTL kernel not; no build is suggested.
-check "lanes beyond the RTL kernel" 1 "$MPBN" compare "${net[@]}" --devices ref,sim --lanes 32 &&
-    expect_err "lanes beyond the RTL kernel: message" "1, 2, 4, 8 or 16 lanes" &&
-    expect_true "lanes beyond the RTL kernel: no make sim suggested" eval '! grep -q "make sim" "$tmp/err"'
-
-if [ ! -f "$SIM_DIR/libsnn-sim-L8.so" ]; then
-    echo "note: $SIM_DIR/libsnn-sim-L8.so not built (make sim); skipping the runs of the RTL kernel"
-else
-    check "random net ref,sim, 30% back-pressure" 0 \
-        "$MPBN" compare "${net[@]}" --devices ref,sim --backpressure 30 --mem-latency 60 &&
-        expect_out "random net: no mismatches" '"mismatches":0' &&
-        expect_out "random net: sim cycles" '"sim":\{[^}]*"cycles":[1-9]'
-
-    # A budget far below the run: a timeout with the kernel's state, exit 1.
-    MPBN_SIM_CYCLE_BUDGET=300 check "cycle budget" 1 "$MPBN" compare "${net[@]}" --devices ref,sim &&
-        expect_err "cycle budget: what" "ap_done never rose within the budget of 300 cycles" &&
-        expect_err "cycle budget: state" "m_axi_gmem: [0-9]+ read burst" &&
-        expect_err "cycle budget: mapping" "MPBN_SIM_CYCLE_BUDGET"
-
-    MPBN_SIM_WAVEFORM=$tmp/run.fst check "waveform" 0 "$MPBN" compare "${net[@]}" --random 1 --devices ref,sim &&
-        expect_true "waveform: $tmp/run.fst not empty" test -s "$tmp/run.fst"
-
-    FIXTURE=${FIXTURE:-$(dirname "$MPBN")/fixtures/fmnist-channel.snn}
-    if [ -f "$FIXTURE" ]; then
-        check "eval --device sim" 0 env MPBN_PROGRESS=0 "$MPBN" eval "$FIXTURE" --device sim --limit 16 --batch 8 &&
-            expect_out "eval: cycles per image" '"cycles":[1-9]'
-    else
-        echo "note: $FIXTURE not built (make fixtures); skipping eval --device sim"
-    fi
-fi
 
 # ---- the layer-pipeline kernel: --config --------------------------------------
 "$TOOLS/snn-randnet" "$tmp/pipe.snn" c4,p,c8,f16 7 4 1 12 12 10 >/dev/null
@@ -62,17 +25,19 @@ for cmd in eval compare bench; do
         expect_err "--config bogus ($cmd): message" "--config: unknown configuration 'bogus' of the layer-pipeline kernel \(one of ([a-z0-9_]+\|)*ci(\|[a-z0-9_]+)*;" &&
         expect_true "--config bogus ($cmd): no build suggested" eval '! grep -q "make sim" "$tmp/err"'
 done
-check "--lanes with --config" 2 "$MPBN" eval "$tmp/pipe.snn" --device sim --config ci --lanes 8 &&
-    expect_err "--lanes with --config: message" "--lanes and --config cannot be given together"
 check "--config on --device float" 2 "$MPBN" eval "$tmp/pipe.snn" --device float --config ci &&
     expect_err "--config on float: message" "--config is an option of the device backends"
 check "help eval lists --config" 0 "$MPBN" help eval &&
     expect_true "help eval: --config" grep -qE -- "^  --config NAME " "$tmp/out" &&
-    expect_true "help eval: --config values" grep -qE -- "one of ([a-z0-9_]+\|)*ci" "$tmp/out"
+    expect_true "help eval: --config values" bash -c "tr -s ' \n' ' ' <'$tmp/out' | grep -qE -- 'one of ([a-z0-9_]+\|)*ci'"
 
 # No library where mpbn looks: a copy of mpbn elsewhere, MPBN_SIM_DIR empty.
 mkdir -p "$tmp/bin" "$tmp/nosim"
 cp "$MPBN" "$tmp/bin/mpbn"
+MPBN_SIM_DIR=$tmp/nosim check "missing library (default configuration)" 1 "$tmp/bin/mpbn" compare \
+    "${net[@]}" --devices ref,sim &&
+    expect_err "missing library: file" "$tmp/nosim/libsnn-sim-pipe-card\.so" &&
+    expect_err "missing library: command" "make sim-pipe PIPE_CONFIGS=card"
 MPBN_SIM_DIR=$tmp/nosim check "missing pipe library" 1 "$tmp/bin/mpbn" bench "$tmp/pipe.snn" \
     --devices ref,sim --config ci --random 2 &&
     expect_err "missing pipe library: file" "$tmp/nosim/libsnn-sim-pipe-ci\.so" &&
@@ -126,9 +91,30 @@ EOF
     check "four convs" 1 "$MPBN" bench "$tmp/four-convs.snn" --devices ref,sim --config ci --random 2 &&
         expect_err "four convs: message" "layer 3 \(conv\) needs a fourth conv stage"
 
-    # compare needs every spike: the driver does not run the pipeline in trace mode yet.
-    check "compare --config ci" 1 "$MPBN" compare "$tmp/pipe.snn" --devices ref,sim --config ci --random 2 &&
-        expect_err "compare --config ci: message" "is not run in trace mode yet"
+    # compare: every spike of every layer at every step (the kernel's trace
+    # mode), sums, prediction and counters.
+    check "random net ref,sim, 30% back-pressure" 0 \
+        "$MPBN" compare "${net[@]}" --devices ref,sim --config ci --backpressure 30 --mem-latency 60 &&
+        expect_out "random net: no mismatches" '"mismatches":0' &&
+        expect_out "random net: sim cycles" '"sim":\{[^}]*"cycles":[1-9]'
+    # --no-trace: the records only (the trace mode is slow on big networks).
+    check "compare --no-trace" 0 "$MPBN" compare "${net[@]}" --devices ref,sim --config ci --no-trace &&
+        expect_out "--no-trace: no mismatches, spikes not compared" '"spikes_compared":false,.*"mismatches":0' &&
+        expect_err "--no-trace: says what was compared" "records: sums, preds, counters; spikes not compared"
+    # --lanes is csim's: sim ignores it, so one compare can run both.
+    check "compare ref,csim,sim --lanes 4" 0 \
+        "$MPBN" compare "${net[@]}" --devices ref,csim,sim --config ci --lanes 4 --random 4 &&
+        expect_out "ref,csim,sim: no mismatches" '"mismatches":0'
+
+    # A budget far below the run: a timeout with the kernel's state, exit 1.
+    MPBN_SIM_CYCLE_BUDGET=300 check "cycle budget" 1 "$MPBN" compare "${net[@]}" --devices ref,sim --config ci &&
+        expect_err "cycle budget: what" "ap_done never rose within the budget of 300 cycles" &&
+        expect_err "cycle budget: state" "m_axi_gmem: [0-9]+ read burst" &&
+        expect_err "cycle budget: mapping" "MPBN_SIM_CYCLE_BUDGET"
+
+    MPBN_SIM_WAVEFORM=$tmp/run.fst check "waveform" 0 "$MPBN" compare "${net[@]}" --random 1 \
+        --devices ref,sim --config ci &&
+        expect_true "waveform: $tmp/run.fst not empty" test -s "$tmp/run.fst"
 fi
 
 finish

@@ -446,8 +446,8 @@ static void test_fit_mirror(void **state)
  * device; a second run of the same model is cheaper by the load (the flags
  * register carries SNN_FLAG_RELOAD only on the first run after the model was
  * written); a network that does not fit is refused before ap_start with
- * snn_pipe_fit's reason; a trace request is refused (not used yet);
- * --lanes with --config is refused naming both. */
+ * snn_pipe_fit's reason; a run with a trace buffer (compare) runs the trace
+ * mode and gives ref's trace; opts.lanes (csim's) is ignored. */
 static void test_device(void **state)
 {
     (void)state;
@@ -492,10 +492,16 @@ static void test_device(void **state)
         if (c2 >= c1)
             fail_msg("%s: the second run reloaded the model (%llu >= %llu cycles)", arch[m],
                      (unsigned long long)c2, (unsigned long long)c1);
-        uint32_t *tr = calloc((size_t)snn_trace_words(&net) * 4, 4);
-        assert_int_not_equal(snn_dev_run(dev, px, 4, NULL, NULL, tr), SNN_OK);
-        if (!strstr(snn_last_error(), "is not run in trace mode yet"))
-            fail_msg("trace: %s", snn_last_error());
+        size_t tw = snn_trace_words(&net);
+        uint32_t *tr = calloc(tw * 4, 4), *rtr = calloc(tw * 4, 4);
+        uint8_t *rec = calloc(4, stride);
+        snn_ref_run(&net, px, 4, ref, rtr);
+        if (snn_dev_run(dev, px, 4, NULL, rec, tr) != SNN_OK)
+            fail_msg("trace run: %s", snn_last_error());
+        if (diff_records(arch[m], &net, ref, rec, 4) || diff_traces(arch[m], &net, rtr, tr, 4))
+            fail_msg("%s: the traced run differs from ref", arch[m]);
+        free(rec);
+        free(rtr);
         free(tr);
         free(ref);
         free(got);
@@ -517,9 +523,109 @@ static void test_device(void **state)
     free(img);
     snn_dev_close(dev);
     o.lanes = 8;
-    assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_ERR_ARG);
-    if (!strstr(snn_last_error(), "--config") || !strstr(snn_last_error(), "--lanes"))
-        fail_msg("lanes: %s", snn_last_error());
+    if (snn_dev_open("sim", &o, &dev) != SNN_OK) fail_msg("lanes: %s", snn_last_error());
+    snn_dev_close(dev);
+}
+
+/* Images of all 255, all 0 (no events at all), stripes and a ramp, through
+ * the sim device with the trace: every spike, the sums and the counters. */
+static void test_extreme_images(void **state)
+{
+    (void)state;
+    snn_sim_info in;
+    api()->info(&in);
+    uint8_t *img;
+    size_t size;
+    if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) != SNN_OK)
+        fail_msg("%s", snn_last_error());
+    enum { N = 4, PX = 2 * 8 * 8 };
+    uint8_t px[N * PX];
+    memset(px, 255, PX);
+    memset(px + PX, 0, PX);
+    for (int i = 0; i < PX; i++) px[2 * PX + i] = (i & 1) ? 255 : 0;
+    for (int i = 0; i < PX; i++) px[3 * PX + i] = (uint8_t)(i * 37);
+    snn_net net;
+    assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
+    size_t stride = snn_result_stride(net.hdr->n_classes, net.n_layers), tw = snn_trace_words(&net);
+    uint8_t *ref = calloc(N, stride), *got = calloc(N, stride);
+    uint32_t *rtr = calloc(tw * N, 4), *gtr = calloc(tw * N, 4);
+    snn_ref_run(&net, px, N, ref, rtr);
+    setenv("MPBN_SIM_DIR", "build/sim", 0);
+    snn_dev_opts o;
+    snn_dev_opts_init(&o);
+    o.config = in.config;
+    o.batch = 2;
+    o.backpressure = 30;
+    snn_dev_t *dev;
+    if (snn_dev_open("sim", &o, &dev) != SNN_OK) fail_msg("open: %s", snn_last_error());
+    if (snn_dev_load(dev, img, size) != SNN_OK) fail_msg("load: %s", snn_last_error());
+    if (snn_dev_run(dev, px, N, NULL, got, gtr) != SNN_OK) fail_msg("run: %s", snn_last_error());
+    snn_dev_close(dev);
+    if (diff_records("extreme images", &net, ref, got, N) ||
+        diff_traces("extreme images", &net, rtr, gtr, N))
+        fail_msg("extreme images differ from ref");
+    free(ref);
+    free(got);
+    free(rtr);
+    free(gtr);
+    free(img);
+}
+
+/* The kernel's register map as the driver relies on it: arguments read back,
+ * n_images = 0 ends at once without a memory transfer, ap_done is clear on
+ * read, the interrupt rises with ap_done and the ISR clears it. */
+static void test_register_map(void **state)
+{
+    (void)state;
+    const snn_sim_api *a = api();
+    snn_sim_info in;
+    a->info(&in);
+    assert_string_equal(in.kernel, "snn_pipe_kernel");
+    assert_int_equal(in.arch, SNN_SIM_ARCH_PIPE);
+    assert_non_null(in.config);
+    snn_sim_cfg cfg = {0};
+    char err[512];
+    snn_sim_t *s = a->create(&cfg, err, sizeof err);
+    if (!s) fail_msg("%s", err);
+    uint32_t v;
+    assert_int_equal(a->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
+    assert_int_equal(v & 0xF, SNN_CTRL_AP_IDLE);
+    static const uint32_t regs[] = {SNN_REG_MODEL_LO,   SNN_REG_MODEL_HI,   SNN_REG_IMAGES_LO,
+                                    SNN_REG_IMAGES_HI,  SNN_REG_RESULTS_LO, SNN_REG_RESULTS_HI,
+                                    SNN_REG_TRACE_LO,   SNN_REG_TRACE_HI,   SNN_REG_N_IMAGES,
+                                    SNN_REG_FLAGS};
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        uint32_t x = regs[i] == SNN_REG_FLAGS ? SNN_FLAG_RELOAD : 0x5A000040u + (uint32_t)i * 0x1000u;
+        assert_int_equal(a->reg_write(s, regs[i], x), SNN_SIM_OK);
+    }
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        uint32_t x = regs[i] == SNN_REG_FLAGS ? SNN_FLAG_RELOAD : 0x5A000040u + (uint32_t)i * 0x1000u;
+        assert_int_equal(a->reg_read(s, regs[i], &v), SNN_SIM_OK);
+        assert_int_equal(v, x);
+    }
+    assert_int_equal(a->reg_write(s, SNN_REG_N_IMAGES, 0), SNN_SIM_OK);
+    uint64_t cycles;
+    if (a->run(s, 100000, &cycles) != SNN_SIM_OK) fail_msg("%s", a->error(s));
+    snn_sim_stats st;
+    a->stats(s, &st);
+    assert_int_equal(st.rd_beats + st.wr_beats, 0);
+    assert_int_equal(a->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
+    assert_int_equal(v & 0xF, SNN_CTRL_AP_IDLE);
+    assert_true(cycles < 1000);
+    assert_int_equal(a->irq(s), 0);
+    assert_int_equal(a->start(s), SNN_SIM_OK);
+    assert_int_equal(a->step(s, 500), SNN_SIM_OK);
+    assert_int_equal(a->irq(s), 1);
+    assert_int_equal(a->reg_read(s, SNN_REG_ISR, &v), SNN_SIM_OK);
+    assert_int_equal(v & 1, 1);
+    assert_int_equal(a->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
+    assert_int_equal(v & (SNN_CTRL_AP_DONE | SNN_CTRL_AP_IDLE), SNN_CTRL_AP_DONE | SNN_CTRL_AP_IDLE);
+    assert_int_equal(a->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
+    assert_int_equal(v & SNN_CTRL_AP_DONE, 0);
+    assert_int_equal(a->reg_write(s, SNN_REG_ISR, 1), SNN_SIM_OK);
+    assert_int_equal(a->step(s, 4), SNN_SIM_OK);
+    assert_int_equal(a->irq(s), 0);
+    a->destroy(s);
 }
 
 int main(void)
@@ -530,9 +636,11 @@ int main(void)
         return 0;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_map),
         cmocka_unit_test(test_nofit),
         cmocka_unit_test(test_fit_mirror),
         cmocka_unit_test(test_device),
+        cmocka_unit_test(test_extreme_images),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_random_networks),
     };

@@ -9,11 +9,8 @@
  * violation the model checks, waveform output, and the device's message when
  * a library is missing.
  *
- * Group "sim-rtl" (MPBN_SIM_TESTS=rtl or all; `make test-sim-rtl`): the RTL
- * kernel (build/sim/libsnn-sim-L1.so and -L8.so) against the golden model on
- * random networks with back-pressure on: every layer's spikes at every step,
- * the sums, the prediction and the counters must be identical. Plus its
- * register map, the fit check and the lower bound cycles >= synops / lanes.
+ * The layer-pipeline RTL kernel itself is tested by tests/test-pipe.c
+ * (`make test-sim-pipe`).
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -33,6 +30,7 @@
 #include "fold/snn-fold.h"
 #include "sim/snn-sim.h"
 #include "snn-dev.h"
+#include "snn-pipe.h"
 #include "snn-regmap.h"
 
 /* ---- locating the libraries ------------------------------------------------------ */
@@ -149,9 +147,8 @@ static void test_info(void **state)
     assert_int_equal(in.lanes, 8);
     assert_string_equal(in.kernel, "snn_copy_kernel");
     assert_int_equal(in.data_bits, 64);
-    assert_int_equal(in.max_neurons, 0); /* the test kernel has no maxima */
     assert_non_null(in.verilator);
-    assert_int_equal(in.arch, SNN_SIM_ARCH_LANES);
+    assert_int_equal(in.arch, SNN_SIM_ARCH_TEST);
     assert_null(in.config);
     assert_int_equal(in.pipe.TM, 0);
 }
@@ -445,274 +442,26 @@ static void test_device_missing_library(void **state)
     snn_dev_opts o;
     snn_dev_opts_init(&o);
     snn_dev_t *dev;
-    /* A lane count the RTL does not support is refused before any library or
-     * build is suggested. */
-    o.lanes = 7;
+    /* A configuration this build does not have is refused before any library
+     * or build is suggested. */
+    o.config = "bogus";
     assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_ERR_ARG);
-    assert_null(strstr(snn_last_error(), "make sim"));
-    /* A supported count whose library is not built names it and the build. */
-    o.lanes = 2;
+    if (!strstr(snn_last_error(), "unknown configuration 'bogus'") ||
+        strstr(snn_last_error(), "make sim"))
+        fail_msg("bogus: %s", snn_last_error());
+    /* One whose library is not built names it and the build; the default is
+     * the card configuration. */
+    o.config = "ci";
     assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_ERR_DEVICE);
     const char *e = snn_last_error();
-    assert_non_null(strstr(e, "/nonexistent-sim-dir/libsnn-sim-L2.so"));
-    assert_non_null(strstr(e, "make sim SIM_LANES=2"));
+    assert_non_null(strstr(e, "/nonexistent-sim-dir/libsnn-sim-pipe-ci.so"));
+    assert_non_null(strstr(e, "make sim-pipe PIPE_CONFIGS=ci"));
+    o.config = NULL;
+    assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_ERR_DEVICE);
+    e = snn_last_error();
+    assert_non_null(strstr(e, "/nonexistent-sim-dir/libsnn-sim-pipe-" SNN_PIPE_DEFAULT_CONFIG ".so"));
+    assert_non_null(strstr(e, "make sim-pipe PIPE_CONFIGS=" SNN_PIPE_DEFAULT_CONFIG));
     setenv("MPBN_SIM_DIR", saved, 1);
-}
-
-/* ---- the RTL kernel ------------------------------------------------------------------ */
-
-typedef struct dev_out {
-    uint8_t *results;
-    uint32_t *trace;
-    int32_t *preds;
-    uint64_t cycles;
-} dev_out;
-
-static void dev_out_free(dev_out *o)
-{
-    free(o->results);
-    free(o->trace);
-    free(o->preds);
-    memset(o, 0, sizeof *o);
-}
-
-static void run_device(const char *name, const snn_dev_opts *opts, const uint8_t *img, size_t size,
-                       const uint8_t *px, uint32_t n, dev_out *o)
-{
-    snn_dev_t *dev;
-    if (snn_dev_open(name, opts, &dev) != SNN_OK) fail_msg("open %s: %s", name, snn_last_error());
-    if (snn_dev_load(dev, img, size) != SNN_OK) fail_msg("load %s: %s", name, snn_last_error());
-    const snn_net *net = snn_dev_net(dev);
-    size_t stride = snn_result_stride(net->hdr->n_classes, net->n_layers);
-    o->results = malloc(stride * n);
-    o->trace = malloc(4u * snn_trace_words(net) * n);
-    o->preds = malloc(4u * n);
-    assert_non_null(o->results);
-    assert_non_null(o->trace);
-    if (snn_dev_run(dev, px, n, o->preds, o->results, o->trace) != SNN_OK)
-        fail_msg("run %s (lanes %u): %s", name, opts->lanes, snn_last_error());
-    snn_dev_stats st;
-    snn_dev_get_stats(dev, &st);
-    o->cycles = st.cycles;
-    snn_dev_close(dev);
-}
-
-static void diff_outputs(const char *what, const snn_net *net, uint32_t lanes, const dev_out *ref,
-                         const dev_out *sim, uint32_t n)
-{
-    size_t stride = snn_result_stride(net->hdr->n_classes, net->n_layers);
-    size_t tw = snn_trace_words(net);
-    for (uint32_t i = 0; i < n; i++) {
-        const uint32_t *a = ref->trace + i * tw, *b = sim->trace + i * tw;
-        snn_trace_mismatch m;
-        if (snn_trace_diff(net, a, b, 1, &m, NULL)) {
-            if (m.layer >= 0)
-                fail_msg("%s, lanes %u: image %u step %u layer %d neuron %u: ref %d sim %d", what,
-                         lanes, i, m.step, m.layer, m.neuron, m.a, m.b);
-            fail_msg("%s, lanes %u: image %u sum %u: ref %d sim %d", what, lanes, i, m.neuron, m.a,
-                     m.b);
-        }
-        const uint8_t *ra = ref->results + i * stride, *rb = sim->results + i * stride;
-        for (uint32_t k = 0; k < snn_result_words(net->hdr->n_classes, net->n_layers); k++) {
-            uint32_t x, y;
-            memcpy(&x, ra + 4 * k, 4);
-            memcpy(&y, rb + 4 * k, 4);
-            if (x != y)
-                fail_msg("%s, lanes %u: image %u result word %u (classes %u, layers %u): ref %u "
-                         "sim %u",
-                         what, lanes, i, k, net->hdr->n_classes, net->n_layers, x, y);
-        }
-        assert_int_equal(ref->preds[i], sim->preds[i]);
-    }
-}
-
-static uint64_t sum_synops(const snn_net *net, const dev_out *o, uint32_t n)
-{
-    size_t stride = snn_result_stride(net->hdr->n_classes, net->n_layers);
-    uint64_t s = 0;
-    for (uint32_t i = 0; i < n; i++)
-        for (uint32_t l = 0; l < net->n_layers; l++) {
-            uint32_t v;
-            memcpy(&v, o->results + i * stride + 4u * (net->hdr->n_classes + 1 + net->n_layers + l), 4);
-            s += v;
-        }
-    return s;
-}
-
-static const uint32_t rtl_lanes[] = {1, 8};
-
-/* ref vs sim at each lane count, back-pressure and latency varied with the
- * seed; batches of 5 so that a run covers several images and the driver
- * double-buffers. */
-static void cross_check(const char *what, const uint8_t *img, size_t size, const uint8_t *px,
-                        uint32_t n, uint64_t seed)
-{
-    snn_net net;
-    if (snn_deploy_parse(img, size, &net) != SNN_OK) fail_msg("%s: %s", what, snn_last_error());
-    snn_dev_opts o;
-    snn_dev_opts_init(&o);
-    dev_out ref = {0};
-    run_device("ref", &o, img, size, px, n, &ref);
-    uint64_t synops = sum_synops(&net, &ref, n);
-    for (size_t v = 0; v < sizeof rtl_lanes / sizeof rtl_lanes[0]; v++) {
-        snn_dev_opts so;
-        snn_dev_opts_init(&so);
-        so.lanes = rtl_lanes[v];
-        so.batch = 5;
-        so.backpressure = 10 + (uint32_t)(seed % 3) * 10; /* 10, 20, 30 % */
-        so.mem_latency = 8 + (uint32_t)(seed % 5) * 20;
-        so.seed = seed;
-        dev_out sim = {0};
-        run_device("sim", &so, img, size, px, n, &sim);
-        diff_outputs(what, &net, so.lanes, &ref, &sim, n);
-        /* the physical limit: one accumulate per lane per cycle */
-        if (sim.cycles * so.lanes < synops)
-            fail_msg("%s, lanes %u: %llu cycles for %llu synops is below synops/lanes", what,
-                     so.lanes, (unsigned long long)sim.cycles, (unsigned long long)synops);
-        dev_out_free(&sim);
-    }
-    dev_out_free(&ref);
-}
-
-typedef struct rcase {
-    const char *arch;
-    uint32_t c, h, w, T, K;
-} rcase;
-
-static const rcase cases[] = {
-    {"c4,p,c8,f16", 1, 12, 12, 4, 10},   /* a small default-like network */
-    {"c3,c5,p,f7", 1, 9, 11, 3, 3},      /* odd map: pool drops a row and a column */
-    {"c9,p,c17,f5", 2, 8, 7, 2, 5},      /* channels just above lane multiples */
-    {"f33,f9", 1, 7, 5, 3, 4},           /* fc encoding layer */
-    {"c8,p,p,f16", 3, 9, 9, 1, 10},      /* three-channel image, two pools, T = 1 */
-    {"c2,p,c2,p,c2,f4", 1, 9, 9, 5, 2},  /* maps shrink to 1x1 */
-    {"c1,f1", 1, 5, 5, 2, 2},            /* single channel, single fc neuron */
-    {"c8,f8", 1, 6, 40, 2, 3},           /* rows wider than one 32-pixel spike word */
-};
-
-static void test_rtl_random_networks(void **state)
-{
-    (void)state;
-    enum { N_IMG = 12 };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        const rcase *rc = &cases[k];
-        static const uint32_t flag_sets[] = {0, SNN_RAND_EXTREME, SNN_RAND_PLAIN};
-        for (uint32_t f = 0; f < 3; f++) {
-            uint64_t seed = 500 * (k + 1) + f;
-            uint8_t *img;
-            size_t size;
-            if (snn_deploy_random(seed, rc->arch, rc->c, rc->h, rc->w, rc->T, rc->K, flag_sets[f],
-                                 &img, &size) != SNN_OK)
-                fail_msg("random net %s: %s", rc->arch, snn_last_error());
-            uint8_t *px = malloc((size_t)N_IMG * rc->c * rc->h * rc->w);
-            snn_pixels_random(seed, N_IMG, rc->c, rc->h, rc->w, px);
-            char what[96];
-            snprintf(what, sizeof what, "%s seed %llu flags %u", rc->arch,
-                     (unsigned long long)seed, flag_sets[f]);
-            cross_check(what, img, size, px, N_IMG, seed);
-            free(px);
-            free(img);
-        }
-    }
-}
-
-/* Images of all 255, all 0 (no events at all) and stripes. */
-static void test_rtl_extreme_images(void **state)
-{
-    (void)state;
-    uint8_t *img;
-    size_t size;
-    if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) != SNN_OK)
-        fail_msg("%s", snn_last_error());
-    enum { N = 4, PX = 2 * 8 * 8 };
-    uint8_t px[N * PX];
-    memset(px, 255, PX);
-    memset(px + PX, 0, PX);
-    for (int i = 0; i < PX; i++) px[2 * PX + i] = (i & 1) ? 255 : 0;
-    for (int i = 0; i < PX; i++) px[3 * PX + i] = (uint8_t)(i * 37);
-    cross_check("extreme images", img, size, px, N, 3);
-    free(img);
-}
-
-/* The RTL kernel's register map as the driver relies on it. */
-static void test_rtl_register_map(void **state)
-{
-    (void)state;
-    char file[32];
-    snprintf(file, sizeof file, "libsnn-sim-L%u.so", 8u);
-    const snn_sim_api *api = load_api(file);
-    snn_sim_info in;
-    api->info(&in);
-    assert_string_equal(in.kernel, "snn_kernel");
-    assert_int_equal(in.lanes, 8);
-    assert_true(in.max_neurons > 0);
-    assert_int_equal(in.arch, SNN_SIM_ARCH_LANES);
-    assert_null(in.config);
-    snn_sim_cfg cfg = {0};
-    char err[512];
-    snn_sim_t *s = api->create(&cfg, err, sizeof err);
-    if (!s) fail_msg("%s", err);
-    uint32_t v;
-    assert_int_equal(api->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
-    assert_int_equal(v & 0xF, SNN_CTRL_AP_IDLE);
-    static const uint32_t regs[] = {SNN_REG_MODEL_LO,   SNN_REG_MODEL_HI, SNN_REG_IMAGES_LO,
-                                    SNN_REG_IMAGES_HI,  SNN_REG_RESULTS_LO, SNN_REG_RESULTS_HI,
-                                    SNN_REG_TRACE_LO,   SNN_REG_TRACE_HI, SNN_REG_N_IMAGES};
-    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
-        assert_int_equal(api->reg_write(s, regs[i], 0x5A000040u + (uint32_t)i * 0x1000u), SNN_SIM_OK);
-    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
-        assert_int_equal(api->reg_read(s, regs[i], &v), SNN_SIM_OK);
-        assert_int_equal(v, 0x5A000040u + (uint32_t)i * 0x1000u);
-    }
-    /* n_images = 0: nothing read or written, ap_done follows ap_start */
-    assert_int_equal(api->reg_write(s, SNN_REG_N_IMAGES, 0), SNN_SIM_OK);
-    uint64_t cycles;
-    if (api->run(s, 100000, &cycles) != SNN_SIM_OK) fail_msg("%s", api->error(s));
-    snn_sim_stats st;
-    api->stats(s, &st);
-    assert_int_equal(st.rd_beats + st.wr_beats, 0);
-    assert_int_equal(api->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
-    assert_int_equal(v & 0xF, SNN_CTRL_AP_IDLE);
-    assert_true(cycles < 1000);
-    /* the interrupt (which the harness times the run by) rises with ap_done,
-     * ap_done is clear on read */
-    assert_int_equal(api->irq(s), 0);
-    assert_int_equal(api->start(s), SNN_SIM_OK);
-    assert_int_equal(api->step(s, 500), SNN_SIM_OK);
-    assert_int_equal(api->irq(s), 1);
-    assert_int_equal(api->reg_read(s, SNN_REG_ISR, &v), SNN_SIM_OK);
-    assert_int_equal(v & 1, 1);
-    assert_int_equal(api->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
-    assert_int_equal(v & (SNN_CTRL_AP_DONE | SNN_CTRL_AP_IDLE), SNN_CTRL_AP_DONE | SNN_CTRL_AP_IDLE);
-    assert_int_equal(api->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
-    assert_int_equal(v & SNN_CTRL_AP_DONE, 0);
-    assert_int_equal(api->reg_write(s, SNN_REG_ISR, 1), SNN_SIM_OK);
-    assert_int_equal(api->step(s, 4), SNN_SIM_OK);
-    assert_int_equal(api->irq(s), 0);
-    api->destroy(s);
-}
-
-/* An image beyond the compile-time maxima is refused before ap_start,
- * naming the limit. */
-static void test_rtl_fit_check(void **state)
-{
-    (void)state;
-    uint8_t *img;
-    size_t size;
-    /* 1x80x80 = 6400 pixels > MAX_PIXELS = 4096 */
-    if (snn_deploy_random(4, "c2,f4", 1, 80, 80, 2, 3, 0, &img, &size) != SNN_OK)
-        fail_msg("%s", snn_last_error());
-    uint8_t px[6400] = {0};
-    snn_dev_opts o;
-    snn_dev_opts_init(&o);
-    snn_dev_t *dev;
-    assert_int_equal(snn_dev_open("sim", &o, &dev), SNN_OK);
-    assert_int_equal(snn_dev_load(dev, img, size), SNN_OK);
-    int32_t pred;
-    assert_int_equal(snn_dev_run(dev, px, 1, &pred, NULL, NULL), SNN_ERR_UNSUPPORTED);
-    assert_non_null(strstr(snn_last_error(), "MAX_PIXELS"));
-    snn_dev_close(dev);
-    free(img);
 }
 
 /* ---- main ----------------------------------------------------------------------------- */
@@ -721,7 +470,6 @@ int main(void)
 {
     const char *sel = getenv("MPBN_SIM_TESTS");
     int harness = !sel || !strcmp(sel, "harness") || !strcmp(sel, "all");
-    int rtl = sel && (!strcmp(sel, "rtl") || !strcmp(sel, "all"));
     sim_dir();
     int fails = 0;
     if (harness) {
@@ -739,15 +487,6 @@ int main(void)
             cmocka_unit_test(test_device_missing_library),
         };
         fails += cmocka_run_group_tests_name("sim-harness", tests, NULL, NULL);
-    }
-    if (rtl) {
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_rtl_register_map),
-            cmocka_unit_test(test_rtl_fit_check),
-            cmocka_unit_test(test_rtl_extreme_images),
-            cmocka_unit_test(test_rtl_random_networks),
-        };
-        fails += cmocka_run_group_tests_name("sim-rtl", tests, NULL, NULL);
     }
     return fails ? 1 : 0;
 }

@@ -18,7 +18,13 @@
  *                          cycles between two finished images
  *   images_per_s           MHz * 1e6 / interval
  *   mismatches             record words that differ from ref (sums, pred,
- *                          spikes, synops), all images
+ *                          spikes, synops, events), all images
+ *   stages                 per stage: the layer it computes, its adders
+ *                          (conv: engines x out channels x TM; the image stage
+ *                          engines x out channels, its MACs serve every step;
+ *                          fc and out: out channels x TM), the useful adds of
+ *                          an image (its layer's synops, averaged) and the
+ *                          utilisation useful / (adders x interval)
  * The library is build/sim/libsnn-sim-pipe-<config>.so ($MPBN_SIM_DIR).
  */
 #include <dlfcn.h>
@@ -32,6 +38,7 @@
 #include "deploy/snn-deploy.h"
 #include "io/snn-data.h"
 #include "sim/snn-sim.h"
+#include "snn-pipe.h"
 #include "snn-common.h"
 #include "snn-regmap.h"
 
@@ -64,6 +71,46 @@ static int run(snn_sim_t *s, uint64_t model, const uint8_t *px, size_t pxb, uint
         return 1;
     }
     return 0;
+}
+
+/* Utilisation of every stage that computes a layer (see the header). */
+static void print_stages(const snn_net *net, const uint8_t *ref, uint32_t n, double interval)
+{
+    snn_sim_info in;
+    A->info(&in);
+    snn_pipe_config pc = {in.config, in.pipe};
+    snn_pipe_map map;
+    printf(" \"stages\": [");
+    if (snn_pipe_fit(net, &pc, &map) != SNN_OK) {
+        printf("]\n");
+        return;
+    }
+    const snn_pipe_params *p = &in.pipe;
+    const double adders[SNN_PIPE_STAGES] = {
+        (double)p->C0_E * p->C0_COUT, (double)p->C1_E * p->C1_COUT * p->TM,
+        (double)p->C2_E * p->C2_COUT * p->TM, (double)p->F_COUT * p->TM,
+        (double)p->O_COUT * p->TM};
+    static const char *names[SNN_PIPE_STAGES] = {"conv0", "conv1", "conv2", "fc", "out"};
+    uint32_t K = net->hdr->n_classes, L = net->n_layers;
+    size_t stride = snn_result_stride(K, L);
+    int first = 1;
+    for (int s = 0; s < SNN_PIPE_STAGES; s++) {
+        int l = map.layer_of[s];
+        if (l < 0) continue;
+        double useful = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t v;
+            memcpy(&v, ref + i * stride + 4u * (K + 1 + L + (uint32_t)l), 4);
+            useful += v;
+        }
+        useful /= n;
+        printf("%s\n  {\"stage\": \"%s\", \"layer\": %d, \"adders\": %.0f, "
+               "\"useful_adds_per_image\": %.0f, \"utilisation\": %.3f}",
+               first ? "" : ",", names[s], l, adders[s], useful,
+               useful / (adders[s] * interval));
+        first = 0;
+    }
+    printf("]\n");
 }
 
 int main(int argc, char **argv)
@@ -173,8 +220,10 @@ int main(int argc, char **argv)
            (double)c64 / 64.0);
     printf(" \"interval_cycles\": %.1f, \"mhz\": %.0f, \"images_per_s\": %.0f,\n", interval, mhz,
            mhz * 1e6 / interval);
-    printf(" \"accuracy\": %.4f, \"mismatched_words\": %llu, \"sim_images_per_s\": %.2f}\n",
+    printf(" \"accuracy\": %.4f, \"mismatched_words\": %llu, \"sim_images_per_s\": %.2f,\n",
            1.0 - (double)wrong_pred / n_img, (unsigned long long)bad, n_img / wall);
+    print_stages(&net, ref, n_img, interval);
+    printf("}\n");
     free(ref);
     free(got);
     free(raw);

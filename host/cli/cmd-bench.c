@@ -569,7 +569,7 @@ int snn_cmd_bench(int argc, char **argv)
                     nd, n);
         }
         snn_warn_long_run("bench", r->name, nd,
-                          snn_est_device_image_seconds(&net, r->name, o.dev.lanes),
+                          snn_est_device_image_seconds(&net, r->name, &o.dev),
                           o.random ? "a smaller --random N benchmarks fewer images"
                                    : "--limit N benchmarks the first N test images only");
         int opened;

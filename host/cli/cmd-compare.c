@@ -20,7 +20,10 @@
  *   - the result record: sums, pred, and the spikes / synops counters
  *     (counter disagreements are reported separately, and count as a mismatch).
  * Images are processed in chunks of --batch so that traces of a whole test
- * set never sit in memory at once.
+ * set never sit in memory at once. --no-trace runs the devices without
+ * trace buffers and compares the result records only (sums, pred, every
+ * counter): for long runs on a kernel whose trace mode is slow (the RTL
+ * kernel streams its trace one bit per cycle, docs/simulation.md).
  *
  * A device that fails to open, or fails on a chunk, drops out with its error
  * and the others go on, compared with the first device still running, as
@@ -30,7 +33,8 @@
  *
  * stderr: progress, and the first differing image, device, layer, step,
  * neuron (with its coordinates) and both values. Last stdout line: JSON with
- * images, images_compared, devices (as listed), mismatches (images that
+ * images, images_compared, spikes_compared (0 with --no-trace), devices (as
+ * listed), mismatches (images that
  * differ in anything), the per-category counts, first_mismatch (object or
  * null), per-device images, accuracy, throughput and error, and failed
  * ([{"device","error"}]). Exit 0 if all agree, 1 on any mismatch or error,
@@ -127,10 +131,13 @@ static unsigned compare_image(const compare_state *cs, const uint32_t *ta, const
     uint32_t K = net->hdr->n_classes, L = net->n_layers, T = net->hdr->timesteps;
     unsigned cats = 0;
     int have = 0;
-    /* trace: spikes, step by step, layer by layer, then the sums */
+    /* trace: spikes, step by step, layer by layer, then the sums (none
+     * with --no-trace) */
     snn_trace_mismatch m;
     snn_trace_counts tc;
-    snn_trace_diff(net, ta, tb, 1, &m, &tc);
+    memset(&m, 0, sizeof m);
+    memset(&tc, 0, sizeof tc);
+    if (ta && tb) snn_trace_diff(net, ta, tb, 1, &m, &tc);
     if (tc.spike_bits) {
         cats |= 1;
         d->kind = DIFF_SPIKE;
@@ -267,7 +274,7 @@ int snn_cmd_compare(int argc, char **argv)
     uint32_t limit = 0, n_random = 0, rn_c = 1, rn_h = 28, rn_w = 28, rn_T = 4, rn_K = 10;
     uint32_t rn_flags = 0, shape[3] = {1, 28, 28};
     uint64_t seed = 1;
-    int extreme = 0;
+    int extreme = 0, no_trace = 0;
     snn_dev_opts opts;
     snn_dev_opts_init(&opts);
     char devices_help[256];
@@ -278,6 +285,9 @@ int snn_cmd_compare(int argc, char **argv)
         SNN_O_STR("--devices", "LIST", &devices, devices_help),
         SNN_O_STR("--split", "NAME", &split, "which split of the data set"),
         SNN_O_RANDOM(&n_random),
+        SNN_O_FLAG("--no-trace", &no_trace,
+                   "compare the result records only (sums, prediction, every layer's counters), "
+                   "not every spike: for long runs on the RTL kernel, whose trace mode is slow"),
         SNN_OPTS_DEVICE(&opts, &data_dir, &limit),
         SNN_O_GROUP("a random network instead of MODEL.snn (host/fold/randnet.c)"),
         SNN_O_STR("--random-net", "ARCH", &random_net,
@@ -408,7 +418,7 @@ int snn_cmd_compare(int argc, char **argv)
         }
         alive[d] = 1;
         n_alive++;
-        per_image += snn_est_device_image_seconds(&net, names[d], opts.lanes);
+        per_image += snn_est_device_image_seconds(&net, names[d], &opts);
     }
     if (n_alive < 2) {
         fprintf(stderr, "mpbn compare: %s: nothing to compare\n",
@@ -422,7 +432,7 @@ int snn_cmd_compare(int argc, char **argv)
     compare_state cs;
     memset(&cs, 0, sizeof cs);
     cs.net = &net;
-    cs.tw = snn_trace_words(&net);
+    cs.tw = no_trace ? 0 : snn_trace_words(&net);
     cs.stride = snn_result_stride(h->n_classes, net.n_layers);
     uint32_t chunk = opts.batch ? opts.batch : 256;
     if (chunk > n_img) chunk = n_img;
@@ -438,16 +448,16 @@ int snn_cmd_compare(int argc, char **argv)
     }
     for (int d = 0; d < n_dev; d++) {
         results[d] = snn_malloc(cs.stride * chunk);
-        trace[d] = snn_malloc((size_t)cs.tw * 4 * chunk);
+        trace[d] = no_trace ? NULL : snn_malloc((size_t)cs.tw * 4 * chunk);
         preds[d] = snn_malloc(4u * chunk);
-        if (!results[d] || !trace[d] || !preds[d]) {
+        if (!results[d] || (!no_trace && !trace[d]) || !preds[d]) {
             fprintf(stderr, "mpbn compare: out of memory for %u-image chunks\n", chunk);
             goto out;
         }
     }
 
-    fprintf(stderr, "mpbn compare: %s, %u images from %s, devices %s\n", model_path, n_img, source,
-            devices);
+    fprintf(stderr, "mpbn compare: %s, %u images from %s, devices %s%s\n", model_path, n_img,
+            source, devices, no_trace ? " (records only: --no-trace)" : "");
     snn_progress prog;
     snn_progress_begin(&prog, "compare", n_img, "img");
     char extra[64] = "";
@@ -486,8 +496,8 @@ int snn_cmd_compare(int argc, char **argv)
                 if (!alive[d]) continue;
                 diff df;
                 memset(&df, 0, sizeof df);
-                unsigned cats = compare_image(&cs, trace[ref] + (size_t)i * cs.tw,
-                                              trace[d] + (size_t)i * cs.tw,
+                unsigned cats = compare_image(&cs, no_trace ? NULL : trace[ref] + (size_t)i * cs.tw,
+                                              no_trace ? NULL : trace[d] + (size_t)i * cs.tw,
                                               results[ref] + i * cs.stride,
                                               results[d] + i * cs.stride, &df);
                 if (cats && !cs.have_first) {
@@ -530,9 +540,10 @@ int snn_cmd_compare(int argc, char **argv)
                 (unsigned long long)cs.n_sum, (unsigned long long)cs.n_pred,
                 (unsigned long long)cs.n_counter);
     else if (compared)
-        fprintf(stderr, "mpbn compare: all %u images identical on %s (spikes of every layer and "
-                        "step, sums, preds, counters)\n",
-                compared, n_failed ? ran_list : devices);
+        fprintf(stderr, "mpbn compare: all %u images identical on %s (%s)\n", compared,
+                n_failed ? ran_list : devices,
+                no_trace ? "records: sums, preds, counters; spikes not compared (--no-trace)"
+                         : "spikes of every layer and step, sums, preds, counters");
     if (n_failed)
         fprintf(stderr,
                 "mpbn compare: %d of %d devices failed (%s); the figures are those of the "
@@ -545,6 +556,7 @@ int snn_cmd_compare(int argc, char **argv)
     snn_json_str(j, "source", source);
     snn_json_int(j, "images", n_img);
     snn_json_int(j, "images_compared", compared);
+    snn_json_bool(j, "spikes_compared", !no_trace);
     /* every name and error escaped: --devices is user text */
     char list[2048], per_dev[MAX_DEVICES * 8192], failed[MAX_DEVICES * 8192];
     size_t kl = 0, kp = 0, kf = 0;

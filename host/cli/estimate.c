@@ -8,27 +8,32 @@
 #include <string.h>
 
 #include "common/progress.h"
+#include "snn-pipe.h"
 
 /* Typical share of neurons that fire per step in a hidden layer: 0.25-0.37 on
  * the Fashion-MNIST networks of docs/results.md, 0.10-0.40 on random ones. */
 #define EST_SPIKE_RATE 0.35
 /* Engine speeds, from docs/results.md and docs/simulation.md, taken about 2x
  * below what an idle core gives (the machine is shared):
- *   sim   Verilator: 0.8-1.8M kernel cycles per second;
+ *   sim   Verilator, the layer pipeline: cycles per second x accumulator
+ *         registers of all its engines (sum over stages of E x COUT x TM)
+ *         about 1e7 (card: ~2,500 cycles/s with 3,968 accumulators);
  *   csim  the HLS kernel natively: 270-410M loop iterations per second;
  *   ref   the golden model: 1.7-10G synaptic operations per second;
  *   float the trainer's eval forward: ~60 GMAC/s (OpenBLAS, 2 cores);
  *   fold --check: unfolded + folded forwards, ~17 GMAC/s. */
-#define EST_SIM_CYCLES_PER_S 1.0e6
+#define EST_SIM_ACC_CYCLES_PER_S 1.0e7
 #define EST_CSIM_ITERS_PER_S 1.5e8
 #define EST_REF_SYNOPS_PER_S 2.0e9
 #define EST_FLOAT_MACS_PER_S 1.5e10
 #define EST_CHECK_MACS_PER_S 4.0e9
 /* Lane utilisation of the kernels (docs/results.md: 0.81-0.99). */
 #define EST_LANE_UTILISATION 0.85
-/* Default lane counts of the builds (driver/dev-sim.c, hls/snn_kernel.h). */
-#define EST_SIM_DEFAULT_LANES 8u
+/* Default lane count of the HLS kernel (hls/snn_kernel.h). */
 #define EST_CSIM_DEFAULT_LANES 16u
+/* Share of a layer's input neurons that fire at least once (docs/rtl-pipeline.md:
+ * 36-57% on the default network). */
+#define EST_FIRE_ONCE 0.5
 
 double snn_est_dense_macs(snn_layer_kind kind, uint32_t in_c, uint32_t n_in, uint32_t out_c,
                           uint32_t out_h, uint32_t out_w)
@@ -58,16 +63,38 @@ static double est_synops(const snn_net *net)
     return first + EST_SPIKE_RATE * net->hdr->timesteps * rest;
 }
 
-double snn_est_device_image_seconds(const snn_net *net, const char *device, uint32_t lanes)
+/* The layer pipeline in Verilator: an image takes about the interval of its
+ * busiest conv stage (firing inputs x taps reached over the engines; the
+ * image stage reads every pixel), and a cycle costs in proportion to the
+ * accumulator registers the model evaluates. */
+static double est_pipe_seconds(const snn_net *net, const char *config)
+{
+    const snn_pipe_config *c = snn_pipe_config_find(config ? config : SNN_PIPE_DEFAULT_CONFIG);
+    snn_pipe_map map;
+    if (!c || snn_pipe_fit(net, c, &map) != SNN_OK) return 0;
+    const snn_pipe_params *p = &c->p;
+    const uint32_t E[3] = {p->C0_E, p->C1_E, p->C2_E};
+    double cycles = 0;
+    for (int s = 0; s < 3; s++) {
+        int l = map.layer_of[s];
+        if (l < 0) continue;
+        const snn_layer_desc *d = net->layers[l].desc;
+        double in = (double)d->in_c * d->in_h * d->in_w * (s == 0 ? 1.0 : EST_FIRE_ONCE);
+        double c_s = in * 9.0 / (E[s] ? E[s] : 1);
+        if (c_s > cycles) cycles = c_s;
+    }
+    double acc = (double)p->TM * ((double)p->C0_E * p->C0_COUT + (double)p->C1_E * p->C1_COUT +
+                                  (double)p->C2_E * p->C2_COUT);
+    return cycles * acc / EST_SIM_ACC_CYCLES_PER_S;
+}
+
+double snn_est_device_image_seconds(const snn_net *net, const char *device, const snn_dev_opts *o)
 {
     if (!net || !device) return 0;
     double synops = est_synops(net);
-    if (!strcmp(device, "sim")) {
-        double ln = lanes ? lanes : EST_SIM_DEFAULT_LANES;
-        return synops / (ln * EST_LANE_UTILISATION) / EST_SIM_CYCLES_PER_S;
-    }
+    if (!strcmp(device, "sim")) return est_pipe_seconds(net, o ? o->config : NULL);
     if (!strcmp(device, "csim")) {
-        double ln = lanes ? lanes : EST_CSIM_DEFAULT_LANES;
+        double ln = o && o->lanes ? o->lanes : EST_CSIM_DEFAULT_LANES;
         return synops / (ln * EST_LANE_UTILISATION) / EST_CSIM_ITERS_PER_S;
     }
     if (!strcmp(device, "ref")) return synops / EST_REF_SYNOPS_PER_S;

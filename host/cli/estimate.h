@@ -8,7 +8,7 @@
  * the shared 2-core machine of docs/results.md and docs/simulation.md, kept
  * on the slow side: they say "minutes or hours", not seconds exactly.
  *
- *     double per = snn_est_device_image_seconds(net, "sim", 0);
+ *     double per = snn_est_device_image_seconds(net, "sim", &dev_opts);
  *     snn_warn_long_run("eval", "sim", n, per, "--limit N evaluates the first N images only");
  */
 #ifndef SNN_ESTIMATE_H
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "snn-deploy-format.h"
+#include "snn-dev.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,9 +33,10 @@ double snn_est_dense_macs(snn_layer_kind kind, uint32_t in_c, uint32_t n_in, uin
                           uint32_t out_h, uint32_t out_w);
 
 /* Estimated seconds per image of a deploy image on device ref, csim or sim
- * (lanes: the kernel build, 0 = the device's default); 0 when there is no
- * estimate (xrt, an unknown device). */
-double snn_est_device_image_seconds(const snn_net *net, const char *device, uint32_t lanes);
+ * (o: the kernel build, o->lanes for csim, o->config for sim; NULL = the
+ * defaults); 0 when there is no estimate (xrt, an unknown device, a network
+ * the sim configuration does not run). */
+double snn_est_device_image_seconds(const snn_net *net, const char *device, const snn_dev_opts *o);
 
 /* Estimated seconds per image of the float networks on the CPU: macs = dense
  * MACs per image and step over all layers (snn_est_dense_macs), T steps. */

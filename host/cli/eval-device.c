@@ -80,7 +80,7 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
     /* A slow device (sim: seconds per image) gets chunks of about a second,
      * down to one image, so that the progress line and its ETA move; an
      * explicit --batch N keeps N images per kernel run. */
-    double per_image = snn_est_device_image_seconds(net, device, o.lanes);
+    double per_image = snn_est_device_image_seconds(net, device, &o);
     if (per_image > 0) {
         double fit = 1.0 / per_image;
         uint32_t c = fit < 1 ? 1 : fit > chunk ? chunk : (uint32_t)fit;

@@ -118,12 +118,11 @@ typedef struct snn_opt {
 
 /* The device options of eval (a deploy image), compare and bench: dev is an
  * snn_dev_opts * (include/snn-dev.h), data a const char **, limit a uint32_t *.
- * The lane counts the kernels have: the RTL kernel LANES = 1, 2, 4, 8 or 16
- * (rtl/snn_kernel.sv), the HLS kernel a power of two up to 64 with csim
- * builds of 1..32 (hls/csim-lanes*.c); each device refuses what it lacks.
- * --config picks the layer-pipeline RTL kernel instead (sim): one of the
- * configurations of mk/sim.mk this build knows (include/snn-pipe.h), checked
- * while parsing; it has no lanes, so --lanes is refused with it. */
+ * --lanes picks a build of the HLS kernel (csim: a power of two up to 64,
+ * builds of 1..32 in hls/csim-lanes*.c); --config a configuration of the
+ * layer-pipeline RTL kernel (sim: one of mk/sim.mk's this build knows,
+ * include/snn-pipe.h, checked while parsing). A device ignores the option of
+ * the other, so that one compare can run both. */
 #define SNN_OPTS_LANES_MAX 64u
 #define SNN_OPTS_DEVICE(dev, data, limit)                                                          \
     SNN_O_GROUP("data and device options (the same for eval of a deploy image, compare and "       \
@@ -133,16 +132,14 @@ typedef struct snn_opt {
     SNN_O_U32("--batch", "N", &(dev)->batch, 1, 65536,                                             \
               "images per kernel run (compare: per comparison chunk too)"),                        \
     SNN_O_U32("--lanes", "N", &(dev)->lanes, 1, SNN_OPTS_LANES_MAX,                                \
-              "csim/sim: lane count of the kernel build; the RTL kernel (sim) has 1, 2, 4, 8 or "  \
-              "16 lanes, csim has builds of 1 to 32",                                              \
-              .def = "the build's: csim 16, sim 8", .flags = SNN_OPTF_POW2 | SNN_OPTF_DEVICE,      \
-              .excludes = "--config"),                                                             \
+              "csim: lane count of the HLS kernel build (builds of 1 to 32)",                      \
+              .def = "16", .flags = SNN_OPTF_POW2 | SNN_OPTF_DEVICE),                              \
     SNN_O_FUNC("--config", "NAME", &(dev)->config, snn_opts_pipe_config,                           \
-               "sim: run the layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv) of configuration " \
-               "NAME of mk/sim.mk (build/sim/libsnn-sim-pipe-NAME.so, `make sim-pipe "             \
-               "PIPE_CONFIGS=NAME`) instead of the lanes kernel",                                  \
-               .choices = snn_pipe_config_names(), .def = "none: the lanes kernel",                \
-               .flags = SNN_OPTF_DEVICE, .excludes = "--lanes"),                                   \
+               "sim: configuration NAME of the layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv, " \
+               "PIPE_PARAMS_NAME in mk/sim.mk; build/sim/libsnn-sim-pipe-NAME.so, `make sim-pipe " \
+               "PIPE_CONFIGS=NAME`)",                                                              \
+               .choices = snn_pipe_config_names(), .def = SNN_PIPE_DEFAULT_CONFIG,                 \
+               .flags = SNN_OPTF_DEVICE),                                                          \
     SNN_O_STR("--xclbin", "FILE", &(dev)->xclbin, "xrt: the card image (.xclbin)",                \
               .flags = SNN_OPTF_DEVICE),                                                           \
     SNN_O_I32("--device-index", "N", &(dev)->device_index, 0, 1024, "xrt: which card",             \
