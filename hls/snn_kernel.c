@@ -63,8 +63,13 @@
 #define BIAS_ROWS (SNN_HLS_MAX_BIAS / LANES)
 #define CLASS_ROWS ((SNN_MAX_CLASSES + LANES - 1) / LANES)
 #define BITMAP_WORDS (SNN_HLS_MAX_NEURONS / 32)
-/* Largest result record: 64 sums, pred, 2 x 16 counters, padded to 64 bytes. */
-#define RECORD_WORDS 112
+/* Largest result record: 64 sums, pred, 3 x 16 counters, padded to 64 bytes. */
+#define RECORD_WORDS 128
+/* Pool layers' first-spike bitmaps (events counter), all pools together: a
+ * pool has at most MAX_NEURONS / 4 outputs (its input is a layer of at most
+ * MAX_NEURONS) and at most MAX_LAYERS - 2 layers are pools (not the first,
+ * not the last), so this bound is never reached (plan_model checks it). */
+#define PFIRED_WORDS ((SNN_HLS_MAX_LAYERS - 2) * ((SNN_HLS_MAX_NEURONS / 4 + 31) / 32))
 
 /* Trip-count estimates for the reports: the default network
  * (c32,c32,p,c64,p,f128 -> 10, T = 4) on Fashion-MNIST. */
@@ -78,6 +83,7 @@
 typedef struct hls_event {
     uint16_t c, y, x;
     uint8_t v; /* 1 for a spike, the pixel value for the encoding layer */
+    uint8_t f; /* 1: the neuron's first spike of the image (a pixel: always) */
 } hls_event;
 
 typedef struct hls_layer {
@@ -92,6 +98,7 @@ typedef struct hls_layer {
     uint32_t s_row;    /* first row in umem/thmem/polmem (conv/fc) */
     uint32_t w_off, b_off, th_off, pol_off; /* byte offsets in the image */
     uint32_t tr_off;   /* word offset of this layer's bitmap in one step of the trace */
+    uint32_t pf_off;   /* pool: word offset of its first-spike bitmap in pfired */
 } hls_layer;
 
 typedef struct hls_plan {
@@ -103,6 +110,7 @@ typedef struct hls_plan {
     uint32_t tr_step;   /* trace words per step */
     uint32_t tr_words;  /* trace words per image */
     uint32_t rec_words; /* result record words (stride / 4) */
+    uint32_t pf_words;  /* words of pfired in use (all pool layers) */
     hls_layer layer[SNN_HLS_MAX_LAYERS];
 } hls_plan;
 
@@ -113,12 +121,14 @@ static int8_t wmem[WEIGHT_ROWS][LANES];
 static int32_t bmem[BIAS_ROWS][LANES];
 static int32_t thmem[STATE_ROWS][LANES];
 static uint8_t polmem[STATE_ROWS][LANES];
+static uint8_t fmem[STATE_ROWS][LANES];  /* conv/fc neuron fired at an earlier step (events) */
 static int32_t umem[STATE_ROWS][LANES];  /* membrane u of every conv/fc neuron */
 static int32_t acc[NEURON_ROWS][LANES];  /* accumulator of the current layer */
 static int32_t acc0[NEURON_ROWS][LANES]; /* layer 0's accumulator, reused every step */
 static hls_event evq[2][NEURON_ROWS][LANES]; /* spike-address queues (ping-pong) */
 static uint32_t seen[BITMAP_WORDS];  /* pool: output already emitted this step */
 static uint32_t tbits[BITMAP_WORDS]; /* trace bitmap of one layer and step */
+static uint32_t pfired[PFIRED_WORDS]; /* pool output emitted at an earlier step (events) */
 
 #ifndef __SYNTHESIS__
 static uint64_t iters; /* loop iterations of the last run (cycle estimate) */
@@ -154,7 +164,7 @@ static void plan_model(const uint32_t *m, hls_plan *p)
     p->in_w = m[8];
     p->n_classes = m[9];
     p->n_pix = 0;
-    p->tr_step = p->tr_words = p->rec_words = 0;
+    p->tr_step = p->tr_words = p->rec_words = p->pf_words = 0;
     const uint32_t desc = m[10] / 4u;
     if (m[0] != SNN_DEPLOY_MAGIC || p->n_layers < 1 || p->n_layers > SNN_HLS_MAX_LAYERS ||
         p->T < 1 || p->T > SNN_HLS_MAX_T || p->n_classes < 2 ||
@@ -169,11 +179,11 @@ static void plan_model(const uint32_t *m, hls_plan *p)
         return;
     }
     p->n_pix = (uint32_t)pix;
-    p->rec_words = (((p->n_classes + 1u + 2u * p->n_layers) * 4u + 63u) & ~63u) / 4u;
+    p->rec_words = (((p->n_classes + 1u + 3u * p->n_layers) * 4u + 63u) & ~63u) / 4u;
 
     uint32_t c = p->in_c, h = p->in_h, w = p->in_w;
     uint64_t w_rows = 0, b_rows = 0, s_rows = 0;
-    uint32_t tr = 0;
+    uint32_t tr = 0, pf = 0;
 PLAN_LAYERS:
     for (uint32_t l = 0; l < p->n_layers; l++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=16 avg=7
@@ -243,6 +253,15 @@ PLAN_LAYERS:
         }
         ly->tr_off = tr;
         if (!last) tr += div_up(ly->n_out, 32);
+        ly->pf_off = 0;
+        if (ly->kind == SNN_LAYER_POOL) {
+            ly->pf_off = pf;
+            pf += div_up(ly->n_out, 32);
+            if (pf > PFIRED_WORDS) { /* cannot happen (see PFIRED_WORDS) */
+                plan_fail(p, SNN_HLS_E_NEURONS, (int32_t)l, n_out);
+                return;
+            }
+        }
         c = ly->out_c;
         h = ly->out_h;
         w = ly->out_w;
@@ -252,6 +271,7 @@ PLAN_LAYERS:
     if (b_rows > BIAS_ROWS) plan_fail(p, SNN_HLS_E_BIAS, -1, b_rows * LANES);
     p->tr_step = tr;
     p->tr_words = tr * p->T + p->n_classes;
+    p->pf_words = pf;
 }
 
 /* ============================================================================
@@ -386,7 +406,7 @@ FETCH_EVENTS:
 #pragma HLS PIPELINE II=1
         uint8_t v = buf[c * hw + y * in_w + x];
         if (v) {
-            hls_event e = {(uint16_t)c, (uint16_t)y, (uint16_t)x, v};
+            hls_event e = {(uint16_t)c, (uint16_t)y, (uint16_t)x, v, 1};
             pix[cnt / LANES][cnt % LANES] = e;
             cnt++;
         }
@@ -405,7 +425,9 @@ FETCH_EVENTS:
 /* ============================================================================
  * ACCUMULATE: each event fetches its fan-out weight rows and adds LANES
  * products per cycle into acc. Returns the synaptic operations performed
- * (docs/numerics.md: synapses reached, padding lanes not counted).
+ * (docs/numerics.md: synapses reached, padding lanes not counted) and sets
+ * *events to the synapses reached by the events flagged as their neuron's
+ * first spike of the image (the events counter).
  * ========================================================================== */
 
 static uint32_t group_lanes(const hls_layer *ly, uint32_t g)
@@ -425,11 +447,12 @@ static uint32_t group_lanes(const hls_layer *ly, uint32_t g)
  * event e+1 to reach a row that e reached, its tap must have ky' >= ky; the
  * iteration distance is then 9G + (3(ky'-ky) + (kx'-kx))G >= 9G - 2G = 7G.
  * Events further apart are 9G further still. */
-static uint32_t acc_conv(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev)
+static uint32_t acc_conv(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev,
+                         uint32_t *events)
 {
     const uint32_t G = ly->groups, H = ly->out_h, W = ly->out_w;
     const uint32_t n_it = n_ev * 9u * G;
-    uint32_t synops = 0, e = 0, ky = 0, kx = 0, g = 0;
+    uint32_t synops = 0, first = 0, e = 0, ky = 0, kx = 0, g = 0;
 #ifdef SNN_HLS_CHECK_DISTANCE
     /* Software check of the DEPENDENCE pragma below: the rows written by the
      * last 6 iterations (UINT32_MAX = no write). */
@@ -451,7 +474,9 @@ ACC_CONV:
 #pragma HLS UNROLL
                 acc[ar][j] += (int32_t)ev.v * (int32_t)wmem[wr][j];
             }
-            synops += group_lanes(ly, g);
+            uint32_t reached = group_lanes(ly, g);
+            synops += reached;
+            if (ev.f) first += reached;
         }
 #ifdef SNN_HLS_CHECK_DISTANCE
         {
@@ -475,15 +500,18 @@ ACC_CONV:
         }
     }
     SNN_HLS_COUNT(iters, n_it);
+    *events = first;
     return synops;
 }
 
 /* FC and output layer: event i reaches every output o through W[i][o].
  * Group-major: for each group of LANES outputs, stream every event's weight
  * row into a register accumulator (no memory dependence), then write acc. */
-static uint32_t acc_fc(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev)
+static uint32_t acc_fc(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev,
+                       uint32_t *events)
 {
     const uint32_t G = ly->groups;
+    uint32_t first = 0;
 ACC_FC_GROUPS:
     for (uint32_t g = 0; g < G; g++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=4096 avg=8
@@ -501,6 +529,7 @@ ACC_FC_GROUPS:
             hls_event ev = src[e / LANES][e % LANES];
             uint32_t i = ((uint32_t)ev.c * ly->in_h + ev.y) * ly->in_w + ev.x;
             uint32_t wr = ly->w_row + i * G + g;
+            if (g == 0 && ev.f) first++;
         ACC_FC_LANES:
             for (uint32_t j = 0; j < LANES; j++) {
 #pragma HLS UNROLL
@@ -514,13 +543,15 @@ ACC_FC_GROUPS:
         }
     }
     SNN_HLS_COUNT(iters, (uint64_t)n_ev * G + G);
+    *events = first * ly->out_c;
     return n_ev * ly->out_c;
 }
 
-static uint32_t accumulate(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev)
+static uint32_t accumulate(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev,
+                           uint32_t *events)
 {
-    if (ly->kind == SNN_LAYER_CONV) return acc_conv(ly, src, n_ev);
-    return acc_fc(ly, src, n_ev);
+    if (ly->kind == SNN_LAYER_CONV) return acc_conv(ly, src, n_ev, events);
+    return acc_fc(ly, src, n_ev, events);
 }
 
 /* Layer 0 accumulates once per image; park its accumulator in acc0. */
@@ -542,7 +573,9 @@ KEEP_ACC0:
 
 /* ============================================================================
  * FIRE: leak, integrate, compare, reset one row of LANES neurons per cycle and
- * append the fired addresses to the queue. Returns the number of spikes.
+ * append the fired addresses to the queue, each flagged if it is the neuron's
+ * first spike of the image (fmem beside umem, cleared at t = 0 like u).
+ * Returns the number of spikes.
  * ========================================================================== */
 
 static uint32_t fire(const hls_layer *ly, uint32_t t, int first, hls_event dst[NEURON_ROWS][LANES])
@@ -567,9 +600,11 @@ FIRE_ROWS:
             int32_t th = thmem[sr][j];
             uint32_t co = g * LANES + j;
             int f = co < out_c && (polmem[sr][j] ? v < th : v > th);
+            uint8_t was = t ? fmem[sr][j] : 0; /* fired at an earlier step of this image */
             umem[sr][j] = f ? 0 : v;
+            fmem[sr][j] = (uint8_t)(was | f);
             if (f) {
-                hls_event e = {(uint16_t)co, (uint16_t)y, (uint16_t)x, 1};
+                hls_event e = {(uint16_t)co, (uint16_t)y, (uint16_t)x, 1, (uint8_t)!was};
                 packed[n] = e;
                 n++;
             }
@@ -615,7 +650,9 @@ OUT_ROWS:
 
 /* ============================================================================
  * POOL: 2x2 OR of spikes = the set of (c, y/2, x/2); a bitmap drops
- * duplicates, a second pass over the output queue clears it.
+ * duplicates, a second pass over the output queue clears it. A second bitmap
+ * (the layer's part of pfired, cleared once per image) flags each output's
+ * first spike of the image.
  * ========================================================================== */
 
 static uint32_t pool(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_in,
@@ -634,7 +671,10 @@ POOL:
             uint32_t bit = 1u << (n & 31u);
             if (!(seen[n >> 5] & bit)) {
                 seen[n >> 5] |= bit;
-                hls_event o = {ev.c, (uint16_t)y, (uint16_t)x, 1};
+                const uint32_t pw = ly->pf_off + (n >> 5);
+                const uint32_t old = pfired[pw];
+                pfired[pw] = old | bit;
+                hls_event o = {ev.c, (uint16_t)y, (uint16_t)x, 1, (uint8_t)!(old & bit)};
                 dst[cnt / LANES][cnt % LANES] = o;
                 cnt++;
             }
@@ -685,14 +725,22 @@ TRACE_BURST:
 static void compute_image(hls_event pix[NEURON_ROWS][LANES], uint32_t n_pix_ev, const hls_plan *p,
                           uint32_t *trace, uint32_t img, uint32_t rec[RECORD_WORDS])
 {
-    uint32_t spikes[SNN_HLS_MAX_LAYERS], synops[SNN_HLS_MAX_LAYERS];
+    uint32_t spikes[SNN_HLS_MAX_LAYERS], synops[SNN_HLS_MAX_LAYERS], events[SNN_HLS_MAX_LAYERS];
     int32_t sums[CLASS_ROWS][LANES];
 #pragma HLS ARRAY_PARTITION variable=sums dim=2 complete
 COMPUTE_INIT:
     for (uint32_t l = 0; l < SNN_HLS_MAX_LAYERS; l++) {
 #pragma HLS UNROLL
-        spikes[l] = synops[l] = 0;
+        spikes[l] = synops[l] = events[l] = 0;
     }
+    /* the pools' first-spike bitmaps start empty for every image */
+COMPUTE_PFIRED:
+    for (uint32_t k = 0; k < p->pf_words; k++) {
+#pragma HLS LOOP_TRIPCOUNT min=0 max=7168 avg=294
+#pragma HLS PIPELINE II=1
+        pfired[k] = 0;
+    }
+    SNN_HLS_COUNT(iters, p->pf_words);
 COMPUTE_SUMS:
     for (uint32_t g = 0; g < CLASS_ROWS; g++) {
 #pragma HLS PIPELINE II=1
@@ -702,7 +750,7 @@ COMPUTE_SUMS:
     uint32_t *tr = trace ? trace + (uint64_t)img * p->tr_words : 0;
 
     /* Encoding layer: the image is the same at every step. */
-    synops[0] = accumulate(&p->layer[0], pix, n_pix_ev);
+    synops[0] = accumulate(&p->layer[0], pix, n_pix_ev, &events[0]);
     keep_acc0(&p->layer[0]);
 
 STEPS:
@@ -718,7 +766,11 @@ STEPS:
             if (ly->kind == SNN_LAYER_POOL) {
                 n_out = pool(ly, evq[src], n_ev, evq[dst]);
             } else {
-                if (l > 0) synops[l] += accumulate(ly, evq[src], n_ev);
+                if (l > 0) {
+                    uint32_t ev = 0;
+                    synops[l] += accumulate(ly, evq[src], n_ev, &ev);
+                    events[l] += ev;
+                }
                 if (ly->kind == SNN_LAYER_OUT)
                     integrate_out(ly, l == 0, sums);
                 else
@@ -753,6 +805,8 @@ RECORD:
             wv = spikes[k - nc - 1u];
         } else if (k < nc + 1u + 2u * nl) {
             wv = synops[k - nc - 1u - nl];
+        } else if (k < nc + 1u + 3u * nl) {
+            wv = events[k - nc - 1u - 2u * nl];
         }
         rec[k] = wv;
     }
@@ -769,7 +823,7 @@ static void store_result(uint32_t *results, uint32_t img, uint32_t rec_words,
     uint32_t *dst = results + (uint64_t)img * rec_words;
 STORE:
     for (uint32_t k = 0; k < rec_words; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=16 max=112 avg=32
+#pragma HLS LOOP_TRIPCOUNT min=16 max=128 avg=32
 #pragma HLS PIPELINE II=1
         dst[k] = rec[k];
     }
@@ -800,7 +854,7 @@ REFUSE:
 #pragma HLS LOOP_TRIPCOUNT min=1 max=256 avg=256
     REFUSE_WORDS:
         for (uint32_t k = 0; k < p->rec_words; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=16 max=112 avg=32
+#pragma HLS LOOP_TRIPCOUNT min=16 max=128 avg=32
 #pragma HLS PIPELINE II=1
             results[(uint64_t)i * p->rec_words + k] = k == p->n_classes ? 0xFFFFFFFFu : 0u;
         }
@@ -828,6 +882,7 @@ void snn_kernel(const uint32_t *model, const uint8_t *images, uint32_t *results,
 #pragma HLS ARRAY_RESHAPE variable=bmem dim=2 complete
 #pragma HLS ARRAY_RESHAPE variable=thmem dim=2 complete
 #pragma HLS ARRAY_RESHAPE variable=polmem dim=2 complete
+#pragma HLS ARRAY_RESHAPE variable=fmem dim=2 complete
 #pragma HLS ARRAY_RESHAPE variable=umem dim=2 complete
 #pragma HLS ARRAY_RESHAPE variable=acc dim=2 complete
 #pragma HLS ARRAY_RESHAPE variable=acc0 dim=2 complete

@@ -109,9 +109,26 @@ typedef struct snn_net {
  *   int32  pred                   arg-max of sums, lowest index on ties
  *   uint32 spikes[n_layers]       output events of each layer, summed over T
  *   uint32 synops[n_layers]       synaptic accumulates of each layer, over T
+ *   uint32 events[n_layers]       firing input neurons x synapses reached, each
+ *                                 input counted once however many steps it fires
  *   zero padding to a multiple of 64 bytes
+ * (docs/numerics.md, "Counters"; word offsets: snn_result_*_word below)
  */
 static inline uint32_t snn_result_words(uint32_t n_classes, uint32_t n_layers)
+{
+    return n_classes + 1u + 3u * n_layers;
+}
+/* Word index of spikes[0], synops[0] and events[0] in a record. */
+static inline uint32_t snn_result_spikes_word(uint32_t n_classes, uint32_t n_layers)
+{
+    (void)n_layers;
+    return n_classes + 1u;
+}
+static inline uint32_t snn_result_synops_word(uint32_t n_classes, uint32_t n_layers)
+{
+    return n_classes + 1u + n_layers;
+}
+static inline uint32_t snn_result_events_word(uint32_t n_classes, uint32_t n_layers)
 {
     return n_classes + 1u + 2u * n_layers;
 }

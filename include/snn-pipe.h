@@ -56,10 +56,16 @@ typedef struct snn_pipe_params {
  * for the card (a die region of a U250), which runs the default network. */
 #define SNN_PIPE_DEFAULT_CONFIG "card"
 
+/* The card the pipelines-per-card figure is for. */
+#define SNN_PIPE_CARD "u250"
+
 /* A configuration: build/sim/libsnn-sim-pipe-<name>.so. */
 typedef struct snn_pipe_config {
     const char *name;
     snn_pipe_params p;
+    uint32_t card_pipelines; /* pipelines that fit SNN_PIPE_CARD below 70% of its LUTs
+                                (Yosys, `make synth-pipe`; PIPE_CARD_<config> in
+                                mk/sim.mk); 0 = not measured */
 } snn_pipe_config;
 
 /* The configurations of mk/sim.mk this build knows, in name order (*n of

@@ -80,7 +80,7 @@ EXTRA_TESTS += test-rtl-modules
 # The conv stages keep their hierarchy (one engine derivation for all E).
 # A measurement of about an hour, not part of `make test`.
 # SYNTH_PIPE_BLOCKS="stage1 map1" re-runs some blocks; the slow ones run only
-# when named there (fc and out at full size, loader, "whole": the flattened
+# when named there (fc and out at full size, "whole": the flattened
 # kernel); SYNTH_PIPE_TIMEOUT (90m) and SYNTH_PIPE_MEM_GB (16) per block.
 SYNTH_PIPE_CONFIG ?= card
 SYNTH_DIR         := $(BUILD)/synth

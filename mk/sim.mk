@@ -75,6 +75,10 @@ PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 
                      C1_E=19 C2_COUT=64 C2_H=14 C2_W=14 C2_E=5 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
 PIPE_PARAMS_ci    := TM=8 C0_CIN=3 C0_COUT=16 C0_H=16 C0_W=40 C0_E=2 C1_COUT=24 C1_H=16 C1_W=40 \
                      C1_E=3 C2_COUT=24 C2_H=12 C2_W=40 C2_E=2 F_HW=256 F_COUT=40 F_FCH=40 O_COUT=16
+# Pipelines of a configuration that fit a U250 below 70% of its LUTs, from
+# `make synth-pipe` (docs/rtl-pipeline.md, "Resources per pipeline"): bench
+# reports them and projected_images_per_s_card.
+PIPE_CARD_card    := 2
 PIPE_LIBS          = $(foreach c,$(PIPE_CONFIGS),$(SIM_DIR)/libsnn-sim-pipe-$(c).so)
 # Every configuration (each PIPE_PARAMS_<config> above), passed on twice:
 #  - to each library's harness as -DSNN_SIM_PIPE_<param>=<value> and
@@ -87,7 +91,7 @@ PIPE_LIBS          = $(foreach c,$(PIPE_CONFIGS),$(SIM_DIR)/libsnn-sim-pipe-$(c)
 PIPE_CONFIG_NAMES := $(sort $(patsubst PIPE_PARAMS_%,%,$(filter PIPE_PARAMS_%,$(.VARIABLES))))
 pipe_comma        := ,
 pipe_space        := $(subst ,, )
-pipe_c_config      = {"$(1)",{$(subst $(pipe_space),$(pipe_comma),$(strip $(addprefix .,$(PIPE_PARAMS_$(1)))))}}
+pipe_c_config      = {"$(1)",{$(subst $(pipe_space),$(pipe_comma),$(strip $(addprefix .,$(PIPE_PARAMS_$(1)))))},$(or $(PIPE_CARD_$(1)),0)}
 PIPE_CONFIG_TABLE  = $(subst $(pipe_space),$(pipe_comma),$(foreach c,$(PIPE_CONFIG_NAMES),$(call pipe_c_config,$(c))))
 $(BUILD)/obj/host/deploy/pipe-fit.o: CFLAGS += '-DSNN_PIPE_CONFIG_TABLE=$(PIPE_CONFIG_TABLE)'
 $(BUILD)/obj/host/deploy/pipe-fit.o: mk/sim.mk

@@ -210,7 +210,7 @@ module snn_pipe_kernel #(
   logic               ld_cmd_valid, ld_cmd_ready, ld_dat_ready;
   logic [GA-1:0]      ld_cmd_addr;
   logic [23:0]        ld_cmd_beats;
-  logic [2:0]         ld_st;
+  logic [2:0]         ld_st, ld_t_st;   // stage of weight rows / biases, of thresholds
   logic               ld_w_en, ld_b_en, ld_t_en, ld_t_pol;
   logic [31:0]        ld_w_row, ld_b_data, ld_t_pix, ld_t_th;
   logic [ROW_W-1:0]   ld_w_data;
@@ -244,7 +244,7 @@ module snn_pipe_kernel #(
     .dat_ready_o(ld_dat_ready), .dat_i(rd_dat),
     .st_o(ld_st), .w_en_o(ld_w_en), .w_row_o(ld_w_row), .w_data_o(ld_w_data),
     .b_en_o(ld_b_en), .b_ch_o(ld_b_ch), .b_data_o(ld_b_data),
-    .t_en_o(ld_t_en), .t_ch_o(ld_t_ch), .t_pix_o(ld_t_pix), .t_th_o(ld_t_th), .t_pol_o(ld_t_pol),
+    .t_st_o(ld_t_st), .t_en_o(ld_t_en), .t_ch_o(ld_t_ch), .t_pix_o(ld_t_pix), .t_th_o(ld_t_th), .t_pol_o(ld_t_pol),
     .nofit_o(nofit), .t_steps_o(cfg_t), .n_classes_o(cfg_k), .n_layers_o(cfg_layers),
     .in_c_o(cfg_in_c), .in_h_o(cfg_in_h), .in_w_o(cfg_in_w), .px_bytes_o(cfg_px),
     .c_h_o(cfg_h), .c_w_o(cfg_w), .c_hw_o(cfg_hw), .c_cout_o(cfg_cout), .c_oh_o(cfg_oh),
@@ -478,7 +478,7 @@ module snn_pipe_kernel #(
     .out_h_i(Y0'(cfg_oh[0 +: 16])), .out_w_i(X0'(cfg_ow[0 +: 16])),
     .wl_en_i(ld_w_en && ld_st == 3'd0), .wl_row_i($clog2(9*C0_CIN)'(ld_w_row)),
     .wl_data_i(ld_w_data[C0_COUT*8-1:0]),
-    .tl_en_i(ld_t_en && ld_st == 3'd0), .tl_ch_i($clog2(C0_COUT)'(ld_t_ch)),
+    .tl_en_i(ld_t_en && ld_t_st == 3'd0), .tl_ch_i($clog2(C0_COUT)'(ld_t_ch)),
     .tl_pix_i(PW0'(ld_t_pix)), .tl_th_i(ld_t_th), .tl_pol_i(ld_t_pol),
     .bl_en_i(ld_b_en && ld_st == 3'd0), .bl_ch_i($clog2(C0_COUT)'(ld_b_ch)), .bl_data_i(ld_b_data),
     .start_i(go[1]), .busy_o(), .done_o(fin[1]),
@@ -502,7 +502,7 @@ module snn_pipe_kernel #(
     .out_h_i(Y1'(cfg_oh[16 +: 16])), .out_w_i(X1'(cfg_ow[16 +: 16])),
     .wl_en_i(ld_w_en && ld_st == 3'd1), .wl_row_i($clog2(9*C1_CIN)'(ld_w_row)),
     .wl_data_i(ld_w_data[C1_COUT*8-1:0]),
-    .tl_en_i(ld_t_en && ld_st == 3'd1), .tl_ch_i($clog2(C1_COUT)'(ld_t_ch)),
+    .tl_en_i(ld_t_en && ld_t_st == 3'd1), .tl_ch_i($clog2(C1_COUT)'(ld_t_ch)),
     .tl_pix_i(PW1'(ld_t_pix)), .tl_th_i(ld_t_th), .tl_pol_i(ld_t_pol),
     .bl_en_i(ld_b_en && ld_st == 3'd1), .bl_ch_i($clog2(C1_COUT)'(ld_b_ch)), .bl_data_i(ld_b_data),
     .start_i(go[2]), .busy_o(), .done_o(fin[2]),
@@ -526,7 +526,7 @@ module snn_pipe_kernel #(
     .out_h_i(Y2'(cfg_oh[32 +: 16])), .out_w_i(X2'(cfg_ow[32 +: 16])),
     .wl_en_i(ld_w_en && ld_st == 3'd2), .wl_row_i($clog2(9*C2_CIN)'(ld_w_row)),
     .wl_data_i(ld_w_data[C2_COUT*8-1:0]),
-    .tl_en_i(ld_t_en && ld_st == 3'd2), .tl_ch_i($clog2(C2_COUT)'(ld_t_ch)),
+    .tl_en_i(ld_t_en && ld_t_st == 3'd2), .tl_ch_i($clog2(C2_COUT)'(ld_t_ch)),
     .tl_pix_i(PW2'(ld_t_pix)), .tl_th_i(ld_t_th), .tl_pol_i(ld_t_pol),
     .bl_en_i(ld_b_en && ld_st == 3'd2), .bl_ch_i($clog2(C2_COUT)'(ld_b_ch)), .bl_data_i(ld_b_data),
     .start_i(go[3]), .busy_o(), .done_o(fin[3]),
@@ -549,7 +549,7 @@ module snn_pipe_kernel #(
     .in_hw_i(F_PW'(cfg_f_hw)), .cout_i($clog2(F_COUT+1)'(cfg_f_cout)), .t_steps_i(cfg_t),
     .wl_en_i(ld_w_en && ld_st == 3'd3), .wl_row_i($clog2(F_CIN*F_HW)'(ld_w_row)),
     .wl_data_i(ld_w_data[F_COUT*8-1:0]),
-    .tl_en_i(ld_t_en && ld_st == 3'd3), .tl_ch_i($clog2(F_COUT)'(ld_t_ch)),
+    .tl_en_i(ld_t_en && ld_t_st == 3'd3), .tl_ch_i($clog2(F_COUT)'(ld_t_ch)),
     .tl_th_i(ld_t_th), .tl_pol_i(ld_t_pol),
     .bl_en_i(ld_b_en && ld_st == 3'd3), .bl_ch_i($clog2(F_COUT)'(ld_b_ch)), .bl_data_i(ld_b_data),
     .start_i(go[4]), .busy_o(), .done_o(fin[4]),
@@ -594,16 +594,17 @@ module snn_pipe_kernel #(
   end
 
   // ---- records -----------------------------------------------------------------------------------
-  logic [5*32-1:0] r_spk, r_pspk, r_syn;
+  logic [5*32-1:0] r_spk, r_pspk, r_syn, r_ev;
   always_comb
     for (int s = 0; s < 5; s++) begin
       r_pspk[s*32 +: 32] = q_out[s][31:0];
       r_spk[s*32 +: 32]  = q_out[s][63:32];
       r_syn[s*32 +: 32]  = q_out[s][95:64];
+      r_ev[s*32 +: 32]   = q_out[s][127:96];
     end
 
   logic [GA-1:0]  rec_addr_q;
-  wire [31:0]     stride = 32'(((32'(cfg_k) + 32'd1 + 32'(2 * cfg_layers)) * 4 + 63) & ~32'd63);
+  wire [31:0]     stride = 32'(((32'(cfg_k) + 32'd1 + 32'(3 * cfg_layers)) * 4 + 63) & ~32'd63);
   wire            cap_nofit = running && nofit && n_rec_q < n_q && rec_ready;
   assign cap = (running && out_full_q && rec_ready && &q_out_valid) || cap_nofit;
 
@@ -636,6 +637,7 @@ module snn_pipe_kernel #(
     .layer_of_i(cfg_layer_of), .pool_of_i(cfg_pool_of),
     .cap_i(cap), .ready_o(rec_ready), .nofit_i(nofit), .addr_i(rec_addr_q),
     .sums_i(o_sums), .pred_i(o_pred), .spikes_i(r_spk), .pool_spikes_i(r_pspk), .synops_i(r_syn),
+    .events_i(r_ev),
     .cmd_valid_o(wc_valid), .cmd_ready_i(wc_ready), .cmd_addr_o(wc_addr), .cmd_words_o(wc_words),
     .wd_valid_o(wd_valid), .wd_ready_i(wd_ready), .wd_data_o(wd_data)
   );

@@ -4,7 +4,17 @@
 // counters over the deploy image's layers (a stage computes one layer and may
 // carry a folded pool; a pass-through stage counts nothing), and writes
 //
-//   int32 sums[K], int32 pred, uint32 spikes[L], uint32 synops[L], zeros
+//   int32 sums[K], int32 pred, uint32 spikes[L], uint32 synops[L],
+//   uint32 events[L], zeros
+//
+// Events (docs/numerics.md, "Counters": firing input neurons x synapses
+// reached, each input once per image) are the stage's events_o: its engines
+// issue every nonzero entry of the input map once (a T-bit vector, or a
+// pixel), times the taps it reaches inside the map (conv) and out_c. The map
+// a stage reads holds the previous layer's output, pooled when a pool is
+// folded into the previous stage, so events_o is the events of the stage's
+// own layer; a folded pool's events are 0, and so are those of a
+// pass-through stage, which has no layer.
 //
 // (snn_result_stride() bytes) through the write side of m_axi_gmem, one
 // word per cycle. nofit_i writes the record of an image that does not fit:
@@ -33,6 +43,7 @@ module snn_pipe_record #(
   input  wire [NS*32-1:0]     spikes_i,
   input  wire [NS*32-1:0]     pool_spikes_i,
   input  wire [NS*32-1:0]     synops_i,
+  input  wire [NS*32-1:0]     events_i,
   // writes (snn_axi_wr)
   output logic                cmd_valid_o,
   input  wire                 cmd_ready_i,
@@ -49,11 +60,12 @@ module snn_pipe_record #(
   logic [31:0] pred_q;
   logic [31:0] spk_q    [16];
   logic [31:0] syn_q    [16];
+  logic [31:0] ev_q     [16];
   logic        busy_q;
   logic [7:0]  w_q, n_words_q;
 
-  // words of the record: K + 1 + 2L, rounded up to 16 (64 bytes)
-  wire [7:0] words = 8'(({1'b0, n_classes_i} + 8'd1 + 8'(2 * n_layers_i) + 8'd15) & ~8'd15);
+  // words of the record: K + 1 + 3L, rounded up to 16 (64 bytes)
+  wire [7:0] words = 8'(({1'b0, n_classes_i} + 8'd1 + 8'(3 * n_layers_i) + 8'd15) & ~8'd15);
 
   assign ready_o = !busy_q;
 
@@ -66,6 +78,7 @@ module snn_pipe_record #(
     else if (int'(w_q) == K)          wd_data_o = pred_q;
     else if (int'(w_q) < K + 1 + L)   wd_data_o = spk_q[4'(int'(w_q) - K - 1)];
     else if (int'(w_q) < K + 1 + 2*L) wd_data_o = syn_q[4'(int'(w_q) - K - 1 - L)];
+    else if (int'(w_q) < K + 1 + 3*L) wd_data_o = ev_q[4'(int'(w_q) - K - 1 - 2*L)];
   end
 
   always_ff @(posedge clk_i) begin
@@ -88,12 +101,14 @@ module snn_pipe_record #(
         for (int l = 0; l < 16; l++) begin
           spk_q[l] <= '0;
           syn_q[l] <= '0;
+          ev_q[l]  <= '0;
         end
         if (!nofit_i)
           for (int s = 0; s < int'(NS); s++) begin
             if (layer_of_i[s*5 +: 5] != NONE) begin
               spk_q[layer_of_i[s*5 +: 4]] <= spikes_i[s*32 +: 32];
               syn_q[layer_of_i[s*5 +: 4]] <= synops_i[s*32 +: 32];
+              ev_q[layer_of_i[s*5 +: 4]]  <= events_i[s*32 +: 32];
             end
             if (pool_of_i[s*5 +: 5] != NONE) spk_q[pool_of_i[s*5 +: 4]] <= pool_spikes_i[s*32 +: 32];
           end

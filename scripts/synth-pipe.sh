@@ -11,7 +11,7 @@
 #   scripts/synth-pipe.sh OUTDIR NAME=VALUE ...      (the kernel's parameters,
 #                                                     e.g. $(PIPE_PARAMS_card))
 #   SYNTH_PIPE_BLOCKS="stage1 fc"  only these blocks (default: all but fc, out,
-#                                  fc@2, out@2, loader and whole, see "slow"
+#                                  fc@2, out@2 and whole, see "slow"
 #                                  below; the table extrapolates fc and out)
 #   SYNTH_PIPE_TIMEOUT=90m         time limit of one block
 #   SYNTH_PIPE_MEM_GB=16           memory limit of one block
@@ -79,7 +79,7 @@ blocks=(
   "fc@4|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$(( F_COUT / 4 )) FCH=$(( F_FCH / 4 )) TM=$TM ACC_W=$ACC_W OUT=0|0|flat"
   "out@8|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 8 )) FCH=$(( O_COUT / 8 )) TM=$TM ACC_W=$ACC_W OUT=1|0|flat"
   "out@4|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 4 )) FCH=$(( O_COUT / 4 )) TM=$TM ACC_W=$ACC_W OUT=1|0|flat"
-  "loader|snn_pipe_loader|GA=64 TM=$TM C0_CIN=$C0_CIN C0_COUT=$C0_COUT C0_H=$C0_H C0_W=$C0_W C1_CIN=$C1_CIN C1_COUT=$C1_COUT C1_H=$C1_H C1_W=$C1_W C2_CIN=$C2_CIN C2_COUT=$C2_COUT C2_H=$C2_H C2_W=$C2_W F_CIN=$F_CIN F_HW=$F_HW F_COUT=$F_COUT O_COUT=$O_COUT ROW_W=$ROW_W POL_N=$POL_N|1|flat-nolutram"
+  "loader|snn_pipe_loader|GA=64 TM=$TM C0_CIN=$C0_CIN C0_COUT=$C0_COUT C0_H=$C0_H C0_W=$C0_W C1_CIN=$C1_CIN C1_COUT=$C1_COUT C1_H=$C1_H C1_W=$C1_W C2_CIN=$C2_CIN C2_COUT=$C2_COUT C2_H=$C2_H C2_W=$C2_W F_CIN=$F_CIN F_HW=$F_HW F_COUT=$F_COUT O_COUT=$O_COUT ROW_W=$ROW_W POL_N=$POL_N|1|flat"
   "fetch|snn_pipe_fetch|GA=64 CIN=$C0_CIN YW=$Y0 XW=$X0|1|flat"
   "record|snn_pipe_record|GA=64 NCLS=$O_COUT NS=5|1|flat"
   "trace|snn_pipe_trace|GA=64 TM=$TM W0=$W1 D0=$(( C0_H * C0_W )) W1=$W2 D1=$(( C1_H * C1_W )) W2=$W3 D2=$(( C2_H * C2_W )) WF=$W4 NCLS=$O_COUT|1|flat"
@@ -105,9 +105,8 @@ others() { local f m k; for f in $files; do k=1; for m; do [[ $f == */$m.sv ]] &
 
 want=" ${SYNTH_PIPE_BLOCKS:-} "
 # run only when named: fc and out at their real size and the whole kernel
-# take hours, fc@2 / out@2 tens of minutes; the loader's memory mapping
-# grows past 20 GB without finishing
-slow="fc out fc@2 out@2 loader whole"
+# take hours, fc@2 / out@2 tens of minutes
+slow="fc out fc@2 out@2 whole"
 failed=""
 : > "$out/blocks.tsv.new"
 for b in "${blocks[@]}"; do
@@ -115,9 +114,7 @@ for b in "${blocks[@]}"; do
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$top" "$params" "$inst" "$mode" >> "$out/blocks.tsv.new"
     if [[ -z "${SYNTH_PIPE_BLOCKS:-}" ]]; then [[ " $slow " != *" $name "* ]] || continue
     else [[ "$want" == *" $name "* ]] || continue; fi
-    # the loader's descriptor table (80 asynchronous reads) sends Yosys'
-    # LUTRAM mapping past 20 GB: registers and multiplexers asked for instead
-    # (Yosys 0.23 still grows past 16 GB in memory_libmap)
+    # flat-nolutram: registers and multiplexers instead of LUTRAM
     extra=""
     if [[ $mode == flat-nolutram ]]; then extra=" -nolutram"; mode=flat; fi
     chp=""

@@ -71,6 +71,21 @@ check_re "info empty" 1 'truncated' "$MPBN" info "$tmp/empty.snn"
 # ---- eval of a deploy image ----
 check_re "eval ref" 0 '"accuracy":0\.[0-9]+,"images":64,.*"device":"ref".*"synops_per_image"' \
     "$MPBN" eval "$tmp/tiny.snn" --device ref --limit 64 --batch 10
+# the counters (docs/numerics.md, "Counters"): events count each firing input
+# neuron once, synops each of its spikes; layer 0 (the pixels) the same
+tail -n 1 "$tmp/out" >"$tmp/eval.json"
+counters_ok() {
+    python3 - "$1" <<'EOF'
+import json, sys
+j = json.loads(open(sys.argv[1]).read())
+sp, so, ev = j['spikes_per_layer'], j['synops_per_layer'], j['events_per_layer']
+assert len(sp) == len(so) == len(ev) == 2, j
+assert abs(sum(ev) - j['events_per_image']) <= 1e-5 * max(1, sum(ev)), j  # %.6g
+assert abs(sum(so) - j['synops_per_image']) <= 1e-5 * max(1, sum(so)), j
+assert ev[0] == so[0] > 0 and 0 < ev[1] <= so[1], j
+EOF
+}
+expect_true "eval ref: events_per_image, events_per_layer beside synops" counters_ok "$tmp/eval.json"
 check_re "eval default device is ref" 0 '"device":"ref"' "$MPBN" eval "$tmp/tiny.snn" --limit 8
 check_re "eval corrupt image" 1 'CRC' "$MPBN" eval "$tmp/flip.snn" --limit 8
 check_re "eval truncated image" 1 'total_bytes' "$MPBN" eval "$tmp/trunc.snn" --limit 8

@@ -124,6 +124,14 @@ if [ -e "$FAKE/lib/libxrt_coreutil.so.2" ] && [ -x "$FAKE/make-xclbin" ]; then
             "$MPBN" compare "$tmp/net.snn" --devices ref,xrt --xclbin "$tmp/cu3.xclbin" --random 100 --batch 16 &&
             expect_err "fake card: compare ref,xrt (spike traces)" "identical on ref,xrt"
         expect_true "compare ran the kernel with a trace buffer" grep -q "trace 1" "$tmp/runs.log"
+        # a record counter that disagrees is named: net.snn has K = 10 classes
+        # and L = 5 layers, so word K + 1 + 2L + 2 = 23 is events[2] (the c8 conv)
+        check_re "fake card: compare names an events counter that differs" 1 \
+            "MISMATCH image 0: xrt differs from ref in the events_counter of layer 2" \
+            env "${fake[@]}" XRT_FAKE_RECORD_WORD=23 \
+            "$MPBN" compare "$tmp/net.snn" --devices ref,xrt --xclbin "$tmp/cu1.xclbin" --random 4 &&
+            expect_out "fake card: compare counts it as a counter mismatch" \
+                '"spike_mismatches":0,"sum_mismatches":0,"pred_mismatches":0,"counter_mismatches":4'
     fi
 else
     echo "skip fake-card cases: build/xrt-fake not built (make xrt-fake; needs libxrt-dev)"

@@ -1,8 +1,9 @@
 /*
  * test-csim.c - the HLS kernel (csim device) against the golden model (ref
  * device) through the driver API: every layer's spike bitmap at every step,
- * the output sums, the prediction and the spike / synaptic-operation counters
- * must be identical, for every kernel build linked in (lanes 1..32).
+ * the output sums, the prediction and the spike / synaptic-operation / event
+ * counters (the whole result record) must be identical, for every kernel
+ * build linked in (lanes 1..32).
  *
  * Networks: random lively networks (host/fold/randnet.c) of many shapes (conv,
  * pool, fc, odd map sizes, channel counts that are not multiples of the lane
@@ -177,20 +178,34 @@ static void test_random_networks(void **state)
                      (unsigned long long)seed, flag_sets[f]);
             dev_out ref = {0};
             cross_check(what, img, size, px, N_IMG, &ref);
-            /* the network is lively: the first hidden layer spikes, synops are counted */
+            /* the network is lively: the first hidden layer spikes, synops and
+             * events are counted; events (each firing input once) never exceed
+             * synops (each spike), equal them on layer 0 and with T = 1, and
+             * are 0 on pools */
             snn_net net;
             assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
-            size_t stride = snn_result_stride(rc->K, net.n_layers);
-            uint64_t spikes0 = 0, synops_last = 0;
+            const uint32_t L = net.n_layers;
+            size_t stride = snn_result_stride(rc->K, L);
+            uint64_t spikes0 = 0, synops_last = 0, events_last = 0, fewer = 0;
             for (uint32_t i = 0; i < N_IMG; i++) {
-                uint32_t s, o;
-                memcpy(&s, ref.results + i * stride + 4u * (rc->K + 1), 4);
-                memcpy(&o, ref.results + i * stride + 4u * (rc->K + 1 + 2 * net.n_layers - 1), 4);
+                const uint8_t *r = ref.results + i * stride;
+                uint32_t s, o, e;
+                memcpy(&s, r + 4u * snn_result_spikes_word(rc->K, L), 4);
                 spikes0 += s;
-                synops_last += o;
+                for (uint32_t l = 0; l < L; l++) {
+                    memcpy(&o, r + 4u * (snn_result_synops_word(rc->K, L) + l), 4);
+                    memcpy(&e, r + 4u * (snn_result_events_word(rc->K, L) + l), 4);
+                    assert_true(e <= o);
+                    if (l == 0 || rc->T == 1) assert_int_equal(e, o);
+                    if (net.layers[l].kind == SNN_LAYER_POOL) assert_int_equal(e, 0);
+                    fewer += e < o;
+                    if (l + 1 == L) synops_last += o, events_last += e;
+                }
             }
             assert_true(spikes0 > 0);
             assert_true(synops_last > 0);
+            assert_true(events_last > 0);
+            if (rc->T > 1) assert_true(fewer > 0);
             dev_out_free(&ref);
             /* the same network with channel-shared thresholds */
             if (f == 0 && rc->arch[0] == 'c') {
@@ -322,6 +337,44 @@ static void test_output_only(void **state)
     free(img);
 }
 
+/* The events network of tests/test-ref.c (hand-computed there): a neuron
+ * firing at several steps, one firing at a single step, edge taps, a pool
+ * whose output is fed by two inputs at different steps. */
+static void test_events_network(void **state)
+{
+    (void)state;
+    int8_t w0[9] = {0}, w1[9 * 2] = {0}, wo[8 * 2] = {0};
+    w0[1 * 3 + 1] = 1;
+    w1[(1 * 3 + 1) * 2 + 0] = 1;
+    int32_t b0[1] = {0}, b1[2] = {0, 0}, bo[2] = {0, 0}, th0[16], th1[32];
+    for (int i = 0; i < 16; i++) th0[i] = 100;
+    for (int i = 0; i < 32; i++) th1[i] = i < 16 ? 0 : 1000;
+    snn_deploy_spec s = {.n_layers = 4, .T = 3, .in_c = 1, .in_h = 4, .in_w = 4, .n_classes = 2};
+    s.layers[0] = (snn_layer_spec){SNN_LAYER_CONV, 1, w0, b0, th0, NULL, NULL};
+    s.layers[1] = (snn_layer_spec){SNN_LAYER_CONV, 2, w1, b1, th1, NULL, NULL};
+    s.layers[2] = (snn_layer_spec){.kind = SNN_LAYER_POOL};
+    s.layers[3] = (snn_layer_spec){SNN_LAYER_OUT, 2, wo, bo, NULL, NULL, NULL};
+    uint8_t *img;
+    size_t size;
+    if (snn_deploy_build(&s, &img, &size) != SNN_OK) fail_msg("%s", snn_last_error());
+    uint8_t px[2 * 16] = {0};
+    px[0] = 200, px[6] = 90, px[9] = 200, px[7] = 200, px[15] = 60;
+    memcpy(px + 16, px, 16); /* twice: the first-spike memories start empty per image */
+    dev_out ref = {0};
+    cross_check("events network", img, size, px, 2, &ref);
+    size_t stride = snn_result_stride(2, 4);
+    for (uint32_t i = 0; i < 2; i++) {
+        uint32_t ev[4];
+        memcpy(ev, ref.results + i * stride + 4u * snn_result_events_word(2, 4), sizeof ev);
+        assert_int_equal(ev[0], 32);
+        assert_int_equal(ev[1], 56);
+        assert_int_equal(ev[2], 0);
+        assert_int_equal(ev[3], 6);
+    }
+    dev_out_free(&ref);
+    free(img);
+}
+
 static void test_unknown_lanes(void **state)
 {
     (void)state;
@@ -384,6 +437,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_networks), cmocka_unit_test(test_extreme_images),
         cmocka_unit_test(test_capacity),        cmocka_unit_test(test_output_only),
+        cmocka_unit_test(test_events_network),
         cmocka_unit_test(test_unknown_lanes),
         cmocka_unit_test(test_cycles_bound),
     };

@@ -136,8 +136,9 @@ static int diff_records(const char *what, const snn_net *net, const uint8_t *ref
             memcpy(&y, got + i * stride + 4 * k, 4);
             if (x == y) continue;
             const char *part = k < K ? "sum" : k == K ? "pred" : k < K + 1 + L ? "spikes"
-                             : k < K + 1 + 2 * L ? "synops" : "padding";
-            uint32_t idx = k < K ? k : k == K ? 0 : k < K + 1 + L ? k - K - 1 : k - K - 1 - L;
+                             : k < K + 1 + 2 * L ? "synops" : k < K + 1 + 3 * L ? "events" : "padding";
+            uint32_t idx = k < K ? k : k == K ? 0 : k < K + 1 + L ? k - K - 1
+                         : k < K + 1 + 2 * L ? k - K - 1 - L : k - K - 1 - 2 * L;
             if (bad < 8)
                 print_error("%s: image %u %s[%u]: ref %d, pipe %d\n", what, i, part, idx, (int32_t)x,
                             (int32_t)y);
@@ -331,7 +332,7 @@ static void test_fit_mirror(void **state)
     const snn_pipe_config *tab = snn_pipe_config_find(in.config);
     assert_non_null(tab);
     assert_memory_equal(&tab->p, &in.pipe, sizeof in.pipe);
-    const snn_pipe_config cfg = {in.config, in.pipe};
+    const snn_pipe_config cfg = {in.config, in.pipe, 0};
     const snn_pipe_params *p = &in.pipe;
 
     struct {

@@ -23,7 +23,7 @@
 typedef struct run_out {
     int32_t sums[SNN_MAX_CLASSES];
     int32_t pred;
-    uint32_t spikes[SNN_MAX_LAYERS], synops[SNN_MAX_LAYERS];
+    uint32_t spikes[SNN_MAX_LAYERS], synops[SNN_MAX_LAYERS], events[SNN_MAX_LAYERS];
     uint32_t *trace;
 } run_out;
 
@@ -39,6 +39,7 @@ static void run1(const uint8_t *img, size_t n, const uint8_t *px, run_out *o)
     memcpy(&o->pred, rec + 4u * K, 4);
     memcpy(o->spikes, rec + 4u * (K + 1), 4u * L);
     memcpy(o->synops, rec + 4u * (K + 1 + L), 4u * L);
+    memcpy(o->events, rec + 4u * (K + 1 + 2 * L), 4u * L);
     for (uint32_t i = snn_result_words(K, L) * 4; i < snn_result_stride(K, L); i++)
         assert_int_equal(rec[i], 0); /* padding is zero */
     free(rec);
@@ -138,6 +139,18 @@ static void test_output_sums_and_ties(void **state)
     assert_int_equal(o.spikes[1], 0);
     assert_int_equal(o.synops[0], 1);
     assert_int_equal(o.synops[1], 2);
+    /* events: the pixel once, the neuron (one spike) once, times its fan-out */
+    assert_int_equal(o.events[0], 1);
+    assert_int_equal(o.events[1], 2);
+    /* a neuron firing at every one of 5 steps: 5 x 2 synops, but one event x 2 */
+    assert_int_equal(one_neuron(50, 0, 10, 0, 5, 1, WO0, BO0, &o), 0x1f);
+    assert_int_equal(o.synops[1], 5 * 2);
+    assert_int_equal(o.events[1], 2);
+    /* a silent neuron: no events downstream; the nonzero pixel still counts */
+    assert_int_equal(one_neuron(127, (1 << 26), INT32_MAX, 0, 4, 9, WO0, BO0, &o), 0);
+    assert_int_equal(o.events[0], 1);
+    assert_int_equal(o.synops[1], 0);
+    assert_int_equal(o.events[1], 0);
     /* ties go to the lowest index */
     const int32_t tie[2] = {5, 5};
     one_neuron(-7, 0, -9, 1, 4, 1, WO0, tie, &o);
@@ -207,6 +220,70 @@ static void test_conv_pool_geometry(void **state)
     assert_int_equal(o.synops[0], (4 + 9 + 6) * 2);
     assert_int_equal(o.synops[1], 0);
     assert_int_equal(o.synops[2], 4 * 2);
+    /* T = 1: every firing input fires once, events = synops; pool 0 */
+    assert_int_equal(o.events[0], o.synops[0]);
+    assert_int_equal(o.events[1], 0);
+    assert_int_equal(o.events[2], o.synops[2]);
+    free(o.trace);
+    free(img);
+}
+
+/* events[l] = firing input neurons x synapses reached, each input counted
+ * once however many of the T steps it fires at (docs/numerics.md, "Counters").
+ * 4x4 image, T = 3:
+ *   layer 0 conv 1->1, centre tap 1 (copies the pixel), threshold 100:
+ *     (0,0) = 200 corner     fires t0 t1 t2      4 taps
+ *     (1,2) = 90  interior   fires t1 only       9 taps  (90; 22+90 = 112; 90)
+ *     (2,1) = 200 interior   fires t0 t1 t2      9 taps
+ *     (1,3) = 200 right edge fires t0 t1 t2      6 taps
+ *     (3,3) = 60  corner     never fires         4 taps  (60; 15+60; 18+60)
+ *   layer 1 conv 1->2: channel 0 copies its input (centre tap 1, threshold 0:
+ *     fires exactly when the input fired), channel 1 never fires
+ *   layer 2 pool: channel 0 fires at (0,0), (0,1) (from (1,2) and (1,3): OR,
+ *     3 spikes, not 4), (1,0); at every step
+ *   layer 3 out, 2 classes. */
+static void test_events_counted_once(void **state)
+{
+    (void)state;
+    int8_t w0[9] = {0}, w1[9 * 2] = {0}, wo[8 * 2] = {0};
+    w0[1 * 3 + 1] = 1;
+    w1[(1 * 3 + 1) * 2 + 0] = 1;
+    int32_t b0[1] = {0}, b1[2] = {0, 0}, bo[2] = {0, 0}, th0[16], th1[32];
+    for (int i = 0; i < 16; i++) th0[i] = 100;
+    for (int i = 0; i < 32; i++) th1[i] = i < 16 ? 0 : 1000;
+    snn_deploy_spec s = {.n_layers = 4, .T = 3, .in_c = 1, .in_h = 4, .in_w = 4, .n_classes = 2};
+    s.layers[0] = (snn_layer_spec){SNN_LAYER_CONV, 1, w0, b0, th0, NULL, NULL};
+    s.layers[1] = (snn_layer_spec){SNN_LAYER_CONV, 2, w1, b1, th1, NULL, NULL};
+    s.layers[2] = (snn_layer_spec){.kind = SNN_LAYER_POOL};
+    s.layers[3] = (snn_layer_spec){SNN_LAYER_OUT, 2, wo, bo, NULL, NULL, NULL};
+    uint8_t *img;
+    size_t n;
+    assert_int_equal(snn_deploy_build(&s, &img, &n), SNN_OK);
+    uint8_t px[16] = {0};
+    px[0 * 4 + 0] = 200;
+    px[1 * 4 + 2] = 90;
+    px[2 * 4 + 1] = 200;
+    px[1 * 4 + 3] = 200;
+    px[3 * 4 + 3] = 60;
+    run_out o;
+    run1(img, n, px, &o);
+    /* layer 0's spikes at t1 (3 trace words per step): all four firing pixels */
+    assert_int_equal(o.trace[3], (1u << 0) | (1u << 6) | (1u << 9) | (1u << 7));
+    assert_int_equal(o.spikes[0], 3 + 1 + 3 + 3);
+    assert_int_equal(o.spikes[1], 10);
+    assert_int_equal(o.spikes[2], 9);
+    /* layer 0: nonzero pixels x taps x out_c, once per image: events = synops */
+    assert_int_equal(o.synops[0], 4 + 9 + 9 + 6 + 4);
+    assert_int_equal(o.events[0], 4 + 9 + 9 + 6 + 4);
+    /* layer 1: per spike vs per firing neuron, x 2 output channels */
+    assert_int_equal(o.synops[1], (3 * 4 + 1 * 9 + 3 * 9 + 3 * 6) * 2);
+    assert_int_equal(o.events[1], (4 + 9 + 9 + 6) * 2);
+    /* pool: nothing */
+    assert_int_equal(o.synops[2], 0);
+    assert_int_equal(o.events[2], 0);
+    /* out: 9 pool spikes x 2 classes; 3 firing pool neurons x 2 */
+    assert_int_equal(o.synops[3], 9 * 2);
+    assert_int_equal(o.events[3], 3 * 2);
     free(o.trace);
     free(img);
 }
@@ -215,7 +292,7 @@ static void test_conv_pool_geometry(void **state)
 
 typedef struct dense_out {
     int64_t sums[SNN_MAX_CLASSES];
-    uint64_t spikes[SNN_MAX_LAYERS], synops[SNN_MAX_LAYERS];
+    uint64_t spikes[SNN_MAX_LAYERS], synops[SNN_MAX_LAYERS], events[SNN_MAX_LAYERS];
     uint8_t *bits; /* [T][layer][n_out] concatenated */
 } dense_out;
 
@@ -233,13 +310,16 @@ static void dense_run(const snn_net *net, const uint8_t *px, dense_out *o)
     memset(o->sums, 0, sizeof o->sums);
     memset(o->spikes, 0, sizeof o->spikes);
     memset(o->synops, 0, sizeof o->synops);
+    memset(o->events, 0, sizeof o->events);
     int64_t *u[SNN_MAX_LAYERS];
     int64_t *spk[SNN_MAX_LAYERS + 1];
+    uint8_t *ever[SNN_MAX_LAYERS]; /* input neuron of layer l nonzero at some step */
     spk[0] = malloc(sizeof(int64_t) * net->layers[0].n_in);
     for (uint32_t i = 0; i < net->layers[0].n_in; i++) spk[0][i] = px[i];
     for (uint32_t l = 0; l < L; l++) {
         u[l] = calloc(net->layers[l].n_out, sizeof(int64_t));
         spk[l + 1] = calloc(net->layers[l].n_out, sizeof(int64_t));
+        ever[l] = calloc(net->layers[l].n_in, 1);
     }
     size_t bitpos = 0;
     for (uint32_t t = 0; t < T; t++)
@@ -250,6 +330,7 @@ static void dense_run(const snn_net *net, const uint8_t *px, dense_out *o)
             int64_t *out = spk[l + 1];
             uint32_t H = d->in_h, W = d->in_w;
             int count_synops = l > 0 || t == 0;
+            for (uint32_t i = 0; i < Ly->n_in; i++) ever[l][i] |= in[i] != 0;
             for (uint32_t n = 0; n < Ly->n_out; n++) {
                 uint32_t c = n / (d->out_h * d->out_w), y = n / d->out_w % d->out_h, x = n % d->out_w;
                 int64_t acc = 0;
@@ -297,8 +378,29 @@ static void dense_run(const snn_net *net, const uint8_t *px, dense_out *o)
             if (Ly->kind != SNN_LAYER_OUT)
                 for (uint32_t n = 0; n < Ly->n_out; n++) o->bits[bitpos++] = (uint8_t)out[n];
         }
+    /* events, pulled from the outputs like synops: every (output, input)
+     * synapse whose input was nonzero at one or more steps, once */
+    for (uint32_t l = 0; l < L; l++) {
+        const snn_layer *Ly = &net->layers[l];
+        const snn_layer_desc *d = Ly->desc;
+        if (Ly->kind == SNN_LAYER_POOL) continue;
+        for (uint32_t n = 0; n < Ly->n_out; n++) {
+            uint32_t y = n / d->out_w % d->out_h, x = n % d->out_w;
+            if (Ly->kind != SNN_LAYER_CONV) {
+                for (uint32_t i = 0; i < Ly->n_in; i++) o->events[l] += ever[l][i];
+                continue;
+            }
+            for (uint32_t ci = 0; ci < d->in_c; ci++)
+                for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++) {
+                        int yi = (int)y + ky - 1, xi = (int)x + kx - 1;
+                        if (yi < 0 || yi >= (int)d->in_h || xi < 0 || xi >= (int)d->in_w) continue;
+                        o->events[l] += ever[l][(ci * d->in_h + (uint32_t)yi) * d->in_w + (uint32_t)xi];
+                    }
+        }
+    }
     for (uint32_t l = 0; l <= L; l++) free(spk[l]);
-    for (uint32_t l = 0; l < L; l++) free(u[l]);
+    for (uint32_t l = 0; l < L; l++) free(u[l]), free(ever[l]);
 }
 
 static void compare_with_dense(const char *arch, uint32_t c, uint32_t h, uint32_t w, uint32_t T,
@@ -350,11 +452,15 @@ static void compare_with_dense(const char *arch, uint32_t c, uint32_t h, uint32_
         memcpy(&pred, r + 4 * K, 4);
         assert_int_equal(pred, best);
         for (uint32_t l = 0; l < net.n_layers; l++) {
-            uint32_t sp, so;
+            uint32_t sp, so, ev;
             memcpy(&sp, r + 4 * (K + 1 + l), 4);
             memcpy(&so, r + 4 * (K + 1 + net.n_layers + l), 4);
+            memcpy(&ev, r + 4 * (K + 1 + 2 * net.n_layers + l), 4);
             assert_int_equal(sp, d.spikes[l]);
             assert_int_equal(so, d.synops[l]);
+            assert_int_equal(ev, d.events[l]);
+            assert_true(ev <= so); /* each firing input counted once, not once per step */
+            if (l == 0 || T == 1) assert_int_equal(ev, so);
         }
     }
     if (rate_out) *rate_out = (double)fired / (double)(nbits * T * n_img);
@@ -429,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_output_sums_and_ties),
         cmocka_unit_test(test_tie_three_classes),
         cmocka_unit_test(test_conv_pool_geometry),
+        cmocka_unit_test(test_events_counted_once),
         cmocka_unit_test(test_against_dense),
         cmocka_unit_test(test_device_ref),
     };

@@ -19,7 +19,8 @@
  *
  * Knobs (environment): XRT_FAKE_DELAY_US  sleep per run (default 0),
  * XRT_FAKE_HANG=1  runs never finish (timeout path), XRT_FAKE_LOG=FILE  one
- * line per run: "cu <n> images <k> trace <0|1>".
+ * line per run: "cu <n> images <k> trace <0|1>", XRT_FAKE_RECORD_WORD=N  adds 1
+ * to word N of every result record (a counter that disagrees, for compare).
  *
  * This is test equipment, not a model of the card: the real card runs the
  * HLS or RTL kernel, which the csim and sim devices check bit for bit.
@@ -348,6 +349,15 @@ static void *run_thread(void *p)
         else
             snn_ref_run(&net, r->arg[1]->card, r->n_images, r->arg[2]->card,
                         r->arg[3] ? (uint32_t *)r->arg[3]->card : NULL);
+        const char *word = getenv("XRT_FAKE_RECORD_WORD");
+        if (state == 4 && word && (size_t)atoi(word) < stride / 4)
+            for (uint32_t i = 0; i < r->n_images; i++) {
+                uint8_t *w = r->arg[2]->card + i * stride + 4u * (size_t)atoi(word);
+                uint32_t v;
+                memcpy(&v, w, 4);
+                v++;
+                memcpy(w, &v, 4);
+            }
     }
     const char *log = getenv("XRT_FAKE_LOG");
     if (log) {

@@ -78,7 +78,7 @@ static void print_stages(const snn_net *net, const uint8_t *ref, uint32_t n, dou
 {
     snn_sim_info in;
     A->info(&in);
-    snn_pipe_config pc = {in.config, in.pipe};
+    snn_pipe_config pc = {in.config, in.pipe, 0};
     snn_pipe_map map;
     printf(" \"stages\": [");
     if (snn_pipe_fit(net, &pc, &map) != SNN_OK) {

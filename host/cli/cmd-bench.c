@@ -12,14 +12,16 @@
  * Per device: one timed run over all images (images/s = images / wall time
  * inside snn_dev_run, host copies included), a latency measurement (runs of a
  * single image, median), the kernel's own counters averaged per image
- * (synaptic operations and spikes per layer -> spike rate = spikes /
- * (neurons * T)), accuracy when labels exist, and the images whose output
- * sums or prediction differ from the first device's (must be 0: the backends
- * are bit-exact).
+ * (synaptic operations, events and spikes per layer -> spike rate = spikes /
+ * (neurons * T); docs/numerics.md, "Counters"), accuracy when labels exist,
+ * and the images whose output sums or prediction differ from the first
+ * device's (must be 0: the backends are bit-exact).
  *
  *   cycle-counting devices (sim: RTL cycles; csim: kernel loop iterations)
  *        cycles per image, projected images/s and GSOP/s at --clock-mhz,
- *        lane utilisation = synops / (lanes * cycles) when --lanes is given
+ *        latency_cycles (one image alone, the model loaded); csim: lane
+ *        utilisation = synops / (lanes * cycles) when --lanes is given; sim:
+ *        its configuration, the pipelines per card and the card's projection
  *   xrt  measured wall time and mean board power during the runs -> J/image
  *
  * Energy model (docs/energy.md, host/cli/energy.h): accumulate (AC),
@@ -29,7 +31,7 @@
  * as a non-spiking network, as SNN papers compare them.
  *
  * Without --devices every backend in the build is tried (sim on the first
- * 10 images only) and one that cannot open (no card, no xclbin) is skipped
+ * 64 images only) and one that cannot open (no card, no xclbin) is skipped
  * with a note ("skipped" in the JSON). A device named in --devices that
  * fails, or any device that fails after opening, does not stop the others:
  * the table, CSV and JSON report every device that ran, the table and the
@@ -48,6 +50,7 @@
 #include "common/json.h"
 #include "deploy/snn-deploy.h"
 #include "energy.h"
+#include "snn-pipe.h"
 #include "estimate.h"
 #include "fold/snn-fold.h"
 #include "io/snn-data.h"
@@ -60,7 +63,9 @@
 #define BENCH_DEFAULT_LIMIT 1000u
 #define BENCH_LATENCY_RUNS 32
 #define BENCH_LATENCY_SECONDS 1.0
-#define BENCH_SIM_DEFAULT_IMAGES 10
+/* sim without --devices: a batch of 64 images, so that cycles_per_image is the
+ * layer pipeline's steady state (issue: batches of >= 64) */
+#define BENCH_SIM_DEFAULT_IMAGES 64
 
 typedef struct bench_dev {
     char name[16];
@@ -72,8 +77,10 @@ typedef struct bench_dev {
     double accuracy;               /* < 0: no labels */
     double synops[SNN_MAX_LAYERS]; /* per image */
     double spikes[SNN_MAX_LAYERS]; /* per image */
-    double synops_total, spikes_total;
+    double events[SNN_MAX_LAYERS]; /* per image: firing input neurons x fan-out */
+    double synops_total, spikes_total, events_total;
     double cycles_per_image; /* 0: device counts no cycles */
+    double latency_cycles;   /* one image alone, the model already loaded; 0: no cycles */
     double watts, joules_per_image;
     int64_t mismatches; /* vs the first device that ran; -1: reference itself */
 } bench_dev;
@@ -108,7 +115,8 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
         SNN_O_DOUBLE("--clock-mhz", "F", &o->clock_mhz, 0.001, 1e6,
                      "clock of the projected figures of the cycle-counting devices (the RTL "
                      "target by default)"),
-        SNN_O_STR("--csv", "FILE", &o->csv, "one row per device and layer: spikes, rate, synops"),
+        SNN_O_STR("--csv", "FILE", &o->csv,
+                  "one row per device and layer: spikes, rate, synops, events"),
         SNN_O_FORCE(&o->force),
         SNN_OPTS_DEVICE(&o->dev, &o->data, &o->limit),
         SNN_O_END,
@@ -177,9 +185,14 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
     while (n_lat < BENCH_LATENCY_RUNS && (n_lat < 3 || snn_now() < t_end)) {
         double t0 = snn_now();
         int32_t p;
+        snn_dev_stats a, b;
+        snn_dev_get_stats(dev, &a);
         st = snn_dev_run(dev, pixels + (size_t)(n_lat % n) * img, 1, &p, NULL, NULL);
         if (st != SNN_OK) break;
+        snn_dev_get_stats(dev, &b);
         lat[n_lat++] = snn_now() - t0;
+        /* the first run loads the model; the later ones are one image alone */
+        if (n_lat > 1) r->latency_cycles = (double)(b.cycles - a.cycles);
     }
     if (st == SNN_OK) {
         for (int i = 1; i < n_lat; i++) /* insertion sort, tiny */
@@ -217,11 +230,12 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
     r->mismatches = ref_results ? 0 : -1;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *rec = results + (size_t)i * stride;
-        uint32_t w[SNN_MAX_CLASSES + 1 + 2 * SNN_MAX_LAYERS];
+        uint32_t w[SNN_MAX_CLASSES + 1 + 3 * SNN_MAX_LAYERS];
         memcpy(w, rec, 4u * snn_result_words(C, L));
         for (uint32_t l = 0; l < L; l++) {
-            r->spikes[l] += w[C + 1 + l];
-            r->synops[l] += w[C + 1 + L + l];
+            r->spikes[l] += w[snn_result_spikes_word(C, L) + l];
+            r->synops[l] += w[snn_result_synops_word(C, L) + l];
+            r->events[l] += w[snn_result_events_word(C, L) + l];
         }
         if (labels && (int32_t)w[C] == (int32_t)labels[i]) correct++;
         if (ref_results && memcmp(rec, ref_results + (size_t)i * stride, 4u * (C + 1)) != 0)
@@ -230,8 +244,10 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
     for (uint32_t l = 0; l < L; l++) {
         r->spikes[l] /= n;
         r->synops[l] /= n;
+        r->events[l] /= n;
         r->spikes_total += r->spikes[l];
         r->synops_total += r->synops[l];
+        r->events_total += r->events[l];
     }
     r->accuracy = labels ? (double)correct / n : -1;
     return SNN_OK;
@@ -242,7 +258,7 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
 /* The energy model (host/cli/energy.h) applied to one device's counters. */
 static void estimate_energy(const snn_net *net, const bench_dev *r, snn_energy_est *e)
 {
-    snn_energy_estimate(net, r->synops, r->synops_total, r->spikes_total, e);
+    snn_energy_estimate(net, r->synops, r->events, e);
 }
 
 static char *json_array(const double *v, uint32_t n, const int *valid)
@@ -284,6 +300,7 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
     if (r->mismatches >= 0) snn_json_int(j, "mismatches", r->mismatches);
     snn_json_num(j, "synops_per_image", r->synops_total);
     snn_json_num(j, "spikes_per_image", r->spikes_total);
+    snn_json_num(j, "events_per_image", r->events_total);
     double rate[SNN_MAX_LAYERS];
     int valid[SNN_MAX_LAYERS];
     for (uint32_t l = 0; l < L; l++) {
@@ -295,16 +312,32 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
     if ((a = json_array(rate, L, valid))) snn_json_raw(j, "spike_rate", a), free(a);
     if ((a = json_array(r->spikes, L, NULL))) snn_json_raw(j, "spikes_per_layer", a), free(a);
     if ((a = json_array(r->synops, L, NULL))) snn_json_raw(j, "synops_per_layer", a), free(a);
+    if ((a = json_array(r->events, L, NULL))) snn_json_raw(j, "events_per_layer", a), free(a);
     if (r->cycles_per_image > 0) {
         double ips = o->clock_mhz * 1e6 / r->cycles_per_image;
         snn_json_num(j, "cycles_per_image", r->cycles_per_image);
         snn_json_num(j, "clock_mhz", o->clock_mhz);
         snn_json_num(j, "projected_images_per_s", ips);
         snn_json_num(j, "projected_gsop_per_s", r->synops_total * ips / 1e9);
-        put_num_or_null(j, "lanes", o->lanes, o->lanes > 0);
-        put_num_or_null(j, "lane_utilisation",
-                        o->lanes ? r->synops_total / ((double)o->lanes * r->cycles_per_image) : 0,
-                        o->lanes > 0);
+        put_num_or_null(j, "latency_cycles", r->latency_cycles, r->latency_cycles > 0);
+        if (!strcmp(r->name, "sim")) {
+            /* the layer pipeline: pipelines of this configuration per card
+             * (Yosys budget, docs/rtl-pipeline.md), each a compute unit */
+            const snn_pipe_config *pc =
+                snn_pipe_config_find(o->dev.config ? o->dev.config : SNN_PIPE_DEFAULT_CONFIG);
+            if (pc) snn_json_str(j, "config", pc->name);
+            if (pc && pc->card_pipelines) {
+                snn_json_str(j, "card", SNN_PIPE_CARD);
+                snn_json_int(j, "pipelines", pc->card_pipelines);
+                snn_json_num(j, "projected_images_per_s_card", ips * pc->card_pipelines);
+            }
+        } else {
+            put_num_or_null(j, "lanes", o->lanes, o->lanes > 0);
+            put_num_or_null(j, "lane_utilisation",
+                            o->lanes ? r->synops_total / ((double)o->lanes * r->cycles_per_image)
+                                     : 0,
+                            o->lanes > 0);
+        }
     }
     if (!strcmp(r->name, "xrt")) {
         snn_json_num(j, "wall_seconds", r->seconds);
@@ -349,8 +382,8 @@ static char *failed_json(const bench_dev *devs, int n_dev)
 static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs, int n_dev)
 {
     uint32_t L = net->n_layers, T = net->hdr->timesteps;
-    printf("%-6s %8s %10s %10s %8s %12s %10s %8s\n", "device", "images", "images/s", "latency",
-           "acc", "synops/img", "spikes/img", "mismatch");
+    printf("%-6s %8s %10s %10s %8s %12s %12s %10s %8s\n", "device", "images", "images/s",
+           "latency", "acc", "synops/img", "events/img", "spikes/img", "mismatch");
     for (int i = 0; i < n_dev; i++) {
         bench_dev *r = &devs[i];
         if (!r->ran) {
@@ -360,8 +393,9 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
         char acc[16] = "-", mm[24] = "-";
         if (r->accuracy >= 0) snprintf(acc, sizeof acc, "%.4f", r->accuracy);
         if (r->mismatches >= 0) snprintf(mm, sizeof mm, "%lld", (long long)r->mismatches);
-        printf("%-6s %8u %10.1f %8.3fms %8s %12.0f %10.1f %8s\n", r->name, r->images,
-               r->images_per_s, r->latency_s * 1e3, acc, r->synops_total, r->spikes_total, mm);
+        printf("%-6s %8u %10.1f %8.3fms %8s %12.0f %12.0f %10.1f %8s\n", r->name, r->images,
+               r->images_per_s, r->latency_s * 1e3, acc, r->synops_total, r->events_total,
+               r->spikes_total, mm);
     }
     int first = -1;
     for (int i = 0; i < n_dev; i++)
@@ -371,15 +405,16 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
         }
     if (first < 0) return;
     const bench_dev *r0 = &devs[first];
-    printf("\nper layer (%s, T=%u)\n%-3s %-5s %8s %12s %10s %12s %12s\n", r0->name, T, "l", "kind",
-           "neurons", "spikes/img", "rate", "synops/img", "dense MACs");
+    printf("\nper layer (%s, T=%u)\n%-3s %-5s %8s %12s %10s %12s %12s %12s\n", r0->name, T, "l",
+           "kind", "neurons", "spikes/img", "rate", "synops/img", "events/img", "dense MACs");
     for (uint32_t l = 0; l < L; l++) {
         const snn_layer *ly = &net->layers[l];
         char rate[16] = "-";
         if (ly->kind != SNN_LAYER_OUT)
             snprintf(rate, sizeof rate, "%.4f", r0->spikes[l] / ((double)ly->n_out * T));
-        printf("%-3u %-5s %8u %12.1f %10s %12.0f %12.0f\n", l, snn_layer_kind_str(ly->kind),
-               ly->n_out, r0->spikes[l], rate, r0->synops[l], snn_energy_dense_macs(ly));
+        printf("%-3u %-5s %8u %12.1f %10s %12.0f %12.0f %12.0f\n", l, snn_layer_kind_str(ly->kind),
+               ly->n_out, r0->spikes[l], rate, r0->synops[l], r0->events[l],
+               snn_energy_dense_macs(ly));
     }
     for (int i = 0; i < n_dev; i++) {
         const bench_dev *r = &devs[i];
@@ -417,6 +452,9 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
            SNN_E_MAC_INT_PJ, SNN_E_AC_INT_PJ, SNN_E_SRAM_64B_PJ,
            (e.snn_int_pj + e.snn_sram_pj) * 1e-6, (e.ann_int_pj + e.ann_sram_pj) * 1e-6,
            (e.ann_int_pj + e.ann_sram_pj) / (e.snn_int_pj + e.snn_sram_pj + 1e-30));
+    printf("  SNN SRAM bits (layer pipeline): weights %.0f (%.0f events x 8), thresholds and "
+           "biases %.0f, spike maps %.0f\n",
+           e.snn_weight_bits, e.snn_events, e.snn_param_bits, e.snn_map_bits);
 }
 
 static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench_dev *devs,
@@ -430,7 +468,7 @@ static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench
     snprintf(line, sizeof line,
              "device,layer,kind,neurons,timesteps,spikes_per_image,spike_rate,synops_per_image,"
              "dense_macs,lanes,images_per_s,cycles_per_image,projected_images_per_s,"
-             "lane_utilisation\n");
+             "lane_utilisation,events_per_image\n");
     st = snn_afile_write(&af, line, strlen(line));
     uint32_t T = net->hdr->timesteps;
     for (int i = 0; i < n_dev && st == SNN_OK; i++) {
@@ -450,9 +488,10 @@ static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench
                 snprintf(util, sizeof util, "%.6g",
                          r->synops_total / ((double)o->lanes * r->cycles_per_image));
             snprintf(line, sizeof line,
-                     "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%u,%.6g,%.95s,%.31s\n", r->name, l,
-                     snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate, r->synops[l],
-                     snn_energy_dense_macs(ly), o->lanes, r->images_per_s, cyc, util);
+                     "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%u,%.6g,%.95s,%.31s,%.6g\n", r->name,
+                     l, snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate,
+                     r->synops[l], snn_energy_dense_macs(ly), o->lanes, r->images_per_s, cyc, util,
+                     r->events[l]);
             st = snn_afile_write(&af, line, strlen(line));
         }
     }

@@ -17,8 +17,9 @@
  * image, every layer's spike bitmap at every step and the output sums. Each
  * device is compared with the first one on
  *   - the trace (spikes of every layer and step, then the sums),
- *   - the result record: sums, pred, and the spikes / synops counters
- *     (counter disagreements are reported separately, and count as a mismatch).
+ *   - the result record: sums, pred, and the spikes / synops / events
+ *     counters (counter disagreements are reported separately, and count as
+ *     a mismatch).
  * Images are processed in chunks of --batch so that traces of a whole test
  * set never sit in memory at once. --no-trace runs the devices without
  * trace buffers and compares the result records only (sums, pred, every
@@ -86,11 +87,12 @@ typedef enum {
     DIFF_PRED,   /* the predicted class */
     DIFF_SPIKES, /* the spikes counter of a layer */
     DIFF_SYNOPS, /* the synops counter of a layer */
+    DIFF_EVENTS, /* the events counter of a layer */
     DIFF_PAD,    /* nonzero record padding */
 } diff_kind;
 
-static const char *diff_name[] = {"spike", "sum", "pred", "spikes_counter", "synops_counter",
-                                  "padding"};
+static const char *diff_name[] = {"spike",          "sum",           "pred", "spikes_counter",
+                                  "synops_counter", "events_counter", "padding"};
 
 typedef struct diff {
     diff_kind kind;
@@ -193,8 +195,11 @@ static unsigned compare_image(const compare_state *cs, const uint32_t *ta, const
         cats |= 8;
         if (!have) {
             uint32_t i = k - K - 1;
-            d->kind = i < L ? DIFF_SPIKES : i < 2 * L ? DIFF_SYNOPS : DIFF_PAD;
-            d->layer = (int32_t)(i < L ? i : i < 2 * L ? i - L : 0);
+            d->kind = i < L       ? DIFF_SPIKES
+                      : i < 2 * L ? DIFF_SYNOPS
+                      : i < 3 * L ? DIFF_EVENTS
+                                  : DIFF_PAD;
+            d->layer = (int32_t)(i < L ? i : i < 2 * L ? i - L : i < 3 * L ? i - 2 * L : 0);
             d->step = d->neuron = d->c = d->y = d->x = -1;
             d->expected = x;
             d->got = y;

@@ -23,8 +23,27 @@ static int is_lif(snn_layer_kind k)
     return k == SNN_LAYER_CONV || k == SNN_LAYER_FC;
 }
 
-void snn_energy_estimate(const snn_net *net, const double *synops, double synops_total,
-                         double spikes_total, snn_energy_est *e)
+double snn_energy_map_bits(const snn_net *net, uint32_t l)
+{
+    const snn_layer *L = &net->layers[l];
+    const snn_layer_desc *d = L->desc;
+    double T = net->hdr->timesteps;
+    if (L->kind == SNN_LAYER_POOL) return 0;
+    double in;
+    if (L->kind == SNN_LAYER_CONV) /* taps x in_c over the output pixels */
+        in = snn_energy_dense_macs(L) / d->out_c * ((d->flags & SNN_LF_INPUT_IMAGE) ? 8 : T);
+    else
+        in = (double)L->n_in * ((d->flags & SNN_LF_INPUT_IMAGE) ? 8 : T);
+    double out = 0;
+    if (L->kind != SNN_LAYER_OUT) {
+        int pooled = l + 1 < net->n_layers && net->layers[l + 1].kind == SNN_LAYER_POOL;
+        out = (double)L->n_out * T * (pooled ? 2 : 1);
+    }
+    return in + out;
+}
+
+void snn_energy_estimate(const snn_net *net, const double *synops, const double *events,
+                         snn_energy_est *e)
 {
     memset(e, 0, sizeof *e);
     uint32_t T = net->hdr->timesteps;
@@ -37,16 +56,22 @@ void snn_energy_estimate(const snn_net *net, const double *synops, double synops
             e->snn_macs += synops[l];
         else
             e->snn_acs += synops[l];
-        if (is_lif(L->kind)) e->neuron_steps += (double)L->n_out * T;
+        e->snn_events += events[l];
+        if (is_lif(L->kind)) {
+            e->neuron_steps += (double)L->n_out * T;
+            e->snn_param_bits += (double)L->n_out * SNN_BITS_SNN_THRESHOLD;
+        }
+        if (L->kind != SNN_LAYER_POOL) e->snn_param_bits += (double)L->n_out * SNN_BITS_SNN_BIAS;
+        e->snn_map_bits += snn_energy_map_bits(net, l);
     }
+    e->snn_weight_bits = SNN_BITS_SNN_WEIGHT * e->snn_events;
     e->snn_fp32_pj = SNN_E_MAC_FP32_PJ * e->snn_macs + SNN_E_AC_FP32_PJ * e->snn_acs;
     e->ann_fp32_pj = SNN_E_MAC_FP32_PJ * e->ann_macs;
     e->snn_int_pj =
         SNN_E_MAC_INT_PJ * e->snn_macs + SNN_E_AC_INT_PJ * (e->snn_acs + e->neuron_steps);
     e->ann_int_pj = SNN_E_MAC_INT_PJ * e->ann_macs;
-    e->snn_sram_pj = SNN_E_SRAM_BIT_PJ * (SNN_BITS_SNN_SYNOP * synops_total +
-                                          SNN_BITS_SNN_NEURON_STEP * e->neuron_steps +
-                                          SNN_BITS_SNN_SPIKE * spikes_total);
+    e->snn_sram_pj =
+        SNN_E_SRAM_BIT_PJ * (e->snn_weight_bits + e->snn_param_bits + e->snn_map_bits);
     e->ann_sram_pj =
         SNN_E_SRAM_BIT_PJ * (SNN_BITS_ANN_MAC * e->ann_macs + SNN_BITS_ANN_NEURON * e->ann_neurons);
 }

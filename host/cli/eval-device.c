@@ -17,8 +17,10 @@
  * estimated to take more than a few minutes is announced first, with
  * --limit as the way to shorten it. Last stdout line:
  * {"accuracy":..,"images":..,"images_per_s":..,"device":..,"spikes_per_image":..,
- *  "synops_per_image":..,"per_layer":{..},"cycles_per_image":.. (sim),
- *  "config":.. (sim --config)}.
+ *  "synops_per_image":..,"events_per_image":..,"spikes_per_layer":[..],
+ *  "synops_per_layer":[..],"events_per_layer":[..],"cycles":.. (sim),
+ *  "config":.. (sim --config)}; the counters per image of the result records
+ * (docs/numerics.md, "Counters").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +97,7 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
         goto done;
     }
     uint64_t correct = 0, spikes[SNN_MAX_LAYERS] = {0}, synops[SNN_MAX_LAYERS] = {0};
+    uint64_t events[SNN_MAX_LAYERS] = {0};
     char label[96], extra[64];
     snprintf(label, sizeof label, "eval %s", device);
     snn_progress p;
@@ -111,10 +114,11 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
             memcpy(&pred, r + 4u * K, 4);
             correct += pred == (int32_t)ds.labels[i0 + i];
             for (uint32_t l = 0; l < L; l++) {
-                uint32_t a, b;
-                memcpy(&a, r + 4u * (K + 1 + l), 4);
-                memcpy(&b, r + 4u * (K + 1 + L + l), 4);
-                spikes[l] += a, synops[l] += b;
+                uint32_t a, b, e;
+                memcpy(&a, r + 4u * (snn_result_spikes_word(K, L) + l), 4);
+                memcpy(&b, r + 4u * (snn_result_synops_word(K, L) + l), 4);
+                memcpy(&e, r + 4u * (snn_result_events_word(K, L) + l), 4);
+                spikes[l] += a, synops[l] += b, events[l] += e;
             }
         }
         snprintf(extra, sizeof extra, "acc %.4f", (double)correct / (i0 + n));
@@ -124,22 +128,27 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
     snn_dev_stats ds_st;
     snn_dev_get_stats(dev, &ds_st);
     double acc = ds.n ? (double)correct / ds.n : 0, secs = ds_st.seconds;
-    uint64_t sp = 0, so = 0;
-    for (uint32_t l = 0; l < L; l++) sp += spikes[l], so += synops[l];
+    uint64_t sp = 0, so = 0, ev = 0;
+    for (uint32_t l = 0; l < L; l++) sp += spikes[l], so += synops[l], ev += events[l];
     fprintf(stderr, "mpbn eval: %s on %s: accuracy %.4f on %u images (%.1f img/s)\n", model_path,
             device, acc, ds.n, secs > 0 ? ds.n / secs : 0);
     char arr_sp[SNN_MAX_LAYERS * 24 + 4], arr_so[SNN_MAX_LAYERS * 24 + 4];
-    size_t a = 0, b = 0;
+    char arr_ev[SNN_MAX_LAYERS * 24 + 4];
+    size_t a = 0, b = 0, c = 0;
     a += (size_t)snprintf(arr_sp + a, sizeof arr_sp - a, "[");
     b += (size_t)snprintf(arr_so + b, sizeof arr_so - b, "[");
+    c += (size_t)snprintf(arr_ev + c, sizeof arr_ev - c, "[");
     for (uint32_t l = 0; l < L; l++) {
         a += (size_t)snprintf(arr_sp + a, sizeof arr_sp - a, "%s%.6g", l ? "," : "",
                               ds.n ? (double)spikes[l] / ds.n : 0.0);
         b += (size_t)snprintf(arr_so + b, sizeof arr_so - b, "%s%.6g", l ? "," : "",
                               ds.n ? (double)synops[l] / ds.n : 0.0);
+        c += (size_t)snprintf(arr_ev + c, sizeof arr_ev - c, "%s%.6g", l ? "," : "",
+                              ds.n ? (double)events[l] / ds.n : 0.0);
     }
     snprintf(arr_sp + a, sizeof arr_sp - a, "]");
     snprintf(arr_so + b, sizeof arr_so - b, "]");
+    snprintf(arr_ev + c, sizeof arr_ev - c, "]");
     snn_json *j = snn_json_new();
     snn_json_num(j, "accuracy", acc);
     snn_json_int(j, "images", ds.n);
@@ -150,8 +159,10 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
     snn_json_num(j, "seconds", secs);
     snn_json_num(j, "spikes_per_image", ds.n ? (double)sp / ds.n : 0);
     snn_json_num(j, "synops_per_image", ds.n ? (double)so / ds.n : 0);
+    snn_json_num(j, "events_per_image", ds.n ? (double)ev / ds.n : 0);
     snn_json_raw(j, "spikes_per_layer", arr_sp);
     snn_json_raw(j, "synops_per_layer", arr_so);
+    snn_json_raw(j, "events_per_layer", arr_ev);
     if (ds_st.cycles) {
         snn_json_num(j, "cycles", ds.n ? (double)ds_st.cycles / ds.n : 0);
         snn_json_num(j, "synops_per_cycle", ds_st.cycles ? (double)so / ds_st.cycles : 0);

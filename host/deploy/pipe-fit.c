@@ -30,7 +30,7 @@ static const snn_pipe_config configs[] = {
 #ifdef SNN_PIPE_CONFIG_TABLE
     SNN_PIPE_CONFIG_TABLE,
 #endif
-    {NULL, {0}}, /* end */
+    {NULL, {0}, 0}, /* end */
 };
 
 const snn_pipe_config *snn_pipe_configs(uint32_t *n)

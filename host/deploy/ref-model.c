@@ -13,6 +13,10 @@
  *       LIF  v = (u >> 2) + acc + b;  fire = pol ? v < th : v > th;  u = fire ? 0 : v
  *       pool OR of 2x2 input events;  out: s += acc + b
  *
+ * Counters (docs/numerics.md): spikes, synops (synapses reached, per input
+ * spike) and events (synapses reached, per firing input neuron: its first
+ * spike of the image only).
+ *
  * Conv accumulators are kept position-major ([y][x][co]) so that the fan-out
  * of one event (out_c weights per tap, contiguous in the image) is one
  * contiguous add; the threshold pass reads them back in C,H,W neuron order.
@@ -29,6 +33,7 @@ typedef struct ref_layer_ws {
     uint32_t *ev;      /* this step's output events (neuron indices, CHW) */
     uint32_t n_ev;
     uint8_t *mark;     /* pool: output neuron already emitted this step */
+    uint8_t *fired;    /* output neuron already seen by the next layer this image (events) */
 } ref_layer_ws;
 
 typedef struct ref_ws {
@@ -54,6 +59,7 @@ static void ws_init(ref_ws *ws, const snn_net *net)
         w->u = xcalloc(L->n_out, sizeof(int32_t));
         w->ev = xcalloc(L->n_out, sizeof(uint32_t));
         w->mark = xcalloc(L->n_out, 1);
+        w->fired = xcalloc(L->n_out, 1);
     }
     ws->acc0 = xcalloc(net->layers[0].n_out, sizeof(int32_t));
 }
@@ -65,6 +71,7 @@ static void ws_free(ref_ws *ws, const snn_net *net)
         free(ws->l[l].u);
         free(ws->l[l].ev);
         free(ws->l[l].mark);
+        free(ws->l[l].fired);
     }
     free(ws->acc0);
 }
@@ -148,10 +155,12 @@ static void run_image(const snn_net *net, ref_ws *ws, const uint8_t *px, uint8_t
     const snn_deploy_hdr *h = net->hdr;
     uint32_t L = net->n_layers, T = h->timesteps, K = h->n_classes;
     uint32_t spikes[SNN_MAX_LAYERS] = {0}, synops[SNN_MAX_LAYERS] = {0};
+    uint32_t events[SNN_MAX_LAYERS] = {0};
     int32_t *sums = ws->sums;
     memset(sums, 0, sizeof(int32_t) * K);
     for (uint32_t l = 0; l < L; l++) {
         memset(ws->l[l].u, 0, sizeof(int32_t) * net->layers[l].n_out);
+        memset(ws->l[l].fired, 0, net->layers[l].n_out);
         ws->l[l].n_ev = 0;
     }
 
@@ -160,6 +169,7 @@ static void run_image(const snn_net *net, ref_ws *ws, const uint8_t *px, uint8_t
     memset(ws->acc0, 0, sizeof(int32_t) * L0->n_out);
     for (uint32_t i = 0; i < L0->n_in; i++)
         if (px[i]) synops[0] += accumulate(L0, ws->acc0, i, px[i]);
+    events[0] = synops[0]; /* every nonzero pixel, once: the same count */
 
     for (uint32_t t = 0; t < T; t++) {
         for (uint32_t l = 0; l < L; l++) {
@@ -169,8 +179,15 @@ static void run_image(const snn_net *net, ref_ws *ws, const uint8_t *px, uint8_t
             if (l > 0 && Ly->kind != SNN_LAYER_POOL) {
                 const ref_layer_ws *in = &ws->l[l - 1];
                 memset(w->acc, 0, sizeof(int32_t) * Ly->n_out);
-                for (uint32_t i = 0; i < in->n_ev; i++)
-                    synops[l] += accumulate(Ly, w->acc, in->ev[i], 1);
+                for (uint32_t i = 0; i < in->n_ev; i++) {
+                    uint32_t e = in->ev[i], reached = accumulate(Ly, w->acc, e, 1);
+                    synops[l] += reached;
+                    /* events: a firing input neuron counts at its first spike only */
+                    if (!in->fired[e]) {
+                        in->fired[e] = 1;
+                        events[l] += reached;
+                    }
+                }
                 acc = w->acc;
             }
             switch (Ly->kind) {
@@ -207,6 +224,7 @@ static void run_image(const snn_net *net, ref_ws *ws, const uint8_t *px, uint8_t
     memcpy(rec + 4u * K, &pred, 4);
     memcpy(rec + 4u * (K + 1), spikes, 4u * L);
     memcpy(rec + 4u * (K + 1 + L), synops, 4u * L);
+    memcpy(rec + 4u * (K + 1 + 2 * L), events, 4u * L);
 }
 
 void snn_ref_run(const snn_net *net, const uint8_t *pixels, uint32_t n, uint8_t *results,
