@@ -1,6 +1,6 @@
 /*
  * dev-sim.c - the `sim` device: the layer-pipeline RTL kernel
- * (rtl/snn_pipe_kernel.sv, docs/rtl-pipeline.md) simulated cycle-accurately
+ * (rtl/snn_kernel.sv, docs/rtl-pipeline.md) simulated cycle-accurately
  * by Verilator, driven the way XRT drives a card.
  *
  * The simulator is a shared library per configuration of the kernel
@@ -420,7 +420,7 @@ static snn_status sim_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles
 
 const snn_dev_iface snn_dev_sim = {
     .name = "sim",
-    .desc = "layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv) simulated cycle-accurately by "
+    .desc = "layer-pipeline RTL kernel (rtl/snn_kernel.sv) simulated cycle-accurately by "
             "Verilator (build/sim/libsnn-sim-pipe-<config>.so, --config)",
     .open = sim_open,
     .close = sim_close,

@@ -3,7 +3,7 @@
  *
  *   ref   the golden fixed-point model in plain C (docs/numerics.md)
  *   csim  the HLS kernel (hls/) compiled natively
- *   sim   the RTL kernel (rtl/snn_pipe_kernel.sv, a configuration of the layer
+ *   sim   the RTL kernel (rtl/snn_kernel.sv, a configuration of the layer
  *         pipeline) simulated cycle-accurately by Verilator
  *   xrt   an Alveo card through the XRT C API
  *

@@ -1,5 +1,5 @@
 /*
- * snn-pipe.h - the layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv,
+ * snn-pipe.h - the layer-pipeline RTL kernel (rtl/snn_kernel.sv,
  * docs/rtl-pipeline.md) as the host sees it: its configurations (the
  * Verilog parameters of one pipeline, PIPE_PARAMS_<config> in mk/sim.mk) and
  * the mapping of a deploy image's layers onto its stages with the fit check
@@ -37,7 +37,7 @@
 extern "C" {
 #endif
 
-/* The parameters of rtl/snn_pipe_kernel.sv that size one pipeline, named as
+/* The parameters of rtl/snn_kernel.sv that size one pipeline, named as
  * there and in PIPE_PARAMS_<config> of mk/sim.mk. The channels a stage reads
  * are its producer's outputs: conv stage 1 reads up to C0_COUT channels,
  * conv stage 2 up to C1_COUT, the fc stage up to C2_COUT. */

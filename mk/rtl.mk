@@ -1,7 +1,7 @@
-# rtl.mk - the RTL kernel (rtl/snn_pipe_kernel.sv, the layer pipeline): lint,
+# rtl.mk - the RTL kernel (rtl/snn_kernel.sv, the layer pipeline): lint,
 # synthesis, module-level testbenches.
 #
-#   make lint                 verilator --lint-only -Wall on rtl/snn_pipe.f at every
+#   make lint                 verilator --lint-only -Wall on rtl/snn.f at every
 #                             configuration of mk/sim.mk (waivers: lint/snn.vlt)
 #   make synth-pipe           Yosys resources of one layer pipeline, block by block:
 #                             build/synth/pipe-card.txt (SYNTH_PIPE_CONFIG=card)
@@ -11,7 +11,7 @@
 
 RTL_VERILATOR ?= verilator
 RTL_YOSYS     ?= yosys
-RTL_F         := rtl/snn_pipe.f
+RTL_F         := rtl/snn.f
 RTL_SRCS       = $(shell cat $(RTL_F) 2>/dev/null)
 RTL_LINT_CONFIGS ?= $(PIPE_CONFIG_NAMES)
 RTL_TB_DIR    := $(BUILD)/rtl-tests
@@ -30,7 +30,7 @@ lint: rtl-check-verilator ## lint the RTL kernel (verilator -Wall) at every conf
 	@$(foreach c,$(RTL_LINT_CONFIGS),\
 	    echo "== verilator --lint-only -Wall (configuration $(c)) -f $(RTL_F) lint/snn.vlt" && \
 	    $(RTL_VERILATOR) --lint-only -Wall $(addprefix -G,$(PIPE_PARAMS_$(c))) -f $(RTL_F) lint/snn.vlt \
-	        --top-module snn_pipe_kernel &&) echo "lint: clean"
+	        --top-module snn_kernel &&) echo "lint: clean"
 
 # ---- module-level testbenches -------------------------------------------------
 # Each tests/rtl/tb_<name>.sv is a self-checking SystemVerilog testbench built
@@ -73,7 +73,7 @@ test-rtl-modules: $(addprefix $(RTL_TB_DIR)/,$(RTL_TBS)) ## run the RTL module t
 EXTRA_TESTS += test-rtl-modules
 
 # ---- synthesis of the layer pipeline -------------------------------------------------
-# One pipeline of rtl/snn_pipe_kernel.sv at a configuration of mk/sim.mk
+# One pipeline of rtl/snn_kernel.sv at a configuration of mk/sim.mk
 # (PIPE_PARAMS_<config>), block by block (scripts/synth-pipe.sh): each block
 # alone at the parameters the kernel gives it, summed with its instance
 # counts, and the pipelines that fit a card (scripts/synth-pipe-table.py).

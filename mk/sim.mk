@@ -1,5 +1,5 @@
 # mk/sim.mk - the Verilator harness (sim/) and the `sim` device: the
-# layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv), one library per
+# layer-pipeline RTL kernel (rtl/snn_kernel.sv), one library per
 # configuration.
 #
 #   make sim                        build/sim/libsnn-sim-pipe-<config>.so for PIPE_CONFIGS
@@ -12,7 +12,7 @@
 #   make sim-trace                  FST waveform of a short run in build/sim/trace.fst
 #   TRACE=1 make <any of these>     also write build/sim/trace.fst (FST waveform)
 #
-# A library is one Verilated model of rtl/snn_pipe_kernel.sv (-G parameters
+# A library is one Verilated model of rtl/snn_kernel.sv (-G parameters
 # of its configuration) plus sim/harness.cpp, compiled position-independent
 # and linked -shared, exporting only snn_sim_get_api() (sim/snn-sim.map).
 # driver/dev-sim.c dlopen()s it, so build/mpbn itself links nothing of
@@ -28,7 +28,7 @@ SIM_TRACE_FST ?= 1
 TRACE         ?=
 SIM_HARNESS   := sim/harness.cpp sim/snn-sim.h sim/vl-hooks.h sim/lib.mk sim/snn-sim.map \
                  include/snn-regmap.h mk/sim.mk
-SIM_RTL_SRCS   = $(wildcard rtl/*.sv rtl/*.svh rtl/snn_pipe.f)
+SIM_RTL_SRCS   = $(wildcard rtl/*.sv rtl/*.svh rtl/snn.f)
 SIM_TEST_LIB  := $(SIM_DIR)/libsnn-sim-test.so
 
 SIM_VFLAGS    := --cc -O3 --x-assign fast --prefix Vsnn_top -Wno-fatal --timescale 1ns/1ps \
@@ -66,7 +66,7 @@ $(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilat
 	$(call sim_build,$(SIM_DIR)/obj-test,snn_copy_kernel,-GLANES=8,\
 	    -DSNN_SIM_LANES=8 -DSNN_SIM_TEST_KERNEL=1,$(CURDIR)/tests/sim/snn_copy_kernel.sv,$@)
 
-# The layer-pipeline kernel (rtl/snn_pipe_kernel.sv, docs/rtl-pipeline.md),
+# The layer-pipeline kernel (rtl/snn_kernel.sv, docs/rtl-pipeline.md),
 # one library per configuration: `card` is sized for the trained default
 # network (engines 2/19/5), `ci` is small and covers the random networks of
 # tests/test-pipe.c (T up to 8, odd maps, up to 24 channels, 40-pixel rows).
@@ -100,7 +100,7 @@ sim-pipe: $(PIPE_LIBS) ## build the layer-pipeline kernel's Verilator model(s) (
 
 $(SIM_DIR)/libsnn-sim-pipe-%.so: $(SIM_RTL_SRCS) $(SIM_HARNESS) | sim-check-verilator
 	@test -n "$(PIPE_PARAMS_$*)" || { echo "make sim-pipe: no configuration '$*' (PIPE_PARAMS_<config> in mk/sim.mk: $(PIPE_CONFIG_NAMES))" >&2; exit 1; }
-	$(call sim_build,$(SIM_DIR)/obj-pipe-$*,snn_pipe_kernel,$(foreach p,$(PIPE_PARAMS_$*),-G$(p)) -f rtl/snn_pipe.f,\
+	$(call sim_build,$(SIM_DIR)/obj-pipe-$*,snn_kernel,$(foreach p,$(PIPE_PARAMS_$*),-G$(p)) -f rtl/snn.f,\
 	    -DSNN_SIM_LANES=0 -DSNN_SIM_PIPE_CONFIG=$* $(foreach p,$(PIPE_PARAMS_$*),-DSNN_SIM_PIPE_$(p)),,$@)
 
 # Then tests/cli-sim.sh again: its runs need the ci library, which

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# synth-pipe.sh - Yosys resources of one layer pipeline (rtl/snn_pipe_kernel.sv),
+# synth-pipe.sh - Yosys resources of one layer pipeline (rtl/snn_kernel.sv),
 # block by block: each block of the kernel is synthesised alone
 # (synth_xilinx -family xcup) at the parameters the kernel gives it for one
 # configuration, and scripts/synth-pipe-table.py sums the blocks with their
@@ -30,7 +30,7 @@ command -v yosys >/dev/null || { echo "synth-pipe: yosys not found; install Debi
 YOSYS=${YOSYS:-yosys}
 timeout_=${SYNTH_PIPE_TIMEOUT:-90m}
 
-# ---- the kernel's parameters (defaults of rtl/snn_pipe_kernel.sv) -------------------
+# ---- the kernel's parameters (defaults of rtl/snn_kernel.sv) -------------------
 TM=4 ACC_W=24
 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2
 C1_COUT=32 C1_H=28 C1_W=28 C1_E=18
@@ -45,7 +45,7 @@ for p in "$@"; do
     esac
 done
 
-# the kernel's derived parameters (snn_pipe_kernel.sv, snn_conv_stage.sv)
+# the kernel's derived parameters (snn_kernel.sv, snn_conv_stage.sv)
 clog2() { local v=$(( $1 - 1 )) n=0; while (( v > 0 )); do v=$(( v >> 1 )); n=$(( n + 1 )); done; echo $n; }
 max() { local m=$1; shift; for v; do (( v > m )) && m=$v; done; echo $m; }
 C1_CIN=$C0_COUT C2_CIN=$C1_COUT F_CIN=$C2_COUT
@@ -87,18 +87,18 @@ blocks=(
   "axi_rd|snn_axi_rd|GA=64|1|flat"
   "axi_wr|snn_axi_wr|GA=64|1|flat"
   "fifo|snn_fifo|WIDTH=128 DEPTH=16|5|flat"
-  "kernel|snn_pipe_kernel|${kparams[*]}|1|glue"
+  "kernel|snn_kernel|${kparams[*]}|1|glue"
   # check: the kernel flattened with the conv and fc stages and the loader as black boxes (every
   # other block in its context: unused outputs and constant inputs removed)
-  "rest|snn_pipe_kernel|${kparams[*]}|0|rest"
+  "rest|snn_kernel|${kparams[*]}|0|rest"
   # the whole kernel flattened
-  "whole|snn_pipe_kernel|${kparams[*]}|0|whole"
+  "whole|snn_kernel|${kparams[*]}|0|whole"
 )
 
 mkdir -p "$out"
 src="$out/src"
 rm -rf "$src" && mkdir -p "$src"
-files=$(python3 scripts/synth-prep.py "$src" $(cat rtl/snn_pipe.f) | tr '\n' ' ')
+files=$(python3 scripts/synth-prep.py "$src" $(cat rtl/snn.f) | tr '\n' ' ')
 # the prepared files of the modules named / of all other modules
 only()   { local f m; for f in $files; do for m; do [[ $f == */$m.sv ]] && echo -n "$f "; done; done; }
 others() { local f m k; for f in $files; do k=1; for m; do [[ $f == */$m.sv ]] && k=0; done; (( k )) && echo -n "$f "; done; }
@@ -131,8 +131,8 @@ for b in "${blocks[@]}"; do
         flat|glue)
             # -defer: modules are elaborated only at the parameters asked for
             if [[ $mode == glue ]]; then
-                printf 'read_verilog -sv -DSYNTHESIS -lib %s\n' "$(others snn_pipe_kernel)" > "$ys"
-                printf 'read_verilog -defer -sv -DSYNTHESIS %s\n' "$src/snn_pipe_kernel.sv" >> "$ys"
+                printf 'read_verilog -sv -DSYNTHESIS -lib %s\n' "$(others snn_kernel)" > "$ys"
+                printf 'read_verilog -defer -sv -DSYNTHESIS %s\n' "$src/snn_kernel.sv" >> "$ys"
             else
                 printf 'read_verilog -defer -sv -DSYNTHESIS %s\n' "$files" > "$ys"
             fi

@@ -1,6 +1,6 @@
 // harness.cpp - the Verilator harness behind sim/snn-sim.h.
 //
-// One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_pipe_kernel.sv
+// One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_kernel.sv
 // or the test kernel tests/sim/snn_copy_kernel.sv)
 // plus what a card's shell puts around it:
 //
@@ -61,7 +61,7 @@
 #elif defined(SNN_SIM_PIPE_CONFIG)
 // The layer pipeline: SNN_SIM_PIPE_CONFIG is the configuration's name (a bare
 // word, stringified here) and SNN_SIM_PIPE_<param> its PIPE_PARAMS_<config>.
-#define SNN_SIM_KERNEL "snn_pipe_kernel"
+#define SNN_SIM_KERNEL "snn_kernel"
 #define SNN_SIM_STR_(x) #x
 #define SNN_SIM_STR(x) SNN_SIM_STR_(x)
 #else

@@ -1,6 +1,6 @@
 /*
  * snn-sim.h - the C face of the Verilator harness (sim/harness.cpp): a
- * cycle-accurate RTL kernel (the layer pipeline rtl/snn_pipe_kernel.sv, or
+ * cycle-accurate RTL kernel (the layer pipeline rtl/snn_kernel.sv, or
  * the harness's own test kernel tests/sim/snn_copy_kernel.sv) with an AXI
  * memory model on m_axi_gmem and an AXI-Lite master on s_axi_control, driven
  * the way XRT drives a card.
@@ -95,7 +95,7 @@ typedef struct snn_sim_cfg {
 
 /* Which kernel a library simulates (snn_sim_info.arch). */
 #define SNN_SIM_ARCH_TEST 0u /* the harness's test kernel (lanes) */
-#define SNN_SIM_ARCH_PIPE 1u /* rtl/snn_pipe_kernel.sv (config, pipe) */
+#define SNN_SIM_ARCH_PIPE 1u /* rtl/snn_kernel.sv (config, pipe) */
 
 /* What the library was built from. The layer pipeline's maxima are per stage
  * (pipe): a deploy image is checked with snn_pipe_fit (include/snn-pipe.h)

@@ -80,6 +80,8 @@ EOF
     check "bench ref,sim --config ci" 0 "$MPBN" bench "$tmp/pipe.snn" --devices ref,sim --config ci \
         --random 6 --batch 3 &&
         expect_out "bench --config ci: sim reports its config" '"device":"sim","config":"ci"' &&
+        expect_out "bench --config ci: latency of one image" '"device":"sim"[^}]*"latency_cycles":[1-9]' &&
+        expect_true "bench --config ci: no pipelines per card measured for ci" eval '! grep -q "\"pipelines\"" "$tmp/out"' &&
         expect_out "bench --config ci: no mismatches" '"mismatches":0'
 
     # Networks the stages cannot hold: refused before ap_start, with the reason.

@@ -1,5 +1,5 @@
 /*
- * test-pipe.c - the layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv) against
+ * test-pipe.c - the layer-pipeline RTL kernel (rtl/snn_kernel.sv) against
  * the golden model, record by record, through the Verilator harness
  * (build/sim/libsnn-sim-pipe-<config>.so, `make sim-pipe`).
  *
@@ -324,7 +324,7 @@ static void test_fit_mirror(void **state)
     snn_sim_info in;
     api()->info(&in);
     assert_int_equal(in.arch, SNN_SIM_ARCH_PIPE);
-    assert_string_equal(in.kernel, "snn_pipe_kernel");
+    assert_string_equal(in.kernel, "snn_kernel");
     assert_int_equal(in.lanes, 0);
     const char *want = getenv("MPBN_PIPE_CONFIG");
     assert_non_null(in.config);
@@ -581,7 +581,7 @@ static void test_register_map(void **state)
     const snn_sim_api *a = api();
     snn_sim_info in;
     a->info(&in);
-    assert_string_equal(in.kernel, "snn_pipe_kernel");
+    assert_string_equal(in.kernel, "snn_kernel");
     assert_int_equal(in.arch, SNN_SIM_ARCH_PIPE);
     assert_non_null(in.config);
     snn_sim_cfg cfg = {0};

@@ -1,5 +1,5 @@
 /*
- * snn-pipe-bench.c - the layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv)
+ * snn-pipe-bench.c - the layer-pipeline RTL kernel (rtl/snn_kernel.sv)
  * in Verilator on a real network and real test images: cycles, images/s at
  * the card clock, and every record checked against the golden model.
  *

@@ -291,7 +291,8 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
     if (!j) return NULL;
     uint32_t L = net->n_layers, T = net->hdr->timesteps;
     snn_json_str(j, "device", r->name);
-    if (o->dev.config && !strcmp(r->name, "sim")) snn_json_str(j, "config", o->dev.config);
+    if (!strcmp(r->name, "sim")) /* the configuration simulated, the default one too */
+        snn_json_str(j, "config", o->dev.config ? o->dev.config : SNN_PIPE_DEFAULT_CONFIG);
     snn_json_int(j, "images", r->images);
     snn_json_num(j, "seconds", r->seconds);
     snn_json_num(j, "images_per_s", r->images_per_s);
@@ -325,7 +326,6 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
              * (Yosys budget, docs/rtl-pipeline.md), each a compute unit */
             const snn_pipe_config *pc =
                 snn_pipe_config_find(o->dev.config ? o->dev.config : SNN_PIPE_DEFAULT_CONFIG);
-            if (pc) snn_json_str(j, "config", pc->name);
             if (pc && pc->card_pipelines) {
                 snn_json_str(j, "card", SNN_PIPE_CARD);
                 snn_json_int(j, "pipelines", pc->card_pipelines);

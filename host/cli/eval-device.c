@@ -19,7 +19,7 @@
  * {"accuracy":..,"images":..,"images_per_s":..,"device":..,"spikes_per_image":..,
  *  "synops_per_image":..,"events_per_image":..,"spikes_per_layer":[..],
  *  "synops_per_layer":[..],"events_per_layer":[..],"cycles":.. (sim),
- *  "config":.. (sim --config)}; the counters per image of the result records
+ *  "config":.. (sim: the configuration)}; the counters per image of the records
  * (docs/numerics.md, "Counters").
  */
 #include <stdio.h>
@@ -33,6 +33,7 @@
 #include "estimate.h"
 #include "io/snn-data.h"
 #include "snn-dev.h"
+#include "snn-pipe.h"
 
 int snn_eval_device(const char *model_path, const char *device, const char *data, uint32_t limit,
                     const snn_dev_opts *opts, int batch_given)
@@ -154,7 +155,8 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
     snn_json_int(j, "images", ds.n);
     snn_json_num(j, "images_per_s", secs > 0 ? ds.n / secs : 0);
     snn_json_str(j, "device", device);
-    if (o.config && !strcmp(device, "sim")) snn_json_str(j, "config", o.config);
+    if (!strcmp(device, "sim")) /* the configuration simulated, the default one too */
+        snn_json_str(j, "config", o.config ? o.config : SNN_PIPE_DEFAULT_CONFIG);
     snn_json_str(j, "model", model_path);
     snn_json_num(j, "seconds", secs);
     snn_json_num(j, "spikes_per_image", ds.n ? (double)sp / ds.n : 0);

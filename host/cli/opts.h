@@ -135,7 +135,7 @@ typedef struct snn_opt {
               "csim: lane count of the HLS kernel build (builds of 1 to 32)",                      \
               .def = "16", .flags = SNN_OPTF_POW2 | SNN_OPTF_DEVICE),                              \
     SNN_O_FUNC("--config", "NAME", &(dev)->config, snn_opts_pipe_config,                           \
-               "sim: configuration NAME of the layer-pipeline RTL kernel (rtl/snn_pipe_kernel.sv, " \
+               "sim: configuration NAME of the layer-pipeline RTL kernel (rtl/snn_kernel.sv, " \
                "PIPE_PARAMS_NAME in mk/sim.mk; build/sim/libsnn-sim-pipe-NAME.so, `make sim-pipe " \
                "PIPE_CONFIGS=NAME`)",                                                              \
                .choices = snn_pipe_config_names(), .def = SNN_PIPE_DEFAULT_CONFIG,                 \

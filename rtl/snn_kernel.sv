@@ -1,6 +1,7 @@
-// snn_pipe_kernel - the layer-pipeline kernel (docs/rtl-pipeline.md): the same
-// Vitis RTL-kernel ports and register map as rtl/snn_kernel.sv (ap_ctrl_hs on
-// s_axi_control, one AXI4 master m_axi_gmem), a different inside:
+// snn_kernel - the RTL kernel, an event-driven layer pipeline (docs/rtl.md):
+// a Vitis RTL kernel (ap_ctrl_hs register map of include/snn-regmap.h on
+// s_axi_control, one AXI4 master m_axi_gmem), the same ports and registers as
+// the HLS kernel (hls/snn_kernel.c), plus the flags register:
 //
 //   snn_pipe_loader: deploy image -> stage memories, layer -> stage mapping
 //   snn_pipe_fetch:  images -> map 0 (8-bit pixels per (y, x))
@@ -16,11 +17,11 @@
 // finishes that image.
 //
 // Trace mode (trace != 0): one image at a time, its record then its spike
-// trace (snn_pipe_trace). Not yet here: events in the record.
+// trace (snn_pipe_trace).
 // The model stays loaded between runs (SNN_FLAG_RELOAD, include/snn-regmap.h).
 `default_nettype none
 
-module snn_pipe_kernel #(
+module snn_kernel #(
   parameter int unsigned C_S_AXI_CONTROL_ADDR_WIDTH = 7,
   parameter int unsigned C_M_AXI_GMEM_ADDR_WIDTH = 64,
   parameter int unsigned C_M_AXI_GMEM_DATA_WIDTH = 64,
@@ -108,9 +109,9 @@ module snn_pipe_kernel #(
 
 `ifndef SYNTHESIS
   initial begin
-    if (C_M_AXI_GMEM_DATA_WIDTH != 64) $fatal(1, "snn_pipe_kernel: only a 64-bit m_axi_gmem is supported");
-    if (TM < 1 || TM > 16) $fatal(1, "snn_pipe_kernel: TM must be 1..16");
-    if (C0_COUT > ROW_W / 8 || C1_COUT > ROW_W / 8) $fatal(1, "snn_pipe_kernel: row width");
+    if (C_M_AXI_GMEM_DATA_WIDTH != 64) $fatal(1, "snn_kernel: only a 64-bit m_axi_gmem is supported");
+    if (TM < 1 || TM > 16) $fatal(1, "snn_kernel: TM must be 1..16");
+    if (C0_COUT > ROW_W / 8 || C1_COUT > ROW_W / 8) $fatal(1, "snn_kernel: row width");
   end
 `endif
 

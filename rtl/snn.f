@@ -13,4 +13,4 @@ rtl/snn_pipe_loader.sv
 rtl/snn_pipe_fetch.sv
 rtl/snn_pipe_record.sv
 rtl/snn_pipe_trace.sv
-rtl/snn_pipe_kernel.sv
+rtl/snn_kernel.sv
