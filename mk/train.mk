@@ -1,4 +1,4 @@
-# train.mk - trainer benchmark.
+# train.mk - trainer benchmark and the sparsity/accuracy table (make pareto).
 #
 #   make bench-train   training throughput of the default network
 #                      (c32,c32,p,c64,p,f128, T=4, channel MPBN, batch 64)
@@ -31,3 +31,41 @@ bench-train: $(MPBN) ## training throughput of the default net, T=4, batch 64 (p
 	    r=$$(export OPENBLAS_CORETYPE=SkylakeX; run) || exit 1; \
 	    echo "bench-train: default net, T=4, batch 64, $(BENCH_TRAIN_BATCHES) batches: $$r images/s (OPENBLAS_CORETYPE=SkylakeX)"; \
 	fi
+
+# The sparsity/accuracy trade-off of the spike-count regulariser
+# (docs/trainer.md "Sparsity control", the table in docs/results.md):
+#
+#   make pareto           trains the default network once per X of PARETO_X
+#                         (same seed, PARETO_TRAIN budget), folds it, and
+#                         measures float and ref accuracy (all test images)
+#                         and events, synaptic operations and the energy
+#                         model per image (mpbn bench --devices ref, 1000
+#                         images) -> build/pareto/pareto.{csv,md,png}
+#   make pareto QUICK=1   a smaller budget: 3000 training images, 1 epoch,
+#                         X in 0 1 10, 1000 test images -> build/pareto-quick/
+#   make pareto REUSE=1   keeps the rows already measured (an interrupted
+#                         run continues)
+#
+# One trainer thread (PARETO_THREADS), so each run is reproducible bit for
+# bit; the runs are niced (scripts/pareto.sh).
+
+ifeq ($(QUICK),1)
+PARETO_X      ?= 0 1 10
+PARETO_TRAIN  ?= --arch c32,c32,p,c64,p,f128 --T 4 --mpbn channel --limit-train 3000 --epochs 1 --seed 1
+PARETO_EVAL   ?= 1000
+PARETO_DIR    ?= $(BUILD)/pareto-quick
+else
+PARETO_X      ?= 0 0.03 0.1 0.3 1 2 3 5 10
+PARETO_TRAIN  ?= --arch c32,c32,p,c64,p,f128 --T 4 --mpbn channel --limit-train 12000 --epochs 2 --seed 1
+PARETO_EVAL   ?= 0
+PARETO_DIR    ?= $(BUILD)/pareto
+endif
+PARETO_THREADS ?= 1
+PARETO_BENCH   ?= 1000
+
+.PHONY: pareto
+
+pareto: $(MPBN) ## accuracy vs events/image for several --rate-reg X (QUICK=1: smaller) -> build/pareto/
+	@MPBN=$(MPBN) OUT=$(PARETO_DIR) PARETO_X="$(PARETO_X)" TRAIN_ARGS="$(PARETO_TRAIN)" \
+	    THREADS=$(PARETO_THREADS) EVAL_LIMIT=$(PARETO_EVAL) BENCH_LIMIT=$(PARETO_BENCH) REUSE=$(REUSE) \
+	    bash scripts/pareto.sh

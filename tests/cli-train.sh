@@ -5,7 +5,9 @@
 # 1 naming it, labels outside 0..63 or beyond the training classes are refused
 # naming the file and index, eval of the checkpoint reproduces train's test
 # accuracy, the resume contract (stored options kept, a conflicting one
-# refused naming it, a finished run reported as such) and SIGINT/SIGTERM.
+# refused naming it, a finished run reported as such), SIGINT/SIGTERM, and the
+# spike-count regulariser --rate-reg (bad values refused, 0 the same as no
+# option, stored and checked on --resume, in the summary line and the JSON).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
@@ -17,6 +19,11 @@ check "bad mpbn" 2 "$MPBN" train --mpbn layer --out "$out" && expect_err "bad mp
 check "bad T" 2 "$MPBN" train --T 0 --out "$out" && expect_err "bad T" "bad value '0' for --T"
 check "T too large" 2 "$MPBN" train --T 99 --out "$out" && expect_err "T too large" "--T"
 check "no out" 2 "$MPBN" train --epochs 1 && expect_err "no out" "--out"
+for v in -1 -0.5 nan inf abc 1e999 ""; do
+    check "bad --rate-reg '$v'" 2 "$MPBN" train --rate-reg "$v" --out "$out" &&
+        expect_err "bad --rate-reg '$v' named" "--rate-reg"
+done
+expect_true "no output after a bad --rate-reg" test ! -e "$out"
 check "unknown option" 2 "$MPBN" train --bogus 1 --out "$out" && expect_err "unknown option" "unknown option '--bogus'"
 check "missing data" 1 "$MPBN" train --data "$tmp/nodata" --out "$out" && expect_err "missing data" "$tmp/nodata"
 check "empty --data" 2 "$MPBN" train --data "" --out "$out" && expect_err "empty --data" "--data needs a value \(got an empty one\)"
@@ -74,12 +81,14 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
     r=$tmp/run.safetensors
     check "run of 2 epochs, stopped after 1" 0 "$MPBN" train --data "$DATA" --arch c4,p,f16 --T 2 --epochs 2 \
         --stop-after 1 --limit-train 320 --limit-test 100 --batch 32 --lr 0.05 --threads 2 --out "$r" &&
-        expect_err "start-of-run summary" "^mpbn train: data $DATA: 320 training and 100 test images of 1x28x28, 10 classes; arch c4,p,f16, T 2, MPBN channel; 2 epochs of 10 batches of 32, lr 0.05, augment none; 2 threads$"
+        expect_err "start-of-run summary" "^mpbn train: data $DATA: 320 training and 100 test images of 1x28x28, 10 classes; arch c4,p,f16, T 2, MPBN channel; 2 epochs of 10 batches of 32, lr 0.05, augment none, rate-reg 0; 2 threads$"
     cp "$r" "$tmp/run.orig"
     check_re "conflicting --lr refused" 1 "--lr 0\.1 \(the checkpoint has 0\.05\)" \
         "$MPBN" train --resume "$r" --lr 0.1 --out "$r"
     check_re "conflicting --limit-train refused" 1 "--limit-train 0 \(the checkpoint has 320\)" \
         "$MPBN" train --resume "$r" --limit-train 0 --out "$r"
+    check_re "conflicting --rate-reg refused" 1 "--rate-reg 0\.5 \(the checkpoint has 0\)" \
+        "$MPBN" train --resume "$r" --rate-reg 0.5 --out "$r"
     check_re "conflicting --epochs, --augment refused" 1 "--epochs 3 \(the checkpoint has 2\), --augment flip \(the checkpoint has none\)" \
         "$MPBN" train --resume "$r" --epochs 3 --augment flip --out "$r"
     expect_same "refused resume leaves the checkpoint" "$r" "$tmp/run.orig"
@@ -90,8 +99,30 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
     fi
     if check "resume a finished run" 0 "$MPBN" train --resume "$r" --out "$r"; then
         expect_err "finished run says so" "run already complete: epoch 2 of 2"
-        expect_out "finished run: no new figures" '^\{"test_acc":[0-9.]+,"epochs":2,"epochs_total":2,"already_complete":true,"out":'
+        expect_out "finished run: no new figures" '^\{"test_acc":[0-9.]+,"epochs":2,"epochs_total":2,"already_complete":true,"rate_reg":0,"out":'
         expect_true "finished run: no train_acc" bash -c "! tail -n 1 '$tmp/out' | grep -q train_acc"
+    fi
+
+    # --rate-reg: 0 trains exactly as no option (one thread: bit for bit); a
+    # weight is in the summary line and the JSON, stored, and checked on resume.
+    rr="--data $DATA --arch c4,p,f16 --T 2 --epochs 1 --limit-train 320 --limit-test 100 --batch 32 --threads 1"
+    # shellcheck disable=SC2086
+    if check "no --rate-reg" 0 "$MPBN" train $rr --out "$tmp/rr-none.safetensors" &&
+        check "--rate-reg 0" 0 "$MPBN" train $rr --rate-reg 0 --out "$tmp/rr-0.safetensors"; then
+        expect_out "--rate-reg 0: JSON" '"rate_reg":0,"train_rate":[0-9.e-]+'
+        expect_same "--rate-reg 0 = no option (checkpoint)" "$tmp/rr-none.safetensors" "$tmp/rr-0.safetensors"
+    fi
+    # shellcheck disable=SC2086
+    if check "--rate-reg 2" 0 "$MPBN" train $rr --epochs 2 --stop-after 1 --rate-reg 2 --out "$tmp/rr-2.safetensors"; then
+        expect_err "--rate-reg 2 in the summary" "augment none, rate-reg 2; 1 threads$"
+        expect_out "--rate-reg 2: JSON" '"rate_reg":2,"train_rate":[0-9.e-]+'
+        expect_true "--rate-reg 2 changes the weights" bash -c "! cmp -s '$tmp/rr-none.safetensors' '$tmp/rr-2.safetensors'"
+        check_re "resume with another --rate-reg refused" 1 "--rate-reg 0 \(the checkpoint has 2\)" \
+            "$MPBN" train --resume "$tmp/rr-2.safetensors" --rate-reg 0 --out "$tmp/rr-2.safetensors"
+        if check "resume keeps --rate-reg" 0 "$MPBN" train --resume "$tmp/rr-2.safetensors" --out "$tmp/rr-2.safetensors"; then
+            expect_err "resumed summary has the stored weight" "rate-reg 2; [0-9]+ threads$"
+            expect_out "resumed JSON" '"epochs":2,.*"rate_reg":2,'
+        fi
     fi
 
     # SIGINT/SIGTERM: the run ends between two batches, the last checkpoint stays.

@@ -100,7 +100,7 @@ static void test_valid(void **state)
         assert_int_equal(ci.limit_test, 0);
         assert_int_equal(ci.max_batches, 3);
         assert_string_equal(ci.data, "/data/set");
-        assert_int_equal(ci.run_keys, 0x1fff);
+        assert_int_equal(ci.run_keys, 0x3fff); /* SNN_RUN_DATA .. SNN_RUN_RATE_REG */
         assert_true(ci.tau == (double)0.25f && ci.vth == (double)0.5f);
         const snn_layer_info *L = &ci.layers[ci.n_layers - 1];
         assert_int_equal(L->kind, SNN_LAYER_OUT);

@@ -19,6 +19,13 @@
  * <grad_BPTT, v> must equal the JVP. The two codes share no structure
  * (reverse vs forward mode), so an error in either the reset path, the leak,
  * the MPBN batch-statistics terms or the surrogate window shows up.
+ *
+ * The spike-count regulariser (--rate-reg X, loss CE + X R with R the
+ * fan-out-weighted firing rate) is checked the same way on a whole small
+ * network: the smooth part of each layer (fc + BN) by central finite
+ * differences of the trainer's own forward, the LIF layers by the
+ * surrogate forward-mode reference, chained layer by layer; the result must
+ * equal <dR/dW, V> from snn_model_backward for random weight directions V.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -327,7 +334,7 @@ static void test_mpbn_element_constant(void **state)
  * tangent v; returns the JVP of L = sum_t sum_i g_t,i * o_t,i where do/dm is
  * the surrogate. */
 static double lif_jvp(const snn_lif_args *a, const float *z, const float *v, const float *gs,
-                      int check_spikes, const float *out_kernel)
+                      int check_spikes, const float *out_kernel, double *dout)
 {
     const uint32_t c = a->c, B = a->B, T = a->T, hw = a->hw;
     const size_t BH = (size_t)B * hw, N = (size_t)T * B;
@@ -381,6 +388,7 @@ static double lif_jvp(const snn_lif_args *a, const float *z, const float *v, con
                     if (check_spikes && fabs(m - a->vth) > 1e-4)
                         assert_true(o == out_kernel[base + i]);
                     jvp += gs[base + i] * d_o;
+                    if (dout) dout[base + i] = d_o; /* tangent of the spike */
                     u[i] = up[i] * (1 - o);
                     du[i] = dup[i] * (1 - o) - up[i] * d_o; /* reset is differentiated */
                 }
@@ -436,7 +444,7 @@ static void lif_case_eps(snn_mpbn_mode mode, int shared, float eps, int constant
     for (int rep = 0; rep < 4; rep++) {
         fill(v, nz, 1);
         double ana = dot(dz, v, nz);
-        double ref = lif_jvp(&a, z, v, g, rep == 0, o);
+        double ref = lif_jvp(&a, z, v, g, rep == 0, o, NULL);
         check_close(ana, ref, 1e-3, 1e-3, "LIF BPTT <grad, v>", (size_t)rep);
     }
     free(z); free(up); free(o); free(g); free(gb); free(v); free(dz);
@@ -575,6 +583,175 @@ static void test_fc_hidden_equals_conv(void **state)
     snn_model_free(mf);
 }
 
+/* ---- the spike-count regulariser through a whole network ---------------------------------- */
+
+/* A network of two fc LIF layers ("f6,f5", channel MPBN, T 3) and the
+ * output layer. R = (F0 S0 + F1 S1) / ((n0 F0 + n1 F1) T B) with S_l the
+ * spike counts, n_l the neurons and F_l the fan-outs: F0 = 5 (the fc5 after
+ * it), F1 = 4 (the classes) - written out here, independently of
+ * snn_model_rate_weight. With dlogits set to 0 the backward is the
+ * regulariser's gradient alone; its directional derivative along random
+ * directions (V0 on layer 0's weights, V1 on layer 1's) must equal the
+ * chained reference:
+ *   y0 tangent = central FD of layer 0's BN output (the kernel's forward),
+ *   o0 tangent = surrogate JVP of LIF 0 (lif_jvp, shared input over T),
+ *   z1 tangent = W1 do0 + V1 o0, y1 tangent = BN JVP (batch statistics),
+ *   o1 tangent = surrogate JVP of LIF 1,
+ *   X (F0 sum do0 + F1 sum do1) / (S T B). */
+static void bn_out(const snn_tlayer *L, size_t per, double *y)
+{
+    for (uint32_t c = 0; c < L->oc; c++)
+        for (size_t i = 0; i < per; i++)
+            y[c * per + i] = L->bn_g->data[c] * (L->z[c * per + i] - L->bn_mean[c]) * L->bn_istd[c] +
+                             L->bn_b->data[c];
+}
+
+static snn_lif_args ref_lif_args(const snn_model *m, const snn_tlayer *L, uint32_t B, int shared)
+{
+    snn_lif_args a = {.c = L->oc, .hw = 1, .B = B, .T = m->cfg.T, .shared_z = shared,
+                      .mode = m->cfg.mpbn, .mp_g = L->mp_g->data, .mp_b = L->mp_b->data,
+                      .tau = m->cfg.tau, .vth = m->cfg.vth, .eps = m->cfg.mpbn_eps};
+    return a;
+}
+
+static void test_rate_reg_grad(void **state)
+{
+    (void)state;
+    snn_model_config cfg;
+    snn_model_config_default(&cfg);
+    snprintf(cfg.arch, sizeof cfg.arch, "f6,f5");
+    cfg.T = 3;
+    cfg.in_h = cfg.in_w = 3;
+    cfg.n_classes = 4;
+    cfg.norm_mean = 0.4f;
+    cfg.norm_std = 0.3f;
+    snn_model *m;
+    assert_int_equal(snn_model_create(&cfg, 21, &m), SNN_OK);
+    assert_int_equal(snn_model_alloc_grads(m), SNN_OK);
+    const uint32_t B = 8, T = cfg.T, N = T * B, K = cfg.n_classes;
+    assert_int_equal(snn_model_workspace(m, B), SNN_OK);
+    uint8_t px[8 * 9], lab[8] = {0, 1, 2, 3, 0, 1, 2, 3};
+    for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)((i * 53 + 7) % 256);
+    snn_model_load_input(m, px, NULL, B, NULL, NULL, NULL);
+    const double X = 0.7, F0 = 5, F1 = K, S = 6 * F0 + 5 * F1;
+    snn_tlayer *L0 = &m->layers[0], *L1 = &m->layers[1];
+    snn_param *w0 = snn_model_find_param(m, "layers.0.weight"), *w1 = snn_model_find_param(m, "layers.1.weight");
+    snn_param *w2 = snn_model_find_param(m, "layers.2.weight"), *b2 = snn_model_find_param(m, "layers.2.bias");
+    const size_t n0 = w0->n, n1 = w1->n, n2 = w2->n;
+
+    /* the cross-entropy's gradient alone (rate_reg 0) */
+    snn_model_forward(m, B, 1);
+    snn_model_loss(m, B, lab, NULL);
+    m->rate_reg = 0;
+    snn_model_backward(m, B);
+    float *ce0 = malloc(n0 * 4), *ce1 = malloc(n1 * 4), *ce2 = malloc(n2 * 4);
+    memcpy(ce0, w0->grad, n0 * 4);
+    memcpy(ce1, w1->grad, n1 * 4);
+    memcpy(ce2, w2->grad, n2 * 4);
+
+    /* the regulariser's gradient alone: dlogits = 0 (the backward uses the
+     * forward's gathered inputs as scratch: a forward before every backward) */
+    snn_model_forward(m, B, 1);
+    memset(m->dlogits, 0, (size_t)B * K * sizeof(float));
+    m->rate_reg = X;
+    snn_model_backward(m, B);
+    float *g0 = malloc(n0 * 4), *g1 = malloc(n1 * 4);
+    memcpy(g0, w0->grad, n0 * 4);
+    memcpy(g1, w1->grad, n1 * 4);
+    for (size_t i = 0; i < n2; i++) assert_true(w2->grad[i] == 0); /* no spikes of its own */
+    for (size_t i = 0; i < b2->n; i++) assert_true(b2->grad[i] == 0);
+
+    /* R as the forward counts it */
+    double s0 = 0, s1 = 0;
+    for (size_t i = 0; i < (size_t)6 * N; i++) s0 += L0->out[i];
+    for (size_t i = 0; i < (size_t)5 * N; i++) s1 += L1->out[i];
+    assert_true(s0 > 0.05 * 6 * N && s0 < 0.95 * 6 * N); /* both layers fire and rest */
+    assert_true(s1 > 0.05 * 5 * N && s1 < 0.95 * 5 * N);
+    check_close(snn_model_spike_rate(m, B), (F0 * s0 + F1 * s1) / (S * N), 1e-9, 0, "R", 0);
+
+    /* both together: the sum of the two */
+    snn_model_forward(m, B, 1);
+    snn_model_loss(m, B, lab, NULL);
+    snn_model_backward(m, B);
+    for (size_t i = 0; i < n0; i++) check_close(w0->grad[i], ce0[i] + g0[i], 1e-4, 1e-7, "CE+R dW0", i);
+    for (size_t i = 0; i < n1; i++) check_close(w1->grad[i], ce1[i] + g1[i], 1e-4, 1e-7, "CE+R dW1", i);
+    for (size_t i = 0; i < n2; i++) assert_true(w2->grad[i] == ce2[i]);
+
+    /* the reference, per direction */
+    float *V0 = malloc(n0 * 4), *V1 = malloc(n1 * 4), *y0f = malloc((size_t)6 * B * 4);
+    float *v0f = malloc((size_t)6 * B * 4), *y1f = malloc((size_t)5 * N * 4), *v1f = malloc((size_t)5 * N * 4);
+    float *gs0 = malloc((size_t)6 * N * 4), *gs1 = malloc((size_t)5 * N * 4);
+    double *yp = malloc((size_t)6 * B * 8), *ym = malloc((size_t)6 * B * 8), *do0 = malloc((size_t)6 * N * 8);
+    double *y1 = malloc((size_t)5 * N * 8);
+    for (size_t i = 0; i < (size_t)6 * N; i++) gs0[i] = (float)(X * F0 / (S * N));
+    for (size_t i = 0; i < (size_t)5 * N; i++) gs1[i] = (float)(X * F1 / (S * N));
+    double max_part = 0;
+    for (int rep = 0; rep < 4; rep++) {
+        fill(V0, n0, 1);
+        fill(V1, n1, 1);
+        /* y0 tangent: (y0(W0 + hV0) - y0(W0 - hV0)) / 2h, the kernel's forward */
+        const float h = 1e-3f;
+        float *wc = malloc(n0 * 4);
+        memcpy(wc, w0->data, n0 * 4);
+        for (size_t i = 0; i < n0; i++) w0->data[i] = wc[i] + h * V0[i];
+        snn_model_forward(m, B, 1);
+        bn_out(L0, B, yp);
+        for (size_t i = 0; i < n0; i++) w0->data[i] = wc[i] - h * V0[i];
+        snn_model_forward(m, B, 1);
+        bn_out(L0, B, ym);
+        for (size_t i = 0; i < (size_t)6 * B; i++) v0f[i] = (float)((yp[i] - ym[i]) / (2.0 * h));
+        memcpy(w0->data, wc, n0 * 4);
+        free(wc);
+        snn_model_forward(m, B, 1); /* the unperturbed network again */
+        bn_out(L0, B, ym);
+        for (size_t i = 0; i < (size_t)6 * B; i++) y0f[i] = (float)ym[i];
+        snn_lif_args a0 = ref_lif_args(m, L0, B, 1);
+        double jvp = lif_jvp(&a0, y0f, v0f, gs0, rep == 0, L0->out, do0);
+        /* layer 1: z1 = W1 o0 (the kernel's spikes), tangent W1 do0 + V1 o0 */
+        double *dz1 = calloc((size_t)5 * N, 8);
+        for (uint32_t c = 0; c < 5; c++)
+            for (uint32_t n = 0; n < N; n++) {
+                double acc = 0;
+                for (uint32_t k = 0; k < 6; k++)
+                    acc += (double)w1->data[c * 6 + k] * do0[(size_t)k * N + n] +
+                           (double)V1[c * 6 + k] * L0->out[(size_t)k * N + n];
+                dz1[(size_t)c * N + n] = acc;
+            }
+        /* BN of layer 1: statistics over the N values of a channel */
+        for (uint32_t c = 0; c < 5; c++) {
+            const float *z = L1->z + (size_t)c * N;
+            const double *dz = dz1 + (size_t)c * N;
+            double mu = 0, dmu = 0, var = 0, dvar = 0;
+            for (uint32_t n = 0; n < N; n++) mu += z[n], dmu += dz[n];
+            mu /= N;
+            dmu /= N;
+            for (uint32_t n = 0; n < N; n++) {
+                var += (z[n] - mu) * (z[n] - mu);
+                dvar += 2 * (z[n] - mu) * (dz[n] - dmu);
+            }
+            var /= N;
+            dvar /= N;
+            const double is = 1 / sqrt(var + m->cfg.bn_eps), dis = -0.5 * is * is * is * dvar;
+            const double g = L1->bn_g->data[c], b = L1->bn_b->data[c];
+            for (uint32_t n = 0; n < N; n++) {
+                y1[(size_t)c * N + n] = g * (z[n] - mu) * is + b;
+                y1f[(size_t)c * N + n] = (float)y1[(size_t)c * N + n];
+                v1f[(size_t)c * N + n] = (float)(g * ((dz[n] - dmu) * is + (z[n] - mu) * dis));
+            }
+        }
+        free(dz1);
+        snn_lif_args a1 = ref_lif_args(m, L1, B, 0);
+        jvp += lif_jvp(&a1, y1f, v1f, gs1, rep == 0, L1->out, NULL);
+        const double ana = dot(g0, V0, n0) + dot(g1, V1, n1);
+        max_part = fmax(max_part, fabs(ana));
+        check_close(ana, jvp, 1e-2, 1e-5, "rate-reg <dR/dW, V>", (size_t)rep);
+    }
+    assert_true(max_part > 1e-3); /* the regulariser's gradient is not vacuous */
+    free(ce0); free(ce1); free(ce2); free(g0); free(g1); free(V0); free(V1); free(y0f); free(v0f);
+    free(y1f); free(v1f); free(gs0); free(gs1); free(yp); free(ym); free(do0); free(y1);
+    snn_model_free(m);
+}
+
 static void test_gather_scatter(void **state)
 {
     (void)state;
@@ -611,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_lif_bptt_element_constant),
         cmocka_unit_test(test_fc_output),
         cmocka_unit_test(test_fc_hidden_equals_conv),
+        cmocka_unit_test(test_rate_reg_grad),
         cmocka_unit_test(test_gather_scatter),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

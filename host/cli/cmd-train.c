@@ -118,9 +118,10 @@ static void on_epoch(const snn_train_epoch *e, void *ctx)
     snn_progress_fmt_time(e->seconds, t, sizeof t);
     if (!lg->quiet)
         fprintf(stderr,
-                "epoch %u: train_loss %.4f train_acc %.4f test_acc %.4f lr %.5f time %s "
-                "(%.0f img/s)\n",
-                e->epoch, e->train_loss, e->train_acc, e->test_acc, e->lr, t, e->images_per_s);
+                "epoch %u: train_loss %.4f train_acc %.4f test_acc %.4f train_rate %.4f lr %.5f "
+                "time %s (%.0f img/s)\n",
+                e->epoch, e->train_loss, e->train_acc, e->test_acc, e->train_rate, e->lr, t,
+                e->images_per_s);
     char line[256];
     int n = snprintf(line, sizeof line, "%u,%.6f,%.6f,%.6f,%.6g,%.3f,%.1f\n", e->epoch,
                      e->train_loss, e->train_acc, e->test_acc, e->lr, e->seconds, e->images_per_s);
@@ -244,13 +245,17 @@ int snn_cmd_train(int argc, char **argv)
                    "crop = random shift by up to 2 pixels; all = crop and flip",
                    .def = "none, or the checkpoint's with --resume"),
         SNN_O_FLAG("--no-augment", &no_augment, "the same as --augment none"),
+        SNN_O_DOUBLE("--rate-reg", "X", &o.rate_reg, 0, 1000,
+                     "spike-count regulariser: adds X * R to the loss, R = the LIF layers' "
+                     "firing rate weighted by fan-out (synaptic operations over their dense "
+                     "count, 0..1); 0 = off"),
         SNN_O_U32("--max-batches", "N", &o.max_batches, 0, UINT32_MAX,
                   "batches per epoch at most (0 = all; benchmarks)"),
         SNN_O_U32("--stop-after", "N", &o.stop_after, 0, UINT32_MAX,
                   "end after N epochs of this run (0 = run to the total); --resume continues"),
         SNN_O_STR("--resume", "CKPT", &o.resume,
                   "continue the run this checkpoint holds, with its options (data, arch, T, "
-                  "mpbn, epochs, batch, lr, wd, limits, seed, augment, max-batches): one given "
+                  "mpbn, epochs, batch, lr, wd, limits, seed, augment, rate-reg, max-batches): one given "
                   "again must agree with it"),
         SNN_O_STR("--out", "FILE", &o.out,
                   "checkpoint to write (.safetensors); the per-epoch figures go to <out>.csv "
@@ -283,6 +288,7 @@ int snn_cmd_train(int argc, char **argv)
         {"--limit-train", SNN_RUN_LIMIT_TRAIN}, {"--limit-test", SNN_RUN_LIMIT_TEST},
         {"--seed", SNN_RUN_SEED},       {"--augment", SNN_RUN_AUGMENT},
         {"--no-augment", SNN_RUN_AUGMENT}, {"--max-batches", SNN_RUN_MAX_BATCHES},
+        {"--rate-reg", SNN_RUN_RATE_REG},
     };
     for (size_t i = 0; i < sizeof run_opts / sizeof run_opts[0]; i++)
         if (snn_opts_given(&spec, run_opts[i].name)) o.given |= run_opts[i].bit;
@@ -326,6 +332,7 @@ int snn_cmd_train(int argc, char **argv)
         snn_json_int(j, "epochs", r.epochs);
         snn_json_int(j, "epochs_total", r.epochs_total);
         snn_json_bool(j, "already_complete", 1);
+        snn_json_num(j, "rate_reg", r.rate_reg);
     } else {
         snn_json_num(j, "test_acc", r.test_acc);
         snn_json_num(j, "train_acc", r.train_acc);
@@ -333,6 +340,8 @@ int snn_cmd_train(int argc, char **argv)
         snn_json_num(j, "train_images_per_s", r.train_images_per_s);
         snn_json_int(j, "epochs", r.epochs);
         snn_json_num(j, "seconds", r.seconds);
+        snn_json_num(j, "rate_reg", r.rate_reg);
+        snn_json_num(j, "train_rate", r.train_rate);
     }
     snn_json_str(j, "out", o.out);
     /* Where the per-epoch figures are: the CSV (written this run or by the

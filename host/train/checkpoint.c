@@ -130,6 +130,7 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
     ci->lr = 0.1, ci->weight_decay = 5e-4, ci->momentum = 0.9, ci->test_acc = -1;
     ci->augment = SNN_AUG_CROP | SNN_AUG_FLIP;
     ci->limit_train = ci->limit_test = ci->max_batches = 0;
+    ci->rate_reg = 0;
     ci->data[0] = 0;
     if ((s = meta_u32(st, "epochs_done", 0, UINT32_MAX, 0, &ci->epochs_done)) ||
         (s = meta_u32(st, "epochs_total", 0, UINT32_MAX, 0, &ci->epochs_total)) ||
@@ -142,7 +143,9 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
         (s = meta_num(st, "test_acc", 0, 0, 1, "an accuracy must be in 0..1", 0, &ci->test_acc)) ||
         (s = meta_u32(st, "limit_train", 0, UINT32_MAX, 0, &ci->limit_train)) ||
         (s = meta_u32(st, "limit_test", 0, UINT32_MAX, 0, &ci->limit_test)) ||
-        (s = meta_u32(st, "max_batches", 0, UINT32_MAX, 0, &ci->max_batches)))
+        (s = meta_u32(st, "max_batches", 0, UINT32_MAX, 0, &ci->max_batches)) ||
+        (s = meta_num(st, "rate_reg", 0, 0, HUGE_VAL, "a regulariser weight must be >= 0", 0,
+                      &ci->rate_reg)))
         return s;
     if ((v = snn_st_meta(st, "data"))) {
         if (!*v || strlen(v) >= sizeof ci->data)
@@ -166,6 +169,7 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
         {"seed", SNN_RUN_SEED},
         {"augment", SNN_RUN_AUGMENT},
         {"max_batches", SNN_RUN_MAX_BATCHES},
+        {"rate_reg", SNN_RUN_RATE_REG},
     };
     ci->run_keys = 0;
     for (size_t i = 0; i < sizeof run_keys / sizeof run_keys[0]; i++)

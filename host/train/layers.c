@@ -1,7 +1,8 @@
 /*
  * layers.c - the network's forward and backward passes, layer by layer over
  * the whole multi-step batch (train-impl.h explains the layout), the input
- * normalisation/augmentation and the loss.
+ * normalisation/augmentation, the loss and the spike-count regulariser
+ * (fan-out-weighted firing rate, docs/trainer.md "Sparsity control").
  */
 #include <cblas.h>
 #include <math.h>
@@ -162,6 +163,74 @@ double snn_model_loss(snn_model *m, uint32_t B, const uint8_t *labels, uint32_t 
     return loss / B;
 }
 
+/* ---- spike-count regulariser ------------------------------------------------------- */
+
+static int has_lif(const snn_tlayer *L)
+{
+    return L->kind == SNN_LAYER_CONV || L->kind == SNN_LAYER_FC;
+}
+
+/* Synapses one spike of layer l reaches: those of the next conv/fc/out
+ * layer, through any pool in between (a pool passes a spike on; several
+ * spikes of one window become one, so this is an upper bound there). */
+static double fan_out(const snn_model *m, uint32_t l)
+{
+    uint32_t k = l + 1;
+    while (k < m->n_layers && m->layers[k].kind == SNN_LAYER_POOL) k++;
+    if (k >= m->n_layers) return 0;
+    const snn_tlayer *N = &m->layers[k];
+    return N->kind == SNN_LAYER_CONV ? 9.0 * N->oc : (double)N->oc;
+}
+
+double snn_model_rate_weight(const snn_model *m, uint32_t l)
+{
+    if (l >= m->n_layers || !has_lif(&m->layers[l])) return 0;
+    double s = 0;
+    for (uint32_t k = 0; k < m->n_layers; k++)
+        if (has_lif(&m->layers[k])) s += (double)m->layers[k].out_n * fan_out(m, k);
+    return s > 0 ? fan_out(m, l) / s : 0;
+}
+
+typedef struct count_ctx {
+    const float *out;
+    size_t per_c;
+    uint64_t *cnt;
+} count_ctx;
+
+static void count_task(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const count_ctx *c = ctx;
+    const float *p = c->out + (size_t)ch * c->per_c;
+    uint64_t n = 0;
+    size_t i = 0;
+    while (i < c->per_c) { /* 32-bit counts vectorise; flushed every 2^20 values */
+        size_t e = c->per_c - i > ((size_t)1 << 20) ? i + ((size_t)1 << 20) : c->per_c;
+        uint32_t k = 0;
+        for (; i < e; i++) k += p[i] > 0.5f;
+        n += k;
+    }
+    c->cnt[ch] = n;
+}
+
+double snn_model_spike_rate(snn_model *m, uint32_t B)
+{
+    const double TB = (double)m->cfg.T * B;
+    uint64_t cnt[SNN_ARCH_MAX_WIDTH];
+    double r = 0;
+    for (uint32_t l = 0; l < m->n_layers; l++) {
+        const snn_tlayer *L = &m->layers[l];
+        const double w = snn_model_rate_weight(m, l);
+        if (w <= 0) continue;
+        SNN_ASSERT(L->oc <= SNN_ARCH_MAX_WIDTH);
+        count_ctx c = {L->out, (size_t)m->cfg.T * B * L->ohw, cnt};
+        snn_par_run(L->oc, count_task, &c);
+        uint64_t s = 0;
+        for (uint32_t ch = 0; ch < L->oc; ch++) s += cnt[ch];
+        r += w * (double)s / TB;
+    }
+    return r;
+}
+
 /* ---- backward ------------------------------------------------------------------- */
 
 void snn_model_backward(snn_model *m, uint32_t B)
@@ -200,6 +269,12 @@ void snn_model_backward(snn_model *m, uint32_t B)
         if (L->kind == SNN_LAYER_POOL) {
             snn_pool_backward(g, L->arg, L->ic, N, L->ih, L->iw, gin);
         } else {
+            if (m->rate_reg > 0) {
+                /* d(rate_reg * R)/d(spike): the same for every spike of the layer */
+                const float d = (float)(m->rate_reg * snn_model_rate_weight(m, l) / ((double)N));
+                const size_t n = (size_t)L->oc * N * L->ohw;
+                for (size_t i = 0; i < n; i++) g[i] += d;
+            }
             snn_lif_args a = lif_args(m, L, B, 1);
             snn_lif_backward(&a, g);
             float *dz = L->first ? gin : g;

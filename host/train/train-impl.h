@@ -70,6 +70,7 @@ struct snn_model {
     uint32_t batch;
     uint32_t augment;  /* SNN_AUG_* bits */
     uint32_t limit_train, limit_test, max_batches; /* the run's data limits (0 = all) */
+    double rate_reg;   /* spike-count regulariser weight X (0 = off): snn_model_backward */
     char data_dir[4096]; /* the run's data directory ("" = not recorded) */
     double test_acc;   /* < 0: not evaluated */
     /* workspace */
@@ -165,7 +166,23 @@ void snn_model_load_input(snn_model *m, const uint8_t *pixels, const uint32_t *i
 void snn_model_forward(snn_model *m, uint32_t B, int train);
 /* Cross-entropy of m->logits vs labels: loss (mean), correct count; sets m->dlogits. */
 double snn_model_loss(snn_model *m, uint32_t B, const uint8_t *labels, uint32_t *correct);
-/* Backward after a train forward + loss: fills every param's grad. */
+/* Fan-out-weighted mean firing rate of the batch's last forward (train or
+ * eval, B images): R = sum_l F_l S_l / (T B sum_l n_l F_l) over the LIF
+ * layers l, with S_l the layer's spike count over all steps and images,
+ * n_l its neurons per image and F_l its nominal fan-out (synapses one of
+ * its spikes reaches: 9 x the channels of a following conv, the outputs of
+ * a following fc or output layer; a pool in between passes the spike on).
+ * R is in 0..1: the synaptic operations of the batch relative to every
+ * neuron firing at every step. */
+double snn_model_spike_rate(snn_model *m, uint32_t B);
+/* dR/d(one spike of LIF layer l) times T*B: F_l / sum_k n_k F_k (0 for a
+ * layer without LIF). */
+double snn_model_rate_weight(const snn_model *m, uint32_t l);
+/* Backward after a train forward + loss: fills every param's grad of the
+ * loss cross-entropy + m->rate_reg * R (R: snn_model_spike_rate; with
+ * rate_reg 0 the regulariser is not touched at all). The regulariser's
+ * gradient is dR/do added to each LIF layer's incoming spike gradient, so
+ * it flows through the surrogate and BPTT like the cross-entropy's. */
 void snn_model_backward(snn_model *m, uint32_t B);
 
 /* Allocate grad/momentum buffers. */

@@ -118,6 +118,7 @@ snn_status snn_model_save(const snn_model *m, const char *path)
     META("limit_train", "%u", m->limit_train);
     META("limit_test", "%u", m->limit_test);
     META("max_batches", "%u", m->max_batches);
+    META("rate_reg", "%.9g", m->rate_reg);
     if (m->data_dir[0]) {
         keys[nm] = "data";
         vp[nm++] = m->data_dir;
@@ -200,6 +201,7 @@ static snn_status model_load(const char *path, int with_optim, snn_model **out, 
     m->limit_train = ci.limit_train;
     m->limit_test = ci.limit_test;
     m->max_batches = ci.max_batches;
+    m->rate_reg = ci.rate_reg;
     snprintf(m->data_dir, sizeof m->data_dir, "%s", ci.data);
     if (ci.has_rng_state) m->rng_state = ci.rng_state;
     if (ci_out) *ci_out = ci;
@@ -341,6 +343,8 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
           augment_str(o->augment), augment_str(ci->augment));
     CHECK(SNN_RUN_MAX_BATCHES, o->max_batches != ci->max_batches, "--max-batches", "%u",
           o->max_batches, ci->max_batches);
+    CHECK(SNN_RUN_RATE_REG, !same_num(o->rate_reg, ci->rate_reg), "--rate-reg", "%.9g",
+          o->rate_reg, ci->rate_reg);
 #undef CHECK
     if (bad[0])
         return snn_fail(SNN_ERR_ARG,
@@ -386,6 +390,11 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
         m->max_batches = o->max_batches;
         append(missing, sizeof missing, "max_batches %u", m->max_batches);
     }
+    if (!(have & SNN_RUN_RATE_REG)) {
+        /* the builds that wrote no key had no regulariser: 0 */
+        if (given & SNN_RUN_RATE_REG) m->rate_reg = o->rate_reg;
+        append(missing, sizeof missing, "rate_reg %g", m->rate_reg);
+    }
     const char *dir = o->data_dir ? o->data_dir : SNN_DATA_DEFAULT_DIR;
     if (!(have & SNN_RUN_DATA)) {
         snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
@@ -412,6 +421,9 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     memset(res, 0, sizeof *res);
     if (!o->out) return snn_fail(SNN_ERR_ARG, "no output checkpoint path (--out FILE.safetensors)");
     if (o->batch < 2) return snn_fail(SNN_ERR_ARG, "batch must be at least 2 (got %u)", o->batch);
+    if (!(o->rate_reg >= 0) || !isfinite(o->rate_reg))
+        return snn_fail(SNN_ERR_ARG, "--rate-reg must be a finite number >= 0 (got %g)",
+                        o->rate_reg);
     if (o->data_dir && !o->data_dir[0])
         return snn_fail(SNN_ERR_ARG,
                         "empty data directory name; leave --data out for the default set %s",
@@ -506,6 +518,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         m->limit_train = o->limit_train;
         m->limit_test = o->limit_test;
         m->max_batches = o->max_batches;
+        m->rate_reg = o->rate_reg;
         /* recorded for --resume; the file format takes UTF-8 strings only */
         if (strlen(dir) < sizeof m->data_dir && snn_st_utf8_valid(dir))
             snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
@@ -537,11 +550,11 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     if (!o->quiet) {
         fprintf(stderr,
                 "mpbn train: data %s: %u training and %u test images of %ux%ux%u, %u classes; "
-                "arch %s, T %u, MPBN %s; %u epochs of %u batches of %u, lr %g, augment %s; "
-                "%u threads\n",
+                "arch %s, T %u, MPBN %s; %u epochs of %u batches of %u, lr %g, augment %s, "
+                "rate-reg %g; %u threads\n",
                 dir, train.n, test.n, train.c, train.h, train.w, m->cfg.n_classes, m->cfg.arch,
                 m->cfg.T, snn_mpbn_mode_str(m->cfg.mpbn), m->epochs_total, iters, B, m->lr,
-                augment_str(m->augment), snn_par_threads());
+                augment_str(m->augment), m->rate_reg, snn_par_threads());
         if (o->resume)
             fprintf(stderr, "mpbn train: resuming %s at epoch %u of %u\n", o->resume,
                     m->epochs_done + 1, m->epochs_total);
@@ -570,7 +583,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         char label[64], extra[128] = "";
         snprintf(label, sizeof label, "epoch %u/%u", ep + 1, m->epochs_total);
         if (!o->quiet) snn_progress_begin(&p, label, (uint64_t)iters * B, "img");
-        double loss_sum = 0, lr = 0;
+        double loss_sum = 0, rate_sum = 0, lr = 0;
         uint64_t correct = 0;
         const double te0 = snn_now();
         for (uint32_t it = 0; it < iters; it++) {
@@ -592,6 +605,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             snn_model_forward(m, B, 1);
             uint32_t ok;
             double loss = snn_model_loss(m, B, lab, &ok);
+            rate_sum += snn_model_spike_rate(m, B);
             snn_model_backward(m, B);
             uint64_t gi = (uint64_t)ep * iters + it;
             lr = m->lr * 0.5 * (1.0 + cos(M_PI * (double)gi / (double)total_iters));
@@ -599,8 +613,9 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             loss_sum += loss;
             correct += ok;
             if (!o->quiet) {
-                snprintf(extra, sizeof extra, "batch %u/%u loss %.3f acc %.3f lr %.4f", it + 1, iters,
-                         loss_sum / (it + 1), (double)correct / ((double)(it + 1) * B), lr);
+                snprintf(extra, sizeof extra, "batch %u/%u loss %.3f acc %.3f rate %.3f lr %.4f",
+                         it + 1, iters, loss_sum / (it + 1),
+                         (double)correct / ((double)(it + 1) * B), rate_sum / (it + 1), lr);
                 snn_progress_update(&p, (uint64_t)(it + 1) * B, extra);
             }
         }
@@ -626,8 +641,9 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         saved = 1;
         snn_train_epoch e = {ep + 1,  loss_sum / iters, (double)correct / ((double)iters * B),
                              acc,     lr,               secs,
-                             (double)iters * B / secs};
+                             (double)iters * B / secs,   rate_sum / iters};
         res->train_loss = e.train_loss;
+        res->train_rate = e.train_rate;
         res->train_acc = e.train_acc;
         res->test_acc = acc;
         if (cb) cb(&e, ctx);
@@ -639,6 +655,7 @@ out:
     if (m) {
         res->epochs = m->epochs_done;
         res->epochs_total = m->epochs_total;
+        res->rate_reg = m->rate_reg;
         res->last_ckpt = saved ? o->out : o->resume && m->epochs_done ? o->resume : NULL;
     }
     res->seconds = snn_now() - t0;
