@@ -9,7 +9,10 @@
  *            board-power sampler
  *     bo     xrtBOAlloc in the argument's memory group; write = xrtBOWrite +
  *            xrtBOSync(to device); read = xrtBOSync(from device) + xrtBORead
- *     start  xrtRunSetArg(model, images, results, trace, n_images) + xrtRunStart
+ *     start  xrtRunSetArg(model, images, results, trace, n_images[, flags]) +
+ *            xrtRunStart; flags (the RTL kernel, which keeps the model on
+ *            chip) = SNN_FLAG_RELOAD when the model was written since the CU
+ *            last ran it
  *     wait   xrtRunWaitFor(timeout) on the oldest run in flight
  *
  * Why dlopen and not -lxrt_coreutil: build/mpbn stays one binary that runs
@@ -70,6 +73,7 @@ struct snn_bo {
     int replicated; /* the model: h[c] for every CU c that has run */
     size_t size;
     uint8_t *shadow; /* host copy until placed (replicated: kept for new CUs) */
+    uint64_t wgen;   /* context-wide number of its last allocation or write */
 };
 
 typedef struct xrt_cu {
@@ -79,6 +83,12 @@ typedef struct xrt_cu {
     xrtRunHandle run[MAX_RUNS];
     int busy[MAX_RUNS];
     snn_bo *null_trace; /* when the raw setter is missing: a trace sink */
+    /* The RTL kernel keeps the model on chip (argument 5, flags): it loads it
+     * again for a new address, and for the same address only when told
+     * (SNN_FLAG_RELOAD). The model copy and write this CU last started with. */
+    int has_flags;
+    xrtBufferHandle last_model;
+    uint64_t last_gen;
 } xrt_cu;
 
 typedef struct xrt_ctx {
@@ -87,6 +97,7 @@ typedef struct xrt_ctx {
     xrt_cu cu[MAX_CU];
     int n_cu;
     int next_cu; /* round robin over CUs for new buffer sets */
+    uint64_t wgen; /* buffer allocations and writes so far (snn_bo.wgen) */
     struct {
         int cu, slot;
     } fifo[MAX_RUNS]; /* runs in flight, oldest first */
@@ -134,6 +145,8 @@ static snn_status check_cu(snn_dev_t *dev, xrt_cu *u)
                             "line per CU for m_axi_gmem, constraints/<card>.cfg)",
                             u->name, argname[i], g, u->group);
     }
+    /* the RTL kernel has a sixth argument, the flags register */
+    u->has_flags = c->api.xrtKernelArgOffset(u->kern, 5) == SNN_REG_FLAGS;
     return SNN_OK;
 }
 
@@ -298,6 +311,7 @@ static snn_status xrt_bo_alloc(snn_dev_t *dev, size_t bytes, snn_bo **out)
     if (!bo) return SNN_ERR_NOMEM;
     bo->size = bytes;
     bo->cu = -1;
+    bo->wgen = ++c->wgen;
     snn_status st = SNN_OK;
     if (c->n_cu == 1) { /* one bank: place at once, no host copy */
         st = place_bo(dev, bo, 0, NULL);
@@ -348,6 +362,7 @@ static snn_status xrt_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const voi
     xrt_ctx *c = dev->ctx;
     snn_status st = range_check(bo, off, n, "write");
     if (st != SNN_OK || n == 0) return st;
+    bo->wgen = ++c->wgen;
     if (bo->shadow) memcpy(bo->shadow + off, src, n);
     if (bo->replicated) {
         for (int i = 0; i < c->n_cu && st == SNN_OK; i++)
@@ -459,6 +474,9 @@ static snn_status xrt_start(snn_dev_t *dev, const snn_kernel_args *a)
         rc = x->xrtRunSetArg(r, 3, u->null_trace->h[cu]);
     }
     if (rc == 0) rc = x->xrtRunSetArg(r, 4, (uint32_t)a->n_images);
+    /* a model written since this CU last ran it, even at the same address */
+    int reload = u->last_model != a->model->h[cu] || u->last_gen != a->model->wgen;
+    if (rc == 0 && u->has_flags) rc = x->xrtRunSetArg(r, 5, reload ? SNN_FLAG_RELOAD : 0u);
     if (rc != 0)
         return snn_fail(SNN_ERR_DEVICE,
                         "XRT: setting the arguments of %s failed (%s): a buffer is not in a "
@@ -467,6 +485,8 @@ static snn_status xrt_start(snn_dev_t *dev, const snn_kernel_args *a)
     if (x->xrtRunStart(r) != 0)
         return snn_fail(SNN_ERR_DEVICE, "XRT: starting %s failed (%s)", u->name,
                         strerror(errno ? errno : EIO));
+    u->last_model = a->model->h[cu];
+    u->last_gen = a->model->wgen;
     int tail = (c->run_head + c->run_count) % MAX_RUNS;
     c->fifo[tail].cu = cu;
     c->fifo[tail].slot = slot;

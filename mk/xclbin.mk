@@ -1,12 +1,13 @@
 # mk/xclbin.mk - the card image, and the XRT backend's test equipment.
 #
 #   make xclbin TARGET=hw|hw_emu PLATFORM=u50|u250|u280|u55c|<platform name or .xpfm>
-#               [KERNEL_SRC=hls|rtl] [LANES=N (hls)] [RTL_CONFIG=card (rtl)] [KERNEL_MHZ=300]
+#               [KERNEL_SRC=hls|rtl] [RTL_CONFIG=card] [KERNEL_MHZ=300]
 #   make xclbin-cmds ...      print the commands `make xclbin` would run (no tools needed)
 #   make xrt-fake             build/xrt-fake: an XRT stand-in for tests/cli-xrt.sh
 #
 # `make xclbin` builds build/xclbin/<TARGET>/<platform>/snn_kernel.xclbin:
-#   KERNEL_SRC=hls  Vitis HLS exports hls/ as build/hls/snn_kernel.xo (`make hls`)
+#   KERNEL_SRC=hls  Vitis HLS exports hls/ as build/hls/snn_kernel.xo (`make hls`) with
+#                   the parameters of configuration RTL_CONFIG (HLS_CONFIG, mk/hls.mk)
 #   KERNEL_SRC=rtl  Vivado packages rtl/ as an RTL kernel (constraints/package_xo.tcl,
 #                   constraints/kernel.xml, constraints/snn_kernel.xdc) with the
 #                   parameters of configuration RTL_CONFIG (PIPE_PARAMS_<config>, mk/sim.mk)
@@ -20,7 +21,6 @@ TARGET       ?= hw
 PLATFORM     ?= u250
 KERNEL_SRC   ?= hls
 KERNEL_MHZ   ?= 300
-LANES        ?= 16
 RTL_CONFIG   ?= card
 VPP          ?= v++
 VIVADO       ?= vivado
@@ -47,7 +47,7 @@ XCLBIN          = $(XCLBIN_DIR)/snn_kernel.xclbin
 XCLBIN_XO       = $(if $(filter rtl,$(KERNEL_SRC)),$(XCLBIN_DIR)/rtl/snn_kernel.xo,$(BUILD)/hls/snn_kernel.xo)
 
 # The three steps (also printed by xclbin-cmds).
-XCLBIN_CMD_XO = $(if $(filter rtl,$(KERNEL_SRC)),$(VIVADO) -mode batch -nojournal -nolog -source $(CURDIR)/constraints/package_xo.tcl -tclargs $(CURDIR) $(CURDIR)/$(XCLBIN_XO) $(XCLBIN_PART) $(RTL_CONFIG) $(PIPE_PARAMS_$(RTL_CONFIG)),$(MAKE) --no-print-directory hls HLS_PART=$(XCLBIN_PART) HLS_CLOCK=$(KERNEL_MHZ)MHz HLS_LANES=$(LANES))
+XCLBIN_CMD_XO = $(if $(filter rtl,$(KERNEL_SRC)),$(VIVADO) -mode batch -nojournal -nolog -source $(CURDIR)/constraints/package_xo.tcl -tclargs $(CURDIR) $(CURDIR)/$(XCLBIN_XO) $(XCLBIN_PART) $(RTL_CONFIG) $(PIPE_PARAMS_$(RTL_CONFIG)),$(MAKE) --no-print-directory hls HLS_PART=$(XCLBIN_PART) HLS_CLOCK=$(KERNEL_MHZ)MHz HLS_CONFIG=$(RTL_CONFIG))
 XCLBIN_CMD_LINK = $(VPP) --link --target $(TARGET) --platform $(XCLBIN_PFM_ARG) --config $(XCLBIN_CFG) --kernel_frequency $(KERNEL_MHZ) --temp_dir $(XCLBIN_DIR)/tmp --log_dir $(XCLBIN_DIR)/log --report_dir $(XCLBIN_DIR)/report --output $(XCLBIN) $(XCLBIN_XO)
 XCLBIN_CMD_EMU = $(if $(filter hw_emu,$(TARGET)),$(EMCONFIGUTIL) --platform $(XCLBIN_PFM_ARG) --od $(XCLBIN_DIR))
 
@@ -88,7 +88,7 @@ xclbin: xclbin-check ## build the card image with Vitis: make xclbin TARGET=hw|h
 	@echo "run:  $(if $(filter hw_emu,$(TARGET)),XCL_EMULATION_MODE=hw_emu EMCONFIG_PATH=$(XCLBIN_DIR) )$(MPBN) eval MODEL.snn --device xrt --xclbin $(XCLBIN)"
 
 xclbin-cmds: ## print the commands `make xclbin` runs (same TARGET, PLATFORM, KERNEL_SRC)
-	@echo "# card $(XCLBIN_CARD), platform $(XCLBIN_PFM_NAME), part $(XCLBIN_PART), $(KERNEL_SRC) kernel, $(if $(filter rtl,$(KERNEL_SRC)),configuration $(RTL_CONFIG),$(LANES) lanes), $(KERNEL_MHZ) MHz"
+	@echo "# card $(XCLBIN_CARD), platform $(XCLBIN_PFM_NAME), part $(XCLBIN_PART), $(KERNEL_SRC) kernel, configuration $(RTL_CONFIG), $(KERNEL_MHZ) MHz"
 	@echo "# link configuration $(XCLBIN_CFG)"
 	@echo '$(XCLBIN_CMD_XO)'
 	@echo '$(XCLBIN_CMD_LINK)'
@@ -115,6 +115,12 @@ $(XRT_FAKE_DIR)/make-xclbin: tests/xrt-fake.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -DXRT_FAKE_MAIN -I$(XRT_INCDIR) -o $@ $<
 
-xrt-fake: $(if $(XRT_INCDIR),$(XRT_FAKE_LIB) $(XRT_FAKE_DIR)/make-xclbin) ## build the XRT stand-in the xrt tests use (build/xrt-fake)
+# A model rewritten at the same address still runs on a kernel that keeps it
+# on chip (driver/dev-xrt.c sets SNN_FLAG_RELOAD; tests/cli-xrt.sh).
+$(XRT_FAKE_DIR)/xrt-reload: tests/xrt-reload.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+xrt-fake: $(if $(XRT_INCDIR),$(XRT_FAKE_LIB) $(XRT_FAKE_DIR)/make-xclbin $(XRT_FAKE_DIR)/xrt-reload) ## build the XRT stand-in the xrt tests use (build/xrt-fake)
 
 test-cli: xrt-fake

@@ -115,6 +115,18 @@ if [ -e "$FAKE/lib/libxrt_coreutil.so.2" ] && [ -x "$FAKE/make-xclbin" ]; then
     agree "fake card: board power 31.25 W -> joules per image" '"board_watts":31.25,"joules_per_image":[0-9.e-]+' \
         "${fake[@]}" MPBN_XRT_POWER_NODE="$tmp/power_uw" XRT_FAKE_DELAY_US=3000 \
         "$MPBN" bench "$tmp/net.snn" --random 200 --batch 50 --devices ref,xrt --xclbin "$tmp/cu3.xclbin"
+    # a kernel that keeps the model on chip (the RTL kernel's flags argument):
+    # a second model in a buffer at the same address must be loaded again
+    if [ -x "$FAKE/xrt-reload" ]; then
+        "$TOOLS/snn-randnet" "$tmp/net-b.snn" c4,p,c8,f16 6 4 1 12 12 10 || { echo "FAIL: snn-randnet"; exit 1; }
+        rm -f "$tmp/runs.log"
+        check_re "fake card keeping the model on chip: A, B, A in turn run as loaded" 0 \
+            "load 3: model A, 0 of 64 predictions differ" env "${fake[@]}" XRT_FAKE_ONCHIP=1 \
+            XRT_FAKE_LOG="$tmp/runs.log" "$FAKE/xrt-reload" "$tmp/cu1.xclbin" "$tmp/net.snn" "$tmp/net-b.snn" 64 &&
+            expect_true "... model B after A: 0 differ" grep -q "load 2: model B, 0 of 64 predictions differ" "$tmp/out"
+        expect_true "the kernel was told to reload (3 loads in the run log)" \
+            test "$(grep -c 'load 1' "$tmp/runs.log")" = 3
+    fi
     check_re "fake card: no such device index" 1 "could not open device 1" env "${fake[@]}" "${bench[@]}" --xclbin "$tmp/cu1.xclbin" --device-index 1
     check_re "fake card: hung kernel times out" 1 "did not finish within 200 ms" env "${fake[@]}" XRT_FAKE_HANG=1 \
         "${bench[@]}" --xclbin "$tmp/cu1.xclbin" --timeout-ms 200

@@ -19,8 +19,15 @@
  *
  * Knobs (environment): XRT_FAKE_DELAY_US  sleep per run (default 0),
  * XRT_FAKE_HANG=1  runs never finish (timeout path), XRT_FAKE_LOG=FILE  one
- * line per run: "cu <n> images <k> trace <0|1>", XRT_FAKE_RECORD_WORD=N  adds 1
- * to word N of every result record (a counter that disagrees, for compare).
+ * line per run: "cu <n> images <k> trace <0|1> load <0|1>", XRT_FAKE_RECORD_WORD=N
+ * adds 1 to word N of every result record (a counter that disagrees, for
+ * compare), XRT_FAKE_ONCHIP=1  the kernel has the flags argument (5, at
+ * SNN_REG_FLAGS) and keeps the model on chip like the RTL kernel: a CU runs
+ * its copy of the model, taken when it has none, when the model's card
+ * address changed, or when the run sets SNN_FLAG_RELOAD; a model written at
+ * the same address without the flag runs stale (the hazard the flag exists
+ * for). Buffers get card addresses first fit, so a buffer freed and
+ * allocated again lands where it was, as with XRT.
  *
  * This is test equipment, not a model of the card: the real card runs the
  * HLS or RTL kernel, which the csim and sim devices check bit for bit.
@@ -90,23 +97,35 @@ int main(int argc, char **argv)
 
 #define EXPORT __attribute__((visibility("default")))
 
+typedef struct fbo fbo;
+
 typedef struct fdev {
     int magic;
     int loaded;
+    fbo *live; /* allocated buffers, for the address allocator */
 } fdev;
 
-typedef struct fbo {
+struct fbo {
     int magic;
     uint32_t group;
     size_t size;
+    uint64_t addr; /* card address: first fit in its bank, 4 KiB aligned, like XRT
+                      (a buffer freed and allocated again gets the same address) */
+    fdev *dev;
+    fbo *next;
     uint8_t *host; /* what xrtBOWrite/Read see */
     uint8_t *card; /* what the kernel sees; BOSync copies between the two */
-} fbo;
+};
 
 typedef struct fkern {
     int magic;
     int cu; /* 0-based; -1: any */
     uint32_t group;
+    /* XRT_FAKE_ONCHIP: the model "on chip" and the buffer it came from */
+    uint8_t *chip;
+    size_t chip_size;
+    uint64_t chip_from; /* card address it was loaded from (+1; 0 = none) */
+    pthread_mutex_t chip_lock; /* runs of one CU execute one at a time, as on a card */
 } fkern;
 
 typedef struct frun {
@@ -114,6 +133,7 @@ typedef struct frun {
     fkern *k;
     fbo *arg[4];
     uint32_t n_images;
+    uint32_t flags; /* argument 5 (XRT_FAKE_ONCHIP) */
     int trace_off;
     int running;
     pthread_t th;
@@ -142,6 +162,7 @@ EXPORT int xrtDeviceClose(void *h)
     fdev *d = h;
     if (!d || d->magic != M_DEV) return -EINVAL;
     d->magic = 0;
+    for (fbo *b = d->live; b; b = b->next) b->dev = NULL; /* outlive the device */
     free(d);
     return 0;
 }
@@ -181,6 +202,8 @@ EXPORT void *xrtPLKernelOpen(void *h, const unsigned char *uuid, const char *nam
         return NULL;
     }
     fkern *k = calloc(1, sizeof *k);
+    if (!k) return errno = ENOMEM, NULL;
+    pthread_mutex_init(&k->chip_lock, NULL);
     k->magic = M_K;
     k->cu = cu > 0 ? cu - 1 : -1;
     k->group = cu > 0 ? (uint32_t)(cu - 1) : 0;
@@ -192,6 +215,8 @@ EXPORT int xrtKernelClose(void *h)
     fkern *k = h;
     if (!k || k->magic != M_K) return -EINVAL;
     k->magic = 0;
+    pthread_mutex_destroy(&k->chip_lock);
+    free(k->chip);
     free(k);
     return 0;
 }
@@ -208,7 +233,9 @@ EXPORT uint32_t xrtKernelArgOffset(void *h, int argno)
     static const uint32_t off[5] = {SNN_REG_MODEL_LO, SNN_REG_IMAGES_LO, SNN_REG_RESULTS_LO,
                                     SNN_REG_TRACE_LO, SNN_REG_N_IMAGES};
     fkern *k = h;
-    if (!k || k->magic != M_K || argno < 0 || argno > 4) return (uint32_t)-1;
+    if (!k || k->magic != M_K || argno < 0) return (uint32_t)-1;
+    if (argno == 5 && getenv("XRT_FAKE_ONCHIP")) return SNN_REG_FLAGS;
+    if (argno > 4) return (uint32_t)-1;
     return off[argno];
 }
 
@@ -218,9 +245,25 @@ EXPORT void *xrtBOAlloc(void *dh, size_t size, uint64_t flags, uint32_t grp)
     fdev *d = dh;
     if (!d || d->magic != M_DEV) return errno = EINVAL, NULL;
     fbo *b = calloc(1, sizeof *b);
+    if (!b) return errno = ENOMEM, NULL;
     b->magic = M_BO;
     b->group = grp;
     b->size = size;
+    uint64_t span = ((uint64_t)(size ? size : 1) + 4095) & ~(uint64_t)4095, a = 0;
+    for (int moved = 1; moved;) { /* the lowest gap that fits */
+        moved = 0;
+        for (fbo *o = d->live; o; o = o->next) {
+            uint64_t ospan = ((uint64_t)(o->size ? o->size : 1) + 4095) & ~(uint64_t)4095;
+            if (o->group == grp && a < o->addr + ospan && o->addr < a + span) {
+                a = o->addr + ospan;
+                moved = 1;
+            }
+        }
+    }
+    b->addr = a;
+    b->dev = d;
+    b->next = d->live;
+    d->live = b;
     b->host = calloc(1, size);
     b->card = calloc(1, size);
     memset(b->card, 0xa5, size); /* card memory is not zeroed */
@@ -232,6 +275,11 @@ EXPORT int xrtBOFree(void *h)
     fbo *b = h;
     if (!b || b->magic != M_BO) return -EINVAL;
     b->magic = 0;
+    for (fbo **p = b->dev ? &b->dev->live : NULL; p && *p; p = &(*p)->next)
+        if (*p == b) {
+            *p = b->next;
+            break;
+        }
     free(b->host);
     free(b->card);
     free(b);
@@ -306,6 +354,8 @@ EXPORT int xrtRunSetArg(void *h, int index, ...)
         rc = set_bo(r, index, va_arg(ap, fbo *));
     else if (index == 4)
         r->n_images = va_arg(ap, unsigned int);
+    else if (index == 5 && getenv("XRT_FAKE_ONCHIP"))
+        r->flags = va_arg(ap, unsigned int);
     else
         rc = (errno = EINVAL, -1);
     va_end(ap);
@@ -336,7 +386,27 @@ static void *run_thread(void *p)
     int state = 4; /* ERT_CMD_STATE_COMPLETED */
     snn_net net;
     fbo *m = r->arg[0];
-    if (snn_deploy_parse(m->card, m->size, &net) != SNN_OK) {
+    const uint8_t *model = m->card;
+    size_t model_size = m->size;
+    int onchip = getenv("XRT_FAKE_ONCHIP") != NULL, load = 1;
+    if (onchip) {
+        /* the model the CU holds: loaded again only when it has none, the
+         * buffer is another one, or the host says it rewrote it */
+        pthread_mutex_lock(&r->k->chip_lock);
+        load = !r->k->chip || r->k->chip_from != m->addr + 1 || (r->flags & SNN_FLAG_RELOAD);
+        if (load) {
+            uint8_t *chip = realloc(r->k->chip, m->size ? m->size : 1);
+            if (chip) {
+                memcpy(chip, m->card, m->size);
+                r->k->chip = chip;
+                r->k->chip_size = m->size;
+                r->k->chip_from = m->addr + 1;
+            }
+        }
+        model = r->k->chip;
+        model_size = r->k->chip_size;
+    }
+    if (!model || snn_deploy_parse(model, model_size, &net) != SNN_OK) {
         state = 5; /* ERROR */
     } else {
         const snn_deploy_hdr *h = net.hdr;
@@ -359,11 +429,13 @@ static void *run_thread(void *p)
                 memcpy(w, &v, 4);
             }
     }
+    if (onchip) pthread_mutex_unlock(&r->k->chip_lock);
     const char *log = getenv("XRT_FAKE_LOG");
     if (log) {
         FILE *f = fopen(log, "a");
         if (f) {
-            fprintf(f, "cu %d images %u trace %d\n", r->k->cu, r->n_images, r->arg[3] != NULL);
+            fprintf(f, "cu %d images %u trace %d load %d\n", r->k->cu, r->n_images, r->arg[3] != NULL,
+                    load);
             fclose(f);
         }
     }
