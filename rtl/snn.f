@@ -5,8 +5,10 @@ rtl/snn_ctrl.sv
 rtl/snn_axi_rd.sv
 rtl/snn_axi_wr.sv
 rtl/snn_spike_map.sv
+rtl/snn_dsp_acc2.sv
 rtl/snn_conv_engine.sv
 rtl/snn_lif_unit.sv
+rtl/snn_lif_serial.sv
 rtl/snn_conv_stage.sv
 rtl/snn_fc_stage.sv
 rtl/snn_pipe_loader.sv

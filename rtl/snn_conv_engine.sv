@@ -35,6 +35,16 @@
 // accepted in the cycle the next one finishes costs no cycle); no other
 // output depends on an input in the same cycle.
 //
+// ACC_DSP = 1 (spiking input, ACC_W <= 24) keeps the accumulators in DSP48E2
+// slices instead of LUTs and registers (snn_dsp_acc2: channels 2j and 2j+1 of
+// step t share one slice, both enabled by bit t of the row's vector): the
+// sum of the last add is in the slices' P register one cycle later, so the
+// result moves into the hand-off register in cycle k + 2 and acc_valid_o is
+// high from cycle k + 3. The pixel's first add starts from 0 (no clearing
+// cycle); a pixel without adds hands off zeros. The next patch is still
+// accepted in cycle k + 1, unless the previous result is still moving
+// (back-to-back pixels of at most one row: one cycle more).
+//
 // The row picker is two-level, so that its depth grows with log(N) and not
 // with N: groups of GS rows, a registered "group has rows left" flag per
 // group, the lowest row of every group found in parallel and the lowest
@@ -49,6 +59,7 @@ module snn_conv_engine #(
   parameter int unsigned IMG   = 0,      // 1: entries are 8-bit pixels
   parameter int unsigned ACC_W = 24,     // accumulator bits
   parameter int unsigned TAG_W = 16,     // opaque tag carried with the result
+  parameter int unsigned ACC_DSP = 0,    // 1: accumulators in DSP48E2 slices (IMG = 0, ACC_W <= 24)
   // derived
   parameter int unsigned VW    = (IMG != 0) ? 8 : TM,       // bits per patch entry
   parameter int unsigned N     = 9 * CIN,              // patch entries = weight rows
@@ -91,10 +102,6 @@ module snn_conv_engine #(
   logic [NSW-1:0]                     nsb_q;
   logic [VW-1:0]                      add_vec_q;  // vector / pixel of the row in w_data_i
                                                   // (zero when no row was read: nothing is added)
-  // acc[co][t] at index co*TM + t. Unpacked (one word per accumulator), so
-  // that a simulator updates each with a native add; the hand-off register
-  // is the packed form, written only when a pixel finishes.
-  logic signed [ACC_W-1:0]            acc_q [COUT*TM], acc_d [COUT*TM];
   // hand-off register
   logic                               hv_q;
   logic [COUT*TM*ACC_W-1:0]           hacc_q;
@@ -156,9 +163,10 @@ module snn_conv_engine #(
   end
 
   // ---- control ---------------------------------------------------------------
+  logic move_q;                         // ACC_DSP: the result moves into the hand-off register now
   wire empty  = (gnz_q == '0);
   wire issue  = busy_q && !empty;
-  wire hfree  = !hv_q || acc_ready_i;
+  wire hfree  = (!hv_q || acc_ready_i) && !(ACC_DSP != 0 && move_q);
   wire finish = busy_q && empty && hfree;   // the last add (if any) is this cycle
   assign patch_ready_o = !busy_q || finish;
   wire accept = patch_valid_i && patch_ready_o;
@@ -194,8 +202,8 @@ module snn_conv_engine #(
           for (int g = 0; g < NG; g++)
             if (gsel[g]) gnz_q[g] <= lmulti[g];
       end
-      if (finish)           hv_q <= 1'b1;
-      else if (acc_ready_i) hv_q <= 1'b0;
+      if (ACC_DSP != 0 ? move_q : finish) hv_q <= 1'b1;
+      else if (acc_ready_i)               hv_q <= 1'b0;
     end
   end
 
@@ -220,32 +228,84 @@ module snn_conv_engine #(
   end
 
   // ---- accumulators ------------------------------------------------------------
-  if (IMG != 0) begin : g_img
-    // one uint8 x int8 product per channel, into step 0 (pixel 0: adds 0)
-    always_comb begin
-      logic signed [16:0] prod;
-      for (int i = 0; i < int'(COUT * TM); i++) acc_d[i] = '0;
-      for (int co = 0; co < int'(COUT); co++) begin
-        prod = $signed({1'b0, add_vec_q}) * $signed(w_data_i[co*8 +: 8]);
-        acc_d[co*TM] = acc_q[co*TM] + ACC_W'(prod);
+  logic [COUT*TM*ACC_W-1:0] acc_fin;    // the pixel's sums, into the hand-off register
+  if (ACC_DSP == 0) begin : g_acc_lut
+    // acc[co][t] at index co*TM + t. Unpacked (one word per accumulator), so
+    // that a simulator updates each with a native add; the hand-off register
+    // is the packed form, written only when a pixel finishes.
+    logic signed [ACC_W-1:0] acc_q [COUT*TM], acc_d [COUT*TM];
+    if (IMG != 0) begin : g_img
+      // one uint8 x int8 product per channel, into step 0 (pixel 0: adds 0)
+      always_comb begin
+        logic signed [16:0] prod;
+        for (int i = 0; i < int'(COUT * TM); i++) acc_d[i] = '0;
+        for (int co = 0; co < int'(COUT); co++) begin
+          prod = $signed({1'b0, add_vec_q}) * $signed(w_data_i[co*8 +: 8]);
+          acc_d[co*TM] = acc_q[co*TM] + ACC_W'(prod);
+        end
+      end
+    end else begin : g_spk
+      // every set step adds the sign-extended weight (the enable gates the
+      // operand, so it folds into the adder's LUTs)
+      always_comb begin
+        for (int co = 0; co < int'(COUT); co++)
+          for (int t = 0; t < int'(TM); t++)
+            acc_d[co*TM + t] = acc_q[co*TM + t]
+                + (add_vec_q[t] ? ACC_W'($signed(w_data_i[co*8 +: 8])) : ACC_W'(0));
       end
     end
-  end else begin : g_spk
-    // every set step adds the sign-extended weight (the enable gates the
-    // operand, so it folds into the adder's LUTs)
-    always_comb begin
-      for (int co = 0; co < int'(COUT); co++)
-        for (int t = 0; t < int'(TM); t++)
-          acc_d[co*TM + t] = acc_q[co*TM + t]
-              + (add_vec_q[t] ? ACC_W'($signed(w_data_i[co*8 +: 8])) : ACC_W'(0));
+
+    // (per element: one always_ff each, as Verilator 5.006 has no delayed
+    // assignment to an array element inside a loop)
+    for (genvar i = 0; i < int'(COUT * TM); i++) begin : g_accq
+      always_ff @(posedge clk_i) acc_q[i] <= (!rst_ni || finish) ? '0 : acc_d[i];
+    end
+    always_comb
+      for (int i = 0; i < int'(COUT * TM); i++) acc_fin[i*ACC_W +: ACC_W] = acc_d[i];
+    assign move_q = 1'b0;
+  end else begin : g_acc_dsp
+    // a row is added this cycle (w_data_i holds it); the pixel's first add
+    // starts from 0; had_q: the pixel moving had adds (else it hands off 0)
+    logic radd_q, first_q, had_q, mv_q;
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        radd_q <= 1'b0;
+        mv_q   <= 1'b0;
+      end else begin
+        radd_q <= issue;
+        mv_q   <= finish;
+      end
+      if (accept)      first_q <= 1'b1;
+      else if (radd_q) first_q <= 1'b0;
+      if (finish)      had_q <= nis_q != '0;
+    end
+    assign move_q = mv_q;
+    for (genvar j = 0; j < int'((COUT + 1) / 2); j++) begin : g_pair
+      localparam int unsigned C0 = 2 * j, C1 = 2 * j + 1;
+      wire [23:0] a_lo = 24'($signed(w_data_i[C0*8 +: 8]));
+      wire [23:0] a_hi = (C1 < COUT) ? 24'($signed(w_data_i[(C1 < COUT ? C1 : C0)*8 +: 8])) : 24'd0;
+      for (genvar t = 0; t < int'(TM); t++) begin : g_step
+        /* verilator lint_off UNUSEDSIGNAL */  // (the lanes' bits above ACC_W)
+        logic [23:0] p_lo, p_hi;
+        /* verilator lint_on UNUSEDSIGNAL */
+        snn_dsp_acc2 u_acc (
+          .clk_i, .ce_i(radd_q), .load_i(first_q), .x_en_i(add_vec_q[t]),
+          .a_lo_i(a_lo), .a_hi_i(a_hi), .p_lo_o(p_lo), .p_hi_o(p_hi)
+        );
+        assign acc_fin[(C0*TM + t)*ACC_W +: ACC_W] = had_q ? p_lo[ACC_W-1:0] : '0;
+        if (C1 < COUT) begin : g_hi
+          assign acc_fin[(C1*TM + t)*ACC_W +: ACC_W] = had_q ? p_hi[ACC_W-1:0] : '0;
+        end else begin : g_pad
+          logic unused_hi;
+          assign unused_hi = ^p_hi;
+        end
+      end
+    end
+    if (IMG != 0 || ACC_W > 24) begin : g_bad_dsp
+      $error("snn_conv_engine: ACC_DSP needs spiking input (IMG = 0) and ACC_W <= 24");
     end
   end
 
-  // (per element: one always_ff each, as Verilator 5.006 has no delayed
-  // assignment to an array element inside a loop)
-  for (genvar i = 0; i < int'(COUT * TM); i++) begin : g_accq
-    always_ff @(posedge clk_i) acc_q[i] <= (!rst_ni || finish) ? '0 : acc_d[i];
-  end
   for (genvar r = 0; r < int'(NP); r++) begin : g_vecq
     if (r < int'(N)) begin : g_row
       always_ff @(posedge clk_i) if (accept) vec_q[r] <= entry(patch_i, r);
@@ -255,8 +315,8 @@ module snn_conv_engine #(
   end
 
   always_ff @(posedge clk_i) begin
+    if (ACC_DSP != 0 ? move_q : finish) hacc_q <= acc_fin;
     if (finish) begin
-      for (int i = 0; i < int'(COUT * TM); i++) hacc_q[i*ACC_W +: ACC_W] <= acc_d[i];
       htag_q <= tag_q;
       hnis_q <= nis_q;
       hnsb_q <= nsb_d;
@@ -285,6 +345,10 @@ module snn_conv_engine #(
   // result (its contents load only on finish) and stays valid until accepted.
   assert property (@(posedge clk_i) disable iff (!rst_ni) (hv_q && !acc_ready_i) |-> !finish);
   assert property (@(posedge clk_i) disable iff (!rst_ni) $past(hv_q && !acc_ready_i) |-> hv_q);
+  // ACC_DSP: the result moves into a free hand-off register, and no add
+  // touches the slices in the cycle it moves.
+  assert property (@(posedge clk_i) disable iff (!rst_ni) (ACC_DSP != 0 && move_q) |-> !hv_q);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) (ACC_DSP != 0 && move_q) |-> !add_q);
 `endif
 
 endmodule

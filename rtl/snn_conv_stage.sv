@@ -25,6 +25,9 @@ module snn_conv_stage #(
   parameter int unsigned ACC_W  = 24,    // accumulator bits
   parameter int unsigned MAX_H  = 32,    // map height (maximum)
   parameter int unsigned MAX_W  = 32,    // map width (maximum)
+  parameter int unsigned LIF_SERIAL = 0, // 1: the step-serial LIF unit (snn_lif_serial, one
+                                         // pixel per T + 1 cycles), else one pixel per cycle
+  parameter int unsigned ACC_DSP = 0,    // 1: the engines' accumulators in DSP48E2 slices
   // derived
   parameter int unsigned VW     = (IMG != 0) ? 8 : TM,
   parameter int unsigned IN_W   = CIN * VW,          // input map word
@@ -39,8 +42,7 @@ module snn_conv_stage #(
   input  wire                   clk_i,
   input  wire                   rst_ni,
   // ---- configuration (static while running) ----
-  input  wire [YW-1:0]          h_i,          // map height = output height
-  input  wire [XW-1:0]          w_i,          // map width
+  input  wire [XW-1:0]          w_i,          // map width (= output width; rows end there)
   input  wire [PW-1:0]          hw_i,         // h * w
   input  wire [$clog2(COUT+1)-1:0] cout_i,    // output channels of the layer
   input  wire [4:0]             t_steps_i,    // T
@@ -92,7 +94,9 @@ module snn_conv_stage #(
   localparam int unsigned EW     = (E > 1) ? $clog2(E) : 1;
   localparam int unsigned NIW    = $clog2(NROW + 1);
   localparam int unsigned NSW    = $clog2(NROW * TM + 1);  // the engine's n_setbits_o width
-  localparam int unsigned LIF_TAIL = 2 * TM + 8;        // cycles to drain LIF + write after the last grant
+  // cycles to drain the LIF unit and the write after the last grant (serial:
+  // up to T + 1 cycles in the hand-off register, T + 3 in the unit)
+  localparam int unsigned LIF_TAIL = (LIF_SERIAL != 0) ? 3 * TM + 12 : 2 * TM + 8;
 
   // ---- patch fetch ---------------------------------------------------------
   logic          run_q;
@@ -154,7 +158,7 @@ module snn_conv_stage #(
 
   for (genvar e = 0; e < E; e++) begin : g_eng
     snn_conv_engine #(
-      .CIN(CIN), .COUT(COUT), .TM(TM), .IMG(IMG), .ACC_W(ACC_W), .TAG_W(TAGW)
+      .CIN(CIN), .COUT(COUT), .TM(TM), .IMG(IMG), .ACC_W(ACC_W), .TAG_W(TAGW), .ACC_DSP(ACC_DSP)
     ) u_eng (
       .clk_i, .rst_ni,
       .patch_valid_i(eng_valid_in[e]),
@@ -176,7 +180,9 @@ module snn_conv_stage #(
   // weight RAM copies: engine 2k on port A, 2k+1 on port B; loads on port A
   for (genvar k = 0; k < NCOPY; k++) begin : g_wram
     localparam int unsigned EA = 2 * k, EB = 2 * k + 1;
+    /* verilator lint_off UNUSEDSIGNAL */  // (unused in the last copy when E is odd)
     logic [COUT*8-1:0] rdata_b;
+    /* verilator lint_on UNUSEDSIGNAL */
     snn_ram_tdp #(.WIDTH(COUT * 8), .DEPTH(NROW)) u_wram (
       .clk_i,
       .we_a_i(wl_en_i),
@@ -194,33 +200,66 @@ module snn_conv_stage #(
   end
 
   // ---- hand-off to the LIF unit (round robin) --------------------------------
-  logic [EW-1:0] rr_q;
+  // The first engine with a result after the one granted last (rr_mask_q:
+  // bit e set for the engines after it), else the first one, when the
+  // hand-off register into the LIF unit is free or freed now. The grant is
+  // one-hot and the hand-off an AND-OR of the engines' registers: a binary
+  // index into the engines' results (`eng_acc[grant_idx]`) is mapped by
+  // synthesis to a shifter over all E x ACCB bits, several times larger.
+  logic [E-1:0]  rr_mask_q;
+  logic [E-1:0]  gnt;            // one-hot
   logic [EW-1:0] grant_idx;
   logic          grant_any;
+  logic          lif_ready;      // the LIF unit takes the hand-off register this cycle
+  logic          lif_in_valid_q;
+  wire           hand_free = !lif_in_valid_q || lif_ready;
   always_comb begin
-    grant_any = 1'b0;
-    grant_idx = '0;
-    for (int i = E - 1; i >= 0; i--) begin
-      int unsigned e;
-      e = (int'(rr_q) + i) % E;
-      if (eng_acc_valid[e]) begin
-        grant_any = 1'b1;
-        grant_idx = EW'(e);
-      end
+    logic [E-1:0] req_hi;
+    logic         seen_hi, seen;
+    logic [E-1:0] g_hi, g_lo;
+    req_hi  = eng_acc_valid & rr_mask_q;
+    seen_hi = 1'b0;
+    seen    = 1'b0;
+    for (int e = 0; e < int'(E); e++) begin
+      g_hi[e] = req_hi[e] && !seen_hi;
+      g_lo[e] = eng_acc_valid[e] && !seen;
+      seen_hi = seen_hi || req_hi[e];
+      seen    = seen || eng_acc_valid[e];
     end
+    grant_any = seen && hand_free;
+    gnt       = !hand_free ? '0 : seen_hi ? g_hi : g_lo;
+    grant_idx = '0;
+    for (int e = 0; e < int'(E); e++)
+      if (gnt[e]) grant_idx = grant_idx | EW'(e);
   end
-  always_comb begin
-    eng_acc_ready = '0;
-    if (grant_any) eng_acc_ready[grant_idx] = 1'b1;
-  end
+  assign eng_acc_ready = gnt;
 
-  // registered mux into the LIF unit
-  logic              lif_in_valid_q;
+  // registered AND-OR into the LIF unit, with the counts of the granted pixel
   logic [ACCB-1:0]   lif_in_acc_q;
   logic [TAGW-1:0]   lif_in_tag_q;
+  logic [NIW-1:0]    gnt_issued;
+  logic [NSW-1:0]    gnt_setbits;
+  always_comb begin
+    gnt_issued  = '0;
+    gnt_setbits = '0;
+    for (int e = 0; e < int'(E); e++) begin
+      gnt_issued  = gnt_issued  | ({NIW{gnt[e]}} & eng_issued[e]);
+      gnt_setbits = gnt_setbits | ({NSW{gnt[e]}} & eng_setbits[e]);
+    end
+  end
   always_ff @(posedge clk_i) begin
-    lif_in_acc_q <= eng_acc[grant_idx];
-    lif_in_tag_q <= eng_tag[grant_idx];
+    logic [ACCB-1:0] a;
+    logic [TAGW-1:0] tg;
+    a  = '0;
+    tg = '0;
+    for (int e = 0; e < int'(E); e++) begin
+      a  = a  | ({ACCB{gnt[e]}} & eng_acc[e]);
+      tg = tg | ({TAGW{gnt[e]}} & eng_tag[e]);
+    end
+    if (grant_any) begin
+      lif_in_acc_q <= a;
+      lif_in_tag_q <= tg;
+    end
   end
 
   // thresholds: one 33-bit RAM per output channel
@@ -251,25 +290,49 @@ module snn_conv_stage #(
   logic [OUT_W-1:0]  lif_spikes;
   logic [TAGW-1:0]   lif_tag;
   logic [$clog2(OUT_W+1)-1:0] lif_nspikes;
-  snn_lif_unit #(
-    .COUT(COUT), .TM(TM), .ACC_W(ACC_W), .IMG(IMG), .TAG_W(TAGW), .ADDR_W(PW)
-  ) u_lif (
-    .clk_i, .rst_ni,
-    .valid_i(lif_in_valid_q),
-    .acc_i(lif_in_acc_q),
-    .tag_i(lif_in_tag_q),
-    .t_steps_i,
-    .cout_i,
-    .bias_i(bias_q),
-    .th_en_o(th_en),
-    .th_addr_o(th_addr),
-    .th_data_i(th_data),
-    .pol_i(th_pol),
-    .valid_o(lif_valid),
-    .spikes_o(lif_spikes),
-    .tag_o(lif_tag),
-    .nspikes_o(lif_nspikes)
-  );
+  if (LIF_SERIAL != 0) begin : g_lif_serial
+    snn_lif_serial #(
+      .COUT(COUT), .TM(TM), .ACC_W(ACC_W), .IMG(IMG), .TAG_W(TAGW), .ADDR_W(PW)
+    ) u_lif (
+      .clk_i, .rst_ni,
+      .valid_i(lif_in_valid_q),
+      .ready_o(lif_ready),
+      .acc_i(lif_in_acc_q),
+      .tag_i(lif_in_tag_q),
+      .t_steps_i,
+      .cout_i,
+      .bias_i(bias_q),
+      .th_en_o(th_en),
+      .th_addr_o(th_addr),
+      .th_data_i(th_data),
+      .pol_i(th_pol),
+      .valid_o(lif_valid),
+      .spikes_o(lif_spikes),
+      .tag_o(lif_tag),
+      .nspikes_o(lif_nspikes)
+    );
+  end else begin : g_lif_pipe
+    snn_lif_unit #(
+      .COUT(COUT), .TM(TM), .ACC_W(ACC_W), .IMG(IMG), .TAG_W(TAGW), .ADDR_W(PW)
+    ) u_lif (
+      .clk_i, .rst_ni,
+      .valid_i(lif_in_valid_q),
+      .acc_i(lif_in_acc_q),
+      .tag_i(lif_in_tag_q),
+      .t_steps_i,
+      .cout_i,
+      .bias_i(bias_q),
+      .th_en_o(th_en),
+      .th_addr_o(th_addr),
+      .th_data_i(th_data),
+      .pol_i(th_pol),
+      .valid_o(lif_valid),
+      .spikes_o(lif_spikes),
+      .tag_o(lif_tag),
+      .nspikes_o(lif_nspikes)
+    );
+    assign lif_ready = 1'b1;
+  end
 
   assign tr_valid_o = lif_valid;
   assign tr_pix_o   = lif_tag[PW-1:0];
@@ -304,13 +367,16 @@ module snn_conv_stage #(
       inflight_q     <= 1'b0;
       slot_full_q    <= '0;
       slot_head_q    <= 1'b0;
-      rr_q           <= '0;
+      rr_mask_q      <= '0;
       lif_in_valid_q <= 1'b0;
       done_o         <= 1'b0;
     end else begin
       done_o         <= 1'b0;
-      lif_in_valid_q <= grant_any;
-      if (grant_any) rr_q <= (grant_idx == EW'(E - 1)) ? '0 : grant_idx + 1'b1;
+      if (grant_any)      lif_in_valid_q <= 1'b1;
+      else if (lif_ready) lif_in_valid_q <= 1'b0;
+      // the engines after the granted one (none after the last: all again)
+      if (grant_any)
+        for (int e = 0; e < int'(E); e++) rr_mask_q[e] <= (e > int'(grant_idx));
 
       // patch reads and the two-slot buffer
       inflight_q <= read_now;
@@ -352,8 +418,8 @@ module snn_conv_stage #(
 
       if (grant_any) begin
         granted_q     <= granted_q + 1'b1;
-        issued_acc_q  <= issued_acc_q + 32'(eng_issued[grant_idx]);
-        setbits_acc_q <= setbits_acc_q + 32'(eng_setbits[grant_idx]);
+        issued_acc_q  <= issued_acc_q + 32'(gnt_issued);
+        setbits_acc_q <= setbits_acc_q + 32'(gnt_setbits);
         if (run_q && granted_q + 1'b1 == hw_i) begin
           run_q       <= 1'b0;
           finishing_q <= 1'b1;
@@ -385,8 +451,10 @@ module snn_conv_stage #(
 `ifdef SNN_ASSERT
   // A patch is read only when a buffer slot will be free for it.
   assert property (@(posedge clk_i) disable iff (!rst_ni) inflight_q |-> !(slot_full_q[0] && slot_full_q[1]));
-  // Only one engine receives a patch per cycle.
+  // Only one engine receives a patch per cycle; one result is handed off.
   assert property (@(posedge clk_i) disable iff (!rst_ni) $onehot0(eng_valid_in));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) $onehot0(gnt));
+  assert property (@(posedge clk_i) disable iff (!rst_ni) grant_any == (gnt != '0));
 `endif
 
 endmodule

@@ -64,8 +64,6 @@ module snn_fc_stage #(
 );
 
   localparam int unsigned CW = (CIN > 1) ? $clog2(CIN) : 1;
-  localparam int unsigned TW = (TM > 1) ? $clog2(TM) : 1;
-  localparam int unsigned KW = (COUT > 1) ? $clog2(COUT) : 1;
 
   // ---- scanner: word buffer, one firing input per cycle ----------------------
   typedef enum logic [2:0] {S_IDLE, S_SCAN, S_DRAIN, S_LIF, S_SUM, S_ARGMAX, S_DONE} state_t;
@@ -82,16 +80,23 @@ module snn_fc_stage #(
   logic [CIN-1:0] nz;
   always_comb
     for (int c = 0; c < CIN; c++) nz[c] = |wbuf_q[c*TM +: TM];
+  // the first of them: index, one-hot, and its T-bit vector (AND-OR)
   logic          nz_any;
   logic [CW-1:0] nz_first;
+  logic [CIN-1:0] nz_oh;
+  logic [TM-1:0] nz_vec;
   always_comb begin
-    nz_any = 1'b0;
+    logic seen;
+    seen     = 1'b0;
     nz_first = '0;
-    for (int c = CIN - 1; c >= 0; c--)
-      if (nz[c]) begin
-        nz_any = 1'b1;
-        nz_first = CW'(c);
-      end
+    nz_vec   = '0;
+    for (int c = 0; c < int'(CIN); c++) begin
+      nz_oh[c] = nz[c] && !seen;
+      seen     = seen || nz[c];
+      nz_first = nz_first | ({CW{nz_oh[c]}} & CW'(c));
+      nz_vec   = nz_vec | ({TM{nz_oh[c]}} & wbuf_q[c*TM +: TM]);
+    end
+    nz_any = seen;
   end
 
   // The word leaves the buffer in the cycle its last firing input issues (or
@@ -144,11 +149,27 @@ module snn_fc_stage #(
   logic signed [31:0] u_q [COUT], u_d [COUT];      // membranes during the LIF pass
   logic [COUT*TM-1:0] spk_q, spk_d;
   logic signed [31:0] sum_q [COUT], sum_d [COUT];
-  logic [$clog2(COUT+1)-1:0] k_q;       // arg-max scan
-  logic [31:0] best_q;
+  logic [$clog2(COUT+1)-1:0] k_q;       // arg-max scan: candidate k
+  logic [COUT-1:0] kh_q;                // the same, one-hot
+  logic [31:0] best_q;                  // index of the largest sum so far
+  logic signed [31:0] best_v_q;         // its sum
+  logic signed [31:0] cand_v;           // sum_q[k_q], an AND-OR over kh_q
+  always_comb begin
+    cand_v = '0;
+    for (int o = 0; o < COUT; o++) cand_v = cand_v | ({32{kh_q[o]}} & sum_q[o]);
+  end
 
   // ---- datapath: accumulators, membranes, spikes, sums (next state) ----------
+  // Steps are selected by comparing each t with t_q (a variable index into
+  // the spike vector would be a shifter over all COUT x TM bits per output);
+  // the LIF part exists only in the FC form, the sums only in the OUT form.
   always_comb begin
+    logic signed [31:0]      v;
+    logic signed [ACC_W-1:0] a;
+    logic                    fire;
+    v     = '0;
+    a     = '0;
+    fire  = 1'b0;
     acc_d = acc_q;
     u_d   = u_q;
     sum_d = sum_q;
@@ -161,28 +182,28 @@ module snn_fc_stage #(
         for (int t = 0; t < TM; t++)
           if (add_vec_q[t]) acc_d[o][t] = acc_q[o][t] + ACC_W'(signed'(wrow[o*8 +: 8]));
     end
-    case (st_q)
-      S_DRAIN: begin
-        for (int o = 0; o < COUT; o++) begin
-          u_d[o]   = '0;
-          sum_d[o] = '0;
-        end
-        spk_d = '0;
+    if (st_q == S_DRAIN) begin
+      for (int o = 0; o < COUT; o++) begin
+        u_d[o]   = '0;
+        sum_d[o] = '0;
       end
-      S_LIF:
-        for (int o = 0; o < COUT; o++) begin
-          logic signed [31:0] v;
-          logic fire;
-          v = (u_q[o] >>> 2) + 32'(acc_q[o][TW'(t_q)]) + signed'(bias_q[o]);
-          fire = (o < int'(cout_i)) && (pol_q[o] ? (v < signed'(th_q[o])) : (v > signed'(th_q[o])));
-          u_d[o] = fire ? 32'sd0 : v;
-          spk_d[o*TM + int'(t_q)] = fire;
-        end
-      S_SUM:
-        for (int o = 0; o < COUT; o++)
-          sum_d[o] = sum_q[o] + 32'(acc_q[o][TW'(t_q)]) + signed'(bias_q[o]);
-      default: ;
-    endcase
+      spk_d = '0;
+    end
+    if (OUT == 0 && st_q == S_LIF)
+      for (int o = 0; o < COUT; o++) begin
+        a = '0;
+        for (int t = 0; t < TM; t++) if (t_q == 5'(t)) a = acc_q[o][t];
+        v = (u_q[o] >>> 2) + 32'(a) + signed'(bias_q[o]);
+        fire = (o < int'(cout_i)) && (pol_q[o] ? (v < signed'(th_q[o])) : (v > signed'(th_q[o])));
+        u_d[o] = fire ? 32'sd0 : v;
+        for (int t = 0; t < TM; t++) if (t_q == 5'(t)) spk_d[o*TM + t] = fire;
+      end
+    if (OUT != 0 && st_q == S_SUM)
+      for (int o = 0; o < COUT; o++) begin
+        a = '0;
+        for (int t = 0; t < TM; t++) if (t_q == 5'(t)) a = acc_q[o][t];
+        sum_d[o] = sum_q[o] + 32'(a) + signed'(bias_q[o]);
+      end
   end
 
   always_ff @(posedge clk_i) begin
@@ -207,7 +228,7 @@ module snn_fc_stage #(
       wr_valid_o <= 1'b0;
       // the add of the row read last cycle
       add_q     <= issue;
-      add_vec_q <= wbuf_q[nz_first*TM +: TM];
+      add_vec_q <= nz_vec;
 
       case (st_q)
         S_IDLE: if (start_i) begin
@@ -224,8 +245,9 @@ module snn_fc_stage #(
           inflight_pix_q <= rp_q;
           if (issue) begin
             n_inputs_q  <= n_inputs_q + 1'b1;
-            n_setbits_q <= n_setbits_q + 32'($countones(wbuf_q[nz_first*TM +: TM]));
-            wbuf_q[nz_first*TM +: TM] <= '0;
+            n_setbits_q <= n_setbits_q + 32'($countones(nz_vec));
+            for (int c = 0; c < int'(CIN); c++)
+              if (nz_oh[c]) wbuf_q[c*TM +: TM] <= '0;
           end
           if (last_of_word) wbuf_full_q <= 1'b0;
           if (inflight_q) begin
@@ -246,17 +268,23 @@ module snn_fc_stage #(
         end
         S_SUM: begin   // s += acc[t] + b, one step per cycle
           if (t_q + 1'b1 == t_steps_i) begin
-            st_q   <= S_ARGMAX;
-            k_q    <= 1;
-            best_q <= '0;
+            st_q     <= S_ARGMAX;
+            k_q      <= 1;
+            kh_q     <= COUT'(2);
+            best_q   <= '0;
+            best_v_q <= sum_d[0];
           end
           t_q <= t_q + 1'b1;
         end
         S_ARGMAX: begin
           if (k_q >= cout_i) st_q <= S_DONE;
           else begin
-            if (sum_q[KW'(k_q)] > sum_q[KW'(best_q)]) best_q <= 32'(k_q);
-            k_q <= k_q + 1'b1;
+            if (cand_v > best_v_q) begin
+              best_q   <= 32'(k_q);
+              best_v_q <= cand_v;
+            end
+            k_q  <= k_q + 1'b1;
+            kh_q <= kh_q << 1;
           end
         end
         S_DONE: begin

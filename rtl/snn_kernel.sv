@@ -26,7 +26,6 @@ module snn_kernel #(
   parameter int unsigned C_M_AXI_GMEM_ADDR_WIDTH = 64,
   parameter int unsigned C_M_AXI_GMEM_DATA_WIDTH = 64,
   parameter int unsigned TM     = 4,      // time steps (maximum)
-  parameter int unsigned ACC_W  = 24,     // accumulator bits
   // stages: channels in / out, map maxima, engines
   parameter int unsigned C0_CIN = 1,  parameter int unsigned C0_COUT = 32,
   parameter int unsigned C0_H   = 28, parameter int unsigned C0_W    = 28,
@@ -40,7 +39,14 @@ module snn_kernel #(
   parameter int unsigned F_HW   = 49,     // fc input pixels (maximum)
   parameter int unsigned F_COUT = 128,
   parameter int unsigned F_FCH  = 128,    // fc outputs per weight RAM slice
-  parameter int unsigned O_COUT = 64      // classes (maximum)
+  parameter int unsigned O_COUT = 64,     // classes (maximum)
+  // conv stages whose LIF unit is step-serial (bit s: stage s; snn_lif_serial,
+  // one pixel per T + 1 cycles): stage 2, after two pools, has a quarter of
+  // the pixels of the stages before it and a pixel per tens of cycles
+  parameter bit [2:0]    LIF_SERIAL = 3'b100,
+  // conv stages whose engines keep their accumulators in DSP48E2 slices
+  // (bit s: stage s; two per slice, snn_dsp_acc2): the spiking stages
+  parameter bit [2:0]    ACC_DSP = 3'b110
 ) (
   input  wire                                    ap_clk,
   input  wire                                    ap_rst_n,
@@ -106,6 +112,18 @@ module snn_kernel #(
   localparam int unsigned ROW_W = 8 * ((F_COUT > C2_COUT ? F_COUT : C2_COUT) > O_COUT ?
                                        (F_COUT > C2_COUT ? F_COUT : C2_COUT) : O_COUT);
   localparam int unsigned QD = 16;        // counter queue depth per stage
+  // Accumulator bits of each stage: the widest sum its inputs can form, so
+  // that no weights can overflow it. A sum of n int8 weights times inputs of
+  // at most pmax lies in [-n*pmax*128, n*pmax*127]: $clog2(n*pmax*128) + 1
+  // bits (stage 0: 9*C0_CIN taps of 8-bit pixels; the spiking stages: 9*CIN
+  // taps, fc: its inputs, out: the fc outputs). The LIF units add the bias in
+  // 32 bits. Card: 20 / 17 / 17 / 20 / 15 bits.
+  function automatic int unsigned acc_bits(input int unsigned n, input int unsigned pmax);
+    acc_bits = $clog2(n * pmax * 128) + 1;
+  endfunction
+  localparam int unsigned ACC0 = acc_bits(9 * C0_CIN, 255), ACC1 = acc_bits(9 * C1_CIN, 1),
+                          ACC2 = acc_bits(9 * C2_CIN, 1), ACCF = acc_bits(F_CIN * F_HW, 1),
+                          ACCO = acc_bits(F_COUT, 1);
 
 `ifndef SYNTHESIS
   initial begin
@@ -147,7 +165,6 @@ module snn_kernel #(
   // ---- run sequence ----------------------------------------------------------------------
   typedef enum logic [2:0] { R_IDLE, R_LOAD, R_RUN, R_FINISH, R_DONE } run_e;
   run_e run_q;
-  logic [GA-1:0] model_q, images_q, results_q;
   logic [31:0]   n_q;
   logic          ld_start, ld_done, ld_busy;
   logic          wr_idle;
@@ -156,7 +173,6 @@ module snn_kernel #(
   logic [31:0]   n_rec_q;          // records captured this run
   logic          rec_ready;
   logic          trace_on_q;       // this run writes a trace: one image at a time
-  logic [GA-1:0] trace_q;
   logic [31:0]   n_tr_q;           // traces written this run
   logic          tr_busy;
 
@@ -189,12 +205,8 @@ module snn_kernel #(
     else begin
       case (run_q)
         R_IDLE: if (ctrl_start) begin
-          model_q   <= arg_model;
-          images_q  <= arg_images;
-          results_q <= arg_results;
           n_q       <= arg_n_images;
           trace_on_q <= arg_trace != 0;
-          trace_q   <= arg_trace;
           run_q     <= (arg_n_images == 0) ? R_FINISH : need_load ? R_LOAD : R_RUN;
         end
         R_LOAD:   if (ld_done_q && &map_init) run_q <= R_RUN;
@@ -213,6 +225,9 @@ module snn_kernel #(
   logic [23:0]        ld_cmd_beats;
   logic [2:0]         ld_st, ld_t_st;   // stage of weight rows / biases, of thresholds
   logic               ld_w_en, ld_b_en, ld_t_en, ld_t_pol;
+  // (the loader's buses are 16 / 32 bits wide; each stage takes the bits
+  // its maxima need, and the fc map's pixel count is narrower still)
+  /* verilator lint_off UNUSEDSIGNAL */
   logic [31:0]        ld_w_row, ld_b_data, ld_t_pix, ld_t_th;
   logic [ROW_W-1:0]   ld_w_data;
   logic [15:0]        ld_b_ch, ld_t_ch;
@@ -220,8 +235,9 @@ module snn_kernel #(
   logic [4:0]         cfg_t, cfg_layers;
   logic [6:0]         cfg_k;
   logic [15:0]        cfg_in_c, cfg_in_h, cfg_in_w, cfg_f_hw, cfg_f_cout;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [31:0]        cfg_px;
-  logic [47:0]        cfg_h, cfg_w, cfg_hw, cfg_cout, cfg_oh, cfg_ow;
+  logic [47:0]        cfg_w, cfg_hw, cfg_cout, cfg_oh, cfg_ow;
   logic [2:0]         cfg_pool;
   logic [24:0]        cfg_layer_of, cfg_pool_of;
   logic [255:0]       cfg_lay_c, cfg_lay_h, cfg_lay_w;
@@ -248,7 +264,7 @@ module snn_kernel #(
     .t_st_o(ld_t_st), .t_en_o(ld_t_en), .t_ch_o(ld_t_ch), .t_pix_o(ld_t_pix), .t_th_o(ld_t_th), .t_pol_o(ld_t_pol),
     .nofit_o(nofit), .t_steps_o(cfg_t), .n_classes_o(cfg_k), .n_layers_o(cfg_layers),
     .in_c_o(cfg_in_c), .in_h_o(cfg_in_h), .in_w_o(cfg_in_w), .px_bytes_o(cfg_px),
-    .c_h_o(cfg_h), .c_w_o(cfg_w), .c_hw_o(cfg_hw), .c_cout_o(cfg_cout), .c_oh_o(cfg_oh),
+    .c_h_o(), .c_w_o(cfg_w), .c_hw_o(cfg_hw), .c_cout_o(cfg_cout), .c_oh_o(cfg_oh),
     .c_ow_o(cfg_ow), .c_pool_o(cfg_pool), .f_hw_o(cfg_f_hw), .f_cout_o(cfg_f_cout),
     .layer_of_o(cfg_layer_of), .pool_of_o(cfg_pool_of),
     .lay_c_o(cfg_lay_c), .lay_h_o(cfg_lay_h), .lay_w_o(cfg_lay_w), .lay_stage_o(cfg_lay_stage),
@@ -470,11 +486,12 @@ module snn_kernel #(
   // stage 0: image input
   logic [Y0-1:0] s0_wy;  logic [X0-1:0] s0_wx;
   snn_conv_stage #(
-    .CIN(C0_CIN), .COUT(C0_COUT), .TM(TM), .IMG(1), .E(C0_E), .ACC_W(ACC_W),
-    .MAX_H(C0_H), .MAX_W(C0_W)
+    .CIN(C0_CIN), .COUT(C0_COUT), .TM(TM), .IMG(1), .E(C0_E), .ACC_W(ACC0),
+    .MAX_H(C0_H), .MAX_W(C0_W), .LIF_SERIAL(int'(LIF_SERIAL[0])),
+    .ACC_DSP(int'(ACC_DSP[0]))
   ) u_s0 (
     .clk_i(clk), .rst_ni(rst_n),
-    .h_i(Y0'(cfg_h[0 +: 16])), .w_i(X0'(cfg_w[0 +: 16])), .hw_i(PW0'(cfg_hw[0 +: 16])),
+    .w_i(X0'(cfg_w[0 +: 16])), .hw_i(PW0'(cfg_hw[0 +: 16])),
     .cout_i($clog2(C0_COUT+1)'(cfg_cout[0 +: 16])), .t_steps_i(cfg_t), .pool_i(cfg_pool[0]),
     .out_h_i(Y0'(cfg_oh[0 +: 16])), .out_w_i(X0'(cfg_ow[0 +: 16])),
     .wl_en_i(ld_w_en && ld_st == 3'd0), .wl_row_i($clog2(9*C0_CIN)'(ld_w_row)),
@@ -494,11 +511,12 @@ module snn_kernel #(
 
   logic [Y1-1:0] s1_wy;  logic [X1-1:0] s1_wx;
   snn_conv_stage #(
-    .CIN(C1_CIN), .COUT(C1_COUT), .TM(TM), .IMG(0), .E(C1_E), .ACC_W(ACC_W),
-    .MAX_H(C1_H), .MAX_W(C1_W)
+    .CIN(C1_CIN), .COUT(C1_COUT), .TM(TM), .IMG(0), .E(C1_E), .ACC_W(ACC1),
+    .MAX_H(C1_H), .MAX_W(C1_W), .LIF_SERIAL(int'(LIF_SERIAL[1])),
+    .ACC_DSP(int'(ACC_DSP[1]))
   ) u_s1 (
     .clk_i(clk), .rst_ni(rst_n),
-    .h_i(Y1'(cfg_h[16 +: 16])), .w_i(X1'(cfg_w[16 +: 16])), .hw_i(PW1'(cfg_hw[16 +: 16])),
+    .w_i(X1'(cfg_w[16 +: 16])), .hw_i(PW1'(cfg_hw[16 +: 16])),
     .cout_i($clog2(C1_COUT+1)'(cfg_cout[16 +: 16])), .t_steps_i(cfg_t), .pool_i(cfg_pool[1]),
     .out_h_i(Y1'(cfg_oh[16 +: 16])), .out_w_i(X1'(cfg_ow[16 +: 16])),
     .wl_en_i(ld_w_en && ld_st == 3'd1), .wl_row_i($clog2(9*C1_CIN)'(ld_w_row)),
@@ -518,11 +536,12 @@ module snn_kernel #(
 
   logic [Y2-1:0] s2_wy;  logic [X2-1:0] s2_wx;
   snn_conv_stage #(
-    .CIN(C2_CIN), .COUT(C2_COUT), .TM(TM), .IMG(0), .E(C2_E), .ACC_W(ACC_W),
-    .MAX_H(C2_H), .MAX_W(C2_W)
+    .CIN(C2_CIN), .COUT(C2_COUT), .TM(TM), .IMG(0), .E(C2_E), .ACC_W(ACC2),
+    .MAX_H(C2_H), .MAX_W(C2_W), .LIF_SERIAL(int'(LIF_SERIAL[2])),
+    .ACC_DSP(int'(ACC_DSP[2]))
   ) u_s2 (
     .clk_i(clk), .rst_ni(rst_n),
-    .h_i(Y2'(cfg_h[32 +: 16])), .w_i(X2'(cfg_w[32 +: 16])), .hw_i(PW2'(cfg_hw[32 +: 16])),
+    .w_i(X2'(cfg_w[32 +: 16])), .hw_i(PW2'(cfg_hw[32 +: 16])),
     .cout_i($clog2(C2_COUT+1)'(cfg_cout[32 +: 16])), .t_steps_i(cfg_t), .pool_i(cfg_pool[2]),
     .out_h_i(Y2'(cfg_oh[32 +: 16])), .out_w_i(X2'(cfg_ow[32 +: 16])),
     .wl_en_i(ld_w_en && ld_st == 3'd2), .wl_row_i($clog2(9*C2_CIN)'(ld_w_row)),
@@ -544,7 +563,7 @@ module snn_kernel #(
   localparam int unsigned F_PW = $clog2(F_HW + 1);
   logic [F_PW-1:0] f_rpix;
   snn_fc_stage #(
-    .CIN(F_CIN), .IN_HW(F_HW), .COUT(F_COUT), .FCH(F_FCH), .TM(TM), .ACC_W(ACC_W), .OUT(0)
+    .CIN(F_CIN), .IN_HW(F_HW), .COUT(F_COUT), .FCH(F_FCH), .TM(TM), .ACC_W(ACCF), .OUT(0)
   ) u_fc (
     .clk_i(clk), .rst_ni(rst_n),
     .in_hw_i(F_PW'(cfg_f_hw)), .cout_i($clog2(F_COUT+1)'(cfg_f_cout)), .t_steps_i(cfg_t),
@@ -565,7 +584,7 @@ module snn_kernel #(
   logic [31:0]          o_pred;
   logic                 o_rpix;
   snn_fc_stage #(
-    .CIN(F_COUT), .IN_HW(1), .COUT(O_COUT), .FCH(O_COUT), .TM(TM), .ACC_W(ACC_W), .OUT(1)
+    .CIN(F_COUT), .IN_HW(1), .COUT(O_COUT), .FCH(O_COUT), .TM(TM), .ACC_W(ACCO), .OUT(1)
   ) u_out (
     .clk_i(clk), .rst_ni(rst_n),
     .in_hw_i(1'b1), .cout_i($clog2(O_COUT+1)'(cfg_k)), .t_steps_i(cfg_t),

@@ -106,7 +106,9 @@ module snn_lif_unit #(
     u_d     = '0;
     th_d    = '0;
     pol_d   = '0;
+    /* verilator lint_off WIDTHCONCAT */  // (the whole triangle cleared)
     acc_d   = '0;
+    /* verilator lint_on WIDTHCONCAT */
 
     // stage 0: operands
     tag_d[0 +: TAG_W] = tag_i;

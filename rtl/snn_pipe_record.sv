@@ -56,6 +56,7 @@ module snn_pipe_record #(
 
   localparam logic [4:0] NONE = 5'h1f;
 
+  localparam int unsigned KW = (NCLS > 1) ? $clog2(NCLS) : 1;
   logic [31:0] sums_q   [NCLS];
   logic [31:0] pred_q;
   logic [31:0] spk_q    [16];
@@ -74,7 +75,7 @@ module snn_pipe_record #(
     K = int'(n_classes_i);
     L = int'(n_layers_i);
     wd_data_o = '0;
-    if (int'(w_q) < K)                wd_data_o = sums_q[w_q[5:0]];
+    if (int'(w_q) < K)                wd_data_o = sums_q[KW'(w_q)];
     else if (int'(w_q) == K)          wd_data_o = pred_q;
     else if (int'(w_q) < K + 1 + L)   wd_data_o = spk_q[4'(int'(w_q) - K - 1)];
     else if (int'(w_q) < K + 1 + 2*L) wd_data_o = syn_q[4'(int'(w_q) - K - 1 - L)];

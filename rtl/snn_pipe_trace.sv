@@ -42,9 +42,12 @@ module snn_pipe_trace #(
   input  wire [15:0]          lay_pool_i,
   input  wire [47:0]          stage_w_i,      // conv stage s map width (s*16 +: 16)
   // buffer writes (the stages' LIF outputs)
+  // (pixel indices are 32 bits; a buffer's address takes the bits its depth needs)
+  /* verilator lint_off UNUSEDSIGNAL */
   input  wire                 tr0_valid_i, input wire [31:0] tr0_pix_i, input wire [W0-1:0] tr0_data_i,
   input  wire                 tr1_valid_i, input wire [31:0] tr1_pix_i, input wire [W1-1:0] tr1_data_i,
   input  wire                 tr2_valid_i, input wire [31:0] tr2_pix_i, input wire [W2-1:0] tr2_data_i,
+  /* verilator lint_on UNUSEDSIGNAL */
   input  wire                 fc_valid_i,  input wire [WF-1:0] fc_data_i,
   input  wire [NCLS*32-1:0]   sums_i,
   // one image's trace
@@ -68,7 +71,9 @@ module snn_pipe_trace #(
 
   // ---- buffers ------------------------------------------------------------------
   logic              re;
+  /* verilator lint_off UNUSEDSIGNAL */  // (the address bits the deepest buffer needs)
   logic [31:0]       raddr;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic [W0-1:0]     q0;
   logic [W1-1:0]     q1;
   logic [W2-1:0]     q2;
@@ -97,7 +102,7 @@ module snn_pipe_trace #(
   logic        bits_done_q;         // the front has issued the last bit
 
   wire [2:0]  stg   = lay_stage_i[l_q*3 +: 3];
-  wire        pool  = lay_pool_i[l_q];
+  wire        pool  = lay_pool_i[4'(l_q)];   // (l_q < 16 layers)
   wire [15:0] lc    = lay_c_i[l_q*16 +: 16];
   wire [15:0] lh    = lay_h_i[l_q*16 +: 16];
   wire [15:0] lw    = lay_w_i[l_q*16 +: 16];
@@ -141,7 +146,9 @@ module snn_pipe_trace #(
   // back: the bit read last cycle
   logic        b_valid_q, b_fin_q, b_eol_q;   // a bit arrives; it finishes a neuron / a layer
   logic [2:0]  rd_stg_q;
+  /* verilator lint_off UNUSEDSIGNAL */  // (the bit index within the widest word)
   logic [31:0] rd_bit_q;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic        got;
   always_comb
     case (rd_stg_q)

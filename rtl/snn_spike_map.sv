@@ -111,9 +111,11 @@ module snn_spike_map #(
     for (int i = 0; i < (1 << XW); i++) if (v == XW'(i)) xmod3 = 2'(i % 3);
   endfunction
   // word address of row quotient q, column quotient p inside a bank
+  /* verilator lint_off UNUSEDSIGNAL */  // (p is wider than a narrow bank needs)
   function automatic logic [AW-1:0] bank_addr(input logic [YW-1:0] q, input logic [XW-1:0] p);
     bank_addr = AW'(AW'(q) * AW'(BWD) + AW'(p));
   endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
 
   // ---- RAMs: half h, bank b at index h*NB + b ------------------------------------
   logic [2*NB-1:0]      ram_re, ram_we;
@@ -303,7 +305,9 @@ module snn_spike_map #(
   // popcount of the new bits: a balanced tree (heap order, node j at [(j-1)*CNW])
   logic [(2*NP2-1)*CNW-1:0] pc;
   always_comb begin
+    /* verilator lint_off WIDTHCONCAT */  // (the whole tree cleared: wide for wide words)
     pc = '0;
+    /* verilator lint_on WIDTHCONCAT */
     for (int j = 0; j < NP2; j++)
       pc[(NP2 + j - 1)*CNW +: CNW] = (j < 32'(WORD_W)) ? CNW'(p3_new_q[j]) : '0;
     for (int j = NP2 - 1; j >= 1; j--)

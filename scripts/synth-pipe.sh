@@ -31,7 +31,7 @@ YOSYS=${YOSYS:-yosys}
 timeout_=${SYNTH_PIPE_TIMEOUT:-90m}
 
 # ---- the kernel's parameters (defaults of rtl/snn_kernel.sv) -------------------
-TM=4 ACC_W=24
+TM=4
 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2
 C1_COUT=32 C1_H=28 C1_W=28 C1_E=18
 C2_COUT=64 C2_H=14 C2_W=14 C2_E=5
@@ -39,7 +39,7 @@ F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
 kparams=()
 for p in "$@"; do
     case "${p%%=*}" in
-        TM|ACC_W|C0_CIN|C0_COUT|C0_H|C0_W|C0_E|C1_COUT|C1_H|C1_W|C1_E|C2_COUT|C2_H|C2_W|C2_E|F_HW|F_COUT|F_FCH|O_COUT)
+        TM|C0_CIN|C0_COUT|C0_H|C0_W|C0_E|C1_COUT|C1_H|C1_W|C1_E|C2_COUT|C2_H|C2_W|C2_E|F_HW|F_COUT|F_FCH|O_COUT)
             printf -v "${p%%=*}" '%s' "${p#*=}"; kparams+=("$p") ;;
         *) echo "synth-pipe: unknown kernel parameter '$p'" >&2; exit 1 ;;
     esac
@@ -53,19 +53,23 @@ W0=$(( C0_CIN * 8 )) W1=$(( C0_COUT * TM )) W2=$(( C1_COUT * TM )) W3=$(( C2_COU
 Y0=$(clog2 $(( C0_H + 1 ))) X0=$(clog2 $(( C0_W + 1 )))
 POL_N=$(max $(( C0_COUT * C0_H * C0_W )) $(( C1_COUT * C1_H * C1_W )) $(( C2_COUT * C2_H * C2_W )))
 ROW_W=$(( 8 * $(max "$F_COUT" "$C2_COUT" "$O_COUT") ))
+# accumulator bits of each stage (snn_kernel.sv, acc_bits): $clog2(n*pmax*128) + 1
+acc_bits() { echo $(( $(clog2 $(( $1 * $2 * 128 ))) + 1 )); }
+ACC0=$(acc_bits $(( 9 * C0_CIN )) 255) ACC1=$(acc_bits $(( 9 * C1_CIN )) 1)
+ACC2=$(acc_bits $(( 9 * C2_CIN )) 1) ACCF=$(acc_bits $(( F_CIN * F_HW )) 1) ACCO=$(acc_bits "$F_COUT" 1)
 
 # ---- blocks: name | top module | parameters | instances per pipeline | flat/hier ------
 blocks=(
-  "stage0|snn_conv_stage|CIN=$C0_CIN COUT=$C0_COUT TM=$TM IMG=1 E=$C0_E ACC_W=$ACC_W MAX_H=$C0_H MAX_W=$C0_W|1|hier"
-  "stage1|snn_conv_stage|CIN=$C1_CIN COUT=$C1_COUT TM=$TM IMG=0 E=$C1_E ACC_W=$ACC_W MAX_H=$C1_H MAX_W=$C1_W|1|hier"
-  "stage2|snn_conv_stage|CIN=$C2_CIN COUT=$C2_COUT TM=$TM IMG=0 E=$C2_E ACC_W=$ACC_W MAX_H=$C2_H MAX_W=$C2_W|1|hier"
+  "stage0|snn_conv_stage|CIN=$C0_CIN COUT=$C0_COUT TM=$TM IMG=1 E=$C0_E ACC_W=$ACC0 MAX_H=$C0_H MAX_W=$C0_W|1|hier"
+  "stage1|snn_conv_stage|CIN=$C1_CIN COUT=$C1_COUT TM=$TM IMG=0 E=$C1_E ACC_W=$ACC1 MAX_H=$C1_H MAX_W=$C1_W ACC_DSP=1|1|hier"
+  "stage2|snn_conv_stage|CIN=$C2_CIN COUT=$C2_COUT TM=$TM IMG=0 E=$C2_E ACC_W=$ACC2 MAX_H=$C2_H MAX_W=$C2_W LIF_SERIAL=1 ACC_DSP=1|1|hier"
   "map0|snn_spike_map|WORD_W=$W0 MAX_H=$C0_H MAX_W=$C0_W BANKED=1 INIT=1|1|flat"
   "map1|snn_spike_map|WORD_W=$W1 MAX_H=$C1_H MAX_W=$C1_W BANKED=1 INIT=1|1|flat"
   "map2|snn_spike_map|WORD_W=$W2 MAX_H=$C2_H MAX_W=$C2_W BANKED=1 INIT=1|1|flat"
   "map3|snn_spike_map|WORD_W=$W3 MAX_H=1 MAX_W=$F_HW BANKED=0 INIT=1|1|flat"
   "map4|snn_spike_map|WORD_W=$W4 MAX_H=1 MAX_W=1 BANKED=0 INIT=1|1|flat"
-  "fc|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$F_COUT FCH=$F_FCH TM=$TM ACC_W=$ACC_W OUT=0|1|flat"
-  "out|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$O_COUT FCH=$O_COUT TM=$TM ACC_W=$ACC_W OUT=1|1|flat"
+  "fc|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$F_COUT FCH=$F_FCH TM=$TM ACC_W=$ACCF OUT=0|1|flat"
+  "out|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$O_COUT FCH=$O_COUT TM=$TM ACC_W=$ACCO OUT=1|1|flat"
   # the same at 1/8, 1/4 (and 1/2) of the outputs: Yosys 0.23 takes more
   # than an hour over the fc stage at 128 outputs (docs/rtl-pipeline.md);
   # when fc / out did not run, the table extrapolates their logic in COUT
@@ -73,12 +77,12 @@ blocks=(
   # the weight RAM alone (fc_wram, out_wram)
   "fc_wram|snn_ram|WIDTH=$(( F_FCH * 8 )) DEPTH=$(( F_CIN * F_HW ))|0|flat"
   "out_wram|snn_ram|WIDTH=$(( O_COUT * 8 )) DEPTH=$F_COUT|0|flat"
-  "fc@2|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$(( F_COUT / 2 )) FCH=$(( F_FCH / 2 )) TM=$TM ACC_W=$ACC_W OUT=0|0|flat"
-  "out@2|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 2 )) FCH=$(( O_COUT / 2 )) TM=$TM ACC_W=$ACC_W OUT=1|0|flat"
-  "fc@8|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$(( F_COUT / 8 )) FCH=$(( F_FCH / 8 )) TM=$TM ACC_W=$ACC_W OUT=0|0|flat"
-  "fc@4|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$(( F_COUT / 4 )) FCH=$(( F_FCH / 4 )) TM=$TM ACC_W=$ACC_W OUT=0|0|flat"
-  "out@8|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 8 )) FCH=$(( O_COUT / 8 )) TM=$TM ACC_W=$ACC_W OUT=1|0|flat"
-  "out@4|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 4 )) FCH=$(( O_COUT / 4 )) TM=$TM ACC_W=$ACC_W OUT=1|0|flat"
+  "fc@2|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$(( F_COUT / 2 )) FCH=$(( F_FCH / 2 )) TM=$TM ACC_W=$ACCF OUT=0|0|flat"
+  "out@2|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 2 )) FCH=$(( O_COUT / 2 )) TM=$TM ACC_W=$ACCO OUT=1|0|flat"
+  "fc@8|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$(( F_COUT / 8 )) FCH=$(( F_FCH / 8 )) TM=$TM ACC_W=$ACCF OUT=0|0|flat"
+  "fc@4|snn_fc_stage|CIN=$F_CIN IN_HW=$F_HW COUT=$(( F_COUT / 4 )) FCH=$(( F_FCH / 4 )) TM=$TM ACC_W=$ACCF OUT=0|0|flat"
+  "out@8|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 8 )) FCH=$(( O_COUT / 8 )) TM=$TM ACC_W=$ACCO OUT=1|0|flat"
+  "out@4|snn_fc_stage|CIN=$F_COUT IN_HW=1 COUT=$(( O_COUT / 4 )) FCH=$(( O_COUT / 4 )) TM=$TM ACC_W=$ACCO OUT=1|0|flat"
   "loader|snn_pipe_loader|GA=64 TM=$TM C0_CIN=$C0_CIN C0_COUT=$C0_COUT C0_H=$C0_H C0_W=$C0_W C1_CIN=$C1_CIN C1_COUT=$C1_COUT C1_H=$C1_H C1_W=$C1_W C2_CIN=$C2_CIN C2_COUT=$C2_COUT C2_H=$C2_H C2_W=$C2_W F_CIN=$F_CIN F_HW=$F_HW F_COUT=$F_COUT O_COUT=$O_COUT ROW_W=$ROW_W POL_N=$POL_N|1|flat"
   "fetch|snn_pipe_fetch|GA=64 CIN=$C0_CIN YW=$Y0 XW=$X0|1|flat"
   "record|snn_pipe_record|GA=64 NCLS=$O_COUT NS=5|1|flat"
@@ -143,10 +147,10 @@ for b in "${blocks[@]}"; do
             if [[ $mode == whole ]]; then
                 printf 'read_verilog -sv -DSYNTHESIS %s\n' "$files" > "$ys"
             elif [[ $mode == rest ]]; then
-                printf 'read_verilog -sv -DSYNTHESIS -lib %s\n' "$(only snn_conv_stage snn_conv_engine snn_lif_unit snn_fc_stage snn_pipe_loader)" > "$ys"
-                printf 'read_verilog -sv -DSYNTHESIS %s\n' "$(others snn_conv_stage snn_conv_engine snn_lif_unit snn_fc_stage snn_pipe_loader)" >> "$ys"
+                printf 'read_verilog -sv -DSYNTHESIS -lib %s\n' "$(only snn_conv_stage snn_conv_engine snn_lif_unit snn_fc_stage snn_pipe_loader snn_lif_serial snn_dsp_acc2)" > "$ys"
+                printf 'read_verilog -sv -DSYNTHESIS %s\n' "$(others snn_conv_stage snn_conv_engine snn_lif_unit snn_fc_stage snn_pipe_loader snn_lif_serial snn_dsp_acc2)" >> "$ys"
             else
-                printf 'read_verilog -sv -DSYNTHESIS %s\n' "$(only snn_ram snn_ram_tdp snn_conv_engine snn_lif_unit snn_conv_stage)" > "$ys"
+                printf 'read_verilog -sv -DSYNTHESIS %s\n' "$(only snn_ram snn_ram_tdp snn_dsp_acc2 snn_conv_engine snn_lif_unit snn_lif_serial snn_conv_stage)" > "$ys"
             fi
             [[ -n $sets ]] && printf 'chparam%s %s\n' "$sets" "$top" >> "$ys" ;;
     esac

@@ -50,6 +50,7 @@ module conv_stage_check #(
   parameter int unsigned MAX_H      = 12,
   parameter int unsigned MAX_W      = 12,
   parameter int unsigned OUT_BANKED = 1,     // the output map's layout
+  parameter int unsigned LIF_SERIAL = 0,     // the stage's LIF unit: 1 step-serial
   parameter int unsigned MODELS     = 3,     // model loads
   parameter int unsigned RUNS       = 8,     // runs (one map size each) per model
   parameter string       NAME       = "cfg"
@@ -142,10 +143,10 @@ module conv_stage_check #(
 
   snn_conv_stage #(
     .CIN(CIN), .COUT(COUT), .TM(TM), .IMG(IMG), .E(E), .ACC_W(ACC_W),
-    .MAX_H(MAX_H), .MAX_W(MAX_W)
+    .MAX_H(MAX_H), .MAX_W(MAX_W), .LIF_SERIAL(LIF_SERIAL)
   ) dut (
     .clk_i(clk), .rst_ni(rst_n),
-    .h_i(h), .w_i(w), .hw_i(hw), .cout_i(cout), .t_steps_i(tsteps), .pool_i(pool),
+    .w_i(w), .hw_i(hw), .cout_i(cout), .t_steps_i(tsteps), .pool_i(pool),
     .out_h_i(out_h), .out_w_i(out_w),
     .wl_en_i(wl_en), .wl_row_i(wl_row), .wl_data_i(wl_data),
     .tl_en_i(tl_en), .tl_ch_i(tl_ch), .tl_pix_i(tl_pix), .tl_th_i(tl_th), .tl_pol_i(tl_pol),
@@ -469,15 +470,18 @@ module conv_stage_check #(
   // wait for done_o of image s (started in the cycle before), check counters
   // and cycles; spurious start pulses while busy
   task automatic wait_done(input int s, input int num, input longint c0);
-    longint c, bound, ideal;
+    longint c, bound, ideal, lif_cpp, xtail;
     int hwn;
     bit fin;
     hwn = g_h * g_w;
-    ideal = longint'(hwn);
+    // the LIF unit takes a pixel per cycle, or (serial) per T + 1 cycles
+    lif_cpp = (LIF_SERIAL != 0) ? longint'(img_T[s]) + 1 : 1;
+    xtail   = (LIF_SERIAL != 0) ? longint'(TM) + 4 : 0;
+    ideal = longint'(hwn) * lif_cpp;
     if ((img_work[s] + E - 1) / E > ideal) ideal = (img_work[s] + E - 1) / E;
     // generous: fetch and engine work in sequence, the largest pixel, the
     // LIF / write drain
-    bound = longint'(hwn) + (img_work[s] + E - 1) / E + img_maxk[s] + 4 * TM + 40;
+    bound = ideal + (img_work[s] + E - 1) / E + img_maxk[s] + 4 * TM + 40 + xtail;
     fin = 1'b0;
     while (!fin) begin
       @(negedge clk);
@@ -503,18 +507,18 @@ module conv_stage_check #(
     // is larger (+1/8 where the two meet: the two-slot patch buffer does not
     // hide every run of long pixels), plus the largest pixel and the LIF /
     // write drain
-    if (c > ideal + ideal / 8 + img_maxk[s] + 2 * TM + 24)
+    if (c > ideal + ideal / 8 + img_maxk[s] + 2 * TM + 24 + xtail)
       fail($sformatf("image %0d (%0dx%0d, work %0d, largest pixel %0d, E %0d): %0d cycles, over 9/8 max(hw, work/E) + largest + 2T + 24 = %0d",
-                     num, g_h, g_w, img_work[s], img_maxk[s], E, c, ideal + ideal / 8 + img_maxk[s] + 2 * TM + 24));
+                     num, g_h, g_w, img_work[s], img_maxk[s], E, c, ideal + ideal / 8 + img_maxk[s] + 2 * TM + 24 + xtail));
     if (c > bound)
       fail($sformatf("image %0d (%0dx%0d, work %0d, E %0d): %0d cycles, bound %0d",
                      num, g_h, g_w, img_work[s], E, c, bound));
     // no input events: one patch per cycle, then the drain
     if (img_work[s] == longint'(hwn)) begin
       n_zero_img++;
-      if (c > longint'(hwn) + 2 * TM + 16)
+      if (c > longint'(hwn) * lif_cpp + 2 * TM + 16 + xtail)
         fail($sformatf("image %0d without events (%0dx%0d): %0d cycles, expected <= %0d",
-                       num, g_h, g_w, c, hwn + 2 * TM + 16));
+                       num, g_h, g_w, c, longint'(hwn) * lif_cpp + 2 * TM + 16 + xtail));
     end
     if (real'(c) / real'(ideal) > max_ratio) max_ratio = real'(c) / real'(ideal);
     if (int'(c - ideal) - img_maxk[s] > max_over) max_over = int'(c - ideal) - img_maxk[s];
@@ -718,7 +722,7 @@ module tb_conv_stage;
   logic clk = 1'b0, rst_n = 1'b0;
   always #1 clk = ~clk;
 
-  localparam int K = 6;
+  localparam int K = 8;
   bit     done [K];
   int     images [K], words [K];
   longint cycles [K];
@@ -747,6 +751,13 @@ module tb_conv_stage;
   conv_stage_check #(.CIN(2), .COUT(3), .TM(5), .IMG(0), .E(1), .ACC_W(13), .MAX_H(6), .MAX_W(7),
                      .OUT_BANKED(1), .MODELS(4), .RUNS(30), .NAME("spk2x3e1"))
     u_f (clk, rst_n, done[5], images[5], words[5], cycles[5]);
+  // the step-serial LIF unit: spiking with three engines, and the image stage
+  conv_stage_check #(.CIN(4), .COUT(6), .TM(4), .IMG(0), .E(3), .ACC_W(15), .MAX_H(8), .MAX_W(9),
+                     .OUT_BANKED(1), .LIF_SERIAL(1), .MODELS(4), .RUNS(30), .NAME("spk4x6ser"))
+    u_g (clk, rst_n, done[6], images[6], words[6], cycles[6]);
+  conv_stage_check #(.CIN(1), .COUT(5), .TM(5), .IMG(1), .E(2), .ACC_W(24), .MAX_H(7), .MAX_W(9),
+                     .OUT_BANKED(0), .LIF_SERIAL(1), .MODELS(4), .RUNS(30), .NAME("img1x5ser"))
+    u_h (clk, rst_n, done[7], images[7], words[7], cycles[7]);
 
   initial begin
     #50ms;
@@ -758,7 +769,7 @@ module tb_conv_stage;
     longint nc;
     repeat (4) @(posedge clk);
     #0.5 rst_n = 1'b1;
-    wait (done[0] && done[1] && done[2] && done[3] && done[4] && done[5]);
+    wait (done[0] && done[1] && done[2] && done[3] && done[4] && done[5] && done[6] && done[7]);
     ni = 0;
     nw = 0;
     nc = 0;
@@ -767,7 +778,7 @@ module tb_conv_stage;
       nw += words[k];
       nc += cycles[k];
     end
-    $display("tb_conv_stage: PASS (%0d images, %0d output words, %0d stage cycles, 6 configurations)", ni, nw, nc);
+    $display("tb_conv_stage: PASS (%0d images, %0d output words, %0d stage cycles, 8 configurations)", ni, nw, nc);
     $finish;
   end
 endmodule
