@@ -1,14 +1,20 @@
 /*
- * dev-csim.c - the `csim` device: the HLS kernel (hls/snn_kernel.c) compiled
- * natively and called like the card calls it.
+ * dev-csim.c - the `csim` device: the HLS kernel (hls/snn_kernel.c, the
+ * layer pipeline of the RTL kernel in C) compiled natively and called like
+ * the card calls it.
  *
- * Buffers (bo) are 64-byte aligned host memory standing in for card memory;
- * start() checks the loaded image against the kernel's compile-time capacity
- * (snn_hls_check) and then calls the kernel's top function synchronously
- * with the buffers as its m_axi arguments, so wait() has nothing to wait
- * for. opts.lanes picks one of the kernel builds linked in (hls/csim-lanes*.c,
- * 0 = the default SNN_HLS_LANES). wait() reports the kernel's loop
- * iterations as cycles: the run time at II=1 without memory stalls.
+ * One kernel build per configuration of the layer pipeline (snn_kernel.c:
+ * card, hls/csim-<config>.c: the others); opts.config picks one (`--config
+ * NAME`, default SNN_PIPE_DEFAULT_CONFIG), as for the sim device. Buffers
+ * (bo) are 64-byte aligned host memory standing in for card memory; start()
+ * refuses a network the build's loader would not map onto its stages
+ * (snn_pipe_fit with the build's parameters, the reason in the message), then
+ * calls the kernel's top function synchronously with the buffers as its m_axi
+ * arguments and the flags register (SNN_FLAG_RELOAD after the model buffer
+ * was written: the kernel keeps the model on chip between runs), so wait()
+ * has nothing to wait for. wait() reports the kernel's cycle model
+ * (snn_hls_cycles, docs/hls-kernel.md) as cycles and adds its per-stage
+ * iterations and load cycles to the device's stats.
  *
  * Test hook: MPBN_CSIM_FAULT="image,layer,step,neuron" flips that neuron's
  * bit in the trace written for that image (counted from the first image run
@@ -19,14 +25,13 @@
 
 #include "hls/snn_kernel.h"
 #include "snn-dev-impl.h"
+#include "snn-regmap.h"
 
-extern const snn_hls_variant snn_hls_variant_default, snn_hls_variant_lanes1,
-    snn_hls_variant_lanes2, snn_hls_variant_lanes4, snn_hls_variant_lanes8,
-    snn_hls_variant_lanes32;
+extern const snn_hls_variant snn_hls_variant_card, snn_hls_variant_ci;
 
 const snn_hls_variant *const snn_hls_variants[] = {
-    &snn_hls_variant_default, &snn_hls_variant_lanes1, &snn_hls_variant_lanes2,
-    &snn_hls_variant_lanes4,  &snn_hls_variant_lanes8, &snn_hls_variant_lanes32,
+    &snn_hls_variant_card,
+    &snn_hls_variant_ci,
     NULL,
 };
 
@@ -37,8 +42,8 @@ struct snn_bo {
 
 typedef struct csim_ctx {
     const snn_hls_variant *v;
-    uint64_t cycles; /* loop iterations of the last run */
-    int checked;     /* the loaded image passed snn_hls_check */
+    snn_hls_cycles cyc;  /* the cycle model of the last run */
+    int reload;          /* the model buffer was written since the last run */
     const uint8_t *checked_image;
     uint64_t images_run; /* images run since open (for the fault hook) */
     int fault;           /* MPBN_CSIM_FAULT parsed */
@@ -63,23 +68,31 @@ static void inject_fault(csim_ctx *c, const snn_net *net, uint8_t *trace, uint32
 
 static snn_status csim_open(snn_dev_t *dev)
 {
+    const char *want = dev->opts.config ? dev->opts.config : SNN_PIPE_DEFAULT_CONFIG;
     const snn_hls_variant *v = NULL;
-    char have[64] = "";
+    char have[128] = "";
     for (size_t i = 0; snn_hls_variants[i]; i++) {
         const snn_hls_variant *c = snn_hls_variants[i];
-        if (!v && (dev->opts.lanes == 0 ? i == 0 : c->lanes == dev->opts.lanes)) v = c;
-        if (i > 0) {
-            size_t len = strlen(have);
-            snprintf(have + len, sizeof have - len, "%s%u", len ? "," : "", (unsigned)c->lanes);
-        }
+        if (!v && !strcmp(c->cfg.name, want)) v = c;
+        size_t len = strlen(have);
+        snprintf(have + len, sizeof have - len, "%s%s", len ? ", " : "", c->cfg.name);
     }
     if (!v)
         return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "csim has no kernel build with %u lanes (builds: %s; default %u)",
-                        (unsigned)dev->opts.lanes, have, (unsigned)snn_hls_variants[0]->lanes);
+                        "csim has no kernel build of configuration '%.64s' (builds: %s; "
+                        "hls/csim-<config>.c)",
+                        want, have);
+    /* a build's parameters are those of the configuration table (mk/sim.mk) */
+    const snn_pipe_config *t = snn_pipe_config_find(v->cfg.name);
+    if (t && memcmp(&t->p, &v->cfg.p, sizeof t->p))
+        return snn_fail(SNN_ERR_UNSUPPORTED,
+                        "csim: the kernel build of configuration %s has other parameters than "
+                        "PIPE_PARAMS_%s in mk/sim.mk; update hls/ (snn_kernel.h, csim-%s.c)",
+                        v->cfg.name, v->cfg.name, v->cfg.name);
     csim_ctx *c = snn_calloc(1, sizeof *c);
     if (!c) return SNN_ERR_NOMEM;
     c->v = v;
+    c->reload = 1;
     const char *f = getenv("MPBN_CSIM_FAULT");
     unsigned long long fi;
     unsigned fl, fs, fn;
@@ -125,7 +138,11 @@ static void csim_bo_free(snn_dev_t *dev, snn_bo *bo)
 
 static snn_status csim_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
 {
-    (void)dev;
+    csim_ctx *c = dev->ctx;
+    if (bo == dev->model_bo) { /* a new model: check it again, the kernel loads it again */
+        c->checked_image = NULL;
+        c->reload = 1;
+    }
     if (off > bo->n || n > bo->n - off)
         return snn_fail(SNN_ERR_ARG, "csim: write of %zu bytes at %zu outside a %zu-byte buffer", n,
                         off, bo->n);
@@ -143,14 +160,26 @@ static snn_status csim_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst
     return SNN_OK;
 }
 
+/* The loader's mapping and fit check with this build's parameters: a
+ * network the kernel would answer with pred = -1 records is refused with the
+ * reason. */
+static snn_status csim_fits(const csim_ctx *c, const snn_net *net)
+{
+    if (snn_pipe_fit(net, &c->v->cfg, NULL) == SNN_OK) return SNN_OK;
+    char why[512];
+    snprintf(why, sizeof why, "%s", snn_last_error());
+    return snn_fail(SNN_ERR_UNSUPPORTED,
+                    "the network does not fit the HLS layer-pipeline kernel (--config %s): %s "
+                    "(docs/rtl-pipeline.md, \"Stage mapping\"; PIPE_PARAMS_%s in mk/sim.mk)",
+                    c->v->cfg.name, why, c->v->cfg.name);
+}
+
 static snn_status csim_start(snn_dev_t *dev, const snn_kernel_args *a)
 {
     csim_ctx *c = dev->ctx;
-    /* The capacity check is the load path's: once per loaded image. */
-    if (!c->checked || c->checked_image != dev->image) {
-        snn_status st = c->v->check(&dev->net);
+    if (c->checked_image != dev->image) {
+        snn_status st = csim_fits(c, &dev->net);
         if (st != SNN_OK) return st;
-        c->checked = 1;
         c->checked_image = dev->image;
     }
     const snn_net *net = &dev->net;
@@ -164,8 +193,10 @@ static snn_status csim_start(snn_dev_t *dev, const snn_kernel_args *a)
     SNN_ASSERT(a->results->n >= res * a->n_images);
     SNN_ASSERT(!a->trace || a->trace->n >= trw * a->n_images);
     c->v->kernel((const uint32_t *)a->model->p, a->images->p, (uint32_t *)a->results->p,
-                 a->trace ? (uint32_t *)a->trace->p : NULL, a->n_images);
-    c->cycles = c->v->iterations();
+                 a->trace ? (uint32_t *)a->trace->p : NULL, a->n_images,
+                 c->reload ? SNN_FLAG_RELOAD : 0u);
+    c->reload = 0;
+    c->v->cycles(&c->cyc);
     inject_fault(c, net, a->trace ? a->trace->p : NULL, a->n_images);
     c->images_run += a->n_images;
     return SNN_OK;
@@ -175,14 +206,16 @@ static snn_status csim_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycle
 {
     (void)timeout_ms;
     csim_ctx *c = dev->ctx;
-    *cycles = c->cycles;
-    c->cycles = 0;
+    *cycles = c->cyc.cycles;
+    dev->stats.load_cycles += c->cyc.load_cycles;
+    for (int s = 0; s < SNN_DEV_STAGES; s++) dev->stats.stage_cycles[s] += c->cyc.unit_cycles[1 + s];
+    memset(&c->cyc, 0, sizeof c->cyc);
     return SNN_OK;
 }
 
 const snn_dev_iface snn_dev_csim = {
     .name = "csim",
-    .desc = "the HLS kernel (hls/) compiled natively",
+    .desc = "the HLS kernel (hls/, the layer pipeline in C) compiled natively",
     .open = csim_open,
     .close = csim_close,
     .bo_alloc = csim_bo_alloc,

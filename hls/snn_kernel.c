@@ -1,282 +1,172 @@
 /*
- * snn_kernel.c - the spike-driven accumulate-and-threshold kernel (Vitis HLS C).
+ * snn_kernel.c - the layer-pipeline kernel in Vitis HLS C: the architecture
+ * of the RTL kernel (rtl/snn_kernel.sv, docs/rtl-pipeline.md) with the same
+ * parameters (snn_kernel.h), bit for bit the integer semantics of
+ * docs/numerics.md. Same source for Vitis HLS (synthesis) and gcc (the
+ * `csim` device). Design notes and the cycle model: docs/hls-kernel.md.
  *
- * Runs a batch of images through the whole network described by a deploy
- * image (docs/deploy-image.md) with the integer semantics of
- * docs/numerics.md, bit for bit. Same source for Vitis HLS (synthesis) and
- * gcc (the `csim` device). Design notes: docs/hls-kernel.md.
+ *   model (gmem) --LOAD--> map the layers onto the fixed stages (the RTL
+ *                          loader's rules, include/snn-pipe.h), weights,
+ *                          biases, thresholds + polarity into each stage's
+ *                          memories: once per model, kept between runs
  *
- *   model (gmem) --LOAD--> plan (descriptors) + on-chip memories, once per run:
- *                          wmem  int8  [weight rows][LANES]  fan-out-major, lane-padded
- *                          bmem  int32 [channel rows][LANES]
- *                          thmem int32 / polmem bit [neuron rows][LANES]  (conv/fc)
+ *   per image, #pragma HLS DATAFLOW (ping-pong spike maps between stages):
  *
- *   per image, under DATAFLOW (ping-pong channels between the stages):
+ *   images -> FETCH -> map0 -> conv stage 0 (image, E0 engines) -> map1
+ *          -> conv stage 1 (E1 engines) -> map2 -> conv stage 2 (E2) -> map3
+ *          -> fc stage -> map4 -> out stage -> RECORD -> results
+ *   (trace != 0: one image at a time, then its spike trace from the stages'
+ *    trace buffers)
  *
- *   images ─► FETCH ──pixel events──► COMPUTE ──record──► STORE ─► results
- *   (gmem)    burst the uint8 image,          │                    (gmem)
- *             emit (c,y,x,value) for           └──────────────────► trace (gmem, optional)
- *             every nonzero pixel
+ * A map holds one word per pixel: in_c T-bit spike vectors (bit t = step t;
+ * map0: 8-bit pixels) and a tag, the image it belongs to: a word of another
+ * image reads as zero, so no map is ever cleared. A pool after a conv layer
+ * is folded into that stage's write (OR into (y/2, x/2)); a second pool in a
+ * row, or the conv stages an fc layer skips, run as pass-throughs (an
+ * identity conv: weight 1 at the centre tap from c to c, bias 0, threshold
+ * 0, which fires exactly when its input fired). Counters travel with the
+ * image from stage to stage and go into the record at their layer.
  *
- *   COMPUTE, for one image:
- *
- *     pixel events ─► ACCUMULATE layer 0 (value * w) ─► acc0    (once per image)
- *     for t in 0..T-1:
- *       for l in 0..L-1:
- *                   ┌──────────────── spike-address queue evq[src] ──────────┐
- *                   ▼                                                        │
- *         conv/fc/out: ACCUMULATE: per event, fetch its fan-out weight rows  │
- *                      (LANES output channels per row), add into acc[]       │
- *                      (layer 0: nothing, acc0 is reused every step)         │
- *         conv/fc:     FIRE: per row of LANES neurons: v = (u>>2) + acc + b, │
- *                      fire = pol ? v < th : v > th, u = fire ? 0 : v,       │
- *                      clear acc, append fired addresses ─► evq[dst] ────────┘
- *         pool:        POOL: (c, y/2, x/2) of every event, deduplicated
- *                      by a bitmap ─► evq[dst]
- *         out:         sums += acc + b
- *         trace on:    TRACE: set the bitmap bits of evq[dst], burst it out
- *     pred = argmax(sums), lowest index on ties
- *
- * The work of a step is proportional to its events: ACCUMULATE runs
- * events x taps x ceil(out_c/LANES) cycles (conv) or events x
- * ceil(out_c/LANES) (fc); FIRE runs out_h*out_w*ceil(out_c/LANES) cycles.
- * All arithmetic is exact in int32 (the loader's bound check), so the order
- * of events never changes a result.
- *
- * Memory layout inside the kernel: a neuron (co, y, x) of a layer lives at
- * row (y*out_w + x)*G + co/LANES, lane co%LANES, with G = ceil(out_c/LANES),
- * so the LANES channels of one pixel are read and written together: the
- * memories are reshaped along the lane dimension into one wide word per row
- * (LANES x 8 bits of weights, LANES x 32 bits of membrane, ...), which maps
- * onto URAM/BRAM without wasting width. The spike-address queues are
- * partitioned instead (LANES independent banks), so FIRE can append up to
- * LANES addresses per cycle.
+ * Software only (csim): every unit counts its II=1 iterations per image and
+ * the run's cycles are the pipeline schedule of those counts
+ * (snn_hls_cycles, docs/hls-kernel.md "Cycle model").
  */
 #include "snn_kernel.h"
 
 #include "hls-compat.h"
 
-#define LANES SNN_HLS_LANES
-#define NEURON_ROWS (SNN_HLS_MAX_NEURONS / LANES)
-#define STATE_ROWS (SNN_HLS_MAX_STATE / LANES)
-#define WEIGHT_ROWS (SNN_HLS_MAX_WEIGHTS / LANES)
-#define BIAS_ROWS (SNN_HLS_MAX_BIAS / LANES)
-#define CLASS_ROWS ((SNN_MAX_CLASSES + LANES - 1) / LANES)
-#define BITMAP_WORDS (SNN_HLS_MAX_NEURONS / 32)
-/* Largest result record: 64 sums, pred, 3 x 16 counters, padded to 64 bytes. */
-#define RECORD_WORDS 128
-/* Pool layers' first-spike bitmaps (events counter), all pools together: a
- * pool has at most MAX_NEURONS / 4 outputs (its input is a layer of at most
- * MAX_NEURONS) and at most MAX_LAYERS - 2 layers are pools (not the first,
- * not the last), so this bound is never reached (plan_model checks it). */
-#define PFIRED_WORDS ((SNN_HLS_MAX_LAYERS - 2) * ((SNN_HLS_MAX_NEURONS / 4 + 31) / 32))
+#define TM SNN_HLS_TM
+#define C0_CIN SNN_HLS_C0_CIN
+#define C0_COUT SNN_HLS_C0_COUT
+#define C0_H SNN_HLS_C0_H
+#define C0_W SNN_HLS_C0_W
+#define C1_COUT SNN_HLS_C1_COUT
+#define C1_H SNN_HLS_C1_H
+#define C1_W SNN_HLS_C1_W
+#define C2_COUT SNN_HLS_C2_COUT
+#define C2_H SNN_HLS_C2_H
+#define C2_W SNN_HLS_C2_W
+#define F_HW SNN_HLS_F_HW
+#define F_COUT SNN_HLS_F_COUT
+#define O_COUT SNN_HLS_O_COUT
+#define F_ROWS (C2_COUT * F_HW)
+#define REC_WORDS 128 /* the largest record: 64 sums, pred, 3 x 16 counters, padded */
+#define NONE (-1)
+/* The stages (include/snn-pipe.h, SNN_PIPE_*: not included in synthesis) and
+ * the cycle model's units (the fetch, the stages, the record writer). */
+enum { ST_CONV0, ST_CONV1, ST_CONV2, ST_FC, ST_OUT };
+#define U_FETCH 0
+#define U_STAGE(s) (1 + (s))
+#define U_RECORD 6
+#define N_UNITS 7
 
-/* Trip-count estimates for the reports: the default network
- * (c32,c32,p,c64,p,f128 -> 10, T = 4) on Fashion-MNIST. */
-#define TC_ACC_CONV 120000
-#define TC_ACC_FC 4000
-#define TC_ROWS 2000
-#define TC_EVENTS 4000
+/* A T-bit spike vector (TM <= 16). */
+typedef uint16_t tvec;
 
-/* One event of a spike-address queue: a neuron of the layer's output map
- * (= the next layer's input), or a pixel of the image with its value. */
-typedef struct hls_event {
-    uint16_t c, y, x;
-    uint8_t v; /* 1 for a spike, the pixel value for the encoding layer */
-    uint8_t f; /* 1: the neuron's first spike of the image (a pixel: always) */
-} hls_event;
+/* Per-image counters, by layer; they travel with the image. */
+typedef struct counters {
+    uint32_t spikes[SNN_MAX_LAYERS], synops[SNN_MAX_LAYERS], events[SNN_MAX_LAYERS];
+} counters;
 
-typedef struct hls_layer {
-    uint32_t kind;
-    uint32_t in_c, in_h, in_w, out_c, out_h, out_w;
-    uint32_t n_out;
-    uint32_t groups;   /* G = ceil(out_c / LANES): rows per pixel */
-    uint32_t rows;     /* out_h * out_w * G */
-    uint32_t fan_rows; /* fan-out rows in the image: 9*in_c (conv), in_c*in_h*in_w (fc/out) */
-    uint32_t w_row;    /* first row in wmem (fan row f, group g at w_row + f*G + g) */
-    uint32_t b_row;    /* first row in bmem */
-    uint32_t s_row;    /* first row in umem/thmem/polmem (conv/fc) */
-    uint32_t w_off, b_off, th_off, pol_off; /* byte offsets in the image */
-    uint32_t tr_off;   /* word offset of this layer's bitmap in one step of the trace */
-    uint32_t pf_off;   /* pool: word offset of its first-spike bitmap in pfired */
-} hls_layer;
+/* A conv stage as the loader set it up. */
+typedef struct conv_cfg {
+    int32_t layer;      /* the layer it computes; NONE: a pass-through */
+    int32_t pool_layer; /* the pool folded into its write; NONE: none */
+    uint32_t in_c, out_c, h, w, pool, out_h, out_w, T;
+} conv_cfg;
 
-typedef struct hls_plan {
-    uint32_t err;       /* snn_hls_error */
-    int32_t err_layer;  /* layer of the error, -1 = the image */
-    uint64_t need;      /* size needed by the failing limit */
-    uint32_t n_layers, T, n_classes;
-    uint32_t in_c, in_h, in_w, n_pix;
-    uint32_t tr_step;   /* trace words per step */
-    uint32_t tr_words;  /* trace words per image */
-    uint32_t rec_words; /* result record words (stride / 4) */
-    uint32_t pf_words;  /* words of pfired in use (all pool layers) */
-    hls_layer layer[SNN_HLS_MAX_LAYERS];
-} hls_plan;
+typedef struct fc_cfg {
+    int32_t layer;
+    uint32_t in_c, hw, out_c, T;
+} fc_cfg;
 
-/* ---- on-chip memories ------------------------------------------------------
- * File-scope so that they persist across the stages; partitioned in
- * snn_kernel(). */
-static int8_t wmem[WEIGHT_ROWS][LANES];
-static int32_t bmem[BIAS_ROWS][LANES];
-static int32_t thmem[STATE_ROWS][LANES];
-static uint8_t polmem[STATE_ROWS][LANES];
-static uint8_t fmem[STATE_ROWS][LANES];  /* conv/fc neuron fired at an earlier step (events) */
-static int32_t umem[STATE_ROWS][LANES];  /* membrane u of every conv/fc neuron */
-static int32_t acc[NEURON_ROWS][LANES];  /* accumulator of the current layer */
-static int32_t acc0[NEURON_ROWS][LANES]; /* layer 0's accumulator, reused every step */
-static hls_event evq[2][NEURON_ROWS][LANES]; /* spike-address queues (ping-pong) */
-static uint32_t seen[BITMAP_WORDS];  /* pool: output already emitted this step */
-static uint32_t tbits[BITMAP_WORDS]; /* trace bitmap of one layer and step */
-static uint32_t pfired[PFIRED_WORDS]; /* pool output emitted at an earlier step (events) */
+/* The loaded model: the mapping and the shapes. */
+typedef struct pipe_model {
+    uint32_t fit;                      /* 1: the network runs on this configuration */
+    uint32_t known;                    /* 1: the record layout is known (pred = -1 records) */
+    uint32_t n_layers, T, n_classes, in_c, in_h, in_w;
+    uint32_t rec_words;                /* record stride in words */
+    conv_cfg cs[3];
+    fc_cfg fc, out;
+    int32_t stage_of[SNN_MAX_LAYERS];  /* trace: the stage whose output is layer l */
+    uint32_t pooled[SNN_MAX_LAYERS];   /* trace: layer l is that stage's pooled write */
+    uint32_t tr_off[SNN_MAX_LAYERS];   /* trace: word offset of layer l in one step */
+    uint32_t tr_step;                  /* trace words per step */
+} pipe_model;
+
+static pipe_model M;
+static const uint32_t *loaded_model; /* address of the last load */
+static uint32_t img_seq;             /* images since power-up: the map tags (0: never used) */
 
 #ifndef __SYNTHESIS__
-static uint64_t iters; /* loop iterations of the last run (cycle estimate) */
+_Static_assert(SNN_HLS_UNITS == N_UNITS && U_RECORD == SNN_HLS_U_RECORD && (int)ST_FC == (int)SNN_PIPE_FC,
+               "the units of snn_kernel.h are the kernel's");
+static snn_hls_cycles cyc;           /* the cycle model of the last call */
+static uint64_t img_cycles[N_UNITS]; /* the current image's per-unit iterations */
+#define UNIT_CYCLES(u, n) (img_cycles[(u)] = (n))
+#else
+#define UNIT_CYCLES(u, n) ((void)0)
 #endif
 
-static uint32_t div_up(uint32_t a, uint32_t b)
-{
-    return (a + b - 1) / b;
-}
+/* ---- the conv stages (template instances) ------------------------------------ */
+
+#define CS_ID 0
+#define CS_CIN C0_CIN
+#define CS_COUT C0_COUT
+#define CS_H C0_H
+#define CS_W C0_W
+#define CS_E SNN_HLS_C0_E
+#define CS_IMG 1
+#define CS_IN_T uint8_t
+#define CS_OUT_WORDS (C1_H * C1_W)
+#include "snn_conv_stage.h"
+
+#define CS_ID 1
+#define CS_CIN C0_COUT
+#define CS_COUT C1_COUT
+#define CS_H C1_H
+#define CS_W C1_W
+#define CS_E SNN_HLS_C1_E
+#define CS_IMG 0
+#define CS_IN_T tvec
+#define CS_OUT_WORDS (C2_H * C2_W)
+#include "snn_conv_stage.h"
+
+#define CS_ID 2
+#define CS_CIN C1_COUT
+#define CS_COUT C2_COUT
+#define CS_H C2_H
+#define CS_W C2_W
+#define CS_E SNN_HLS_C2_E
+#define CS_IMG 0
+#define CS_IN_T tvec
+#define CS_OUT_WORDS F_HW
+#include "snn_conv_stage.h"
+
+/* ---- fc and out stage memories ------------------------------------------------- */
+
+static int8_t fw[F_ROWS][F_COUT]; /* row i = c*hw + p (CHW input index) */
+static int32_t fb[F_COUT], fth[F_COUT];
+static uint8_t fpol[F_COUT];
+static tvec f_trb[F_COUT];        /* trace buffer */
+static int8_t ow[F_COUT][O_COUT];
+static int32_t ob[O_COUT];
+
+/* ---- the spike maps (ping-pong in hardware: see docs/hls-kernel.md) ------------ */
+
+static uint8_t map0_v[C0_H * C0_W][C0_CIN];
+static uint32_t map0_tag[C0_H * C0_W];
+static tvec map1_v[C1_H * C1_W][C0_COUT];
+static uint32_t map1_tag[C1_H * C1_W];
+static tvec map2_v[C2_H * C2_W][C1_COUT];
+static uint32_t map2_tag[C2_H * C2_W];
+static tvec map3_v[F_HW][C2_COUT];
+static uint32_t map3_tag[F_HW];
+static tvec map4_v[1][F_COUT];
 
 /* ============================================================================
- * Plan: read the header and descriptors, lay the layers out in the on-chip
- * memories, check every size against the compile-time maxima.
- * ========================================================================== */
-
-static void plan_fail(hls_plan *p, uint32_t err, int32_t layer, uint64_t need)
-{
-    if (p->err != SNN_HLS_OK) return;
-    p->err = err;
-    p->err_layer = layer;
-    p->need = need;
-}
-
-static void plan_model(const uint32_t *m, hls_plan *p)
-{
-    p->err = SNN_HLS_OK;
-    p->err_layer = -1;
-    p->need = 0;
-    p->n_layers = m[4];
-    p->T = m[5];
-    p->in_c = m[6];
-    p->in_h = m[7];
-    p->in_w = m[8];
-    p->n_classes = m[9];
-    p->n_pix = 0;
-    p->tr_step = p->tr_words = p->rec_words = p->pf_words = 0;
-    const uint32_t desc = m[10] / 4u;
-    if (m[0] != SNN_DEPLOY_MAGIC || p->n_layers < 1 || p->n_layers > SNN_HLS_MAX_LAYERS ||
-        p->T < 1 || p->T > SNN_HLS_MAX_T || p->n_classes < 2 ||
-        p->n_classes > SNN_MAX_CLASSES || p->in_c < 1 || p->in_h < 1 || p->in_w < 1 ||
-        p->in_c > 65536 || p->in_h > 65536 || p->in_w > 65536 || desc < 16) {
-        plan_fail(p, SNN_HLS_E_FORMAT, -1, 0);
-        return;
-    }
-    uint64_t pix = (uint64_t)p->in_c * p->in_h * p->in_w;
-    if (pix > SNN_HLS_MAX_NEURONS) {
-        plan_fail(p, SNN_HLS_E_NEURONS, -1, pix);
-        return;
-    }
-    p->n_pix = (uint32_t)pix;
-    p->rec_words = (((p->n_classes + 1u + 3u * p->n_layers) * 4u + 63u) & ~63u) / 4u;
-
-    uint32_t c = p->in_c, h = p->in_h, w = p->in_w;
-    uint64_t w_rows = 0, b_rows = 0, s_rows = 0;
-    uint32_t tr = 0, pf = 0;
-PLAN_LAYERS:
-    for (uint32_t l = 0; l < p->n_layers; l++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=16 avg=7
-        const uint32_t *d = m + desc + 20u * l;
-        hls_layer *ly = &p->layer[l];
-        ly->kind = d[0];
-        ly->in_c = d[1];
-        ly->in_h = d[2];
-        ly->in_w = d[3];
-        ly->out_c = d[4];
-        ly->out_h = d[5];
-        ly->out_w = d[6];
-        ly->w_off = d[8];
-        ly->b_off = d[10];
-        ly->th_off = d[12];
-        ly->pol_off = d[14];
-        int ok = ly->in_c == c && ly->in_h == h && ly->in_w == w && ly->out_c >= 1 &&
-                 ly->out_h >= 1 && ly->out_w >= 1 && ly->out_c <= 65536 &&
-                 ly->out_h <= 65536 && ly->out_w <= 65536;
-        int last = l + 1 == p->n_layers;
-        switch (ly->kind) {
-        case SNN_LAYER_CONV:
-            ok = ok && !last && ly->out_h == h && ly->out_w == w;
-            ly->fan_rows = 9u * c;
-            break;
-        case SNN_LAYER_POOL:
-            ok = ok && !last && ly->out_c == c && ly->out_h == h / 2 && ly->out_w == w / 2;
-            ly->fan_rows = 0;
-            if (ok && l == 0) plan_fail(p, SNN_HLS_E_LAYER0, 0, 0);
-            break;
-        case SNN_LAYER_FC:
-        case SNN_LAYER_OUT:
-            ok = ok && ly->out_h == 1 && ly->out_w == 1 && last == (ly->kind == SNN_LAYER_OUT) &&
-                 (!last || ly->out_c == p->n_classes);
-            ly->fan_rows = c * h * w; /* <= SNN_HLS_MAX_NEURONS: checked as the previous out */
-            break;
-        default:
-            ok = 0;
-            break;
-        }
-        if (!ok) {
-            plan_fail(p, SNN_HLS_E_FORMAT, (int32_t)l, 0);
-            return;
-        }
-        uint64_t n_out = (uint64_t)ly->out_c * ly->out_h * ly->out_w;
-        uint64_t groups = div_up(ly->out_c, LANES);
-        /* Pool keeps no per-neuron memory: only its queue and bitmap, n_out. */
-        uint64_t slots = ly->kind == SNN_LAYER_POOL ? n_out
-                                                    : (uint64_t)ly->out_h * ly->out_w * groups * LANES;
-        if (n_out > SNN_HLS_MAX_NEURONS || slots > SNN_HLS_MAX_NEURONS) {
-            plan_fail(p, SNN_HLS_E_NEURONS, (int32_t)l, slots);
-            return;
-        }
-        ly->n_out = (uint32_t)n_out;
-        ly->groups = (uint32_t)groups;
-        ly->rows = (uint32_t)(slots / LANES);
-        ly->w_row = ly->b_row = ly->s_row = 0;
-        if (ly->kind != SNN_LAYER_POOL) {
-            ly->w_row = (uint32_t)(w_rows < WEIGHT_ROWS ? w_rows : 0);
-            ly->b_row = (uint32_t)(b_rows < BIAS_ROWS ? b_rows : 0);
-            w_rows += (uint64_t)ly->fan_rows * groups;
-            b_rows += groups;
-        }
-        if (ly->kind == SNN_LAYER_CONV || ly->kind == SNN_LAYER_FC) {
-            ly->s_row = (uint32_t)(s_rows < STATE_ROWS ? s_rows : 0);
-            s_rows += ly->rows;
-        }
-        ly->tr_off = tr;
-        if (!last) tr += div_up(ly->n_out, 32);
-        ly->pf_off = 0;
-        if (ly->kind == SNN_LAYER_POOL) {
-            ly->pf_off = pf;
-            pf += div_up(ly->n_out, 32);
-            if (pf > PFIRED_WORDS) { /* cannot happen (see PFIRED_WORDS) */
-                plan_fail(p, SNN_HLS_E_NEURONS, (int32_t)l, n_out);
-                return;
-            }
-        }
-        c = ly->out_c;
-        h = ly->out_h;
-        w = ly->out_w;
-    }
-    if (w_rows > WEIGHT_ROWS) plan_fail(p, SNN_HLS_E_WEIGHTS, -1, w_rows * LANES);
-    if (s_rows > STATE_ROWS) plan_fail(p, SNN_HLS_E_STATE, -1, s_rows * LANES);
-    if (b_rows > BIAS_ROWS) plan_fail(p, SNN_HLS_E_BIAS, -1, b_rows * LANES);
-    p->tr_step = tr;
-    p->tr_words = tr * p->T + p->n_classes;
-    p->pf_words = pf;
-}
-
-/* ============================================================================
- * LOAD: copy weights, biases, thresholds and polarity into the lane-banked
- * memories (padding lanes: weight 0, bias 0, threshold INT32_MAX).
+ * LOAD: the loader's mapping and fit check (rtl/snn_pipe_loader.sv, mirrored
+ * by snn_pipe_fit on the host), then the stage memories.
  * ========================================================================== */
 
 static uint8_t model_byte(const uint32_t *m, uint32_t addr)
@@ -284,589 +174,497 @@ static uint8_t model_byte(const uint32_t *m, uint32_t addr)
     return (uint8_t)(m[addr >> 2] >> (8u * (addr & 3u)));
 }
 
-static void load_layer(const uint32_t *m, const hls_layer *ly)
+static int conv_fits(const conv_cfg *c, uint32_t cin, uint32_t cout, uint32_t h, uint32_t w)
 {
-    const uint32_t G = ly->groups, out_c = ly->out_c;
-    /* Weights: fan row f (one input event's tap), group g, lane j. One byte
-     * per cycle into a row register; the row is written when it is full
-     * (the memories are reshaped: one wide word per row). */
-    int8_t wrow[LANES];
-#pragma HLS ARRAY_PARTITION variable=wrow complete
-    uint32_t f = 0, g = 0, j = 0;
-    const uint32_t n_w = ly->fan_rows * G * LANES;
-LOAD_WEIGHTS:
-    for (uint32_t k = 0; k < n_w; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=0 max=1048576 avg=430000
-#pragma HLS PIPELINE II=1
-        uint32_t co = g * LANES + j;
-        int8_t wv = 0;
-        if (co < out_c) wv = (int8_t)model_byte(m, ly->w_off + f * out_c + co);
-        wrow[j] = wv;
-        if (j == LANES - 1) {
-        LOAD_WEIGHTS_ROW:
-            for (uint32_t jj = 0; jj < LANES; jj++) {
-#pragma HLS UNROLL
-                wmem[ly->w_row + f * G + g][jj] = wrow[jj];
-            }
-        }
-        if (++j == LANES) {
-            j = 0;
-            if (++g == G) {
-                g = 0;
-                f++;
-            }
-        }
-    }
-    SNN_HLS_COUNT(iters, n_w);
-LOAD_BIAS:
-    for (uint32_t r = 0; r < G; r++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=512 avg=4
-    LOAD_BIAS_LANES:
-        for (uint32_t jj = 0; jj < LANES; jj++) {
-#pragma HLS PIPELINE II=1
-            uint32_t co = r * LANES + jj;
-            bmem[ly->b_row + r][jj] = co < out_c ? (int32_t)m[ly->b_off / 4u + co] : 0;
-        }
-    }
-    SNN_HLS_COUNT(iters, G * LANES);
-    if (ly->kind != SNN_LAYER_CONV && ly->kind != SNN_LAYER_FC) return;
-    /* Thresholds and polarity: image order is CHW (n = co*HW + p), kernel
-     * order is row (p*G + g), lane j. */
-    const uint32_t hw = ly->out_h * ly->out_w, n_s = ly->rows * LANES;
-    int32_t trow[LANES];
-    uint8_t prow[LANES];
-#pragma HLS ARRAY_PARTITION variable=trow complete
-#pragma HLS ARRAY_PARTITION variable=prow complete
-    uint32_t p = 0;
-    g = j = 0;
-LOAD_STATE:
-    for (uint32_t k = 0; k < n_s; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=131072 avg=63000
-#pragma HLS PIPELINE II=1
-        uint32_t co = g * LANES + j;
-        int32_t th = INT32_MAX;
-        uint8_t pol = 0;
-        if (co < out_c) {
-            uint32_t n = co * hw + p;
-            th = (int32_t)m[ly->th_off / 4u + n];
-            pol = (uint8_t)((model_byte(m, ly->pol_off + (n >> 3)) >> (n & 7u)) & 1u);
-        }
-        trow[j] = th;
-        prow[j] = pol;
-        if (j == LANES - 1) {
-        LOAD_STATE_ROW:
-            for (uint32_t jj = 0; jj < LANES; jj++) {
-#pragma HLS UNROLL
-                thmem[ly->s_row + p * G + g][jj] = trow[jj];
-                polmem[ly->s_row + p * G + g][jj] = prow[jj];
-            }
-        }
-        if (++j == LANES) {
-            j = 0;
-            if (++g == G) {
-                g = 0;
-                p++;
-            }
-        }
-    }
-    SNN_HLS_COUNT(iters, n_s);
+    return c->in_c >= 1 && c->in_c <= cin && c->out_c >= 1 && c->out_c <= cout && c->h >= 1 &&
+           c->h <= h && c->w >= 1 && c->w <= w;
 }
 
-static void load_model(const uint32_t *m, const hls_plan *p)
+/* Fills M (and returns the load's iterations). */
+static uint64_t map_model(const uint32_t *m)
 {
-LOAD_LAYERS:
-    for (uint32_t l = 0; l < p->n_layers; l++) {
+    M.fit = M.known = 0;
+    M.n_layers = m[4];
+    M.T = m[5];
+    M.in_c = m[6];
+    M.in_h = m[7];
+    M.in_w = m[8];
+    M.n_classes = m[9];
+    const uint32_t desc = m[10] / 4u;
+    if (m[0] != SNN_DEPLOY_MAGIC || M.n_layers < 1 || M.n_layers > SNN_MAX_LAYERS ||
+        M.n_classes < 1 || M.n_classes > SNN_MAX_CLASSES || desc < 16)
+        return 1;
+    M.known = 1;
+    M.rec_words = ((snn_result_words(M.n_classes, M.n_layers) * 4u + 63u) & ~63u) / 4u;
+    int32_t lof[3] = {NONE, NONE, NONE}, pof[3] = {NONE, NONE, NONE};
+    uint32_t ich[3] = {0, 0, 0}, ch[3] = {0, 0, 0}, cw[3] = {0, 0, 0};
+    int32_t fc_layer = NONE, out_layer = NONE;
+    uint32_t ns = 0, bad = 0, tr = 0;
+MAP_LAYERS:
+    for (uint32_t l = 0; l < M.n_layers; l++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=16 avg=7
-        if (p->layer[l].kind != SNN_LAYER_POOL) load_layer(m, &p->layer[l]);
-    }
-}
-
-/* ============================================================================
- * FETCH: burst one image in, emit an event per nonzero pixel, pixel-major
- * (y, x, then c) so that the conv accumulate never revisits a row within a
- * few cycles (see acc_conv).
- * ========================================================================== */
-
-static uint32_t fetch_image(const uint8_t *images, uint32_t img, uint32_t in_c, uint32_t in_h,
-                            uint32_t in_w, hls_event pix[NEURON_ROWS][LANES])
-{
-    SNN_HLS_LOCAL uint8_t buf[SNN_HLS_MAX_NEURONS];
-    const uint32_t hw = in_h * in_w, n = in_c * hw;
-    const uint8_t *src = images + (uint64_t)img * n;
-FETCH_BURST:
-    for (uint32_t k = 0; k < n; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=65536 avg=784
-#pragma HLS PIPELINE II=1
-        buf[k] = src[k];
-    }
-    uint32_t cnt = 0, c = 0, y = 0, x = 0;
-FETCH_EVENTS:
-    for (uint32_t k = 0; k < n; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=65536 avg=784
-#pragma HLS PIPELINE II=1
-        uint8_t v = buf[c * hw + y * in_w + x];
-        if (v) {
-            hls_event e = {(uint16_t)c, (uint16_t)y, (uint16_t)x, v, 1};
-            pix[cnt / LANES][cnt % LANES] = e;
-            cnt++;
-        }
-        if (++c == in_c) {
-            c = 0;
-            if (++x == in_w) {
-                x = 0;
-                y++;
-            }
-        }
-    }
-    SNN_HLS_COUNT(iters, 2u * n);
-    return cnt;
-}
-
-/* ============================================================================
- * ACCUMULATE: each event fetches its fan-out weight rows and adds LANES
- * products per cycle into acc. Returns the synaptic operations performed
- * (docs/numerics.md: synapses reached, padding lanes not counted) and sets
- * *events to the synapses reached by the events flagged as their neuron's
- * first spike of the image (the events counter).
- * ========================================================================== */
-
-static uint32_t group_lanes(const hls_layer *ly, uint32_t g)
-{
-    uint32_t left = ly->out_c - g * LANES;
-    return left < LANES ? left : LANES;
-}
-
-/* Conv: event (c, y, x) reaches outputs (co, y+1-ky, x+1-kx) through
- * W[c][ky][kx][co]. One iteration = one (event, tap, group); taps outside the
- * map are skipped without a write. Iteration order event > ky > kx > group.
- *
- * Why II=1 holds with acc read-modify-written every cycle: two iterations
- * that touch the same row are at least 7 apart. Within an event every
- * (tap, group) is a different row. Events come in non-decreasing y (FETCH
- * and FIRE emit pixel-major, POOL keeps the order of its input), so for
- * event e+1 to reach a row that e reached, its tap must have ky' >= ky; the
- * iteration distance is then 9G + (3(ky'-ky) + (kx'-kx))G >= 9G - 2G = 7G.
- * Events further apart are 9G further still. */
-static uint32_t acc_conv(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev,
-                         uint32_t *events)
-{
-    const uint32_t G = ly->groups, H = ly->out_h, W = ly->out_w;
-    const uint32_t n_it = n_ev * 9u * G;
-    uint32_t synops = 0, first = 0, e = 0, ky = 0, kx = 0, g = 0;
-#ifdef SNN_HLS_CHECK_DISTANCE
-    /* Software check of the DEPENDENCE pragma below: the rows written by the
-     * last 6 iterations (UINT32_MAX = no write). */
-    uint32_t recent[6] = {UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX};
-#endif
-ACC_CONV:
-    for (uint32_t it = 0; it < n_it; it++) {
-#pragma HLS LOOP_TRIPCOUNT min=0 max=9437184 avg=TC_ACC_CONV
-#pragma HLS PIPELINE II=1
-#pragma HLS DEPENDENCE variable=acc type=inter direction=RAW distance=7 dependent=true
-        hls_event ev = src[e / LANES][e % LANES];
-        int32_t yo = (int32_t)ev.y + 1 - (int32_t)ky;
-        int32_t xo = (int32_t)ev.x + 1 - (int32_t)kx;
-        if (yo >= 0 && yo < (int32_t)H && xo >= 0 && xo < (int32_t)W) {
-            uint32_t wr = ly->w_row + ((uint32_t)ev.c * 9u + ky * 3u + kx) * G + g;
-            uint32_t ar = ((uint32_t)yo * W + (uint32_t)xo) * G + g;
-        ACC_CONV_LANES:
-            for (uint32_t j = 0; j < LANES; j++) {
-#pragma HLS UNROLL
-                acc[ar][j] += (int32_t)ev.v * (int32_t)wmem[wr][j];
-            }
-            uint32_t reached = group_lanes(ly, g);
-            synops += reached;
-            if (ev.f) first += reached;
-        }
-#ifdef SNN_HLS_CHECK_DISTANCE
-        {
-            uint32_t row = yo >= 0 && yo < (int32_t)H && xo >= 0 && xo < (int32_t)W
-                               ? ((uint32_t)yo * W + (uint32_t)xo) * G + g
-                               : UINT32_MAX;
-            for (int q = 0; q < 6; q++) SNN_ASSERT(row == UINT32_MAX || recent[q] != row);
-            for (int q = 5; q > 0; q--) recent[q] = recent[q - 1];
-            recent[0] = row;
-        }
-#endif
-        if (++g == G) {
-            g = 0;
-            if (++kx == 3) {
-                kx = 0;
-                if (++ky == 3) {
-                    ky = 0;
-                    e++;
-                }
-            }
-        }
-    }
-    SNN_HLS_COUNT(iters, n_it);
-    *events = first;
-    return synops;
-}
-
-/* FC and output layer: event i reaches every output o through W[i][o].
- * Group-major: for each group of LANES outputs, stream every event's weight
- * row into a register accumulator (no memory dependence), then write acc. */
-static uint32_t acc_fc(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev,
-                       uint32_t *events)
-{
-    const uint32_t G = ly->groups;
-    uint32_t first = 0;
-ACC_FC_GROUPS:
-    for (uint32_t g = 0; g < G; g++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=4096 avg=8
-        int32_t r[LANES];
-#pragma HLS ARRAY_PARTITION variable=r complete
-    ACC_FC_CLEAR:
-        for (uint32_t j = 0; j < LANES; j++) {
-#pragma HLS UNROLL
-            r[j] = 0;
-        }
-    ACC_FC:
-        for (uint32_t e = 0; e < n_ev; e++) {
-#pragma HLS LOOP_TRIPCOUNT min=0 max=65536 avg=TC_ACC_FC
-#pragma HLS PIPELINE II=1
-            hls_event ev = src[e / LANES][e % LANES];
-            uint32_t i = ((uint32_t)ev.c * ly->in_h + ev.y) * ly->in_w + ev.x;
-            uint32_t wr = ly->w_row + i * G + g;
-            if (g == 0 && ev.f) first++;
-        ACC_FC_LANES:
-            for (uint32_t j = 0; j < LANES; j++) {
-#pragma HLS UNROLL
-                r[j] += (int32_t)ev.v * (int32_t)wmem[wr][j];
-            }
-        }
-    ACC_FC_WRITE:
-        for (uint32_t j = 0; j < LANES; j++) {
-#pragma HLS UNROLL
-            acc[g][j] = r[j];
-        }
-    }
-    SNN_HLS_COUNT(iters, (uint64_t)n_ev * G + G);
-    *events = first * ly->out_c;
-    return n_ev * ly->out_c;
-}
-
-static uint32_t accumulate(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_ev,
-                           uint32_t *events)
-{
-    if (ly->kind == SNN_LAYER_CONV) return acc_conv(ly, src, n_ev, events);
-    return acc_fc(ly, src, n_ev, events);
-}
-
-/* Layer 0 accumulates once per image; park its accumulator in acc0. */
-static void keep_acc0(const hls_layer *ly)
-{
-KEEP_ACC0:
-    for (uint32_t r = 0; r < ly->rows; r++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=65536 avg=1568
-#pragma HLS PIPELINE II=1
-    KEEP_ACC0_LANES:
-        for (uint32_t j = 0; j < LANES; j++) {
-#pragma HLS UNROLL
-            acc0[r][j] = acc[r][j];
-            acc[r][j] = 0;
-        }
-    }
-    SNN_HLS_COUNT(iters, ly->rows);
-}
-
-/* ============================================================================
- * FIRE: leak, integrate, compare, reset one row of LANES neurons per cycle and
- * append the fired addresses to the queue, each flagged if it is the neuron's
- * first spike of the image (fmem beside umem, cleared at t = 0 like u).
- * Returns the number of spikes.
- * ========================================================================== */
-
-static uint32_t fire(const hls_layer *ly, uint32_t t, int first, hls_event dst[NEURON_ROWS][LANES])
-{
-    const uint32_t G = ly->groups, W = ly->out_w, out_c = ly->out_c;
-    uint32_t cnt = 0, g = 0, y = 0, x = 0;
-FIRE_ROWS:
-    for (uint32_t r = 0; r < ly->rows; r++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=65536 avg=TC_ROWS
-#pragma HLS PIPELINE II=1
-        hls_event packed[LANES];
-#pragma HLS ARRAY_PARTITION variable=packed complete
-        uint32_t n = 0;
-        const uint32_t sr = ly->s_row + r, br = ly->b_row + g;
-    FIRE_LANES:
-        for (uint32_t j = 0; j < LANES; j++) {
-#pragma HLS UNROLL
-            int32_t a = first ? acc0[r][j] : acc[r][j];
-            if (!first) acc[r][j] = 0;
-            int32_t u = t ? umem[sr][j] : 0; /* u = 0 at t = 0 of every image */
-            int32_t v = (u >> SNN_LEAK_SHIFT) + a + bmem[br][j];
-            int32_t th = thmem[sr][j];
-            uint32_t co = g * LANES + j;
-            int f = co < out_c && (polmem[sr][j] ? v < th : v > th);
-            uint8_t was = t ? fmem[sr][j] : 0; /* fired at an earlier step of this image */
-            umem[sr][j] = f ? 0 : v;
-            fmem[sr][j] = (uint8_t)(was | f);
-            if (f) {
-                hls_event e = {(uint16_t)co, (uint16_t)y, (uint16_t)x, 1, (uint8_t)!was};
-                packed[n] = e;
-                n++;
-            }
-        }
-        /* Append packed[0..n) at cnt: slot cnt+k lives in bank (cnt+k) % LANES,
-         * so every bank takes at most one write per row. */
-    FIRE_BANKS:
-        for (uint32_t b = 0; b < LANES; b++) {
-#pragma HLS UNROLL
-            uint32_t k = (b - cnt) & (LANES - 1u);
-            if (k < n) dst[(cnt + k) / LANES][b] = packed[k];
-        }
-        cnt += n;
-        if (++g == G) {
-            g = 0;
-            if (++x == W) {
-                x = 0;
-                y++;
-            }
-        }
-    }
-    SNN_HLS_COUNT(iters, ly->rows);
-    return cnt;
-}
-
-/* Output layer: sums += acc + b, no leak, no firing. */
-static void integrate_out(const hls_layer *ly, int first, int32_t sums[CLASS_ROWS][LANES])
-{
-OUT_ROWS:
-    for (uint32_t g = 0; g < ly->groups; g++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=64 avg=1
-#pragma HLS PIPELINE II=1
-    OUT_LANES:
-        for (uint32_t j = 0; j < LANES; j++) {
-#pragma HLS UNROLL
-            int32_t a = first ? acc0[g][j] : acc[g][j];
-            if (!first) acc[g][j] = 0;
-            if (g * LANES + j < ly->out_c) sums[g][j] += a + bmem[ly->b_row + g][j];
-        }
-    }
-    SNN_HLS_COUNT(iters, ly->groups);
-}
-
-/* ============================================================================
- * POOL: 2x2 OR of spikes = the set of (c, y/2, x/2); a bitmap drops
- * duplicates, a second pass over the output queue clears it. A second bitmap
- * (the layer's part of pfired, cleared once per image) flags each output's
- * first spike of the image.
- * ========================================================================== */
-
-static uint32_t pool(const hls_layer *ly, hls_event src[NEURON_ROWS][LANES], uint32_t n_in,
-                     hls_event dst[NEURON_ROWS][LANES])
-{
-    const uint32_t H = ly->out_h, W = ly->out_w;
-    uint32_t cnt = 0;
-POOL:
-    for (uint32_t e = 0; e < n_in; e++) {
-#pragma HLS LOOP_TRIPCOUNT min=0 max=65536 avg=TC_EVENTS
-#pragma HLS PIPELINE II=1
-        hls_event ev = src[e / LANES][e % LANES];
-        uint32_t y = ev.y >> 1, x = ev.x >> 1;
-        if (y < H && x < W) {
-            uint32_t n = ((uint32_t)ev.c * H + y) * W + x;
-            uint32_t bit = 1u << (n & 31u);
-            if (!(seen[n >> 5] & bit)) {
-                seen[n >> 5] |= bit;
-                const uint32_t pw = ly->pf_off + (n >> 5);
-                const uint32_t old = pfired[pw];
-                pfired[pw] = old | bit;
-                hls_event o = {ev.c, (uint16_t)y, (uint16_t)x, 1, (uint8_t)!(old & bit)};
-                dst[cnt / LANES][cnt % LANES] = o;
-                cnt++;
-            }
-        }
-    }
-POOL_CLEAR:
-    for (uint32_t e = 0; e < cnt; e++) {
-#pragma HLS LOOP_TRIPCOUNT min=0 max=65536 avg=TC_EVENTS
-#pragma HLS PIPELINE II=1
-        hls_event o = dst[e / LANES][e % LANES];
-        seen[(((uint32_t)o.c * H + o.y) * W + o.x) >> 5] = 0;
-    }
-    SNN_HLS_COUNT(iters, (uint64_t)n_in + cnt);
-    return cnt;
-}
-
-/* ============================================================================
- * TRACE: the layer's output spikes at this step as a CHW bitmap.
- * ========================================================================== */
-
-static void write_trace(const hls_layer *ly, hls_event q[NEURON_ROWS][LANES], uint32_t cnt,
-                        uint32_t *out)
-{
-    const uint32_t H = ly->out_h, W = ly->out_w, words = div_up(ly->n_out, 32);
-TRACE_SET:
-    for (uint32_t e = 0; e < cnt; e++) {
-#pragma HLS LOOP_TRIPCOUNT min=0 max=65536 avg=TC_EVENTS
-#pragma HLS PIPELINE II=1
-        hls_event o = q[e / LANES][e % LANES];
-        uint32_t n = ((uint32_t)o.c * H + o.y) * W + o.x;
-        tbits[n >> 5] |= 1u << (n & 31u);
-    }
-TRACE_BURST:
-    for (uint32_t k = 0; k < words; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=2048 avg=800
-#pragma HLS PIPELINE II=1
-        out[k] = tbits[k];
-        tbits[k] = 0;
-    }
-    SNN_HLS_COUNT(iters, (uint64_t)cnt + words);
-}
-
-/* ============================================================================
- * COMPUTE: one image, step-major (all layers at t, then t+1), like the
- * golden model; the trace is written in the same order.
- * ========================================================================== */
-
-static void compute_image(hls_event pix[NEURON_ROWS][LANES], uint32_t n_pix_ev, const hls_plan *p,
-                          uint32_t *trace, uint32_t img, uint32_t rec[RECORD_WORDS])
-{
-    uint32_t spikes[SNN_HLS_MAX_LAYERS], synops[SNN_HLS_MAX_LAYERS], events[SNN_HLS_MAX_LAYERS];
-    int32_t sums[CLASS_ROWS][LANES];
-#pragma HLS ARRAY_PARTITION variable=sums dim=2 complete
-COMPUTE_INIT:
-    for (uint32_t l = 0; l < SNN_HLS_MAX_LAYERS; l++) {
-#pragma HLS UNROLL
-        spikes[l] = synops[l] = events[l] = 0;
-    }
-    /* the pools' first-spike bitmaps start empty for every image */
-COMPUTE_PFIRED:
-    for (uint32_t k = 0; k < p->pf_words; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=0 max=7168 avg=294
-#pragma HLS PIPELINE II=1
-        pfired[k] = 0;
-    }
-    SNN_HLS_COUNT(iters, p->pf_words);
-COMPUTE_SUMS:
-    for (uint32_t g = 0; g < CLASS_ROWS; g++) {
-#pragma HLS PIPELINE II=1
-    COMPUTE_SUMS_LANES:
-        for (uint32_t j = 0; j < LANES; j++) sums[g][j] = 0;
-    }
-    uint32_t *tr = trace ? trace + (uint64_t)img * p->tr_words : 0;
-
-    /* Encoding layer: the image is the same at every step. */
-    synops[0] = accumulate(&p->layer[0], pix, n_pix_ev, &events[0]);
-    keep_acc0(&p->layer[0]);
-
-STEPS:
-    for (uint32_t t = 0; t < p->T; t++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=16 avg=4
-        uint32_t n_ev = 0;
-    LAYERS:
-        for (uint32_t l = 0; l < p->n_layers; l++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=16 avg=7
-            const hls_layer *ly = &p->layer[l];
-            const uint32_t dst = l & 1u, src = dst ^ 1u;
-            uint32_t n_out = 0;
-            if (ly->kind == SNN_LAYER_POOL) {
-                n_out = pool(ly, evq[src], n_ev, evq[dst]);
+        const uint32_t *d = m + desc + 20u * l;
+        const uint32_t kind = d[0];
+        M.stage_of[l] = NONE;
+        M.pooled[l] = 0;
+        M.tr_off[l] = tr;
+        if (l + 1 < M.n_layers) tr += (d[4] * d[5] * d[6] + 31u) / 32u;
+        if (out_layer != NONE) bad = 1;
+        if (kind == SNN_LAYER_CONV) {
+            if (fc_layer != NONE || ns == 3) {
+                bad = 1;
             } else {
-                if (l > 0) {
-                    uint32_t ev = 0;
-                    synops[l] += accumulate(ly, evq[src], n_ev, &ev);
-                    events[l] += ev;
-                }
-                if (ly->kind == SNN_LAYER_OUT)
-                    integrate_out(ly, l == 0, sums);
-                else
-                    n_out = fire(ly, t, l == 0, evq[dst]);
+                lof[ns] = (int32_t)l;
+                ch[ns] = d[2];
+                cw[ns] = d[3];
+                M.stage_of[l] = (int32_t)ns;
+                ns++;
             }
-            spikes[l] += n_out;
-            if (tr && l + 1 < p->n_layers)
-                write_trace(ly, evq[dst], n_out, tr + t * p->tr_step + ly->tr_off);
-            n_ev = n_out;
+        } else if (kind == SNN_LAYER_POOL) {
+            if (l == 0 || fc_layer != NONE || ns == 0) {
+                bad = 1;
+            } else if (pof[ns - 1] == NONE) {
+                pof[ns - 1] = (int32_t)l;
+                M.stage_of[l] = (int32_t)ns - 1;
+                M.pooled[l] = 1;
+            } else if (ns == 3) {
+                bad = 1;
+            } else {
+                ich[ns] = d[1];
+                ch[ns] = d[2];
+                cw[ns] = d[3];
+                pof[ns] = (int32_t)l;
+                M.stage_of[l] = (int32_t)ns;
+                M.pooled[l] = 1;
+                ns++;
+            }
+        } else if (kind == SNN_LAYER_FC) {
+            if (l == 0 || fc_layer != NONE || ns == 0) {
+                bad = 1;
+            } else {
+                fc_layer = (int32_t)l;
+                for (uint32_t s = ns; s < 3; s++) {
+                    ich[s] = d[1];
+                    ch[s] = d[2];
+                    cw[s] = d[3];
+                }
+                ns = 3;
+                M.stage_of[l] = ST_FC;
+            }
+        } else {
+            if (fc_layer == NONE || (int32_t)l != fc_layer + 1) bad = 1;
+            out_layer = (int32_t)l;
         }
     }
-
-    /* Arg-max, lowest index on ties; the record. */
-    int32_t best = 0;
-    int32_t best_sum = sums[0][0];
-    const uint32_t nc = p->n_classes, nl = p->n_layers;
-RECORD:
-    for (uint32_t k = 0; k < RECORD_WORDS; k++) {
-#pragma HLS PIPELINE II=1
-        uint32_t wv = 0;
-        if (k < nc) {
-            int32_t s = sums[k / LANES][k % LANES];
-            if (s > best_sum) {
-                best_sum = s;
-                best = (int32_t)k;
-            }
-            wv = (uint32_t)s;
-            if (tr) tr[p->T * p->tr_step + k] = wv;
-        } else if (k == nc) {
-            wv = (uint32_t)best;
-        } else if (k < nc + 1u + nl) {
-            wv = spikes[k - nc - 1u];
-        } else if (k < nc + 1u + 2u * nl) {
-            wv = synops[k - nc - 1u - nl];
-        } else if (k < nc + 1u + 3u * nl) {
-            wv = events[k - nc - 1u - 2u * nl];
+    M.tr_step = tr;
+    if (bad || fc_layer == NONE || out_layer == NONE || lof[0] != 0 || M.T < 1 || M.T > TM ||
+        M.n_classes > O_COUT)
+        return 1 + M.n_layers;
+    for (uint32_t s = 0; s < 3; s++) {
+        conv_cfg *c = &M.cs[s];
+        c->layer = lof[s];
+        c->pool_layer = pof[s];
+        if (lof[s] != NONE) {
+            const uint32_t *d = m + desc + 20u * (uint32_t)lof[s];
+            c->in_c = d[1];
+            c->out_c = d[4];
+        } else {
+            c->in_c = c->out_c = ich[s];
         }
+        c->h = ch[s];
+        c->w = cw[s];
+        c->pool = pof[s] != NONE;
+        c->out_h = c->pool ? c->h / 2 : c->h;
+        c->out_w = c->pool ? c->w / 2 : c->w;
+        c->T = M.T;
+    }
+    const uint32_t *fd = m + desc + 20u * (uint32_t)fc_layer;
+    const uint32_t *od = m + desc + 20u * (uint32_t)out_layer;
+    M.fc = (fc_cfg){fc_layer, fd[1], fd[2] * fd[3], fd[4], M.T};
+    M.out = (fc_cfg){out_layer, od[1], 1, od[4], M.T};
+    if (!conv_fits(&M.cs[0], C0_CIN, C0_COUT, C0_H, C0_W) ||
+        !conv_fits(&M.cs[1], C0_COUT, C1_COUT, C1_H, C1_W) ||
+        !conv_fits(&M.cs[2], C1_COUT, C2_COUT, C2_H, C2_W) || M.fc.in_c > C2_COUT ||
+        M.fc.hw > F_HW || M.fc.out_c > F_COUT || M.out.in_c != M.fc.out_c ||
+        M.out.out_c != M.n_classes)
+        return 1 + M.n_layers;
+    M.fit = 1;
+    return 1 + M.n_layers;
+}
+
+/* Weights, biases, thresholds and polarity of conv stage s (one element per
+ * iteration: the load's II=1 count). */
+static uint64_t load_conv(const uint32_t *m, uint32_t s)
+{
+    const conv_cfg *c = &M.cs[s];
+    const uint32_t desc = m[10] / 4u, rows = 9u * c->in_c, hw = c->h * c->w;
+    const uint32_t *d = c->layer != NONE ? m + desc + 20u * (uint32_t)c->layer : 0;
+LOAD_CONV_W:
+    for (uint32_t r = 0; r < rows; r++) {
+#pragma HLS LOOP_TRIPCOUNT min=9 max=576 avg=288
+        for (uint32_t co = 0; co < c->out_c; co++) {
+#pragma HLS PIPELINE II=1
+            int8_t v = d ? (int8_t)model_byte(m, d[8] + r * c->out_c + co)
+                         : (int8_t)(r == co * 9u + 4u); /* identity: centre tap, c -> c */
+            if (s == 0) cs_load_w_0(r, co, v);
+            else if (s == 1) cs_load_w_1(r, co, v);
+            else cs_load_w_2(r, co, v);
+        }
+    }
+LOAD_CONV_B:
+    for (uint32_t co = 0; co < c->out_c; co++) {
+#pragma HLS PIPELINE II=1
+        int32_t b = d ? (int32_t)m[d[10] / 4u + co] : 0;
+        if (s == 0) cs_b_0[co] = b;
+        else if (s == 1) cs_b_1[co] = b;
+        else cs_b_2[co] = b;
+    }
+LOAD_CONV_TH:
+    for (uint32_t n = 0; n < c->out_c * hw; n++) { /* image order: n = co*hw + pixel */
+#pragma HLS PIPELINE II=1
+        const uint32_t co = n / hw, p = n % hw;
+        int32_t th = d ? (int32_t)m[d[12] / 4u + n] : 0;
+        uint8_t pol = d ? (uint8_t)((model_byte(m, d[14] + (n >> 3)) >> (n & 7u)) & 1u) : 0;
+        if (s == 0) cs_load_th_0(p, co, th, pol);
+        else if (s == 1) cs_load_th_1(p, co, th, pol);
+        else cs_load_th_2(p, co, th, pol);
+    }
+    /* a weight row per cycle (the row register fills from a 64-byte beat),
+     * one bias and one threshold per cycle */
+    return (uint64_t)rows + c->out_c + (uint64_t)c->out_c * hw;
+}
+
+static uint64_t load_fc(const uint32_t *m)
+{
+    const uint32_t desc = m[10] / 4u;
+    const uint32_t *d = m + desc + 20u * (uint32_t)M.fc.layer;
+    const uint32_t rows = M.fc.in_c * M.fc.hw, oc = M.fc.out_c;
+LOAD_FC_W:
+    for (uint32_t r = 0; r < rows; r++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=3136 avg=3136
+        for (uint32_t o = 0; o < oc; o++) {
+#pragma HLS PIPELINE II=1
+            fw[r][o] = (int8_t)model_byte(m, d[8] + r * oc + o);
+        }
+    }
+LOAD_FC_STATE:
+    for (uint32_t o = 0; o < oc; o++) {
+#pragma HLS PIPELINE II=1
+        fb[o] = (int32_t)m[d[10] / 4u + o];
+        fth[o] = (int32_t)m[d[12] / 4u + o];
+        fpol[o] = (uint8_t)((model_byte(m, d[14] + (o >> 3)) >> (o & 7u)) & 1u);
+    }
+    const uint32_t *od = m + desc + 20u * (uint32_t)M.out.layer;
+    const uint32_t K = M.out.out_c;
+LOAD_OUT_W:
+    for (uint32_t r = 0; r < M.out.in_c; r++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=128 avg=128
+        for (uint32_t k = 0; k < K; k++) {
+#pragma HLS PIPELINE II=1
+            ow[r][k] = (int8_t)model_byte(m, od[8] + r * K + k);
+        }
+    }
+LOAD_OUT_B:
+    for (uint32_t k = 0; k < K; k++) {
+#pragma HLS PIPELINE II=1
+        ob[k] = (int32_t)m[od[10] / 4u + k];
+    }
+    return (uint64_t)rows + oc + M.out.in_c + K;
+}
+
+/* ============================================================================
+ * FETCH: one uint8 CHW image into map 0, a byte per cycle (OR into the word;
+ * the tag makes the first byte of a word start from zero).
+ * ========================================================================== */
+
+static void fetch_image(const uint8_t *images, uint32_t img, uint32_t s)
+{
+    const uint32_t hw = M.in_h * M.in_w, n = M.in_c * hw;
+    const uint8_t *src = images + (uint64_t)img * n;
+FETCH:
+    for (uint32_t k = 0; k < n; k++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=2352 avg=784
+#pragma HLS PIPELINE II=1
+        const uint32_t c = k / hw, p = k % hw;
+        if (map0_tag[p] != s) {
+            map0_tag[p] = s;
+            for (uint32_t cc = 0; cc < C0_CIN; cc++) map0_v[p][cc] = 0;
+        }
+        map0_v[p][c] = src[k];
+    }
+    UNIT_CYCLES(U_FETCH, n);
+}
+
+/* ============================================================================
+ * FC and OUT: a scanner reads the input map word by word (one word per input
+ * pixel) and issues one firing input per cycle (a word costs max(1, firing
+ * inputs) + 1 cycles, as rtl/snn_fc_stage.sv); its weight row is added into
+ * acc[t][o] for every set step, all outputs at once.
+ * ========================================================================== */
+
+static void fc_stage(uint32_t s, uint32_t trace_on, tvec in_v[F_HW][C2_COUT], uint32_t in_tag[F_HW],
+                     tvec out_v[1][F_COUT], const counters *cin, counters *cout)
+{
+    int32_t acc[TM][F_COUT];
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+    const uint32_t hw = M.fc.hw, in_c = M.fc.in_c, oc = M.fc.out_c, T = M.fc.T;
+    uint32_t issued = 0, setbits = 0, spikes = 0;
+    uint64_t cycles = 0;
+    for (uint32_t t = 0; t < TM; t++)
+        for (uint32_t o = 0; o < F_COUT; o++) acc[t][o] = 0;
+FC_SCAN:
+    for (uint32_t p = 0; p < hw; p++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=256 avg=49
+        const int valid = in_tag[p] == s;
+        uint32_t nz = 0;
+    FC_ISSUE:
+        for (uint32_t c = 0; c < in_c; c++) {
+#pragma HLS PIPELINE II=1
+            const tvec v = valid ? in_v[p][c] : 0;
+            if (!v) continue;
+            const int8_t *wr = fw[c * hw + p];
+            for (uint32_t t = 0; t < T; t++)
+                if ((v >> t) & 1u)
+                    for (uint32_t o = 0; o < oc; o++) acc[t][o] += wr[o];
+            nz++;
+            setbits += (uint32_t)__builtin_popcount(v);
+        }
+        issued += nz;
+        cycles += (nz ? nz : 1u) + 1u;
+    }
+FC_LIF:
+    for (uint32_t o = 0; o < oc; o++) {
+#pragma HLS UNROLL
+        int32_t u = 0;
+        tvec bits = 0;
+        for (uint32_t t = 0; t < T; t++) {
+            const int32_t v = (u >> 2) + acc[t][o] + fb[o];
+            const int fire = fpol[o] ? v < fth[o] : v > fth[o];
+            u = fire ? 0 : v;
+            bits = (tvec)(bits | ((tvec)fire << t));
+        }
+        out_v[0][o] = bits;
+        spikes += (uint32_t)__builtin_popcount(bits);
+        if (trace_on) f_trb[o] = bits;
+    }
+    *cout = *cin;
+    cout->spikes[M.fc.layer] += spikes;
+    cout->synops[M.fc.layer] += setbits * oc;
+    cout->events[M.fc.layer] += issued * oc;
+    /* drain (the last add), the LIF one step per cycle, done */
+    UNIT_CYCLES(U_STAGE(ST_FC), cycles + 1 + T + 1);
+    (void)cycles;
+}
+
+static void out_stage(tvec in_v[1][F_COUT], const counters *cin, uint32_t rec[REC_WORDS])
+{
+    int32_t acc[TM][O_COUT];
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=0
+    const uint32_t in_c = M.out.in_c, K = M.out.out_c, T = M.out.T, L = M.n_layers;
+    uint32_t issued = 0, setbits = 0;
+    for (uint32_t t = 0; t < TM; t++)
+        for (uint32_t k = 0; k < O_COUT; k++) acc[t][k] = 0;
+OUT_ISSUE:
+    for (uint32_t c = 0; c < in_c; c++) {
+#pragma HLS PIPELINE II=1
+        const tvec v = in_v[0][c];
+        if (!v) continue;
+        for (uint32_t t = 0; t < T; t++)
+            if ((v >> t) & 1u)
+                for (uint32_t k = 0; k < K; k++) acc[t][k] += ow[c][k];
+        issued++;
+        setbits += (uint32_t)__builtin_popcount(v);
+    }
+    counters ct = *cin;
+    ct.synops[M.out.layer] += setbits * K;
+    ct.events[M.out.layer] += issued * K;
+    int32_t sums[O_COUT];
+#pragma HLS ARRAY_PARTITION variable=sums complete
+OUT_SUM:
+    for (uint32_t k = 0; k < K; k++) {
+#pragma HLS UNROLL
+        int32_t sm = (int32_t)T * ob[k];
+        for (uint32_t t = 0; t < T; t++) sm += acc[t][k];
+        sums[k] = sm;
+    }
+    uint32_t best = 0;
+OUT_ARGMAX:
+    for (uint32_t k = 1; k < K; k++) {
+#pragma HLS PIPELINE II=1
+        if (sums[k] > sums[best]) best = k;
+    }
+RECORD_FORM:
+    for (uint32_t k = 0; k < REC_WORDS; k++) {
+#pragma HLS UNROLL
+        uint32_t wv = 0;
+        if (k < K) wv = (uint32_t)sums[k];
+        else if (k == K) wv = best;
+        else if (k < K + 1u + L) wv = ct.spikes[k - K - 1u];
+        else if (k < K + 1u + 2u * L) wv = ct.synops[k - K - 1u - L];
+        else if (k < K + 1u + 3u * L) wv = ct.events[k - K - 1u - 2u * L];
         rec[k] = wv;
     }
-    SNN_HLS_COUNT(iters, RECORD_WORDS);
+    /* one word, its firing inputs; drain; T sums; the arg-max scan; done */
+    UNIT_CYCLES(U_STAGE(ST_OUT), (issued ? issued : 1u) + 1u + 1u + T + K + 1u);
 }
 
-/* ============================================================================
- * STORE and the per-image dataflow region.
- * ========================================================================== */
-
-static void store_result(uint32_t *results, uint32_t img, uint32_t rec_words,
-                         const uint32_t rec[RECORD_WORDS])
+static void store_record(uint32_t *results, uint32_t img, const uint32_t rec[REC_WORDS])
 {
-    uint32_t *dst = results + (uint64_t)img * rec_words;
+    uint32_t *dst = results + (uint64_t)img * M.rec_words;
 STORE:
-    for (uint32_t k = 0; k < rec_words; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=16 max=128 avg=32
+    for (uint32_t k = 0; k < M.rec_words; k++) {
+#pragma HLS LOOP_TRIPCOUNT min=16 max=128 avg=48
 #pragma HLS PIPELINE II=1
         dst[k] = rec[k];
     }
-    SNN_HLS_COUNT(iters, rec_words);
+    UNIT_CYCLES(U_RECORD, M.rec_words);
 }
 
-/* The dataflow region: three processes, scalars in, arrays between them
- * (canonical form: no computation in the region itself). */
-static void run_image(const uint8_t *images, uint32_t *results, uint32_t *trace, uint32_t img,
-                      uint32_t in_c, uint32_t in_h, uint32_t in_w, uint32_t rec_words,
-                      const hls_plan *p)
+/* ============================================================================
+ * One image through the pipeline: the dataflow region. Its processes
+ * communicate only through the maps and the counters (single producer,
+ * single consumer each); successive calls overlap in hardware.
+ * ========================================================================== */
+
+static void run_image(const uint8_t *images, uint32_t *results, uint32_t img, uint32_t s,
+                      uint32_t trace_on)
 {
 #pragma HLS DATAFLOW
-    SNN_HLS_LOCAL hls_event pix[NEURON_ROWS][LANES];
-#pragma HLS ARRAY_PARTITION variable=pix dim=2 complete
-    uint32_t rec[RECORD_WORDS];
-    uint32_t n = fetch_image(images, img, in_c, in_h, in_w, pix);
-    compute_image(pix, n, p, trace, img, rec);
-    store_result(results, img, rec_words, rec);
+    counters c0, c1, c2, c3, c4;
+    uint32_t rec[REC_WORDS];
+    uint64_t k0 = 0, k1 = 0, k2 = 0;
+    counters none;
+INIT_COUNTERS:
+    for (uint32_t l = 0; l < SNN_MAX_LAYERS; l++) {
+#pragma HLS UNROLL
+        none.spikes[l] = none.synops[l] = none.events[l] = 0;
+    }
+    fetch_image(images, img, s);
+    conv_stage_0(&M.cs[0], s, trace_on, map0_v, map0_tag, map1_v, map1_tag, &none, &c0, &k0);
+    conv_stage_1(&M.cs[1], s, trace_on, map1_v, map1_tag, map2_v, map2_tag, &c0, &c1, &k1);
+    conv_stage_2(&M.cs[2], s, trace_on, map2_v, map2_tag, map3_v, map3_tag, &c1, &c2, &k2);
+    fc_stage(s, trace_on, map3_v, map3_tag, map4_v, &c2, &c3);
+    c4 = c3;
+    out_stage(map4_v, &c4, rec);
+    store_record(results, img, rec);
+    UNIT_CYCLES(U_STAGE(ST_CONV0), k0);
+    UNIT_CYCLES(U_STAGE(ST_CONV1), k1);
+    UNIT_CYCLES(U_STAGE(ST_CONV2), k2);
 }
 
-/* An image the kernel cannot hold: pred = -1 in every record it can place. */
-static void refuse(uint32_t *results, const hls_plan *p, uint32_t n_images)
+/* ============================================================================
+ * TRACE (trace mode, after each image): every layer's spikes at every step
+ * from the stages' trace buffers (a pool: the OR of its 2x2 window of the
+ * stage's unpooled output), then the sums.
+ * ========================================================================== */
+
+static uint32_t trace_bit(uint32_t st, uint32_t pix, uint32_t c, uint32_t t)
 {
-    if (p->err == SNN_HLS_E_FORMAT || !p->rec_words) return; /* record layout unknown */
+    tvec v = st == 0 ? cs_trb_0[pix][c] : st == 1 ? cs_trb_1[pix][c] : cs_trb_2[pix][c];
+    return (v >> t) & 1u;
+}
+
+static void write_trace(uint32_t *trace, uint32_t img, const uint32_t *results)
+{
+    const uint32_t words = M.tr_step * M.T + M.n_classes;
+    uint32_t *tr = trace + (uint64_t)img * words;
+TRACE_STEPS:
+    for (uint32_t t = 0; t < M.T; t++) {
+    TRACE_LAYERS:
+        for (uint32_t l = 0; l + 1 < M.n_layers; l++) {
+            const int32_t st = M.stage_of[l];
+            uint32_t *dst = tr + t * M.tr_step + M.tr_off[l];
+            uint32_t n_out, C, H, W;
+            if (st == ST_FC) {
+                C = M.fc.out_c, H = W = 1;
+            } else {
+                const conv_cfg *c = &M.cs[st];
+                C = c->out_c;
+                H = M.pooled[l] ? c->out_h : c->h;
+                W = M.pooled[l] ? c->out_w : c->w;
+            }
+            n_out = C * H * W;
+            uint32_t word = 0;
+        TRACE_BITS:
+            for (uint32_t n = 0; n < n_out; n++) {
+#pragma HLS PIPELINE II=1
+                const uint32_t c = n / (H * W), y = (n / W) % H, x = n % W;
+                uint32_t b;
+                if (st == ST_FC) {
+                    b = (f_trb[c] >> t) & 1u;
+                } else if (!M.pooled[l]) {
+                    b = trace_bit((uint32_t)st, y * M.cs[st].w + x, c, t);
+                } else {
+                    const uint32_t w = M.cs[st].w;
+                    b = trace_bit((uint32_t)st, (2 * y) * w + 2 * x, c, t) |
+                        trace_bit((uint32_t)st, (2 * y) * w + 2 * x + 1, c, t) |
+                        trace_bit((uint32_t)st, (2 * y + 1) * w + 2 * x, c, t) |
+                        trace_bit((uint32_t)st, (2 * y + 1) * w + 2 * x + 1, c, t);
+                }
+                word |= b << (n & 31u);
+                if ((n & 31u) == 31u || n + 1 == n_out) {
+                    dst[n >> 5] = word;
+                    word = 0;
+                }
+            }
+        }
+    }
+TRACE_SUMS:
+    for (uint32_t k = 0; k < M.n_classes; k++)
+        tr[M.tr_step * M.T + k] = results[(uint64_t)img * M.rec_words + k];
+}
+
+/* A network the kernel does not hold: pred = -1 in every record it can place. */
+static void refuse(uint32_t *results, uint32_t n_images)
+{
+    if (!M.known) return; /* record layout unknown */
 REFUSE:
     for (uint32_t i = 0; i < n_images; i++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=256 avg=256
-    REFUSE_WORDS:
-        for (uint32_t k = 0; k < p->rec_words; k++) {
-#pragma HLS LOOP_TRIPCOUNT min=16 max=128 avg=32
+        for (uint32_t k = 0; k < M.rec_words; k++) {
 #pragma HLS PIPELINE II=1
-            results[(uint64_t)i * p->rec_words + k] = k == p->n_classes ? 0xFFFFFFFFu : 0u;
+            results[(uint64_t)i * M.rec_words + k] = k == M.n_classes ? 0xFFFFFFFFu : 0u;
         }
     }
 }
+
+#ifndef __SYNTHESIS__
+/* The pipeline schedule of one image (software): unit u may start image i
+ * when it finished i - 1, its input map half holds i (the producer finished
+ * it and the write committed) and its output half is free (the consumer
+ * finished i - 2), as rtl/snn_kernel.sv's scheduler. */
+#define SCHED_GO 1     /* the start pulse is registered */
+#define SCHED_RESTART 2 /* a unit's own finish: its busy bit clears, then the start pulse */
+#define SCHED_COMMIT 5 /* a written half is full four cycles after the producer's finish,
+                          then the consumer's start pulse */
+static uint64_t fin[SNN_HLS_UNITS][2]; /* finish of images i-1 (i&1^1) and i-2 (i&1) */
+
+static void schedule_image(uint32_t i, uint32_t trace_words)
+{
+    uint64_t prev_fin[SNN_HLS_UNITS];
+    for (uint32_t u = 0; u < SNN_HLS_UNITS; u++) prev_fin[u] = fin[u][i & 1u];
+    for (uint32_t u = 0; u < SNN_HLS_UNITS; u++) {
+        uint64_t st = i ? fin[u][(i & 1u) ^ 1u] + SCHED_RESTART : SCHED_GO;
+        if (u > 0 && fin[u - 1][i & 1u] + SCHED_COMMIT > st) st = fin[u - 1][i & 1u] + SCHED_COMMIT;
+        if (i >= 2 && u + 1 < SNN_HLS_UNITS && prev_fin[u + 1] + SCHED_RESTART > st)
+            st = prev_fin[u + 1] + SCHED_RESTART;
+        /* trace mode: an image enters when the one before it is traced (a word per cycle) */
+        if (u == 0 && i && trace_words && fin[U_RECORD][(i & 1u) ^ 1u] + trace_words > st)
+            st = fin[U_RECORD][(i & 1u) ^ 1u] + trace_words;
+        fin[u][i & 1u] = st + img_cycles[u];
+        cyc.unit_cycles[u] += img_cycles[u];
+    }
+    if (i == 0) cyc.first_image_cycles = fin[U_RECORD][0];
+    cyc.cycles = fin[U_RECORD][i & 1u] + trace_words;
+    cyc.images = i + 1;
+}
+#endif
 
 /* ============================================================================
  * Top function.
  * ========================================================================== */
 
 void snn_kernel(const uint32_t *model, const uint8_t *images, uint32_t *results, uint32_t *trace,
-                uint32_t n_images)
+                uint32_t n_images, uint32_t flags)
 {
 #pragma HLS INTERFACE m_axi port=model offset=slave bundle=gmem depth=262144 max_widen_bitwidth=512
 #pragma HLS INTERFACE m_axi port=images offset=slave bundle=gmem depth=200704 max_widen_bitwidth=512
@@ -877,120 +675,79 @@ void snn_kernel(const uint32_t *model, const uint8_t *images, uint32_t *results,
 #pragma HLS INTERFACE s_axilite port=results bundle=control offset=0x28
 #pragma HLS INTERFACE s_axilite port=trace bundle=control offset=0x34
 #pragma HLS INTERFACE s_axilite port=n_images bundle=control offset=0x40
+#pragma HLS INTERFACE s_axilite port=flags bundle=control offset=0x48
 #pragma HLS INTERFACE s_axilite port=return bundle=control
-#pragma HLS ARRAY_RESHAPE variable=wmem dim=2 complete
-#pragma HLS ARRAY_RESHAPE variable=bmem dim=2 complete
-#pragma HLS ARRAY_RESHAPE variable=thmem dim=2 complete
-#pragma HLS ARRAY_RESHAPE variable=polmem dim=2 complete
-#pragma HLS ARRAY_RESHAPE variable=fmem dim=2 complete
-#pragma HLS ARRAY_RESHAPE variable=umem dim=2 complete
-#pragma HLS ARRAY_RESHAPE variable=acc dim=2 complete
-#pragma HLS ARRAY_RESHAPE variable=acc0 dim=2 complete
-#pragma HLS ARRAY_PARTITION variable=evq dim=3 complete
-#pragma HLS BIND_STORAGE variable=wmem type=ram_2p impl=uram
-#pragma HLS BIND_STORAGE variable=thmem type=ram_2p impl=uram
-#pragma HLS BIND_STORAGE variable=umem type=ram_2p impl=uram
-#pragma HLS AGGREGATE variable=evq
-    static hls_plan plan;
+#pragma HLS ARRAY_PARTITION variable=cs_w_0 complete dim=2
+#pragma HLS ARRAY_PARTITION variable=cs_w_1 complete dim=2
+#pragma HLS ARRAY_PARTITION variable=cs_w_2 complete dim=2
+#pragma HLS ARRAY_PARTITION variable=cs_th_0 complete dim=2
+#pragma HLS ARRAY_PARTITION variable=cs_th_1 complete dim=2
+#pragma HLS ARRAY_PARTITION variable=cs_th_2 complete dim=2
+#pragma HLS ARRAY_PARTITION variable=fw complete dim=2
+#pragma HLS ARRAY_PARTITION variable=ow complete dim=2
+#pragma HLS ARRAY_PARTITION variable=map1_v complete dim=2
+#pragma HLS ARRAY_PARTITION variable=map2_v complete dim=2
+#pragma HLS ARRAY_PARTITION variable=map3_v complete dim=2
+#pragma HLS BIND_STORAGE variable=fw type=ram_2p impl=uram
 #ifndef __SYNTHESIS__
-    iters = 0;
+    for (uint32_t u = 0; u < SNN_HLS_UNITS; u++) cyc.unit_cycles[u] = 0;
+    cyc.cycles = cyc.load_cycles = cyc.first_image_cycles = 0;
+    cyc.images = 0;
 #endif
-    plan_model(model, &plan);
-    if (plan.err != SNN_HLS_OK) {
-        refuse(results, &plan, n_images);
+    if (n_images == 0) return;
+    if (!M.fit || model != loaded_model || (flags & 1u)) { /* SNN_FLAG_RELOAD */
+        uint64_t it = map_model(model);
+        if (M.fit) {
+            for (uint32_t s = 0; s < 3; s++) it += load_conv(model, s);
+            it += load_fc(model);
+        }
+        loaded_model = model;
+#ifndef __SYNTHESIS__
+        cyc.load_cycles = it;
+#else
+        (void)it;
+#endif
+    }
+    if (!M.fit) {
+        refuse(results, n_images);
         return;
     }
-    load_model(model, &plan);
-    const uint32_t in_c = plan.in_c, in_h = plan.in_h, in_w = plan.in_w;
-    const uint32_t rec_words = plan.rec_words;
 IMAGES:
     for (uint32_t i = 0; i < n_images; i++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=256 avg=256
-        run_image(images, results, trace, i, in_c, in_h, in_w, rec_words, &plan);
+        img_seq = img_seq + 1 ? img_seq + 1 : 1; /* tags: 0 is never an image */
+        run_image(images, results, i, img_seq, trace != 0);
+        if (trace) write_trace(trace, i, results);
+#ifndef __SYNTHESIS__
+        schedule_image(i, trace ? M.tr_step * M.T + M.n_classes : 0);
+#endif
     }
+#ifndef __SYNTHESIS__
+    cyc.cycles += cyc.load_cycles;
+#endif
 }
 
 /* ============================================================================
- * Software side (csim): the loader's capacity check and the variant table
- * entry of this build.
+ * Software side (csim): the cycle model and the variant table entry of this
+ * build.
  * ========================================================================== */
 #ifndef __SYNTHESIS__
-#include <string.h>
-
-uint64_t snn_hls_iterations(void)
+static void kernel_cycles(snn_hls_cycles *out)
 {
-    return iters;
-}
-
-snn_status snn_hls_check(const snn_net *net)
-{
-    static hls_plan p; /* ~1.5 KiB; static keeps kernel-sized frames off small stacks */
-    memset(&p, 0, sizeof p);
-    if (!net || !net->bytes || net->size < SNN_DEPLOY_HDR_BYTES + SNN_DEPLOY_DESC_BYTES ||
-        ((uintptr_t)net->bytes & 3u))
-        return snn_fail(SNN_ERR_ARG, "HLS kernel: no parsed, 4-byte aligned deploy image to check");
-    plan_model((const uint32_t *)net->bytes, &p);
-    char where[32];
-    if (p.err_layer >= 0)
-        snprintf(where, sizeof where, "layer %d", (int)p.err_layer);
-    else
-        snprintf(where, sizeof where, "the network");
-    switch ((snn_hls_error)p.err) {
-    case SNN_HLS_OK:
-        return SNN_OK;
-    case SNN_HLS_E_FORMAT:
-        return snn_fail(SNN_ERR_FORMAT, "HLS kernel: %s: inconsistent header or descriptor",
-                        p.err_layer >= 0 ? where : "header");
-    case SNN_HLS_E_LAYER0:
-        return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "HLS kernel: layer 0 is a pool; the kernel pools spikes, not pixels");
-    case SNN_HLS_E_NEURONS: {
-        uint64_t raw = p.err_layer >= 0 && (uint32_t)p.err_layer < net->n_layers
-                           ? net->layers[p.err_layer].n_out
-                           : (uint64_t)net->hdr->in_c * net->hdr->in_h * net->hdr->in_w;
-        char fix[160];
-        if (p.need <= 65536)
-            snprintf(fix, sizeof fix, "rebuild with -DSNN_HLS_MAX_NEURONS=%llu",
-                     (unsigned long long)((p.need + 31) / 32 * 32));
-        else if (raw <= 65536)
-            snprintf(fix, sizeof fix,
-                     "the layer has %llu neurons: a build with fewer lanes pads less "
-                     "(--lanes 1 pads none)",
-                     (unsigned long long)raw);
-        else
-            snprintf(fix, sizeof fix, "the kernel addresses at most 65536 neurons per layer");
-        return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "HLS kernel (%u lanes): %s needs %llu neuron slots (padded to whole lane "
-                        "groups) but SNN_HLS_MAX_NEURONS is %u; %s",
-                        (unsigned)LANES, p.err_layer >= 0 ? where : "the input image",
-                        (unsigned long long)p.need, (unsigned)SNN_HLS_MAX_NEURONS, fix);
-    }
-    case SNN_HLS_E_STATE:
-        return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "HLS kernel (%u lanes): conv/fc layers need %llu membrane/threshold slots "
-                        "but SNN_HLS_MAX_STATE is %u; rebuild with -DSNN_HLS_MAX_STATE=%llu",
-                        (unsigned)LANES, (unsigned long long)p.need, (unsigned)SNN_HLS_MAX_STATE,
-                        (unsigned long long)p.need);
-    case SNN_HLS_E_WEIGHTS:
-        return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "HLS kernel (%u lanes): weights need %llu bytes (padded to whole lane "
-                        "groups) but SNN_HLS_MAX_WEIGHTS is %u; rebuild with "
-                        "-DSNN_HLS_MAX_WEIGHTS=%llu",
-                        (unsigned)LANES, (unsigned long long)p.need, (unsigned)SNN_HLS_MAX_WEIGHTS,
-                        (unsigned long long)p.need);
-    case SNN_HLS_E_BIAS:
-        return snn_fail(SNN_ERR_UNSUPPORTED,
-                        "HLS kernel (%u lanes): biases need %llu channel slots but "
-                        "SNN_HLS_MAX_BIAS is %u; rebuild with -DSNN_HLS_MAX_BIAS=%llu",
-                        (unsigned)LANES, (unsigned long long)p.need, (unsigned)SNN_HLS_MAX_BIAS,
-                        (unsigned long long)p.need);
-    }
-    return snn_fail(SNN_ERR_UNSUPPORTED, "HLS kernel: unknown capacity error %u", p.err);
+    *out = cyc;
 }
 
 #ifndef SNN_HLS_VARIANT
-#define SNN_HLS_VARIANT snn_hls_variant_default
+#define SNN_HLS_VARIANT snn_hls_variant_card
 #endif
 extern const snn_hls_variant SNN_HLS_VARIANT;
-const snn_hls_variant SNN_HLS_VARIANT = {LANES, snn_kernel, snn_hls_check, snn_hls_iterations};
+const snn_hls_variant SNN_HLS_VARIANT = {
+    {SNN_HLS_CONFIG_NAME,
+     /* snn_pipe_params, in its field order (the field names are macros here) */
+     {TM, C0_CIN, C0_COUT, C0_H, C0_W, SNN_HLS_C0_E, C1_COUT, C1_H, C1_W, SNN_HLS_C1_E, C2_COUT,
+      C2_H, C2_W, SNN_HLS_C2_E, F_HW, F_COUT, SNN_HLS_F_FCH, O_COUT},
+     0},
+    snn_kernel,
+    kernel_cycles,
+};
 #endif

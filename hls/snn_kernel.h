@@ -1,27 +1,27 @@
 /*
  * snn_kernel.h - the HLS kernel that runs a deploy image on the card: its top
- * function, its compile-time capacity and the check a loader runs against it.
+ * function, the compile-time parameters of its layer pipeline and, for the
+ * csim device, the builds linked in and the cycle model they report.
  *
- * The kernel (hls/snn_kernel.c) is written for Vitis HLS and compiles
- * unchanged with gcc, where it is the `csim` device (driver/dev-csim.c):
+ * The kernel (hls/snn_kernel.c) is the C form of the RTL kernel's layer
+ * pipeline (rtl/snn_kernel.sv, docs/rtl-pipeline.md, docs/hls-kernel.md),
+ * written for Vitis HLS; it compiles unchanged with gcc, where it is the
+ * `csim` device (driver/dev-csim.c):
  *
  *     // device memory: model = deploy image, images = n x in_c*in_h*in_w bytes
- *     snn_kernel(model, images, results, trace, n_images);   // trace may be 0
+ *     snn_kernel(model, images, results, trace, n_images, flags);   // trace may be 0
  *
- * Arguments, names and order are those of include/snn-regmap.h. The C ports
- * are 32-bit words (8-bit for the images); Vitis HLS widens the m_axi bursts
- * to 512 bits (hls/run_hls.tcl), the register map does not change.
+ * Arguments, names and order are those of include/snn-regmap.h (flags:
+ * SNN_FLAG_RELOAD). The model stays on chip between runs: it is loaded when
+ * nothing is loaded, when the model address differs from the last load, when
+ * the last load did not fit, or when flags has SNN_FLAG_RELOAD.
  *
- * Capacity. Every on-chip memory is sized by a compile-time maximum below
- * (override with -D). Memories are banked by SNN_HLS_LANES, so a layer whose
- * channel count is not a multiple of the lane count occupies the padded size:
- * out_h*out_w*ceil(out_c/LANES)*LANES neurons. snn_hls_check() computes the
- * padded sizes of an image and refuses one that does not fit, naming the
- * limit; the kernel itself refuses such an image too (pred = -1 in every
- * record) rather than write outside its memories.
- *
- * csim builds the kernel once per lane count (hls/csim-lanes*.c) so that
- * `--device csim --lanes N` picks a build; each build is an snn_hls_variant.
+ * Parameters: those of the RTL kernel's configurations (snn_pipe_params,
+ * include/snn-pipe.h; PIPE_PARAMS_<config> in mk/sim.mk), as
+ * SNN_HLS_<param> (-DSNN_HLS_C1_E=19 ...). The defaults below are the `card`
+ * configuration; hls/csim-<config>.c builds the same source with another
+ * configuration under other symbol names, so that `--device csim --config
+ * NAME` picks a build (snn_hls_variants).
  */
 #ifndef SNN_HLS_KERNEL_H
 #define SNN_HLS_KERNEL_H
@@ -30,39 +30,69 @@
 
 #include "snn-deploy-format.h"
 
-/* Output neurons updated per cycle by the accumulate and threshold passes
- * (a power of two). */
-#ifndef SNN_HLS_LANES
-#define SNN_HLS_LANES 16
+/* The configuration this build is (a name of mk/sim.mk's table). */
+#ifndef SNN_HLS_CONFIG_NAME
+#define SNN_HLS_CONFIG_NAME "card"
 #endif
-/* Padded neurons of one layer (accumulator, spike-address queues, trace and
- * pool bitmaps); also the largest input image in pixels. */
-#ifndef SNN_HLS_MAX_NEURONS
-#define SNN_HLS_MAX_NEURONS 65536
+/* card (PIPE_PARAMS_card in mk/sim.mk; tests/test-csim.c checks they agree) */
+#ifndef SNN_HLS_TM
+#define SNN_HLS_TM 4
 #endif
-/* Padded neurons of all conv/fc layers together (membrane, threshold and
- * polarity memories). */
-#ifndef SNN_HLS_MAX_STATE
-#define SNN_HLS_MAX_STATE 131072
+#ifndef SNN_HLS_C0_CIN
+#define SNN_HLS_C0_CIN 1
 #endif
-/* Padded weight bytes of all layers together (weight memory). */
-#ifndef SNN_HLS_MAX_WEIGHTS
-#define SNN_HLS_MAX_WEIGHTS (1 << 20)
+#ifndef SNN_HLS_C0_COUT
+#define SNN_HLS_C0_COUT 32
 #endif
-/* Padded output channels of all layers together (bias memory). */
-#ifndef SNN_HLS_MAX_BIAS
-#define SNN_HLS_MAX_BIAS 8192
+#ifndef SNN_HLS_C0_H
+#define SNN_HLS_C0_H 28
 #endif
-#define SNN_HLS_MAX_LAYERS SNN_MAX_LAYERS
-#define SNN_HLS_MAX_T SNN_MAX_T
+#ifndef SNN_HLS_C0_W
+#define SNN_HLS_C0_W 28
+#endif
+#ifndef SNN_HLS_C0_E
+#define SNN_HLS_C0_E 2
+#endif
+#ifndef SNN_HLS_C1_COUT
+#define SNN_HLS_C1_COUT 32
+#endif
+#ifndef SNN_HLS_C1_H
+#define SNN_HLS_C1_H 28
+#endif
+#ifndef SNN_HLS_C1_W
+#define SNN_HLS_C1_W 28
+#endif
+#ifndef SNN_HLS_C1_E
+#define SNN_HLS_C1_E 19
+#endif
+#ifndef SNN_HLS_C2_COUT
+#define SNN_HLS_C2_COUT 64
+#endif
+#ifndef SNN_HLS_C2_H
+#define SNN_HLS_C2_H 14
+#endif
+#ifndef SNN_HLS_C2_W
+#define SNN_HLS_C2_W 14
+#endif
+#ifndef SNN_HLS_C2_E
+#define SNN_HLS_C2_E 5
+#endif
+#ifndef SNN_HLS_F_HW
+#define SNN_HLS_F_HW 49
+#endif
+#ifndef SNN_HLS_F_COUT
+#define SNN_HLS_F_COUT 128
+#endif
+#ifndef SNN_HLS_F_FCH
+#define SNN_HLS_F_FCH 128
+#endif
+#ifndef SNN_HLS_O_COUT
+#define SNN_HLS_O_COUT 64
+#endif
 
-#if (SNN_HLS_LANES & (SNN_HLS_LANES - 1)) || SNN_HLS_LANES < 1 || SNN_HLS_LANES > 64
-#error "SNN_HLS_LANES must be a power of two between 1 and 64"
-#endif
-#if SNN_HLS_MAX_NEURONS % SNN_HLS_LANES || SNN_HLS_MAX_STATE % SNN_HLS_LANES ||                  \
-    SNN_HLS_MAX_WEIGHTS % SNN_HLS_LANES || SNN_HLS_MAX_BIAS % SNN_HLS_LANES ||                    \
-    SNN_HLS_MAX_NEURONS % 32 || SNN_HLS_MAX_NEURONS > 65536
-#error "SNN_HLS_MAX_* must be multiples of SNN_HLS_LANES (and of 32); MAX_NEURONS <= 65536"
+#if SNN_HLS_TM < 1 || SNN_HLS_TM > 16 || SNN_HLS_O_COUT > 64 || SNN_HLS_C0_E < 1 ||             \
+    SNN_HLS_C1_E < 1 || SNN_HLS_C2_E < 1
+#error "SNN_HLS_TM must be 1..16, SNN_HLS_O_COUT at most 64, every stage at least one engine"
 #endif
 
 #ifdef __cplusplus
@@ -71,41 +101,37 @@ extern "C" {
 
 /* The top function (Vitis HLS `set_top snn_kernel`). */
 void snn_kernel(const uint32_t *model, const uint8_t *images, uint32_t *results, uint32_t *trace,
-                uint32_t n_images);
-
-/* Why the kernel refuses an image (snn_hls_plan_error). */
-typedef enum {
-    SNN_HLS_OK = 0,
-    SNN_HLS_E_FORMAT,  /* header or descriptors inconsistent (the parser refuses these) */
-    SNN_HLS_E_LAYER0,  /* layer 0 is a pool: the kernel pools spikes, not pixels */
-    SNN_HLS_E_NEURONS, /* a layer (or the image) exceeds SNN_HLS_MAX_NEURONS */
-    SNN_HLS_E_STATE,   /* conv/fc neurons exceed SNN_HLS_MAX_STATE */
-    SNN_HLS_E_WEIGHTS, /* weights exceed SNN_HLS_MAX_WEIGHTS */
-    SNN_HLS_E_BIAS,    /* channels exceed SNN_HLS_MAX_BIAS */
-} snn_hls_error;
+                uint32_t n_images, uint32_t flags);
 
 #ifndef __SYNTHESIS__
 #include "snn-common.h"
+#include "snn-pipe.h"
 
-/* Host side of the capacity check: SNN_OK if `net` (a parsed image, see
- * host/deploy/snn-deploy.h) fits this build of the kernel, else SNN_ERR_UNSUPPORTED
- * with a message naming the limit, the size needed and the -D to rebuild with. */
-snn_status snn_hls_check(const snn_net *net);
+/* The units of the pipeline, in order: the pixel fetch, the five stages
+ * (SNN_PIPE_CONV0 .. SNN_PIPE_OUT, + 1) and the record writer. */
+enum { SNN_HLS_U_FETCH, SNN_HLS_U_RECORD = SNN_PIPE_STAGES + 1, SNN_HLS_UNITS };
 
-/* Loop iterations of the last snn_kernel() call in this process: the cycle
- * count of the kernel at II=1 with no memory stalls and no pipeline fill. */
-uint64_t snn_hls_iterations(void);
+/* The cycle model of the last snn_kernel() call (docs/hls-kernel.md, "Cycle
+ * model"): every unit counts its II=1 iterations per image, the run is the
+ * pipeline schedule of those counts with the ping-pong handshake. */
+typedef struct snn_hls_cycles {
+    uint64_t cycles;                    /* the run: load (if any) + the batch's schedule */
+    uint64_t load_cycles;               /* model load in this run (0: kept on chip) */
+    uint64_t first_image_cycles;        /* the first image's finish (the latency of one image) */
+    uint32_t images;
+    uint64_t unit_cycles[SNN_HLS_UNITS]; /* per unit, summed over the run's images */
+} snn_hls_cycles;
 
+/* A build of the kernel linked into csim. */
 typedef struct snn_hls_variant {
-    uint32_t lanes;
+    snn_pipe_config cfg; /* name and parameters (card_pipelines unused: 0) */
     void (*kernel)(const uint32_t *model, const uint8_t *images, uint32_t *results,
-                   uint32_t *trace, uint32_t n_images);
-    snn_status (*check)(const snn_net *net);
-    uint64_t (*iterations)(void);
+                   uint32_t *trace, uint32_t n_images, uint32_t flags);
+    void (*cycles)(snn_hls_cycles *out); /* the cycle model of the last call */
 } snn_hls_variant;
 
-/* The builds linked into csim: the default (SNN_HLS_LANES) and one per lane
- * count in hls/csim-lanes*.c. NULL-terminated. */
+/* The builds linked into csim (snn_kernel.c: the default configuration,
+ * card; hls/csim-<config>.c: the others), NULL-terminated. */
 extern const snn_hls_variant *const snn_hls_variants[];
 #endif
 

@@ -41,23 +41,29 @@ typedef struct snn_dev snn_dev_t;
 typedef struct snn_dev_opts {
     const char *xclbin;     /* xrt: card image (.xclbin) */
     int32_t device_index;   /* xrt: card index (default 0) */
-    uint32_t lanes;         /* csim: lane count of the HLS kernel build (0 = default) */
     uint32_t timeout_ms;    /* per kernel run (0 = default, 60000) */
     uint32_t batch;         /* images per kernel run (0 = default, 256) */
     uint32_t mem_latency;   /* sim: AXI read latency in cycles (0 = default) */
     uint32_t backpressure;  /* sim: percent of cycles the memory model stalls (0..90) */
     uint64_t seed;          /* sim: back-pressure pattern seed */
     const char *waveform;   /* sim: FST/VCD path to trace to, NULL = off */
-    const char *config;     /* sim: configuration of the layer-pipeline kernel
+    const char *config;     /* sim, csim: configuration of the layer-pipeline kernel
                                (include/snn-pipe.h, mk/sim.mk); NULL = the default,
                                SNN_PIPE_DEFAULT_CONFIG */
 } snn_dev_opts;
+
+/* The stages of the layer pipeline (include/snn-pipe.h, SNN_PIPE_STAGES). */
+#define SNN_DEV_STAGES 5
 
 typedef struct snn_dev_stats {
     uint64_t images;        /* images run since open */
     uint64_t runs;          /* kernel runs (batches) */
     double seconds;         /* wall time inside snn_dev_run */
-    uint64_t cycles;        /* sim: kernel clock cycles (ap_start to ap_done), summed */
+    uint64_t cycles;        /* sim: kernel clock cycles (ap_start to ap_done), summed;
+                               csim: the kernel's cycle model (docs/hls-kernel.md) */
+    uint64_t load_cycles;   /* csim: model loads within `cycles` */
+    uint64_t stage_cycles[SNN_DEV_STAGES]; /* csim: II=1 iterations of each layer-pipeline
+                               stage (conv0, conv1, conv2, fc, out), summed over images */
     double joules;          /* xrt: board energy measured during runs (0 if unknown) */
     double watts;           /* xrt: mean board power during runs (0 if unknown) */
 } snn_dev_stats;

@@ -4,8 +4,9 @@
 #   make tools            build/tools/snn-randnet (random .snn), snn-thresholds (CSV)
 #   make bench-devices    mpbn bench on BENCH_DEVICES (ref,csim; +xrt with BENCH_XCLBIN=FILE)
 #                         -> build/plots/bench.{csv,json,txt}
-#   make bench-lanes      csim at several lane counts -> build/plots/lanes.csv
-#   make plots            docs/img/{spike-rate,thresholds,lanes}.png (gnuplot)
+#   make bench-configs    csim in every configuration of the layer pipeline that
+#                         holds BENCH_MODEL -> build/plots/configs.csv
+#   make plots            docs/img/{spike-rate,thresholds,configs}.png (gnuplot)
 #   make bench-arch       the event-driven layer pipeline's architectural model on
 #                         BENCH_MODEL's real spikes (docs/rtl-pipeline.md)
 #
@@ -16,7 +17,6 @@ TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds $(BUILD
                 $(BUILD)/tools/snn-pipe-bench
 BENCH_MODEL  ?= $(FIXTURE_CHANNEL_SNN)
 BENCH_LIMIT  ?= 1000
-BENCH_LANES  ?= 1 2 4 8 16 32
 # Devices of bench-devices; BENCH_XCLBIN=FILE adds the card (xrt).
 bench_comma  := ,
 BENCH_DEVICES ?= ref,csim$(if $(BENCH_XCLBIN),$(bench_comma)xrt)
@@ -27,7 +27,7 @@ $(BUILD)/tools/%: tools/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-.PHONY: tools bench-devices bench-lanes plots plots-check-gnuplot
+.PHONY: tools bench-devices bench-configs plots plots-check-gnuplot
 
 tools: $(TOOLS) ## build the helper tools (random deploy image, thresholds as CSV, architectural model)
 
@@ -40,24 +40,26 @@ bench-devices: $(MPBN) $(BENCH_MODEL) ## mpbn bench on ref,csim (+xrt with BENCH
 	    $(if $(BENCH_XCLBIN),--xclbin $(BENCH_XCLBIN)) --csv $(PLOT_DIR)/bench.csv \
 	    | tee $(PLOT_DIR)/bench.txt | tail -n 1 > $(PLOT_DIR)/bench.json
 
-# One bench per lane count of the HLS kernel (csim counts loop iterations).
-# The RTL kernel has no lanes: `make bench-sim` measures its pipeline.
-bench-lanes: $(MPBN) $(BENCH_MODEL) ## projected throughput and lane utilisation vs lanes (csim)
+# One bench per configuration of the layer pipeline (mk/sim.mk) on the HLS
+# kernel (csim: its cycle model, docs/hls-kernel.md); a configuration that
+# does not hold BENCH_MODEL is skipped with the reason. `make bench-sim`
+# measures the RTL kernel.
+bench-configs: $(MPBN) $(BENCH_MODEL) ## cycles per image, projected throughput and slowest stage per configuration (csim)
 	@mkdir -p $(PLOT_DIR)
-	@echo "device,lanes,cycles_per_image,projected_images_per_s,lane_utilisation,synops_per_image" \
-	    > $(PLOT_DIR)/lanes.csv.tmp
-	@set -e; for dev in csim; do for l in $(BENCH_LANES); do \
+	@echo "device,config,cycles_per_image,projected_images_per_s,interval_cycles,synops_per_image" \
+	    > $(PLOT_DIR)/configs.csv.tmp
+	@set -e; for dev in csim; do for c in $(PIPE_CONFIG_NAMES); do \
 	    lim=$(BENCH_LIMIT); \
-	    echo "bench-lanes: $$dev, $$l lanes, $$lim images" >&2; \
-	    $(MPBN) bench $(BENCH_MODEL) --devices $$dev --lanes $$l --limit $$lim \
-	        --csv $(PLOT_DIR)/lanes-$$dev-$$l.csv > /dev/null 2>$(PLOT_DIR)/lanes-$$dev-$$l.log \
-	        || { cat $(PLOT_DIR)/lanes-$$dev-$$l.log >&2; echo "bench-lanes: $$dev $$l lanes skipped" >&2; continue; }; \
-	    awk -F, 'NR > 1 { syn += $$8 } NR == 2 { d = $$1; ln = $$10; c = $$12; p = $$13; u = $$14 } \
-	        END { print d "," ln "," c "," p "," u "," syn }' $(PLOT_DIR)/lanes-$$dev-$$l.csv \
-	        >> $(PLOT_DIR)/lanes.csv.tmp; \
+	    echo "bench-configs: $$dev, configuration $$c, $$lim images" >&2; \
+	    $(MPBN) bench $(BENCH_MODEL) --devices $$dev --config $$c --limit $$lim \
+	        --csv $(PLOT_DIR)/configs-$$dev-$$c.csv > /dev/null 2>$(PLOT_DIR)/configs-$$dev-$$c.log \
+	        || { tail -n 2 $(PLOT_DIR)/configs-$$dev-$$c.log >&2; echo "bench-configs: $$dev $$c skipped" >&2; continue; }; \
+	    awk -F, 'NR > 1 { syn += $$8 } NR == 2 { d = $$1; cf = $$10; c = $$12; p = $$13; iv = $$14 } \
+	        END { print d "," cf "," c "," p "," iv "," syn }' $(PLOT_DIR)/configs-$$dev-$$c.csv \
+	        >> $(PLOT_DIR)/configs.csv.tmp; \
 	done; done
-	@mv $(PLOT_DIR)/lanes.csv.tmp $(PLOT_DIR)/lanes.csv
-	@column -s, -t $(PLOT_DIR)/lanes.csv
+	@mv $(PLOT_DIR)/configs.csv.tmp $(PLOT_DIR)/configs.csv
+	@column -s, -t $(PLOT_DIR)/configs.csv
 
 $(PLOT_DIR)/thresholds.csv: $(BENCH_MODEL) $(BUILD)/tools/snn-thresholds
 	@mkdir -p $(@D)
@@ -67,14 +69,14 @@ plots-check-gnuplot:
 	@command -v $(GNUPLOT) >/dev/null || { \
 	    echo "make plots: gnuplot not found; install Debian's gnuplot-nox (make deps)" >&2; exit 1; }
 
-plots: plots-check-gnuplot bench-devices bench-lanes $(PLOT_DIR)/thresholds.csv ## PNG plots into docs/img/ (spike rate, thresholds, throughput vs lanes)
+plots: plots-check-gnuplot bench-devices bench-configs $(PLOT_DIR)/thresholds.csv ## PNG plots into docs/img/ (spike rate, thresholds, throughput per configuration)
 	@mkdir -p docs/img
 	$(GNUPLOT) -e "in='$(PLOT_DIR)/bench.csv'; out='docs/img/spike-rate.png'" scripts/plot-spike-rate.gp
 	$(GNUPLOT) -e "in='$(PLOT_DIR)/thresholds.csv'; out='docs/img/thresholds.png'" scripts/plot-thresholds.gp
-	$(GNUPLOT) -e "in='$(PLOT_DIR)/lanes.csv'; out='docs/img/lanes.png'" scripts/plot-lanes.gp
+	$(GNUPLOT) -e "in='$(PLOT_DIR)/configs.csv'; out='docs/img/configs.png'" scripts/plot-configs.gp
 	@ls -l docs/img/*.png
 
-BENCH_TARGETS += bench-devices bench-lanes
+BENCH_TARGETS += bench-devices bench-configs
 
 # The architectural model of the layer pipeline (docs/rtl-pipeline.md): engines
 # per stage sized for ARCH_INTERVAL cycles per image (4285 = 70,000 images/s at

@@ -45,7 +45,7 @@ $(FUZZ_DIR)/fuzz-cli: $(FUZZ_CLI_SRCS) host/cli/opts.h host/cli/cli.h $(LIB) | f
 # Seeds: NUL-separated argument lists.
 $(FUZZ_DIR)/seed-cli.stamp:
 	@mkdir -p $(FUZZ_DIR)/seed-cli $(FUZZ_DIR)/corpus-cli
-	@printf 'm.snn\000--devices\000ref,csim\000--limit=0\000--lanes\000016' >$(FUZZ_DIR)/seed-cli/compare
+	@printf 'm.snn\000--devices\000ref,csim\000--limit=0\000--config\000ci' >$(FUZZ_DIR)/seed-cli/compare
 	@printf -- '--arch\000c4,p,f8\000--T\000099\000--augment=flip\000--out\000--force' >$(FUZZ_DIR)/seed-cli/train
 	@printf 'x\000--batch\000065536\000--seed\000000x10\000--clock-mhz\0001e3\000--help' >$(FUZZ_DIR)/seed-cli/bench
 	@touch $@

@@ -57,11 +57,12 @@ assert all(d[k] == same[0][k] for d in same
     fi
 }
 
-# The RTL kernel (sim) runs a network in its `ci` configuration when the
-# layers map onto its stages (docs/rtl-pipeline.md, "Stage mapping"); the
-# last column says which do: an fc layer on the image, or a 28x28 map at
-# T = 6, fit no configuration, and those run on the other devices only.
-#            arch            seed T  C  H  W  classes  sim
+# The kernels (csim, the HLS kernel; sim, the RTL kernel) run a network in
+# the configuration of the last column when its layers map onto the stages
+# (docs/rtl-pipeline.md, "Stage mapping"): an fc layer on the image, or a
+# 28x28 map at T = 6, fit no configuration; both kernels refuse those before
+# running, with the reason, and ref runs them alone.
+#            arch            seed T  C  H  W  classes  config
 nets=(
     "c4,p,c8,f16      1 4 1 12 12 10 ci"
     "c8,c8,p,f32      2 2 1 16 16 10 ci"
@@ -78,7 +79,11 @@ for spec in "${nets[@]}"; do
         continue
     fi
     if [ "$8" = - ]; then
-        bench "random $1 T=$3 ${4}x${5}x${6} (not on sim)" "$model" --random 37 --batch 16 --devices ref,csim
+        for cfg in ci card; do
+            check "random $1 T=$3 ${4}x${5}x${6}: csim --config $cfg refuses it" 1 \
+                env -u XILINX_XRT "$MPBN" compare "$model" --devices ref,csim --config $cfg --random 2 &&
+                expect_err "random $1: the refusal says why" "does not fit the HLS layer-pipeline kernel \(--config $cfg\): "
+        done
     else
         bench "random $1 T=$3 ${4}x${5}x${6}" "$model" --random 37 --batch 16 --config "$8"
     fi
@@ -94,7 +99,7 @@ fast=${fast%,}
 if [ -f "$FIXTURE" ]; then
     # Verilator needs about two seconds per fixture image: sim gets a few.
     bench "fixture $(basename "$FIXTURE"), 200 test images" "$FIXTURE" --limit 200 --batch 64 --devices "$fast"
-    if grep -q sim <<<"$devices"; then
+    if tr ',' '\n' <<<"$devices" | grep -qx sim; then # (not csim)
         bench "fixture $(basename "$FIXTURE"), ${SIM_IMAGES:-2} test images with sim" "$FIXTURE" \
             --limit "${SIM_IMAGES:-2}" --devices ref,sim
     fi

@@ -13,7 +13,10 @@ check "no arguments" 2 "$MPBN" compare
 check "unknown option" 2 "$MPBN" compare x.snn --frobnicate 1
 check "one device" 2 "$MPBN" compare "${net[@]}" --devices ref
 check "model and random net" 2 "$MPBN" compare x.snn "${net[@]}"
-check "bad lanes value" 2 "$MPBN" compare "${net[@]}" --lanes abc
+check "leftover --lanes" 2 "$MPBN" compare "${net[@]}" --lanes 4 &&
+    expect_err "--lanes names its replacement" "--lanes was removed: --config replaced it"
+check "bad configuration" 2 "$MPBN" compare "${net[@]}" --config nosuch &&
+    expect_err "configuration named" "unknown configuration 'nosuch'"
 check "--help" 0 "$MPBN" compare --help
 
 # user errors
@@ -21,16 +24,17 @@ check "missing model" 1 "$MPBN" compare "$tmp/nope.snn" && expect_err "missing m
 printf 'not a deploy image at all, just text that is long enough to pass the size test.....' >"$tmp/bad.snn"
 check "malformed model" 1 "$MPBN" compare "$tmp/bad.snn" && expect_err "malformed model" "magic|bad.snn"
 check "unknown device" 1 "$MPBN" compare "${net[@]}" --devices ref,nosuch && expect_err "unknown device" "nosuch"
-check "image too large for the kernel" 1 "$MPBN" compare --random-net c1,f4 --shape 1x128x128 --random 2 &&
-    expect_err "capacity names the limit" "SNN_HLS_MAX_NEURONS"
-check "fits with one lane" 0 "$MPBN" compare --random-net c1,f4 --shape 1x128x128 --random 2 --lanes 1
-check "lane count not built" 1 "$MPBN" compare "${net[@]}" --lanes 64 && expect_err "lanes named" "64 lanes"
+check "image too large for the card configuration" 1 "$MPBN" compare --random-net c1,f4 --shape 1x128x128 --random 2 &&
+    expect_err "the fit check names the stage and parameter" "does not fit the HLS layer-pipeline kernel \(--config card\): layer 0 \(conv\) has 128-row maps; conv stage 0 of configuration card holds 28 rows \(C0_H\)"
+check "fits the ci configuration" 0 "$MPBN" compare --random-net c2,p,f4 --shape 3x16x40 --T 8 --random 2 --config ci
+check "T above the configuration's" 1 "$MPBN" compare "${net[@]}" --T 5 &&
+    expect_err "T named" "T = 5 time steps; configuration card holds 4 \(TM\)"
 
-# agreement: default lanes, other lane builds, small batches, saturation corner
+# agreement: both configurations, small batches, saturation corner
 check "ref vs csim" 0 "$MPBN" compare "${net[@]}" &&
     expect_out "json" '"images":20,.*"mismatches":0,.*"first_mismatch":null'
-check "ref vs csim lanes 1" 0 "$MPBN" compare "${net[@]}" --lanes 1 --batch 7
-check "ref vs csim lanes 32" 0 "$MPBN" compare "${net[@]}" --lanes 32
+check "ref vs csim, ci" 0 "$MPBN" compare "${net[@]}" --config ci --batch 7
+check "ref vs csim, batches of 3" 0 "$MPBN" compare "${net[@]}" --batch 3
 check "ref vs csim extreme" 0 "$MPBN" compare "${net[@]}" --extreme
 check "csim vs csim" 0 "$MPBN" compare "${net[@]}" --devices csim,ref,csim
 
@@ -41,7 +45,7 @@ check "injected fault" 1 env MPBN_CSIM_FAULT=13,2,3,7 "$MPBN" compare "${net[@]}
 
 # a real data set, when the model matches it
 if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
-    check "fashion-mnist images" 0 "$MPBN" compare --random-net c4,p,f16 --seed 5 --limit 40 &&
+    check "fashion-mnist images" 0 "$MPBN" compare --random-net c4,p,c8,p,f16 --seed 5 --limit 40 &&
         expect_out "data set json" '"images":40,.*"mismatches":0'
     fx=build/fixtures/fmnist-channel.snn
     if [ -r "$fx" ]; then

@@ -7,7 +7,8 @@
 # test-sim-pipe` builds it and runs this suite again): compare of a random
 # network agrees with ref on every spike under back-pressure (on the records
 # with --no-trace), eval and bench
-# agree with ref and report "config", --lanes (csim's) is ignored by sim, a
+# agree with ref and report "config", one compare runs csim and sim in the
+# same configuration, a
 # cycle budget too small for the run ends in a timeout naming the kernel's
 # state, MPBN_SIM_WAVEFORM writes an FST file, and a network that does not
 # fit is refused with the reason.
@@ -103,9 +104,9 @@ EOF
     check "compare --no-trace" 0 "$MPBN" compare "${net[@]}" --devices ref,sim --config ci --no-trace &&
         expect_out "--no-trace: no mismatches, spikes not compared" '"spikes_compared":false,.*"mismatches":0' &&
         expect_err "--no-trace: says what was compared" "records: sums, preds, counters; spikes not compared"
-    # --lanes is csim's: sim ignores it, so one compare can run both.
-    check "compare ref,csim,sim --lanes 4" 0 \
-        "$MPBN" compare "${net[@]}" --devices ref,csim,sim --config ci --lanes 4 --random 4 &&
+    # --config is both kernels': one compare runs csim and sim in configuration ci.
+    check "compare ref,csim,sim --config ci" 0 \
+        "$MPBN" compare "${net[@]}" --devices ref,csim,sim --config ci --random 4 &&
         expect_out "ref,csim,sim: no mismatches" '"mismatches":0'
 
     # A budget far below the run: a timeout with the kernel's state, exit 1.

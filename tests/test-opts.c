@@ -24,7 +24,7 @@
 typedef struct fixture {
     int flag;
     const char *str, *req;
-    uint32_t u32, lanes, choice;
+    uint32_t u32, width, choice;
     uint64_t u64;
     int32_t i32;
     double dbl;
@@ -57,7 +57,7 @@ static void setup(fixture *f, int required)
         SNN_O_STR("--str", "S", &f->str, "a string"),
         SNN_O_U32("--u32", "N", &f->u32, 1, 100, "a small integer"),
         SNN_O_GROUP("more"),
-        SNN_O_U32("--lanes", "N", &f->lanes, 1, 64, "a power of two", .flags = SNN_OPTF_POW2),
+        SNN_O_U32("--width", "N", &f->width, 1, 64, "a power of two", .flags = SNN_OPTF_POW2),
         SNN_O_U64("--u64", "N", &f->u64, 0, UINT64_MAX, "a big integer (any)"),
         SNN_O_I32("--i32", "N", &f->i32, 0, 1024, "an index"),
         SNN_O_DOUBLE("--dbl", "X", &f->dbl, 0, 1, "a fraction"),
@@ -100,14 +100,14 @@ static void test_values(void **state)
 {
     fixture f;
     setup(&f, 0);
-    assert_int_equal(PARSE(&f, "--flag", "--str", "abc", "--u32=42", "--lanes", "16", "--u64",
+    assert_int_equal(PARSE(&f, "--flag", "--str", "abc", "--u32=42", "--width", "16", "--u64",
                            "0xffffffffffffffff", "--i32", "1024", "--dbl=0.25", "--choice",
                            "thirty", "--func", "Zed", "in.snn"),
                      SNN_OK);
     assert_int_equal(f.flag, 1);
     assert_string_equal(f.str, "abc");
     assert_int_equal(f.u32, 42);
-    assert_int_equal(f.lanes, 16);
+    assert_int_equal(f.width, 16);
     assert_true(f.u64 == UINT64_MAX);
     assert_int_equal(f.i32, 1024);
     assert_true(f.dbl == 0.25);
@@ -174,8 +174,8 @@ static void test_messages(void **state)
     setup(&f, 0);
     expect_error(&f, "bad value '-1' for --u32 (range 1..100)", PARSE(&f, "--u32", "-1"));
     setup(&f, 0);
-    expect_error(&f, "bad value '3' for --lanes (range 1..64, a power of two)",
-                 PARSE(&f, "--lanes", "3"));
+    expect_error(&f, "bad value '3' for --width (range 1..64, a power of two)",
+                 PARSE(&f, "--width", "3"));
     setup(&f, 0);
     expect_error(&f, "bad value '2000' for --i32 (range 0..1024)", PARSE(&f, "--i32", "2000"));
     setup(&f, 0);
@@ -278,7 +278,7 @@ static void test_help_text(void **state)
         "\n  --str S                 a string (default dflt)\n",
         "\n  --u32 N                 a small integer (range 1..100; default 7)\n",
         "\nmore:\n",
-        "\n  --lanes N               a power of two (range 1..64, a power of two; default 0)\n",
+        "\n  --width N               a power of two (range 1..64, a power of two; default 0)\n",
         "\n  --u64 N                 a big integer (any; range 0..2^64-1; default 1)\n",
         "\n  --i32 N                 an index (range 0..1024; default 0)\n",
         "\n  --dbl X                 a fraction (range 0..1; default 0.5)\n",
@@ -317,8 +317,8 @@ static void test_run(void **state)
 
 /* An option that excludes another: both given is an error naming both (in
  * either order), the help says "not with"; the device fragment's --config
- * takes the configurations this build knows, and goes with --lanes (each is
- * for another device: sim, csim). */
+ * takes the configurations this build knows (sim and csim), and a leftover
+ * --lanes is a usage error naming --config. */
 static void test_excludes(void **state)
 {
     (void)state;
@@ -365,10 +365,14 @@ static void test_excludes(void **state)
         !strstr(msg, snn_pipe_config_names()))
         fail_msg("got \"%s\"", msg);
     assert_null(dev.config);
-    char *lanes[] = {"eval", "--config", "ci", "--lanes", "8"};
-    assert_int_equal(snn_opts_parse(&ds, 5, lanes, &help), SNN_OK);
+    char *cfg[] = {"eval", "--config", "ci"};
+    assert_int_equal(snn_opts_parse(&ds, 3, cfg, &help), SNN_OK);
     assert_string_equal(dev.config, "ci");
-    assert_int_equal(dev.lanes, 8);
+    /* --lanes (the HLS kernel before the layer pipeline) says what replaced it */
+    char *lanes[] = {"eval", "--lanes", "8"};
+    assert_int_equal(snn_opts_parse(&ds, 3, lanes, &help), SNN_ERR_ARG);
+    if (!strstr(snn_last_error(), "--lanes was removed: --config replaced it"))
+        fail_msg("got \"%s\"", snn_last_error());
 }
 
 int main(void)

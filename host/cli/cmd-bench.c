@@ -5,7 +5,7 @@
  *   mpbn bench MODEL.snn [--devices ref,csim,sim,xrt] [--random N] [--clock-mhz F]
  *              [--csv FILE] [--force] [data and device options]
  *
- * The data and device options (--data, --limit, --batch, --lanes, --xclbin,
+ * The data and device options (--data, --limit, --batch, --config, --xclbin,
  * --timeout-ms, ...) are the fragment bench shares with eval and compare
  * (host/cli/opts.h).
  *
@@ -19,9 +19,11 @@
  *
  *   cycle-counting devices (sim: RTL cycles; csim: kernel loop iterations)
  *        cycles per image, projected images/s and GSOP/s at --clock-mhz,
- *        latency_cycles (one image alone, the model loaded); csim: lane
- *        utilisation = synops / (lanes * cycles) when --lanes is given; sim:
- *        its configuration, the pipelines per card and the card's projection
+ *        latency_cycles (one image alone, the model loaded); both: the
+ *        configuration of the layer pipeline; csim: its cycle model's
+ *        per-stage cycles per image, the slowest stage (interval_cycles) and
+ *        each stage's busy fraction of it; sim: the pipelines per card and
+ *        the card's projection
  *   xrt  measured wall time and mean board power during the runs -> J/image
  *
  * Energy model (docs/energy.md, host/cli/energy.h): accumulate (AC),
@@ -81,6 +83,8 @@ typedef struct bench_dev {
     double synops_total, spikes_total, events_total;
     double cycles_per_image; /* 0: device counts no cycles */
     double latency_cycles;   /* one image alone, the model already loaded; 0: no cycles */
+    double stage_cycles[SNN_DEV_STAGES]; /* csim: per image, per layer-pipeline stage */
+    double interval_cycles;  /* csim: the slowest stage's cycles per image; 0: none */
     double watts, joules_per_image;
     int64_t mismatches; /* vs the first device that ran; -1: reference itself */
 } bench_dev;
@@ -89,7 +93,7 @@ typedef struct bench_opts {
     const char *model, *data, *csv, *xclbin;
     char devices[128];
     int explicit_devices;
-    uint32_t limit, random, lanes, batch, timeout_ms;
+    uint32_t limit, random, batch, timeout_ms;
     int32_t device_index;
     double clock_mhz;
     snn_dev_opts dev; /* every device option as given (the fields above are copies) */
@@ -125,8 +129,9 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
         .cmd = "bench",
         .synopsis = "MODEL.snn [options]",
         .about = "Throughput, latency, spikes, synaptic operations and energy of a deploy image on "
-                 "every device (docs/energy.md); with --lanes, the lane utilisation of the "
-                 "cycle-counting devices. Table on stdout, then the JSON line.",
+                 "every device (docs/energy.md); for the kernels (csim, sim) their cycles per image "
+                 "in configuration --config, csim's per stage. Table on stdout, then the JSON "
+                 "line.",
         .opts = tab,
         .pos_name = "model file",
         .pos = &o->model,
@@ -149,7 +154,6 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
         snprintf(o->devices, sizeof o->devices, "%s", snn_dev_names());
     }
     o->xclbin = o->dev.xclbin;
-    o->lanes = o->dev.lanes;
     o->batch = o->dev.batch;
     o->timeout_ms = o->dev.timeout_ms;
     o->device_index = o->dev.device_index;
@@ -221,6 +225,10 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
     r->images_per_s = r->seconds > 0 ? n / r->seconds : 0;
     uint64_t cycles = s1.cycles - s0.cycles;
     r->cycles_per_image = (double)cycles / n;
+    for (int s = 0; s < SNN_DEV_STAGES; s++) {
+        r->stage_cycles[s] = (double)(s1.stage_cycles[s] - s0.stage_cycles[s]) / n;
+        if (r->stage_cycles[s] > r->interval_cycles) r->interval_cycles = r->stage_cycles[s];
+    }
     double joules = s1.joules - s0.joules;
     r->watts = s1.watts; /* mean board power over the device's runs (sampled while they ran) */
     r->joules_per_image = joules > 0 ? joules / n : 0;
@@ -291,7 +299,7 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
     if (!j) return NULL;
     uint32_t L = net->n_layers, T = net->hdr->timesteps;
     snn_json_str(j, "device", r->name);
-    if (!strcmp(r->name, "sim")) /* the configuration simulated, the default one too */
+    if (!strcmp(r->name, "sim") || !strcmp(r->name, "csim")) /* the configuration, default too */
         snn_json_str(j, "config", o->dev.config ? o->dev.config : SNN_PIPE_DEFAULT_CONFIG);
     snn_json_int(j, "images", r->images);
     snn_json_num(j, "seconds", r->seconds);
@@ -331,12 +339,15 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
                 snn_json_int(j, "pipelines", pc->card_pipelines);
                 snn_json_num(j, "projected_images_per_s_card", ips * pc->card_pipelines);
             }
-        } else {
-            put_num_or_null(j, "lanes", o->lanes, o->lanes > 0);
-            put_num_or_null(j, "lane_utilisation",
-                            o->lanes ? r->synops_total / ((double)o->lanes * r->cycles_per_image)
-                                     : 0,
-                            o->lanes > 0);
+        } else if (r->interval_cycles > 0) {
+            /* csim: the cycle model per stage (docs/hls-kernel.md) */
+            double busy[SNN_DEV_STAGES];
+            for (int s = 0; s < SNN_DEV_STAGES; s++) busy[s] = r->stage_cycles[s] / r->interval_cycles;
+            snn_json_num(j, "interval_cycles", r->interval_cycles);
+            if ((a = json_array(r->stage_cycles, SNN_DEV_STAGES, NULL)))
+                snn_json_raw(j, "stage_cycles_per_image", a), free(a);
+            if ((a = json_array(busy, SNN_DEV_STAGES, NULL)))
+                snn_json_raw(j, "stage_busy", a), free(a);
         }
     }
     if (!strcmp(r->name, "xrt")) {
@@ -423,10 +434,12 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
             double ips = o->clock_mhz * 1e6 / r->cycles_per_image;
             printf("\n%s: %.0f cycles/image -> %.1f images/s, %.3f GSOP/s at %.0f MHz", r->name,
                    r->cycles_per_image, ips, r->synops_total * ips / 1e9, o->clock_mhz);
-            if (o->lanes)
-                printf(", lane utilisation %.1f%% (%u lanes)",
-                       100.0 * r->synops_total / (o->lanes * r->cycles_per_image), o->lanes);
             printf("\n");
+            if (r->interval_cycles > 0)
+                printf("%s: cycles/image per stage (conv0 conv1 conv2 fc out): %.0f %.0f %.0f %.0f "
+                       "%.0f; slowest stage %.0f\n",
+                       r->name, r->stage_cycles[0], r->stage_cycles[1], r->stage_cycles[2],
+                       r->stage_cycles[3], r->stage_cycles[4], r->interval_cycles);
         }
         if (!strcmp(r->name, "xrt")) {
             if (r->watts > 0)
@@ -467,8 +480,8 @@ static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench
     char line[512];
     snprintf(line, sizeof line,
              "device,layer,kind,neurons,timesteps,spikes_per_image,spike_rate,synops_per_image,"
-             "dense_macs,lanes,images_per_s,cycles_per_image,projected_images_per_s,"
-             "lane_utilisation,events_per_image\n");
+             "dense_macs,config,images_per_s,cycles_per_image,projected_images_per_s,"
+             "interval_cycles,events_per_image\n");
     st = snn_afile_write(&af, line, strlen(line));
     uint32_t T = net->hdr->timesteps;
     for (int i = 0; i < n_dev && st == SNN_OK; i++) {
@@ -479,18 +492,19 @@ static snn_status write_csv(const bench_opts *o, const snn_net *net, const bench
             char rate[32] = "";
             if (ly->kind != SNN_LAYER_OUT)
                 snprintf(rate, sizeof rate, "%.6g", r->spikes[l] / ((double)ly->n_out * T));
-            /* device-level figures repeated on every row (lanes sweep: take layer 0) */
-            char cyc[96] = ",", util[32] = "";
+            /* device-level figures repeated on every row (a sweep: take layer 0) */
+            char cyc[96] = ",", ivl[32] = "";
             if (r->cycles_per_image > 0)
                 snprintf(cyc, sizeof cyc, "%.6g,%.6g", r->cycles_per_image,
                          o->clock_mhz * 1e6 / r->cycles_per_image);
-            if (r->cycles_per_image > 0 && o->lanes)
-                snprintf(util, sizeof util, "%.6g",
-                         r->synops_total / ((double)o->lanes * r->cycles_per_image));
+            if (r->interval_cycles > 0) snprintf(ivl, sizeof ivl, "%.6g", r->interval_cycles);
+            const char *cfg = !strcmp(r->name, "sim") || !strcmp(r->name, "csim")
+                                  ? (o->dev.config ? o->dev.config : SNN_PIPE_DEFAULT_CONFIG)
+                                  : "";
             snprintf(line, sizeof line,
-                     "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%u,%.6g,%.95s,%.31s,%.6g\n", r->name,
-                     l, snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate,
-                     r->synops[l], snn_energy_dense_macs(ly), o->lanes, r->images_per_s, cyc, util,
+                     "%.15s,%u,%.8s,%u,%u,%.6g,%.31s,%.6g,%.0f,%.31s,%.6g,%.95s,%.31s,%.6g\n",
+                     r->name, l, snn_layer_kind_str(ly->kind), ly->n_out, T, r->spikes[l], rate,
+                     r->synops[l], snn_energy_dense_macs(ly), cfg, r->images_per_s, cyc, ivl,
                      r->events[l]);
             st = snn_afile_write(&af, line, strlen(line));
         }

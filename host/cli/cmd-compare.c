@@ -7,10 +7,10 @@
  *   mpbn compare --random-net ARCH [--shape CxHxW] [--T N] [--classes K] [--extreme]
  *                [--random N] [--seed S] [--devices ...]
  *
- * The data and device options (--data, --limit, --batch, --lanes, --seed, ...)
+ * The data and device options (--data, --limit, --batch, --config, --seed, ...)
  * are the fragment compare shares with eval and bench (host/cli/opts.h).
  *
- * --random-net runs a random lively network (host/fold/randnet.c) instead of a
+ * --random-net runs a random lively network (host/deploy/randnet.c) instead of a
  * deploy image file: cross-backend checks without a trained model.
  *
  * Every device runs with trace buffers (docs/deploy-image.md): for every
@@ -294,7 +294,7 @@ int snn_cmd_compare(int argc, char **argv)
                    "compare the result records only (sums, prediction, every layer's counters), "
                    "not every spike: for long runs on the RTL kernel, whose trace mode is slow"),
         SNN_OPTS_DEVICE(&opts, &data_dir, &limit),
-        SNN_O_GROUP("a random network instead of MODEL.snn (host/fold/randnet.c)"),
+        SNN_O_GROUP("a random network instead of MODEL.snn (host/deploy/randnet.c)"),
         SNN_O_STR("--random-net", "ARCH", &random_net,
                   "a random lively network of this architecture, e.g. c4,p,c8,f16"),
         SNN_O_FUNC("--shape", "CxHxW", shape, parse_shape, "its input shape", .def = "1x28x28"),

@@ -18,19 +18,17 @@
  *   sim   Verilator, the layer pipeline: cycles per second x accumulator
  *         registers of all its engines (sum over stages of E x COUT x TM)
  *         about 1e7 (card: ~2,500 cycles/s with 3,968 accumulators);
- *   csim  the HLS kernel natively: 270-410M loop iterations per second;
+ *   csim  the HLS kernel natively (the layer pipeline): its engines add a
+ *         weight row into every set step, 3.9e9 synaptic operations
+ *         per second;
  *   ref   the golden model: 1.7-10G synaptic operations per second;
  *   float the trainer's eval forward: ~60 GMAC/s (OpenBLAS, 2 cores);
  *   fold --check: unfolded + folded forwards, ~17 GMAC/s. */
 #define EST_SIM_ACC_CYCLES_PER_S 1.0e7
-#define EST_CSIM_ITERS_PER_S 1.5e8
+#define EST_CSIM_SYNOPS_PER_S 2.0e9
 #define EST_REF_SYNOPS_PER_S 2.0e9
 #define EST_FLOAT_MACS_PER_S 1.5e10
 #define EST_CHECK_MACS_PER_S 4.0e9
-/* Lane utilisation of the kernels (docs/results.md: 0.81-0.99). */
-#define EST_LANE_UTILISATION 0.85
-/* Default lane count of the HLS kernel (hls/snn_kernel.h). */
-#define EST_CSIM_DEFAULT_LANES 16u
 /* Share of a layer's input neurons that fire at least once (docs/rtl-pipeline.md:
  * 36-57% on the default network). */
 #define EST_FIRE_ONCE 0.5
@@ -93,10 +91,7 @@ double snn_est_device_image_seconds(const snn_net *net, const char *device, cons
     if (!net || !device) return 0;
     double synops = est_synops(net);
     if (!strcmp(device, "sim")) return est_pipe_seconds(net, o ? o->config : NULL);
-    if (!strcmp(device, "csim")) {
-        double ln = o && o->lanes ? o->lanes : EST_CSIM_DEFAULT_LANES;
-        return synops / (ln * EST_LANE_UTILISATION) / EST_CSIM_ITERS_PER_S;
-    }
+    if (!strcmp(device, "csim")) return synops / EST_CSIM_SYNOPS_PER_S;
     if (!strcmp(device, "ref")) return synops / EST_REF_SYNOPS_PER_S;
     return 0; /* xrt: a card is fast; unknown: no estimate */
 }

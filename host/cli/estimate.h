@@ -33,7 +33,7 @@ double snn_est_dense_macs(snn_layer_kind kind, uint32_t in_c, uint32_t n_in, uin
                           uint32_t out_h, uint32_t out_w);
 
 /* Estimated seconds per image of a deploy image on device ref, csim or sim
- * (o: the kernel build, o->lanes for csim, o->config for sim; NULL = the
+ * (o: the kernel build, o->config for sim; NULL = the
  * defaults); 0 when there is no estimate (xrt, an unknown device, a network
  * the sim configuration does not run). */
 double snn_est_device_image_seconds(const snn_net *net, const char *device, const snn_dev_opts *o);

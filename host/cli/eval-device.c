@@ -3,7 +3,7 @@
  * a deploy image on any backend of the device API (include/snn-dev.h).
  *
  *   mpbn eval MODEL.snn [--device D] [--data DIR] [--limit N] [--batch N]
- *                       [--lanes N | --config NAME] [--xclbin F] [--device-index N]
+ *                       [--config NAME] [--xclbin F] [--device-index N]
  *                       [--timeout-ms N] [--mem-latency N] [--backpressure P] [--seed N]
  *                       [--waveform F]
  *
@@ -19,7 +19,7 @@
  * {"accuracy":..,"images":..,"images_per_s":..,"device":..,"spikes_per_image":..,
  *  "synops_per_image":..,"events_per_image":..,"spikes_per_layer":[..],
  *  "synops_per_layer":[..],"events_per_layer":[..],"cycles":.. (sim),
- *  "config":.. (sim: the configuration)}; the counters per image of the records
+ *  "config":.. (sim, csim: the configuration)}; the counters per image of the records
  * (docs/numerics.md, "Counters").
  */
 #include <stdio.h>
@@ -155,7 +155,7 @@ int snn_eval_device(const char *model_path, const char *device, const char *data
     snn_json_int(j, "images", ds.n);
     snn_json_num(j, "images_per_s", secs > 0 ? ds.n / secs : 0);
     snn_json_str(j, "device", device);
-    if (!strcmp(device, "sim")) /* the configuration simulated, the default one too */
+    if (!strcmp(device, "sim") || !strcmp(device, "csim")) /* the configuration, default too */
         snn_json_str(j, "config", o.config ? o.config : SNN_PIPE_DEFAULT_CONFIG);
     snn_json_str(j, "model", model_path);
     snn_json_num(j, "seconds", secs);

@@ -241,6 +241,22 @@ static snn_status store(snn_opt *o, const char *v)
     return SNN_ERR_ARG;
 }
 
+/* Options that were removed, with what replaced them: a usage error that says
+ * so rather than "unknown option". */
+static const char *removed_option(const char *a, size_t len)
+{
+    static const struct {
+        const char *name, *why;
+    } gone[] = {
+        {"--lanes", "--lanes was removed: --config replaced it (the HLS kernel, csim, is the "
+                    "layer pipeline of the RTL kernel now; --config NAME picks its "
+                    "configuration, as for sim)"},
+    };
+    for (size_t k = 0; k < sizeof gone / sizeof gone[0]; k++)
+        if (strlen(gone[k].name) == len && !strncmp(a, gone[k].name, len)) return gone[k].why;
+    return NULL;
+}
+
 snn_status snn_opts_parse(snn_opt_spec *spec, int argc, char **argv, int *help)
 {
     *help = 0;
@@ -282,6 +298,11 @@ snn_status snn_opts_parse(snn_opt_spec *spec, int argc, char **argv, int *help)
         const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
         size_t len = eq ? (size_t)(eq - a) : strlen(a);
         snn_opt *o = a[1] == '-' ? find(spec, a, len) : NULL;
+        const char *gone = o ? NULL : removed_option(a, len);
+        if (gone) {
+            OPT_FAIL("%s", gone);
+            continue;
+        }
         if (!o) {
             const char *near = nearest(spec, a, len);
             if (near)

@@ -118,12 +118,11 @@ typedef struct snn_opt {
 
 /* The device options of eval (a deploy image), compare and bench: dev is an
  * snn_dev_opts * (include/snn-dev.h), data a const char **, limit a uint32_t *.
- * --lanes picks a build of the HLS kernel (csim: a power of two up to 64,
- * builds of 1..32 in hls/csim-lanes*.c); --config a configuration of the
- * layer-pipeline RTL kernel (sim: one of mk/sim.mk's this build knows,
- * include/snn-pipe.h, checked while parsing). A device ignores the option of
- * the other, so that one compare can run both. */
-#define SNN_OPTS_LANES_MAX 64u
+ * --config picks a configuration of the layer pipeline (one of mk/sim.mk's
+ * this build knows, include/snn-pipe.h, checked while parsing): the RTL
+ * kernel's library for sim, the HLS kernel's build for csim. (--lanes, of the
+ * HLS kernel before it became the layer pipeline, is a usage error that says
+ * so: host/cli/opts.c.) */
 #define SNN_OPTS_DEVICE(dev, data, limit)                                                          \
     SNN_O_GROUP("data and device options (the same for eval of a deploy image, compare and "       \
                 "bench)"),                                                                         \
@@ -131,13 +130,10 @@ typedef struct snn_opt {
     SNN_O_U32("--limit", "N", limit, 0, UINT32_MAX, "first N images of the data set (0 = all)"),   \
     SNN_O_U32("--batch", "N", &(dev)->batch, 1, 65536,                                             \
               "images per kernel run (compare: per comparison chunk too)"),                        \
-    SNN_O_U32("--lanes", "N", &(dev)->lanes, 1, SNN_OPTS_LANES_MAX,                                \
-              "csim: lane count of the HLS kernel build (builds of 1 to 32)",                      \
-              .def = "16", .flags = SNN_OPTF_POW2 | SNN_OPTF_DEVICE),                              \
     SNN_O_FUNC("--config", "NAME", &(dev)->config, snn_opts_pipe_config,                           \
-               "sim: configuration NAME of the layer-pipeline RTL kernel (rtl/snn_kernel.sv, " \
-               "PIPE_PARAMS_NAME in mk/sim.mk; build/sim/libsnn-sim-pipe-NAME.so, `make sim-pipe " \
-               "PIPE_CONFIGS=NAME`)",                                                              \
+               "sim, csim: configuration NAME of the layer pipeline (PIPE_PARAMS_NAME in "      \
+               "mk/sim.mk): sim runs build/sim/libsnn-sim-pipe-NAME.so (`make sim-pipe "         \
+               "PIPE_CONFIGS=NAME`), csim the HLS kernel built with it (hls/)",                  \
                .choices = snn_pipe_config_names(), .def = SNN_PIPE_DEFAULT_CONFIG,                 \
                .flags = SNN_OPTF_DEVICE),                                                          \
     SNN_O_STR("--xclbin", "FILE", &(dev)->xclbin, "xrt: the card image (.xclbin)",                \
@@ -202,7 +198,7 @@ int snn_opts_usage_error(const snn_opt_spec *spec, const char *fmt, ...)
  * name (a const char *). */
 snn_status snn_opts_pipe_config(const char *value, void *field);
 
-/* The entry named name ("--lanes"), or NULL. */
+/* The entry named name ("--config"), or NULL. */
 const snn_opt *snn_opts_find(const snn_opt_spec *spec, const char *name);
 /* Whether the option named name was given. */
 int snn_opts_given(const snn_opt_spec *spec, const char *name);
