@@ -13,8 +13,9 @@
 #   TRACE=1 make <any of these>     also write build/sim/trace.fst (FST waveform)
 #
 # A library is one Verilated model of rtl/snn_kernel.sv (-G parameters
-# of its configuration) plus sim/harness.cpp, compiled position-independent
-# and linked -shared, exporting only snn_sim_get_api() (sim/snn-sim.map).
+# of its configuration) plus the harness (SIM_HARNESS_SRCS, sim/harness*.cpp),
+# compiled position-independent and linked -shared, exporting only
+# snn_sim_get_api() (sim/snn-sim.map).
 # driver/dev-sim.c dlopen()s it, so build/mpbn itself links nothing of
 # Verilator. Details: docs/simulation.md.
 
@@ -26,8 +27,11 @@ SIM_OPT       ?= -O2
 # a rebuild. SIM_TRACE_FST=0 builds a model without it.
 SIM_TRACE_FST ?= 1
 TRACE         ?=
-SIM_HARNESS   := sim/harness.cpp sim/snn-sim.h sim/vl-hooks.h sim/lib.mk sim/snn-sim.map \
-                 include/snn-regmap.h mk/sim.mk
+# The harness: its C API and clock, the AXI memory model, the AXI-Lite master
+# (compiled into every library), and what they depend on.
+SIM_HARNESS_SRCS := sim/harness.cpp sim/harness-mem.cpp sim/harness-axil.cpp
+SIM_HARNESS   := $(SIM_HARNESS_SRCS) sim/harness-internal.h sim/snn-sim.h sim/vl-hooks.h \
+                 sim/lib.mk sim/snn-sim.map include/snn-common.h include/snn-regmap.h mk/sim.mk
 SIM_RTL_SRCS   = $(wildcard rtl/*.sv rtl/*.svh rtl/snn.f)
 SIM_TEST_LIB  := $(SIM_DIR)/libsnn-sim-test.so
 
@@ -51,7 +55,7 @@ define sim_build
 	@set -e; tmp=$(1).$$$$; rm -rf $$tmp; mkdir -p $$tmp; abs=$$(cd $$tmp && pwd); \
 	echo "verilator: $(2) $(3) -> $(6)"; \
 	$(VERILATOR) $(SIM_VFLAGS) -Mdir $$tmp --top-module $(2) $(3) \
-	    -CFLAGS "$(SIM_CFLAGS) $(4)" -LDFLAGS "-lz" $(5) $(CURDIR)/sim/harness.cpp \
+	    -CFLAGS "$(SIM_CFLAGS) $(4)" -LDFLAGS "-lz" $(5) $(addprefix $(CURDIR)/,$(SIM_HARNESS_SRCS)) \
 	    >$$tmp/verilator.log 2>&1 || { cat $$tmp/verilator.log; exit 1; }; \
 	$(MAKE) --no-print-directory -C $$tmp -f $(CURDIR)/sim/lib.mk \
 	    OPT_FAST="$(SIM_OPT)" OPT_GLOBAL="$(SIM_OPT)" OPT_SLOW=-O1 \

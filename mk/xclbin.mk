@@ -108,7 +108,7 @@ $(XRT_FAKE_LIB): $(XRT_FAKE_SRC) host/deploy/snn-deploy.h include/snn-deploy-for
 	$(CC) -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra -Wshadow \
 	    -Wno-unused-parameter -Iinclude -Ihost -I. -I$(XRT_INCDIR) -D_GNU_SOURCE \
 	    -Wl,-Bsymbolic -Wl,--no-undefined -Wl,-soname,libxrt_coreutil.so.2 \
-	    -o $@ $(XRT_FAKE_SRC) -lz -lpthread
+	    -o $@ $(XRT_FAKE_SRC) -lz -lm -lpthread
 	@: > $(@D)/libxrt_core.so.2   # XRT's driver library only has to exist
 
 $(XRT_FAKE_DIR)/make-xclbin: tests/xrt-fake.c

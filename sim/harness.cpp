@@ -1,4 +1,8 @@
-// harness.cpp - the Verilator harness behind sim/snn-sim.h.
+// harness.cpp - the Verilator harness behind sim/snn-sim.h: the simulator's
+// clock and runs (tick, start, wait, step), the Verilator runtime hooks and the
+// C API (snn_sim_get_api). Its other parts, sharing sim/harness-internal.h:
+// the AXI memory model (harness-mem.cpp) and the AXI-Lite master
+// (harness-axil.cpp).
 //
 // One snn_sim is one Verilated kernel (prefix Vsnn_top: rtl/snn_kernel.sv
 // or the test kernel tests/sim/snn_copy_kernel.sv)
@@ -29,28 +33,18 @@
 //      the next cycle (which become visible at step 1 of the next tick)
 // The models' valid/ready outputs depend only on their own state, never
 // combinationally on the kernel's outputs, so one eval per phase suffices.
-#include <verilated.h>
-#if VM_TRACE_FST
-#include <verilated_fst_c.h>
-#endif
-
 #include <cinttypes>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <deque>
-#include <map>
-#include <memory>
 #include <new>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "Vsnn_top.h"
+#include "harness-internal.h"
 #include "snn-regmap.h"
-#include "snn-sim.h"
 
 // ---- build-time facts (set by mk/sim.mk) ------------------------------------
 #ifndef SNN_SIM_LANES
@@ -68,18 +62,14 @@
 #error "mk/sim.mk defines SNN_SIM_TEST_KERNEL or SNN_SIM_PIPE_CONFIG"
 #endif
 
-#define LIKELY(x) __builtin_expect(!!(x), 1)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-
 // Verilator's runtime wants this symbol in some configurations.
 double sc_time_stamp() { return 0; }
 
+using namespace snn_harness;
+
 namespace {
 
-constexpr uint32_t kLiteTimeout = 1000; // cycles an AXI-Lite access may take
 constexpr uint32_t kResetCycles = 16;
-constexpr uint32_t kBeatBytes = 8;       // m_axi_gmem data width / 8
-constexpr size_t kWriteFifo = 1024;      // W beats buffered ahead of their AW
 
 double wall_now()
 {
@@ -87,101 +77,6 @@ double wall_now()
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
-
-// xorshift64*: cheap, seeded, reproducible back-pressure.
-struct Rng {
-    uint64_t s = 0x9E3779B97F4A7C15ull;
-    void seed(uint64_t v) { s = v ? v * 0x9E3779B97F4A7C15ull : 0x9E3779B97F4A7C15ull; }
-    uint32_t next()
-    {
-        s ^= s >> 12;
-        s ^= s << 25;
-        s ^= s >> 27;
-        return (uint32_t)((s * 0x2545F4914F6CDD1Dull) >> 32);
-    }
-};
-
-// ---- sparse device memory -------------------------------------------------------
-struct Memory {
-    std::map<uint64_t, uint64_t> allocs; // base -> size rounded to pages
-    std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages;
-    uint64_t next = SNN_SIM_MEM_BASE;
-    uint64_t cache_no = ~0ull;
-    uint8_t *cache_page = nullptr;
-
-    // The allocation that holds [addr, addr+n), or allocs.end().
-    std::map<uint64_t, uint64_t>::const_iterator find(uint64_t addr, uint64_t n) const
-    {
-        auto it = allocs.upper_bound(addr);
-        if (it == allocs.begin()) return allocs.end();
-        --it;
-        if (addr - it->first > it->second || n > it->second - (addr - it->first))
-            return allocs.end();
-        return it;
-    }
-    uint8_t *page(uint64_t addr, bool create)
-    {
-        uint64_t no = addr / SNN_SIM_PAGE;
-        if (LIKELY(no == cache_no)) return cache_page;
-        auto it = pages.find(no);
-        if (it == pages.end()) {
-            if (!create) return nullptr;
-            uint8_t *p = new (std::nothrow) uint8_t[SNN_SIM_PAGE]();
-            if (!p) return nullptr;
-            it = pages.emplace(no, std::unique_ptr<uint8_t[]>(p)).first;
-        }
-        cache_no = no;
-        cache_page = it->second.get();
-        return cache_page;
-    }
-    uint64_t read64(uint64_t addr) // addr 8-byte aligned, unwritten memory reads 0
-    {
-        const uint8_t *p = page(addr, false);
-        uint64_t v = 0;
-        if (p) memcpy(&v, p + addr % SNN_SIM_PAGE, 8);
-        return v;
-    }
-    bool write64(uint64_t addr, uint64_t data, uint8_t strb)
-    {
-        uint8_t *p = page(addr, true);
-        if (!p) return false;
-        p += addr % SNN_SIM_PAGE;
-        if (strb == 0xFF) {
-            memcpy(p, &data, 8);
-        } else {
-            for (int b = 0; b < 8; b++)
-                if (strb >> b & 1) p[b] = (uint8_t)(data >> (8 * b));
-        }
-        return true;
-    }
-};
-
-// ---- one cycle's view of the kernel's outputs ---------------------------------
-struct Sample {
-    // m_axi_gmem, kernel as master
-    bool arvalid, rready, awvalid, wvalid, wlast, bready;
-    uint64_t araddr, awaddr, wdata;
-    uint32_t arlen, awlen, wstrb;
-    // s_axi_control, kernel as slave
-    bool l_awready, l_wready, l_bvalid, l_arready, l_rvalid;
-    uint32_t l_rdata, l_rresp, l_bresp;
-    bool irq;
-};
-
-struct RdBurst {
-    uint64_t addr; // first beat, 8-byte aligned
-    uint32_t beats, done;
-    uint64_t due;  // first cycle in which the first beat may be presented
-};
-struct WrBurst {
-    uint64_t addr, req; // first beat (aligned), address as requested
-    uint32_t beats, done;
-};
-struct WBeat {
-    uint64_t data;
-    uint8_t strb;
-    bool last;
-};
 
 std::string vformat(const char *fmt, va_list ap)
 {
@@ -192,499 +87,189 @@ std::string vformat(const char *fmt, va_list ap)
 
 } // namespace
 
-// ---- the simulator --------------------------------------------------------------
-struct snn_sim {
-    snn_sim_cfg cfg{};
-    std::unique_ptr<VerilatedContext> ctx;
-    std::unique_ptr<Vsnn_top> top;
-#if VM_TRACE_FST
-    std::unique_ptr<VerilatedFstC> tfp;
-#endif
-    uint64_t half_period = 5; // in units of the context's time precision
-    std::string err;
-    int fault = SNN_SIM_OK;   // sticky: a protocol violation or an RTL $fatal
-
-    uint64_t cycle = 0;
-    Memory mem;
-    Rng rng;
-    uint32_t stall_thresh = 0; // back-pressure probability in 1/2^32
-
-    // memory model state
-    std::deque<RdBurst> rq;
-    std::deque<WrBurst> awq;
-    std::deque<WBeat> wq;
-    std::deque<uint64_t> bq; // due cycles of B responses not yet presented
-    bool arready = false, awready = false, wready = false;
-    bool rvalid = false, rlast = false, bvalid = false;
-    uint64_t rdata = 0;
-    uint64_t last_xfer = 0;  // cycle of the last m_axi handshake
-    Sample prev{};
-
-    // AXI-Lite master state
-    bool l_awvalid = false, l_wvalid = false, l_bready = false;
-    bool l_arvalid = false, l_rready = false;
-    uint32_t l_awaddr = 0, l_wdata = 0, l_araddr = 0;
-    bool l_bdone = false, l_rdone = false;
-    uint32_t l_rdata = 0, l_resp = 0;
-    uint64_t l_whs_cycle = 0; // cycle at which the last W beat was accepted
-
-    // run state
-    bool in_reset = true;     // ap_rst_n low
-    bool running = false;
-    uint64_t start_cycle = 0;
-    uint64_t irq_cycle = 0;    // first rising edge of interrupt in this run, 0 = none
-    bool irq_level = false;
-
-    snn_sim_stats st{};
-
-    int fail(int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)))
-    {
-        va_list ap;
-        va_start(ap, fmt);
-        err = vformat(fmt, ap);
-        va_end(ap);
-        return status;
-    }
-    // A violation seen inside tick(): sticky, reported by the API call that clocks.
-    void violation(const char *fmt, ...) __attribute__((format(printf, 2, 3)))
-    {
-        if (fault) return;
-        va_list ap;
-        va_start(ap, fmt);
-        err = "AXI protocol violation at cycle " + std::to_string(cycle) + ": " + vformat(fmt, ap);
-        va_end(ap);
+// ---- errors ---------------------------------------------------------------------
+int snn_sim::fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err = vformat(fmt, ap);
+    va_end(ap);
+    return status;
+}
+// A violation seen inside tick(): sticky, reported by the API call that clocks.
+void snn_sim::violation(const char *fmt, ...)
+{
+    if (fault) return;
+    va_list ap;
+    va_start(ap, fmt);
+    err = "AXI protocol violation at cycle " + std::to_string(cycle) + ": " + vformat(fmt, ap);
+    va_end(ap);
+    fault = SNN_SIM_ERR_PROTOCOL;
+}
+int snn_sim::check_fault()
+{
+    if (UNLIKELY(ctx->gotFinish()) && !fault) {
         fault = SNN_SIM_ERR_PROTOCOL;
+        if (err.empty()) err = "the RTL executed $finish/$stop/$fatal at cycle " + std::to_string(cycle);
     }
-    int check_fault()
-    {
-        if (UNLIKELY(ctx->gotFinish()) && !fault) {
-            fault = SNN_SIM_ERR_PROTOCOL;
-            if (err.empty()) err = "the RTL executed $finish/$stop/$fatal at cycle " + std::to_string(cycle);
-        }
-        return fault;
-    }
-    int refuse_after_fault()
-    {
-        return fail(SNN_SIM_ERR_STATE, "the model stopped after an earlier failure (%s); destroy it",
-                    err.c_str());
-    }
+    return fault;
+}
+int snn_sim::refuse_after_fault()
+{
+    return fail(SNN_SIM_ERR_STATE, "the model stopped after an earlier failure (%s); destroy it",
+                err.c_str());
+}
 
-    bool stall() { return stall_thresh && rng.next() < stall_thresh; }
-
-    // ---- one clock cycle ----
-    void dump()
-    {
+// ---- one clock cycle ------------------------------------------------------------
+void snn_sim::dump()
+{
 #if VM_TRACE_FST
-        if (tfp) tfp->dump(ctx->time());
+    if (tfp) tfp->dump(ctx->time());
 #endif
-    }
-    void tick()
-    {
-        Vsnn_top *t = top.get();
-        t->eval();
-        dump();
-        Sample s;
-        s.arvalid = t->m_axi_gmem_arvalid;
-        s.araddr = t->m_axi_gmem_araddr;
-        s.arlen = t->m_axi_gmem_arlen;
-        s.rready = t->m_axi_gmem_rready;
-        s.awvalid = t->m_axi_gmem_awvalid;
-        s.awaddr = t->m_axi_gmem_awaddr;
-        s.awlen = t->m_axi_gmem_awlen;
-        s.wvalid = t->m_axi_gmem_wvalid;
-        s.wdata = t->m_axi_gmem_wdata;
-        s.wstrb = t->m_axi_gmem_wstrb;
-        s.wlast = t->m_axi_gmem_wlast;
-        s.bready = t->m_axi_gmem_bready;
-        s.l_awready = t->s_axi_control_awready;
-        s.l_wready = t->s_axi_control_wready;
-        s.l_bvalid = t->s_axi_control_bvalid;
-        s.l_bresp = t->s_axi_control_bresp;
-        s.l_arready = t->s_axi_control_arready;
-        s.l_rvalid = t->s_axi_control_rvalid;
-        s.l_rdata = t->s_axi_control_rdata;
-        s.l_rresp = t->s_axi_control_rresp;
-        s.irq = t->__SYM__interrupt; // "interrupt" is a C++ word: Verilator renames it
-        ctx->timeInc(half_period);
-        t->ap_clk = 1;
-        t->eval();
-        dump();
-        ctx->timeInc(half_period);
-        t->ap_clk = 0;
-        cycle++;
-        update_mem(s);
-        update_lite(s);
-        prev = in_reset ? Sample{} : s;
-        if (UNLIKELY(s.irq != irq_level) && !in_reset) {
-            irq_level = s.irq;
-            if (irq_level && running && !irq_cycle) {
-                irq_cycle = cycle;
-                check_quiet("the interrupt (ap_done) rose");
-            }
+}
+void snn_sim::tick()
+{
+    Vsnn_top *t = top.get();
+    t->eval();
+    dump();
+    Sample s;
+    s.arvalid = t->m_axi_gmem_arvalid;
+    s.araddr = t->m_axi_gmem_araddr;
+    s.arlen = t->m_axi_gmem_arlen;
+    s.rready = t->m_axi_gmem_rready;
+    s.awvalid = t->m_axi_gmem_awvalid;
+    s.awaddr = t->m_axi_gmem_awaddr;
+    s.awlen = t->m_axi_gmem_awlen;
+    s.wvalid = t->m_axi_gmem_wvalid;
+    s.wdata = t->m_axi_gmem_wdata;
+    s.wstrb = t->m_axi_gmem_wstrb;
+    s.wlast = t->m_axi_gmem_wlast;
+    s.bready = t->m_axi_gmem_bready;
+    s.l_awready = t->s_axi_control_awready;
+    s.l_wready = t->s_axi_control_wready;
+    s.l_bvalid = t->s_axi_control_bvalid;
+    s.l_bresp = t->s_axi_control_bresp;
+    s.l_arready = t->s_axi_control_arready;
+    s.l_rvalid = t->s_axi_control_rvalid;
+    s.l_rdata = t->s_axi_control_rdata;
+    s.l_rresp = t->s_axi_control_rresp;
+    s.irq = t->__SYM__interrupt; // "interrupt" is a C++ word: Verilator renames it
+    ctx->timeInc(half_period);
+    t->ap_clk = 1;
+    t->eval();
+    dump();
+    ctx->timeInc(half_period);
+    t->ap_clk = 0;
+    cycle++;
+    update_mem(s);
+    update_lite(s);
+    prev = in_reset ? Sample{} : s;
+    if (UNLIKELY(s.irq != irq_level) && !in_reset) {
+        irq_level = s.irq;
+        if (irq_level && running && !irq_cycle) {
+            irq_cycle = cycle;
+            check_quiet("the interrupt (ap_done) rose");
         }
     }
+}
 
-    // The kernel may not signal completion while it has transfers in flight:
-    // on a card the results would not be in memory yet.
-    void check_quiet(const char *what)
-    {
-        uint32_t rbeats = 0;
-        for (const RdBurst &b : rq) rbeats += b.beats - b.done;
-        size_t wpend = awq.size() + bq.size() + (bvalid ? 1 : 0);
-        bool bus = prev.arvalid || prev.awvalid || prev.wvalid;
-        if (rq.empty() && wpend == 0 && wq.empty() && !bus) return;
-        violation("%s while m_axi_gmem still had %zu read burst(s) (%u beats) and %zu write "
-                  "burst(s) without B response outstanding, %zu W beat(s) without an address%s",
-                  what, rq.size(), rbeats, wpend, wq.size(),
-                  bus ? ", and a request still on the bus" : "");
+// ---- runs -----------------------------------------------------------------------
+int snn_sim::start()
+{
+    if (fault) return refuse_after_fault();
+    if (running) return fail(SNN_SIM_ERR_STATE, "start: the previous run has not been waited for");
+    irq_cycle = 0;
+    int rc = reg_write(SNN_REG_CTRL, SNN_CTRL_AP_START);
+    if (rc) return rc;
+    running = true;
+    start_cycle = l_whs_cycle;
+    last_xfer = cycle;
+    return SNN_SIM_OK;
+}
+
+int snn_sim::hang(const char *why)
+{
+    std::string report = state_report();
+    uint32_t ctrl = 0;
+    running = false;
+    std::string ctrl_s = "unreadable";
+    if (reg_read(SNN_REG_CTRL, &ctrl) == SNN_SIM_OK) {
+        char b[96];
+        snprintf(b, sizeof b, "0x%x (ap_start=%u ap_done=%u ap_idle=%u ap_ready=%u)", ctrl,
+                 ctrl & 1, ctrl >> 1 & 1, ctrl >> 2 & 1, ctrl >> 3 & 1);
+        ctrl_s = b;
     }
+    return fail(SNN_SIM_ERR_TIMEOUT, "kernel hang: %s; ctrl register %s; %s", why,
+                ctrl_s.c_str(), report.c_str());
+}
 
-    // Master-side rule: once valid is high it stays high, payload unchanged,
-    // until ready.
-    void check_stable(const Sample &s)
-    {
-        if (prev.arvalid && !arready_prev) {
-            if (!s.arvalid)
-                violation("arvalid dropped before arready (araddr 0x%" PRIx64 ")", prev.araddr);
-            else if (s.araddr != prev.araddr || s.arlen != prev.arlen)
-                violation("araddr/arlen changed while arvalid waited for arready");
-        }
-        if (prev.awvalid && !awready_prev) {
-            if (!s.awvalid)
-                violation("awvalid dropped before awready (awaddr 0x%" PRIx64 ")", prev.awaddr);
-            else if (s.awaddr != prev.awaddr || s.awlen != prev.awlen)
-                violation("awaddr/awlen changed while awvalid waited for awready");
-        }
-        if (prev.wvalid && !wready_prev) {
-            if (!s.wvalid)
-                violation("wvalid dropped before wready");
-            else if (s.wdata != prev.wdata || s.wstrb != prev.wstrb || s.wlast != prev.wlast)
-                violation("wdata/wstrb/wlast changed while wvalid waited for wready");
-        }
-    }
-    bool arready_prev = false, awready_prev = false, wready_prev = false;
-
-    bool burst_ok(const char *ch, uint64_t addr, uint32_t len)
-    {
-        uint64_t a = addr & ~(uint64_t)(kBeatBytes - 1);
-        uint64_t bytes = (uint64_t)(len + 1) * kBeatBytes;
-        if (a / 4096 != (a + bytes - 1) / 4096) {
-            violation("%s burst at 0x%" PRIx64 " with %u beats crosses a 4 KiB boundary "
-                      "(at 0x%" PRIx64 ")",
-                      ch, addr, len + 1, (a / 4096 + 1) * 4096);
-            return false;
-        }
-        if (mem.find(a, bytes) == mem.allocs.end()) {
-            violation("%s burst at 0x%" PRIx64 " with %u beats (%" PRIu64
-                      " bytes) is outside every allocated buffer",
-                      ch, addr, len + 1, bytes);
-            return false;
-        }
-        return true;
-    }
-
-    void update_mem(const Sample &s_in)
-    {
-        Vsnn_top *t = top.get();
-        // In reset the kernel's outputs are whatever its registers held at
-        // power-up: nothing is a transfer, nothing is checked.
-        const Sample s = in_reset ? Sample{} : s_in;
-        check_stable(s);
-        bool ar_hs = s.arvalid && arready;
-        bool r_hs = rvalid && s.rready;
-        bool aw_hs = s.awvalid && awready;
-        bool w_hs = s.wvalid && wready;
-        bool b_hs = bvalid && s.bready;
-        arready_prev = arready;
-        awready_prev = awready;
-        wready_prev = wready;
-        if (ar_hs | r_hs | aw_hs | w_hs | b_hs) last_xfer = cycle;
-        if (rvalid && !s.rready) st.rd_stall_cycles++;
-
-        if (ar_hs) {
-            st.rd_bursts++;
-            if (burst_ok("read", s.araddr, s.arlen)) {
-                uint64_t due = cycle - 1 + (cfg.mem_latency ? cfg.mem_latency : 1);
-                rq.push_back({s.araddr & ~(uint64_t)(kBeatBytes - 1), s.arlen + 1, 0, due});
-            }
-        }
-        if (r_hs) {
-            st.rd_beats++;
-            rvalid = false;
-            RdBurst &b = rq.front();
-            if (++b.done == b.beats) rq.pop_front();
-        }
-        if (aw_hs) {
-            st.wr_bursts++;
-            if (burst_ok("write", s.awaddr, s.awlen))
-                awq.push_back({s.awaddr & ~(uint64_t)(kBeatBytes - 1), s.awaddr, s.awlen + 1, 0});
-        }
-        if (w_hs) {
-            st.wr_beats++;
-            wq.push_back({s.wdata, (uint8_t)s.wstrb, s.wlast});
-        }
-        while (!awq.empty() && !wq.empty()) {
-            WrBurst &b = awq.front();
-            WBeat w = wq.front();
-            wq.pop_front();
-            bool last = b.done + 1 == b.beats;
-            if (w.last != last) {
-                violation("wlast=%d on beat %u of a %u-beat write burst at 0x%" PRIx64, w.last,
-                          b.done + 1, b.beats, b.req);
-                awq.pop_front();
-                break;
-            }
-            if (!mem.write64(b.addr + (uint64_t)b.done * kBeatBytes, w.data, w.strb)) {
-                violation("out of host memory for the device memory model");
-                break;
-            }
-            if (++b.done == b.beats) {
-                bq.push_back(cycle - 1 + (cfg.write_latency ? cfg.write_latency : 1));
-                awq.pop_front();
-            }
-        }
-        if (b_hs) bvalid = false;
-
-        // Outputs of the next cycle. valid, once raised, stays until taken.
-        arready = !in_reset && rq.size() < cfg.max_outstanding && !stall();
-        awready = !in_reset && awq.size() + bq.size() < cfg.max_outstanding && !stall();
-        wready = !in_reset && wq.size() < kWriteFifo && !stall();
-        if (!rvalid && !rq.empty() && rq.front().due <= cycle && !stall()) {
-            const RdBurst &b = rq.front();
-            rdata = mem.read64(b.addr + (uint64_t)b.done * kBeatBytes);
-            rlast = b.done + 1 == b.beats;
-            rvalid = true;
-        }
-        if (!bvalid && !bq.empty() && bq.front() <= cycle && !stall()) {
-            bvalid = true;
-            bq.pop_front();
-        }
-        t->m_axi_gmem_arready = arready;
-        t->m_axi_gmem_rvalid = rvalid;
-        t->m_axi_gmem_rdata = rdata;
-        t->m_axi_gmem_rlast = rlast;
-        t->m_axi_gmem_rresp = 0;
-        t->m_axi_gmem_awready = awready;
-        t->m_axi_gmem_wready = wready;
-        t->m_axi_gmem_bvalid = bvalid;
-        t->m_axi_gmem_bresp = 0;
-    }
-
-    void update_lite(const Sample &s_in)
-    {
-        Vsnn_top *t = top.get();
-        const Sample s = in_reset ? Sample{} : s_in;
-        if (l_awvalid && s.l_awready) l_awvalid = false;
-        if (l_wvalid && s.l_wready) {
-            l_wvalid = false;
-            l_whs_cycle = cycle;
-        }
-        if (l_bready && s.l_bvalid) {
-            l_bready = false;
-            l_bdone = true;
-            l_resp = s.l_bresp;
-        }
-        if (l_arvalid && s.l_arready) l_arvalid = false;
-        if (l_rready && s.l_rvalid) {
-            l_rready = false;
-            l_rdone = true;
-            l_rdata = s.l_rdata;
-            l_resp = s.l_rresp;
-        }
-        t->s_axi_control_awvalid = l_awvalid;
-        t->s_axi_control_awaddr = l_awaddr;
-        t->s_axi_control_wvalid = l_wvalid;
-        t->s_axi_control_wdata = l_wdata;
-        t->s_axi_control_wstrb = 0xF;
-        t->s_axi_control_bready = l_bready;
-        t->s_axi_control_arvalid = l_arvalid;
-        t->s_axi_control_araddr = l_araddr;
-        t->s_axi_control_rready = l_rready;
-    }
-
-    void drive_lite()
-    {
-        Vsnn_top *t = top.get();
-        t->s_axi_control_awvalid = l_awvalid;
-        t->s_axi_control_awaddr = l_awaddr;
-        t->s_axi_control_wvalid = l_wvalid;
-        t->s_axi_control_wdata = l_wdata;
-        t->s_axi_control_wstrb = 0xF;
-        t->s_axi_control_bready = l_bready;
-        t->s_axi_control_arvalid = l_arvalid;
-        t->s_axi_control_araddr = l_araddr;
-        t->s_axi_control_rready = l_rready;
-    }
-
-    // ---- AXI-Lite master ----
-    int reg_write(uint32_t off, uint32_t val)
-    {
-        if (fault) return refuse_after_fault();
-        if (off >= 0x80 || off % 4) return fail(SNN_SIM_ERR_ARG, "register offset 0x%x is not a 32-bit register of the 128-byte map", off);
-        l_awvalid = l_wvalid = l_bready = true;
-        l_awaddr = off;
-        l_wdata = val;
-        l_bdone = false;
-        drive_lite();
-        for (uint32_t n = 0; n < kLiteTimeout && !l_bdone; n++) {
+int snn_sim::wait(uint64_t budget, uint64_t *cycles)
+{
+    if (cycles) *cycles = 0;
+    if (fault) return refuse_after_fault();
+    if (!running) return fail(SNN_SIM_ERR_STATE, "wait: no run was started");
+    double t0 = wall_now();
+    uint32_t poll = cfg.poll_interval;
+    int rc = SNN_SIM_OK;
+    for (;;) {
+        for (uint32_t i = 0; i < poll; i++) {
             tick();
-            if (UNLIKELY(check_fault())) return fault;
+            if (UNLIKELY(fault)) break;
         }
-        if (!l_bdone) {
-            l_awvalid = l_wvalid = l_bready = false;
-            drive_lite();
-            return fail(SNN_SIM_ERR_TIMEOUT,
-                        "AXI-Lite write of 0x%08x to register 0x%02x got no response in %u cycles "
-                        "(awready/wready/bvalid never completed the handshake)",
-                        val, off, kLiteTimeout);
+        if (UNLIKELY(check_fault())) {
+            rc = fault;
+            break;
         }
-        if (l_resp != 0)
-            return fail(SNN_SIM_ERR_PROTOCOL, "AXI-Lite write to register 0x%02x answered bresp=%u",
-                        off, l_resp);
-        return SNN_SIM_OK;
-    }
-    int reg_read(uint32_t off, uint32_t *val)
-    {
-        if (fault) return refuse_after_fault();
-        if (off >= 0x80 || off % 4) return fail(SNN_SIM_ERR_ARG, "register offset 0x%x is not a 32-bit register of the 128-byte map", off);
-        l_arvalid = l_rready = true;
-        l_araddr = off;
-        l_rdone = false;
-        drive_lite();
-        for (uint32_t n = 0; n < kLiteTimeout && !l_rdone; n++) {
-            tick();
-            if (UNLIKELY(check_fault())) return fault;
-        }
-        if (!l_rdone) {
-            l_arvalid = l_rready = false;
-            drive_lite();
-            return fail(SNN_SIM_ERR_TIMEOUT,
-                        "AXI-Lite read of register 0x%02x got no response in %u cycles", off,
-                        kLiteTimeout);
-        }
-        if (l_resp != 0)
-            return fail(SNN_SIM_ERR_PROTOCOL, "AXI-Lite read of register 0x%02x answered rresp=%u",
-                        off, l_resp);
-        *val = l_rdata;
-        return SNN_SIM_OK;
-    }
-
-    // ---- runs ----
-    int start()
-    {
-        if (fault) return refuse_after_fault();
-        if (running) return fail(SNN_SIM_ERR_STATE, "start: the previous run has not been waited for");
-        irq_cycle = 0;
-        int rc = reg_write(SNN_REG_CTRL, SNN_CTRL_AP_START);
-        if (rc) return rc;
-        running = true;
-        start_cycle = l_whs_cycle;
-        last_xfer = cycle;
-        return SNN_SIM_OK;
-    }
-
-    std::string state_report()
-    {
-        uint32_t rbeats = 0;
-        for (const RdBurst &b : rq) rbeats += b.beats - b.done;
-        char buf[768];
-        snprintf(buf, sizeof buf,
-                 "m_axi_gmem: %zu read burst(s) outstanding (%u beats to deliver%s), "
-                 "%zu write burst(s) awaiting data, %zu W beat(s) awaiting an address, "
-                 "%zu B response(s) pending%s; kernel outputs arvalid=%d awvalid=%d wvalid=%d "
-                 "rready=%d bready=%d; last m_axi transfer at cycle %" PRIu64
-                 " (%" PRIu64 " cycles ago), %" PRIu64 " read / %" PRIu64 " write beats so far",
-                 rq.size(), rbeats, rvalid ? ", one waiting for rready" : "", awq.size(), wq.size(),
-                 bq.size() + (bvalid ? 1 : 0), bvalid ? " (one waiting for bready)" : "",
-                 prev.arvalid, prev.awvalid, prev.wvalid, prev.rready, prev.bready, last_xfer,
-                 cycle - last_xfer, st.rd_beats, st.wr_beats);
-        return buf;
-    }
-
-    int hang(const char *why)
-    {
-        std::string report = state_report();
         uint32_t ctrl = 0;
-        running = false;
-        std::string ctrl_s = "unreadable";
-        if (reg_read(SNN_REG_CTRL, &ctrl) == SNN_SIM_OK) {
-            char b[96];
-            snprintf(b, sizeof b, "0x%x (ap_start=%u ap_done=%u ap_idle=%u ap_ready=%u)", ctrl,
-                     ctrl & 1, ctrl >> 1 & 1, ctrl >> 2 & 1, ctrl >> 3 & 1);
-            ctrl_s = b;
-        }
-        return fail(SNN_SIM_ERR_TIMEOUT, "kernel hang: %s; ctrl register %s; %s", why,
-                    ctrl_s.c_str(), report.c_str());
-    }
-
-    int wait(uint64_t budget, uint64_t *cycles)
-    {
-        if (cycles) *cycles = 0;
-        if (fault) return refuse_after_fault();
-        if (!running) return fail(SNN_SIM_ERR_STATE, "wait: no run was started");
-        double t0 = wall_now();
-        uint32_t poll = cfg.poll_interval;
-        int rc = SNN_SIM_OK;
-        for (;;) {
-            for (uint32_t i = 0; i < poll; i++) {
-                tick();
-                if (UNLIKELY(fault)) break;
-            }
-            if (UNLIKELY(check_fault())) {
+        rc = reg_read(SNN_REG_CTRL, &ctrl);
+        if (rc) break;
+        if (ctrl & SNN_CTRL_AP_DONE) {
+            check_quiet("ap_done read back as 1");
+            if (fault) {
                 rc = fault;
                 break;
             }
-            uint32_t ctrl = 0;
-            rc = reg_read(SNN_REG_CTRL, &ctrl);
-            if (rc) break;
-            if (ctrl & SNN_CTRL_AP_DONE) {
-                check_quiet("ap_done read back as 1");
-                if (fault) {
-                    rc = fault;
-                    break;
-                }
-                uint64_t end = irq_cycle ? irq_cycle : cycle;
-                uint64_t n = end - start_cycle;
-                running = false;
-                st.runs++;
-                st.run_cycles += n;
-                if (cycles) *cycles = n;
-                // Acknowledge the interrupt the way an ISR does (toggle on write).
-                if (irq_level) rc = reg_write(SNN_REG_ISR, 1);
-                break;
-            }
-            if (cycle - start_cycle > budget) {
-                char why[160];
-                snprintf(why, sizeof why,
-                         "ap_done never rose within the budget of %" PRIu64 " cycles after ap_start",
-                         budget);
-                rc = hang(why);
-                break;
-            }
-            if (cfg.stall_limit != UINT64_MAX && cycle - last_xfer > cfg.stall_limit) {
-                char why[160];
-                snprintf(why, sizeof why,
-                         "no m_axi_gmem transfer for %" PRIu64 " cycles and ap_done never rose "
-                         "(%" PRIu64 " cycles after ap_start)",
-                         cycle - last_xfer, cycle - start_cycle);
-                rc = hang(why);
-                break;
-            }
+            uint64_t end = irq_cycle ? irq_cycle : cycle;
+            uint64_t n = end - start_cycle;
+            running = false;
+            st.runs++;
+            st.run_cycles += n;
+            if (cycles) *cycles = n;
+            // Acknowledge the interrupt the way an ISR does (toggle on write).
+            if (irq_level) rc = reg_write(SNN_REG_ISR, 1);
+            break;
         }
-        st.seconds += wall_now() - t0;
-        if (rc && rc != SNN_SIM_ERR_TIMEOUT) running = false;
-        return rc;
+        if (cycle - start_cycle > budget) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "ap_done never rose within the budget of %" PRIu64 " cycles after ap_start",
+                     budget);
+            rc = hang(why);
+            break;
+        }
+        if (cfg.stall_limit != UINT64_MAX && cycle - last_xfer > cfg.stall_limit) {
+            char why[160];
+            snprintf(why, sizeof why,
+                     "no m_axi_gmem transfer for %" PRIu64 " cycles and ap_done never rose "
+                     "(%" PRIu64 " cycles after ap_start)",
+                     cycle - last_xfer, cycle - start_cycle);
+            rc = hang(why);
+            break;
+        }
     }
+    st.seconds += wall_now() - t0;
+    if (rc && rc != SNN_SIM_ERR_TIMEOUT) running = false;
+    return rc;
+}
 
-    int step(uint64_t n)
-    {
-        if (fault) return refuse_after_fault();
-        double t0 = wall_now();
-        for (uint64_t i = 0; i < n && !fault; i++) tick();
-        st.seconds += wall_now() - t0;
-        return check_fault();
-    }
-};
+int snn_sim::step(uint64_t n)
+{
+    if (fault) return refuse_after_fault();
+    double t0 = wall_now();
+    for (uint64_t i = 0; i < n && !fault; i++) tick();
+    st.seconds += wall_now() - t0;
+    return check_fault();
+}
 
 // ---- Verilator runtime hooks: record, never print to stdout or exit ----------
 namespace {

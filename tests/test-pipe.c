@@ -55,6 +55,24 @@ static const snn_sim_api *api(void)
     return g_api;
 }
 
+/* A simulator instance of the library under test. */
+static snn_sim_t *new_sim(const snn_sim_cfg *cfg)
+{
+    char err[512];
+    snn_sim_t *s = api()->create(cfg, err, sizeof err);
+    if (!s) fail_msg("create: %s", err);
+    return s;
+}
+
+/* A deploy image in device memory; its address. */
+static uint64_t put_model(snn_sim_t *s, const uint8_t *img, size_t size)
+{
+    uint64_t model;
+    assert_int_equal(api()->alloc(s, size, &model), SNN_SIM_OK);
+    assert_int_equal(api()->mem_write(s, model, img, size), SNN_SIM_OK);
+    return model;
+}
+
 static void reg64(snn_sim_t *s, uint32_t lo, uint64_t v)
 {
     assert_int_equal(api()->reg_write(s, lo, (uint32_t)v), SNN_SIM_OK);
@@ -195,12 +213,8 @@ static void test_random_networks(void **state)
             cfg.backpressure = 20;
             cfg.seed = seed;
             cfg.mem_latency = 8 + (uint32_t)(seed % 5) * 20;
-            char err[512];
-            snn_sim_t *s = api()->create(&cfg, err, sizeof err);
-            if (!s) fail_msg("create: %s", err);
-            uint64_t model;
-            assert_int_equal(api()->alloc(s, size, &model), SNN_SIM_OK);
-            assert_int_equal(api()->mem_write(s, model, img, size), SNN_SIM_OK);
+            snn_sim_t *s = new_sim(&cfg);
+            uint64_t model = put_model(s, img, size);
             /* two runs on one instance: 3 images with the trace, then the rest */
             uint64_t c1 = run_full(s, model, &net, px, 3, got, 0, gtr);
             uint64_t c2 = run(s, model, &net, px + 3 * pxb, N_IMG - 3, got + 3 * stride);
@@ -252,12 +266,8 @@ static void test_reload(void **state)
     assert_memory_not_equal(ra, rb, N * stride);
 
     snn_sim_cfg cfg = {0};
-    char err[512];
-    snn_sim_t *s = api()->create(&cfg, err, sizeof err);
-    if (!s) fail_msg("create: %s", err);
-    uint64_t model;
-    assert_int_equal(api()->alloc(s, a_size, &model), SNN_SIM_OK);
-    assert_int_equal(api()->mem_write(s, model, a_img, a_size), SNN_SIM_OK);
+    snn_sim_t *s = new_sim(&cfg);
+    uint64_t model = put_model(s, a_img, a_size);
     uint64_t c_load = run(s, model, &a, px, N, got);
     assert_int_equal(diff_records("model a", &a, ra, got, N), 0);
     uint64_t c_kept = run(s, model, &a, px, N, got);
@@ -295,12 +305,8 @@ static void test_nofit(void **state)
     uint8_t *got = malloc(4 * stride);
     memset(got, 0x5a, 4 * stride);
     snn_sim_cfg cfg = {0};
-    char err[512];
-    snn_sim_t *s = api()->create(&cfg, err, sizeof err);
-    if (!s) fail_msg("create: %s", err);
-    uint64_t model;
-    assert_int_equal(api()->alloc(s, size, &model), SNN_SIM_OK);
-    assert_int_equal(api()->mem_write(s, model, img, size), SNN_SIM_OK);
+    snn_sim_t *s = new_sim(&cfg);
+    uint64_t model = put_model(s, img, size);
     run(s, model, &net, px, 4, got);
     api()->destroy(s);
     for (uint32_t i = 0; i < 4; i++)
@@ -388,9 +394,7 @@ static void test_fit_mirror(void **state)
 
     snn_sim_cfg scfg = {0};
     scfg.backpressure = 10;
-    char err[512];
-    snn_sim_t *s = api()->create(&scfg, err, sizeof err);
-    if (!s) fail_msg("create: %s", err);
+    snn_sim_t *s = new_sim(&scfg);
     int n_fit = 0, n_nofit = 0;
     for (int i = 0; i < n; i++) {
         uint8_t *img;
@@ -409,9 +413,7 @@ static void test_fit_mirror(void **state)
         size_t stride = snn_result_stride(cs[i].K, net.n_layers);
         uint8_t *px = malloc(pxb * N), *ref = calloc(N, stride), *got = calloc(N, stride);
         snn_pixels_random(40 + (uint64_t)i, N, cs[i].c, cs[i].h, cs[i].w, px);
-        uint64_t model;
-        assert_int_equal(api()->alloc(s, size, &model), SNN_SIM_OK);
-        assert_int_equal(api()->mem_write(s, model, img, size), SNN_SIM_OK);
+        uint64_t model = put_model(s, img, size);
         run_flags(s, model, &net, px, N, got, SNN_FLAG_RELOAD);
         assert_int_equal(api()->free(s, model), SNN_SIM_OK);
         int kernel_fits = 1;
@@ -442,26 +444,35 @@ static void test_fit_mirror(void **state)
            n_nofit);
 }
 
-/* The sim device on this configuration (driver/dev-sim.c, opts.config):
- * records equal ref's for two models loaded one after the other on one
- * device; a second run of the same model is cheaper by the load (the flags
- * register carries SNN_FLAG_RELOAD only on the first run after the model was
- * written); a network that does not fit is refused before ap_start with
- * snn_pipe_fit's reason; a run with a trace buffer (compare) runs the trace
- * mode and gives ref's trace; opts.lanes (csim's) is ignored. */
-static void test_device(void **state)
+/* The sim device (driver/dev-sim.c) on the configuration of the library
+ * under test (opts.config), batch images per kernel run, backpressure percent
+ * of stalled memory cycles. */
+static snn_dev_t *open_sim(uint32_t batch, uint32_t backpressure)
 {
-    (void)state;
     snn_sim_info in;
     api()->info(&in);
     setenv("MPBN_SIM_DIR", "build/sim", 0); /* make test-sim-pipe sets it */
     snn_dev_opts o;
     snn_dev_opts_init(&o);
     o.config = in.config;
-    o.batch = 4;
-    o.backpressure = 15;
+    o.batch = batch;
+    o.backpressure = backpressure;
     snn_dev_t *dev;
     if (snn_dev_open("sim", &o, &dev) != SNN_OK) fail_msg("open: %s", snn_last_error());
+    return dev;
+}
+
+/* The sim device on this configuration (driver/dev-sim.c, opts.config):
+ * records equal ref's for two models loaded one after the other on one
+ * device; a second run of the same model is cheaper by the load (the flags
+ * register carries SNN_FLAG_RELOAD only on the first run after the model was
+ * written); a network that does not fit is refused before ap_start with
+ * snn_pipe_fit's reason; a run with a trace buffer (compare) runs the trace
+ * mode and gives ref's trace. */
+static void test_device(void **state)
+{
+    (void)state;
+    snn_dev_t *dev = open_sim(4, 15);
     enum { N = 8 };
     const char *arch[2] = {"c4,p,c8,f16", "c3,c5,p,f7"};
     uint8_t px[N * 144];
@@ -523,9 +534,6 @@ static void test_device(void **state)
     assert_int_equal(b.runs, a.runs); /* nothing started */
     free(img);
     snn_dev_close(dev);
-    o.lanes = 8;
-    if (snn_dev_open("sim", &o, &dev) != SNN_OK) fail_msg("lanes: %s", snn_last_error());
-    snn_dev_close(dev);
 }
 
 /* Images of all 255, all 0 (no events at all), stripes and a ramp, through
@@ -533,8 +541,6 @@ static void test_device(void **state)
 static void test_extreme_images(void **state)
 {
     (void)state;
-    snn_sim_info in;
-    api()->info(&in);
     uint8_t *img;
     size_t size;
     if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) != SNN_OK)
@@ -551,14 +557,7 @@ static void test_extreme_images(void **state)
     uint8_t *ref = calloc(N, stride), *got = calloc(N, stride);
     uint32_t *rtr = calloc(tw * N, 4), *gtr = calloc(tw * N, 4);
     snn_ref_run(&net, px, N, ref, rtr);
-    setenv("MPBN_SIM_DIR", "build/sim", 0);
-    snn_dev_opts o;
-    snn_dev_opts_init(&o);
-    o.config = in.config;
-    o.batch = 2;
-    o.backpressure = 30;
-    snn_dev_t *dev;
-    if (snn_dev_open("sim", &o, &dev) != SNN_OK) fail_msg("open: %s", snn_last_error());
+    snn_dev_t *dev = open_sim(2, 30);
     if (snn_dev_load(dev, img, size) != SNN_OK) fail_msg("load: %s", snn_last_error());
     if (snn_dev_run(dev, px, N, NULL, got, gtr) != SNN_OK) fail_msg("run: %s", snn_last_error());
     snn_dev_close(dev);
@@ -585,9 +584,7 @@ static void test_register_map(void **state)
     assert_int_equal(in.arch, SNN_SIM_ARCH_PIPE);
     assert_non_null(in.config);
     snn_sim_cfg cfg = {0};
-    char err[512];
-    snn_sim_t *s = a->create(&cfg, err, sizeof err);
-    if (!s) fail_msg("%s", err);
+    snn_sim_t *s = new_sim(&cfg);
     uint32_t v;
     assert_int_equal(a->reg_read(s, SNN_REG_CTRL, &v), SNN_SIM_OK);
     assert_int_equal(v & 0xF, SNN_CTRL_AP_IDLE);

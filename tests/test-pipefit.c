@@ -229,24 +229,22 @@ static void test_nofit_reasons(void **state)
              "ci holds %u (C0_CIN)",
              p->C0_CIN + 1, p->C0_CIN);
     expect_nofit(ci, "c2,f4", p->C0_CIN + 1, 8, 8, 2, 4, lim, NULL);
-    snprintf(arch, sizeof arch, "c%u,f4", p->C0_COUT + 1);
-    snprintf(lim, sizeof lim,
-             "layer 0 (conv) has %u output channels; conv stage 0 of "
-             "configuration ci holds %u (C0_COUT)",
-             p->C0_COUT + 1, p->C0_COUT);
-    expect_nofit(ci, arch, 1, 8, 8, 2, 4, lim, NULL);
-    snprintf(arch, sizeof arch, "c2,c%u,f4", p->C1_COUT + 1);
-    snprintf(lim, sizeof lim,
-             "layer 1 (conv) has %u output channels; conv stage 1 of "
-             "configuration ci holds %u (C1_COUT)",
-             p->C1_COUT + 1, p->C1_COUT);
-    expect_nofit(ci, arch, 1, 8, 8, 2, 4, lim, NULL);
-    snprintf(arch, sizeof arch, "c2,c2,c%u,f4", p->C2_COUT + 1);
-    snprintf(lim, sizeof lim,
-             "layer 2 (conv) has %u output channels; conv stage 2 of "
-             "configuration ci holds %u (C2_COUT)",
-             p->C2_COUT + 1, p->C2_COUT);
-    expect_nofit(ci, arch, 1, 8, 8, 2, 4, lim, NULL);
+    /* one output channel too many in conv stage s: layer s, after s 2-channel convs */
+    const struct {
+        const char *before;
+        uint32_t cout;
+        const char *param;
+    } conv_out[] = {{"", p->C0_COUT, "C0_COUT"},
+                    {"c2,", p->C1_COUT, "C1_COUT"},
+                    {"c2,c2,", p->C2_COUT, "C2_COUT"}};
+    for (unsigned s = 0; s < 3; s++) {
+        snprintf(arch, sizeof arch, "%sc%u,f4", conv_out[s].before, conv_out[s].cout + 1);
+        snprintf(lim, sizeof lim,
+                 "layer %u (conv) has %u output channels; conv stage %u of "
+                 "configuration ci holds %u (%s)",
+                 s, conv_out[s].cout + 1, s, conv_out[s].cout, conv_out[s].param);
+        expect_nofit(ci, arch, 1, 8, 8, 2, 4, lim, NULL);
+    }
     snprintf(arch, sizeof arch, "c2,f%u", p->F_COUT + 1);
     snprintf(lim, sizeof lim,
              "layer 1 (fc) has %u outputs; the fc stage of configuration ci "

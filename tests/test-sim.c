@@ -29,6 +29,7 @@
 #include "deploy/snn-deploy.h"
 #include "fold/snn-fold.h"
 #include "sim/snn-sim.h"
+#include "snn-common.h"
 #include "snn-dev.h"
 #include "snn-pipe.h"
 #include "snn-regmap.h"
@@ -102,7 +103,8 @@ static void write_args(const snn_sim_api *api, snn_sim_t *s, uint64_t src, uint6
 
 static uint64_t pattern(uint32_t i)
 {
-    return 0x0123456789ABCDEFull ^ ((uint64_t)i * 0x9E3779B97F4A7C15ull);
+    uint64_t s = i;
+    return snn_rng_next(&s);
 }
 
 /* Copy n words through the kernel; returns the cycles, checks the data. */

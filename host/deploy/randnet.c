@@ -1,5 +1,7 @@
 /*
- * randnet.c - random but lively deploy images and images for them.
+ * randnet.c - random but lively deploy images and images for them, from an
+ * architecture string ("c4,p,c8,f16", snn_fold_arch_parse). Declared with the
+ * image writer in fold/snn-fold.h; needs only deploy.c's writer, no fold code.
  *
  * Cross-backend tests need networks that exercise every path of the kernels:
  * layers that actually spike (a network that never fires tests nothing),
@@ -15,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "fold-impl.h"
+#include "fold/snn-fold.h"
 
 /* splitmix64: snn_rng_next / snn_rng_uniform of include/snn-common.h */
 static uint32_t rng_below(uint64_t *s, uint32_t n)
@@ -35,6 +37,38 @@ void snn_pixels_random(uint64_t seed, uint32_t n, uint32_t c, uint32_t h, uint32
         double u = snn_rng_uniform(&s);
         out[i] = u < 0.4 ? 0 : u < 0.5 ? 255 : (uint8_t)rng_range(&s, 1, 254);
     }
+}
+
+/* ---- architecture ------------------------------------------------------------- */
+
+snn_status snn_fold_arch_parse(const char *arch, snn_layer_kind *kind, uint32_t *width, uint32_t *n)
+{
+    *n = 0;
+    const char *p = arch ? arch : "";
+    int seen_fc = 0;
+    while (*p) {
+        if (*n >= SNN_MAX_LAYERS - 1)
+            return snn_fail(SNN_ERR_ARG, "arch '%s': more than %u hidden layers", arch,
+                            SNN_MAX_LAYERS - 1);
+        char c = *p++;
+        uint32_t v = 0, digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 6) v = v * 10 + (uint32_t)(*p++ - '0'), digits++;
+        if (c == 'p' && digits == 0) {
+            if (*n == 0) return snn_fail(SNN_ERR_ARG, "arch '%s': cannot start with a pool", arch);
+            kind[*n] = SNN_LAYER_POOL, width[*n] = 0;
+        } else if ((c == 'c' || c == 'f') && digits && v >= 1 && v <= 4096) {
+            if (c == 'c' && seen_fc) return snn_fail(SNN_ERR_ARG, "arch '%s': conv after fc", arch);
+            seen_fc |= c == 'f';
+            kind[*n] = c == 'c' ? SNN_LAYER_CONV : SNN_LAYER_FC, width[*n] = v;
+        } else {
+            return snn_fail(SNN_ERR_ARG, "arch '%s': bad token at '%c%s' (use cN, p, fN)", arch, c,
+                            digits ? "<n>" : "");
+        }
+        (*n)++;
+        if (*p == ',') p++;
+        else if (*p) return snn_fail(SNN_ERR_ARG, "arch '%s': expected ',' before '%s'", arch, p);
+    }
+    return SNN_OK;
 }
 
 /* ---- calibration ------------------------------------------------------------------ */

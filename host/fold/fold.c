@@ -17,38 +17,6 @@
 #include "io/safetensors.h"
 #include "train/snn-train.h" /* snn_ckpt_validate */
 
-/* ---- architecture ------------------------------------------------------------- */
-
-snn_status snn_fold_arch_parse(const char *arch, snn_layer_kind *kind, uint32_t *width, uint32_t *n)
-{
-    *n = 0;
-    const char *p = arch ? arch : "";
-    int seen_fc = 0;
-    while (*p) {
-        if (*n >= SNN_MAX_LAYERS - 1)
-            return snn_fail(SNN_ERR_ARG, "arch '%s': more than %u hidden layers", arch,
-                            SNN_MAX_LAYERS - 1);
-        char c = *p++;
-        uint32_t v = 0, digits = 0;
-        while (*p >= '0' && *p <= '9' && digits < 6) v = v * 10 + (uint32_t)(*p++ - '0'), digits++;
-        if (c == 'p' && digits == 0) {
-            if (*n == 0) return snn_fail(SNN_ERR_ARG, "arch '%s': cannot start with a pool", arch);
-            kind[*n] = SNN_LAYER_POOL, width[*n] = 0;
-        } else if ((c == 'c' || c == 'f') && digits && v >= 1 && v <= 4096) {
-            if (c == 'c' && seen_fc) return snn_fail(SNN_ERR_ARG, "arch '%s': conv after fc", arch);
-            seen_fc |= c == 'f';
-            kind[*n] = c == 'c' ? SNN_LAYER_CONV : SNN_LAYER_FC, width[*n] = v;
-        } else {
-            return snn_fail(SNN_ERR_ARG, "arch '%s': bad token at '%c%s' (use cN, p, fN)", arch, c,
-                            digits ? "<n>" : "");
-        }
-        (*n)++;
-        if (*p == ',') p++;
-        else if (*p) return snn_fail(SNN_ERR_ARG, "arch '%s': expected ',' before '%s'", arch, p);
-    }
-    return SNN_OK;
-}
-
 /* ---- fold ------------------------------------------------------------------------- */
 
 void snn_fold_free(snn_fold_net *f)

@@ -96,6 +96,13 @@ snn_status snn_deploy_random(uint64_t seed, const char *arch, uint32_t in_c, uin
  * zero pixels, the rest spread over 1..255 including 255. Deterministic. */
 void snn_pixels_random(uint64_t seed, uint32_t n, uint32_t c, uint32_t h, uint32_t w, uint8_t *out);
 
+/* "c32,c32,p,c64,p,f128" -> kinds and widths of the hidden layers (the
+ * output layer is implied). The first layer must be c or f, no conv after an
+ * fc. SNN_ERR_ARG names the bad token. Used for random deploy images
+ * (host/deploy/randnet.c), which may have no hidden layer (""); a checkpoint's arch is
+ * checked by snn_ckpt_validate with the trainer's parser. */
+snn_status snn_fold_arch_parse(const char *arch, snn_layer_kind *kind, uint32_t *width, uint32_t *n);
+
 /* ---- fold: checkpoint -> folded float network -> deploy image --------------- */
 
 /* The folded float network (docs/fold.md): per layer, weights in the image
