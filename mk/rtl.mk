@@ -43,7 +43,7 @@ RTL_TBS += tb_fc_stage
 RTL_TB_MODS_tb_fc_stage    := rtl/snn_ram.sv rtl/snn_fc_stage.sv
 RTL_TBS += tb_lif_unit tb_spike_map
 RTL_TB_MODS_tb_lif_unit    := rtl/snn_lif_unit.sv
-RTL_TB_MODS_tb_spike_map   := rtl/snn_ram.sv rtl/snn_spike_map.sv rtl/snn_map_writer.sv
+RTL_TB_MODS_tb_spike_map   := rtl/snn_ram.sv rtl/snn_spike_map.sv tests/rtl/snn_map_writer.sv
 RTL_TBS += tb_conv_engine
 RTL_TB_MODS_tb_conv_engine := rtl/snn_dsp_acc2.sv rtl/snn_conv_engine.sv
 RTL_TBS += tb_conv_stage
@@ -71,6 +71,8 @@ test-rtl-modules: $(addprefix $(RTL_TB_DIR)/,$(RTL_TBS)) ## run the RTL module t
 	done; exit $$fail
 
 EXTRA_TESTS += test-rtl-modules
+# verilator -Wall on the kernel at every configuration: warnings fail it
+EXTRA_TESTS += lint
 
 # ---- synthesis of the layer pipeline -------------------------------------------------
 # One pipeline of rtl/snn_kernel.sv at a configuration of mk/sim.mk

@@ -242,21 +242,23 @@ module snn_conv_stage #(
   always_comb begin
     gnt_issued  = '0;
     gnt_setbits = '0;
-    for (int e = 0; e < int'(E); e++) begin
-      gnt_issued  = gnt_issued  | ({NIW{gnt[e]}} & eng_issued[e]);
-      gnt_setbits = gnt_setbits | ({NSW{gnt[e]}} & eng_setbits[e]);
-    end
+    for (int e = 0; e < int'(E); e++)
+      if (gnt[e]) begin
+        gnt_issued  = gnt_issued  | eng_issued[e];
+        gnt_setbits = gnt_setbits | eng_setbits[e];
+      end
   end
   always_ff @(posedge clk_i) begin
     logic [ACCB-1:0] a;
     logic [TAGW-1:0] tg;
-    a  = '0;
-    tg = '0;
-    for (int e = 0; e < int'(E); e++) begin
-      a  = a  | ({ACCB{gnt[e]}} & eng_acc[e]);
-      tg = tg | ({TAGW{gnt[e]}} & eng_tag[e]);
-    end
-    if (grant_any) begin
+    if (grant_any) begin   // (the mux formed only when used: a simulator skips it)
+      a  = '0;
+      tg = '0;
+      for (int e = 0; e < int'(E); e++)
+        if (gnt[e]) begin   // (an AND-OR: no replicated masks for a simulator to build)
+          a  = a  | eng_acc[e];
+          tg = tg | eng_tag[e];
+        end
       lif_in_acc_q <= a;
       lif_in_tag_q <= tg;
     end

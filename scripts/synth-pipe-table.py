@@ -32,12 +32,14 @@ LUTRAM_LUTS = {
 COLS = ['LUT', 'LUTRAM', 'FF', 'CARRY4', 'BRAM36', 'URAM', 'DSP']
 
 # Cards: LUT, FF, BRAM36, URAM, DSP (whole device; the platform's shell takes a
-# part of it)
+# part of it), SLRs (die regions). constraints/<card>.cfg places one compute
+# unit (one pipeline) per SLR.
 CARDS = [
-    ('U250', 1728000, 3456000, 2688, 1280, 12288),
-    ('U55C/U280', 1304000, 2607000, 2016, 960, 9024),
+    ('U250', 1728000, 3456000, 2688, 1280, 12288, 4),
+    ('U55C/U280', 1304000, 2607000, 2016, 960, 9024, 3),
+    ('U50', 872000, 1743000, 1344, 640, 5952, 2),
 ]
-LUT_BUDGET = 0.70
+LUT_BUDGET = 0.70   # of the LUTs and of the DSP slices
 
 
 def res(cells):
@@ -215,19 +217,25 @@ def main():
             print('  %-8s %s %s' % (name, top, params))
 
     lut = total['LUT'] + total['LUTRAM']
-    print('\nper card (LUT = logic + LUTRAM; %d%% of the LUTs at most; whole-device figures,'
+    print('\nper card (LUT = logic + LUTRAM; %d%% of the LUTs and of the DSP slices at most, one'
           % (LUT_BUDGET * 100))
-    print('the platform shell not subtracted):')
-    for card, c_lut, c_ff, c_bram, c_uram, c_dsp in CARDS:
+    print('pipeline per SLR as constraints/<card>.cfg places them; whole-device figures, the')
+    print('platform shell not subtracted):')
+    for card, c_lut, c_ff, c_bram, c_uram, c_dsp, slrs in CARDS:
         lim = {'LUT': int(LUT_BUDGET * c_lut // lut) if lut else 0,
                'FF': int(c_ff // total['FF']) if total['FF'] else 0,
                'BRAM36': int(c_bram // total['BRAM36']) if total['BRAM36'] else 10**9,
-               'DSP': int(c_dsp // total['DSP']) if total['DSP'] else 10**9}
+               'DSP': int(LUT_BUDGET * c_dsp // total['DSP']) if total['DSP'] else 10**9,
+               'SLR': slrs}
         n = min(lim.values())
-        print('  %-10s %d pipelines (limits: LUT %d, FF %d, BRAM36 %d, DSP %d): LUT %.0f%%, FF %.0f%%, '
-              'BRAM36 %.0f%%, DSP %.0f%%' % (card, n, lim['LUT'], lim['FF'], lim['BRAM36'], lim['DSP'],
-                                              100 * n * lut / c_lut, 100 * n * total['FF'] / c_ff,
-                                              100 * n * total['BRAM36'] / c_bram, 100 * n * total['DSP'] / c_dsp))
+        slr_lut = 100 * lut / (c_lut / slrs)
+        slr_dsp = 100 * total['DSP'] / (c_dsp / slrs)
+        print('  %-10s %d pipelines (limits: LUT %d, FF %d, BRAM36 %d, DSP %d, SLRs %d): LUT %.0f%%, '
+              'FF %.0f%%, BRAM36 %.0f%%, DSP %.0f%%; one pipeline is %.0f%% of an SLR\'s LUTs, '
+              '%.0f%% of its DSPs'
+              % (card, n, lim['LUT'], lim['FF'], lim['BRAM36'], lim['DSP'], slrs,
+                 100 * n * lut / c_lut, 100 * n * total['FF'] / c_ff,
+                 100 * n * total['BRAM36'] / c_bram, 100 * n * total['DSP'] / c_dsp, slr_lut, slr_dsp))
 
 
 main()

@@ -1,5 +1,7 @@
-// snn_map_writer - the write side of a layer-pipeline stage
-// (docs/rtl-pipeline.md): takes each output pixel's spike word from the LIF
+// snn_map_writer - test equipment for tests/rtl/tb_spike_map.sv: a writer
+// that drives a spike map's write port the way a layer-pipeline stage does
+// (the kernel's conv stages write their map themselves, snn_conv_stage.sv,
+// with up to one pool folded; this one folds up to POOL_MAX). It takes each output pixel's spike word from the LIF
 // unit (up to one per cycle) and writes it into the next stage's spike map
 // (snn_spike_map write port) with k = pools_i folded 2x2 OR-pools
 // (docs/numerics.md, Pool):
