@@ -4,7 +4,8 @@
  * build linked in (one per configuration of the layer pipeline: card, ci):
  * every layer's spike bitmap at every step, the output sums, the prediction
  * and the spike / synaptic-operation / event counters (the whole result
- * record) must be identical.
+ * record) must be identical (the cross-backend harness tests/xbackend.h, which
+ * tests/test-pipe.c runs on the sim device).
  *
  * Networks: random lively networks (host/deploy/randnet.c) that fit the
  * configuration (conv, pools folded into a stage and in a pass-through,
@@ -33,125 +34,9 @@
 #include "snn-dev.h"
 #include "snn-pipe.h"
 #include "snn-regmap.h"
+#include "xbackend.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-typedef struct dev_out {
-    uint8_t *results;
-    uint32_t *trace;
-    int32_t *preds;
-} dev_out;
-
-static void dev_out_free(dev_out *o)
-{
-    free(o->results);
-    free(o->trace);
-    free(o->preds);
-    memset(o, 0, sizeof *o);
-}
-
-/* Run n images on a device; fails the test on any error. */
-static void run_device(const char *name, const char *config, uint32_t batch, const uint8_t *img,
-                       size_t size, const uint8_t *px, uint32_t n, int trace, dev_out *o)
-{
-    snn_dev_opts opts;
-    snn_dev_opts_init(&opts);
-    opts.config = config;
-    if (batch) opts.batch = batch;
-    snn_dev_t *dev;
-    if (snn_dev_open(name, &opts, &dev) != SNN_OK) fail_msg("open %s: %s", name, snn_last_error());
-    if (snn_dev_load(dev, img, size) != SNN_OK) fail_msg("load %s: %s", name, snn_last_error());
-    const snn_net *net = snn_dev_net(dev);
-    size_t stride = snn_result_stride(net->hdr->n_classes, net->n_layers);
-    o->results = malloc(stride * n);
-    o->trace = trace ? malloc(4u * snn_trace_words(net) * n) : NULL;
-    o->preds = malloc(4u * n);
-    assert_non_null(o->results);
-    if (snn_dev_run(dev, px, n, o->preds, o->results, o->trace) != SNN_OK)
-        fail_msg("run %s (--config %s): %s", name, config ? config : "default", snn_last_error());
-    snn_dev_close(dev);
-}
-
-/* ref vs csim of configuration cfg on n images, with and without the trace
- * (the trace mode runs one image at a time), the second in odd batches. */
-static void cross_check(const char *what, const char *cfg, const uint8_t *img, size_t size,
-                        const uint8_t *px, uint32_t n, int lively)
-{
-    snn_net net;
-    if (snn_deploy_parse(img, size, &net) != SNN_OK) fail_msg("%s: %s", what, snn_last_error());
-    size_t stride = snn_result_stride(net.hdr->n_classes, net.n_layers);
-    size_t tw = snn_trace_words(&net);
-    dev_out ref = {0};
-    run_device("ref", NULL, 0, img, size, px, n, 1, &ref);
-    for (int pass = 0; pass < 2; pass++) {
-        dev_out cs = {0};
-        run_device("csim", cfg, pass ? 7 : 0, img, size, px, n, pass == 0, &cs);
-        for (uint32_t i = 0; i < n; i++) {
-            if (pass == 0) {
-                const uint32_t *a = ref.trace + i * tw, *b = cs.trace + i * tw;
-                snn_trace_mismatch m;
-                if (snn_trace_diff(&net, a, b, 1, &m, NULL)) {
-                    if (m.layer >= 0)
-                        fail_msg("%s (%s): image %u step %u layer %d neuron %u: ref %d csim %d",
-                                 what, cfg, i, m.step, m.layer, m.neuron, m.a, m.b);
-                    fail_msg("%s (%s): image %u sum %u: ref %d csim %d", what, cfg, i, m.neuron,
-                             m.a, m.b);
-                }
-            }
-            const uint8_t *ra = ref.results + i * stride, *rb = cs.results + i * stride;
-            if (memcmp(ra, rb, stride) != 0) {
-                for (uint32_t k = 0; k < stride / 4; k++) {
-                    uint32_t x, y;
-                    memcpy(&x, ra + 4 * k, 4);
-                    memcpy(&y, rb + 4 * k, 4);
-                    if (x != y)
-                        fail_msg("%s (%s, %s): image %u result word %u (classes %u, layers %u): "
-                                 "ref %u csim %u",
-                                 what, cfg, pass ? "batches of 7" : "trace", i, k,
-                                 net.hdr->n_classes, net.n_layers, x, y);
-                }
-            }
-            assert_int_equal(ref.preds[i], cs.preds[i]);
-        }
-        dev_out_free(&cs);
-    }
-    /* a lively network: the first layer spikes, the last layer is reached */
-    uint64_t spikes0 = 0, events_last = 0;
-    const uint32_t K = net.hdr->n_classes, L = net.n_layers;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t s, e;
-        memcpy(&s, ref.results + i * stride + 4u * snn_result_spikes_word(K, L), 4);
-        memcpy(&e, ref.results + i * stride + 4u * (snn_result_events_word(K, L) + L - 1), 4);
-        spikes0 += s, events_last += e;
-    }
-    if (lively && (!spikes0 || !events_last)) fail_msg("%s: not lively (%llu spikes in layer 0, %llu events in the last)",
-                                          what, (unsigned long long)spikes0,
-                                          (unsigned long long)events_last);
-    dev_out_free(&ref);
-}
-
-/* Channel-wise MPBN form: every neuron of a conv channel gets the threshold
- * (and polarity) of the channel's first neuron. Edits the image in place. */
-static void make_channelwise(uint8_t *img, size_t size)
-{
-    snn_net net;
-    if (snn_deploy_parse(img, size, &net) != SNN_OK) fail_msg("%s", snn_last_error());
-    for (uint32_t l = 0; l < net.n_layers; l++) {
-        const snn_layer *L = &net.layers[l];
-        if (L->kind != SNN_LAYER_CONV) continue;
-        uint32_t hw = L->desc->out_h * L->desc->out_w;
-        int32_t *th = (int32_t *)(img + L->desc->th_off);
-        uint8_t *pol = img + L->desc->pol_off;
-        for (uint32_t c = 0; c < L->desc->out_c; c++)
-            for (uint32_t p = 1; p < hw; p++) {
-                uint32_t n = c * hw + p, n0 = c * hw;
-                th[n] = th[n0];
-                uint8_t b = (pol[n0 >> 3] >> (n0 & 7)) & 1;
-                pol[n >> 3] = (uint8_t)((pol[n >> 3] & ~(1u << (n & 7))) | (b << (n & 7)));
-            }
-    }
-    snn_deploy_fix_crc(img, size);
-}
 
 static const snn_hls_variant *variant(const char *name)
 {
@@ -194,13 +79,7 @@ static void test_builds(void **state)
 
 /* ---- random networks ---------------------------------------------------------- */
 
-typedef struct rcase {
-    const char *cfg;
-    const char *arch;
-    uint32_t c, h, w, T, K;
-} rcase;
-
-static const rcase cases[] = {
+static const xb_case cases[] = {
     /* ci: T <= 8, up to 3 image channels, 16/24/24 conv channels, 40-pixel rows, fc 256 x 40 */
     {"ci", "c4,p,c8,f16", 1, 12, 12, 4, 10},     /* stage 2 passes through */
     {"ci", "c3,c5,p,f7", 1, 9, 11, 8, 3},        /* odd map: the pool drops a row and a column */
@@ -222,41 +101,28 @@ static const rcase cases[] = {
     {"card", "c32,c32,p,c64,p,f128", 1, 28, 28, 4, 10}, /* the default network's shape */
 };
 
+static const snn_pipe_config *variant_config(const char *name)
+{
+    return &variant(name)->cfg;
+}
+
+/* ref vs csim: every case under every weight regime (tests/xbackend.h), all
+ * images with the trace, then again without it in batches of 7. */
 static void test_random_networks(void **state)
 {
     (void)state;
-    enum { N_IMG = 12 };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        const rcase *rc = &cases[k];
-        const snn_hls_variant *v = variant(rc->cfg);
-        static const uint32_t flag_sets[] = {0, SNN_RAND_EXTREME, SNN_RAND_PLAIN};
-        const uint32_t n_img = rc->h * rc->w > 400 ? 3 : N_IMG;
-        for (uint32_t f = 0; f < 3; f++) {
-            uint64_t seed = 1000 * (k + 1) + f;
-            uint8_t *img;
-            size_t size;
-            if (snn_deploy_random(seed, rc->arch, rc->c, rc->h, rc->w, rc->T, rc->K, flag_sets[f],
-                                  &img, &size) != SNN_OK)
-                fail_msg("random net %s: %s", rc->arch, snn_last_error());
-            snn_net net;
-            assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
-            if (snn_pipe_fit(&net, &v->cfg, NULL) != SNN_OK)
-                fail_msg("case %s on %s does not fit: %s", rc->arch, rc->cfg, snn_last_error());
-            uint8_t *px = malloc((size_t)n_img * rc->c * rc->h * rc->w);
-            snn_pixels_random(seed, n_img, rc->c, rc->h, rc->w, px);
-            char what[128];
-            snprintf(what, sizeof what, "%s %ux%ux%u T=%u seed %llu flags %u", rc->arch, rc->c,
-                     rc->h, rc->w, rc->T, (unsigned long long)seed, flag_sets[f]);
-            cross_check(what, rc->cfg, img, size, px, n_img, f != 1);
-            if (f == 0) { /* the same network with channel-shared thresholds */
-                make_channelwise(img, size);
-                strncat(what, " channelwise", sizeof what - strlen(what) - 1);
-                cross_check(what, rc->cfg, img, size, px, n_img, 0);
-            }
-            free(px);
-            free(img);
-        }
-    }
+    xb_suite s = {.cases = cases, .n_cases = sizeof cases / sizeof cases[0]};
+    s.target.dev = "csim";
+    snn_dev_opts_init(&s.target.opts);
+    s.target.n_trace = UINT32_MAX;
+    s.target.rerun_batch = 7;
+    s.seed_step = 1000;
+    s.n_images = 12;
+    s.n_images_big = 3;
+    s.channelwise = 1;
+    s.lively = 1;
+    s.fit_config = variant_config;
+    xb_run_cases(&s);
 }
 
 /* Images with every pixel 255 or 0 and all-black images: the extremes of
@@ -264,28 +130,10 @@ static void test_random_networks(void **state)
 static void test_extreme_images(void **state)
 {
     (void)state;
-    uint8_t *img;
-    size_t size;
-    if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) !=
-        SNN_OK)
-        fail_msg("%s", snn_last_error());
-    enum { N = 4, PX = 2 * 8 * 8 };
-    uint8_t px[N * PX];
-    memset(px, 255, PX);
-    memset(px + PX, 0, PX);
-    for (int i = 0; i < PX; i++) px[2 * PX + i] = (i & 1) ? 255 : 0;
-    for (int i = 0; i < PX; i++) px[3 * PX + i] = (uint8_t)(i * 37);
-    /* (not cross_check: the all-black image leaves the net silent) */
-    snn_net net;
-    assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
-    dev_out ref = {0}, cs = {0};
-    run_device("ref", NULL, 0, img, size, px, N, 1, &ref);
-    run_device("csim", "ci", 0, img, size, px, N, 1, &cs);
-    assert_memory_equal(ref.results, cs.results, N * snn_result_stride(7, net.n_layers));
-    assert_memory_equal(ref.trace, cs.trace, N * 4u * snn_trace_words(&net));
-    dev_out_free(&ref);
-    dev_out_free(&cs);
-    free(img);
+    xb_target t = {.dev = "csim", .n_trace = UINT32_MAX};
+    snn_dev_opts_init(&t.opts);
+    t.opts.config = "ci";
+    xb_check_extreme_images(&t);
 }
 
 /* ---- networks that do not fit ---------------------------------------------------- */
@@ -380,26 +228,16 @@ static void kernel_run(const snn_hls_variant *v, const uint8_t *model, const uin
 static void test_model_kept(void **state)
 {
     (void)state;
-    uint8_t *a, *b;
-    size_t sa, sb;
-    assert_int_equal(snn_deploy_random(11, "c4,p,c8,f16", 1, 12, 12, 4, 10, 0, &a, &sa), SNN_OK);
-    assert_int_equal(snn_deploy_random(12, "c4,p,c8,f16", 1, 12, 12, 4, 10, 0, &b, &sb), SNN_OK);
-    assert_int_equal(sa, sb);
-    snn_net na, nb;
-    assert_int_equal(snn_deploy_parse(a, sa, &na), SNN_OK);
-    assert_int_equal(snn_deploy_parse(b, sb, &nb), SNN_OK);
-    enum { N = 4 };
-    uint8_t px[N * 144];
-    snn_pixels_random(11, N, 1, 12, 12, px);
-    size_t stride = snn_result_stride(10, na.n_layers);
-    uint8_t ra[N * 256], rb[N * 256], got[N * 256];
-    assert_true(N * stride <= sizeof ra);
-    snn_ref_run(&na, px, N, ra, NULL);
-    snn_ref_run(&nb, px, N, rb, NULL);
-    assert_true(memcmp(ra, rb, N * stride) != 0);
+    xb_pair p;
+    xb_pair_make(&p);
+    enum { N = XB_PAIR_N };
+    const uint8_t *px = p.px, *ra = p.ref[0], *rb = p.ref[1];
+    size_t sa = p.size, stride = p.stride;
+    uint8_t got[N * 256];
+    assert_true(N * stride <= sizeof got);
     const snn_hls_variant *v = variant("card");
     uint8_t *model = aligned_alloc(64, (sa + 63) & ~(size_t)63);
-    memcpy(model, a, sa);
+    memcpy(model, p.img[0], sa);
     snn_hls_cycles c1, c2;
     kernel_run(v, model, px, N, got, SNN_FLAG_RELOAD, &c1);
     assert_memory_equal(got, ra, N * stride);
@@ -408,7 +246,7 @@ static void test_model_kept(void **state)
     assert_memory_equal(got, ra, N * stride);
     assert_int_equal(c2.load_cycles, 0);
     assert_int_equal(c1.cycles - c1.load_cycles, c2.cycles);
-    memcpy(model, b, sb); /* rewritten in place: kept until the flag */
+    memcpy(model, p.img[1], sa); /* rewritten in place: kept until the flag */
     kernel_run(v, model, px, N, got, 0, &c2);
     assert_memory_equal(got, ra, N * stride);
     kernel_run(v, model, px, N, got, SNN_FLAG_RELOAD, &c2);
@@ -416,14 +254,13 @@ static void test_model_kept(void **state)
     assert_true(c2.load_cycles > 0);
     /* another address loads */
     uint8_t *model2 = aligned_alloc(64, (sa + 63) & ~(size_t)63);
-    memcpy(model2, a, sa);
+    memcpy(model2, p.img[0], sa);
     kernel_run(v, model2, px, N, got, 0, &c2);
     assert_memory_equal(got, ra, N * stride);
     assert_true(c2.load_cycles > 0);
     free(model);
     free(model2);
-    free(a);
-    free(b);
+    xb_pair_free(&p);
 }
 
 /* ---- the cycle model --------------------------------------------------------------- */

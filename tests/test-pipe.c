@@ -11,6 +11,8 @@
  * records with pred = -1, and the host's mirror of the loader's fit check
  * (include/snn-pipe.h) gives the kernel's verdict on networks at and beyond
  * every limit; the sim device with --config (driver/dev-sim.c) on two models.
+ * The random networks and the extreme images run through the sim device in
+ * the cross-backend harness tests/xbackend.h, as test-csim.c's do on csim.
  * Prints cycles per image.
  *
  * Runs when MPBN_SIM_TESTS contains "pipe" (`make test-sim-pipe`);
@@ -35,6 +37,7 @@
 #include "snn-dev.h"
 #include "snn-pipe.h"
 #include "snn-regmap.h"
+#include "xbackend.h"
 
 static const snn_sim_api *g_api;
 
@@ -80,39 +83,27 @@ static void reg64(snn_sim_t *s, uint32_t lo, uint64_t v)
 }
 
 /* One run of n images on an existing simulation; the results into *out. */
-static uint64_t run_full(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px,
-                         uint32_t n, uint8_t *out, uint32_t flags, uint32_t *trace)
+static uint64_t run_flags(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px,
+                          uint32_t n, uint8_t *out, uint32_t flags)
 {
     const snn_sim_api *a = api();
     size_t pxb = (size_t)net->hdr->in_c * net->hdr->in_h * net->hdr->in_w;
     size_t stride = snn_result_stride(net->hdr->n_classes, net->n_layers);
-    uint64_t images, results, tr = 0, cycles = 0;
-    size_t trb = (size_t)snn_trace_words(net) * 4 * n;
-    if (trace) assert_int_equal(a->alloc(s, trb, &tr), SNN_SIM_OK);
+    uint64_t images, results, cycles = 0;
     assert_int_equal(a->alloc(s, pxb * n, &images), SNN_SIM_OK);
     assert_int_equal(a->alloc(s, stride * n, &results), SNN_SIM_OK);
     assert_int_equal(a->mem_write(s, images, px, pxb * n), SNN_SIM_OK);
     reg64(s, SNN_REG_MODEL_LO, model);
     reg64(s, SNN_REG_IMAGES_LO, images);
     reg64(s, SNN_REG_RESULTS_LO, results);
-    reg64(s, SNN_REG_TRACE_LO, tr);
+    reg64(s, SNN_REG_TRACE_LO, 0);
     assert_int_equal(a->reg_write(s, SNN_REG_N_IMAGES, n), SNN_SIM_OK);
     assert_int_equal(a->reg_write(s, SNN_REG_FLAGS, flags), SNN_SIM_OK);
     if (a->run(s, 400000000ull, &cycles) != SNN_SIM_OK) fail_msg("run: %s", a->error(s));
     assert_int_equal(a->mem_read(s, results, out, stride * n), SNN_SIM_OK);
-    if (trace) {
-        assert_int_equal(a->mem_read(s, tr, trace, trb), SNN_SIM_OK);
-        assert_int_equal(a->free(s, tr), SNN_SIM_OK);
-    }
     assert_int_equal(a->free(s, images), SNN_SIM_OK);
     assert_int_equal(a->free(s, results), SNN_SIM_OK);
     return cycles;
-}
-
-static uint64_t run_flags(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px,
-                          uint32_t n, uint8_t *out, uint32_t flags)
-{
-    return run_full(s, model, net, px, n, out, flags, NULL);
 }
 
 static uint64_t run(snn_sim_t *s, uint64_t model, const snn_net *net, const uint8_t *px, uint32_t n,
@@ -121,126 +112,57 @@ static uint64_t run(snn_sim_t *s, uint64_t model, const snn_net *net, const uint
     return run_flags(s, model, net, px, n, out, 0);
 }
 
-/* Trace words that differ, the first few printed with their place. */
-static int diff_traces(const char *what, const snn_net *net, const uint32_t *ref, const uint32_t *got,
-                       uint32_t n)
-{
-    uint32_t tw = snn_trace_words(net);
-    int bad = 0;
-    for (uint32_t i = 0; i < n; i++)
-        for (uint32_t w = 0; w < tw; w++) {
-            if (ref[i * tw + w] == got[i * tw + w]) continue;
-            uint32_t t, n0;
-            int32_t l;
-            snn_trace_locate(net, w, &t, &l, &n0);
-            if (bad < 8)
-                print_error("%s: image %u trace word %u (t %u, layer %d, neurons %u..): ref %08x, pipe %08x\n",
-                            what, i, w, t, l, n0, ref[i * tw + w], got[i * tw + w]);
-            bad++;
-        }
-    return bad;
-}
-
-static int diff_records(const char *what, const snn_net *net, const uint8_t *ref, const uint8_t *got,
-                        uint32_t n)
-{
-    uint32_t K = net->hdr->n_classes, L = net->n_layers;
-    size_t stride = snn_result_stride(K, L);
-    int bad = 0;
-    for (uint32_t i = 0; i < n; i++)
-        for (uint32_t k = 0; k < stride / 4; k++) {
-            uint32_t x, y;
-            memcpy(&x, ref + i * stride + 4 * k, 4);
-            memcpy(&y, got + i * stride + 4 * k, 4);
-            if (x == y) continue;
-            const char *part = k < K ? "sum" : k == K ? "pred" : k < K + 1 + L ? "spikes"
-                             : k < K + 1 + 2 * L ? "synops" : k < K + 1 + 3 * L ? "events" : "padding";
-            uint32_t idx = k < K ? k : k == K ? 0 : k < K + 1 + L ? k - K - 1
-                         : k < K + 1 + 2 * L ? k - K - 1 - L : k - K - 1 - 2 * L;
-            if (bad < 8)
-                print_error("%s: image %u %s[%u]: ref %d, pipe %d\n", what, i, part, idx, (int32_t)x,
-                            (int32_t)y);
-            bad++;
-        }
-    return bad;
-}
-
-typedef struct pcase {
-    const char *arch;
-    uint32_t c, h, w, T, K;
-} pcase;
-
-static const pcase cases[] = {
-    {"c4,p,c8,f16", 1, 12, 12, 4, 10},   /* a small default-like network: stage 2 passes through */
-    {"c3,c5,p,f7", 1, 9, 11, 3, 3},      /* odd map: the pool drops a row and a column */
-    {"c9,p,c17,f5", 2, 8, 7, 2, 5},      /* two-channel image */
-    {"c8,p,p,f16", 3, 9, 9, 1, 10},      /* two pools: the second one in a pass-through, T = 1 */
-    {"c2,p,c2,p,c2,f4", 1, 9, 9, 5, 2},  /* three convs, maps shrink to 2x2 */
-    {"c1,f1", 1, 5, 5, 2, 2},            /* one channel, one fc neuron */
-    {"c8,f8", 1, 6, 40, 2, 3},           /* 40-pixel rows, fc over 240 pixels */
-    {"c6,c6,p,c12,p,f20", 1, 16, 16, 8, 16}, /* the default shape, T = 8, 16 classes */
-    {"c16,c24,p,c24,f40", 3, 8, 8, 6, 7}, /* every stage at its channel maximum */
+/* A network shape per row, each under randnet's three weight regimes
+ * (tests/xbackend.h; not the channel-wise one, which test-csim.c runs). */
+static const xb_case cases[] = {
+    {NULL, "c4,p,c8,f16", 1, 12, 12, 4, 10},   /* a small default-like network: stage 2 passes through */
+    {NULL, "c3,c5,p,f7", 1, 9, 11, 3, 3},      /* odd map: the pool drops a row and a column */
+    {NULL, "c9,p,c17,f5", 2, 8, 7, 2, 5},      /* two-channel image */
+    {NULL, "c8,p,p,f16", 3, 9, 9, 1, 10},      /* two pools: the second one in a pass-through, T = 1 */
+    {NULL, "c2,p,c2,p,c2,f4", 1, 9, 9, 5, 2},  /* three convs, maps shrink to 2x2 */
+    {NULL, "c1,f1", 1, 5, 5, 2, 2},            /* one channel, one fc neuron */
+    {NULL, "c8,f8", 1, 6, 40, 2, 3},           /* 40-pixel rows, fc over 240 pixels */
+    {NULL, "c6,c6,p,c12,p,f20", 1, 16, 16, 8, 16}, /* the default shape, T = 8, 16 classes */
+    {NULL, "c16,c24,p,c24,f40", 3, 8, 8, 6, 7}, /* every stage at its channel maximum */
 };
 
+/* The sim device on the configuration of the library under test
+ * (opts.config), batch images per kernel run, backpressure percent of
+ * stalled memory cycles; every image with the trace. */
+static xb_target sim_target(uint32_t batch, uint32_t backpressure)
+{
+    snn_sim_info in;
+    api()->info(&in);
+    setenv("MPBN_SIM_DIR", "build/sim", 0); /* make test-sim-pipe sets it */
+    xb_target t = {.dev = "sim", .n_trace = UINT32_MAX};
+    snn_dev_opts_init(&t.opts);
+    t.opts.config = in.config;
+    t.opts.batch = batch;
+    t.opts.backpressure = backpressure;
+    return t;
+}
+
+/* Per network: the back-pressure pattern and the memory latency by seed. */
+static void random_setup(snn_dev_opts *o, const xb_case *c, uint64_t seed)
+{
+    (void)c;
+    o->seed = seed;
+    o->mem_latency = 8 + (uint32_t)(seed % 5) * 20;
+}
+
+/* ref vs the sim device (tests/xbackend.h), 20% back-pressure: two runs on
+ * one kernel instance, 3 images with the trace, then the rest. */
 static void test_random_networks(void **state)
 {
     (void)state;
-    enum { N_IMG = 10 };
-    uint64_t total_cycles = 0, total_images = 0;
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        const pcase *pc = &cases[k];
-        static const uint32_t flag_sets[] = {0, SNN_RAND_EXTREME, SNN_RAND_PLAIN};
-        for (uint32_t f = 0; f < 3; f++) {
-            uint64_t seed = 900 * (k + 1) + f;
-            uint8_t *img;
-            size_t size;
-            if (snn_deploy_random(seed, pc->arch, pc->c, pc->h, pc->w, pc->T, pc->K, flag_sets[f], &img,
-                                  &size) != SNN_OK)
-                fail_msg("random net %s: %s", pc->arch, snn_last_error());
-            snn_net net;
-            assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
-            size_t pxb = (size_t)pc->c * pc->h * pc->w, stride = snn_result_stride(pc->K, net.n_layers);
-            uint8_t *px = malloc(pxb * N_IMG), *ref = calloc(N_IMG, stride), *got = calloc(N_IMG, stride);
-            uint32_t tw = snn_trace_words(&net);
-            uint32_t *rtr = calloc((size_t)tw * 3, 4), *gtr = calloc((size_t)tw * 3, 4);
-            snn_pixels_random(seed, N_IMG, pc->c, pc->h, pc->w, px);
-            snn_ref_run(&net, px, N_IMG, ref, NULL);
-            uint8_t *scratch = calloc(3, stride);
-            snn_ref_run(&net, px, 3, scratch, rtr);
-            free(scratch);
-
-            snn_sim_cfg cfg = {0};
-            cfg.backpressure = 20;
-            cfg.seed = seed;
-            cfg.mem_latency = 8 + (uint32_t)(seed % 5) * 20;
-            snn_sim_t *s = new_sim(&cfg);
-            uint64_t model = put_model(s, img, size);
-            /* two runs on one instance: 3 images with the trace, then the rest */
-            uint64_t c1 = run_full(s, model, &net, px, 3, got, 0, gtr);
-            uint64_t c2 = run(s, model, &net, px + 3 * pxb, N_IMG - 3, got + 3 * stride);
-            total_cycles += c1 + c2;
-            total_images += N_IMG;
-            api()->destroy(s);
-
-            char what[96];
-            snprintf(what, sizeof what, "%s T=%u seed %llu flags %u", pc->arch, pc->T,
-                     (unsigned long long)seed, flag_sets[f]);
-            int bad = diff_records(what, &net, ref, got, N_IMG);
-            if (bad) fail_msg("%s: %d record words differ", what, bad);
-            bad = diff_traces(what, &net, rtr, gtr, 3);
-            if (bad) fail_msg("%s: %d trace words differ", what, bad);
-            free(rtr);
-            free(gtr);
-            printf("  ok %-40s %8.0f cycles/image (3 traced, %d not; load included)\n", what,
-                   (double)(c1 + c2) / N_IMG, N_IMG - 3);
-            free(px);
-            free(ref);
-            free(got);
-            free(img);
-        }
-    }
-    printf("  %llu images, %.0f cycles per image on average\n", (unsigned long long)total_images,
-           (double)total_cycles / (double)total_images);
+    xb_suite s = {.cases = cases, .n_cases = sizeof cases / sizeof cases[0]};
+    s.target = sim_target(0, 20);
+    s.target.n_trace = 3;
+    s.seed_step = 900;
+    s.n_images = s.n_images_big = 10;
+    s.setup = random_setup;
+    s.verbose = 1;
+    xb_run_cases(&s);
 }
 
 /* The model stays on chip between runs: a model rewritten in place at the
@@ -249,45 +171,34 @@ static void test_random_networks(void **state)
 static void test_reload(void **state)
 {
     (void)state;
-    enum { N = 4 };
-    uint8_t *a_img, *b_img;
-    size_t a_size, b_size;
-    assert_int_equal(snn_deploy_random(11, "c4,p,c8,f16", 1, 12, 12, 4, 10, 0, &a_img, &a_size), SNN_OK);
-    assert_int_equal(snn_deploy_random(12, "c4,p,c8,f16", 1, 12, 12, 4, 10, 0, &b_img, &b_size), SNN_OK);
-    assert_int_equal(a_size, b_size);
-    snn_net a, b;
-    assert_int_equal(snn_deploy_parse(a_img, a_size, &a), SNN_OK);
-    assert_int_equal(snn_deploy_parse(b_img, b_size, &b), SNN_OK);
-    size_t stride = snn_result_stride(10, a.n_layers);
-    uint8_t px[N * 144], *ra = calloc(N, stride), *rb = calloc(N, stride), *got = calloc(N, stride);
-    snn_pixels_random(11, N, 1, 12, 12, px);
-    snn_ref_run(&a, px, N, ra, NULL);
-    snn_ref_run(&b, px, N, rb, NULL);
-    assert_memory_not_equal(ra, rb, N * stride);
+    xb_pair p;
+    xb_pair_make(&p);
+    enum { N = XB_PAIR_N };
+    const snn_net *a = &p.net[0], *b = &p.net[1];
+    const uint8_t *px = p.px, *ra = p.ref[0], *rb = p.ref[1];
+    uint8_t *got = calloc(N, p.stride);
+    assert_non_null(got);
 
     snn_sim_cfg cfg = {0};
     snn_sim_t *s = new_sim(&cfg);
-    uint64_t model = put_model(s, a_img, a_size);
-    uint64_t c_load = run(s, model, &a, px, N, got);
-    assert_int_equal(diff_records("model a", &a, ra, got, N), 0);
-    uint64_t c_kept = run(s, model, &a, px, N, got);
-    assert_int_equal(diff_records("model a, kept", &a, ra, got, N), 0);
+    uint64_t model = put_model(s, p.img[0], p.size);
+    uint64_t c_load = run(s, model, a, px, N, got);
+    xb_expect_equal("model a", a, ra, got, NULL, NULL, NULL, N);
+    uint64_t c_kept = run(s, model, a, px, N, got);
+    xb_expect_equal("model a, kept", a, ra, got, NULL, NULL, NULL, N);
     if (c_kept >= c_load) fail_msg("a run without a load took %llu cycles, with the load %llu",
                                    (unsigned long long)c_kept, (unsigned long long)c_load);
     /* model b written over a: without the flag the kernel still runs a */
-    assert_int_equal(api()->mem_write(s, model, b_img, b_size), SNN_SIM_OK);
-    run(s, model, &b, px, N, got);
-    assert_int_equal(diff_records("model b, no reload", &a, ra, got, N), 0);
-    run_flags(s, model, &b, px, N, got, SNN_FLAG_RELOAD);
-    assert_int_equal(diff_records("model b, reloaded", &b, rb, got, N), 0);
+    assert_int_equal(api()->mem_write(s, model, p.img[1], p.size), SNN_SIM_OK);
+    run(s, model, b, px, N, got);
+    xb_expect_equal("model b, no reload", a, ra, got, NULL, NULL, NULL, N);
+    run_flags(s, model, b, px, N, got, SNN_FLAG_RELOAD);
+    xb_expect_equal("model b, reloaded", b, rb, got, NULL, NULL, NULL, N);
     printf("  %llu cycles for %d images with the load, %llu without\n", (unsigned long long)c_load, N,
            (unsigned long long)c_kept);
     api()->destroy(s);
-    free(ra);
-    free(rb);
     free(got);
-    free(a_img);
-    free(b_img);
+    xb_pair_free(&p);
 }
 
 /* A network the stages cannot hold: every record says so (pred = -1). */
@@ -430,8 +341,7 @@ static void test_fit_mirror(void **state)
                      kernel_fits ? "runs it" : "answers pred = -1", why);
         if (fits) {
             snn_ref_run(&net, px, N, ref, NULL);
-            if (diff_records(cs[i].arch, &net, ref, got, N))
-                fail_msg("%s: records differ from ref", cs[i].arch);
+            xb_expect_equal(cs[i].arch, &net, ref, got, NULL, NULL, NULL, N);
         }
         n_fit += fits, n_nofit += !fits;
         free(px);
@@ -449,16 +359,9 @@ static void test_fit_mirror(void **state)
  * of stalled memory cycles. */
 static snn_dev_t *open_sim(uint32_t batch, uint32_t backpressure)
 {
-    snn_sim_info in;
-    api()->info(&in);
-    setenv("MPBN_SIM_DIR", "build/sim", 0); /* make test-sim-pipe sets it */
-    snn_dev_opts o;
-    snn_dev_opts_init(&o);
-    o.config = in.config;
-    o.batch = batch;
-    o.backpressure = backpressure;
+    xb_target t = sim_target(batch, backpressure);
     snn_dev_t *dev;
-    if (snn_dev_open("sim", &o, &dev) != SNN_OK) fail_msg("open: %s", snn_last_error());
+    if (snn_dev_open("sim", &t.opts, &dev) != SNN_OK) fail_msg("open: %s", snn_last_error());
     return dev;
 }
 
@@ -496,8 +399,7 @@ static void test_device(void **state)
         if (snn_dev_run(dev, px + 4 * 144, 4, NULL, got + 4 * stride, NULL) != SNN_OK)
             fail_msg("run: %s", snn_last_error());
         snn_dev_get_stats(dev, &st2);
-        if (diff_records(arch[m], &net, ref, got, N))
-            fail_msg("%s: records differ from ref", arch[m]);
+        xb_expect_equal(arch[m], &net, ref, got, NULL, NULL, NULL, N);
         uint64_t c1 = st1.cycles - st0.cycles, c2 = st2.cycles - st1.cycles;
         printf("  %s: %llu cycles with the load, %llu without\n", arch[m], (unsigned long long)c1,
                (unsigned long long)c2);
@@ -510,8 +412,7 @@ static void test_device(void **state)
         snn_ref_run(&net, px, 4, ref, rtr);
         if (snn_dev_run(dev, px, 4, NULL, rec, tr) != SNN_OK)
             fail_msg("trace run: %s", snn_last_error());
-        if (diff_records(arch[m], &net, ref, rec, 4) || diff_traces(arch[m], &net, rtr, tr, 4))
-            fail_msg("%s: the traced run differs from ref", arch[m]);
+        xb_expect_equal(arch[m], &net, ref, rec, rtr, tr, NULL, 4);
         free(rec);
         free(rtr);
         free(tr);
@@ -541,34 +442,8 @@ static void test_device(void **state)
 static void test_extreme_images(void **state)
 {
     (void)state;
-    uint8_t *img;
-    size_t size;
-    if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) != SNN_OK)
-        fail_msg("%s", snn_last_error());
-    enum { N = 4, PX = 2 * 8 * 8 };
-    uint8_t px[N * PX];
-    memset(px, 255, PX);
-    memset(px + PX, 0, PX);
-    for (int i = 0; i < PX; i++) px[2 * PX + i] = (i & 1) ? 255 : 0;
-    for (int i = 0; i < PX; i++) px[3 * PX + i] = (uint8_t)(i * 37);
-    snn_net net;
-    assert_int_equal(snn_deploy_parse(img, size, &net), SNN_OK);
-    size_t stride = snn_result_stride(net.hdr->n_classes, net.n_layers), tw = snn_trace_words(&net);
-    uint8_t *ref = calloc(N, stride), *got = calloc(N, stride);
-    uint32_t *rtr = calloc(tw * N, 4), *gtr = calloc(tw * N, 4);
-    snn_ref_run(&net, px, N, ref, rtr);
-    snn_dev_t *dev = open_sim(2, 30);
-    if (snn_dev_load(dev, img, size) != SNN_OK) fail_msg("load: %s", snn_last_error());
-    if (snn_dev_run(dev, px, N, NULL, got, gtr) != SNN_OK) fail_msg("run: %s", snn_last_error());
-    snn_dev_close(dev);
-    if (diff_records("extreme images", &net, ref, got, N) ||
-        diff_traces("extreme images", &net, rtr, gtr, N))
-        fail_msg("extreme images differ from ref");
-    free(ref);
-    free(got);
-    free(rtr);
-    free(gtr);
-    free(img);
+    xb_target t = sim_target(2, 30);
+    xb_check_extreme_images(&t);
 }
 
 /* The kernel's register map as the driver relies on it: arguments read back,
