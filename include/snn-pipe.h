@@ -63,9 +63,10 @@ typedef struct snn_pipe_params {
 typedef struct snn_pipe_config {
     const char *name;
     snn_pipe_params p;
-    uint32_t card_pipelines; /* pipelines that fit SNN_PIPE_CARD below 70% of its LUTs
-                                (Yosys, `make synth-pipe`; PIPE_CARD_<config> in
-                                mk/sim.mk); 0 = not measured */
+    uint32_t card_pipelines; /* pipelines on SNN_PIPE_CARD, one per SLR, each below
+                                70% of its SLR's LUTs and DSP slices (Yosys, `make
+                                synth-pipe`; PIPE_CARD_<config> in mk/sim.mk);
+                                0 = not measured */
 } snn_pipe_config;
 
 /* The configurations of mk/sim.mk this build knows, in name order (*n of

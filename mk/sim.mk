@@ -79,10 +79,11 @@ PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 
                      C1_E=19 C2_COUT=64 C2_H=14 C2_W=14 C2_E=5 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
 PIPE_PARAMS_ci    := TM=8 C0_CIN=3 C0_COUT=16 C0_H=16 C0_W=40 C0_E=2 C1_COUT=24 C1_H=16 C1_W=40 \
                      C1_E=3 C2_COUT=24 C2_H=12 C2_W=40 C2_E=2 F_HW=256 F_COUT=40 F_FCH=40 O_COUT=16
-# Pipelines of a configuration that fit a U250 below 70% of its LUTs, from
-# `make synth-pipe` (docs/rtl-pipeline.md, "Resources per pipeline"): bench
-# reports them and projected_images_per_s_card.
-PIPE_CARD_card    := 2
+# Pipelines of a configuration on a U250, one per SLR (constraints/u250.cfg),
+# each below 70% of its SLR's LUTs and DSP slices by `make synth-pipe`
+# (docs/rtl-pipeline.md, "Resources per pipeline"): bench reports them and
+# projected_images_per_s_card.
+PIPE_CARD_card    := 4
 PIPE_LIBS          = $(foreach c,$(PIPE_CONFIGS),$(SIM_DIR)/libsnn-sim-pipe-$(c).so)
 # Every configuration (each PIPE_PARAMS_<config> above), passed on twice:
 #  - to each library's harness as -DSNN_SIM_PIPE_<param>=<value> and

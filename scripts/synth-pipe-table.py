@@ -69,8 +69,11 @@ def add(a, b, k=1):
 
 
 def parse_stat(path):
-    """{module: {cell type: count}} and {module: instances} (stat -top)."""
+    """{module: {cell type: count}} and {module: instances} (stat -top). The
+    hierarchy lists a module's count per instance of its parent (indented
+    under it): the instances are the product along the path."""
     mods, inst, cur, hier = {}, {}, None, False
+    stack = []   # (indent, instances) of the enclosing modules
     for line in open(path):
         m = re.match(r'^=== (.*) ===$', line.strip())
         if m:
@@ -86,7 +89,12 @@ def parse_stat(path):
             continue
         name, n = m.group(1), int(m.group(2))
         if hier:
-            inst[name] = n
+            indent = len(line) - len(line.lstrip())
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            total = n * (stack[-1][1] if stack else 1)
+            inst[name] = inst.get(name, 0) + total
+            stack.append((indent, total))
         else:
             mods[cur][name] = n
     return mods, inst
@@ -110,9 +118,11 @@ def block_rows(out, name, top, params, ninst, mode):
         p = '' if mode == 'glue' else params
         return [(label, p, ninst, {c: v * ninst for c, v in res(cells).items()})]
     rows = []
-    order = {'snn_conv_engine': 0, 'snn_lif_unit': 1, 'snn_ram_tdp': 2, 'snn_ram': 3, 'snn_conv_stage': 4}
-    what = {'snn_conv_engine': 'engine', 'snn_lif_unit': 'LIF unit', 'snn_ram_tdp': 'weight RAM',
-            'snn_ram': 'threshold RAM', 'snn_conv_stage': 'own logic'}
+    order = {'snn_conv_engine': 0, 'snn_dsp_acc2': 1, 'snn_lif_unit': 2, 'snn_lif_serial': 2,
+             'snn_ram_tdp': 3, 'snn_ram': 4, 'snn_conv_stage': 5}
+    what = {'snn_conv_engine': 'engine', 'snn_dsp_acc2': 'engine DSP slices',
+            'snn_lif_unit': 'LIF unit', 'snn_lif_serial': 'LIF unit (serial)',
+            'snn_ram_tdp': 'weight RAM', 'snn_ram': 'threshold RAM', 'snn_conv_stage': 'own logic'}
     for mod, cells in sorted(mods.items(), key=lambda kv: order.get(short(kv[0]), 9)):
         s = short(mod)
         n = inst.get(mod, 1) if s != top else 1
