@@ -9,6 +9,8 @@
 #   make plots            docs/img/{spike-rate,thresholds,configs}.png (gnuplot)
 #   make bench-arch       the event-driven layer pipeline's architectural model on
 #                         BENCH_MODEL's real spikes (docs/rtl-pipeline.md)
+#   make bench-driver     host-side images/s of the xrt driver alone (XRT stand-in,
+#                         kernel taking no time) at 1, 4 and 8 compute units
 #
 # BENCH_MODEL is the trained fixture by default; any .snn works:
 #   make plots BENCH_MODEL=my.snn BENCH_LIMIT=2000
@@ -87,3 +89,36 @@ ARCH_IMAGES   ?= 500
 bench-arch: $(BUILD)/tools/snn-archmodel $(BENCH_MODEL) ## layer-pipeline model: engines, cycles/image, images/s, BRAM, uJ/image
 	$(BUILD)/tools/snn-archmodel $(BENCH_MODEL) --images $(ARCH_IMAGES) --interval $(ARCH_INTERVAL)
 BENCH_TARGETS += bench-arch
+
+# Host-side cost of the xrt driver (driver/dev-xrt.c, driver/dev.c): buffer
+# writes, argument setting, run start and wait, result reads and the spreading
+# of batches over compute units, with the kernel taking no time (the XRT
+# stand-in with XRT_FAKE_NOP=1, tests/xrt-fake.c; xclbins of 1, 4 and 8 CUs).
+# mpbn bench times only snn_dev_run (the random images are made before; with
+# 28x28 images making them takes ~6 s per million, not counted).
+# docs/running-on-alveo.md, "Host-side throughput".
+BENCH_DRIVER_DIR    := $(BUILD)/bench-driver
+BENCH_DRIVER_IMAGES ?= 2000000
+BENCH_DRIVER_BATCH  ?= 4096
+BENCH_DRIVER_CUS    ?= 1 4 8
+.PHONY: bench-driver
+bench-driver: $(MPBN) xrt-fake $(BUILD)/tools/snn-randnet ## xrt driver's host-side images/s, kernel taking no time (XRT stand-in), 1/4/8 CUs
+	@if [ -z "$(XRT_INCDIR)" ]; then \
+	    echo "bench-driver: skipped: no XRT headers (libxrt-dev) to build the XRT stand-in"; exit 0; fi; \
+	set -e; mkdir -p $(BENCH_DRIVER_DIR); \
+	$(BUILD)/tools/snn-randnet $(BENCH_DRIVER_DIR)/net.snn c4,p,f16 1 4 1 28 28 10 > /dev/null; \
+	for n in $(BENCH_DRIVER_CUS); do \
+	    $(XRT_FAKE_DIR)/make-xclbin $(BENCH_DRIVER_DIR)/cu$$n.xclbin $$n; \
+	    XILINX_XRT=$(XRT_FAKE_DIR) XRT_FAKE_NOP=1 $(MPBN) bench $(BENCH_DRIVER_DIR)/net.snn \
+	        --random $(BENCH_DRIVER_IMAGES) --devices xrt --batch $(BENCH_DRIVER_BATCH) \
+	        --xclbin $(BENCH_DRIVER_DIR)/cu$$n.xclbin 2>$(BENCH_DRIVER_DIR)/cu$$n.log \
+	        | tail -n 1 > $(BENCH_DRIVER_DIR)/cu$$n.json; \
+	    sed -n 's/.*"seconds":\([-0-9.e+]*\),"images_per_s":\([-0-9.e+]*\).*/\1 \2/p' \
+	        $(BENCH_DRIVER_DIR)/cu$$n.json | \
+	        awk -v n=$$n -v i=$(BENCH_DRIVER_IMAGES) -v b=$(BENCH_DRIVER_BATCH) \
+	            '{ printf "bench-driver: %d CU%s: %.0f images/s (%d images, batch %d, %.3f s in the driver)\n", \
+	               n, n == 1 ? " " : "s", $$2, i, b, $$1; ok = 1 } \
+	             END { if (!ok) { print "bench-driver: " n " CUs: no result (see the log)"; exit 1 } }' \
+	        || { tail -n 3 $(BENCH_DRIVER_DIR)/cu$$n.log >&2; exit 1; }; \
+	done
+BENCH_TARGETS += bench-driver
