@@ -424,6 +424,7 @@ int snn_cmd_compare(int argc, char **argv)
         alive[d] = 1;
         n_alive++;
         per_image += snn_est_device_image_seconds(&net, names[d], &opts);
+        if (!no_trace) per_image += snn_est_trace_image_seconds(&net, names[d], &opts);
     }
     if (n_alive < 2) {
         fprintf(stderr, "mpbn compare: %s: nothing to compare\n",

@@ -32,6 +32,11 @@
 /* Share of a layer's input neurons that fire at least once (docs/rtl-pipeline.md:
  * 36-57% on the default network). */
 #define EST_FIRE_ONCE 0.5
+/* Trace mode on sim (compare's default): the kernel runs one image at a time
+ * and then streams its trace a bit per cycle, four cycles per pool bit: about
+ * 2.3 cycles per trace bit on the default network (670,000 cycles for its
+ * 9,042 trace words, against about 4,100 for an untraced image). */
+#define EST_TRACE_CYCLES_PER_BIT 2.3
 
 double snn_est_dense_macs(snn_layer_kind kind, uint32_t in_c, uint32_t n_in, uint32_t out_c,
                           uint32_t out_h, uint32_t out_w)
@@ -65,6 +70,14 @@ static double est_synops(const snn_net *net)
  * busiest conv stage (firing inputs x taps reached over the engines; the
  * image stage reads every pixel), and a cycle costs in proportion to the
  * accumulator registers the model evaluates. */
+/* The accumulator registers of a configuration's engines: a simulated cycle
+ * costs in proportion to them. */
+static double pipe_acc(const snn_pipe_params *p)
+{
+    return (double)p->TM * ((double)p->C0_E * p->C0_COUT + (double)p->C1_E * p->C1_COUT +
+                            (double)p->C2_E * p->C2_COUT);
+}
+
 static double est_pipe_seconds(const snn_net *net, const char *config)
 {
     const snn_pipe_config *c = snn_pipe_config_find(config ? config : SNN_PIPE_DEFAULT_CONFIG);
@@ -81,9 +94,17 @@ static double est_pipe_seconds(const snn_net *net, const char *config)
         double c_s = in * 9.0 / (E[s] ? E[s] : 1);
         if (c_s > cycles) cycles = c_s;
     }
-    double acc = (double)p->TM * ((double)p->C0_E * p->C0_COUT + (double)p->C1_E * p->C1_COUT +
-                                  (double)p->C2_E * p->C2_COUT);
-    return cycles * acc / EST_SIM_ACC_CYCLES_PER_S;
+    return cycles * pipe_acc(p) / EST_SIM_ACC_CYCLES_PER_S;
+}
+
+double snn_est_trace_image_seconds(const snn_net *net, const char *device, const snn_dev_opts *o)
+{
+    if (!net || !device || strcmp(device, "sim") != 0) return 0; /* the others trace for free */
+    const snn_pipe_config *c =
+        snn_pipe_config_find(o && o->config ? o->config : SNN_PIPE_DEFAULT_CONFIG);
+    if (!c) return 0;
+    double cycles = EST_TRACE_CYCLES_PER_BIT * 32.0 * snn_trace_words(net);
+    return cycles * pipe_acc(&c->p) / EST_SIM_ACC_CYCLES_PER_S;
 }
 
 double snn_est_device_image_seconds(const snn_net *net, const char *device, const snn_dev_opts *o)

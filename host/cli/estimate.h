@@ -37,6 +37,10 @@ double snn_est_dense_macs(snn_layer_kind kind, uint32_t in_c, uint32_t n_in, uin
  * defaults); 0 when there is no estimate (xrt, an unknown device, a network
  * the sim configuration does not run). */
 double snn_est_device_image_seconds(const snn_net *net, const char *device, const snn_dev_opts *o);
+/* What tracing adds per image on `device` (compare without --no-trace): sim
+ * runs traced images one at a time and streams each trace a bit per cycle;
+ * 0 for the devices that trace at no cost worth warning about. */
+double snn_est_trace_image_seconds(const snn_net *net, const char *device, const snn_dev_opts *o);
 
 /* Estimated seconds per image of the float networks on the CPU: macs = dense
  * MACs per image and step over all layers (snn_est_dense_macs), T steps. */
