@@ -1,4 +1,5 @@
-# train.mk - trainer benchmark and the sparsity/accuracy table (make pareto).
+# train.mk - trainer benchmark, the sparsity/accuracy table (make pareto) and
+# the paper's MPBN ablation (make ablation).
 #
 #   make bench-train   training throughput of the default network
 #                      (c32,c32,p,c64,p,f128, T=4, channel MPBN, batch 64)
@@ -69,3 +70,50 @@ pareto: $(MPBN) ## accuracy vs events/image for several --rate-reg X (QUICK=1: s
 	@MPBN=$(MPBN) OUT=$(PARETO_DIR) PARETO_X="$(PARETO_X)" TRAIN_ARGS="$(PARETO_TRAIN)" \
 	    THREADS=$(PARETO_THREADS) EVAL_LIMIT=$(PARETO_EVAL) BENCH_LIMIT=$(PARETO_BENCH) REUSE=$(REUSE) \
 	    bash scripts/pareto.sh
+
+# The paper's ablation (Guo et al., ICCV 2023: no MPBN vs MPBN at several T,
+# accuracy per epoch as in its Fig. 2; docs/trainer.md "The MPBN ablation"):
+#
+#   make ablation          trains the default network on the default data set
+#                          (Fashion-MNIST) for each MODE:T of ABLATION_CONFIGS
+#                          (none and channel at T 1, 2, 4; element at T 4) and
+#                          each seed of ABLATION_SEEDS (1 2 3), folds each run
+#                          and evaluates the deploy image on the golden model
+#                          (ref); all 10,000 test images. Runs in
+#                          build/ablation/, the table and the accuracy-per-epoch
+#                          plot in docs/results/ablation.{md,png}. Hours.
+#   make ablation QUICK=1  a small budget (3000 training images, 2 epochs,
+#                          1000 test images, seeds 1 2): a few minutes, all
+#                          outputs in build/ablation-quick/
+#   make ablation REUSE=1  keeps the runs already finished and continues an
+#                          interrupted training from its last epoch (the budget
+#                          must be the same)
+#
+# One trainer thread (ABLATION_THREADS), runs one at a time, niced
+# (scripts/ablation.sh).
+
+ABLATION_CONFIGS ?= none:1 channel:1 none:2 channel:2 none:4 channel:4 element:4
+ifeq ($(QUICK),1)
+ABLATION_SEEDS   ?= 1 2
+ABLATION_TRAIN   ?= --arch c32,c32,p,c64,p,f128 --limit-train 3000 --epochs 2
+ABLATION_EVAL    ?= 1000
+ABLATION_DIR     ?= $(BUILD)/ablation-quick
+ABLATION_MD_DIR  ?= $(ABLATION_DIR)
+ABLATION_LABEL   ?= QUICK budget (`make ablation QUICK=1`): a check that the pipeline runs, not a measurement of the ablation; `make ablation` is the full one.
+else
+ABLATION_SEEDS   ?= 1 2 3
+ABLATION_TRAIN   ?= --arch c32,c32,p,c64,p,f128 --epochs 5
+ABLATION_EVAL    ?= 0
+ABLATION_DIR     ?= $(BUILD)/ablation
+ABLATION_MD_DIR  ?= docs/results
+ABLATION_LABEL   ?= `make ablation` (scripts/ablation.sh); runs in $(ABLATION_DIR)/.
+endif
+ABLATION_THREADS ?= 1
+
+.PHONY: ablation
+
+ablation: $(MPBN) ## the paper's ablation: MPBN none/channel at T 1,2,4, element at T 4, 3 seeds (QUICK=1: minutes) -> docs/results/ablation.md
+	@MPBN=$(MPBN) OUT=$(ABLATION_DIR) MD_DIR=$(ABLATION_MD_DIR) CONFIGS="$(ABLATION_CONFIGS)" \
+	    SEEDS="$(ABLATION_SEEDS)" TRAIN_ARGS="$(ABLATION_TRAIN)" EVAL_LIMIT=$(ABLATION_EVAL) \
+	    THREADS=$(ABLATION_THREADS) REUSE=$(REUSE) LABEL='$(ABLATION_LABEL)' \
+	    bash scripts/ablation.sh
