@@ -18,7 +18,7 @@
  *
  * Parameters: those of the RTL kernel's configurations (snn_pipe_params,
  * include/snn-pipe.h; PIPE_PARAMS_<config> in mk/sim.mk), as
- * SNN_HLS_<param> (-DSNN_HLS_C1_E=19 ...). The defaults below are the `card`
+ * SNN_HLS_<param> (-DSNN_HLS_C1_E=27 ...). The defaults below are the `card`
  * configuration; hls/csim-<config>.c builds the same source with another
  * configuration under other symbol names, so that `--device csim --config
  * NAME` picks a build (snn_hls_variants).
@@ -63,7 +63,7 @@
 #define SNN_HLS_C1_W 28
 #endif
 #ifndef SNN_HLS_C1_E
-#define SNN_HLS_C1_E 19
+#define SNN_HLS_C1_E 27
 #endif
 #ifndef SNN_HLS_C2_COUT
 #define SNN_HLS_C2_COUT 64
@@ -75,7 +75,7 @@
 #define SNN_HLS_C2_W 14
 #endif
 #ifndef SNN_HLS_C2_E
-#define SNN_HLS_C2_E 5
+#define SNN_HLS_C2_E 7
 #endif
 #ifndef SNN_HLS_F_HW
 #define SNN_HLS_F_HW 49

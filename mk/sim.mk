@@ -72,11 +72,11 @@ $(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilat
 
 # The layer-pipeline kernel (rtl/snn_kernel.sv, docs/rtl-pipeline.md),
 # one library per configuration: `card` is sized for the trained default
-# network (engines 2/19/5), `ci` is small and covers the random networks of
+# network (engines 2/27/7), `ci` is small and covers the random networks of
 # tests/test-pipe.c (T up to 8, odd maps, up to 24 channels, 40-pixel rows).
 PIPE_CONFIGS      ?= card
 PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 C1_H=28 C1_W=28 \
-                     C1_E=19 C2_COUT=64 C2_H=14 C2_W=14 C2_E=5 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
+                     C1_E=27 C2_COUT=64 C2_H=14 C2_W=14 C2_E=7 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
 PIPE_PARAMS_ci    := TM=8 C0_CIN=3 C0_COUT=16 C0_H=16 C0_W=40 C0_E=2 C1_COUT=24 C1_H=16 C1_W=40 \
                      C1_E=3 C2_COUT=24 C2_H=12 C2_W=40 C2_E=2 F_HW=256 F_COUT=40 F_FCH=40 O_COUT=16
 # Pipelines of a configuration on a U250, one per SLR (constraints/u250.cfg),

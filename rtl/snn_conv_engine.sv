@@ -116,50 +116,49 @@ module snn_conv_engine #(
   endfunction
 
   // ---- row picker ------------------------------------------------------------
+  // Each group's lowest row is m & -m of its GS mask bits (a GS-bit carry
+  // chain), its index the encoded one-hot, its vector read at that index; the
+  // lowest group with rows left is gnz & -gnz. Word operations throughout, so
+  // that a simulator evaluates a few per group instead of a loop per row.
+  localparam logic [GS-1:0] IDX_BIT0 = 8'hAA, IDX_BIT1 = 8'hCC, IDX_BIT2 = 8'hF0; // GS = 8
   logic [NP-1:0]     mask_pad;
   logic [NP-1:0]     loh;      // [g*GS +: GS]: lowest row left in group g (one-hot)
   logic [NG*GSW-1:0] lidx;     // [g*GSW +: GSW]: its index in the group
   logic [NG*VW-1:0]  lvec;     // [g*VW +: VW]: its vector
   logic [NG-1:0]     lmulti;   // group g has more than that one row left
   always_comb begin
-    logic seen;
+    logic [GS-1:0]  m, oh;
+    logic [GSW-1:0] ix;
     mask_pad = NP'(mask_q);
-    loh      = '0;
-    lidx     = '0;
-    lvec     = '0;
-    lmulti   = '0;
-    for (int g = 0; g < NG; g++) begin
-      seen = 1'b0;
-      for (int j = 0; j < GS; j++) begin
-        loh[g*GS + j] = mask_pad[g*GS + j] && !seen;
-        lmulti[g]     = lmulti[g] || (mask_pad[g*GS + j] && seen);
-        seen          = seen || mask_pad[g*GS + j];
-      end
-      for (int j = 0; j < GS; j++) begin
-        lidx[g*GSW +: GSW] = lidx[g*GSW +: GSW] | ({GSW{loh[g*GS + j]}} & GSW'(j));
-        lvec[g*VW +: VW]   = lvec[g*VW +: VW] | ({VW{loh[g*GS + j]}} & vec_q[g*GS + j]);
-      end
+    for (int g = 0; g < int'(NG); g++) begin
+      m  = mask_pad[g*GS +: GS];
+      oh = m & (~m + GS'(1));
+      ix = {|(oh & IDX_BIT2), |(oh & IDX_BIT1), |(oh & IDX_BIT0)};
+      loh[g*GS +: GS]    = oh;
+      lmulti[g]          = (m & (m - GS'(1))) != '0;
+      lidx[g*GSW +: GSW] = ix;
+      lvec[g*VW +: VW]   = vec_q[g*GS + int'(ix)];
     end
   end
 
   logic [NG-1:0] gsel;                  // lowest group with rows left (one-hot)
   logic [AW-1:0] row;
   logic [VW-1:0] vsel;
-  logic [N-1:0]  clr;                   // the row read now
+  /* verilator lint_off UNUSEDSIGNAL */  // (the padding rows, never set)
+  logic [NP-1:0] clr_pad;               // the row read now
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [N-1:0]  clr;
   always_comb begin
-    logic gseen;
-    gseen = 1'b0;
-    row   = '0;
-    vsel  = '0;
-    for (int g = 0; g < NG; g++) begin
-      gsel[g] = gnz_q[g] && !gseen;
-      gseen   = gseen || gnz_q[g];
-    end
-    for (int g = 0; g < NG; g++) begin   // row = g*GS + lidx: disjoint bits
+    gsel    = gnz_q & (~gnz_q + NG'(1));
+    row     = '0;
+    vsel    = '0;
+    clr_pad = '0;
+    for (int g = 0; g < int'(NG); g++) begin   // row = g*GS + lidx: disjoint bits
       row  = row | ({AW{gsel[g]}} & (AW'(g * GS) | AW'(lidx[g*GSW +: GSW])));
       vsel = vsel | ({VW{gsel[g]}} & lvec[g*VW +: VW]);
+      clr_pad[g*GS +: GS] = {GS{gsel[g]}} & loh[g*GS +: GS];
     end
-    for (int r = 0; r < N; r++) clr[r] = gsel[r / GS] && loh[r];
+    clr = clr_pad[N-1:0];
   end
 
   // ---- control ---------------------------------------------------------------

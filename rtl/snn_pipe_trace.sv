@@ -110,16 +110,45 @@ module snn_pipe_trace #(
   wire        last_in_layer = (c_q + 1'b1 == lc) && (y_q + 1'b1 == lh) && (x_q + 1'b1 == lw);
   wire        last_k = !pool || k_q == 2'd3;
 
-  // words of the trace: T * sum over layers but the last of ceil(n_out/32), + K
+  // words of the trace: T * sum over layers but the last of ceil(n_out/32), + K.
+  // The configuration is static while images run, so the sum is swept one
+  // layer per cycle (16 layers, products in a 2-deep pipeline) and `words`
+  // holds the last complete sweep: a few DSP slices instead of two 32-bit
+  // multipliers per layer. It is exact 2 sweeps (about 40 cycles) after the
+  // configuration last changed; a load takes thousands of cycles before the
+  // first image can start a trace.
+  logic [3:0]  ws_l_q;                  // layer entering the sweep
+  logic        ws_v1_q, ws_e1_q;        // stage 1: the layer counts; it is layer 15
+  logic        ws_e2_q;                 // stage 2: the sweep ends with this term
+  logic [31:0] ws_ch_q;                 // stage 1: c*h
+  logic [15:0] ws_w_q;                  // stage 1: w
+  logic [31:0] ws_term_q;               // stage 2: ceil(c*h*w / 32), 0 for a layer not counted
+  logic [31:0] ws_sum_q;                // this sweep so far
   logic [31:0] words;
-  always_comb begin
-    logic [31:0] step;
-    step = '0;
-    for (int l = 0; l < 16; l++)
-      if (l + 1 < int'(n_layers_i))
-        step = step + ((32'(lay_c_i[l*16 +: 16]) * 32'(lay_h_i[l*16 +: 16]) *
-                        32'(lay_w_i[l*16 +: 16]) + 32'd31) >> 5);
-    words = step * 32'(t_steps_i) + 32'(n_classes_i);
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      ws_l_q    <= '0;
+      ws_v1_q   <= 1'b0;
+      ws_e1_q   <= 1'b0;
+      ws_e2_q   <= 1'b0;
+      ws_term_q <= '0;
+      ws_sum_q  <= '0;
+      words     <= '0;
+    end else begin
+      ws_l_q    <= ws_l_q + 1'b1;
+      ws_ch_q   <= 32'(lay_c_i[ws_l_q*16 +: 16]) * 32'(lay_h_i[ws_l_q*16 +: 16]);
+      ws_w_q    <= lay_w_i[ws_l_q*16 +: 16];
+      ws_v1_q   <= 32'(ws_l_q) + 1 < 32'(n_layers_i);
+      ws_e1_q   <= ws_l_q == 4'd15;
+      ws_term_q <= ws_v1_q ? (ws_ch_q * 32'(ws_w_q) + 32'd31) >> 5 : '0;
+      ws_e2_q   <= ws_e1_q;
+      if (ws_e2_q) begin
+        words    <= (ws_sum_q + ws_term_q) * 32'(t_steps_i) + 32'(n_classes_i);
+        ws_sum_q <= '0;
+      end else begin
+        ws_sum_q <= ws_sum_q + ws_term_q;
+      end
+    end
   end
 
   // output queue

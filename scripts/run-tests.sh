@@ -19,8 +19,10 @@ run_suite() {
 run_suite unit make -j"$jobs" test-unit
 run_suite cli make test-cli
 # Each suite registered by mk/*.mk runs on its own, so one failure does not hide the rest.
+# With -j: what a suite builds first (Verilator models and testbenches, fuzzers,
+# fixtures) is compiled on every core; the suite's own recipe stays in order.
 for suite in $(make -s --no-print-directory list-extra); do
-    run_suite "$suite" make --no-print-directory "$suite"
+    run_suite "$suite" make -j"$jobs" --no-print-directory "$suite"
 done
 echo "=================== summary"
 fail=0 npass=0 nfail=0

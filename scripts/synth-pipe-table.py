@@ -39,7 +39,12 @@ CARDS = [
     ('U55C/U280', 1304000, 2607000, 2016, 960, 9024, 3),
     ('U50', 872000, 1743000, 1344, 640, 5952, 2),
 ]
-LUT_BUDGET = 0.70   # of the LUTs and of the DSP slices
+# Budgets per pipeline: 70% of the LUTs (routing: what the issue asks of the
+# kernel); 90% of the DSP slices, which sit in fixed columns with their own
+# routing and are fed here by registered operands (no cascades), so that a
+# high share costs placement freedom but not LUT routing.
+LUT_BUDGET = 0.70
+DSP_BUDGET = 0.90
 
 
 def res(cells):
@@ -227,15 +232,15 @@ def main():
             print('  %-8s %s %s' % (name, top, params))
 
     lut = total['LUT'] + total['LUTRAM']
-    print('\nper card (LUT = logic + LUTRAM; %d%% of the LUTs and of the DSP slices at most, one'
-          % (LUT_BUDGET * 100))
+    print('\nper card (LUT = logic + LUTRAM; %d%% of the LUTs and %d%% of the DSP slices at most, one'
+          % (LUT_BUDGET * 100, DSP_BUDGET * 100))
     print('pipeline per SLR as constraints/<card>.cfg places them; whole-device figures, the')
     print('platform shell not subtracted):')
     for card, c_lut, c_ff, c_bram, c_uram, c_dsp, slrs in CARDS:
         lim = {'LUT': int(LUT_BUDGET * c_lut // lut) if lut else 0,
                'FF': int(c_ff // total['FF']) if total['FF'] else 0,
                'BRAM36': int(c_bram // total['BRAM36']) if total['BRAM36'] else 10**9,
-               'DSP': int(LUT_BUDGET * c_dsp // total['DSP']) if total['DSP'] else 10**9,
+               'DSP': int(DSP_BUDGET * c_dsp // total['DSP']) if total['DSP'] else 10**9,
                'SLR': slrs}
         n = min(lim.values())
         slr_lut = 100 * lut / (c_lut / slrs)
