@@ -72,7 +72,7 @@ help: ## list the targets
 	@echo "mpbn build targets:"
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort -u | \
 	    awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
-	@echo "variables: ARCHFLAGS=$(ARCHFLAGS) OPT=$(OPT) WERROR=1 (warnings are errors)"
+	@echo "variables: ARCHFLAGS=$(ARCHFLAGS) OPT=$(OPT) WERROR=1 (warnings are errors) MPI=0 (no MPI; found: $(if $(HAVE_MPI),yes,no))"
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

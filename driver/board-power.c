@@ -67,14 +67,25 @@ static int power_read_w(const power_sampler *p, double *w)
     return p->n_rails > 0;
 }
 
-/* Locate the power sensor of the card at `bdf`. MPBN_XRT_POWER_NODE names a
- * file in microwatts explicitly (another sensor, another driver). */
-static int power_find(power_sampler *p, const char *bdf)
+/* Locate the power sensor of the card at `bdf`, the pos-th card the device
+ * opened. MPBN_XRT_POWER_NODE names files in microwatts explicitly (another
+ * sensor, another driver), separated by commas: the pos-th is this card's; a
+ * card past the end of the list looks in sysfs. */
+static int power_find(power_sampler *p, const char *bdf, int pos)
 {
     const char *env = getenv("MPBN_XRT_POWER_NODE");
     if (env && *env) {
-        snprintf(p->node, sizeof p->node, "%s", env);
-        return file_exists(p->node);
+        const char *e = env;
+        for (int i = 0; i < pos && e; i++) {
+            e = strchr(e, ',');
+            if (e) e++;
+        }
+        if (e && *e) {
+            size_t len = strcspn(e, ",");
+            if (len >= sizeof p->node) return 0;
+            snprintf(p->node, sizeof p->node, "%.*s", (int)len, e);
+            return file_exists(p->node);
+        }
     }
     if (!bdf[0]) return 0;
     char dev[256], sub[512];
@@ -129,10 +140,10 @@ static void *power_thread(void *arg)
     return NULL;
 }
 
-void board_power_start(power_sampler *p, const char *bdf)
+void board_power_start(power_sampler *p, const char *bdf, int pos)
 {
     double w;
-    if (!power_find(p, bdf) || !power_read_w(p, &w)) return;
+    if (!power_find(p, bdf, pos) || !power_read_w(p, &w)) return;
     pthread_mutex_init(&p->lock, NULL);
     p->stop = 0;
     if (pthread_create(&p->thread, NULL, power_thread, p) == 0)

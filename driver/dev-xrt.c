@@ -3,17 +3,26 @@
  * (xrtDevice*, xrtPLKernel*, xrtRun*, xrtBO*), the same buffer and run model
  * the other backends mirror.
  *
- *     open   check --xclbin, XILINX_XRT and the shim library, dlopen XRT,
- *            xrtDeviceOpen(index), xrtDeviceLoadXclbinFile, xrtPLKernelOpen
- *            ("snn_kernel"), memory group of every argument, two run handles,
- *            board-power sampler
- *     bo     xrtBOAlloc in the argument's memory group; write = xrtBOWrite +
- *            xrtBOSync(to device); read = xrtBOSync(from device) + xrtBORead
+ *     open   check --xclbin, XILINX_XRT and the shim library, dlopen XRT;
+ *            per card (--device-index N, or --cards all|LIST): xrtDeviceOpen,
+ *            xrtDeviceLoadXclbinFile, xrtPLKernelOpen per compute unit
+ *            ("snn_kernel:{snn_kernel_N}"), memory group of every argument,
+ *            board-power sampler; two runs in flight per CU of every card
+ *            (snn_dev.inflight)
+ *     bo     xrtBOAlloc in the memory group of the CU that uses it, on its
+ *            card; write = xrtBOWrite + xrtBOSync(to device); read =
+ *            xrtBOSync(from device) + xrtBORead
  *     start  xrtRunSetArg(model, images, results, trace, n_images[, flags]) +
  *            xrtRunStart; flags (the RTL kernel, which keeps the model on
  *            chip) = SNN_FLAG_RELOAD when the model was written since the CU
  *            last ran it
- *     wait   xrtRunWaitFor(timeout) on the oldest run in flight
+ *     wait   xrtRunWaitFor(timeout) on the oldest run in flight; a run that
+ *            does not end in time is reported with its card and CU
+ *
+ * Several cards are one device: the compute units of all of them form one
+ * list, buffer sets are dealt out CU 0 of every card, CU 1 of every card,
+ * ..., and each set stays with its CU, so batch b runs on CU b mod (cards x
+ * CUs); every CU holds its own copy of the model, written once per model.
  *
  * Why dlopen and not -lxrt_coreutil: build/mpbn stays one binary that runs
  * everywhere (CI machines, laptops without XRT), and when XRT is missing or
@@ -61,14 +70,19 @@ const snn_dev_iface snn_dev_xrt = {
 
 #define N_KARGS 5 /* model, images, results, trace, n_images */
 
-#define MAX_RUNS SNN_DEV_MAX_INFLIGHT
+#define MAX_CARDS SNN_DEV_MAX_CARDS
+#define MAX_CU_ALL (MAX_CARDS * MAX_CU) /* compute units of every card opened */
+#define MAX_RUNS_CU 4                   /* runs in flight on one compute unit */
 
-/* A buffer lives in the memory bank of the compute unit that uses it. The
- * run loop allocates buffers before any run says which CU they are for, so
- * with several CUs a buffer stays on the host (shadow) until its first run
- * places it; the model, read by every CU, gets one copy per CU's bank. */
+/* A buffer lives in the memory bank of the compute unit that uses it, on that
+ * CU's card. The run loop allocates buffers before any run says which CU they
+ * are for, so with several CUs a buffer stays on the host (shadow) until its
+ * first run places it; the model, read by every CU, gets one copy per CU (in
+ * the CU's bank of the CU's card), written once per model: the weights stay
+ * resident there for every later run. h[] is indexed by the CU's number
+ * over all cards (xrt_ctx.cu). */
 struct snn_bo {
-    xrtBufferHandle h[MAX_CU];
+    xrtBufferHandle h[MAX_CU_ALL];
     int cu;         /* CU whose bank holds it; -1 = not placed yet */
     int replicated; /* the model: h[c] for every CU c that has run */
     size_t size;
@@ -78,10 +92,11 @@ struct snn_bo {
 
 typedef struct xrt_cu {
     char name[96]; /* "snn_kernel:{snn_kernel_1}" */
+    int card;      /* its card: position in xrt_ctx.card */
     xrtKernelHandle kern;
     int group; /* memory group of its m_axi port, i.e. of every argument */
-    xrtRunHandle run[MAX_RUNS];
-    int busy[MAX_RUNS];
+    xrtRunHandle run[MAX_RUNS_CU];
+    int busy[MAX_RUNS_CU];
     snn_bo *null_trace; /* when the raw setter is missing: a trace sink */
     /* The RTL kernel keeps the model on chip (argument 5, flags): it loads it
      * again for a new address, and for the same address only when told
@@ -91,20 +106,34 @@ typedef struct xrt_cu {
     uint64_t last_gen;
 } xrt_cu;
 
+typedef struct xrt_card {
+    int index; /* XRT's device index (--cards, --device-index) */
+    xrtDeviceHandle dev;
+    char bdf[64];
+    int first_cu, n_cu; /* its compute units in xrt_ctx.cu */
+    power_sampler pw;
+    uint64_t images, runs;
+    double joules, power_seconds;
+} xrt_card;
+
 typedef struct xrt_ctx {
     xrt_api api;
-    xrtDeviceHandle dev;
-    xrt_cu cu[MAX_CU];
-    int n_cu;
-    int next_cu; /* round robin over CUs for new buffer sets */
+    xrt_card card[MAX_CARDS];
+    int n_cards;
+    xrt_cu cu[MAX_CU_ALL];
+    int n_cu; /* over all cards */
+    /* New buffer sets go to the CUs in this order: CU 0 of every card, then
+     * CU 1 of every card, ..., so that a few batches already reach every card. */
+    int order[MAX_CU_ALL];
+    int next_cu;
     uint64_t wgen; /* buffer allocations and writes so far (snn_bo.wgen) */
     struct {
         int cu, slot;
-    } fifo[MAX_RUNS]; /* runs in flight, oldest first */
+        uint32_t n_images;
+    } fifo[SNN_DEV_MAX_INFLIGHT]; /* runs in flight, oldest first */
     int run_head, run_count;
+    double t_power; /* time of the last power() or of the start of the runs */
     xrt_xclbin_info xclbin;
-    char bdf[64];
-    power_sampler pw;
 } xrt_ctx;
 
 /* ---- backend ---------------------------------------------------------------- */
@@ -150,6 +179,113 @@ static snn_status check_cu(snn_dev_t *dev, xrt_cu *u)
     return SNN_OK;
 }
 
+/* The message for xrtDeviceOpen(index) failing with errno e. n_sys: cards
+ * bound to xocl; opened: cards of this device opened before this one. */
+static snn_status open_failed(const xrt_ctx *c, const snn_dev_opts *o, int index, int e, int n_sys,
+                              const char *bdf)
+{
+    const char *emu = getenv("XCL_EMULATION_MODE");
+    const char *why = e ? strerror(e) : "unknown error";
+    const char *opt = o->cards.all || o->cards.n ? "--cards" : "--device-index";
+    if (emu && *emu)
+        return snn_fail(SNN_ERR_DEVICE,
+                        "XRT (%s) could not open emulated device %d: %s (check emconfig.json: "
+                        "`emconfigutil --platform <PLATFORM> --nd N` makes N devices)",
+                        emu, index, why);
+    if (n_sys == 0 && c->n_cards == 0)
+        return snn_fail(SNN_ERR_DEVICE,
+                        "no Alveo card found: XRT could not open device %d (%s) and no PCIe "
+                        "function is bound to the xocl driver (/sys/bus/pci/drivers/xocl). On a "
+                        "machine with a card: install AMD's XRT and the card's deployment "
+                        "platform, check `lspci -d 10ee:` and `xbutil examine` "
+                        "(docs/running-on-alveo.md); without one, use --device ref, csim or sim",
+                        index, why);
+    if (n_sys > 0 && index >= n_sys)
+        return snn_fail(SNN_ERR_DEVICE,
+                        "%s: card %d is out of range: %d card%s bound to xocl (valid indices "
+                        "0..%d; `xbutil examine` lists them)",
+                        opt, index, n_sys, n_sys == 1 ? "" : "s", n_sys - 1);
+    if (n_sys == 0)
+        return snn_fail(SNN_ERR_DEVICE,
+                        "XRT could not open card %d (%s) after opening %d other card%s: is card "
+                        "%d present (`xbutil examine` lists the cards, indices from 0) and not "
+                        "in use?",
+                        index, why, c->n_cards, c->n_cards == 1 ? "" : "s", index);
+    return snn_fail(SNN_ERR_DEVICE,
+                    "XRT could not open card %d (%s, PCIe %s): is it in use or not ready? "
+                    "Check `xbutil examine -d %s` and `xbutil validate -d %s`; permissions "
+                    "on /dev/dri/renderD*",
+                    index, why, bdf, bdf, bdf);
+}
+
+/* Open card `index`, load the xclbin on it and open its compute units: the
+ * next entry of c->card. *absent = 1 when XRT has no such device (for --cards
+ * all without sysfs: the end of the list); a device that exists but fails
+ * to open (busy, no permission) is an error. */
+static snn_status open_card(snn_dev_t *dev, int index, int n_sys, int *absent)
+{
+    xrt_ctx *c = dev->ctx;
+    const xrt_api *x = &c->api;
+    const snn_dev_opts *o = &dev->opts;
+    xrt_card *k = &c->card[c->n_cards];
+    memset(k, 0, sizeof *k);
+    k->index = index;
+    k->first_cu = c->n_cu;
+    *absent = 0;
+    xrt_xocl_devices(index, k->bdf, sizeof k->bdf);
+    errno = 0;
+    k->dev = x->xrtDeviceOpen((unsigned)index);
+    if (!k->dev) {
+        int e = errno;
+        /* no such device (rather than one that is busy or broken) */
+        *absent = e == 0 || e == ENOENT || e == ENODEV || e == ENXIO || e == EINVAL;
+        return open_failed(c, o, index, e, n_sys, k->bdf);
+    }
+    c->n_cards++; /* closed by xrt_close from here on */
+    errno = 0;
+    int rc = x->xrtDeviceLoadXclbinFile(k->dev, o->xclbin);
+    if (rc != 0) {
+        int e = rc < 0 ? -rc : errno;
+        return snn_fail(SNN_ERR_DEVICE,
+                        "XRT could not load '%s' on card %d: %s. The xclbin is built for "
+                        "platform '%s'; the card must run that shell (`xbutil examine -d %s` "
+                        "shows it; `make xclbin PLATFORM=...` rebuilds for another)",
+                        o->xclbin, index, e ? strerror(e) : "error", c->xclbin.platform,
+                        k->bdf[0] ? k->bdf : "<bdf>");
+    }
+    xuid_t uuid;
+    if (x->xrtDeviceGetXclbinUUID(k->dev, uuid) != 0)
+        return snn_fail(SNN_ERR_DEVICE, "XRT: cannot read the UUID of the xclbin loaded on card %d",
+                        index);
+    /* One kernel handle per compute unit (nk= in constraints/<card>.cfg), so
+     * runs can be sent to each CU with buffers in that CU's memory bank. An
+     * xclbin whose IP_LAYOUT names none: one handle on the kernel. */
+    int n = c->xclbin.n_cu_names ? c->xclbin.n_cu_names : 1;
+    for (int i = 0; i < n; i++) {
+        xrt_cu *u = &c->cu[c->n_cu];
+        u->card = c->n_cards - 1;
+        if (c->xclbin.n_cu_names)
+            snprintf(u->name, sizeof u->name, "%s:{%s}", SNN_KERNEL_NAME, c->xclbin.cu_names[i]);
+        else
+            snprintf(u->name, sizeof u->name, "%s", SNN_KERNEL_NAME);
+        errno = 0;
+        u->kern = x->xrtPLKernelOpen(k->dev, uuid, u->name);
+        if (!u->kern) {
+            int e = errno;
+            return snn_fail(
+                SNN_ERR_DEVICE,
+                "card %d: xclbin '%s' has no usable kernel '%s' (%s): build it from this tree's "
+                "hls/ or rtl/ with `make xclbin`, or check `xclbinutil --info --input %s`",
+                index, o->xclbin, u->name, e ? strerror(e) : "not found", o->xclbin);
+        }
+        c->n_cu++;
+        k->n_cu++;
+        snn_status st = check_cu(dev, u);
+        if (st != SNN_OK) return snn_fail_context(st, "card %d", index);
+    }
+    return SNN_OK;
+}
+
 static snn_status xrt_open(snn_dev_t *dev)
 {
     xrt_ctx *c = snn_calloc(1, sizeof *c);
@@ -163,97 +299,69 @@ static snn_status xrt_open(snn_dev_t *dev)
                       "--device-index %d: must be 0 or more (`xbutil examine` lists "
                       "the cards and their indices)",
                       (int)o->device_index);
+    if (st == SNN_OK && o->cards.n > SNN_DEV_MAX_CARDS)
+        st = snn_fail(SNN_ERR_ARG, "--cards: more than %d cards", SNN_DEV_MAX_CARDS);
+    for (uint32_t i = 0; st == SNN_OK && i < o->cards.n; i++) { /* as snn_dev_cards_parse */
+        if (o->cards.list[i] < 0 || o->cards.list[i] > SNN_DEV_MAX_CARD_INDEX)
+            st = snn_fail(SNN_ERR_ARG, "--cards: %d is not a card index (0..%d)",
+                          (int)o->cards.list[i], SNN_DEV_MAX_CARD_INDEX);
+        for (uint32_t j = 0; st == SNN_OK && j < i; j++)
+            if (o->cards.list[j] == o->cards.list[i])
+                st = snn_fail(SNN_ERR_ARG, "--cards: card %d is listed twice",
+                              (int)o->cards.list[i]);
+    }
     if (st == SNN_OK) st = xrt_check_env(libdir, sizeof libdir);
     if (st == SNN_OK) st = xrt_load_api(&c->api, libdir);
     if (st != SNN_OK) {
         xrt_close(dev);
         return st;
     }
-    const xrt_api *x = &c->api;
     const char *emu = getenv("XCL_EMULATION_MODE");
-    int n_cards = xrt_xocl_devices(o->device_index, c->bdf, sizeof c->bdf);
+    char none[8];
+    int n_sys = xrt_xocl_devices(-1, none, sizeof none);
 
-    errno = 0;
-    c->dev = x->xrtDeviceOpen((unsigned)o->device_index);
-    if (!c->dev) {
-        int e = errno;
-        if (emu && *emu)
-            st = snn_fail(SNN_ERR_DEVICE,
-                          "XRT (%s) could not open emulated device %d: %s (check emconfig.json: "
-                          "`emconfigutil --platform <PLATFORM> --nd N` makes N devices)",
-                          emu, (int)o->device_index, e ? strerror(e) : "unknown error");
-        else if (n_cards == 0)
-            st = snn_fail(SNN_ERR_DEVICE,
-                          "no Alveo card found: XRT could not open device %d (%s) and no PCIe "
-                          "function is bound to the xocl driver (/sys/bus/pci/drivers/xocl). On a "
-                          "machine with a card: install AMD's XRT and the card's deployment "
-                          "platform, check `lspci -d 10ee:` and `xbutil examine` "
-                          "(docs/running-on-alveo.md); without one, use --device ref, csim or sim",
-                          (int)o->device_index, e ? strerror(e) : "unknown error");
-        else if (o->device_index >= n_cards)
-            st = snn_fail(SNN_ERR_DEVICE,
-                          "--device-index %d is out of range: %d card%s bound to xocl (valid "
-                          "indices 0..%d; `xbutil examine` lists them)",
-                          (int)o->device_index, n_cards, n_cards == 1 ? "" : "s", n_cards - 1);
-        else
-            st = snn_fail(SNN_ERR_DEVICE,
-                          "XRT could not open card %d (%s, PCIe %s): is it in use or not ready? "
-                          "Check `xbutil examine -d %s` and `xbutil validate -d %s`; permissions "
-                          "on /dev/dri/renderD*",
-                          (int)o->device_index, e ? strerror(e) : "unknown error", c->bdf, c->bdf,
-                          c->bdf);
+    /* The cards: --cards LIST, --cards all (every card bound to xocl; without
+     * sysfs, in emulation: indices from 0 until one does not open), or the
+     * one of --device-index. */
+    int absent = 0;
+    if (o->cards.all) {
+        if (n_sys > MAX_CARDS) {
+            xrt_close(dev);
+            return snn_fail(SNN_ERR_ARG,
+                            "--cards all: %d cards are bound to xocl, one device opens at most "
+                            "%d: list them (--cards 0,1,...)",
+                            n_sys, MAX_CARDS);
+        }
+        int n_try = n_sys > 0 ? n_sys : MAX_CARDS;
+        for (int i = 0; i < n_try && st == SNN_OK; i++) {
+            st = open_card(dev, i, n_sys, &absent);
+            if (st != SNN_OK && absent && n_sys == 0 && c->n_cards > 0) {
+                st = SNN_OK; /* probing: the first index that does not open ends the list */
+                break;
+            }
+        }
+    } else if (o->cards.n) {
+        for (uint32_t i = 0; i < o->cards.n && st == SNN_OK; i++)
+            st = open_card(dev, o->cards.list[i], n_sys, &absent);
+    } else {
+        st = open_card(dev, o->device_index, n_sys, &absent);
+    }
+    if (st != SNN_OK) {
         xrt_close(dev);
         return st;
     }
-
-    errno = 0;
-    int rc = x->xrtDeviceLoadXclbinFile(c->dev, o->xclbin);
-    if (rc != 0) {
-        int e = rc < 0 ? -rc : errno;
-        st = snn_fail(SNN_ERR_DEVICE,
-                      "XRT could not load '%s' on card %d: %s. The xclbin is built for platform "
-                      "'%s'; the card must run that shell (`xbutil examine -d %s` shows it; `make "
-                      "xclbin PLATFORM=...` rebuilds for another)",
-                      o->xclbin, (int)o->device_index, e ? strerror(e) : "error",
-                      c->xclbin.platform, c->bdf[0] ? c->bdf : "<bdf>");
-        xrt_close(dev);
-        return st;
-    }
-    xuid_t uuid;
-    if (x->xrtDeviceGetXclbinUUID(c->dev, uuid) != 0) {
-        xrt_close(dev);
-        return snn_fail(SNN_ERR_DEVICE, "XRT: cannot read the UUID of the loaded xclbin");
-    }
-    /* One kernel handle per compute unit (nk= in constraints/<card>.cfg), so
-     * runs can be sent to each CU with buffers in that CU's memory bank. An
-     * xclbin whose IP_LAYOUT names none: one handle on the kernel. */
-    int n = c->xclbin.n_cu_names ? c->xclbin.n_cu_names : 1;
-    for (int i = 0; i < n; i++) {
-        xrt_cu *u = &c->cu[i];
-        if (c->xclbin.n_cu_names)
-            snprintf(u->name, sizeof u->name, "%s:{%s}", SNN_KERNEL_NAME, c->xclbin.cu_names[i]);
-        else
-            snprintf(u->name, sizeof u->name, "%s", SNN_KERNEL_NAME);
-        errno = 0;
-        u->kern = x->xrtPLKernelOpen(c->dev, uuid, u->name);
-        if (!u->kern) {
-            int e = errno;
-            st =
-                snn_fail(SNN_ERR_DEVICE,
-                         "xclbin '%s' has no usable kernel '%s' (%s): build it from this tree's "
-                         "hls/ or rtl/ with `make xclbin`, or check `xclbinutil --info --input %s`",
-                         o->xclbin, u->name, e ? strerror(e) : "not found", o->xclbin);
-            xrt_close(dev);
-            return st;
-        }
-        c->n_cu = i + 1;
-        st = check_cu(dev, u);
-        if (st != SNN_OK) {
-            xrt_close(dev);
-            return st;
-        }
-    }
-    if (!(emu && *emu)) board_power_start(&c->pw, c->bdf);
+    int k = 0;
+    for (int j = 0; j < MAX_CU; j++)
+        for (int p = 0; p < c->n_cards; p++)
+            if (j < c->card[p].n_cu) c->order[k++] = c->card[p].first_cu + j;
+    /* Two buffer sets per CU (one running, one being filled or read), so that
+     * every CU of every card has work; one CU keeps the four of the interface. */
+    uint32_t depth = 2u * (uint32_t)c->n_cu;
+    if (depth < MAX_RUNS_CU) depth = MAX_RUNS_CU;
+    dev->inflight = depth > SNN_DEV_MAX_INFLIGHT ? SNN_DEV_MAX_INFLIGHT : depth;
+    if (!(emu && *emu))
+        for (int p = 0; p < c->n_cards; p++)
+            board_power_start(&c->card[p].pw, c->card[p].bdf, p);
     return SNN_OK;
 }
 
@@ -263,40 +371,43 @@ static void xrt_close(snn_dev_t *dev)
 {
     xrt_ctx *c = dev->ctx;
     if (!c) return;
-    board_power_stop(&c->pw);
+    for (int p = 0; p < c->n_cards; p++)
+        board_power_stop(&c->card[p].pw);
     const xrt_api *x = &c->api;
     for (int i = 0; i < c->n_cu; i++) {
         xrt_cu *u = &c->cu[i];
         if (u->null_trace) xrt_bo_free(dev, u->null_trace);
-        for (int k = 0; k < MAX_RUNS; k++)
+        for (int k = 0; k < MAX_RUNS_CU; k++)
             if (u->run[k]) x->xrtRunClose(u->run[k]);
         if (u->kern) x->xrtKernelClose(u->kern);
     }
-    if (c->dev) x->xrtDeviceClose(c->dev);
+    for (int p = 0; p < c->n_cards; p++)
+        if (c->card[p].dev) x->xrtDeviceClose(c->card[p].dev);
     /* The library stays loaded (RTLD_NODELETE): XRT keeps threads and static
      * state that must not be unmapped before exit. */
     free(c);
     dev->ctx = NULL;
 }
 
-/* Allocate the copy of bo in the bank of CU cu and fill it from src. */
+/* Allocate the copy of bo in the bank of CU cu (on its card) and fill it from src. */
 static snn_status place_bo(snn_dev_t *dev, snn_bo *bo, int cu, const uint8_t *src)
 {
     xrt_ctx *c = dev->ctx;
     const xrt_api *x = &c->api;
+    const xrt_card *k = &c->card[c->cu[cu].card];
     errno = 0;
-    bo->h[cu] = x->xrtBOAlloc(c->dev, bo->size ? bo->size : 64, 0, (xrtMemoryGroup)c->cu[cu].group);
+    bo->h[cu] = x->xrtBOAlloc(k->dev, bo->size ? bo->size : 64, 0, (xrtMemoryGroup)c->cu[cu].group);
     if (!bo->h[cu])
         return snn_fail(SNN_ERR_DEVICE,
-                        "XRT: cannot allocate %zu bytes of card memory in the bank of %s (memory "
-                        "group %d): %s; lower --batch",
-                        bo->size, c->cu[cu].name, c->cu[cu].group,
+                        "XRT: cannot allocate %zu bytes of memory on card %d in the bank of %s "
+                        "(memory group %d): %s; lower --batch",
+                        bo->size, k->index, c->cu[cu].name, c->cu[cu].group,
                         strerror(errno ? errno : ENOMEM));
     if (src && bo->size &&
         (x->xrtBOWrite(bo->h[cu], src, bo->size, 0) != 0 ||
          x->xrtBOSync(bo->h[cu], XCL_BO_SYNC_BO_TO_DEVICE, bo->size, 0) != 0)) {
-        snn_status st = snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to the card failed (%s)",
-                                 bo->size, strerror(errno ? errno : EIO));
+        snn_status st = snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes to card %d failed (%s)",
+                                 bo->size, k->index, strerror(errno ? errno : EIO));
         x->xrtBOFree(bo->h[cu]);
         bo->h[cu] = NULL; /* not placed: a retry starts over */
         return st;
@@ -333,7 +444,7 @@ static void xrt_bo_free(snn_dev_t *dev, snn_bo *bo)
 {
     xrt_ctx *c = dev->ctx;
     if (!bo) return;
-    for (int i = 0; i < MAX_CU; i++)
+    for (int i = 0; i < MAX_CU_ALL; i++)
         if (bo->h[i]) c->api.xrtBOFree(bo->h[i]);
     free(bo->shadow);
     free(bo);
@@ -385,8 +496,8 @@ static snn_status xrt_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst,
     xrtBufferHandle h = bo->h[bo->cu];
     if (c->api.xrtBOSync(h, XCL_BO_SYNC_BO_FROM_DEVICE, n, off) != 0 ||
         c->api.xrtBORead(h, dst, n, off) != 0)
-        return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes from the card failed (%s)", n,
-                        strerror(errno ? errno : EIO));
+        return snn_fail(SNN_ERR_DEVICE, "XRT: copying %zu bytes from card %d failed (%s)", n,
+                        c->card[c->cu[bo->cu].card].index, strerror(errno ? errno : EIO));
     return SNN_OK;
 }
 
@@ -421,21 +532,24 @@ static snn_status xrt_start(snn_dev_t *dev, const snn_kernel_args *a)
 {
     xrt_ctx *c = dev->ctx;
     const xrt_api *x = &c->api;
-    if (c->run_count >= MAX_RUNS)
-        return snn_fail(SNN_ERR_DEVICE, "xrt: more than %d runs in flight", MAX_RUNS);
-    /* The CU: where this buffer set already lives, else the next in turn. */
+    if (c->run_count >= SNN_DEV_MAX_INFLIGHT)
+        return snn_fail(SNN_ERR_DEVICE, "xrt: more than %d runs in flight", SNN_DEV_MAX_INFLIGHT);
+    /* The CU: where this buffer set already lives, else the next in turn
+     * (CU 0 of every card, CU 1 of every card, ...). */
     int cu = a->images->cu;
-    if (cu < 0) cu = c->next_cu++ % c->n_cu;
+    if (cu < 0) cu = c->order[c->next_cu++ % c->n_cu];
     xrt_cu *u = &c->cu[cu];
+    const xrt_card *k = &c->card[u->card];
     int slot = -1;
-    for (int k = 0; k < MAX_RUNS && slot < 0; k++)
-        if (!u->busy[k]) slot = k;
-    if (slot < 0) return snn_fail(SNN_ERR_DEVICE, "xrt: no free run on %s", u->name);
+    for (int s = 0; s < MAX_RUNS_CU && slot < 0; s++)
+        if (!u->busy[s]) slot = s;
+    if (slot < 0)
+        return snn_fail(SNN_ERR_DEVICE, "xrt: no free run on card %d, %s", k->index, u->name);
     if (!u->run[slot]) {
         u->run[slot] = x->xrtRunOpen(u->kern);
         if (!u->run[slot])
-            return snn_fail(SNN_ERR_DEVICE, "XRT: cannot create a run of %s (%s)", u->name,
-                            strerror(errno ? errno : EIO));
+            return snn_fail(SNN_ERR_DEVICE, "XRT: cannot create a run of %s on card %d (%s)",
+                            u->name, k->index, strerror(errno ? errno : EIO));
     }
     xrtRunHandle r = u->run[slot];
 
@@ -479,17 +593,20 @@ static snn_status xrt_start(snn_dev_t *dev, const snn_kernel_args *a)
     if (rc == 0 && u->has_flags) rc = x->xrtRunSetArg(r, 5, reload ? SNN_FLAG_RELOAD : 0u);
     if (rc != 0)
         return snn_fail(SNN_ERR_DEVICE,
-                        "XRT: setting the arguments of %s failed (%s): a buffer is not in a "
-                        "memory bank the kernel is connected to (constraints/<card>.cfg sp= lines)",
-                        u->name, strerror(errno ? errno : EINVAL));
+                        "XRT: setting the arguments of %s on card %d failed (%s): a buffer is not "
+                        "in a memory bank the kernel is connected to (constraints/<card>.cfg sp= "
+                        "lines)",
+                        u->name, k->index, strerror(errno ? errno : EINVAL));
+    if (c->run_count == 0) c->t_power = snn_now(); /* power is accounted from here */
     if (x->xrtRunStart(r) != 0)
-        return snn_fail(SNN_ERR_DEVICE, "XRT: starting %s failed (%s)", u->name,
-                        strerror(errno ? errno : EIO));
+        return snn_fail(SNN_ERR_DEVICE, "XRT: starting %s on card %d failed (%s)", u->name,
+                        k->index, strerror(errno ? errno : EIO));
     u->last_model = a->model->h[cu];
     u->last_gen = a->model->wgen;
-    int tail = (c->run_head + c->run_count) % MAX_RUNS;
+    int tail = (c->run_head + c->run_count) % SNN_DEV_MAX_INFLIGHT;
     c->fifo[tail].cu = cu;
     c->fifo[tail].slot = slot;
+    c->fifo[tail].n_images = a->n_images;
     c->run_count++;
     u->busy[slot] = 1;
     return SNN_OK;
@@ -501,38 +618,80 @@ static snn_status xrt_wait(snn_dev_t *dev, uint32_t timeout_ms, uint64_t *cycles
     *cycles = 0; /* the card has no cycle counter visible to the host */
     if (c->run_count == 0) return snn_fail(SNN_ERR_DEVICE, "xrt: wait without a run in flight");
     xrt_cu *u = &c->cu[c->fifo[c->run_head].cu];
+    xrt_card *k = &c->card[u->card];
     int slot = c->fifo[c->run_head].slot;
+    uint32_t n_images = c->fifo[c->run_head].n_images;
+    const char *bdf = k->bdf[0] ? k->bdf : "<bdf>";
     enum ert_cmd_state s = c->api.xrtRunWaitFor(u->run[slot], timeout_ms);
     if (s == ERT_CMD_STATE_NEW || s == ERT_CMD_STATE_QUEUED || s == ERT_CMD_STATE_RUNNING ||
         s == ERT_CMD_STATE_SUBMITTED)
-        return snn_fail(
-            SNN_ERR_TIMEOUT,
-            "%s did not finish within %u ms (state %d): the card may be hung; `xbutil "
-            "examine -d %s -r dynamic-regions` shows the CU state, `xbutil reset -d %s` "
-            "resets it; raise --timeout-ms for very large batches",
-            u->name, timeout_ms, (int)s, c->bdf[0] ? c->bdf : "<bdf>",
-            c->bdf[0] ? c->bdf : "<bdf>");
-    c->run_head = (c->run_head + 1) % MAX_RUNS;
+        return snn_fail(SNN_ERR_TIMEOUT,
+                        "card %d%s%s%s, compute unit %s did not finish within %u ms (state %d): "
+                        "the card may be hung; `xbutil examine -d %s -r dynamic-regions` shows "
+                        "the CU state, `xbutil reset -d %s` resets it; raise --timeout-ms for "
+                        "very large batches",
+                        k->index, k->bdf[0] ? " (PCIe " : "", k->bdf, k->bdf[0] ? ")" : "", u->name,
+                        timeout_ms, (int)s, bdf, bdf);
+    c->run_head = (c->run_head + 1) % SNN_DEV_MAX_INFLIGHT;
     c->run_count--;
     u->busy[slot] = 0;
     if (s != ERT_CMD_STATE_COMPLETED)
-        return snn_fail(SNN_ERR_DEVICE, "%s: run ended in ERT state %d (error or abort)", u->name,
-                        (int)s);
+        return snn_fail(SNN_ERR_DEVICE, "card %d, %s: run ended in ERT state %d (error or abort)",
+                        k->index, u->name, (int)s);
+    k->images += n_images;
+    k->runs++;
     return SNN_OK;
 }
 
+/* The sum of the cards' mean power since the last call; each card's energy
+ * over the time since then. Unknown (UNSUPPORTED) unless every card has a
+ * sensor. */
 static snn_status xrt_power(snn_dev_t *dev, double *watts)
 {
     xrt_ctx *c = dev->ctx;
+    double t = snn_now(), dt = c->t_power > 0 && t > c->t_power ? t - c->t_power : 0;
+    c->t_power = t;
+    double sum = 0;
+    int all = 1;
     *watts = 0;
-    if (!c->pw.running) return SNN_ERR_UNSUPPORTED;
-    *watts = board_power_mean(&c->pw);
-    return *watts > 0 ? SNN_OK : SNN_ERR_UNSUPPORTED;
+    for (int p = 0; p < c->n_cards; p++) {
+        xrt_card *k = &c->card[p];
+        double w = k->pw.running ? board_power_mean(&k->pw) : 0;
+        if (w > 0) {
+            sum += w;
+            k->joules += w * dt;
+            k->power_seconds += dt;
+        } else {
+            all = 0;
+        }
+    }
+    if (!all || sum <= 0) return SNN_ERR_UNSUPPORTED;
+    *watts = sum;
+    return SNN_OK;
+}
+
+static int xrt_cards(const snn_dev_t *dev, snn_dev_card_stats *out, int max)
+{
+    const xrt_ctx *c = dev->ctx;
+    for (int p = 0; p < c->n_cards && p < max; p++) {
+        const xrt_card *k = &c->card[p];
+        snn_dev_card_stats *s = &out[p];
+        memset(s, 0, sizeof *s);
+        s->index = k->index;
+        snprintf(s->bdf, sizeof s->bdf, "%s", k->bdf);
+        s->cus = (uint32_t)k->n_cu;
+        s->images = k->images;
+        s->runs = k->runs;
+        s->joules = k->joules;
+        s->power_seconds = k->power_seconds;
+    }
+    return c->n_cards;
 }
 
 const snn_dev_iface snn_dev_xrt = {
     .name = "xrt",
-    .desc = "Alveo card through the XRT C API (--xclbin FILE, --device-index N)",
+    .desc = "Alveo cards through the XRT C API (--xclbin FILE, --device-index N or --cards "
+            "all|LIST)",
     .open = xrt_open,
     .close = xrt_close,
     .bo_alloc = xrt_bo_alloc,
@@ -542,7 +701,8 @@ const snn_dev_iface snn_dev_xrt = {
     .start = xrt_start,
     .wait = xrt_wait,
     .power = xrt_power,
-    .max_inflight = MAX_RUNS,
+    .max_inflight = MAX_RUNS_CU,
+    .cards = xrt_cards,
 };
 
 #endif /* SNN_HAVE_XRT_HEADERS */

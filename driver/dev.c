@@ -7,13 +7,15 @@
  *     wait(k), read results of k, start(k+1), ...
  *
  * A backend that accepts several runs in flight (iface.max_inflight = D,
- * the card) gets D buffer sets and start(k+1) .. start(k+D-1) before wait(k),
- * so the kernel is busy while the host reads results, and with several
- * compute units the runs execute at once.
+ * the card; or snn_dev.inflight set at open: the card with two per compute
+ * unit of every card) gets D buffer sets and start(k+1) .. start(k+D-1)
+ * before wait(k), so the kernel is busy while the host reads results, and
+ * with several compute units the runs execute at once.
  * On a synchronous backend (ref, csim) start() already finishes the run, so
  * the overlap is nil but the call sequence, and therefore the code that the
  * card executes, is the same.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "snn-dev-impl.h"
@@ -95,10 +97,62 @@ void snn_dev_get_stats(const snn_dev_t *dev, snn_dev_stats *st)
     *st = dev->stats;
 }
 
+int snn_dev_card_stats_get(const snn_dev_t *dev, snn_dev_card_stats *out, int max)
+{
+    return dev->iface->cards ? dev->iface->cards(dev, out, max) : 0;
+}
+
+/* --cards all|LIST (include/snn-dev.h). */
+snn_status snn_dev_cards_parse(const char *value, void *field)
+{
+    snn_dev_cards c;
+    memset(&c, 0, sizeof c);
+    if (!strcmp(value, "all")) {
+        c.all = 1;
+        *(snn_dev_cards *)field = c;
+        return SNN_OK;
+    }
+    const char *p = value;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0)
+            return snn_fail(SNN_ERR_ARG,
+                            "'%.64s': an empty card index (all, or card indices separated by "
+                            "commas such as 0,2)",
+                            value);
+        char tok[16];
+        uint32_t idx = 0;
+        int ok = len < sizeof tok;
+        if (ok) {
+            memcpy(tok, p, len);
+            tok[len] = 0;
+            for (size_t i = 0; i < len && ok; i++)
+                ok = tok[i] >= '0' && tok[i] <= '9';
+            if (ok) idx = (uint32_t)strtoul(tok, NULL, 10);
+        }
+        if (!ok || idx > SNN_DEV_MAX_CARD_INDEX)
+            return snn_fail(SNN_ERR_ARG,
+                            "'%.*s' is not a card index (0..%d; all, or indices separated by "
+                            "commas such as 0,2)",
+                            (int)(len < 32 ? len : 32), p, SNN_DEV_MAX_CARD_INDEX);
+        for (uint32_t i = 0; i < c.n; i++)
+            if (c.list[i] == (int32_t)idx)
+                return snn_fail(SNN_ERR_ARG, "card %u is listed twice in '%.64s'", idx, value);
+        if (c.n == SNN_DEV_MAX_CARDS)
+            return snn_fail(SNN_ERR_ARG, "'%.64s' lists more than %d cards", value,
+                            SNN_DEV_MAX_CARDS);
+        c.list[c.n++] = (int32_t)idx;
+        if (!p[len]) break;
+        p += len + 1;
+    }
+    *(snn_dev_cards *)field = c;
+    return SNN_OK;
+}
+
 /* Runs kept in flight and buffer sets used by the run loop. */
 static int run_depth(const snn_dev_t *d)
 {
-    uint32_t m = d->iface->max_inflight;
+    uint32_t m = d->inflight ? d->inflight : d->iface->max_inflight;
     return m < 2 ? 1 : m > SNN_DEV_MAX_INFLIGHT ? SNN_DEV_MAX_INFLIGHT : (int)m;
 }
 
@@ -113,6 +167,7 @@ static void free_run_buffers(snn_dev_t *d)
     d->bo_images = 0;
     d->bo_trace = 0;
     d->n_sets = 0;
+    d->next_set = 0;
 }
 
 static void unload(snn_dev_t *d)
@@ -203,10 +258,10 @@ static snn_status collect(snn_dev_t *d, int k, uint32_t first, uint32_t count, i
 }
 
 /* Wait for the oldest run in flight, batch b, account its time, power and
- * cycles, and copy its outputs out of buffer set b % n_sets. */
-static snn_status finish(snn_dev_t *d, uint32_t b, uint32_t batch, uint32_t n, int32_t *preds,
-                         uint8_t *results, uint32_t *trace, uint8_t *scratch, double *t_prev,
-                         uint32_t *inflight)
+ * cycles, and copy its outputs out of buffer set (base + b) % n_sets. */
+static snn_status finish(snn_dev_t *d, uint32_t base, uint32_t b, uint32_t batch, uint32_t n,
+                         int32_t *preds, uint8_t *results, uint32_t *trace, uint8_t *scratch,
+                         double *t_prev, uint32_t *inflight)
 {
     uint64_t cycles = 0;
     uint32_t first = b * batch;
@@ -227,7 +282,8 @@ static snn_status finish(snn_dev_t *d, uint32_t b, uint32_t batch, uint32_t n, i
         d->stats.watts = d->stats.joules / d->power_seconds;
     }
     *t_prev = t;
-    return collect(d, (int)(b % (uint32_t)d->n_sets), first, count, preds, results, trace, scratch);
+    return collect(d, (int)((base + b) % (uint32_t)d->n_sets), first, count, preds, results, trace,
+                   scratch);
 }
 
 snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t *preds,
@@ -246,21 +302,27 @@ snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t 
     uint8_t *scratch = results ? NULL : snn_malloc(stride * batch);
     if (!results && !scratch) return SNN_ERR_NOMEM;
 
-    /* Buffer set b % S is free when batch b is written: batch b - S has been
-     * finished by then (S = max(2, D) sets, D = runs kept in flight).
+    /* Buffer set (base + b) % S is free when batch b is written: batch b - S
+     * has been finished by then (S = max(2, D) sets, D = runs kept in flight;
+     * every run of the previous call has finished). base goes on from call to
+     * call, so that calls of a single batch use the sets, and on the card
+     * their compute units, in turn.
      *   D = 1:  write b | finish b-1 | start b          (copy overlaps the run)
      *   D >= 2: write b | start b | finish b-D+1 once D are in flight */
     int depth = run_depth(d);
     uint32_t sets = (uint32_t)d->n_sets;
     uint32_t n_batches = (n + batch - 1) / batch;
+    uint32_t base = d->next_set % sets;
+    d->next_set = (uint32_t)((base + (uint64_t)n_batches) % sets);
     uint32_t oldest = 0, inflight = 0;
     for (uint32_t b = 0; b < n_batches && st == SNN_OK; b++) {
-        int k = (int)(b % sets);
+        int k = (int)((base + b) % sets);
         uint32_t first = b * batch;
         uint32_t count = n - first < batch ? n - first : batch;
         st = d->iface->bo_write(d, d->img_bo[k], 0, pixels + (size_t)first * img, img * count);
         if (st == SNN_OK && depth == 1 && inflight)
-            st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
+            st = finish(d, base, oldest++, batch, n, preds, results, trace, scratch, &t_prev,
+                        &inflight);
         if (st == SNN_OK) {
             snn_kernel_args a = {d->model_bo, d->img_bo[k], d->res_bo[k],
                                  trace ? d->trace_bo[k] : NULL, count};
@@ -268,10 +330,12 @@ snn_status snn_dev_run(snn_dev_t *d, const uint8_t *pixels, uint32_t n, int32_t 
             if (st == SNN_OK) inflight++;
         }
         if (st == SNN_OK && depth >= 2 && inflight == (uint32_t)depth)
-            st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
+            st = finish(d, base, oldest++, batch, n, preds, results, trace, scratch, &t_prev,
+                        &inflight);
     }
     while (st == SNN_OK && inflight)
-        st = finish(d, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
+        st =
+            finish(d, base, oldest++, batch, n, preds, results, trace, scratch, &t_prev, &inflight);
     if (st != SNN_OK && inflight) {
         /* Let runs still in flight end before their buffers can be freed;
          * keep the first error's message. */

@@ -18,7 +18,9 @@
 
 typedef struct snn_bo snn_bo; /* defined by each backend */
 
-#define SNN_DEV_MAX_INFLIGHT 4 /* buffer sets of the run loop */
+/* Buffer sets of the run loop, at most: the card backend keeps two per
+ * compute unit of every card it opened (snn_dev.inflight). */
+#define SNN_DEV_MAX_INFLIGHT 512
 
 /* Kernel arguments, in register-map order (docs/register-map.md). */
 typedef struct snn_kernel_args {
@@ -51,19 +53,27 @@ typedef struct snn_dev_iface {
      * set, so the kernel never idles while the host reads results and several
      * compute units run at once; wait() completes the oldest run (FIFO). */
     uint32_t max_inflight;
+    /* Optional (may be NULL): the cards the device runs on (xrt), for
+     * snn_dev_card_stats_get(). */
+    int (*cards)(const snn_dev_t *dev, snn_dev_card_stats *out, int max);
 } snn_dev_iface;
 
 struct snn_dev {
     const snn_dev_iface *iface;
     snn_dev_opts opts;
     void *ctx;             /* backend state */
+    uint32_t inflight;     /* set by open() if not 0: runs kept in flight, overriding
+                              iface.max_inflight (xrt: two per compute unit) */
     uint8_t *image;        /* host copy of the loaded deploy image */
     snn_net net;           /* parsed view of `image` */
     int loaded;
     snn_bo *model_bo;
     snn_bo *img_bo[SNN_DEV_MAX_INFLIGHT], *res_bo[SNN_DEV_MAX_INFLIGHT],
         *trace_bo[SNN_DEV_MAX_INFLIGHT];
-    int n_sets;            /* buffer sets allocated (2, or max_inflight if more) */
+    int n_sets;            /* buffer sets allocated (2, or the runs kept in flight if more) */
+    uint32_t next_set;     /* set of the first batch of the next snn_dev_run: calls of
+                              one batch (compare's chunks) take the sets, and so the
+                              compute units, in turn */
     uint32_t bo_images;    /* capacity of the image/result buffers, in images */
     int bo_trace;          /* trace buffers allocated */
     snn_dev_stats stats;

@@ -37,10 +37,11 @@ typedef struct power_sampler {
     double last_w;
 } power_sampler;
 
-/* Find the power sensor of the card at PCIe address `bdf` (or the file named
- * by MPBN_XRT_POWER_NODE) and sample it every 10 ms in a thread; p->running
+/* Find the power sensor of the card at PCIe address `bdf`, the pos-th card
+ * of the device (or the pos-th file of the comma-separated list in
+ * MPBN_XRT_POWER_NODE) and sample it every 10 ms in a thread; p->running
  * says whether it started. p must be zeroed before the first start. */
-void board_power_start(power_sampler *p, const char *bdf);
+void board_power_start(power_sampler *p, const char *bdf, int pos);
 /* Stop the thread (no-op when it is not running). */
 void board_power_stop(power_sampler *p);
 /* Mean power in watts since the previous call (the last reading when no new

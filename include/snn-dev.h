@@ -38,9 +38,19 @@ extern "C" {
 
 typedef struct snn_dev snn_dev_t;
 
+/* xrt: the cards one device runs on (--cards all|LIST). */
+#define SNN_DEV_MAX_CARDS 16        /* cards in one list */
+#define SNN_DEV_MAX_CARD_INDEX 1024 /* highest card index accepted (as --device-index) */
+typedef struct snn_dev_cards {
+    int all;                         /* every card present (--cards all) */
+    uint32_t n;                      /* 0 (and !all): the card of device_index */
+    int32_t list[SNN_DEV_MAX_CARDS]; /* card indices, in the order given, no repeats */
+} snn_dev_cards;
+
 typedef struct snn_dev_opts {
     const char *xclbin;     /* xrt: card image (.xclbin) */
-    int32_t device_index;   /* xrt: card index (default 0) */
+    int32_t device_index;   /* xrt: card index (default 0) when `cards` names none */
+    snn_dev_cards cards;    /* xrt: several cards (images spread over all their CUs) */
     uint32_t timeout_ms;    /* per kernel run (0 = default, 60000) */
     uint32_t batch;         /* images per kernel run (0 = default, 256) */
     uint32_t mem_latency;   /* sim: AXI read latency in cycles (0 = default) */
@@ -65,8 +75,19 @@ typedef struct snn_dev_stats {
     uint64_t stage_cycles[SNN_DEV_STAGES]; /* csim: II=1 iterations of each layer-pipeline
                                stage (conv0, conv1, conv2, fc, out), summed over images */
     double joules;          /* xrt: board energy measured during runs (0 if unknown) */
-    double watts;           /* xrt: mean board power during runs (0 if unknown) */
+    double watts;           /* xrt: mean board power during runs (0 if unknown); with
+                               several cards the sum of the cards' */
 } snn_dev_stats;
+
+/* xrt: what one card of the device did since open (snn_dev_card_stats_get). */
+typedef struct snn_dev_card_stats {
+    int32_t index;          /* card index (`xbutil examine` order) */
+    char bdf[32];           /* its PCIe address, "" if unknown */
+    uint32_t cus;           /* compute units opened on it */
+    uint64_t images, runs;  /* images and kernel runs it completed */
+    double joules;          /* board energy during runs (0 if it has no sensor found) */
+    double power_seconds;   /* run time its power readings cover (watts = joules / this) */
+} snn_dev_card_stats;
 
 void snn_dev_opts_init(snn_dev_opts *o);
 
@@ -89,6 +110,17 @@ snn_status snn_dev_run(snn_dev_t *dev, const uint8_t *pixels, uint32_t n_images,
                        uint8_t *results, uint32_t *trace);
 
 void snn_dev_get_stats(const snn_dev_t *dev, snn_dev_stats *st);
+
+/* xrt: the cards the device opened, up to max of them into out (in the order
+ * runs are spread over them); returns their number, 0 for a backend without
+ * cards (ref, csim, sim). */
+int snn_dev_card_stats_get(const snn_dev_t *dev, snn_dev_card_stats *out, int max);
+
+/* Parse --cards: "all", or card indices 0..SNN_DEV_MAX_CARD_INDEX separated by
+ * commas, at most SNN_DEV_MAX_CARDS, no repeats (field: snn_dev_cards *).
+ * SNN_ERR_ARG with a message naming the bad part. */
+snn_status snn_dev_cards_parse(const char *value, void *field);
+
 const char *snn_dev_name(const snn_dev_t *dev);
 void snn_dev_close(snn_dev_t *dev);
 

@@ -10,7 +10,8 @@
 #   make bench-arch       the event-driven layer pipeline's architectural model on
 #                         BENCH_MODEL's real spikes (docs/rtl-pipeline.md)
 #   make bench-driver     host-side images/s of the xrt driver alone (XRT stand-in,
-#                         kernel taking no time) at 1, 4 and 8 compute units
+#                         kernel taking no time) at 1, 4 and 8 compute units, and
+#                         on 2 and 4 cards of 4 compute units
 #
 # BENCH_MODEL is the trained fixture by default; any .snn works:
 #   make plots BENCH_MODEL=my.snn BENCH_LIMIT=2000
@@ -92,33 +93,42 @@ BENCH_TARGETS += bench-arch
 
 # Host-side cost of the xrt driver (driver/dev-xrt.c, driver/dev.c): buffer
 # writes, argument setting, run start and wait, result reads and the spreading
-# of batches over compute units, with the kernel taking no time (the XRT
-# stand-in with XRT_FAKE_NOP=1, tests/xrt-fake.c; xclbins of 1, 4 and 8 CUs).
+# of batches over compute units and cards, with the kernel taking no time (the
+# XRT stand-in with XRT_FAKE_NOP=1, tests/xrt-fake.c): one card with xclbins of
+# 1, 4 and 8 CUs, then 2 and 4 cards (XRT_FAKE_CARDS, --cards all) of 4 CUs.
 # mpbn bench times only snn_dev_run (the random images are made before; with
 # 28x28 images making them takes ~6 s per million, not counted).
 # docs/running-on-alveo.md, "Host-side throughput".
-BENCH_DRIVER_DIR    := $(BUILD)/bench-driver
-BENCH_DRIVER_IMAGES ?= 2000000
-BENCH_DRIVER_BATCH  ?= 4096
-BENCH_DRIVER_CUS    ?= 1 4 8
+BENCH_DRIVER_DIR      := $(BUILD)/bench-driver
+BENCH_DRIVER_IMAGES   ?= 2000000
+BENCH_DRIVER_BATCH    ?= 4096
+BENCH_DRIVER_CUS      ?= 1 4 8
+BENCH_DRIVER_CARDS    ?= 2 4
+BENCH_DRIVER_CARD_CUS ?= 4
 .PHONY: bench-driver
-bench-driver: $(MPBN) xrt-fake $(BUILD)/tools/snn-randnet ## xrt driver's host-side images/s, kernel taking no time (XRT stand-in), 1/4/8 CUs
+bench-driver: $(MPBN) xrt-fake $(BUILD)/tools/snn-randnet ## xrt driver's host-side images/s, kernel taking no time (XRT stand-in): 1/4/8 CUs, 2 and 4 cards x 4 CUs
 	@if [ -z "$(XRT_INCDIR)" ]; then \
 	    echo "bench-driver: skipped: no XRT headers (libxrt-dev) to build the XRT stand-in"; exit 0; fi; \
 	set -e; mkdir -p $(BENCH_DRIVER_DIR); \
 	$(BUILD)/tools/snn-randnet $(BENCH_DRIVER_DIR)/net.snn c4,p,f16 1 4 1 28 28 10 > /dev/null; \
-	for n in $(BENCH_DRIVER_CUS); do \
-	    $(XRT_FAKE_DIR)/make-xclbin $(BENCH_DRIVER_DIR)/cu$$n.xclbin $$n; \
-	    XILINX_XRT=$(XRT_FAKE_DIR) XRT_FAKE_NOP=1 $(MPBN) bench $(BENCH_DRIVER_DIR)/net.snn \
-	        --random $(BENCH_DRIVER_IMAGES) --devices xrt --batch $(BENCH_DRIVER_BATCH) \
-	        --xclbin $(BENCH_DRIVER_DIR)/cu$$n.xclbin 2>$(BENCH_DRIVER_DIR)/cu$$n.log \
-	        | tail -n 1 > $(BENCH_DRIVER_DIR)/cu$$n.json; \
+	run() { \
+	    name=$$1 cards=$$2 cus=$$3 label=$$4; \
+	    $(XRT_FAKE_DIR)/make-xclbin $(BENCH_DRIVER_DIR)/cu$$cus.xclbin $$cus; \
+	    XILINX_XRT=$(XRT_FAKE_DIR) XRT_FAKE_NOP=1 XRT_FAKE_CARDS=$$cards $(MPBN) bench \
+	        $(BENCH_DRIVER_DIR)/net.snn --random $(BENCH_DRIVER_IMAGES) --devices xrt \
+	        --batch $(BENCH_DRIVER_BATCH) --xclbin $(BENCH_DRIVER_DIR)/cu$$cus.xclbin \
+	        $$([ $$cards -gt 1 ] && echo --cards all) \
+	        2>$(BENCH_DRIVER_DIR)/$$name.log | tail -n 1 > $(BENCH_DRIVER_DIR)/$$name.json; \
 	    sed -n 's/.*"seconds":\([-0-9.e+]*\),"images_per_s":\([-0-9.e+]*\).*/\1 \2/p' \
-	        $(BENCH_DRIVER_DIR)/cu$$n.json | \
-	        awk -v n=$$n -v i=$(BENCH_DRIVER_IMAGES) -v b=$(BENCH_DRIVER_BATCH) \
-	            '{ printf "bench-driver: %d CU%s: %.0f images/s (%d images, batch %d, %.3f s in the driver)\n", \
-	               n, n == 1 ? " " : "s", $$2, i, b, $$1; ok = 1 } \
-	             END { if (!ok) { print "bench-driver: " n " CUs: no result (see the log)"; exit 1 } }' \
-	        || { tail -n 3 $(BENCH_DRIVER_DIR)/cu$$n.log >&2; exit 1; }; \
-	done
+	        $(BENCH_DRIVER_DIR)/$$name.json | \
+	        awk -v l="$$label" -v i=$(BENCH_DRIVER_IMAGES) -v b=$(BENCH_DRIVER_BATCH) \
+	            '{ printf "bench-driver: %s: %.0f images/s (%d images, batch %d, %.3f s in the driver)\n", \
+	               l, $$2, i, b, $$1; ok = 1 } \
+	             END { if (!ok) { print "bench-driver: " l ": no result (see the log)"; exit 1 } }' \
+	        || { tail -n 3 $(BENCH_DRIVER_DIR)/$$name.log >&2; exit 1; }; \
+	}; \
+	for n in $(BENCH_DRIVER_CUS); do \
+	    run cu$$n 1 $$n "$$n CU$$([ $$n = 1 ] && echo ' ' || echo s)       "; done; \
+	for k in $(BENCH_DRIVER_CARDS); do \
+	    run cards$$k $$k $(BENCH_DRIVER_CARD_CUS) "$$k cards x $(BENCH_DRIVER_CARD_CUS) CUs"; done
 BENCH_TARGETS += bench-driver

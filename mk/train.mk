@@ -90,7 +90,10 @@ pareto: $(MPBN) ## accuracy vs events/image for several --rate-reg X (QUICK=1: s
 #                          must be the same)
 #
 # One trainer thread (ABLATION_THREADS), runs one at a time, niced
-# (scripts/ablation.sh).
+# (scripts/ablation.sh). After the runs, the loss landscape (the paper's
+# Fig. 3, `mpbn landscape`) of the first seed's checkpoint at the largest T
+# of each mode on ABLATION_LANDSCAPE_LIMIT training images and
+# ABLATION_LANDSCAPE_POINTS alphas -> landscape.png next to ablation.md.
 
 ABLATION_CONFIGS ?= none:1 channel:1 none:2 channel:2 none:4 channel:4 element:4
 ifeq ($(QUICK),1)
@@ -100,6 +103,8 @@ ABLATION_EVAL    ?= 1000
 ABLATION_DIR     ?= $(BUILD)/ablation-quick
 ABLATION_MD_DIR  ?= $(ABLATION_DIR)
 ABLATION_LABEL   ?= QUICK budget (`make ablation QUICK=1`): a check that the pipeline runs, not a measurement of the ablation; `make ablation` is the full one.
+ABLATION_LANDSCAPE_LIMIT  ?= 500
+ABLATION_LANDSCAPE_POINTS ?= 11
 else
 ABLATION_SEEDS   ?= 1 2 3
 ABLATION_TRAIN   ?= --arch c32,c32,p,c64,p,f128 --epochs 5
@@ -107,6 +112,8 @@ ABLATION_EVAL    ?= 0
 ABLATION_DIR     ?= $(BUILD)/ablation
 ABLATION_MD_DIR  ?= docs/results
 ABLATION_LABEL   ?= `make ablation` (scripts/ablation.sh); runs in $(ABLATION_DIR)/.
+ABLATION_LANDSCAPE_LIMIT  ?= 2000
+ABLATION_LANDSCAPE_POINTS ?= 21
 endif
 ABLATION_THREADS ?= 1
 
@@ -116,4 +123,57 @@ ablation: $(MPBN) ## the paper's ablation: MPBN none/channel at T 1,2,4, element
 	@MPBN=$(MPBN) OUT=$(ABLATION_DIR) MD_DIR=$(ABLATION_MD_DIR) CONFIGS="$(ABLATION_CONFIGS)" \
 	    SEEDS="$(ABLATION_SEEDS)" TRAIN_ARGS="$(ABLATION_TRAIN)" EVAL_LIMIT=$(ABLATION_EVAL) \
 	    THREADS=$(ABLATION_THREADS) REUSE=$(REUSE) LABEL='$(ABLATION_LABEL)' \
+	    LANDSCAPE_LIMIT=$(ABLATION_LANDSCAPE_LIMIT) LANDSCAPE_POINTS=$(ABLATION_LANDSCAPE_POINTS) \
 	    bash scripts/ablation.sh
+
+# Our trainer against PyTorch on the CPU, side by side (the issue's target:
+# at least 3x PyTorch's training throughput, same network, T=4, batch 64):
+#
+#   make bench-train-torch   for each thread count of BENCH_TORCH_THREADS
+#                            (1 2), scripts/bench-train-torch.py --compare:
+#                            `mpbn train` and the same network, data and SGD
+#                            step in PyTorch, BENCH_TORCH_BATCHES batches
+#                            each after BENCH_TORCH_WARMUP warm-up batches,
+#                            back to back with as many threads; prints both
+#                            images/s (wall) and images per CPU-second (the
+#                            stable figure on a shared machine), the ratios
+#                            and the load average before each run; on AVX-512
+#                            CPUs mpbn also runs with OPENBLAS_CORETYPE=SkylakeX
+#                            (as bench-train does).
+#
+# PyTorch comes from Debian (python3-torch, /usr/bin/python3); without it the
+# target prints the apt-get line and skips (exit 0).
+
+BENCH_TORCH_BATCHES ?= 40
+BENCH_TORCH_WARMUP  ?= 3
+BENCH_TORCH_THREADS ?= 1 2
+BENCH_TORCH_PYTHON  ?= /usr/bin/python3
+BENCH_TORCH_OUT     := $(BUILD)/bench/bench-train-torch-mpbn.safetensors
+
+.PHONY: bench-train-torch
+BENCH_TARGETS += bench-train-torch
+
+bench-train-torch: $(MPBN) ## training images/s of mpbn vs PyTorch (same net, T=4, batch 64), 1 and 2 threads
+	@if ! $(BENCH_TORCH_PYTHON) -c 'import torch' >/dev/null 2>&1; then \
+	    echo "bench-train-torch: skipped: PyTorch not found for $(BENCH_TORCH_PYTHON); install it: apt-get install -y python3-torch"; \
+	    exit 0; \
+	fi; \
+	mkdir -p $(dir $(BENCH_TORCH_OUT)); \
+	for n in $(BENCH_TORCH_THREADS); do \
+	    $(BENCH_TORCH_PYTHON) scripts/bench-train-torch.py --threads $$n --batches $(BENCH_TORCH_BATCHES) \
+	        --warmup $(BENCH_TORCH_WARMUP) --compare $(MPBN) --tmp $(dir $(BENCH_TORCH_OUT)) \
+	        2>&1 >/dev/null || exit 1; \
+	    if grep -q avx512f /proc/cpuinfo 2>/dev/null && [ "$${OPENBLAS_CORETYPE:-}" != SkylakeX ]; then \
+	        OPENBLAS_CORETYPE=SkylakeX $(BENCH_TORCH_PYTHON) scripts/bench-train-torch.py --threads $$n \
+	            --batches $(BENCH_TORCH_BATCHES) --warmup $(BENCH_TORCH_WARMUP) --compare $(MPBN) \
+	            --tmp $(dir $(BENCH_TORCH_OUT)) 2>&1 >/dev/null | grep -E 'mpbn|ratio' || exit 1; \
+	    fi; \
+	done
+
+# The accuracy recipe (docs/trainer.md, "The accuracy recipe"): the default
+# network at twice the width, 24 epochs, crop + flip; resumable
+# (STOP_AFTER=N epochs at a time), then fold, float and ref accuracy, events
+# and the card cost by the architectural model (scripts/train-best.sh).
+.PHONY: train-best
+train-best: $(MPBN) $(TOOLS) ## the accuracy recipe: 2x width, 24 epochs, crop+flip -> runs/best (hours; resumable)
+	@bash scripts/train-best.sh

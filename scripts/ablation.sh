@@ -18,6 +18,10 @@
 #   ablation.md             the table (mean +- sample std over seeds)
 #   ablation.png            accuracy per epoch, one line per configuration
 #                           (scripts/plot-ablation.gp; when gnuplot is installed)
+#   landscape.png           the 1-D loss landscape (the paper's Fig. 3) of one
+#                           checkpoint per MPBN mode (`mpbn landscape`; its CSV
+#                           and JSON stay in OUT), and a table of its figures
+#                           in ablation.md
 #
 # Run by `make ablation` (mk/train.mk), which sets the variables below;
 # QUICK=1 there picks a small budget. Environment:
@@ -37,6 +41,10 @@
 #               an interrupted `make ablation REUSE=1` continues; the budget
 #               must be the same
 #   LABEL       a line put above the table (the make command)
+#   LANDSCAPE   0: no loss landscape (1)
+#   LANDSCAPE_LIMIT, LANDSCAPE_POINTS
+#               training images and alphas of the landscape (2000, 21): the
+#               checkpoints are the first seed's at the largest T of each mode
 set -u -o pipefail
 MPBN=${MPBN:-build/mpbn}
 OUT=${OUT:-build/ablation}
@@ -49,6 +57,9 @@ THREADS=${THREADS:-1}
 NICE=${NICE:-10}
 REUSE=${REUSE:-0}
 LABEL=${LABEL:-}
+LANDSCAPE=${LANDSCAPE:-1}
+LANDSCAPE_LIMIT=${LANDSCAPE_LIMIT:-2000}
+LANDSCAPE_POINTS=${LANDSCAPE_POINTS:-21}
 
 die() { echo "ablation: $*" >&2; exit 1; }
 [ -x "$MPBN" ] || die "$MPBN not built (make all)"
@@ -76,7 +87,7 @@ put() { mv "$1.tmp" "$1" || die "cannot write $1"; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 run() { OPENBLAS_NUM_THREADS=1 nice -n "$NICE" "$@"; }
-trap 'rm -f "$OUT/runs.csv.tmp" "$OUT/ablation.csv.tmp" "$OUT/curves.csv.tmp" "$MD_DIR/ablation.md.tmp" "$MD_DIR/ablation.png.tmp"' EXIT
+trap 'rm -f "$OUT/runs.csv.tmp" "$OUT/ablation.csv.tmp" "$OUT/curves.csv.tmp" "$MD_DIR/ablation.md.tmp" "$MD_DIR/ablation.png.tmp" "$MD_DIR/landscape.png.tmp"' EXIT
 nruns=0
 for c in $CONFIGS; do for s in $SEEDS; do nruns=$((nruns + 1)); done; done
 
@@ -176,6 +187,32 @@ curves=$OUT/curves.csv
 } >"$curves.tmp" || die "cannot write $curves.tmp"
 put "$curves"
 
+# The loss landscape (the paper's Fig. 3): the first seed's checkpoint at the
+# largest T of each MPBN mode, along one filter-normalised random direction.
+land=""
+if [ "$LANDSCAPE" != 0 ]; then
+    s1=${SEEDS%% *}
+    ckpts=()
+    for mode in none channel element; do
+        tmax=""
+        for c in $CONFIGS; do
+            [ "${c%%:*}" = "$mode" ] || continue
+            if [ -z "$tmax" ] || [ "${c#*:}" -gt "$tmax" ]; then tmax=${c#*:}; fi
+        done
+        [ -n "$tmax" ] && ckpts+=("$OUT/$mode-T$tmax-s$s1.safetensors")
+    done
+    t0=$(now)
+    echo "ablation: loss landscape of ${#ckpts[@]} checkpoints ($LANDSCAPE_POINTS points, $LANDSCAPE_LIMIT training images)" >&2
+    run "$MPBN" landscape "${ckpts[@]}" --limit "$LANDSCAPE_LIMIT" --points "$LANDSCAPE_POINTS" \
+        --threads "$THREADS" --out "$OUT/landscape.csv" >"$OUT/landscape.json" 2>"$OUT/landscape.log" ||
+        { tail -n 3 "$OUT/landscape.log" >&2; die "loss landscape failed (log $OUT/landscape.log)"; }
+    land=$OUT/landscape.json
+    if [ -s "$OUT/landscape.png" ] && [ "$MD_DIR" != "$OUT" ]; then
+        cp "$OUT/landscape.png" "$MD_DIR/landscape.png.tmp" && put "$MD_DIR/landscape.png"
+    fi
+    echo "ablation: loss landscape in $OUT/landscape.csv ($(hms "$(since "$t0")"))" >&2
+fi
+
 total=$(since "$start")
 md=$MD_DIR/ablation.md
 kept=${#kept_runs[@]}
@@ -203,6 +240,25 @@ END {
     print ""
     printf "Figures: %s/runs.csv (every run), ablation.csv (this table), curves.csv.\n", figs
 }' "$summary" >"$md.tmp" || die "cannot write $md.tmp"
+if [ -n "$land" ]; then
+    # one row per checkpoint of landscape.json's "checkpoints" array
+    {
+        echo ""
+        echo "Loss landscape (the paper's Fig. 3; \`mpbn landscape\`, docs/trainer.md): eval-mode training loss along one"
+        echo "filter-normalised random direction, $LANDSCAPE_LIMIT training images; rise = mean of L(-a) and L(+a) minus the"
+        echo "minimum of the curve (smaller = flatter)."
+        echo ""
+        echo "| checkpoint | MPBN | loss at 0 | L(-0.5) | L(-0.25) | L(+0.25) | L(+0.5) | rise 0.25 | rise 0.5 |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        tail -n 1 "$land" | sed 's/.*"checkpoints":\[{//; s/}\].*//; s/},{/\n/g' | while IFS= read -r c; do
+            f() { echo "$c" | grep -oE "\"$1\":[^,]*" | head -n 1 | cut -d: -f2- | tr -d '"'; }
+            printf '| %s | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n' "$(f label)" "$(f mpbn)" \
+                "$(f loss_at_0)" "$(f loss_m0.5)" "$(f loss_m0.25)" "$(f loss_p0.25)" "$(f loss_p0.5)" \
+                "$(f rise_0.25)" "$(f rise_0.5)"
+        done
+        if [ -s "$MD_DIR/landscape.png" ]; then echo ""; echo "![loss landscape](landscape.png)"; fi
+    } >>"$md.tmp" || die "cannot write $md.tmp"
+fi
 put "$md"
 cat "$md"
 

@@ -40,6 +40,10 @@ need yosys           "Yosys"                 yosys -V
 need gnuplot-nox     "gnuplot (PNG plots)"   bash -c "echo 'set terminal png; set output \"$t/p.png\"; plot x' | gnuplot"
 need libxrt-dev      "XRT headers"           test -e /usr/include/xrt/xrt.h -o -e /usr/include/xrt.h -o -d /usr/include/xrt
 need dataset-fashion-mnist "Fashion-MNIST"   test -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+printf '#include <mpi.h>\nint main(int c, char **v) { int n = 0; MPI_Init(&c, &v); MPI_Comm_size(MPI_COMM_WORLD, &n); MPI_Finalize(); return n == 2 ? 0 : 1; }\n' >"$t/mpi.c"
+need libopenmpi-dev  "MPI compiler wrapper"  bash -c "mpicc -o '$t/mpi' '$t/mpi.c'"
+need openmpi-bin     "mpirun, 2 ranks"       env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    mpirun --oversubscribe --allow-run-as-root -n 2 "$t/mpi"
 if [ $bad -ne 0 ]; then
     echo "check-tools: something the suites need is missing (install the package named above, or add it to scripts/packages.txt)" >&2
     exit 1

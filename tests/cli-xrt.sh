@@ -126,6 +126,13 @@ if [ -e "$FAKE/lib/libxrt_coreutil.so.2" ] && [ -x "$FAKE/make-xclbin" ]; then
             expect_true "... model B after A: 0 differ" grep -q "load 2: model B, 0 of 64 predictions differ" "$tmp/out"
         expect_true "the kernel was told to reload (3 loads in the run log)" \
             test "$(grep -c 'load 1' "$tmp/runs.log")" = 3
+        rm -f "$tmp/runs.log"
+        check_re "fake cards keeping the model on chip: A, B, A on 2 cards x 3 CUs" 0 \
+            "load 3: model A, 0 of 240 predictions differ" env "${fake[@]}" XRT_FAKE_ONCHIP=1 XRT_FAKE_CARDS=2 \
+            XRT_FAKE_LOG="$tmp/runs.log" "$FAKE/xrt-reload" "$tmp/cu3.xclbin" "$tmp/net.snn" "$tmp/net-b.snn" 240 all 8 &&
+            expect_true "... model B after A on 2 cards: 0 differ" grep -q "load 2: model B, 0 of 240 predictions differ" "$tmp/out"
+        expect_true "each of the 6 CUs loaded each of the 3 models once (18 loads)" \
+            test "$(grep -c 'load 1' "$tmp/runs.log")" = 18
     fi
     check_re "fake card: no such device index" 1 "could not open device 1" env "${fake[@]}" "${bench[@]}" --xclbin "$tmp/cu1.xclbin" --device-index 1
     check_re "fake card: hung kernel times out" 1 "did not finish within 200 ms" env "${fake[@]}" XRT_FAKE_HANG=1 \
@@ -145,10 +152,89 @@ if [ -e "$FAKE/lib/libxrt_coreutil.so.2" ] && [ -x "$FAKE/make-xclbin" ]; then
             expect_out "fake card: compare counts it as a counter mismatch" \
                 '"spike_mismatches":0,"sum_mismatches":0,"pred_mismatches":0,"counter_mismatches":4'
     fi
+
+    # ---- several cards (--cards): XRT_FAKE_CARDS=N cards, each with the xclbin's CUs ----
+    # pairs LOG: the distinct "card cu" pairs of the runs of batches of 16 images
+    pairs() { awk '$4 == 16 { print $10, $2 }' "$1" | sort -u | tr '\n' ' '; }
+    for n in 1 2 3; do
+        rm -f "$tmp/runs.log"
+        agree "fake cards: --cards all on $n card(s) x 3 CUs, same results as ref" "\"n_cards\":$n,\"cus\":$((3 * n))" \
+            "${fake[@]}" XRT_FAKE_CARDS=$n XRT_FAKE_LOG="$tmp/runs.log" \
+            "$MPBN" bench "$tmp/net.snn" --random 900 --batch 16 --devices ref,xrt --xclbin "$tmp/cu3.xclbin" --cards all
+        want=""
+        for c in $(seq 0 $((n - 1))); do want="$want$c 0 $c 1 $c 2 "; done
+        got=$(pairs "$tmp/runs.log")
+        expect_true "fake cards: $n card(s): runs on every CU of every card ('$want'), not '$got'" test "$got" = "$want"
+    done
+    rm -f "$tmp/runs.log"
+    agree "fake cards: --cards 0,2 of 3" '"cards":\[\{"card":0,.*\{"card":2,.*"n_cards":2,"cus":6' \
+        "${fake[@]}" XRT_FAKE_CARDS=3 XRT_FAKE_LOG="$tmp/runs.log" \
+        "$MPBN" bench "$tmp/net.snn" --random 400 --batch 16 --devices ref,xrt --xclbin "$tmp/cu3.xclbin" --cards 0,2
+    got=$(pairs "$tmp/runs.log")
+    expect_true "fake cards: --cards 0,2 runs on cards 0 and 2 only, not '$got'" test "$got" = "0 0 0 1 0 2 2 0 2 1 2 2 "
+    # the images of each card add up, and each card's copy of the model was
+    # written once per CU (weights resident: one load per CU, not per run)
+    check_re "fake cards: per-card images add up to the total" 0 '"cards":\[\{"card":0,"bdf":"","cus":3,"images":[0-9]+' \
+        env "${fake[@]}" XRT_FAKE_CARDS=2 "$MPBN" bench "$tmp/net.snn" --random 1000 --batch 16 --devices xrt \
+        --xclbin "$tmp/cu3.xclbin" --cards 0,1
+    sum=$(tail -n 1 "$tmp/out" | grep -o '"card":[0-9]*,"bdf":"[^"]*","cus":[0-9]*,"images":[0-9]*' | awk -F'"images":' '{ s += $2 } END { print s }')
+    expect_true "fake cards: per-card images sum to 1000, not '$sum'" test "$sum" = 1000
+    rm -f "$tmp/runs.log"
+    check "fake cards, kernel keeping the model on chip: one model load per CU" 0 env "${fake[@]}" XRT_FAKE_CARDS=2 \
+        XRT_FAKE_ONCHIP=1 XRT_FAKE_LOG="$tmp/runs.log" "$MPBN" bench "$tmp/net.snn" --random 900 --batch 16 \
+        --devices xrt --xclbin "$tmp/cu3.xclbin" --cards all
+    loads=$(grep -c 'load 1' "$tmp/runs.log")
+    expect_true "fake cards: 6 model loads on 2 cards x 3 CUs, not $loads" test "$loads" = 6
+    # compare: every spike of every layer identical across two cards
+    if "$MPBN" compare --help 2>&1 | grep -q -- "--cards"; then
+        rm -f "$tmp/runs.log"
+        check "fake cards: compare ref,xrt on 2 cards (spike traces)" 0 env "${fake[@]}" XRT_FAKE_CARDS=2 \
+            XRT_FAKE_LOG="$tmp/runs.log" \
+            "$MPBN" compare "$tmp/net.snn" --devices ref,xrt --xclbin "$tmp/cu3.xclbin" --cards all --random 100 --batch 8 &&
+            expect_err "fake cards: compare ref,xrt on 2 cards" "identical on ref,xrt"
+        # compare runs one chunk of --batch images per call: the chunks take the CUs in turn
+        got=$(awk '{ print $10, $2 }' "$tmp/runs.log" | sort -u | tr '\n' ' ')
+        expect_true "fake cards: compare's chunks reach every CU of both cards, not '$got'" \
+            test "$got" = "0 0 0 1 0 2 1 0 1 1 1 2 "
+    fi
+    # board power of each card (one sensor file per card), summed
+    echo 10000000 >"$tmp/power1_uw"
+    agree "fake cards: board power 31.25 W + 10 W" '"board_watts":41.25,"joules_per_image":[0-9.e-]+,"uj_per_image":[0-9.e+-]+,"cards":\[\{"card":0,"bdf":"","cus":3,"images":[0-9]+,"runs":[0-9]+,"images_per_s":[0-9.e+-]+,"board_watts":31.25,.*"board_watts":10,' \
+        "${fake[@]}" XRT_FAKE_CARDS=2 MPBN_XRT_POWER_NODE="$tmp/power_uw,$tmp/power1_uw" XRT_FAKE_DELAY_US=3000 \
+        "$MPBN" bench "$tmp/net.snn" --random 300 --batch 25 --devices ref,xrt --xclbin "$tmp/cu3.xclbin" --cards all
+    # a card that fails is named
+    cb=("$MPBN" bench "$tmp/net.snn" --random 200 --batch 16 --devices xrt --xclbin "$tmp/cu3.xclbin")
+    check_re "fake cards: card 3 of --cards 0,3 is missing" 1 "could not open card 3 .*after opening 1 other card" \
+        env "${fake[@]}" XRT_FAKE_CARDS=2 "${cb[@]}" --cards 0,3
+    check_re "fake cards: card 1 does not open (in use)" 1 "could not open card 1 \(Device or resource busy\)" \
+        env "${fake[@]}" XRT_FAKE_CARDS=3 XRT_FAKE_FAIL=open:1 "${cb[@]}" --cards all
+    check_re "fake cards: card 2 does not take the xclbin" 1 "could not load '.*cu3.xclbin' on card 2" \
+        env "${fake[@]}" XRT_FAKE_CARDS=3 XRT_FAKE_FAIL=load:2 "${cb[@]}" --cards 0,1,2
+    check_re "fake cards: card 1 hangs: the watchdog names card and CU" 1 \
+        "card 1, compute unit snn_kernel:\{snn_kernel_[123]\} did not finish within 200 ms" \
+        env "${fake[@]}" XRT_FAKE_CARDS=2 XRT_FAKE_FAIL=hang:1 "${cb[@]}" --cards all --timeout-ms 200
+    check_re "fake cards: a hang of card 1 does not matter without it" 0 '"n_cards":1,' \
+        env "${fake[@]}" XRT_FAKE_CARDS=2 XRT_FAKE_FAIL=hang:1 "${cb[@]}" --cards 0 --timeout-ms 200
 else
     echo "skip fake-card cases: build/xrt-fake not built (make xrt-fake; needs libxrt-dev)"
     skip=$((skip + 6))
 fi
+
+# ---- --cards: bad values are usage errors (exit 2), whatever the machine --------------
+check_re "--cards empty" 2 "--cards: '': an empty card index" "${bench[@]}" --cards=
+check_re "--cards with an empty entry" 2 "--cards: '0,,1': an empty card index" "${bench[@]}" --cards 0,,1
+check_re "--cards trailing comma" 2 "--cards: '0,': an empty card index" "${bench[@]}" --cards 0,
+check_re "--cards duplicate" 2 "--cards: card 1 is listed twice in '1,0,1'" "${bench[@]}" --cards 1,0,1
+check_re "--cards out of range" 2 "--cards: '1025' is not a card index \(0..1024" "${bench[@]}" --cards 0,1025
+check_re "--cards negative" 2 "--cards: '-1' is not a card index" "${bench[@]}" --cards=-1
+check_re "--cards not a number" 2 "--cards: 'two' is not a card index" "${bench[@]}" --cards two
+check_re "--cards all mixed with a list" 2 "--cards: 'all' is not a card index" "${bench[@]}" --cards all,1
+check_re "--cards too many" 2 "lists more than 16 cards" "${bench[@]}" --cards 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16
+check_re "--cards with --device-index" 2 "--cards and --device-index cannot be given together" "${bench[@]}" --cards 0,1 --device-index 1
+check "help eval" 0 "$MPBN" help eval
+expect_true "help eval lists --cards" grep -Eq -e "--cards all\\|LIST +xrt: the cards to run on" "$tmp/out"
+expect_true "help eval: --cards range" grep -q "range 0..1024, at most 16" "$tmp/out"
+expect_true "help eval: --cards default" grep -q "default the --device-index card, 0" "$tmp/out"
 
 # ---- the same through `mpbn eval` (needs the Fashion-MNIST test split) ---------------
 data=${MPBN_DATA:-/usr/share/datasets/fashion-mnist}
@@ -164,6 +250,28 @@ if ls "$data"/t10k-images-idx3-ubyte* >/dev/null 2>&1; then
         xrt_acc=$(env "${fake[@]}" "$MPBN" eval "$tmp/net28.snn" --data "$data" --limit 64 --device xrt \
                   --xclbin "$tmp/cu3.xclbin" 2>/dev/null | tail -n 1 | grep -o '"accuracy":[0-9.e-]*')
         expect_true "eval on the fake card: ref '$ref_acc', xrt '$xrt_acc'" test -n "$ref_acc" -a "$ref_acc" = "$xrt_acc"
+        check_re "eval on 3 fake cards (--cards all)" 0 '"n_cards":3,"cus":9' env "${fake[@]}" XRT_FAKE_CARDS=3 \
+            "$MPBN" eval "$tmp/net28.snn" --data "$data" --limit 64 --batch 4 --device xrt --xclbin "$tmp/cu3.xclbin" --cards all
+        acc3=$(tail -n 1 "$tmp/out" | grep -o '"accuracy":[0-9.e-]*')
+        expect_true "eval on 3 fake cards: ref '$ref_acc', xrt '$acc3'" test -n "$acc3" -a "$ref_acc" = "$acc3"
+        # one command from a checkpoint to the card's figures: bench folds it in memory
+        if MPBN_PROGRESS=0 "$MPBN" train --arch c4,p,f16 --T 2 --mpbn channel --epochs 1 --limit-train 300 \
+            --limit-test 50 --threads 1 --data "$data" --out "$tmp/ck.safetensors" >/dev/null 2>&1; then
+            agree "bench CKPT.safetensors --devices ref,xrt on 2 fake cards" \
+                '"folded":"in memory".*"device":"xrt".*"board_watts":62.5,"joules_per_image":[0-9.e-]+,"uj_per_image":[0-9.e+-]+' \
+                "${fake[@]}" XRT_FAKE_CARDS=2 MPBN_XRT_POWER_NODE="$tmp/power_uw,$tmp/power_uw" \
+                "$MPBN" bench "$tmp/ck.safetensors" --data "$data" --limit 200 --batch 16 --devices ref,xrt \
+                --xclbin "$tmp/cu3.xclbin" --cards all &&
+                expect_err "bench CKPT: says it folded in memory" "checkpoint folded in memory"
+            ck_acc=$(tail -n 1 "$tmp/out" | grep -o '"device":"xrt","images":200,[^}]*"accuracy":[0-9.e-]*' | grep -o '"accuracy":.*')
+            "$MPBN" fold "$tmp/ck.safetensors" --out "$tmp/ck.snn" >/dev/null 2>&1
+            snn_acc=$("$MPBN" bench "$tmp/ck.snn" --data "$data" --limit 200 --devices ref 2>/dev/null | tail -n 1 |
+                      grep -o '"accuracy":[0-9.e-]*')
+            expect_true "bench CKPT: same accuracy as the folded .snn ('$ck_acc', '$snn_acc')" test -n "$ck_acc" -a "$ck_acc" = "$snn_acc"
+        else
+            echo "FAIL: mpbn train of the small checkpoint"
+            fail=$((fail + 1))
+        fi
     fi
 else
     echo "skip eval cases: no test split in $data (Debian package dataset-fashion-mnist)"

@@ -29,7 +29,7 @@ struct snn_bo {
     int busy; /* referenced by a queued run (images, results, trace) */
 };
 
-#define QMAX 8
+#define QMAX 16
 static struct {
     snn_kernel_args q[QMAX];
     int head, count;

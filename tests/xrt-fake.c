@@ -19,7 +19,7 @@
  *
  * Knobs (environment): XRT_FAKE_DELAY_US  sleep per run (default 0),
  * XRT_FAKE_HANG=1  runs never finish (timeout path), XRT_FAKE_LOG=FILE  one
- * line per run: "cu <n> images <k> trace <0|1> load <0|1>", XRT_FAKE_RECORD_WORD=N
+ * line per run: "cu <n> images <k> trace <0|1> load <0|1> card <c>", XRT_FAKE_RECORD_WORD=N
  * adds 1 to word N of every result record (a counter that disagrees, for
  * compare), XRT_FAKE_ONCHIP=1  the kernel has the flags argument (5, at
  * SNN_REG_FLAGS) and keeps the model on chip like the RTL kernel: a CU runs
@@ -32,6 +32,14 @@
  * (results, traces and the on-chip model are left as they are; no
  * XRT_FAKE_LOG line): the kernel takes no time, so `make bench-driver`
  * measures only the driver's host-side cost.
+ *
+ * Several cards: XRT_FAKE_CARDS=N  xrtDeviceOpen succeeds for indices
+ * 0..N-1 (default 1), each card with its own CUs (the xclbin's) and its own
+ * memory; a run takes only buffers of its own card. XRT_FAKE_FAIL=KIND:CARD
+ * makes one card fail: open (xrtDeviceOpen fails, EBUSY: present but in
+ * use), load (xrtDeviceLoadXclbinFile fails: the card runs another shell),
+ * hang (its runs never finish). The XRT_FAKE_LOG line ends with
+ * "card <index>".
  *
  * This is test equipment, not a model of the card: the real card runs the
  * HLS or RTL kernel, which the csim and sim devices check bit for bit.
@@ -105,6 +113,7 @@ typedef struct fbo fbo;
 
 typedef struct fdev {
     int magic;
+    int index; /* device index it was opened as (XRT_FAKE_CARDS) */
     int loaded;
     fbo *live; /* allocated buffers, for the address allocator */
 } fdev;
@@ -123,13 +132,20 @@ struct fbo {
 
 typedef struct fkern {
     int magic;
-    int cu; /* 0-based; -1: any */
+    fdev *dev; /* the card it is on: its runs take only that card's buffers */
+    int card;  /* that card's index */
+    int cu;    /* 0-based; -1: any */
     uint32_t group;
     /* XRT_FAKE_ONCHIP: the model "on chip" and the buffer it came from */
     uint8_t *chip;
     size_t chip_size;
     uint64_t chip_from; /* card address it was loaded from (+1; 0 = none) */
-    pthread_mutex_t chip_lock; /* runs of one CU execute one at a time, as on a card */
+    /* Runs of one CU execute one at a time and in the order they were
+     * started, as on a card (its command queue is FIFO): a run waits for its
+     * ticket. chip_lock guards the tickets and the on-chip model. */
+    pthread_mutex_t chip_lock;
+    pthread_cond_t turn;
+    uint64_t next_ticket, serving;
 } fkern;
 
 typedef struct frun {
@@ -141,6 +157,7 @@ typedef struct frun {
     int trace_off;
     int running;
     int threaded; /* th was created (not XRT_FAKE_NOP, not XRT_FAKE_HANG) */
+    uint64_t ticket; /* its place in its CU's queue */
     pthread_t th;
     pthread_mutex_t lock;
     pthread_cond_t cv;
@@ -150,15 +167,32 @@ typedef struct frun {
 
 enum { M_DEV = 0x44455631, M_BO = 0x424f3131, M_K = 0x4b524e31, M_RUN = 0x52554e31 };
 
+/* XRT_FAKE_FAIL=KIND:CARD: card CARD fails in way KIND (open, load, hang);
+ * 1 if it is this one. */
+static int fail_on(const char *kind, int card)
+{
+    const char *f = getenv("XRT_FAKE_FAIL");
+    size_t n = strlen(kind);
+    return f && !strncmp(f, kind, n) && f[n] == ':' && atoi(f + n + 1) == card;
+}
+
 EXPORT void *xrtDeviceOpen(unsigned int index)
 {
-    if (index != 0) {
+    const char *cards = getenv("XRT_FAKE_CARDS");
+    unsigned n = cards && atoi(cards) > 0 ? (unsigned)atoi(cards) : 1;
+    if (index >= n) {
         fprintf(stderr, "[XRT fake] ERROR: Could not open device with index '%u'\n", index);
         errno = ENOENT;
         return NULL;
     }
+    if (fail_on("open", (int)index)) {
+        fprintf(stderr, "[XRT fake] ERROR: device %u is in use by another process\n", index);
+        errno = EBUSY;
+        return NULL;
+    }
     fdev *d = calloc(1, sizeof *d);
     d->magic = M_DEV;
+    d->index = (int)index;
     return d;
 }
 
@@ -182,6 +216,11 @@ EXPORT int xrtDeviceLoadXclbinFile(void *h, const char *path)
     size_t n = fread(m, 1, 8, f);
     fclose(f);
     if (n != 8 || memcmp(m, "xclbin2", 8) != 0) return -EINVAL;
+    if (fail_on("load", d->index)) {
+        fprintf(stderr, "[XRT fake] ERROR: xclbin on device %d does not match its shell\n",
+                d->index);
+        return -EOPNOTSUPP;
+    }
     d->loaded = 1;
     return 0;
 }
@@ -209,7 +248,10 @@ EXPORT void *xrtPLKernelOpen(void *h, const unsigned char *uuid, const char *nam
     fkern *k = calloc(1, sizeof *k);
     if (!k) return errno = ENOMEM, NULL;
     pthread_mutex_init(&k->chip_lock, NULL);
+    pthread_cond_init(&k->turn, NULL);
     k->magic = M_K;
+    k->dev = d;
+    k->card = d->index;
     k->cu = cu > 0 ? cu - 1 : -1;
     k->group = cu > 0 ? (uint32_t)(cu - 1) : 0;
     return k;
@@ -221,6 +263,7 @@ EXPORT int xrtKernelClose(void *h)
     if (!k || k->magic != M_K) return -EINVAL;
     k->magic = 0;
     pthread_mutex_destroy(&k->chip_lock);
+    pthread_cond_destroy(&k->turn);
     free(k->chip);
     free(k);
     return 0;
@@ -336,6 +379,12 @@ static int set_bo(frun *r, int index, fbo *b)
         fprintf(stderr, "[XRT fake] ERROR: unknown buffer handle for argument %d\n", index);
         return errno = EINVAL, -1;
     }
+    if (b->dev != r->k->dev) {
+        fprintf(stderr,
+                "[XRT fake] ERROR: argument %d is a buffer of another device (card %d's run)\n",
+                index, r->k->card);
+        return errno = EINVAL, -1;
+    }
     if (b->group != r->k->group) {
         fprintf(stderr,
                 "[XRT fake] ERROR: No compute units satisfy requested connectivity "
@@ -386,6 +435,9 @@ EXPORT int xrt_fake_set_arg_v(void *h, int index, const void *value, size_t byte
 static void *run_thread(void *p)
 {
     frun *r = p;
+    fkern *k = r->k;
+    pthread_mutex_lock(&k->chip_lock); /* this CU's turn: the runs started before are done */
+    while (k->serving != r->ticket) pthread_cond_wait(&k->turn, &k->chip_lock);
     const char *delay = getenv("XRT_FAKE_DELAY_US");
     if (delay) usleep((useconds_t)atoi(delay));
     int state = 4; /* ERT_CMD_STATE_COMPLETED */
@@ -397,7 +449,6 @@ static void *run_thread(void *p)
     if (onchip) {
         /* the model the CU holds: loaded again only when it has none, the
          * buffer is another one, or the host says it rewrote it */
-        pthread_mutex_lock(&r->k->chip_lock);
         load = !r->k->chip || r->k->chip_from != m->addr + 1 || (r->flags & SNN_FLAG_RELOAD);
         if (load) {
             uint8_t *chip = realloc(r->k->chip, m->size ? m->size : 1);
@@ -434,13 +485,15 @@ static void *run_thread(void *p)
                 memcpy(w, &v, 4);
             }
     }
-    if (onchip) pthread_mutex_unlock(&r->k->chip_lock);
+    k->serving++;
+    pthread_cond_broadcast(&k->turn);
+    pthread_mutex_unlock(&k->chip_lock);
     const char *log = getenv("XRT_FAKE_LOG");
     if (log) {
         FILE *f = fopen(log, "a");
         if (f) {
-            fprintf(f, "cu %d images %u trace %d load %d\n", r->k->cu, r->n_images, r->arg[3] != NULL,
-                    load);
+            fprintf(f, "cu %d images %u trace %d load %d card %d\n", r->k->cu, r->n_images,
+                    r->arg[3] != NULL, load, r->k->card);
             fclose(f);
         }
     }
@@ -463,13 +516,22 @@ EXPORT int xrtRunStart(void *h)
     r->running = 1;
     r->done = 0;
     r->threaded = 0;
-    if (getenv("XRT_FAKE_HANG")) return 0; /* never finishes */
+    if (getenv("XRT_FAKE_HANG") || fail_on("hang", r->k->card)) return 0; /* never finishes */
     if (nop) { /* completed at once, nothing computed */
         r->state = 4; /* ERT_CMD_STATE_COMPLETED */
         r->done = 1;
         return 0;
     }
-    if (pthread_create(&r->th, NULL, run_thread, r) != 0) return errno = EAGAIN, -1;
+    pthread_mutex_lock(&r->k->chip_lock);
+    r->ticket = r->k->next_ticket++;
+    pthread_mutex_unlock(&r->k->chip_lock);
+    if (pthread_create(&r->th, NULL, run_thread, r) != 0) {
+        pthread_mutex_lock(&r->k->chip_lock);
+        r->k->next_ticket--; /* only the host thread starts runs */
+        pthread_mutex_unlock(&r->k->chip_lock);
+        r->running = 0;
+        return errno = EAGAIN, -1;
+    }
     r->threaded = 1;
     return 0;
 }

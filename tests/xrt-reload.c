@@ -7,13 +7,15 @@
  * same size, which XRT may place where the old one was) must still be the
  * one that runs.
  *
- *   xrt-reload CARD.xclbin A.snn B.snn N
+ *   xrt-reload CARD.xclbin A.snn B.snn N [CARDS BATCH]
  *
  * Opens the xrt device (tests/cli-xrt.sh runs it on the XRT stand-in with
  * XRT_FAKE_ONCHIP=1), runs N random images on model A, loads model B and
  * runs the same images again, then A again; every prediction must equal the
  * golden model's on the model loaded at the time. Exit status 0 if so, 1 on
- * a mismatch or error (with a message).
+ * a mismatch or error (with a message). CARDS (as --cards: all, or 0,1)
+ * and BATCH (images per run) run it on several cards, the images spread over
+ * every compute unit of every card: each CU must load each model once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +39,8 @@ static int run_on(const char *dev_name, const snn_dev_opts *o, const uint8_t *mo
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: xrt-reload CARD.xclbin A.snn B.snn N\n");
+    if (argc != 5 && argc != 7) {
+        fprintf(stderr, "usage: xrt-reload CARD.xclbin A.snn B.snn N [CARDS BATCH]\n");
         return 2;
     }
     uint8_t *m[2] = {NULL, NULL};
@@ -77,6 +79,13 @@ int main(int argc, char **argv)
     snn_dev_opts o;
     snn_dev_opts_init(&o);
     o.xclbin = argv[1];
+    if (argc == 7) {
+        if (snn_dev_cards_parse(argv[5], &o.cards) != SNN_OK) {
+            fprintf(stderr, "xrt-reload: CARDS: %s\n", snn_last_error());
+            return 2;
+        }
+        o.batch = (uint32_t)strtoul(argv[6], NULL, 10);
+    }
     snn_dev_t *d = NULL;
     snn_status st = snn_dev_open("xrt", &o, &d);
     int bad = 0;

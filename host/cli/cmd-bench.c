@@ -2,7 +2,7 @@
  * cmd-bench.c - `mpbn bench`: throughput, latency, spikes, synaptic
  * operations and energy of a deploy image on every device.
  *
- *   mpbn bench MODEL.snn [--devices ref,csim,sim,xrt] [--random N] [--clock-mhz F]
+ *   mpbn bench MODEL.snn|CKPT.safetensors [--devices ref,csim,sim,xrt] [--random N] [--clock-mhz F]
  *              [--csv FILE] [--force] [data and device options]
  *
  * The data and device options (--data, --limit, --batch, --config, --xclbin,
@@ -42,6 +42,17 @@
  * announced first (host/cli/estimate.h). Table on stdout, then the JSON line;
  * progress and notes on stderr. --csv writes one row per device and layer
  * (plots: scripts/plot-spike-rate.gp).
+ *
+ * Under mpirun (`mpirun -n N mpbn bench ...`, a build with MPI) every rank
+ * runs every device on its contiguous share of the images (snn_rank_share;
+ * xrt: card `local rank` of its host unless --cards or --device-index is
+ * given) and the figures are summed over the ranks: accuracy, mismatches and
+ * the counters per image are those of one process; images_per_s is all
+ * images over the slowest rank's timed run, images_per_s_sum the sum of the
+ * ranks' own rates, latency_ms the slowest rank's median; board power is
+ * summed over the ranks' cards and joules_per_image is all ranks' energy over
+ * all images. A device that fails on any rank fails (its error names the
+ * rank). Rank 0 alone prints the table, the JSON and the CSV.
  */
 #include <math.h>
 #include <stdio.h>
@@ -50,11 +61,13 @@
 
 #include "cli.h"
 #include "common/json.h"
+#include "common/snn-mpi.h"
 #include "deploy/snn-deploy.h"
 #include "energy.h"
 #include "snn-pipe.h"
 #include "estimate.h"
 #include "fold/snn-fold.h"
+#include "io/safetensors.h"
 #include "io/snn-data.h"
 #include "opts.h"
 #include "snn-dev.h"
@@ -68,6 +81,13 @@
 /* sim without --devices: a batch of 64 images, so that cycles_per_image is the
  * layer pipeline's steady state (issue: batches of >= 64) */
 #define BENCH_SIM_DEFAULT_IMAGES 64
+
+/* One rank's share of a device's timed run (rank 0 gathers every rank's). */
+typedef struct bench_rank {
+    double images, seconds;
+    int32_t n_cards;
+    snn_dev_card_stats cards[SNN_DEV_MAX_CARDS];
+} bench_rank;
 
 typedef struct bench_dev {
     char name[16];
@@ -86,7 +106,12 @@ typedef struct bench_dev {
     double stage_cycles[SNN_DEV_STAGES]; /* csim: per image, per layer-pipeline stage */
     double interval_cycles;  /* csim: the slowest stage's cycles per image; 0: none */
     double watts, joules_per_image;
+    double images_per_s_sum; /* several ranks: the sum of their own rates */
+    double correct, cycles, joules; /* sums before finish_device (this rank's, then all) */
     int64_t mismatches; /* vs the first device that ran; -1: reference itself */
+    bench_rank *per_rank; /* after finish_device, rank 0: every rank's share (ranks entries) */
+    int n_cards;        /* xrt: cards it ran on; per card, what the timed run did there */
+    snn_dev_card_stats cards[SNN_DEV_MAX_CARDS];
 } bench_dev;
 
 typedef struct bench_opts {
@@ -95,6 +120,7 @@ typedef struct bench_opts {
     int explicit_devices;
     uint32_t limit, random, batch, timeout_ms;
     int32_t device_index;
+    int index_given; /* --device-index given (else, under mpirun, card = local rank) */
     double clock_mhz;
     snn_dev_opts dev; /* every device option as given (the fields above are copies) */
     int force;
@@ -127,11 +153,13 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
     };
     snn_opt_spec spec = {
         .cmd = "bench",
-        .synopsis = "MODEL.snn [options]",
+        .synopsis = "MODEL.snn|CKPT.safetensors [options]",
         .about = "Throughput, latency, spikes, synaptic operations and energy of a deploy image on "
                  "every device (docs/energy.md); for the kernels (csim, sim) their cycles per image "
-                 "in configuration --config, csim's per stage. Table on stdout, then the JSON "
-                 "line.",
+                 "in configuration --config, csim's per stage; for the card (xrt) measured "
+                 "images/s, latency, board power and uJ/image, per card with --cards. A "
+                 ".safetensors checkpoint is folded in memory first (as `mpbn fold` would). Table "
+                 "on stdout, then the JSON line.",
         .opts = tab,
         .pos_name = "model file",
         .pos = &o->model,
@@ -156,6 +184,7 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *exit_code)
     o->xclbin = o->dev.xclbin;
     o->batch = o->dev.batch;
     o->timeout_ms = o->dev.timeout_ms;
+    o->index_given = snn_opts_given(&spec, "--device-index");
     o->device_index = o->dev.device_index;
     if (o->force) snn_io_allow_replace(1);
     return 0;
@@ -182,11 +211,23 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
     size_t img = (size_t)h->in_c * h->in_h * h->in_w;
     size_t stride = snn_result_stride(h->n_classes, net->n_layers);
 
-    /* Latency: single-image runs, median. */
+    /* Latency: single-image runs, median. Consecutive runs take the buffer
+     * sets (on the card: the compute units of every card) in turn; a
+     * set's first run places its buffers and, on a CU new to the model,
+     * copies the model there: untimed runs first, one per set. */
+    snn_dev_card_stats cw[SNN_DEV_MAX_CARDS];
+    int ncw = snn_dev_card_stats_get(dev, cw, SNN_DEV_MAX_CARDS);
+    uint32_t warm = 0;
+    for (int i = 0; i < ncw && i < SNN_DEV_MAX_CARDS; i++) warm += 2 * cw[i].cus;
+    if (ncw > 0 && warm < 4) warm = 4;
+    for (uint32_t i = 0; i < warm && st == SNN_OK; i++) {
+        int32_t p;
+        st = snn_dev_run(dev, pixels + (size_t)(i % n) * img, 1, &p, NULL, NULL);
+    }
     double lat[BENCH_LATENCY_RUNS];
     int n_lat = 0;
     double t_end = snn_now() + BENCH_LATENCY_SECONDS;
-    while (n_lat < BENCH_LATENCY_RUNS && (n_lat < 3 || snn_now() < t_end)) {
+    while (st == SNN_OK && n_lat < BENCH_LATENCY_RUNS && (n_lat < 3 || snn_now() < t_end)) {
         double t0 = snn_now();
         int32_t p;
         snn_dev_stats a, b;
@@ -208,30 +249,48 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
         r->latency_s = lat[n_lat / 2];
     }
 
-    /* Throughput: every image in one call (batched, double-buffered). */
+    /* Throughput: every image in one call (batched, double-buffered; on
+     * several cards spread over all their compute units). */
     snn_dev_stats s0, s1;
+    snn_dev_card_stats c0[SNN_DEV_MAX_CARDS];
     snn_dev_get_stats(dev, &s0);
+    int nc = snn_dev_card_stats_get(dev, c0, SNN_DEV_MAX_CARDS);
+    if (nc > SNN_DEV_MAX_CARDS) nc = SNN_DEV_MAX_CARDS;
     if (st == SNN_OK) {
-        fprintf(stderr, "mpbn bench: %s: %u images...\n", r->name, n);
+        uint32_t cus = 0;
+        for (int i = 0; i < nc; i++) cus += c0[i].cus;
+        char per[48] = "";
+        if (snn_mpi_size() > 1) snprintf(per, sizeof per, " (rank 0 of %u)", snn_mpi_size());
+        if (snn_mpi_rank() != 0)
+            ; /* rank 0 tells */
+        else if (nc)
+            fprintf(stderr, "mpbn bench: %s: %u images%s on %d card%s, %u compute unit%s...\n",
+                    r->name, n, per, nc, nc == 1 ? "" : "s", cus, cus == 1 ? "" : "s");
+        else
+            fprintf(stderr, "mpbn bench: %s: %u images%s...\n", r->name, n, per);
         st = snn_dev_run(dev, pixels, n, preds, results, NULL);
     }
     snn_dev_get_stats(dev, &s1);
+    r->n_cards = snn_dev_card_stats_get(dev, r->cards, SNN_DEV_MAX_CARDS);
+    if (r->n_cards > nc) r->n_cards = nc;
+    for (int i = 0; i < r->n_cards; i++) { /* the timed run's share */
+        r->cards[i].images -= c0[i].images;
+        r->cards[i].runs -= c0[i].runs;
+        r->cards[i].joules -= c0[i].joules;
+        r->cards[i].power_seconds -= c0[i].power_seconds;
+    }
     snn_dev_close(dev);
     if (st != SNN_OK) return st;
 
+    /* this rank's sums; finish_device adds the ranks' and divides */
     r->ran = 1;
     r->images = n;
     r->seconds = s1.seconds - s0.seconds;
-    r->images_per_s = r->seconds > 0 ? n / r->seconds : 0;
-    uint64_t cycles = s1.cycles - s0.cycles;
-    r->cycles_per_image = (double)cycles / n;
-    for (int s = 0; s < SNN_DEV_STAGES; s++) {
-        r->stage_cycles[s] = (double)(s1.stage_cycles[s] - s0.stage_cycles[s]) / n;
-        if (r->stage_cycles[s] > r->interval_cycles) r->interval_cycles = r->stage_cycles[s];
-    }
-    double joules = s1.joules - s0.joules;
+    r->cycles = (double)(s1.cycles - s0.cycles);
+    for (int s = 0; s < SNN_DEV_STAGES; s++)
+        r->stage_cycles[s] = (double)(s1.stage_cycles[s] - s0.stage_cycles[s]);
+    r->joules = s1.joules - s0.joules;
     r->watts = s1.watts; /* mean board power over the device's runs (sampled while they ran) */
-    r->joules_per_image = joules > 0 ? joules / n : 0;
 
     uint32_t L = net->n_layers, C = h->n_classes;
     uint32_t correct = 0;
@@ -249,15 +308,64 @@ static snn_status run_device(const bench_opts *o, const uint8_t *image, size_t i
         if (ref_results && memcmp(rec, ref_results + (size_t)i * stride, 4u * (C + 1)) != 0)
             r->mismatches++;
     }
+    r->correct = correct;
+    r->accuracy = labels ? 0 : -1;
+    return SNN_OK;
+}
+
+/* The device ran on every rank: sum the ranks' counts (every rank gets the
+ * sums, so all exit with the same status), the slowest rank's time and
+ * latency, gather each rank's share onto rank 0; then the per-image figures. */
+static snn_status finish_device(bench_dev *r, uint32_t L)
+{
+    const uint32_t ranks = snn_mpi_size();
+    const double rate = r->seconds > 0 ? r->images / r->seconds : 0;
+    bench_rank mine;
+    memset(&mine, 0, sizeof mine);
+    mine.images = r->images, mine.seconds = r->seconds;
+    mine.n_cards = r->n_cards < 0 ? 0 : r->n_cards > SNN_DEV_MAX_CARDS ? SNN_DEV_MAX_CARDS
+                                                                        : r->n_cards;
+    memcpy(mine.cards, r->cards, sizeof mine.cards);
+    /* integers below 2^53 (counts, cycles): exact in doubles, in any order */
+    enum { N_FIX = 7 + SNN_DEV_STAGES };
+    double sum[N_FIX + 3 * SNN_MAX_LAYERS];
+    sum[0] = r->images, sum[1] = r->correct, sum[2] = r->cycles, sum[3] = r->joules;
+    sum[4] = r->watts, sum[5] = rate, sum[6] = r->mismatches > 0 ? (double)r->mismatches : 0;
+    for (int s = 0; s < SNN_DEV_STAGES; s++) sum[7 + s] = r->stage_cycles[s];
+    for (uint32_t l = 0; l < L; l++)
+        sum[N_FIX + l] = r->spikes[l], sum[N_FIX + L + l] = r->synops[l],
+        sum[N_FIX + 2 * L + l] = r->events[l];
+    double mx[3] = {r->seconds, r->latency_s, r->latency_cycles};
+    r->per_rank = snn_mpi_rank() == 0 ? calloc(ranks, sizeof *r->per_rank) : NULL;
+    if (snn_mpi_rank() == 0 && !r->per_rank) snn_mpi_abort(1); /* out of memory: a few KB */
+    snn_status st = snn_mpi_allreduce_f64(sum, N_FIX + 3 * L);
+    if (st == SNN_OK) st = snn_mpi_allreduce_max_f64(mx, 3);
+    if (st == SNN_OK) st = snn_mpi_gather(&mine, sizeof mine, r->per_rank, 0);
+    if (st != SNN_OK) return st;
+    const double n = sum[0];
+    r->images = (uint32_t)n;
+    r->correct = sum[1], r->cycles = sum[2], r->joules = sum[3], r->watts = sum[4];
+    r->images_per_s_sum = sum[5];
+    if (r->mismatches >= 0) r->mismatches = (int64_t)sum[6];
+    r->seconds = mx[0], r->latency_s = mx[1], r->latency_cycles = mx[2];
+    r->images_per_s = r->seconds > 0 ? n / r->seconds : 0;
+    r->cycles_per_image = n > 0 ? r->cycles / n : 0;
+    r->interval_cycles = 0;
+    for (int s = 0; s < SNN_DEV_STAGES; s++) {
+        r->stage_cycles[s] = n > 0 ? sum[7 + s] / n : 0;
+        if (r->stage_cycles[s] > r->interval_cycles) r->interval_cycles = r->stage_cycles[s];
+    }
+    r->joules_per_image = r->joules > 0 && n > 0 ? r->joules / n : 0;
+    r->spikes_total = r->synops_total = r->events_total = 0;
     for (uint32_t l = 0; l < L; l++) {
-        r->spikes[l] /= n;
-        r->synops[l] /= n;
-        r->events[l] /= n;
+        r->spikes[l] = n > 0 ? sum[N_FIX + l] / n : 0;
+        r->synops[l] = n > 0 ? sum[N_FIX + L + l] / n : 0;
+        r->events[l] = n > 0 ? sum[N_FIX + 2 * L + l] / n : 0;
         r->spikes_total += r->spikes[l];
         r->synops_total += r->synops[l];
         r->events_total += r->events[l];
     }
-    r->accuracy = labels ? (double)correct / n : -1;
+    if (r->accuracy >= 0) r->accuracy = n > 0 ? r->correct / n : 0;
     return SNN_OK;
 }
 
@@ -354,6 +462,70 @@ static char *device_json(const bench_opts *o, const snn_net *net, const bench_de
         snn_json_num(j, "wall_seconds", r->seconds);
         put_num_or_null(j, "board_watts", r->watts, r->watts > 0);
         put_num_or_null(j, "joules_per_image", r->joules_per_image, r->joules_per_image > 0);
+        put_num_or_null(j, "uj_per_image", r->joules_per_image * 1e6, r->joules_per_image > 0);
+    }
+    const uint32_t ranks = snn_mpi_size();
+    int n_cards = 0;
+    for (uint32_t q = 0; q < ranks && r->per_rank; q++) n_cards += r->per_rank[q].n_cards;
+    if (n_cards > 0) {
+        /* per card (of every rank): its share of the images of the timed
+         * run, its rate over its rank's run wall time (the cards run at
+         * once), its board power */
+        size_t cap = 64 + (size_t)n_cards * 340;
+        char *a2 = malloc(cap);
+        uint32_t cus = 0;
+        if (a2) {
+            size_t k = (size_t)sprintf(a2, "[");
+            for (uint32_t q = 0, i = 0; q < ranks; q++)
+                for (int ci = 0; ci < r->per_rank[q].n_cards; ci++, i++) {
+                    const snn_dev_card_stats *c = &r->per_rank[q].cards[ci];
+                    const double secs = r->per_rank[q].seconds;
+                    char w[32] = "null", jpi[32] = "null", rk[24] = "";
+                    if (c->power_seconds > 0 && c->joules > 0) {
+                        snprintf(w, sizeof w, "%.6g", c->joules / c->power_seconds);
+                        if (c->images) snprintf(jpi, sizeof jpi, "%.6g", c->joules / c->images);
+                    }
+                    if (ranks > 1) snprintf(rk, sizeof rk, ",\"rank\":%u", q);
+                    char bdf[80];
+                    snn_json_escape(bdf, sizeof bdf, c->bdf);
+                    cus += c->cus;
+                    k += (size_t)snprintf(a2 + k, cap - k,
+                                          "%s{\"card\":%d,\"bdf\":%s,\"cus\":%u,\"images\":%llu,"
+                                          "\"runs\":%llu,\"images_per_s\":%.6g,\"board_watts\":%s,"
+                                          "\"joules_per_image\":%s%s}",
+                                          i ? "," : "", (int)c->index, bdf, c->cus,
+                                          (unsigned long long)c->images,
+                                          (unsigned long long)c->runs,
+                                          secs > 0 ? (double)c->images / secs : 0.0, w, jpi, rk);
+                }
+            snprintf(a2 + k, cap - k, "]");
+            snn_json_raw(j, "cards", a2);
+            free(a2);
+        }
+        snn_json_int(j, "n_cards", n_cards);
+        snn_json_int(j, "cus", cus);
+    }
+    if (ranks > 1 && r->per_rank) {
+        /* the ranks' own rates summed, and per rank its share */
+        snn_json_num(j, "images_per_s_sum", r->images_per_s_sum);
+        size_t cap = 8 + (size_t)ranks * 96;
+        char *a3 = malloc(cap);
+        if (a3) {
+            size_t k = (size_t)snprintf(a3, cap, "[");
+            for (uint32_t q = 0; q < ranks && k < cap; q++) {
+                const bench_rank *br = &r->per_rank[q];
+                k += (size_t)snprintf(a3 + k, cap - k,
+                                      "%s{\"rank\":%u,\"images\":%.0f,\"seconds\":%.6g,"
+                                      "\"images_per_s\":%.6g}",
+                                      q ? "," : "", q, br->images, br->seconds,
+                                      br->seconds > 0 ? br->images / br->seconds : 0.0);
+            }
+            if (k < cap - 1) {
+                snprintf(a3 + k, cap - k, "]");
+                snn_json_raw(j, "per_rank", a3);
+            }
+            free(a3);
+        }
     }
     snn_energy_est e;
     estimate_energy(net, r, &e);
@@ -443,11 +615,29 @@ static void print_table(const bench_opts *o, const snn_net *net, bench_dev *devs
         }
         if (!strcmp(r->name, "xrt")) {
             if (r->watts > 0)
-                printf("\nxrt: %.3f s wall, %.1f W board power, %.3g J/image\n", r->seconds,
-                       r->watts, r->joules_per_image);
+                printf("\nxrt: %.3f s wall, %.1f W board power, %.3g J/image (%.1f uJ/image)\n",
+                       r->seconds, r->watts, r->joules_per_image, r->joules_per_image * 1e6);
             else
                 printf("\nxrt: %.3f s wall; no board power sensor found (docs/energy.md)\n",
                        r->seconds);
+            const uint32_t ranks = snn_mpi_size();
+            for (uint32_t q = 0; q < ranks && r->per_rank; q++)
+                for (int c = 0; c < r->per_rank[q].n_cards; c++) {
+                    const snn_dev_card_stats *k = &r->per_rank[q].cards[c];
+                    const double secs = r->per_rank[q].seconds;
+                    char pw[64] = "no power sensor", rk[24] = "";
+                    if (k->power_seconds > 0 && k->joules > 0)
+                        snprintf(pw, sizeof pw, "%.1f W, %.1f uJ/image",
+                                 k->joules / k->power_seconds,
+                                 k->images ? k->joules / k->images * 1e6 : 0.0);
+                    if (ranks > 1) snprintf(rk, sizeof rk, "rank %u, ", q);
+                    printf("xrt: %scard %d%s%s%s: %u CU%s, %llu images in %llu runs, %.1f "
+                           "images/s, %s\n",
+                           rk, (int)k->index, k->bdf[0] ? " (" : "", k->bdf,
+                           k->bdf[0] ? ")" : "", k->cus, k->cus == 1 ? "" : "s",
+                           (unsigned long long)k->images, (unsigned long long)k->runs,
+                           secs > 0 ? (double)k->images / secs : 0.0, pw);
+                }
         }
     }
     snn_energy_est e;
@@ -523,6 +713,17 @@ int snn_cmd_bench(int argc, char **argv)
     bench_opts o;
     int code = 0;
     if (parse_args(argc, argv, &o, &code)) return code;
+    /* MPI only under a launcher: the ranks split the images */
+    if (snn_mpi_init() != SNN_OK) {
+        if (snn_mpi_launched_rank() == 0) fprintf(stderr, "mpbn bench: %s\n", snn_last_error());
+        return 1;
+    }
+    const uint32_t rank = snn_mpi_rank(), ranks = snn_mpi_size();
+    snn_rank_card("xrt", &o.dev, o.index_given);
+    o.device_index = o.dev.device_index;
+    char who[96], err[1536] = "";
+    snn_rank_who(who, sizeof who, "xrt", &o.dev);
+    int failed = 0;
 
     uint8_t *raw = NULL, *image = NULL;
     size_t size = 0;
@@ -533,18 +734,47 @@ int snn_cmd_bench(int argc, char **argv)
     bench_dev devs[BENCH_MAX_DEVICES];
     int n_dev = 0, rc = 1;
     memset(devs, 0, sizeof devs);
+    const snn_deploy_hdr *h = NULL;
+    size_t img = 0, stride = 0;
+    uint32_t n = 0;
+    const uint8_t *labels = NULL;
+    char rank_who[32] = ""; /* an error of setup: the rank, when several */
+    if (ranks > 1) snprintf(rank_who, sizeof rank_who, "rank %u: ", rank);
+#define SETUP_FAIL(...)                                                                            \
+    do {                                                                                           \
+        snprintf(err, sizeof err, __VA_ARGS__);                                                    \
+        failed = 1;                                                                                \
+        goto setup_agree;                                                                          \
+    } while (0)
 
     snn_io_note_input(o.model);
     snn_dataset_note_inputs(o.data);
-    if (o.csv && snn_output_claim(o.csv, SNN_KIND_CSV) != SNN_OK) {
-        fprintf(stderr, "mpbn bench: --csv %s\n", snn_last_error());
-        return 1;
+    /* rank 0 alone writes the CSV */
+    failed = rank == 0 && o.csv && snn_output_claim(o.csv, SNN_KIND_CSV) != SNN_OK;
+    if (failed) snprintf(err, sizeof err, "--csv %s", snn_last_error());
+    if (snn_rank_agree("bench", failed, "", err)) return 1;
+    snn_status st;
+    int folded = snn_file_kind_of(o.model) == SNN_KIND_CHECKPOINT;
+    if (folded) {
+        /* A checkpoint: folded and quantised in memory, exactly as `mpbn fold`
+         * writes it (nothing is written), so one command goes from training
+         * to the card's figures. */
+        snn_st_file *stf = NULL;
+        snn_fold_net *f = NULL;
+        st = snn_st_read(o.model, &stf);
+        if (st == SNN_OK) st = snn_fold_from_st(stf, &f);
+        if (st == SNN_OK && snn_fold_quantize(f, &raw, &size, NULL) != SNN_OK)
+            st = snn_fail_context(SNN_ERR_FORMAT, "%s: quantising", o.model);
+        if (st == SNN_OK && rank == 0)
+            fprintf(stderr, "mpbn bench: %s: checkpoint folded in memory (%u layers, mpbn %s, "
+                            "%zu-byte deploy image; `mpbn fold` writes the same image)\n",
+                    o.model, f->n_layers, f->mpbn, size);
+        snn_fold_free(f);
+        snn_st_free(stf);
+    } else {
+        st = snn_file_read(o.model, SNN_DEPLOY_MAX_BYTES, &raw, &size);
     }
-    snn_status st = snn_file_read(o.model, SNN_DEPLOY_MAX_BYTES, &raw, &size);
-    if (st != SNN_OK) {
-        fprintf(stderr, "mpbn bench: %s\n", snn_last_error()); /* names the file */
-        goto out;
-    }
+    if (st != SNN_OK) SETUP_FAIL("%s", snn_last_error()); /* names the file */
     if (st == SNN_OK) {
         /* The parsed view aliases the bytes, which must be 4-byte aligned. */
         image = aligned_alloc(64, (size + 63) & ~(size_t)63);
@@ -554,45 +784,39 @@ int snn_cmd_bench(int argc, char **argv)
             memcpy(image, raw, size);
     }
     if (st == SNN_OK) st = snn_deploy_parse(image, size, &net);
-    if (st != SNN_OK) {
-        fprintf(stderr, "mpbn bench: %s: %s\n", o.model, snn_last_error());
-        goto out;
-    }
-    const snn_deploy_hdr *h = net.hdr;
-    size_t img = (size_t)h->in_c * h->in_h * h->in_w;
-    uint32_t n;
-    const uint8_t *labels = NULL;
+    if (st != SNN_OK) SETUP_FAIL("%s: %s", o.model, snn_last_error());
+    h = net.hdr;
+    img = (size_t)h->in_c * h->in_h * h->in_w;
     if (o.random) {
         n = o.random;
         pixels = snn_malloc(img * n);
-        if (!pixels) goto oom;
+        if (!pixels) SETUP_FAIL("out of memory");
         snn_pixels_random(o.dev.seed, n, h->in_c, h->in_h, h->in_w, pixels);
     } else {
         st = snn_dataset_load(o.data, "t10k", o.limit, &ds);
-        if (st != SNN_OK) {
-            fprintf(stderr, "mpbn bench: %s (or use --random N for random images)\n",
-                    snn_last_error());
-            goto out;
-        }
-        if (ds.c != h->in_c || ds.h != h->in_h || ds.w != h->in_w) {
-            fprintf(stderr,
-                    "mpbn bench: the data set's images are %ux%ux%u, the model expects %ux%ux%u\n",
-                    ds.c, ds.h, ds.w, h->in_c, h->in_h, h->in_w);
-            goto out;
-        }
+        if (st != SNN_OK)
+            SETUP_FAIL("%s (or use --random N for random images)", snn_last_error());
+        if (ds.c != h->in_c || ds.h != h->in_h || ds.w != h->in_w)
+            SETUP_FAIL("the data set's images are %ux%ux%u, the model expects %ux%ux%u", ds.c,
+                       ds.h, ds.w, h->in_c, h->in_h, h->in_w);
         n = ds.n;
         pixels = ds.pixels;
         labels = ds.labels;
     }
-    if (n == 0) {
-        fprintf(stderr, "mpbn bench: no images\n");
-        goto out;
-    }
-    size_t stride = snn_result_stride(h->n_classes, net.n_layers);
+    if (n == 0) SETUP_FAIL("no images");
+    if (n < ranks)
+        SETUP_FAIL("%u images for %u ranks: every rank needs at least one (a larger --limit or "
+                   "--random, or fewer ranks)",
+                   n, ranks);
+    stride = snn_result_stride(h->n_classes, net.n_layers);
     results = snn_malloc(stride * n);
     ref_results = snn_malloc(stride * n);
     preds = snn_malloc(sizeof *preds * n);
-    if (!results || !ref_results || !preds) goto oom;
+    if (!results || !ref_results || !preds) SETUP_FAIL("out of memory");
+setup_agree:
+    /* every rank has the model and the images, or none goes on (an error
+     * every rank has is printed once, by rank 0) */
+    if (snn_rank_agree("bench", failed, rank_who, err)) goto out;
 
     /* Devices, in --devices order. */
     char list[128];
@@ -600,7 +824,7 @@ int snn_cmd_bench(int argc, char **argv)
     for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         if (n_dev == BENCH_MAX_DEVICES) {
-            fprintf(stderr, "mpbn bench: at most %d devices\n", BENCH_MAX_DEVICES);
+            if (rank == 0) fprintf(stderr, "mpbn bench: at most %d devices\n", BENCH_MAX_DEVICES);
             rc = 2;
             goto out;
         }
@@ -616,28 +840,59 @@ int snn_cmd_bench(int argc, char **argv)
         uint32_t nd = n;
         if (!o.explicit_devices && !strcmp(r->name, "sim") && n > BENCH_SIM_DEFAULT_IMAGES) {
             nd = BENCH_SIM_DEFAULT_IMAGES;
-            fprintf(stderr,
-                    "mpbn bench: sim runs the first %u of %u images (it simulates every clock "
-                    "cycle); `--devices sim` runs all\n",
-                    nd, n);
+            if (rank == 0)
+                fprintf(stderr,
+                        "mpbn bench: sim runs the first %u of %u images (it simulates every "
+                        "clock cycle); `--devices sim` runs all\n",
+                        nd, n);
         }
-        snn_warn_long_run("bench", r->name, nd,
-                          snn_est_device_image_seconds(&net, r->name, &o.dev),
-                          o.random ? "a smaller --random N benchmarks fewer images"
-                                   : "--limit N benchmarks the first N test images only");
+        if (nd < ranks) nd = ranks; /* n >= ranks: one image per rank at least */
+        /* this rank's share of the nd images (all of them in one process) */
+        uint32_t first, share;
+        snn_rank_share(nd, &first, &share);
+        if (rank == 0)
+            snn_warn_long_run("bench", r->name, share,
+                              snn_est_device_image_seconds(&net, r->name, &o.dev),
+                              o.random ? "a smaller --random N benchmarks fewer images"
+                                       : "--limit N benchmarks the first N test images only");
         int opened;
-        st = run_device(&o, image, size, &net, pixels, labels, nd, r, results,
+        snn_mpi_barrier(); /* the ranks start each device together */
+        st = run_device(&o, image, size, &net, pixels + (size_t)first * img,
+                        labels ? labels + first : NULL, share, r, results,
                         have_ref ? ref_results : NULL, preds, &opened);
+        /* A device that fails on any rank fails: the lowest failing rank's
+         * error (naming it) and whether it had opened go to every rank. */
+        struct {
+            int32_t opened;
+            char note[sizeof r->note];
+        } why;
+        memset(&why, 0, sizeof why);
         if (st != SNN_OK) {
-            snprintf(r->note, sizeof r->note, "%s", snn_last_error());
+            why.opened = opened;
+            const char *hint = !opened && !strcmp(r->name, "xrt") ? snn_rank_card_hint() : "";
+            snprintf(why.note, sizeof why.note, "%s%s%s", !strcmp(r->name, "xrt") ? who : "",
+                     snn_last_error(), hint);
+            if (ranks > 1 && strcmp(r->name, "xrt"))
+                snprintf(why.note, sizeof why.note, "rank %u: %s%s", rank, snn_last_error(), hint);
+        }
+        const int bad = snn_mpi_agree(st != SNN_OK);
+        if (bad >= 0 && snn_mpi_bcast(&why, sizeof why, (uint32_t)bad) != SNN_OK)
+            snn_mpi_abort(1);
+        if (bad < 0 && finish_device(r, net.n_layers) != SNN_OK) {
+            fprintf(stderr, "mpbn bench: %s\n", snn_last_error());
+            snn_mpi_abort(1);
+        }
+        if (bad >= 0) {
+            r->ran = 0;
+            snprintf(r->note, sizeof r->note, "%s", why.note);
             /* Without --devices a device that cannot open (or take this
              * model) is skipped; one that was asked for, or failed while
              * running, is a failure. */
-            if (o.explicit_devices || opened) {
-                fprintf(stderr, "mpbn bench: %s failed: %s\n", r->name, r->note);
+            if (o.explicit_devices || why.opened) {
+                if (rank == 0) fprintf(stderr, "mpbn bench: %s failed: %s\n", r->name, r->note);
                 r->failed = 1;
                 n_failed++;
-            } else {
+            } else if (rank == 0) {
                 fprintf(stderr, "mpbn bench: skipping %s: %s\n", r->name, r->note);
             }
             continue;
@@ -648,7 +903,15 @@ int snn_cmd_bench(int argc, char **argv)
         }
     }
     if (!have_ref) {
-        fprintf(stderr, "mpbn bench: no device could run\n");
+        if (rank == 0) fprintf(stderr, "mpbn bench: no device could run\n");
+        goto out;
+    }
+    if (rank != 0) {
+        /* rank 0 reports; the status is every rank's (the sums are) */
+        int64_t mism = 0;
+        for (int i = 0; i < n_dev; i++)
+            if (devs[i].ran && devs[i].mismatches > 0) mism += devs[i].mismatches;
+        rc = mism || n_failed ? 1 : 0;
         goto out;
     }
 
@@ -666,6 +929,7 @@ int snn_cmd_bench(int argc, char **argv)
         snn_json *j = snn_json_new();
         snn_json_str(j, "command", "bench");
         snn_json_str(j, "model", o.model);
+        if (folded) snn_json_str(j, "folded", "in memory");
         snn_json_int(j, "images", n);
         snn_json_str(j, "data", o.random ? "random" : (o.data ? o.data : SNN_DATA_DEFAULT_DIR));
         snn_json_int(j, "timesteps", h->timesteps);
@@ -724,6 +988,7 @@ int snn_cmd_bench(int argc, char **argv)
                  SNN_E_AC_FP32_PJ, SNN_E_MAC_FP32_PJ, SNN_E_AC_INT_PJ, SNN_E_MAC_INT_PJ,
                  SNN_E_SRAM_64B_PJ);
         snn_json_raw(j, "energy_model", em);
+        snn_json_int(j, "ranks", ranks);
         const char *s = snn_json_finish(j);
         if (s) puts(s);
         snn_json_free(j);
@@ -744,10 +1009,8 @@ int snn_cmd_bench(int argc, char **argv)
                     n_failed, n_dev, names);
         }
     }
-    goto out;
-oom:
-    fprintf(stderr, "mpbn bench: out of memory\n");
 out:
+    for (int i = 0; i < n_dev; i++) free(devs[i].per_rank);
     if (pixels != ds.pixels) free(pixels);
     snn_dataset_free(&ds);
     free(results);

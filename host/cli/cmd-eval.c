@@ -10,16 +10,27 @@
  * A safetensors checkpoint runs on the float model (device `float`, the
  * default for checkpoints); a deploy image (.snn) goes to the device
  * backends through snn_eval_device() (host/cli/eval-device.c; default device
- * `ref`). Last stdout line: {"accuracy":..,"images":..,"images_per_s":..,
- * "device":..}.
+ * `ref`; --device xrt --cards all|LIST runs on several cards at once). Last
+ * stdout line: {"accuracy":..,"images":..,"images_per_s":..,
+ * "device":..,"ranks":..}.
+ *
+ * Under mpirun (`mpirun -n N mpbn eval ...`, a build with MPI) the ranks
+ * split the test images in contiguous blocks and rank 0 sums the correct
+ * counts (and, on a device, the counters): the same accuracy as one process,
+ * images_per_s over the slowest rank's time. --device xrt takes card `local
+ * rank` of each host unless --cards or --device-index is given. The float
+ * model runs --threads per rank (0: the host's cores over its ranks).
+ * docs/running-on-alveo.md, "Several processes (MPI)".
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/json.h"
 #include "common/progress.h"
+#include "common/snn-mpi.h"
 #include "estimate.h"
 #include "opts.h"
 #include "snn-dev.h"
@@ -29,13 +40,23 @@
 typedef struct float_progress {
     snn_progress p;
     char extra[32];
+    uint64_t correct; /* so far */
 } float_progress;
 
 static void on_float_batch(uint32_t done, uint64_t correct, void *ctx)
 {
     float_progress *fp = ctx;
+    fp->correct = correct;
     snprintf(fp->extra, sizeof fp->extra, "acc %.4f", done ? (double)correct / done : 0.0);
     snn_progress_update(&fp->p, done, fp->extra);
+}
+
+/* MPI only under a launcher: the ranks split the images. 1 on failure. */
+static int init_mpi(void)
+{
+    if (snn_mpi_init() == SNN_OK) return 0;
+    if (snn_mpi_launched_rank() == 0) fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
+    return 1;
 }
 
 int snn_cmd_eval(int argc, char **argv)
@@ -78,9 +99,11 @@ int snn_cmd_eval(int argc, char **argv)
         unsigned want = SNN_KIND_BIT(SNN_KIND_DEPLOY);
         if (!device_given) want |= SNN_KIND_BIT(SNN_KIND_CHECKPOINT);
         if (snn_file_expect_kind(path, want, device_given ? consumer : "eval") != SNN_OK) {
-            fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
+            if (snn_mpi_launched_rank() == 0) fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
             return 1;
         }
+        if (init_mpi()) return 1;
+        snn_rank_card(device, &dev, snn_opts_given(&spec, "--device-index"));
         return snn_eval_device(path, device, data, limit, &dev, snn_opts_given(&spec, "--batch"));
     }
     for (const snn_opt *o = tab; o->kind != SNN_OPT_END; o++)
@@ -91,20 +114,36 @@ int snn_cmd_eval(int argc, char **argv)
     uint32_t batch = snn_opts_given(&spec, "--batch") ? dev.batch : 0;
 
     snn_cli_prefer_avx512_blas(argv - 1);
-    snn_set_threads(threads);
-    snn_model *m;
-    if (snn_file_expect_kind(path, SNN_KIND_BIT(SNN_KIND_CHECKPOINT), "eval --device float") !=
-            SNN_OK ||
-        snn_model_load(path, &m) != SNN_OK) {
-        fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
-        return 1;
+    if (init_mpi()) return 1; /* after the re-execution above */
+    const uint32_t rank = snn_mpi_rank(), ranks = snn_mpi_size();
+    if (threads == 0 && snn_mpi_local_size() > 1) {
+        /* several ranks on this host: its cores shared out */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (uint32_t)cores / snn_mpi_local_size() : 1;
+        if (threads == 0) threads = 1;
     }
-    snn_dataset ds;
-    if (snn_dataset_load(data, "t10k", limit, &ds) != SNN_OK) {
-        fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
+    snn_set_threads(threads);
+    snn_model *m = NULL;
+    snn_dataset ds = {0};
+    char who[32] = "";
+    if (ranks > 1) snprintf(who, sizeof who, "rank %u: ", rank);
+    int bad = snn_file_expect_kind(path, SNN_KIND_BIT(SNN_KIND_CHECKPOINT),
+                                   "eval --device float") != SNN_OK ||
+              snn_model_load(path, &m) != SNN_OK ||
+              snn_dataset_load(data, "t10k", limit, &ds) != SNN_OK;
+    if (snn_rank_agree("eval", bad, who, snn_last_error())) {
+        snn_dataset_free(&ds);
         snn_model_free(m);
         return 1;
     }
+    /* this rank's share: a view into the whole set */
+    const uint32_t n_all = ds.n;
+    uint32_t first, share;
+    snn_rank_share(n_all, &first, &share);
+    snn_dataset view = ds;
+    view.n = share;
+    view.pixels = ds.pixels + (size_t)first * ds.c * ds.h * ds.w;
+    view.labels = ds.labels + first;
     /* Estimate first (a custom --data set may be large), then a progress
      * line per batch. */
     double macs = 0;
@@ -114,31 +153,53 @@ int snn_cmd_eval(int argc, char **argv)
             macs += snn_est_dense_macs(li.kind, li.in_c, li.in_c * li.in_h * li.in_w, li.out_c,
                                        li.out_h, li.out_w);
     }
-    snn_warn_long_run("eval", "float", ds.n,
-                      snn_est_float_image_seconds(SNN_EST_FLOAT_EVAL, macs,
-                                                  snn_model_get_config(m)->T),
-                      "--limit N evaluates the first N test images only");
+    if (rank == 0)
+        snn_warn_long_run("eval", "float", share,
+                          snn_est_float_image_seconds(SNN_EST_FLOAT_EVAL, macs,
+                                                      snn_model_get_config(m)->T),
+                          "--limit N evaluates the first N test images only");
     float_progress fp = {.extra = ""};
-    snn_progress_begin(&fp.p, "eval float", ds.n, "img");
+    char label[48] = "eval float";
+    if (ranks > 1) snprintf(label, sizeof label, "eval float (rank 0 of %u)", ranks);
+    snn_progress_begin(&fp.p, label, share, "img");
+    if (rank != 0) fp.p.mode = SNN_PROGRESS_OFF;
+    snn_mpi_barrier(); /* the ranks start together */
     double t0 = snn_now(), acc = 0;
-    snn_status st = snn_model_evaluate_cb(m, &ds, batch, on_float_batch, &fp, &acc);
+    /* (a rank without images, when there are fewer than ranks, waits) */
+    snn_status st = share || ranks == 1
+                        ? snn_model_evaluate_cb(m, &view, batch, on_float_batch, &fp, &acc)
+                        : SNN_OK;
     double secs = snn_now() - t0;
     snn_progress_end(&fp.p, st == SNN_OK ? fp.extra : NULL);
-    int rc = 0;
-    if (st != SNN_OK) {
-        fprintf(stderr, "mpbn eval: %s\n", snn_last_error());
-        rc = 1;
-    } else {
-        fprintf(stderr, "mpbn eval: %s: accuracy %.4f on %u images (%.1f s)\n", path, acc, ds.n,
-                secs);
-        snn_json *j = snn_json_new();
-        snn_json_num(j, "accuracy", acc);
-        snn_json_int(j, "images", ds.n);
-        snn_json_num(j, "images_per_s", secs > 0 ? ds.n / secs : 0);
-        snn_json_str(j, "device", "float");
-        snn_json_str(j, "model", path);
-        snn_json_num(j, "seconds", secs);
-        if (snn_json_print(j) != 0) rc = 1;
+    int rc = 1;
+    if (!snn_rank_agree("eval", st != SNN_OK, who, snn_last_error())) {
+        /* rank 0 sums the correct counts; the slowest rank's time */
+        uint64_t cnt[2] = {fp.correct, share};
+        double rate_sum = secs > 0 ? share / secs : 0;
+        if (ranks > 1 && (snn_mpi_reduce_u64(cnt, 2, 0) != SNN_OK ||
+                          snn_mpi_reduce_f64(&rate_sum, 1, 0) != SNN_OK ||
+                          snn_mpi_allreduce_max_f64(&secs, 1) != SNN_OK)) {
+            fprintf(stderr, "mpbn eval: %s%s\n", who, snn_last_error());
+            snn_mpi_abort(1);
+        }
+        if (ranks > 1) acc = cnt[1] ? (double)cnt[0] / cnt[1] : 0;
+        rc = 0;
+        if (rank == 0) {
+            char on_ranks[32] = "";
+            if (ranks > 1) snprintf(on_ranks, sizeof on_ranks, ", %u ranks", ranks);
+            fprintf(stderr, "mpbn eval: %s: accuracy %.4f on %u images (%.1f s%s)\n", path, acc,
+                    n_all, secs, on_ranks);
+            snn_json *j = snn_json_new();
+            snn_json_num(j, "accuracy", acc);
+            snn_json_int(j, "images", n_all);
+            snn_json_num(j, "images_per_s", secs > 0 ? n_all / secs : 0);
+            snn_json_str(j, "device", "float");
+            snn_json_str(j, "model", path);
+            snn_json_num(j, "seconds", secs);
+            snn_json_int(j, "ranks", ranks);
+            if (ranks > 1) snn_json_num(j, "images_per_s_sum", rate_sum);
+            if (snn_json_print(j) != 0) rc = 1;
+        }
     }
     snn_dataset_free(&ds);
     snn_model_free(m);

@@ -16,6 +16,12 @@
  * command exits 130 (SIGINT) or 143 (SIGTERM) after saying which epoch the
  * checkpoint holds. A second signal ends the process at once (the
  * checkpoint is written atomically, so it is never half-written).
+ *
+ * Under mpirun (`mpirun -n N mpbn train ...`, a build with MPI) the N
+ * processes train one run data-parallel: --batch is the global batch, each
+ * rank takes batch/N images of it; rank 0 alone claims and writes the
+ * checkpoint, the CSV and the plot, prints progress and the JSON line
+ * (docs/trainer.md "Several processes (MPI)").
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +33,7 @@
 #include "cli.h"
 #include "common/json.h"
 #include "common/progress.h"
+#include "common/snn-mpi.h"
 #include "opts.h"
 #include "train/snn-train.h"
 
@@ -44,6 +51,9 @@ static snn_status parse_mpbn(const char *v, void *field)
 {
     return snn_mpbn_mode_parse(v, (snn_mpbn_mode *)field);
 }
+
+/* --bn-stats global|local */
+static const uint32_t bn_stats_values[] = {0, 1};
 
 /* --augment all|crop|flip|none */
 static const uint32_t augment_values[] = {SNN_AUG_CROP | SNN_AUG_FLIP, SNN_AUG_CROP, SNN_AUG_FLIP, 0};
@@ -217,6 +227,7 @@ int snn_cmd_train(int argc, char **argv)
     snn_train_opts o;
     snn_train_opts_default(&o);
     int no_augment = 0, force = 0;
+    uint32_t local_stats = 0;
     snn_opt tab[] = {
         SNN_O_STR("--data", "DIR", &o.data_dir, "IDX data set directory (train and t10k splits)",
                   .def = SNN_DATA_DEFAULT_DIR),
@@ -238,7 +249,16 @@ int snn_cmd_train(int argc, char **argv)
                   "first N test images (0 = all)"),
         SNN_O_U64("--seed", "N", &o.seed, 0, UINT32_MAX,
                   "seed of the initial weights, the shuffle and the augmentation"),
-        SNN_O_U32("--threads", "N", &o.threads, 0, 1024, "worker threads (0 = all cores)"),
+        SNN_O_U32("--threads", "N", &o.threads, 0, 1024,
+                  "worker threads (0 = all cores; under mpirun: per rank, 0 = the host's cores "
+                  "over its ranks)"),
+        SNN_O_ENUM("--bn-stats", "S", &local_stats, "global|local", bn_stats_values,
+                   "under mpirun (--batch is then the global batch, each rank takes "
+                   "batch/ranks images of it): BN/MPBN batch statistics summed over all ranks "
+                   "(global: the run equals one process with the same --batch) or each rank's "
+                   "own (local: fewer messages, statistics of batch/ranks images); no effect "
+                   "in one process",
+                   .def = "global"),
         SNN_O_ENUM("--augment", "A", &o.augment, "all|crop|flip|none", augment_values,
                    "augmentation: none; flip = horizontal flip of half the images (fine for "
                    "clothing, wrong for digits or letters: a mirrored digit is another symbol); "
@@ -275,6 +295,7 @@ int snn_cmd_train(int argc, char **argv)
     int prc = snn_opts_run(&spec, argc, argv);
     if (prc != SNN_OPTS_GO) return prc;
     if (no_augment) o.augment = 0;
+    o.local_stats = (int)local_stats;
     if (force) snn_io_allow_replace(1);
     /* the options that shape the run, as given: --resume checks them */
     static const struct {
@@ -293,16 +314,26 @@ int snn_cmd_train(int argc, char **argv)
     for (size_t i = 0; i < sizeof run_opts / sizeof run_opts[0]; i++)
         if (snn_opts_given(&spec, run_opts[i].name)) o.given |= run_opts[i].bit;
     snn_cli_prefer_avx512_blas(argv - 1);
+    /* MPI only under a launcher (after the re-execution above) */
+    if (snn_mpi_init() != SNN_OK) {
+        if (snn_mpi_launched_rank() == 0) fprintf(stderr, "mpbn train: %s\n", snn_last_error());
+        return 1;
+    }
+    const uint32_t rank = snn_mpi_rank();
     epoch_log lg;
-    log_init(&lg, o.out, o.resume != NULL, o.quiet);
+    memset(&lg, 0, sizeof lg);
+    if (rank == 0) log_init(&lg, o.out, o.resume != NULL, o.quiet);
     /* Claim every output before hours of training: the data set is never an
      * output, a second trainer on the same --out fails here, and a device
-     * node, directory or file of another kind is refused. */
+     * node, directory or file of another kind is refused. Under mpirun rank 0
+     * alone writes (and claims). The claim's outcome is agreed on: no rank
+     * trains when rank 0 may not write. */
     snn_dataset_note_inputs(o.data_dir);
-    if (snn_output_claim(o.out, SNN_KIND_CHECKPOINT) != SNN_OK ||
-        snn_output_claim(lg.csv, SNN_KIND_CSV) != SNN_OK ||
-        (lg.have_gnuplot && snn_output_claim(lg.png, SNN_KIND_PNG) != SNN_OK)) {
-        fprintf(stderr, "mpbn train: %s\n", snn_last_error());
+    int bad = rank == 0 && (snn_output_claim(o.out, SNN_KIND_CHECKPOINT) != SNN_OK ||
+                            snn_output_claim(lg.csv, SNN_KIND_CSV) != SNN_OK ||
+                            (lg.have_gnuplot && snn_output_claim(lg.png, SNN_KIND_PNG) != SNN_OK));
+    if (bad) fprintf(stderr, "mpbn train: %s\n", snn_last_error());
+    if (snn_mpi_agree(bad) >= 0) {
         free(lg.lines);
         return 1;
     }
@@ -312,18 +343,27 @@ int snn_cmd_train(int argc, char **argv)
     snn_status st = snn_train_run(&o, on_epoch, &lg, &r);
     free(lg.lines);
     if (st != SNN_OK) {
-        fprintf(stderr, "mpbn train: %s\n", snn_last_error()[0] ? snn_last_error() : snn_status_str(st));
+        /* several ranks: the lowest one that failed reports, the others are silent */
+        if (r.failed_rank == (int32_t)rank) {
+            char who[32] = "";
+            if (rank) snprintf(who, sizeof who, "rank %u: ", rank);
+            fprintf(stderr, "mpbn train: %s%s\n", who,
+                    snn_last_error()[0] ? snn_last_error() : snn_status_str(st));
+        }
         return 1;
     }
+    /* several ranks: a signal one of them got stops them all */
+    const int got = stop_signal ? stop_signal : r.stop_signal;
+    const int sig = got > 0 && got < 64 ? got : SIGINT;
+    if (rank != 0) return r.interrupted ? 128 + sig : 0; /* rank 0 reports */
     if (r.interrupted) {
-        int sig = stop_signal;
         if (r.last_ckpt)
             fprintf(stderr, "mpbn train: interrupted; last checkpoint epoch %u of %u (%s); "
                             "--resume %s continues\n",
                     r.epochs, r.epochs_total, r.last_ckpt, r.last_ckpt);
         else
             fprintf(stderr, "mpbn train: interrupted; no checkpoint written (no epoch finished)\n");
-        return 128 + (sig > 0 && sig < 64 ? sig : SIGINT);
+        return 128 + sig;
     }
     snn_json *j = snn_json_new();
     if (r.already_complete) {
@@ -342,6 +382,17 @@ int snn_cmd_train(int argc, char **argv)
         snn_json_num(j, "seconds", r.seconds);
         snn_json_num(j, "rate_reg", r.rate_reg);
         snn_json_num(j, "train_rate", r.train_rate);
+    }
+    /* the processes that trained (a finished run's line has only what the
+     * checkpoint holds) */
+    if (!r.already_complete) snn_json_int(j, "ranks", r.ranks);
+    if (r.ranks > 1 && !r.already_complete) {
+        snn_json_int(j, "threads_per_rank", r.threads);
+        snn_json_str(j, "bn_stats", o.local_stats ? "local" : "global");
+        snn_json_int(j, "allreduce_bytes_per_step", (int64_t)(r.comm_bytes_per_step + 0.5));
+        snn_json_num(j, "allreduce_calls_per_step", r.comm_calls_per_step);
+        snn_json_int(j, "grad_bytes_per_step", (int64_t)(r.grad_bytes_per_step + 0.5));
+        snn_json_num(j, "comm_seconds", r.comm_seconds);
     }
     snn_json_str(j, "out", o.out);
     /* Where the per-epoch figures are: the CSV (written this run or by the

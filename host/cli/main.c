@@ -7,6 +7,7 @@
  *   mpbn info    summary of a deploy image or a checkpoint
  *   mpbn compare run devices side by side, demand identical spikes
  *   mpbn bench   throughput, spikes, synaptic operations, energy per device
+ *   mpbn landscape  1-D loss landscape of checkpoints (filter-normalised direction)
  *   mpbn help CMD   the same as mpbn CMD --help
  *   mpbn version    (or --version) the version and the deploy image format
  *
@@ -32,6 +33,8 @@ static const struct {
     {"info", snn_cmd_info, "summary of a deploy image or a checkpoint (--json for machines)"},
     {"compare", snn_cmd_compare, "run devices on the same images and demand identical spikes"},
     {"bench", snn_cmd_bench, "throughput, spikes, synaptic operations and energy per device"},
+    {"landscape", snn_cmd_landscape, "1-D loss landscape of checkpoints along a filter-normalised "
+                                     "random direction (CSV, plot)"},
 };
 
 /* Every variable mpbn reads (host/, driver/), one line each. */
@@ -56,7 +59,7 @@ static const struct {
     {"EMCONFIG_PATH", "xrt: directory of emconfig.json for emulation (default: the directory of "
                       "mpbn)"},
     {"MPBN_XRT_POWER_NODE", "xrt: file holding the board power in microwatts (default: found "
-                            "in sysfs)"},
+                            "in sysfs); with --cards, one file per card, comma-separated"},
 };
 
 static void usage(FILE *f)

@@ -38,6 +38,7 @@
 
 #include "io/snn-data.h"
 #include "snn-common.h"
+#include "snn-dev.h"
 #include "snn-pipe.h"
 
 #ifdef __cplusplus
@@ -140,6 +141,13 @@ typedef struct snn_opt {
               .flags = SNN_OPTF_DEVICE),                                                           \
     SNN_O_I32("--device-index", "N", &(dev)->device_index, 0, 1024, "xrt: which card",             \
               .flags = SNN_OPTF_DEVICE),                                                           \
+    SNN_O_FUNC("--cards", "all|LIST", &(dev)->cards, snn_dev_cards_parse,                          \
+               "xrt: the cards to run on at once: all (every card present) or a comma-separated " \
+               "LIST of card indices (range 0..1024, at most 16, no repeats; e.g. 0,2); the "     \
+               "xclbin is loaded on each and the images are spread over every compute unit of " \
+               "every card",                                                                       \
+               .def = "the --device-index card, 0", .excludes = "--device-index",                 \
+               .flags = SNN_OPTF_DEVICE),                                                          \
     SNN_O_U32("--timeout-ms", "N", &(dev)->timeout_ms, 1, UINT32_MAX,                              \
               "time limit of one kernel run (sim: read as kernel time at 100 MHz)",                \
               .flags = SNN_OPTF_DEVICE),                                                           \

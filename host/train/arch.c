@@ -267,12 +267,22 @@ nomem:
 snn_status snn_model_alloc_grads(snn_model *m)
 {
     if (m->with_grads) return SNN_OK;
+    /* the gradients in one block: a data-parallel step sums them over the
+     * ranks in one call (train.c) */
+    size_t total = 0;
+    for (uint32_t i = 0; i < m->n_params; i++)
+        if (m->params[i].kind != SNN_PARAM_STAT) total += (m->params[i].n + 15) & ~(size_t)15;
+    m->grad_all = snn_calloc(total + SNN_GRAD_EXTRA, sizeof(float));
+    if (!m->grad_all) return SNN_ERR_NOMEM;
+    m->grad_n = total;
+    size_t off = 0;
     for (uint32_t i = 0; i < m->n_params; i++) {
         snn_param *p = &m->params[i];
         if (p->kind == SNN_PARAM_STAT) continue;
-        p->grad = snn_calloc(p->n, sizeof(float));
+        p->grad = m->grad_all + off;
+        off += (p->n + 15) & ~(size_t)15;
         p->mom = snn_calloc(p->n, sizeof(float));
-        if (!p->grad || !p->mom) return SNN_ERR_NOMEM;
+        if (!p->mom) return SNN_ERR_NOMEM;
     }
     m->with_grads = 1;
     return SNN_OK;
@@ -299,9 +309,10 @@ void snn_model_free(snn_model *m)
     free_workspace(m);
     for (uint32_t i = 0; i < m->n_params; i++) {
         free(m->params[i].data);
-        free(m->params[i].grad);
         free(m->params[i].mom);
     }
+    free(m->grad_all);
+    free(m->sync_buf);
     free(m);
 }
 
@@ -408,6 +419,24 @@ nomem:
     return SNN_ERR_NOMEM;
 }
 #undef WS
+
+snn_status snn_model_set_dist(snn_model *m, uint32_t loss_batch, uint32_t sync_ranks)
+{
+    m->loss_batch = loss_batch;
+    free(m->sync_buf);
+    m->sync_buf = NULL;
+    m->sync_ranks = 0;
+    if (sync_ranks <= 1) return SNN_OK;
+    size_t n = 0;
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        const snn_tlayer *L = &m->layers[i];
+        if (L->oc > n) n = L->oc;
+        if (L->mp_n > n) n = L->mp_n;
+    }
+    if (!(m->sync_buf = snn_calloc(2 * n, sizeof(double)))) return SNN_ERR_NOMEM;
+    m->sync_ranks = sync_ranks;
+    return SNN_OK;
+}
 
 /* ---- queries -------------------------------------------------------------------- */
 

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/snn-mpi.h"
 #include "train-impl.h"
 
 /* ---- reductions ------------------------------------------------------------------ */
@@ -108,6 +109,8 @@ typedef struct bn_ctx {
     uint32_t nz, reps, hw;
     const float *gamma;
     float *dz, *dgamma, *dbeta;
+    double *sync; /* [2c]: the sums of every rank (data-parallel) */
+    uint32_t ranks;
 } bn_ctx;
 
 static void bn_stats_task(void *ctx, uint32_t ch, uint32_t worker)
@@ -138,14 +141,41 @@ void snn_bn_forward_stats(const float *z, uint32_t c, size_t per_c, int train, s
     snn_par_run(c, bn_stats_task, &x);
 }
 
-static void bn_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
+/* Data-parallel BN statistics: each rank's sums, one allreduce for all
+ * channels, then the same mean/variance/running update on every rank. */
+static void bn_sums_task(void *ctx, uint32_t ch, uint32_t worker)
 {
     const bn_ctx *c = ctx;
+    sum_sq(c->z + (size_t)ch * c->per_c, c->per_c, &c->sync[2 * ch], &c->sync[2 * ch + 1]);
+}
+
+void snn_bn_forward_stats_sync(const float *z, uint32_t c, size_t per_c, size_t n_eff,
+                               float momentum, float eps, float *rm, float *rv, float *mean,
+                               float *istd, double *sync, uint32_t ranks)
+{
+    bn_ctx x = {.z = z, .per_c = per_c, .sync = sync};
+    snn_par_run(c, bn_sums_task, &x);
+    snn_mpi_allreduce_f64(sync, 2 * (size_t)c);
+    const double cnt = (double)per_c * ranks, neff = (double)n_eff * ranks;
+    for (uint32_t ch = 0; ch < c; ch++) {
+        double mu = sync[2 * ch] / cnt;
+        double var = sync[2 * ch + 1] / cnt - mu * mu;
+        if (var < 0) var = 0;
+        mean[ch] = (float)mu;
+        istd[ch] = (float)(1.0 / sqrt(var + eps));
+        double unb = neff > 1 ? var * neff / (neff - 1) : var;
+        rm[ch] = (float)((1.0 - momentum) * rm[ch] + momentum * mu);
+        rv[ch] = (float)((1.0 - momentum) * rv[ch] + momentum * unb);
+    }
+}
+
+/* sum(dy), sum(dy * xhat) of a channel over its reps copies */
+static void bn_bwd_sums(const bn_ctx *c, uint32_t ch, double *sd_out, double *sdx_out)
+{
     const uint32_t reps = c->reps;
     const size_t per = (size_t)c->nz * c->hw, cnt = per * reps;
     const float *zc = c->z + (size_t)ch * per;
     const float *dyc = c->dy + (size_t)ch * cnt;
-    float *dzc = c->dz + (size_t)ch * per;
     const float mu = c->mean[ch], is = c->istd[ch];
     double sd = 0, sdx = 0;
     for (uint32_t r = 0; r < reps; r++) {
@@ -154,10 +184,21 @@ static void bn_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
         sd += a;
         sdx += b;
     }
-    c->dgamma[ch] += (float)sdx;
-    c->dbeta[ch] += (float)sd;
+    *sd_out = sd;
+    *sdx_out = sdx;
+}
+
+/* dz of a channel from the batch sums (over cnt values) */
+static void bn_bwd_apply(const bn_ctx *c, uint32_t ch, double sd, double sdx, double cnt)
+{
+    const uint32_t reps = c->reps;
+    const size_t per = (size_t)c->nz * c->hw;
+    const float *zc = c->z + (size_t)ch * per;
+    const float *dyc = c->dy + (size_t)ch * per * reps;
+    float *dzc = c->dz + (size_t)ch * per;
+    const float mu = c->mean[ch], is = c->istd[ch];
     const float k = c->gamma[ch] * is;
-    const float mdy = (float)(sd / (double)cnt), mdyx = (float)(sdx / (double)cnt);
+    const float mdy = (float)(sd / cnt), mdyx = (float)(sdx / cnt);
     if (reps == 1) {
         for (size_t i = 0; i < per; i++) dzc[i] = k * (dyc[i] - mdy - (zc[i] - mu) * is * mdyx);
     } else {
@@ -170,6 +211,16 @@ static void bn_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
     }
 }
 
+static void bn_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const bn_ctx *c = ctx;
+    double sd, sdx;
+    bn_bwd_sums(c, ch, &sd, &sdx);
+    c->dgamma[ch] += (float)sdx;
+    c->dbeta[ch] += (float)sd;
+    bn_bwd_apply(c, ch, sd, sdx, (double)c->nz * c->hw * c->reps);
+}
+
 void snn_bn_backward(const float *z, const float *dy, uint32_t c, uint32_t nz, uint32_t reps,
                      uint32_t hw, const float *gamma, const float *mean, const float *istd,
                      float *dz, float *dgamma, float *dbeta)
@@ -178,6 +229,36 @@ void snn_bn_backward(const float *z, const float *dy, uint32_t c, uint32_t nz, u
                 .mean = (float *)mean, .istd = (float *)istd, .dz = dz, .dgamma = dgamma,
                 .dbeta = dbeta};
     snn_par_run(c, bn_bwd_task, &x);
+}
+
+static void bn_bwd_sums_task(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const bn_ctx *c = ctx;
+    double sd, sdx;
+    bn_bwd_sums(c, ch, &sd, &sdx);
+    c->dgamma[ch] += (float)sdx; /* this rank's share: the gradient sum adds the others */
+    c->dbeta[ch] += (float)sd;
+    c->sync[2 * ch] = sd;
+    c->sync[2 * ch + 1] = sdx;
+}
+
+static void bn_bwd_apply_task(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const bn_ctx *c = ctx;
+    bn_bwd_apply(c, ch, c->sync[2 * ch], c->sync[2 * ch + 1],
+                 (double)c->nz * c->hw * c->reps * c->ranks);
+}
+
+void snn_bn_backward_sync(const float *z, const float *dy, uint32_t c, uint32_t nz, uint32_t reps,
+                          uint32_t hw, const float *gamma, const float *mean, const float *istd,
+                          float *dz, float *dgamma, float *dbeta, double *sync, uint32_t ranks)
+{
+    bn_ctx x = {.z = z, .dy = dy, .nz = nz, .reps = reps, .hw = hw, .gamma = gamma,
+                .mean = (float *)mean, .istd = (float *)istd, .dz = dz, .dgamma = dgamma,
+                .dbeta = dbeta, .sync = sync, .ranks = ranks};
+    snn_par_run(c, bn_bwd_sums_task, &x);
+    snn_mpi_allreduce_f64(sync, 2 * (size_t)c);
+    snn_par_run(c, bn_bwd_apply_task, &x);
 }
 
 /* ---- LIF + MPBN forward ------------------------------------------------------------ */
@@ -276,7 +357,109 @@ static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
     }
 }
 
-void snn_lif_forward(const snn_lif_args *a) { snn_par_run(a->c, lif_fwd_task, (void *)a); }
+/* ---- LIF + MPBN with the statistics of every rank (data-parallel) ---------------------
+ *
+ * The MPBN statistics of step t need the membranes of step t of the whole
+ * batch, and step t+1 needs the spikes of step t: one allreduce per step,
+ * between two passes over the channels (sums, then normalise and fire).
+ * The backward likewise, per step from T-1 down: the carried du is
+ * tau * dup of the step after, which g already holds. Sums: sync_buf[k]
+ * and sync_buf[mp_n + k] for statistic k (channel, or neuron C,H,W). */
+
+typedef struct lif_sync_ctx {
+    const snn_lif_args *a;
+    float *g;
+    uint32_t t, mp_n;
+} lif_sync_ctx;
+
+static void lif_sync_fwd_sums(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const lif_sync_ctx *x = ctx;
+    const snn_lif_args *a = x->a;
+    const uint32_t B = a->B, T = a->T, hw = a->hw, t = x->t;
+    const size_t BH = (size_t)B * hw, N = (size_t)T * B, nz = a->shared_z ? B : N;
+    const float tau = a->tau;
+    const float sc = a->bn_g[ch] * a->bn_istd[ch];
+    const float sh = a->bn_b[ch] - a->bn_mean[ch] * sc;
+    const float *zt = a->z + (size_t)ch * nz * hw + (a->shared_z ? 0 : (size_t)t * BH);
+    float *restrict ut = a->upre + (size_t)ch * N * hw + (size_t)t * BH;
+    const float *ot = a->out + (size_t)ch * N * hw + (size_t)t * BH;
+    if (t == 0) {
+        for (size_t i = 0; i < BH; i++) ut[i] = zt[i] * sc + sh;
+    } else {
+        const float *up = ut - BH, *op = ot - BH;
+        for (size_t i = 0; i < BH; i++) ut[i] = tau * (up[i] * (1.0f - op[i])) + (zt[i] * sc + sh);
+    }
+    double *S = a->sync_buf, *SS = a->sync_buf + x->mp_n;
+    if (a->mode == SNN_MPBN_CHANNEL) {
+        sum_sq(ut, BH, &S[ch], &SS[ch]);
+    } else {
+        double *s = S + (size_t)ch * hw, *ss = SS + (size_t)ch * hw;
+        for (uint32_t j = 0; j < hw; j++) s[j] = ss[j] = 0;
+        for (uint32_t b = 0; b < B; b++) {
+            const float *ub = ut + (size_t)b * hw;
+            for (uint32_t j = 0; j < hw; j++) {
+                s[j] += ub[j];
+                ss[j] += (double)ub[j] * ub[j];
+            }
+        }
+    }
+}
+
+static void lif_sync_fwd_fire(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const lif_sync_ctx *x = ctx;
+    const snn_lif_args *a = x->a;
+    const uint32_t B = a->B, T = a->T, hw = a->hw, t = x->t, mp_n = x->mp_n;
+    const size_t BH = (size_t)B * hw, N = (size_t)T * B;
+    const float vth = a->vth;
+    const float *ut = a->upre + (size_t)ch * N * hw + (size_t)t * BH;
+    float *restrict ot = a->out + (size_t)ch * N * hw + (size_t)t * BH;
+    const double *S = a->sync_buf, *SS = a->sync_buf + mp_n;
+    const uint32_t k0 = a->mode == SNN_MPBN_CHANNEL ? ch : ch * hw;
+    const uint32_t nk = a->mode == SNN_MPBN_CHANNEL ? 1 : hw;
+    /* values behind one statistic, over all ranks */
+    const double cnt = (double)(a->mode == SNN_MPBN_CHANNEL ? BH : B) * a->sync_ranks;
+    float *kk = snn_par_scratch(2 * sizeof(float) * nk), *bb = kk + nk;
+    for (uint32_t j = 0; j < nk; j++) {
+        const uint32_t e = k0 + j;
+        double m = S[e] / cnt, var = SS[e] / cnt - m * m;
+        if (var < 0) var = 0;
+        float is = (float)(1.0 / sqrt(var + a->eps));
+        a->mp_mean[(size_t)t * mp_n + e] = (float)m;
+        a->mp_istd[(size_t)t * mp_n + e] = is;
+        double unb = cnt > 1 ? var * cnt / (cnt - 1) : var;
+        a->mp_rm[e] = (float)((1.0 - a->momentum) * a->mp_rm[e] + a->momentum * m);
+        a->mp_rv[e] = (float)((1.0 - a->momentum) * a->mp_rv[e] + a->momentum * unb);
+        kk[j] = a->mp_g[e] * is;
+        bb[j] = a->mp_b[e] - (float)m * kk[j];
+    }
+    if (nk == 1) {
+        const float k = kk[0], b0 = bb[0];
+        for (size_t i = 0; i < BH; i++) ot[i] = ut[i] * k + b0 > vth ? 1.0f : 0.0f;
+    } else {
+        for (uint32_t b = 0; b < B; b++) {
+            const float *ub = ut + (size_t)b * hw;
+            float *ob = ot + (size_t)b * hw;
+            for (uint32_t j = 0; j < hw; j++) ob[j] = ub[j] * kk[j] + bb[j] > vth ? 1.0f : 0.0f;
+        }
+    }
+}
+
+void snn_lif_forward(const snn_lif_args *a)
+{
+    if (!a->sync_buf || !a->train || a->mode == SNN_MPBN_NONE) {
+        snn_par_run(a->c, lif_fwd_task, (void *)a);
+        return;
+    }
+    const uint32_t mp_n = a->mode == SNN_MPBN_ELEMENT ? a->c * a->hw : a->c;
+    for (uint32_t t = 0; t < a->T; t++) {
+        lif_sync_ctx x = {a, NULL, t, mp_n};
+        snn_par_run(a->c, lif_sync_fwd_sums, &x);
+        snn_mpi_allreduce_f64(a->sync_buf, 2 * (size_t)mp_n);
+        snn_par_run(a->c, lif_sync_fwd_fire, &x);
+    }
+}
 
 /* ---- LIF + MPBN backward (BPTT) ------------------------------------------------------ */
 
@@ -388,10 +571,129 @@ static void lif_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
     }
 }
 
+/* Step t of the backward, pass 1: dm (into g) and this rank's sums. */
+static void lif_sync_bwd_sums(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const lif_sync_ctx *x = ctx;
+    const snn_lif_args *a = x->a;
+    const uint32_t B = a->B, T = a->T, hw = a->hw, tt = x->t, mp_n = x->mp_n;
+    const size_t BH = (size_t)B * hw, N = (size_t)T * B;
+    const float tau = a->tau, vth = a->vth;
+    const float *restrict ut = a->upre + (size_t)ch * N * hw + (size_t)tt * BH;
+    float *restrict gt = x->g + (size_t)ch * N * hw + (size_t)tt * BH;
+    const float *gn = tt + 1 < T ? gt + BH : NULL; /* dup of step tt+1: du = tau * dup */
+    double *S = a->sync_buf, *SX = a->sync_buf + mp_n;
+    if (a->mode == SNN_MPBN_CHANNEL) {
+        const float mu = a->mp_mean[(size_t)tt * mp_n + ch];
+        const float is = a->mp_istd[(size_t)tt * mp_n + ch];
+        const float k = a->mp_g[ch] * is, b0 = a->mp_b[ch] - mu * k;
+        for (size_t i = 0; i < BH; i++) {
+            float u = ut[i], du = gn ? tau * gn[i] : 0.0f;
+            float m = u * k + b0;
+            float d_o = gt[i] - du * u;
+            gt[i] = fabsf(m - vth) <= 0.5f ? d_o : 0.0f; /* dm */
+        }
+        double sd, sdx;
+        sum_dx(gt, ut, BH, mu, is, &sd, &sdx);
+        a->dmp_g[ch] += (float)sdx; /* this rank's share */
+        a->dmp_b[ch] += (float)sd;
+        S[ch] = sd;
+        SX[ch] = sdx;
+    } else {
+        const size_t e0 = (size_t)ch * hw;
+        const float *mu = a->mp_mean + (size_t)tt * mp_n + e0;
+        const float *is = a->mp_istd + (size_t)tt * mp_n + e0;
+        const float *gam = a->mp_g + e0, *bet = a->mp_b + e0;
+        double *s = S + e0, *sx = SX + e0;
+        float *kk = snn_par_scratch(sizeof(float) * hw);
+        for (uint32_t j = 0; j < hw; j++) {
+            kk[j] = gam[j] * is[j];
+            s[j] = sx[j] = 0;
+        }
+        for (uint32_t b = 0; b < B; b++) {
+            const float *ub = ut + (size_t)b * hw;
+            const float *gnb = gn ? gn + (size_t)b * hw : NULL;
+            float *gb = gt + (size_t)b * hw;
+            for (uint32_t j = 0; j < hw; j++) {
+                float u = ub[j], du = gnb ? tau * gnb[j] : 0.0f;
+                float m = (u - mu[j]) * kk[j] + bet[j];
+                float d_o = gb[j] - du * u;
+                float dm = fabsf(m - vth) <= 0.5f ? d_o : 0.0f;
+                gb[j] = dm;
+                s[j] += dm;
+                sx[j] += dm * ((u - mu[j]) * is[j]);
+            }
+        }
+        for (uint32_t j = 0; j < hw; j++) {
+            a->dmp_g[e0 + j] += (float)sx[j];
+            a->dmp_b[e0 + j] += (float)s[j];
+        }
+    }
+}
+
+/* Step t of the backward, pass 2: dup from the sums of every rank. */
+static void lif_sync_bwd_apply(void *ctx, uint32_t ch, uint32_t worker)
+{
+    const lif_sync_ctx *x = ctx;
+    const snn_lif_args *a = x->a;
+    const uint32_t B = a->B, T = a->T, hw = a->hw, tt = x->t, mp_n = x->mp_n;
+    const size_t BH = (size_t)B * hw, N = (size_t)T * B;
+    const float tau = a->tau;
+    const float *restrict ut = a->upre + (size_t)ch * N * hw + (size_t)tt * BH;
+    const float *restrict ot = a->out + (size_t)ch * N * hw + (size_t)tt * BH;
+    float *restrict gt = x->g + (size_t)ch * N * hw + (size_t)tt * BH;
+    const float *gn = tt + 1 < T ? gt + BH : NULL;
+    const double *S = a->sync_buf, *SX = a->sync_buf + mp_n;
+    if (a->mode == SNN_MPBN_CHANNEL) {
+        const double cnt = (double)BH * a->sync_ranks;
+        const float mu = a->mp_mean[(size_t)tt * mp_n + ch];
+        const float is = a->mp_istd[(size_t)tt * mp_n + ch];
+        const float k = a->mp_g[ch] * is;
+        const float mdm = (float)(S[ch] / cnt), mdmx = (float)(SX[ch] / cnt);
+        for (size_t i = 0; i < BH; i++) {
+            float du = gn ? tau * gn[i] : 0.0f;
+            float xh = (ut[i] - mu) * is;
+            gt[i] = du * (1.0f - ot[i]) + k * (gt[i] - mdm - xh * mdmx);
+        }
+    } else {
+        const double cnt = (double)B * a->sync_ranks;
+        const size_t e0 = (size_t)ch * hw;
+        const float *mu = a->mp_mean + (size_t)tt * mp_n + e0;
+        const float *is = a->mp_istd + (size_t)tt * mp_n + e0;
+        const float *gam = a->mp_g + e0;
+        float *kk = snn_par_scratch(3 * sizeof(float) * hw), *md = kk + hw, *mdx = kk + 2 * hw;
+        for (uint32_t j = 0; j < hw; j++) {
+            kk[j] = gam[j] * is[j];
+            md[j] = (float)(S[e0 + j] / cnt);
+            mdx[j] = (float)(SX[e0 + j] / cnt);
+        }
+        for (uint32_t b = 0; b < B; b++) {
+            const float *ub = ut + (size_t)b * hw, *ob = ot + (size_t)b * hw;
+            const float *gnb = gn ? gn + (size_t)b * hw : NULL;
+            float *gb = gt + (size_t)b * hw;
+            for (uint32_t j = 0; j < hw; j++) {
+                float du = gnb ? tau * gnb[j] : 0.0f;
+                float xh = (ub[j] - mu[j]) * is[j];
+                gb[j] = du * (1.0f - ob[j]) + kk[j] * (gb[j] - md[j] - xh * mdx[j]);
+            }
+        }
+    }
+}
+
 void snn_lif_backward(const snn_lif_args *a, float *g)
 {
-    lif_bwd_ctx c = {a, g};
-    snn_par_run(a->c, lif_bwd_task, &c);
+    if (!a->sync_buf || a->mode == SNN_MPBN_NONE) {
+        lif_bwd_ctx c = {a, g};
+        snn_par_run(a->c, lif_bwd_task, &c);
+        return;
+    }
+    const uint32_t mp_n = a->mode == SNN_MPBN_ELEMENT ? a->c * a->hw : a->c;
+    for (uint32_t tt = a->T; tt-- > 0;) {
+        lif_sync_ctx x = {a, g, tt, mp_n};
+        snn_par_run(a->c, lif_sync_bwd_sums, &x);
+        snn_mpi_allreduce_f64(a->sync_buf, 2 * (size_t)mp_n);
+        snn_par_run(a->c, lif_sync_bwd_apply, &x);
+    }
 }
 
 /* ---- max-pool of spikes ----------------------------------------------------------- */

@@ -81,6 +81,10 @@ static snn_lif_args lif_args(snn_model *m, snn_tlayer *L, uint32_t B, int train)
     a.train = train;
     a.upre = L->upre;
     a.out = L->out;
+    if (train && m->sync_buf) {
+        a.sync_buf = m->sync_buf;
+        a.sync_ranks = m->sync_ranks;
+    }
     return a;
 }
 
@@ -105,9 +109,15 @@ void snn_model_forward(snn_model *m, uint32_t B, int train)
                             (int)L->in_n, 1.0f, L->w->data, (int)L->in_n, L->xt, (int)L->in_n,
                             0.0f, L->z, (int)nz);
             }
-            snn_bn_forward_stats(L->z, L->oc, (size_t)nz * L->ohw, train, (size_t)N * L->ohw,
-                                 m->cfg.bn_momentum, m->cfg.bn_eps, L->bn_rm->data,
-                                 L->bn_rv->data, L->bn_mean, L->bn_istd);
+            if (train && m->sync_buf)
+                snn_bn_forward_stats_sync(L->z, L->oc, (size_t)nz * L->ohw, (size_t)N * L->ohw,
+                                          m->cfg.bn_momentum, m->cfg.bn_eps, L->bn_rm->data,
+                                          L->bn_rv->data, L->bn_mean, L->bn_istd, m->sync_buf,
+                                          m->sync_ranks);
+            else
+                snn_bn_forward_stats(L->z, L->oc, (size_t)nz * L->ohw, train, (size_t)N * L->ohw,
+                                     m->cfg.bn_momentum, m->cfg.bn_eps, L->bn_rm->data,
+                                     L->bn_rv->data, L->bn_mean, L->bn_istd);
             snn_lif_args a = lif_args(m, L, B, train);
             snn_lif_forward(&a);
             in = L->out;
@@ -140,6 +150,9 @@ void snn_model_forward(snn_model *m, uint32_t B, int train)
 double snn_model_loss(snn_model *m, uint32_t B, const uint8_t *labels, uint32_t *correct)
 {
     const uint32_t K = m->cfg.n_classes;
+    /* the gradient of the mean over the global batch (data-parallel: the
+     * ranks' gradients are summed) */
+    const double GB = m->loss_batch ? m->loss_batch : B;
     double loss = 0;
     uint32_t ok = 0;
     for (uint32_t b = 0; b < B; b++) {
@@ -156,7 +169,7 @@ double snn_model_loss(snn_model *m, uint32_t B, const uint8_t *labels, uint32_t 
         for (uint32_t k = 0; k < K; k++) s += exp((double)z[k] - mx);
         loss += log(s) + mx - z[labels[b]];
         for (uint32_t k = 0; k < K; k++)
-            d[k] = (float)((exp((double)z[k] - mx) / s - (k == labels[b] ? 1.0 : 0.0)) / B);
+            d[k] = (float)((exp((double)z[k] - mx) / s - (k == labels[b] ? 1.0 : 0.0)) / GB);
         ok += am == labels[b];
     }
     if (correct) *correct = ok;
@@ -271,15 +284,21 @@ void snn_model_backward(snn_model *m, uint32_t B)
         } else {
             if (m->rate_reg > 0) {
                 /* d(rate_reg * R)/d(spike): the same for every spike of the layer */
-                const float d = (float)(m->rate_reg * snn_model_rate_weight(m, l) / ((double)N));
+                const double GN = (double)T * (m->loss_batch ? m->loss_batch : B);
+                const float d = (float)(m->rate_reg * snn_model_rate_weight(m, l) / GN);
                 const size_t n = (size_t)L->oc * N * L->ohw;
                 for (size_t i = 0; i < n; i++) g[i] += d;
             }
             snn_lif_args a = lif_args(m, L, B, 1);
             snn_lif_backward(&a, g);
             float *dz = L->first ? gin : g;
-            snn_bn_backward(L->z, g, L->oc, nz, L->first ? T : 1, L->ohw, L->bn_g->data,
-                            L->bn_mean, L->bn_istd, dz, L->bn_g->grad, L->bn_b->grad);
+            if (m->sync_buf)
+                snn_bn_backward_sync(L->z, g, L->oc, nz, L->first ? T : 1, L->ohw, L->bn_g->data,
+                                     L->bn_mean, L->bn_istd, dz, L->bn_g->grad, L->bn_b->grad,
+                                     m->sync_buf, m->sync_ranks);
+            else
+                snn_bn_backward(L->z, g, L->oc, nz, L->first ? T : 1, L->ohw, L->bn_g->data,
+                                L->bn_mean, L->bn_istd, dz, L->bn_g->grad, L->bn_b->grad);
             if (L->kind == SNN_LAYER_CONV) {
                 snn_conv_backward(prev, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f,
                                   L->w->data, L->oc, dz, L->w->grad, m->dwp, L->first ? NULL : gin,

@@ -266,6 +266,13 @@ typedef struct snn_train_opts {
     double rate_reg;
     uint32_t max_batches;   /* stop an epoch after this many batches (0 = all); benchmarks */
     uint32_t stop_after;    /* end this run after N epochs (0 = run to the total); --resume continues */
+    /* Data-parallel runs (several MPI ranks, host/common/snn-mpi.h; docs/
+     * trainer.md "Several processes (MPI)"): `batch` is the global batch,
+     * each rank takes batch/ranks images of it. 0: BN and MPBN batch
+     * statistics are summed over all ranks (the run equals a single
+     * process with the same batch); 1: each rank normalises with the
+     * statistics of its own share. No effect with one process. */
+    int local_stats;
     const char *resume;     /* checkpoint to continue from, or NULL */
     const char *out;        /* checkpoint path (required) */
     int quiet;              /* no progress / epoch lines / run summary */
@@ -293,6 +300,8 @@ typedef struct snn_train_result {
     uint32_t epochs_total;  /* of the run */
     int already_complete;   /* --resume of a finished run: nothing trained, no new metrics */
     int interrupted;        /* ended by *opts.stop; `epochs` is the last checkpoint's */
+    int stop_signal;        /* several ranks: *opts.stop of the ranks that stopped the run
+                             * when they agree (the signal), else 0 */
     const char *last_ckpt;  /* the file holding epoch `epochs` (out or resume), NULL if none */
     double test_acc;        /* after the last epoch */
     double train_acc, train_loss;
@@ -300,6 +309,15 @@ typedef struct snn_train_result {
     double rate_reg;        /* the run's --rate-reg (the checkpoint's with resume) */
     double train_images_per_s; /* training images / training seconds (this run) */
     double seconds;         /* wall time of this run */
+    /* data-parallel runs */
+    uint32_t ranks;         /* processes that trained (1 without MPI) */
+    uint32_t threads;       /* worker threads per process */
+    int32_t failed_rank;    /* on error: the rank that reports it (the lowest that failed);
+                             * the others stay silent. 0 in a single process */
+    double comm_seconds;    /* rank 0's time inside collectives while training */
+    double comm_bytes_per_step; /* payload bytes per rank and step (gradients + statistics) */
+    double comm_calls_per_step; /* collective calls per step */
+    double grad_bytes_per_step; /* of which the fused gradient buffer */
 } snn_train_result;
 
 snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *ctx,

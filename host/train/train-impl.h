@@ -84,7 +84,28 @@ struct snn_model {
     float *dlogits;        /* [B][classes] */
     float *logits;         /* [B][classes] */
     float *yout;           /* output layer per step [classes][N] */
+    /* every trained parameter's grad in one block (p->grad points into it),
+     * 64-byte aligned per parameter, followed by SNN_GRAD_EXTRA floats: the
+     * one fused buffer a data-parallel step sums over the ranks */
+    float *grad_all;
+    size_t grad_n;         /* floats in grad_all before the extra ones */
+    /* data-parallel training (docs/trainer.md "Several processes (MPI)"):
+     * snn_model_set_dist; all 0/NULL in a single process */
+    uint32_t loss_batch;   /* images the loss averages over (the global batch); 0 = B */
+    double *sync_buf;      /* not NULL: BN/MPBN batch statistics are summed over the ranks */
+    uint32_t sync_ranks;   /* ranks those sums come from */
 };
+
+/* Floats after the gradients in grad_all (train.c: the batch's loss,
+ * correct count and spike rate, the count and sum of stop values). */
+#define SNN_GRAD_EXTRA 16u
+
+/* Data-parallel training: the loss (and the regulariser) average over
+ * loss_batch images (the global batch, of which this rank holds B); with
+ * sync_ranks > 1 the batch statistics of BN and MPBN are sums over all
+ * ranks (host/common/snn-mpi.h), so the forward and backward equal those
+ * of one process with the whole batch. sync_ranks 0 or 1: local statistics. */
+snn_status snn_model_set_dist(snn_model *m, uint32_t loss_batch, uint32_t sync_ranks);
 
 /* ---- thread pool (host/train/layer-par.c) ----------------------------------------- */
 
@@ -123,12 +144,22 @@ void snn_scatter_images(const float *xt, uint32_t c, uint32_t n, uint32_t hw, fl
  * unbiased variance over n_eff samples); eval -> running stats. */
 void snn_bn_forward_stats(const float *z, uint32_t c, size_t per_c, int train, size_t n_eff,
                           float momentum, float eps, float *rm, float *rv, float *mean, float *istd);
+/* The same in training mode with the sums of every rank (sync: 2c doubles,
+ * ranks: the number of ranks; per_c and n_eff are this rank's counts). */
+void snn_bn_forward_stats_sync(const float *z, uint32_t c, size_t per_c, size_t n_eff,
+                               float momentum, float eps, float *rm, float *rv, float *mean,
+                               float *istd, double *sync, uint32_t ranks);
 /* dy [c][ny][hw] (ny = reps*nz) -> dz [c][nz][hw]; reps > 1 sums the
  * replicated copies (first layer). dgamma/dbeta accumulate (+=). In place
  * (dz == dy) only when reps == 1. */
 void snn_bn_backward(const float *z, const float *dy, uint32_t c, uint32_t nz, uint32_t reps,
                      uint32_t hw, const float *gamma, const float *mean, const float *istd,
                      float *dz, float *dgamma, float *dbeta);
+/* The same with the batch sums of every rank (sync: 2c doubles); dgamma and
+ * dbeta still get this rank's share only (the gradient sum adds the rest). */
+void snn_bn_backward_sync(const float *z, const float *dy, uint32_t c, uint32_t nz, uint32_t reps,
+                          uint32_t hw, const float *gamma, const float *mean, const float *istd,
+                          float *dz, float *dgamma, float *dbeta, double *sync, uint32_t ranks);
 
 /* LIF + MPBN over all steps of one layer (see train-impl.h layout). */
 typedef struct snn_lif_args {
@@ -143,6 +174,10 @@ typedef struct snn_lif_args {
     int train;
     float *upre, *out;       /* [c][T*B][hw] */
     float *dmp_g, *dmp_b;    /* backward: accumulate (+=) */
+    /* not NULL: statistics summed over sync_ranks ranks (train only); a
+     * buffer of 2 * mp_n doubles (snn_model_set_dist) */
+    double *sync_buf;
+    uint32_t sync_ranks;
 } snn_lif_args;
 void snn_lif_forward(const snn_lif_args *a);
 /* g [c][T*B][hw]: in = dL/d(spikes), out = dL/d(BN output) (in place). */

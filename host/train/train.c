@@ -7,6 +7,18 @@
  * checkpoint (`rng_state`), together with the momentum buffers and the
  * epoch count, so a resumed run continues exactly where the uninterrupted
  * one would be (bit-identical with --threads 1).
+ *
+ * Data-parallel (several MPI ranks): every rank holds the whole model and
+ * data set, draws the same permutation and augmentation stream, and trains
+ * on its share of each global batch (rank r: images r*b..r*b+b-1, b =
+ * batch/ranks); the gradients (and the batch's loss, accuracy, spike rate
+ * and the stop requests) are summed in one allreduce per step, so every rank
+ * takes the same SGD step. With synchronised statistics (the default) BN
+ * and MPBN normalise with the sums over all ranks and the run equals a
+ * single process with the same batch up to float summation order. Rank 0
+ * alone writes the checkpoint; failures that may hit one rank only
+ * (allocation, evaluation, the checkpoint) are agreed on (snn_mpi_agree)
+ * before the next collective, so no rank is left waiting.
  */
 #include <cblas.h>
 #include <inttypes.h>
@@ -17,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/progress.h"
+#include "common/snn-mpi.h"
 #include "io/safetensors.h"
 #include "train-impl.h"
 
@@ -400,11 +413,13 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
         snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
         append(missing, sizeof missing, "data %s", dir);
     } else if ((given & SNN_RUN_DATA) && strcmp(dir, ci->data)) {
-        fprintf(stderr, "mpbn train: note: --data %s replaces the checkpoint's data directory %s\n",
-                dir, ci->data);
+        if (snn_mpi_rank() == 0)
+            fprintf(stderr,
+                    "mpbn train: note: --data %s replaces the checkpoint's data directory %s\n",
+                    dir, ci->data);
         snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
     }
-    if (missing[0])
+    if (missing[0] && snn_mpi_rank() == 0)
         fprintf(stderr,
                 "mpbn train: note: %s has no record of some options of its run (written by an "
                 "older mpbn); using %s\n",
@@ -412,13 +427,126 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
     return SNN_OK;
 }
 
+/* ---- data-parallel helpers --------------------------------------------------------- */
+
+/* Worker threads of one rank: --threads, or this host's cores shared by the
+ * ranks on it. A count that oversubscribes the host is refused (the ranks
+ * would time-slice each other and every allreduce waits for the slowest). */
+static snn_status rank_threads(uint32_t want, uint32_t ranks, uint32_t *threads)
+{
+    const long on = sysconf(_SC_NPROCESSORS_ONLN);
+    const uint32_t cores = on > 0 ? (uint32_t)on : 1, local = snn_mpi_local_size();
+    *threads = want;
+    if (ranks <= 1) return SNN_OK;
+    if (!want) {
+        *threads = cores / local ? cores / local : 1;
+        return SNN_OK;
+    }
+    if ((uint64_t)want * local > cores)
+        return snn_fail(SNN_ERR_ARG,
+                        "--threads %u with %u ranks on this host needs %llu cores, it has %u: "
+                        "use --threads %u (or leave --threads out: cores / ranks per host), or "
+                        "fewer ranks per host",
+                        want, local, (unsigned long long)want * local, cores,
+                        cores / local ? cores / local : 1);
+    return SNN_OK;
+}
+
+/* The global batch B over the ranks: b = B / ranks images each. */
+static snn_status check_split(uint32_t B, uint32_t ranks, int local_stats)
+{
+    if (ranks <= 1) return SNN_OK;
+    if (B < ranks)
+        return snn_fail(SNN_ERR_ARG,
+                        "--batch %u is smaller than the %u ranks: --batch is the global batch, "
+                        "each rank takes batch/ranks images of it; use --batch %u or more, or "
+                        "fewer ranks",
+                        B, ranks, 2 * ranks);
+    if (B % ranks)
+        return snn_fail(SNN_ERR_ARG,
+                        "--batch %u is not a multiple of the %u ranks (--batch is the global "
+                        "batch, each rank takes batch/ranks images): use --batch %u or %u",
+                        B, ranks, B / ranks * ranks,
+                        (B / ranks + 1) * ranks);
+    if (local_stats && B / ranks < 2)
+        return snn_fail(SNN_ERR_ARG,
+                        "--bn-stats local needs at least 2 images per rank, --batch %u over %u "
+                        "ranks gives %u: use --bn-stats global or --batch %u",
+                        B, ranks, B / ranks, 2 * ranks);
+    return SNN_OK;
+}
+
+/* Rank 0's model (parameters, running statistics, momentum) and RNG state to
+ * every rank: identical starting points, and no drift between checkpoints. */
+static snn_status bcast_model(snn_model *m)
+{
+    snn_status st = SNN_OK;
+    for (uint32_t i = 0; i < m->n_params && st == SNN_OK; i++) {
+        snn_param *p = &m->params[i];
+        st = snn_mpi_bcast(p->data, p->n * sizeof(float), 0);
+        if (st == SNN_OK && p->mom) st = snn_mpi_bcast(p->mom, p->n * sizeof(float), 0);
+    }
+    if (st == SNN_OK) st = snn_mpi_bcast(&m->rng_state, sizeof m->rng_state, 0);
+    return st;
+}
+
+/* Local statistics: the running statistics (an exponential average, linear
+ * in the batch statistics) become the mean over the ranks. */
+static snn_status average_stats(snn_model *m, uint32_t ranks)
+{
+    for (uint32_t i = 0; i < m->n_params; i++) {
+        snn_param *p = &m->params[i];
+        if (p->kind != SNN_PARAM_STAT) continue;
+        snn_status st = snn_mpi_allreduce_f32(p->data, p->n);
+        if (st != SNN_OK) return st;
+        for (size_t k = 0; k < p->n; k++) p->data[k] /= (float)ranks;
+    }
+    return SNN_OK;
+}
+
+typedef struct eval_count {
+    uint64_t correct;
+} eval_count;
+
+static void on_eval_batch(uint32_t done, uint64_t correct, void *ctx)
+{
+    ((eval_count *)ctx)->correct = correct;
+}
+
+/* Test accuracy: one process evaluates the whole test set; with several
+ * ranks each evaluates a contiguous share and *correct gets its count (the
+ * caller agrees on failures, then sums). */
+static snn_status evaluate_share(snn_model *m, const snn_dataset *test, uint32_t rank,
+                                 uint32_t ranks, double *acc, uint64_t *correct)
+{
+    if (ranks <= 1) return snn_model_evaluate(m, test, 0, acc);
+    const uint32_t i0 = (uint32_t)((uint64_t)test->n * rank / ranks);
+    const uint32_t i1 = (uint32_t)((uint64_t)test->n * (rank + 1) / ranks);
+    const size_t px = (size_t)test->c * test->h * test->w;
+    snn_dataset part = *test;
+    part.n = i1 - i0;
+    part.pixels = test->pixels + (size_t)i0 * px;
+    part.labels = test->labels + i0;
+    eval_count ec = {0};
+    snn_status st = snn_model_evaluate_cb(m, &part, 0, on_eval_batch, &ec, acc);
+    *correct = ec.correct;
+    return st;
+}
+
 /* ---- the run ---------------------------------------------------------------------- */
 
-snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *ctx,
-                         snn_train_result *res)
+/* *agreed: set once every rank has reported the outcome of its set-up
+ * (several ranks); snn_train_run agrees for a run that returned before. */
+static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *ctx,
+                            snn_train_result *res, int *agreed)
 {
     const double t0 = snn_now();
     memset(res, 0, sizeof *res);
+    /* data-parallel: ranks > 1 (snn_mpi_init ran in the CLI) */
+    const uint32_t ranks = snn_mpi_size(), rank = snn_mpi_rank();
+    const int root = rank == 0, dist = ranks > 1;
+    const int quiet = o->quiet || !root;
+    res->ranks = ranks;
     if (!o->out) return snn_fail(SNN_ERR_ARG, "no output checkpoint path (--out FILE.safetensors)");
     if (o->batch < 2) return snn_fail(SNN_ERR_ARG, "batch must be at least 2 (got %u)", o->batch);
     if (!(o->rate_reg >= 0) || !isfinite(o->rate_reg))
@@ -431,7 +559,11 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     if (o->resume && snn_file_expect_kind(o->resume, SNN_KIND_BIT(SNN_KIND_CHECKPOINT),
                                           "train --resume") != SNN_OK)
         return SNN_ERR_FORMAT;
-    snn_set_threads(o->threads);
+    uint32_t threads;
+    snn_status tst = rank_threads(o->threads, ranks, &threads);
+    if (tst != SNN_OK) return tst;
+    snn_set_threads(threads);
+    res->threads = snn_par_threads();
 
     snn_dataset train = {0}, test = {0};
     snn_model *m = NULL;
@@ -449,9 +581,11 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             goto out;
         if (m->epochs_done >= m->epochs_total) {
             /* nothing to train; --out gets the checkpoint (it may be another file) */
-            fprintf(stderr, "mpbn train: run already complete: epoch %u of %u (%s)\n",
-                    m->epochs_done, m->epochs_total, o->resume);
-            if ((st = snn_model_save(m, o->out)) != SNN_OK) goto out;
+            if (root) {
+                fprintf(stderr, "mpbn train: run already complete: epoch %u of %u (%s)\n",
+                        m->epochs_done, m->epochs_total, o->resume);
+                if ((st = snn_model_save(m, o->out)) != SNN_OK) goto out;
+            }
             res->already_complete = 1;
             res->test_acc = m->test_acc;
             saved = 1;
@@ -522,13 +656,16 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         /* recorded for --resume; the file format takes UTF-8 strings only */
         if (strlen(dir) < sizeof m->data_dir && snn_st_utf8_valid(dir))
             snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
-        else
+        else if (root)
             fprintf(stderr, "mpbn train: note: the data directory is not recorded in the "
                             "checkpoint (not UTF-8 or too long): give --data with --resume\n");
         if ((st = snn_model_alloc_grads(m)) != SNN_OK) goto out;
     }
-    const uint32_t B = m->batch ? m->batch : o->batch;
+    const uint32_t B = m->batch ? m->batch : o->batch; /* the global batch */
     m->batch = B;
+    if ((st = check_split(B, ranks, o->local_stats)) != SNN_OK) goto out;
+    const uint32_t b = B / ranks; /* this rank's share of each batch */
+    if (dist && (st = snn_model_set_dist(m, B, o->local_stats ? 0 : ranks)) != SNN_OK) goto out;
     uint32_t iters = train.n / B;
     if (m->max_batches && iters > m->max_batches) iters = m->max_batches;
     if (iters == 0) {
@@ -536,7 +673,7 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
                       train.n, B);
         goto out;
     }
-    if ((st = snn_model_workspace(m, B)) != SNN_OK) goto out;
+    if ((st = snn_model_workspace(m, b)) != SNN_OK) goto out;
     perm = snn_malloc(sizeof *perm * train.n);
     idx = snn_malloc(sizeof *idx * B);
     sy = snn_malloc(B);
@@ -547,14 +684,33 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         st = SNN_ERR_NOMEM;
         goto out;
     }
-    if (!o->quiet) {
+    if (dist) {
+        /* every rank has set up (or says which failed), then starts from
+         * rank 0's model */
+        *agreed = 1;
+        int first = snn_mpi_agree(0);
+        if (first >= 0) {
+            st = snn_fail(SNN_ERR_ARG, "rank %d failed to set up", first);
+            res->failed_rank = first;
+            goto out;
+        }
+        if ((st = bcast_model(m)) != SNN_OK) goto out;
+    }
+    if (!quiet) {
+        char par[160];
+        if (dist)
+            snprintf(par, sizeof par,
+                     "%u ranks x %u threads, %u images per rank and batch, %s BN/MPBN statistics",
+                     ranks, snn_par_threads(), b, o->local_stats ? "local" : "global");
+        else
+            snprintf(par, sizeof par, "%u threads", snn_par_threads());
         fprintf(stderr,
                 "mpbn train: data %s: %u training and %u test images of %ux%ux%u, %u classes; "
                 "arch %s, T %u, MPBN %s; %u epochs of %u batches of %u, lr %g, augment %s, "
-                "rate-reg %g; %u threads\n",
+                "rate-reg %g; %s\n",
                 dir, train.n, test.n, train.c, train.h, train.w, m->cfg.n_classes, m->cfg.arch,
                 m->cfg.T, snn_mpbn_mode_str(m->cfg.mpbn), m->epochs_total, iters, B, m->lr,
-                augment_str(m->augment), m->rate_reg, snn_par_threads());
+                augment_str(m->augment), m->rate_reg, par);
         if (o->resume)
             fprintf(stderr, "mpbn train: resuming %s at epoch %u of %u\n", o->resume,
                     m->epochs_done + 1, m->epochs_total);
@@ -565,8 +721,14 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
     uint64_t train_images = 0;
     res->test_acc = m->test_acc;
     uint32_t run_epochs = 0;
+    snn_mpi_stats_t cs0;
+    uint64_t steps = 0;
+    double comm_s = 0;
+    float *extra_buf = m->grad_all + m->grad_n; /* loss, correct, rate, stop count, stop value */
     while (m->epochs_done < m->epochs_total && !(o->stop_after && run_epochs >= o->stop_after)) {
-        if (o->stop && *o->stop) {
+        /* several ranks: the stop flag travels with the gradients (all stop
+         * after the same batch) */
+        if (!dist && o->stop && *o->stop) {
             stopped = 1;
             break;
         }
@@ -582,37 +744,63 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         snn_progress p;
         char label[64], extra[128] = "";
         snprintf(label, sizeof label, "epoch %u/%u", ep + 1, m->epochs_total);
-        if (!o->quiet) snn_progress_begin(&p, label, (uint64_t)iters * B, "img");
+        if (!quiet) snn_progress_begin(&p, label, (uint64_t)iters * B, "img");
         double loss_sum = 0, rate_sum = 0, lr = 0;
         uint64_t correct = 0;
         const double te0 = snn_now();
+        snn_mpi_stats(&cs0);
         for (uint32_t it = 0; it < iters; it++) {
             /* SIGINT/SIGTERM: between batches, the unfinished epoch is dropped */
-            if (o->stop && *o->stop) {
+            if (!dist && o->stop && *o->stop) {
                 stopped = 1;
                 break;
             }
-            for (uint32_t b = 0; b < B; b++) {
-                idx[b] = perm[(size_t)it * B + b];
-                lab[b] = train.labels[idx[b]];
+            /* the whole global batch's draws on every rank (the same stream);
+             * this rank keeps images rank*b..rank*b+b-1 of it */
+            for (uint32_t g = 0; g < B; g++) {
                 uint64_t r = snn_rng_next(&rng);
+                if (g / b != rank) continue;
+                const uint32_t k = g - rank * b;
+                idx[k] = perm[(size_t)it * B + g];
+                lab[k] = train.labels[idx[k]];
                 const int crop = (m->augment & SNN_AUG_CROP) != 0;
-                sy[b] = crop ? (int8_t)((r & 0xff) % 5) - 2 : 0;
-                sx[b] = crop ? (int8_t)(((r >> 8) & 0xff) % 5) - 2 : 0;
-                fl[b] = (m->augment & SNN_AUG_FLIP) ? (uint8_t)((r >> 16) & 1) : 0;
+                sy[k] = crop ? (int8_t)((r & 0xff) % 5) - 2 : 0;
+                sx[k] = crop ? (int8_t)(((r >> 8) & 0xff) % 5) - 2 : 0;
+                fl[k] = (m->augment & SNN_AUG_FLIP) ? (uint8_t)((r >> 16) & 1) : 0;
             }
-            snn_model_load_input(m, train.pixels, idx, B, sy, sx, fl);
-            snn_model_forward(m, B, 1);
+            snn_model_load_input(m, train.pixels, idx, b, sy, sx, fl);
+            snn_model_forward(m, b, 1);
             uint32_t ok;
-            double loss = snn_model_loss(m, B, lab, &ok);
-            rate_sum += snn_model_spike_rate(m, B);
-            snn_model_backward(m, B);
+            double loss = snn_model_loss(m, b, lab, &ok);
+            double rate = snn_model_spike_rate(m, b);
+            snn_model_backward(m, b);
+            if (dist) {
+                /* one fused buffer: every gradient, then the batch's figures */
+                extra_buf[0] = (float)(loss / ranks);
+                extra_buf[1] = (float)ok;
+                extra_buf[2] = (float)(rate / ranks);
+                extra_buf[3] = o->stop && *o->stop ? 1.0f : 0.0f; /* ranks that were stopped */
+                extra_buf[4] = o->stop ? (float)*o->stop : 0.0f;  /* and their stop values */
+                if ((st = snn_mpi_allreduce_f32(m->grad_all, m->grad_n + 5)) != SNN_OK) goto out;
+                steps++;
+                if (extra_buf[3] > 0) {
+                    stopped = 1;
+                    /* the stop value, when every rank that was stopped had the same */
+                    const float v = extra_buf[4] / extra_buf[3];
+                    res->stop_signal = v == (float)(int)v ? (int)v : 0;
+                    break;
+                }
+                loss = extra_buf[0];
+                ok = (uint32_t)extra_buf[1];
+                rate = extra_buf[2];
+            }
+            rate_sum += rate;
             uint64_t gi = (uint64_t)ep * iters + it;
             lr = m->lr * 0.5 * (1.0 + cos(M_PI * (double)gi / (double)total_iters));
             sgd_step(m, (float)lr, (float)m->weight_decay, (float)m->momentum);
             loss_sum += loss;
             correct += ok;
-            if (!o->quiet) {
+            if (!quiet) {
                 snprintf(extra, sizeof extra, "batch %u/%u loss %.3f acc %.3f rate %.3f lr %.4f",
                          it + 1, iters, loss_sum / (it + 1),
                          (double)correct / ((double)(it + 1) * B), rate_sum / (it + 1), lr);
@@ -620,24 +808,56 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
             }
         }
         const double secs = snn_now() - te0;
-        if (!o->quiet) snn_progress_end(&p, extra);
+        {
+            snn_mpi_stats_t cs1;
+            snn_mpi_stats(&cs1);
+            comm_s += cs1.seconds - cs0.seconds;
+            res->comm_bytes_per_step += (double)(cs1.bytes - cs0.bytes);
+            res->comm_calls_per_step += (double)(cs1.calls - cs0.calls);
+        }
+        if (!quiet) snn_progress_end(&p, extra);
         if (stopped) break;
         train_time += secs;
         train_images += (uint64_t)iters * B;
+        if (dist && (st = (o->local_stats ? average_stats(m, ranks) : SNN_OK)) != SNN_OK) goto out;
         const char *bad = first_nonfinite(m);
-        if (bad) {
+        double acc = 0;
+        uint64_t ok_test = 0;
+        if (bad)
             st = snn_fail(SNN_ERR_ARG,
                           "training diverged in epoch %u: '%s' is not finite; %s was not "
                           "overwritten. Lower --lr (now %g) or use --mpbn channel",
                           ep + 1, bad, o->out, m->lr);
+        else
+            st = evaluate_share(m, &test, rank, ranks, &acc, &ok_test);
+        if (dist) {
+            /* evaluation may fail on one rank only: agree before the sum */
+            int first = snn_mpi_agree(st != SNN_OK);
+            if (first >= 0) {
+                if (st == SNN_OK) st = snn_fail(SNN_ERR_ARG, "rank %d failed", first);
+                res->failed_rank = first;
+                goto out;
+            }
+            if ((st = snn_mpi_allreduce_u64(&ok_test, 1)) != SNN_OK) goto out;
+            acc = test.n ? (double)ok_test / test.n : 0.0;
+        } else if (st != SNN_OK) {
             goto out;
         }
-        double acc;
-        if ((st = snn_model_evaluate(m, &test, 0, &acc)) != SNN_OK) goto out;
         m->epochs_done = ep + 1;
         m->rng_state = rng;
         m->test_acc = acc;
-        if ((st = snn_model_save(m, o->out)) != SNN_OK) goto out;
+        if (root) st = snn_model_save(m, o->out);
+        if (dist) {
+            /* rank 0 alone writes the checkpoint: the others learn whether it could */
+            int first = snn_mpi_agree(st != SNN_OK);
+            if (first >= 0) {
+                if (st == SNN_OK) st = snn_fail(SNN_ERR_IO, "rank %d failed", first);
+                res->failed_rank = first;
+                goto out;
+            }
+            if ((st = bcast_model(m)) != SNN_OK) goto out; /* no drift between the ranks */
+        }
+        if (st != SNN_OK) goto out;
         saved = 1;
         snn_train_epoch e = {ep + 1,  loss_sum / iters, (double)correct / ((double)iters * B),
                              acc,     lr,               secs,
@@ -646,10 +866,18 @@ snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *c
         res->train_rate = e.train_rate;
         res->train_acc = e.train_acc;
         res->test_acc = acc;
-        if (cb) cb(&e, ctx);
+        if (cb && root) cb(&e, ctx);
     }
     res->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
     res->interrupted = stopped;
+    res->comm_seconds = comm_s;
+    if (steps) {
+        res->comm_bytes_per_step /= (double)steps;
+        res->comm_calls_per_step /= (double)steps;
+        res->grad_bytes_per_step = (double)(m->grad_n + 5) * sizeof(float);
+    } else {
+        res->comm_bytes_per_step = res->comm_calls_per_step = 0;
+    }
     st = SNN_OK;
 out:
     if (m) {
@@ -668,5 +896,22 @@ out:
     snn_model_free(m);
     snn_dataset_free(&train);
     snn_dataset_free(&test);
+    return st;
+}
+
+snn_status snn_train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void *ctx,
+                         snn_train_result *res)
+{
+    int agreed = snn_mpi_size() <= 1;
+    snn_status st = train_run(o, cb, ctx, res, &agreed);
+    if (!agreed) {
+        /* this rank ended before the set-up's agreement (an error, or a
+         * finished run): the others learn it before any other collective */
+        int first = snn_mpi_agree(st != SNN_OK);
+        if (first >= 0) {
+            if (st == SNN_OK) st = snn_fail(SNN_ERR_ARG, "rank %d failed to set up", first);
+            res->failed_rank = first;
+        }
+    }
     return st;
 }

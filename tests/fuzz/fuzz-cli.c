@@ -27,6 +27,7 @@ static const struct {
 } cmds[] = {
     {"train", snn_cmd_train}, {"eval", snn_cmd_eval},       {"fold", snn_cmd_fold},
     {"info", snn_cmd_info},   {"compare", snn_cmd_compare}, {"bench", snn_cmd_bench},
+    {"landscape", snn_cmd_landscape},
 };
 
 static void check_numbers(const char *s)
