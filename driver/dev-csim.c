@@ -27,11 +27,12 @@
 #include "snn-dev-impl.h"
 #include "snn-regmap.h"
 
-extern const snn_hls_variant snn_hls_variant_card, snn_hls_variant_ci;
+extern const snn_hls_variant snn_hls_variant_card, snn_hls_variant_ci, snn_hls_variant_u280;
 
 const snn_hls_variant *const snn_hls_variants[] = {
     &snn_hls_variant_card,
     &snn_hls_variant_ci,
+    &snn_hls_variant_u280,
     NULL,
 };
 

@@ -77,6 +77,12 @@ $(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilat
 PIPE_CONFIGS      ?= card
 PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 C1_H=28 C1_W=28 \
                      C1_E=27 C2_COUT=64 C2_H=14 C2_W=14 C2_E=7 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
+# `u280` is the card configuration before the U250 sizing (engines 2/19/5):
+# an SLR of a U280, U55C or U50 has 2,976-3,008 DSP slices, too few for
+# 2/27/7 within the 90% budget, and fits this one (mk/xclbin.mk picks it
+# for those platforms).
+PIPE_PARAMS_u280  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 C1_H=28 C1_W=28 \
+                     C1_E=19 C2_COUT=64 C2_H=14 C2_W=14 C2_E=5 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
 PIPE_PARAMS_ci    := TM=8 C0_CIN=3 C0_COUT=16 C0_H=16 C0_W=40 C0_E=2 C1_COUT=24 C1_H=16 C1_W=40 \
                      C1_E=3 C2_COUT=24 C2_H=12 C2_W=40 C2_E=2 F_HW=256 F_COUT=40 F_FCH=40 O_COUT=16
 # Pipelines of a configuration on a U250, one per SLR (constraints/u250.cfg),

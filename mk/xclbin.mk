@@ -21,7 +21,13 @@ TARGET       ?= hw
 PLATFORM     ?= u250
 KERNEL_SRC   ?= hls
 KERNEL_MHZ   ?= 300
-RTL_CONFIG   ?= card
+# The RTL configuration a card's SLR holds (mk/sim.mk; docs/rtl-pipeline.md,
+# "Per card"): `card` (2/27/7 engines) on a U250, `u280` (2/19/5) on the
+# cards whose SLRs have fewer DSP slices.
+XCLBIN_RTL_CONFIG_u50  := u280
+XCLBIN_RTL_CONFIG_u280 := u280
+XCLBIN_RTL_CONFIG_u55c := u280
+RTL_CONFIG   ?= $(or $(XCLBIN_RTL_CONFIG_$(PLATFORM)),card)
 VPP          ?= v++
 VIVADO       ?= vivado
 EMCONFIGUTIL ?= emconfigutil

@@ -135,7 +135,7 @@ module snn_conv_engine #(
       oh = m & (~m + GS'(1));
       ix = {|(oh & IDX_BIT2), |(oh & IDX_BIT1), |(oh & IDX_BIT0)};
       loh[g*GS +: GS]    = oh;
-      lmulti[g]          = (m & (m - GS'(1))) != '0;
+      lmulti[g]          = (m & ~oh) != '0;   // (no second carry chain)
       lidx[g*GSW +: GSW] = ix;
       lvec[g*VW +: VW]   = vec_q[g*GS + int'(ix)];
     end
