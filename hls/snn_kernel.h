@@ -87,7 +87,7 @@
 #define SNN_HLS_F_FCH 128
 #endif
 #ifndef SNN_HLS_O_COUT
-#define SNN_HLS_O_COUT 64
+#define SNN_HLS_O_COUT 32
 #endif
 
 #if SNN_HLS_TM < 1 || SNN_HLS_TM > 16 || SNN_HLS_O_COUT > 64 || SNN_HLS_C0_E < 1 ||             \

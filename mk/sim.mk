@@ -76,7 +76,7 @@ $(SIM_TEST_LIB): tests/sim/snn_copy_kernel.sv $(SIM_HARNESS) | sim-check-verilat
 # tests/test-pipe.c (T up to 8, odd maps, up to 24 channels, 40-pixel rows).
 PIPE_CONFIGS      ?= card
 PIPE_PARAMS_card  := TM=4 C0_CIN=1 C0_COUT=32 C0_H=28 C0_W=28 C0_E=2 C1_COUT=32 C1_H=28 C1_W=28 \
-                     C1_E=27 C2_COUT=64 C2_H=14 C2_W=14 C2_E=7 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=64
+                     C1_E=27 C2_COUT=64 C2_H=14 C2_W=14 C2_E=7 F_HW=49 F_COUT=128 F_FCH=128 O_COUT=32
 # `u280` is the card configuration before the U250 sizing (engines 2/19/5):
 # an SLR of a U280, U55C or U50 has 2,976-3,008 DSP slices, too few for
 # 2/27/7 within the 90% budget, and fits this one (mk/xclbin.mk picks it

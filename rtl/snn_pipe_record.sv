@@ -57,29 +57,48 @@ module snn_pipe_record #(
   localparam logic [4:0] NONE = 5'h1f;
 
   localparam int unsigned KW = (NCLS > 1) ? $clog2(NCLS) : 1;
+  // The capture keeps each stage's counters in the stage's own registers
+  // (no write at a layer index) and the sums as they are; the word mux
+  // finds the stage of a layer by comparing layer_of_i / pool_of_i (static
+  // while images run), and a record that does not fit reads as zeros (but
+  // pred = -1).
   logic [31:0] sums_q   [NCLS];
   logic [31:0] pred_q;
-  logic [31:0] spk_q    [16];
-  logic [31:0] syn_q    [16];
-  logic [31:0] ev_q     [16];
+  logic        nofit_q;
+  logic [31:0] spk_q    [NS];   // stage s: spikes of its layer
+  logic [31:0] pspk_q   [NS];   //          spikes of the pool folded into it
+  logic [31:0] syn_q    [NS];
+  logic [31:0] ev_q     [NS];
   logic        busy_q;
   logic [7:0]  w_q, n_words_q;
 
   // words of the record: K + 1 + 3L, rounded up to 16 (64 bytes)
   wire [7:0] words = 8'(({1'b0, n_classes_i} + 8'd1 + 8'(3 * n_layers_i) + 8'd15) & ~8'd15);
-
   assign ready_o = !busy_q;
 
   always_comb begin
-    int unsigned K, L;
+    int unsigned K, L, kind;
+    logic [4:0]  l;
     K = int'(n_classes_i);
     L = int'(n_layers_i);
     wd_data_o = '0;
-    if (int'(w_q) < K)                wd_data_o = sums_q[KW'(w_q)];
-    else if (int'(w_q) == K)          wd_data_o = pred_q;
-    else if (int'(w_q) < K + 1 + L)   wd_data_o = spk_q[4'(int'(w_q) - K - 1)];
-    else if (int'(w_q) < K + 1 + 2*L) wd_data_o = syn_q[4'(int'(w_q) - K - 1 - L)];
-    else if (int'(w_q) < K + 1 + 3*L) wd_data_o = ev_q[4'(int'(w_q) - K - 1 - 2*L)];
+    kind = 0;
+    l    = '0;
+    if (int'(w_q) < K) wd_data_o = sums_q[KW'(w_q)];
+    else if (int'(w_q) == K) wd_data_o = pred_q;
+    else if (int'(w_q) < K + 1 + 3*L) begin
+      // counter kind (0 spikes, 1 synops, 2 events) and layer of word w_q
+      if (int'(w_q) < K + 1 + L)        begin kind = 0; l = 5'(int'(w_q) - K - 1); end
+      else if (int'(w_q) < K + 1 + 2*L) begin kind = 1; l = 5'(int'(w_q) - K - 1 - L); end
+      else                               begin kind = 2; l = 5'(int'(w_q) - K - 1 - 2*L); end
+      for (int st = 0; st < int'(NS); st++) begin   // (at most one stage matches)
+        if (layer_of_i[st*5 +: 5] != NONE && layer_of_i[st*5 +: 5] == l)
+          wd_data_o = wd_data_o | (kind == 0 ? spk_q[st] : kind == 1 ? syn_q[st] : ev_q[st]);
+        if (kind == 0 && pool_of_i[st*5 +: 5] != NONE && pool_of_i[st*5 +: 5] == l)
+          wd_data_o = wd_data_o | pspk_q[st];
+      end
+    end
+    if (nofit_q && int'(w_q) != K) wd_data_o = '0;
   end
 
   always_ff @(posedge clk_i) begin
@@ -97,22 +116,6 @@ module snn_pipe_record #(
         n_words_q   <= words;
         w_q         <= '0;
         wd_valid_o  <= 1'b1;
-        for (int k = 0; k < int'(NCLS); k++) sums_q[k] <= nofit_i ? 32'd0 : sums_i[k*32 +: 32];
-        pred_q <= nofit_i ? 32'hFFFF_FFFF : pred_i;
-        for (int l = 0; l < 16; l++) begin
-          spk_q[l] <= '0;
-          syn_q[l] <= '0;
-          ev_q[l]  <= '0;
-        end
-        if (!nofit_i)
-          for (int s = 0; s < int'(NS); s++) begin
-            if (layer_of_i[s*5 +: 5] != NONE) begin
-              spk_q[layer_of_i[s*5 +: 4]] <= spikes_i[s*32 +: 32];
-              syn_q[layer_of_i[s*5 +: 4]] <= synops_i[s*32 +: 32];
-              ev_q[layer_of_i[s*5 +: 4]]  <= events_i[s*32 +: 32];
-            end
-            if (pool_of_i[s*5 +: 5] != NONE) spk_q[pool_of_i[s*5 +: 4]] <= pool_spikes_i[s*32 +: 32];
-          end
       end
       if (wd_valid_o && wd_ready_i) begin
         if (w_q + 1'b1 == n_words_q) begin
@@ -124,4 +127,18 @@ module snn_pipe_record #(
     end
   end
 
+  // the captured values (no reset: read only after a capture)
+  always_ff @(posedge clk_i) begin
+    if (cap_i && !busy_q) begin
+      for (int k = 0; k < int'(NCLS); k++) sums_q[k] <= sums_i[k*32 +: 32];
+      pred_q  <= nofit_i ? 32'hFFFF_FFFF : pred_i;
+      nofit_q <= nofit_i;
+      for (int st = 0; st < int'(NS); st++) begin
+        spk_q[st]  <= spikes_i[st*32 +: 32];
+        pspk_q[st] <= pool_spikes_i[st*32 +: 32];
+        syn_q[st]  <= synops_i[st*32 +: 32];
+        ev_q[st]   <= events_i[st*32 +: 32];
+      end
+    end
+  end
 endmodule
