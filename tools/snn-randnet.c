@@ -8,6 +8,7 @@
  * Defaults: ARCH c4,p,c8,f16, SEED 1, T 4, image 1x12x12, 10 classes.
  */
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "fold/snn-fold.h"
@@ -22,9 +23,10 @@ static int num(const char *s, unsigned long *v)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 10) {
+    /* (an option is never taken for the output path: `--help` prints this) */
+    if (argc < 2 || argc > 10 || argv[1][0] == '-') {
         fprintf(stderr, "usage: snn-randnet OUT.snn [ARCH [SEED [T [C H W [CLASSES]]]]]\n");
-        return 2;
+        return argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? 0 : 2;
     }
     const char *arch = argc > 2 ? argv[2] : "c4,p,c8,f16";
     unsigned long v[7] = {1, 4, 1, 12, 12, 10, 0};
