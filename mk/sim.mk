@@ -22,6 +22,8 @@
 VERILATOR     ?= verilator
 SIM_DIR       := $(BUILD)/sim
 # C++ optimisation of the generated model (Verilator's default is -Os).
+# Measured on the card model: -O1 compiles in 6.2 minutes of CPU instead of
+# 9.4 but simulates 2.7x slower (0.48 against 1.29 images/s).
 SIM_OPT       ?= -O2
 # Waveform support compiled in: opts.waveform / MPBN_SIM_WAVEFORM work without
 # a rebuild. SIM_TRACE_FST=0 builds a model without it.
