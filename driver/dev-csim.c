@@ -144,19 +144,16 @@ static snn_status csim_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const vo
         c->checked_image = NULL;
         c->reload = 1;
     }
-    if (off > bo->n || n > bo->n - off)
-        return snn_fail(SNN_ERR_ARG, "csim: write of %zu bytes at %zu outside a %zu-byte buffer", n,
-                        off, bo->n);
+    snn_status st = snn_bo_range_check(dev, "write", off, n, bo->n);
+    if (st != SNN_OK) return st;
     memcpy(bo->p + off, src, n);
     return SNN_OK;
 }
 
 static snn_status csim_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst, size_t n)
 {
-    (void)dev;
-    if (off > bo->n || n > bo->n - off)
-        return snn_fail(SNN_ERR_ARG, "csim: read of %zu bytes at %zu outside a %zu-byte buffer", n,
-                        off, bo->n);
+    snn_status st = snn_bo_range_check(dev, "read", off, n, bo->n);
+    if (st != SNN_OK) return st;
     memcpy(dst, bo->p + off, n);
     return SNN_OK;
 }

@@ -57,20 +57,16 @@ static void ref_bo_free(snn_dev_t *dev, snn_bo *bo)
 
 static snn_status ref_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
 {
-    (void)dev;
-    if (off > bo->size || n > bo->size - off)
-        return snn_fail(SNN_ERR_ARG, "ref: write of %zu bytes at %zu past a %zu-byte buffer", n,
-                        off, bo->size);
+    snn_status st = snn_bo_range_check(dev, "write", off, n, bo->size);
+    if (st != SNN_OK) return st;
     memcpy(bo->data + off, src, n);
     return SNN_OK;
 }
 
 static snn_status ref_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst, size_t n)
 {
-    (void)dev;
-    if (off > bo->size || n > bo->size - off)
-        return snn_fail(SNN_ERR_ARG, "ref: read of %zu bytes at %zu past a %zu-byte buffer", n,
-                        off, bo->size);
+    snn_status st = snn_bo_range_check(dev, "read", off, n, bo->size);
+    if (st != SNN_OK) return st;
     memcpy(dst, bo->data + off, n);
     return SNN_OK;
 }

@@ -318,9 +318,8 @@ static void sim_bo_free(snn_dev_t *dev, snn_bo *bo)
 static snn_status sim_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
 {
     sim_ctx *c = dev->ctx;
-    if (off > bo->n || n > bo->n - off)
-        return snn_fail(SNN_ERR_ARG, "sim: write of %zu bytes at %zu outside a %zu-byte buffer", n,
-                        off, bo->n);
+    snn_status st = snn_bo_range_check(dev, "write", off, n, bo->n);
+    if (st != SNN_OK) return st;
     if (bo == dev->model_bo) {
         /* a new model (its host copy may reuse the old one's address): check
          * it again, and the pipeline loads it again (SNN_FLAG_RELOAD) */
@@ -333,9 +332,8 @@ static snn_status sim_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const voi
 static snn_status sim_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst, size_t n)
 {
     sim_ctx *c = dev->ctx;
-    if (off > bo->n || n > bo->n - off)
-        return snn_fail(SNN_ERR_ARG, "sim: read of %zu bytes at %zu outside a %zu-byte buffer", n,
-                        off, bo->n);
+    snn_status st = snn_bo_range_check(dev, "read", off, n, bo->n);
+    if (st != SNN_OK) return st;
     return sim_status(c, c->api->mem_read(c->sim, bo->addr + off, dst, n), "reading device memory");
 }
 

@@ -450,14 +450,6 @@ static void xrt_bo_free(snn_dev_t *dev, snn_bo *bo)
     free(bo);
 }
 
-static snn_status range_check(const snn_bo *bo, size_t off, size_t n, const char *what)
-{
-    if (off > bo->size || n > bo->size - off)
-        return snn_fail(SNN_ERR_ARG, "xrt: %s of %zu bytes at %zu past a %zu-byte buffer", what, n,
-                        off, bo->size);
-    return SNN_OK;
-}
-
 static snn_status write_copy(const xrt_api *x, xrtBufferHandle h, size_t off, const void *src,
                              size_t n)
 {
@@ -471,7 +463,7 @@ static snn_status write_copy(const xrt_api *x, xrtBufferHandle h, size_t off, co
 static snn_status xrt_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const void *src, size_t n)
 {
     xrt_ctx *c = dev->ctx;
-    snn_status st = range_check(bo, off, n, "write");
+    snn_status st = snn_bo_range_check(dev, "write", off, n, bo->size);
     if (st != SNN_OK || n == 0) return st;
     bo->wgen = ++c->wgen;
     if (bo->shadow) memcpy(bo->shadow + off, src, n);
@@ -487,7 +479,7 @@ static snn_status xrt_bo_write(snn_dev_t *dev, snn_bo *bo, size_t off, const voi
 static snn_status xrt_bo_read(snn_dev_t *dev, snn_bo *bo, size_t off, void *dst, size_t n)
 {
     xrt_ctx *c = dev->ctx;
-    snn_status st = range_check(bo, off, n, "read");
+    snn_status st = snn_bo_range_check(dev, "read", off, n, bo->size);
     if (st != SNN_OK || n == 0) return st;
     if (bo->cu < 0) {
         memcpy(dst, bo->shadow + off, n);

@@ -87,6 +87,15 @@ const char *snn_dev_name(const snn_dev_t *dev)
     return dev->iface->name;
 }
 
+snn_status snn_bo_range_check(const snn_dev_t *dev, const char *what, size_t off, size_t n,
+                              size_t size)
+{
+    if (off > size || n > size - off)
+        return snn_fail(SNN_ERR_ARG, "%s: %s of %zu bytes at %zu outside a %zu-byte buffer",
+                        dev->iface->name, what, n, off, size);
+    return SNN_OK;
+}
+
 const snn_net *snn_dev_net(const snn_dev_t *dev)
 {
     return dev->loaded ? &dev->net : NULL;

@@ -80,4 +80,9 @@ struct snn_dev {
     double power_seconds;  /* run time covered by power() readings (stats.watts = joules / this) */
 };
 
+/* A backend's bo_write/bo_read: SNN_ERR_ARG, naming the backend and `what`
+ * ("write", "read"), unless [off, off + n) lies inside a `size`-byte buffer. */
+snn_status snn_bo_range_check(const snn_dev_t *dev, const char *what, size_t off, size_t n,
+                              size_t size);
+
 #endif

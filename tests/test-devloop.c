@@ -10,11 +10,15 @@
  * equal snn_ref_run on the same images, for every depth, batch size and
  * image count (batches that do not divide the set, a set smaller than one
  * batch), with and without the trace.
+ *
+ * Also the buffer range check every backend's bo_write/bo_read goes through
+ * (snn_bo_range_check), directly and through the host-memory backends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -185,10 +189,47 @@ static void test_depths(void **state)
                 run_case(&ifaces[i], cases[c][0], cases[c][1], tr);
 }
 
+static void test_bo_range(void **state)
+{
+    (void)state;
+    snn_dev_t d = {.iface = &ifaces[0]};
+    assert_int_equal(snn_bo_range_check(&d, "write", 0, 100, 100), SNN_OK);
+    assert_int_equal(snn_bo_range_check(&d, "write", 100, 0, 100), SNN_OK);
+    assert_int_equal(snn_bo_range_check(&d, "read", 0, 0, 0), SNN_OK);
+    assert_int_equal(snn_bo_range_check(&d, "write", 1, 100, 100), SNN_ERR_ARG);
+    assert_non_null(strstr(snn_last_error(), "loop: write of 100 bytes at 1 outside a 100-byte buffer"));
+    assert_int_equal(snn_bo_range_check(&d, "read", 101, 0, 100), SNN_ERR_ARG);
+    assert_int_equal(snn_bo_range_check(&d, "read", 1, SIZE_MAX, 100), SNN_ERR_ARG); /* no wrap */
+    assert_non_null(strstr(snn_last_error(), "loop: read of"));
+
+    /* the host-memory backends refuse a copy past their buffer, naming themselves */
+    static const char *names[] = {"ref", "csim"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snn_dev_opts o;
+        snn_dev_opts_init(&o);
+        snn_dev_t *dev = NULL;
+        assert_int_equal(snn_dev_open(names[i], &o, &dev), SNN_OK);
+        snn_bo *bo = NULL;
+        assert_int_equal(dev->iface->bo_alloc(dev, 64, &bo), SNN_OK);
+        uint8_t buf[65] = {0};
+        assert_int_equal(dev->iface->bo_write(dev, bo, 0, buf, 64), SNN_OK);
+        assert_int_equal(dev->iface->bo_write(dev, bo, 0, buf, 65), SNN_ERR_ARG);
+        char want[64];
+        snprintf(want, sizeof want, "%s: write of 65 bytes", names[i]);
+        assert_non_null(strstr(snn_last_error(), want));
+        assert_int_equal(dev->iface->bo_read(dev, bo, 60, buf, 5), SNN_ERR_ARG);
+        snprintf(want, sizeof want, "%s: read of 5 bytes at 60", names[i]);
+        assert_non_null(strstr(snn_last_error(), want));
+        dev->iface->bo_free(dev, bo);
+        snn_dev_close(dev);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depths),
+        cmocka_unit_test(test_bo_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
