@@ -6,14 +6,24 @@
 //
 // Per image (start_i .. done_o): output pixels in raster order; one patch
 // read per cycle while a patch buffer slot is free; each patch goes to the
-// lowest-numbered idle engine. The stage is done when every pixel has left
+// lowest-numbered idle engine. The image is done when every pixel has left
 // the LIF unit and its write has been issued. Counters of the image (events,
 // synops, spikes of this layer and of the folded pool) are valid with done_o.
+//
+// Two images in flight (OVERLAP = 1): a start is taken (start_i &&
+// start_ready_o) as soon as the last patch of the image before has been
+// read, so that the engines freed at an image's end take the next image's
+// pixels while the last ones of the image before finish. Every pixel carries
+// its image slot (0 / 1, alternating per start); the slot selects the map
+// half and tag of its reads (in_img_i at the start, out on rd_img_o) and
+// writes (out_img_i at the start, out on wr_img_o) and the counters it adds
+// to. done_o pulses once per image, in start order. The configuration inputs
+// (shape, T, out_c, pool) are static while any image is in flight.
+// OVERLAP = 0: one image at a time (start_ready_o = !busy_o).
 //
 // Static per model (loader): the weight RAM (one copy per two engines,
 // written through port A of every copy at once), the threshold/polarity RAM
 // (one 33-bit RAM per output channel, address = output pixel), the biases.
-// Static per image: the shape and T inputs.
 `default_nettype none
 
 module snn_conv_stage #(
@@ -28,6 +38,7 @@ module snn_conv_stage #(
   parameter int unsigned LIF_SERIAL = 0, // 1: the step-serial LIF unit (snn_lif_serial, one
                                          // pixel per T + 1 cycles), else one pixel per cycle
   parameter int unsigned ACC_DSP = 0,    // 1: the engines' accumulators in DSP48E2 slices
+  parameter int unsigned OVERLAP = 1,    // 1: the next image starts while the last pixels finish
   // derived
   parameter int unsigned VW     = (IMG != 0) ? 8 : TM,
   parameter int unsigned IN_W   = CIN * VW,          // input map word
@@ -63,8 +74,11 @@ module snn_conv_stage #(
   input  wire [31:0]            bl_data_i,
   // ---- per image ----
   input  wire                   start_i,      // input map half holds the image; output half is free
-  output logic                  busy_o,
-  output logic                  done_o,       // one-cycle pulse; counters valid
+  input  wire [1:0]             in_img_i,     // with start_i: {tag, half} of the image in the input map
+  input  wire [1:0]             out_img_i,    // with start_i: {tag, half} it is written to
+  output logic                  start_ready_o,// start_i is taken now
+  output logic                  busy_o,       // an image is in flight
+  output logic                  done_o,       // one-cycle pulse per image, in start order; counters valid
   output logic [31:0]           events_o,     // firing inputs x taps reached x out_c
   output logic [31:0]           synops_o,     // spikes x taps reached x out_c (layer 0: nonzero pixels ...)
   output logic [31:0]           spikes_o,     // this layer's spikes over T
@@ -73,6 +87,7 @@ module snn_conv_stage #(
   output logic                  rd_valid_o,
   output logic [YW-1:0]         rd_y_o,
   output logic [XW-1:0]         rd_x_o,
+  output logic [1:0]            rd_img_o,     // {tag, half} of the read
   input  wire [9*IN_W-1:0]      rd_patch_i,   // one cycle after rd_valid_o
   // ---- output map (written by this stage) ----
   output logic                  wr_valid_o,
@@ -80,6 +95,7 @@ module snn_conv_stage #(
   output logic [XW-1:0]         wr_x_o,
   output logic [OUT_W-1:0]      wr_data_o,
   output logic                  wr_or_o,
+  output logic [1:0]            wr_img_o,     // {tag, half} of the write
   input  wire                   wr_newbits_valid_i,  // from the map: bits set 0 -> 1 by a write
   input  wire [$clog2(OUT_W+1)-1:0] wr_newbits_i,
   // ---- trace tap: every output pixel's unpooled LIF output ----
@@ -88,7 +104,7 @@ module snn_conv_stage #(
   output logic [OUT_W-1:0]      tr_data_o
 );
 
-  localparam int unsigned TAGW   = YW + XW + PW;        // {y, x, pixel}
+  localparam int unsigned TAGW   = 1 + YW + XW + PW;    // {image slot, y, x, pixel}
   localparam int unsigned NCOPY  = (E + 1) / 2;
   localparam int unsigned ACCB   = COUT * TM * ACC_W;
   localparam int unsigned EW     = (E > 1) ? $clog2(E) : 1;
@@ -99,7 +115,9 @@ module snn_conv_stage #(
   localparam int unsigned LIF_TAIL = (LIF_SERIAL != 0) ? 3 * TM + 12 : 2 * TM + 8;
 
   // ---- patch fetch ---------------------------------------------------------
-  logic          run_q;
+  logic          run_q;          // reading the patches of an image
+  logic          fslot_q;        // its slot
+  logic [1:0]    fimg_q;         // its input {tag, half}
   logic [YW-1:0] fy_q;
   logic [XW-1:0] fx_q;
   logic [PW-1:0] fp_q;           // next pixel to read
@@ -123,6 +141,7 @@ module snn_conv_stage #(
   assign rd_valid_o = read_now;
   assign rd_y_o     = fy_q;
   assign rd_x_o     = fx_q;
+  assign rd_img_o   = fimg_q;
 
   // ---- engines -------------------------------------------------------------
   logic [E-1:0]        eng_ready, eng_valid_in, eng_acc_valid, eng_acc_ready;
@@ -239,13 +258,16 @@ module snn_conv_stage #(
   logic [TAGW-1:0]   lif_in_tag_q;
   logic [NIW-1:0]    gnt_issued;
   logic [NSW-1:0]    gnt_setbits;
+  logic              gnt_slot;       // the granted pixel's image slot
   always_comb begin
     gnt_issued  = '0;
     gnt_setbits = '0;
+    gnt_slot    = 1'b0;
     for (int e = 0; e < int'(E); e++)
       if (gnt[e]) begin
         gnt_issued  = gnt_issued  | eng_issued[e];
         gnt_setbits = gnt_setbits | eng_setbits[e];
+        gnt_slot    = gnt_slot    | eng_tag[e][TAGW-1];
       end
   end
   always_ff @(posedge clk_i) begin
@@ -341,10 +363,14 @@ module snn_conv_stage #(
   assign tr_data_o  = lif_spikes;
 
   // ---- write into the next map (pool folded) ---------------------------------
-  wire [YW-1:0] ly = lif_tag[TAGW-1 -: YW];
+  // per image slot: its output {tag, half}
+  logic [1:0]   oimg_q [2];
+  wire          lslot = lif_tag[TAGW-1];
+  wire [YW-1:0] ly = lif_tag[TAGW-2 -: YW];
   wire [XW-1:0] lx = lif_tag[PW +: XW];
   wire [YW-1:0] wy = pool_i ? (ly >> 1) : ly;
   wire [XW-1:0] wx = pool_i ? (lx >> 1) : lx;
+  logic         wr_slot_q;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) wr_valid_o <= 1'b0;
     else wr_valid_o <= lif_valid && wy < out_h_i && wx < out_w_i;
@@ -352,26 +378,59 @@ module snn_conv_stage #(
     wr_x_o    <= wx;
     wr_data_o <= lif_spikes;
     wr_or_o   <= pool_i;
+    wr_img_o  <= oimg_q[lslot];
+    wr_slot_q <= lslot;
+  end
+
+  // The map returns one new-bit count per write, in order: the slot of each
+  // write waits in a small queue for it (at most 5 writes in flight).
+  logic [7:0] nbq_q;
+  logic [2:0] nbq_wr_q, nbq_rd_q;
+  wire        nbq_any = nbq_wr_q != nbq_rd_q;
+  wire        nb_pop  = wr_newbits_valid_i && nbq_any;
+  wire        nb_slot = nbq_q[nbq_rd_q];
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      nbq_wr_q <= '0;
+      nbq_rd_q <= '0;
+    end else begin
+      if (wr_valid_o) begin
+        nbq_q[nbq_wr_q] <= wr_slot_q;
+        nbq_wr_q        <= nbq_wr_q + 1'b1;
+      end
+      if (nb_pop) nbq_rd_q <= nbq_rd_q + 1'b1;
+    end
   end
 
   // ---- control and counters --------------------------------------------------
-  logic [PW-1:0]  granted_q;     // pixels handed to the LIF unit
-  logic [7:0]     tail_q;        // drain countdown after the last hand-off
-  logic [31:0]    issued_acc_q, setbits_acc_q, spikes_acc_q, pool_acc_q;
-  logic           finishing_q;
+  // Slots: an image takes slot nslot_q at its start and leaves it at its
+  // done_o; the oldest one (dslot_q) finishes first. Per slot: in flight,
+  // every pixel granted (draining the LIF unit and the write: tail
+  // countdown), the pixels granted and the image's counters.
+  logic [1:0]     sact_q, sfin_q;
+  logic           nslot_q, dslot_q;
+  logic [PW-1:0]  granted_q [2];
+  logic [7:0]     tail_q    [2];
+  logic [31:0]    issued_acc_q [2], setbits_acc_q [2], spikes_acc_q [2], pool_acc_q [2];
 
-  assign busy_o = run_q || finishing_q;
+  wire start_ok = start_i && start_ready_o;
+  assign start_ready_o = !run_q && !sact_q[nslot_q] && (OVERLAP != 0 || sact_q == '0);
+  assign busy_o = sact_q != '0;
+  wire last_done = sfin_q[dslot_q] && tail_q[dslot_q] == 0;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       run_q          <= 1'b0;
-      finishing_q    <= 1'b0;
       inflight_q     <= 1'b0;
       slot_full_q    <= '0;
       slot_head_q    <= 1'b0;
       rr_mask_q      <= '0;
       lif_in_valid_q <= 1'b0;
       done_o         <= 1'b0;
+      sact_q         <= '0;
+      sfin_q         <= '0;
+      nslot_q        <= 1'b0;
+      dslot_q        <= 1'b0;
     end else begin
       done_o         <= 1'b0;
       if (grant_any)      lif_in_valid_q <= 1'b1;
@@ -383,8 +442,9 @@ module snn_conv_stage #(
       // patch reads and the two-slot buffer
       inflight_q <= read_now;
       if (read_now) begin
-        inflight_tag_q <= {fy_q, fx_q, fp_q};
+        inflight_tag_q <= {fslot_q, fy_q, fx_q, fp_q};
         fp_q <= fp_q + 1'b1;
+        if (fp_q + 1'b1 == hw_i) run_q <= 1'b0;   // the image's last patch
         if (fx_q + 1'b1 == w_i) begin
           fx_q <= '0;
           fy_q <= fy_q + 1'b1;
@@ -406,48 +466,61 @@ module snn_conv_stage #(
         slot_full_q[tgt]  <= 1'b1;
       end
 
-      if (start_i && !busy_o) begin
-        run_q         <= 1'b1;
-        fy_q          <= '0;
-        fx_q          <= '0;
-        fp_q          <= '0;
-        granted_q     <= '0;
-        issued_acc_q  <= '0;
-        setbits_acc_q <= '0;
-        spikes_acc_q  <= '0;
-        pool_acc_q    <= '0;
+      if (start_ok) begin
+        run_q          <= 1'b1;
+        fy_q           <= '0;
+        fx_q           <= '0;
+        fp_q           <= '0;
+        fslot_q        <= nslot_q;
+        fimg_q         <= in_img_i;
+        nslot_q        <= ~nslot_q;
+        sact_q[nslot_q] <= 1'b1;
       end
 
-      if (grant_any) begin
-        granted_q     <= granted_q + 1'b1;
-        issued_acc_q  <= issued_acc_q + 32'(gnt_issued);
-        setbits_acc_q <= setbits_acc_q + 32'(gnt_setbits);
-        if (run_q && granted_q + 1'b1 == hw_i) begin
-          run_q       <= 1'b0;
-          finishing_q <= 1'b1;
-          tail_q      <= 8'(LIF_TAIL);
-        end
-      end
-      if (lif_valid) spikes_acc_q <= spikes_acc_q + 32'(lif_nspikes);
-      if (wr_newbits_valid_i) pool_acc_q <= pool_acc_q + 32'(wr_newbits_i);
+      // the last grant of an image starts its drain
+      if (grant_any && granted_q[gnt_slot] + 1'b1 == hw_i) sfin_q[gnt_slot] <= 1'b1;
 
-      if (finishing_q) begin
-        if (tail_q == 0) begin
-          finishing_q <= 1'b0;
-          done_o      <= 1'b1;
-        end else begin
-          tail_q <= tail_q - 1'b1;
-        end
+      if (last_done) begin
+        sact_q[dslot_q] <= 1'b0;
+        sfin_q[dslot_q] <= 1'b0;
+        dslot_q         <= ~dslot_q;
+        done_o          <= 1'b1;
       end
     end
   end
 
-  // counters x out_c (registered with done_o)
+  // per slot: output {tag, half}, pixels granted, drain countdown, counters
+  for (genvar k = 0; k < 2; k++) begin : g_slot
+    wire st  = start_ok && nslot_q == 1'(k);
+    wire gk  = grant_any && gnt_slot == 1'(k);
+    always_ff @(posedge clk_i) begin
+      if (st) begin
+        oimg_q[k]        <= out_img_i;
+        granted_q[k]     <= '0;
+        issued_acc_q[k]  <= '0;
+        setbits_acc_q[k] <= '0;
+        spikes_acc_q[k]  <= '0;
+        pool_acc_q[k]    <= '0;
+      end else begin
+        if (gk) begin
+          granted_q[k]     <= granted_q[k] + 1'b1;
+          issued_acc_q[k]  <= issued_acc_q[k] + 32'(gnt_issued);
+          setbits_acc_q[k] <= setbits_acc_q[k] + 32'(gnt_setbits);
+        end
+        if (lif_valid && lslot == 1'(k)) spikes_acc_q[k] <= spikes_acc_q[k] + 32'(lif_nspikes);
+        if (nb_pop && nb_slot == 1'(k))  pool_acc_q[k]   <= pool_acc_q[k] + 32'(wr_newbits_i);
+      end
+      if (gk && granted_q[k] + 1'b1 == hw_i) tail_q[k] <= 8'(LIF_TAIL);
+      else if (sfin_q[k] && tail_q[k] != 0)  tail_q[k] <= tail_q[k] - 1'b1;
+    end
+  end
+
+  // counters x out_c of the oldest image (registered with done_o)
   always_ff @(posedge clk_i) begin
-    events_o      <= issued_acc_q * 32'(cout_i);
-    synops_o      <= setbits_acc_q * 32'(cout_i);
-    spikes_o      <= spikes_acc_q;
-    pool_spikes_o <= pool_acc_q;
+    events_o      <= issued_acc_q[dslot_q] * 32'(cout_i);
+    synops_o      <= setbits_acc_q[dslot_q] * 32'(cout_i);
+    spikes_o      <= spikes_acc_q[dslot_q];
+    pool_spikes_o <= pool_acc_q[dslot_q];
   end
 
 `ifdef SNN_ASSERT
@@ -457,6 +530,19 @@ module snn_conv_stage #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) $onehot0(eng_valid_in));
   assert property (@(posedge clk_i) disable iff (!rst_ni) $onehot0(gnt));
   assert property (@(posedge clk_i) disable iff (!rst_ni) grant_any == (gnt != '0));
+  // Image slots: a start takes a free slot; every patch read, dispatched and
+  // granted belongs to an image in flight; an image drains only after its
+  // pixels, the oldest first; at most two images in flight.
+  assert property (@(posedge clk_i) disable iff (!rst_ni) start_ok |-> !sact_q[nslot_q] && !run_q);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) read_now |-> sact_q[fslot_q]);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) grant_any |-> sact_q[gnt_slot] && !sfin_q[gnt_slot]);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) lif_valid |-> sact_q[lslot]);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) (sfin_q & ~sact_q) == '0);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) sact_q == 2'b11 |-> nslot_q == dslot_q);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) sact_q == '0 |-> nslot_q == dslot_q && !run_q);
+  // The new-bit counts come back for the stage's writes only, in order.
+  assert property (@(posedge clk_i) disable iff (!rst_ni) 3'(nbq_wr_q - nbq_rd_q) < 3'd6);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) wr_newbits_valid_i && busy_o |-> nbq_any);
 `endif
 
 endmodule

@@ -12,7 +12,10 @@
 // Every map is a ping-pong snn_spike_map: image n of the kernel's life lives
 // in half n[0] with tag n[1] in every map, so a unit may start image n when
 // its input half holds it and its output half is free; in steady state the
-// kernel finishes one image per interval of its slowest stage. The per-image
+// kernel finishes one image per interval of its slowest stage. A conv stage
+// takes image n + 1 while the last pixels of image n finish (its
+// start_ready_o, once it has read image n's last patch): its reads and writes
+// carry their image's half and tag. The per-image
 // counters of each stage wait in a small queue until the output stage
 // finishes that image.
 //
@@ -298,12 +301,16 @@ module snn_kernel #(
 
   // ---- ping-pong bookkeeping ---------------------------------------------------------------
   // Units: 0 fetch, 1..5 stages 0..4. Unit u produces map u (u < 5) and
-  // consumes map u-1. seq_q[u] is the kernel-lifetime number of its next
-  // image: half seq[0], tag seq[1].
+  // consumes map u-1. seq_q[u] is the kernel-lifetime number of its oldest
+  // image in flight (or of its next one when idle), sst_q[u] that of the
+  // next image it starts: half seq[0], tag seq[1]. The conv stages (units
+  // 1..3) may hold two images, the other units one.
   localparam int unsigned NU = 6;
   logic [31:0] seq_q   [NU];
+  logic [31:0] sst_q   [NU];
   logic [31:0] cnt_q   [NU];           // images started this run
-  logic [NU-1:0] act_q;                // unit is working on an image
+  logic [1:0]  nact_q  [NU];           // images in flight
+  logic [NU-1:0] two_ok;               // the unit takes a second image now (conv: start_ready_o)
   logic [NU-1:0] go;                   // start pulse (registered below)
   logic [NU-1:0] fin;                  // done pulse of the unit
   logic [1:0]  full_q [5];             // map m, half h holds an image for its consumer
@@ -317,17 +324,19 @@ module snn_kernel #(
       cur_tag[u]  = seq_q[u][1];
     end
 
-  // may unit u start now?
+  // may unit u start now? (image sst_q[u]: its input half is full, its
+  // output half free)
   logic [NU-1:0] can;
   always_comb begin
     for (int u = 0; u < int'(NU); u++) begin
-      logic in_ok, out_ok;
+      logic in_ok, out_ok, room;
       logic h;
-      h = cur_half[u];
+      h = sst_q[u][0];
       in_ok  = (u == 0) ? 1'b1 : full_q[u-1][h];
       if (u < 5) out_ok = !full_q[u][h] && pend_q[u][h] == 0;
       else       out_ok = !out_full_q;
-      can[u] = running && !nofit && !act_q[u] && !go[u] && cnt_q[u] < n_q && in_ok && out_ok;
+      room   = nact_q[u] == 2'd0 || (nact_q[u] == 2'd1 && two_ok[u]);
+      can[u] = running && !nofit && room && !go[u] && cnt_q[u] < n_q && in_ok && out_ok;
       // trace mode: an image enters only when the one before it is traced
       if (u == 0 && trace_on_q && (n_tr_q != cnt_q[0] || tr_busy)) can[u] = 1'b0;
     end
@@ -335,8 +344,11 @@ module snn_kernel #(
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      for (int u = 0; u < int'(NU); u++) seq_q[u] <= '0;
-      act_q <= '0;
+      for (int u = 0; u < int'(NU); u++) begin
+        seq_q[u]  <= '0;
+        sst_q[u]  <= '0;
+        nact_q[u] <= '0;
+      end
       go    <= '0;
       for (int m = 0; m < 5; m++) begin
         full_q[m] <= '0;
@@ -348,12 +360,12 @@ module snn_kernel #(
       if (run_q == R_IDLE && ctrl_start)
         for (int u = 0; u < int'(NU); u++) cnt_q[u] <= '0;
       for (int u = 0; u < int'(NU); u++) begin
+        nact_q[u] <= nact_q[u] + 2'(go[u]) - 2'(fin[u]);
         if (go[u]) begin
-          act_q[u] <= 1'b1;
+          sst_q[u] <= sst_q[u] + 1'b1;
           cnt_q[u] <= cnt_q[u] + 1'b1;
         end
         if (fin[u]) begin
-          act_q[u] <= 1'b0;
           seq_q[u] <= seq_q[u] + 1'b1;
           if (u > 0) full_q[u-1][cur_half[u]] <= 1'b0;   // input half free
           if (u < 5) pend_q[u][cur_half[u]] <= 4'd4;      // output half: after the commit
@@ -405,12 +417,18 @@ module snn_kernel #(
     .wr_valid_i(m0_wv), .wr_half_i(cur_half[0]), .wr_y_i(m0_wy), .wr_x_i(m0_wx),
     .wr_data_i(m0_wd), .wr_or_i(1'b1), .wr_tag_i(cur_tag[0]),
     .wr_newbits_valid_o(), .wr_newbits_o(), .init_i(ld_start), .init_done_o(map_init[0]),
-    .rd_valid_i(m0_rv), .rd_half_i(cur_half[1]), .rd_tag_i(cur_tag[1]),
+    .rd_valid_i(m0_rv), .rd_half_i(s_rimg[0][0]), .rd_tag_i(s_rimg[0][1]),
     .rd_y_i(m0_ry), .rd_x_i(m0_rx), .rd_valid_o(), .rd_patch_o(m0_patch), .rd_word_o()
   );
 
   // stage outputs into maps 1, 2 (banked) and 3 (flat)
   logic               s_wv [3], s_wor [3], s_nbv [3];
+  logic [1:0]         s_rimg [3], s_wimg [3];   // {tag, half} of a conv stage's read / write
+  logic [1:0]         s_img [3];                // {tag, half} of the image a conv stage starts
+  logic [2:0]         s_rdy;
+  always_comb
+    for (int s = 0; s < 3; s++) s_img[s] = {sst_q[s + 1][1], sst_q[s + 1][0]};
+  assign two_ok = {2'b00, s_rdy, 1'b0};
   logic [15:0]        s_wy [3], s_wx [3];
   logic [31:0]        s_nb [3];
   logic [31:0]        s_ev [5], s_syn [5], s_spk [5], s_pspk [5];
@@ -429,18 +447,18 @@ module snn_kernel #(
 
   snn_spike_map #(.WORD_W(W1), .MAX_H(C1_H), .MAX_W(C1_W), .BANKED(1), .INIT(1)) u_map1 (
     .clk_i(clk), .rst_ni(rst_n), .h_i(Y1'(cfg_oh[0 +: 16])), .w_i(X1'(cfg_ow[0 +: 16])),
-    .wr_valid_i(s_wv[0]), .wr_half_i(cur_half[1]), .wr_y_i(Y1'(s_wy[0])), .wr_x_i(X1'(s_wx[0])),
-    .wr_data_i(s0_wd), .wr_or_i(s_wor[0]), .wr_tag_i(cur_tag[1]),
+    .wr_valid_i(s_wv[0]), .wr_half_i(s_wimg[0][0]), .wr_y_i(Y1'(s_wy[0])), .wr_x_i(X1'(s_wx[0])),
+    .wr_data_i(s0_wd), .wr_or_i(s_wor[0]), .wr_tag_i(s_wimg[0][1]),
     .wr_newbits_valid_o(s_nbv[0]), .wr_newbits_o(m1_nb), .init_i(ld_start), .init_done_o(map_init[1]),
-    .rd_valid_i(m1_rv), .rd_half_i(cur_half[2]), .rd_tag_i(cur_tag[2]),
+    .rd_valid_i(m1_rv), .rd_half_i(s_rimg[1][0]), .rd_tag_i(s_rimg[1][1]),
     .rd_y_i(m1_ry), .rd_x_i(m1_rx), .rd_valid_o(), .rd_patch_o(m1_patch), .rd_word_o()
   );
   snn_spike_map #(.WORD_W(W2), .MAX_H(C2_H), .MAX_W(C2_W), .BANKED(1), .INIT(1)) u_map2 (
     .clk_i(clk), .rst_ni(rst_n), .h_i(Y2'(cfg_oh[16 +: 16])), .w_i(X2'(cfg_ow[16 +: 16])),
-    .wr_valid_i(s_wv[1]), .wr_half_i(cur_half[2]), .wr_y_i(Y2'(s_wy[1])), .wr_x_i(X2'(s_wx[1])),
-    .wr_data_i(s1_wd), .wr_or_i(s_wor[1]), .wr_tag_i(cur_tag[2]),
+    .wr_valid_i(s_wv[1]), .wr_half_i(s_wimg[1][0]), .wr_y_i(Y2'(s_wy[1])), .wr_x_i(X2'(s_wx[1])),
+    .wr_data_i(s1_wd), .wr_or_i(s_wor[1]), .wr_tag_i(s_wimg[1][1]),
     .wr_newbits_valid_o(s_nbv[1]), .wr_newbits_o(m2_nb), .init_i(ld_start), .init_done_o(map_init[2]),
-    .rd_valid_i(m2_rv), .rd_half_i(cur_half[3]), .rd_tag_i(cur_tag[3]),
+    .rd_valid_i(m2_rv), .rd_half_i(s_rimg[2][0]), .rd_tag_i(s_rimg[2][1]),
     .rd_y_i(m2_ry), .rd_x_i(m2_rx), .rd_valid_o(), .rd_patch_o(m2_patch), .rd_word_o()
   );
 
@@ -452,8 +470,8 @@ module snn_kernel #(
   assign m3_wx = X3'(32'(s_wy[2]) * 32'(cfg_ow[32 +: 16]) + 32'(s_wx[2]));
   snn_spike_map #(.WORD_W(W3), .MAX_H(1), .MAX_W(F_HW), .BANKED(0), .INIT(1)) u_map3 (
     .clk_i(clk), .rst_ni(rst_n), .h_i(1'b1), .w_i(X3'(cfg_f_hw)),
-    .wr_valid_i(s_wv[2]), .wr_half_i(cur_half[3]), .wr_y_i(1'b0), .wr_x_i(m3_wx),
-    .wr_data_i(s2_wd), .wr_or_i(s_wor[2]), .wr_tag_i(cur_tag[3]),
+    .wr_valid_i(s_wv[2]), .wr_half_i(s_wimg[2][0]), .wr_y_i(1'b0), .wr_x_i(m3_wx),
+    .wr_data_i(s2_wd), .wr_or_i(s_wor[2]), .wr_tag_i(s_wimg[2][1]),
     .wr_newbits_valid_o(s_nbv[2]), .wr_newbits_o(m3_nb), .init_i(ld_start), .init_done_o(map_init[3]),
     .rd_valid_i(m3_rv), .rd_half_i(cur_half[4]), .rd_tag_i(cur_tag[4]),
     .rd_y_i(1'b0), .rd_x_i(m3_rpix), .rd_valid_o(), .rd_patch_o(), .rd_word_o(m3_word)
@@ -499,10 +517,12 @@ module snn_kernel #(
     .tl_en_i(ld_t_en && ld_t_st == 3'd0), .tl_ch_i($clog2(C0_COUT)'(ld_t_ch)),
     .tl_pix_i(PW0'(ld_t_pix)), .tl_th_i(ld_t_th), .tl_pol_i(ld_t_pol),
     .bl_en_i(ld_b_en && ld_st == 3'd0), .bl_ch_i($clog2(C0_COUT)'(ld_b_ch)), .bl_data_i(ld_b_data),
-    .start_i(go[1]), .busy_o(), .done_o(fin[1]),
+    .start_i(go[1]), .in_img_i(s_img[0]), .out_img_i(s_img[0]), .start_ready_o(s_rdy[0]),
+    .busy_o(), .done_o(fin[1]),
     .events_o(s_ev[0]), .synops_o(s_syn[0]), .spikes_o(s_spk[0]), .pool_spikes_o(s_pspk[0]),
-    .rd_valid_o(m0_rv), .rd_y_o(m0_ry), .rd_x_o(m0_rx), .rd_patch_i(m0_patch),
+    .rd_valid_o(m0_rv), .rd_y_o(m0_ry), .rd_x_o(m0_rx), .rd_img_o(s_rimg[0]), .rd_patch_i(m0_patch),
     .wr_valid_o(s_wv[0]), .wr_y_o(s0_wy), .wr_x_o(s0_wx), .wr_data_o(s0_wd), .wr_or_o(s_wor[0]),
+    .wr_img_o(s_wimg[0]),
     .wr_newbits_valid_i(s_nbv[0]), .wr_newbits_i($clog2(W1+1)'(s_nb[0])),
     .tr_valid_o(tr_v[0]), .tr_pix_o(tr0_pix), .tr_data_o(tr0_data)
   );
@@ -524,10 +544,12 @@ module snn_kernel #(
     .tl_en_i(ld_t_en && ld_t_st == 3'd1), .tl_ch_i($clog2(C1_COUT)'(ld_t_ch)),
     .tl_pix_i(PW1'(ld_t_pix)), .tl_th_i(ld_t_th), .tl_pol_i(ld_t_pol),
     .bl_en_i(ld_b_en && ld_st == 3'd1), .bl_ch_i($clog2(C1_COUT)'(ld_b_ch)), .bl_data_i(ld_b_data),
-    .start_i(go[2]), .busy_o(), .done_o(fin[2]),
+    .start_i(go[2]), .in_img_i(s_img[1]), .out_img_i(s_img[1]), .start_ready_o(s_rdy[1]),
+    .busy_o(), .done_o(fin[2]),
     .events_o(s_ev[1]), .synops_o(s_syn[1]), .spikes_o(s_spk[1]), .pool_spikes_o(s_pspk[1]),
-    .rd_valid_o(m1_rv), .rd_y_o(m1_ry), .rd_x_o(m1_rx), .rd_patch_i(m1_patch),
+    .rd_valid_o(m1_rv), .rd_y_o(m1_ry), .rd_x_o(m1_rx), .rd_img_o(s_rimg[1]), .rd_patch_i(m1_patch),
     .wr_valid_o(s_wv[1]), .wr_y_o(s1_wy), .wr_x_o(s1_wx), .wr_data_o(s1_wd), .wr_or_o(s_wor[1]),
+    .wr_img_o(s_wimg[1]),
     .wr_newbits_valid_i(s_nbv[1]), .wr_newbits_i($clog2(W2+1)'(s_nb[1])),
     .tr_valid_o(tr_v[1]), .tr_pix_o(tr1_pix), .tr_data_o(tr1_data)
   );
@@ -549,10 +571,12 @@ module snn_kernel #(
     .tl_en_i(ld_t_en && ld_t_st == 3'd2), .tl_ch_i($clog2(C2_COUT)'(ld_t_ch)),
     .tl_pix_i(PW2'(ld_t_pix)), .tl_th_i(ld_t_th), .tl_pol_i(ld_t_pol),
     .bl_en_i(ld_b_en && ld_st == 3'd2), .bl_ch_i($clog2(C2_COUT)'(ld_b_ch)), .bl_data_i(ld_b_data),
-    .start_i(go[3]), .busy_o(), .done_o(fin[3]),
+    .start_i(go[3]), .in_img_i(s_img[2]), .out_img_i(s_img[2]), .start_ready_o(s_rdy[2]),
+    .busy_o(), .done_o(fin[3]),
     .events_o(s_ev[2]), .synops_o(s_syn[2]), .spikes_o(s_spk[2]), .pool_spikes_o(s_pspk[2]),
-    .rd_valid_o(m2_rv), .rd_y_o(m2_ry), .rd_x_o(m2_rx), .rd_patch_i(m2_patch),
+    .rd_valid_o(m2_rv), .rd_y_o(m2_ry), .rd_x_o(m2_rx), .rd_img_o(s_rimg[2]), .rd_patch_i(m2_patch),
     .wr_valid_o(s_wv[2]), .wr_y_o(s2_wy), .wr_x_o(s2_wx), .wr_data_o(s2_wd), .wr_or_o(s_wor[2]),
+    .wr_img_o(s_wimg[2]),
     .wr_newbits_valid_i(s_nbv[2]), .wr_newbits_i($clog2(W3+1)'(s_nb[2])),
     .tr_valid_o(tr_v[2]), .tr_pix_o(tr2_pix), .tr_data_o(tr2_data)
   );
@@ -732,8 +756,18 @@ module snn_kernel #(
   for (genvar s = 0; s < 5; s++) begin : g_qa
     assert property (@(posedge clk) disable iff (!rst_n) fin[s + 1] |-> g_q[s].u_q.count_o < 5'(QD));
   end
-  // A unit finishes only what it started.
-  assert property (@(posedge clk) disable iff (!rst_n) (fin & ~act_q) == '0);
+  // A unit finishes only what it started; the conv stages hold at most two
+  // images, the other units one.
+  logic [NU-1:0] a_fin_ok, a_nact_ok, a_seq_ok;
+  always_comb
+    for (int u = 0; u < int'(NU); u++) begin
+      a_fin_ok[u]  = !fin[u] || nact_q[u] != 2'd0;
+      a_nact_ok[u] = nact_q[u] <= ((u >= 1 && u <= 3) ? 2'd2 : 2'd1);
+      a_seq_ok[u]  = sst_q[u] == seq_q[u] + 32'(nact_q[u]);
+    end
+  assert property (@(posedge clk) disable iff (!rst_n) &a_fin_ok);
+  assert property (@(posedge clk) disable iff (!rst_n) &a_nact_ok);
+  assert property (@(posedge clk) disable iff (!rst_n) &a_seq_ok);
 `endif
 
 endmodule

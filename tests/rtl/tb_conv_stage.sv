@@ -28,7 +28,17 @@
 // map sizes: the maximum, odd (7x5, 5x7, 3x3: the pool drops the last
 // row / column), 1x1, 1xW, Hx1, random; runs of 1..5 images of one size, with
 // starts back to back (start in the done cycle), after random gaps, and
-// spurious start pulses while busy (ignored); model reloads between runs.
+// spurious start pulses while the stage does not take one (ignored); model
+// reloads between runs.
+// Overlap (OVERLAP = 1): in half of the runs (and the measurement runs) the
+// next image starts as soon as the stage takes it (start_ready_o: the image
+// before has been read) while its last pixels finish; its input and output
+// halves are ready as the top level's handshake would have them (input
+// written, output of the image two before read back). The images of such a
+// run share T and out_c (static while images are in flight). Reads and writes
+// go to the half and tag the stage gives with each (rd_img_o, wr_img_o); the
+// trace tap's pixels of the two images in flight are told apart by their
+// expected words (a word equal in both may count for either).
 // A change of map size between uses of a half can leave a word whose stored tag
 // equals the next use's tag (written two or more uses before, outside the last
 // use's map): an OR write would merge it, and a plain write would count too
@@ -51,6 +61,7 @@ module conv_stage_check #(
   parameter int unsigned MAX_W      = 12,
   parameter int unsigned OUT_BANKED = 1,     // the output map's layout
   parameter int unsigned LIF_SERIAL = 0,     // the stage's LIF unit: 1 step-serial
+  parameter int unsigned OVERLAP    = 1,     // the stage's OVERLAP
   parameter int unsigned MODELS     = 3,     // model loads
   parameter int unsigned RUNS       = 8,     // runs (one map size each) per model
   parameter string       NAME       = "cfg"
@@ -93,7 +104,8 @@ module conv_stage_check #(
   logic [PW-1:0]    tl_pix = '0;
   logic [31:0]      tl_th = '0, bl_data = '0;
   logic             start = 1'b0;
-  logic             busy, sdone;
+  logic [1:0]       st_in_img = '0, st_out_img = '0;
+  logic             busy, sdone, start_ready;
   logic [31:0]      ev, syn, spk, pspk;
 
   // ---- stage <-> input map ----
@@ -101,7 +113,7 @@ module conv_stage_check #(
   logic [YW-1:0]    s_rd_y;
   logic [XW-1:0]    s_rd_x;
   logic [9*IN_W-1:0] s_rd_patch;
-  logic             in_rd_half = 1'b0, in_rd_tag = 1'b0;
+  logic [1:0]       s_rd_img;
   logic             in_wr_valid = 1'b0, in_wr_half = 1'b0, in_wr_tag = 1'b0;
   logic [YW-1:0]    in_wr_y = '0;
   logic [XW-1:0]    in_wr_x = '0;
@@ -115,13 +127,14 @@ module conv_stage_check #(
   logic [YW-1:0]    s_wr_y;
   logic [XW-1:0]    s_wr_x;
   logic [OUT_W-1:0] s_wr_data;
+  logic [1:0]       s_wr_img;
   logic             nb_valid;
   logic [ONW-1:0]   nb;
   logic             scrub = 1'b0, sc_valid = 1'b0;
   logic [YW-1:0]    sc_y = '0;
   logic [XW-1:0]    sc_x = '0;
-  logic             out_wr_half = 1'b0, out_wr_tag = 1'b0;
-  logic             o_wr_valid, o_wr_or;
+  logic             out_wr_half = 1'b0, out_wr_tag = 1'b0;   // the scrub's
+  logic             o_wr_valid, o_wr_or, o_wr_half, o_wr_tag;
   logic [YW-1:0]    o_wr_y;
   logic [XW-1:0]    o_wr_x;
   logic [OUT_W-1:0] o_wr_data;
@@ -130,6 +143,8 @@ module conv_stage_check #(
   assign o_wr_x     = scrub ? sc_x     : s_wr_x;
   assign o_wr_data  = scrub ? '0       : s_wr_data;
   assign o_wr_or    = scrub ? 1'b0     : s_wr_or;
+  assign o_wr_half  = scrub ? out_wr_half : s_wr_img[0];
+  assign o_wr_tag   = scrub ? out_wr_tag  : s_wr_img[1];
   logic             o_rd_valid = 1'b0, o_rd_half = 1'b0, o_rd_tag = 1'b0;
   logic [YW-1:0]    o_rd_y = '0;
   logic [XW-1:0]    o_rd_x = '0;
@@ -143,7 +158,7 @@ module conv_stage_check #(
 
   snn_conv_stage #(
     .CIN(CIN), .COUT(COUT), .TM(TM), .IMG(IMG), .E(E), .ACC_W(ACC_W),
-    .MAX_H(MAX_H), .MAX_W(MAX_W), .LIF_SERIAL(LIF_SERIAL)
+    .MAX_H(MAX_H), .MAX_W(MAX_W), .LIF_SERIAL(LIF_SERIAL), .OVERLAP(OVERLAP)
   ) dut (
     .clk_i(clk), .rst_ni(rst_n),
     .w_i(w), .hw_i(hw), .cout_i(cout), .t_steps_i(tsteps), .pool_i(pool),
@@ -151,11 +166,12 @@ module conv_stage_check #(
     .wl_en_i(wl_en), .wl_row_i(wl_row), .wl_data_i(wl_data),
     .tl_en_i(tl_en), .tl_ch_i(tl_ch), .tl_pix_i(tl_pix), .tl_th_i(tl_th), .tl_pol_i(tl_pol),
     .bl_en_i(bl_en), .bl_ch_i(bl_ch), .bl_data_i(bl_data),
-    .start_i(start), .busy_o(busy), .done_o(sdone),
+    .start_i(start), .in_img_i(st_in_img), .out_img_i(st_out_img), .start_ready_o(start_ready),
+    .busy_o(busy), .done_o(sdone),
     .events_o(ev), .synops_o(syn), .spikes_o(spk), .pool_spikes_o(pspk),
-    .rd_valid_o(s_rd_valid), .rd_y_o(s_rd_y), .rd_x_o(s_rd_x), .rd_patch_i(s_rd_patch),
+    .rd_valid_o(s_rd_valid), .rd_y_o(s_rd_y), .rd_x_o(s_rd_x), .rd_img_o(s_rd_img), .rd_patch_i(s_rd_patch),
     .wr_valid_o(s_wr_valid), .wr_y_o(s_wr_y), .wr_x_o(s_wr_x), .wr_data_o(s_wr_data),
-    .wr_or_o(s_wr_or), .wr_newbits_valid_i(nb_valid), .wr_newbits_i(nb),
+    .wr_or_o(s_wr_or), .wr_img_o(s_wr_img), .wr_newbits_valid_i(nb_valid), .wr_newbits_i(nb),
     .tr_valid_o(tr_valid), .tr_pix_o(tr_pix), .tr_data_o(tr_data)
   );
 
@@ -164,15 +180,15 @@ module conv_stage_check #(
     .wr_valid_i(in_wr_valid), .wr_half_i(in_wr_half), .wr_y_i(in_wr_y), .wr_x_i(in_wr_x),
     .wr_data_i(in_wr_data), .wr_or_i(1'b0), .wr_tag_i(in_wr_tag),
     .wr_newbits_valid_o(in_nb_valid), .wr_newbits_o(in_nb), .init_i(1'b0), .init_done_o(in_init_done),
-    .rd_valid_i(s_rd_valid), .rd_half_i(in_rd_half), .rd_tag_i(in_rd_tag),
+    .rd_valid_i(s_rd_valid), .rd_half_i(s_rd_img[0]), .rd_tag_i(s_rd_img[1]),
     .rd_y_i(s_rd_y), .rd_x_i(s_rd_x),
     .rd_valid_o(in_rd_valid_o), .rd_patch_o(s_rd_patch), .rd_word_o(in_rd_word)
   );
 
   snn_spike_map #(.WORD_W(OUT_W), .MAX_H(MAX_H), .MAX_W(MAX_W), .BANKED(OUT_BANKED), .INIT(1)) u_out (
     .clk_i(clk), .rst_ni(rst_n), .h_i(out_h), .w_i(out_w),
-    .wr_valid_i(o_wr_valid), .wr_half_i(out_wr_half), .wr_y_i(o_wr_y), .wr_x_i(o_wr_x),
-    .wr_data_i(o_wr_data), .wr_or_i(o_wr_or), .wr_tag_i(out_wr_tag),
+    .wr_valid_i(o_wr_valid), .wr_half_i(o_wr_half), .wr_y_i(o_wr_y), .wr_x_i(o_wr_x),
+    .wr_data_i(o_wr_data), .wr_or_i(o_wr_or), .wr_tag_i(o_wr_tag),
     .wr_newbits_valid_o(nb_valid), .wr_newbits_o(nb), .init_i(1'b0), .init_done_o(out_init_done),
     .rd_valid_i(o_rd_valid), .rd_half_i(o_rd_half), .rd_tag_i(o_rd_tag),
     .rd_y_i(o_rd_y), .rd_x_i(o_rd_x),
@@ -204,7 +220,9 @@ module conv_stage_check #(
   bit               in_tag_cur [2], out_tag_cur [2];
 
   int g_h, g_w, g_pool, g_oh, g_ow;           // the current run's sizes
-  int errors = 0, n_scrub = 0, n_b2b = 0, n_spurious = 0, n_zero_img = 0, n_equal = 0;
+  bit g_ovl;                                  // the current run overlaps images
+  int g_T, g_cout;                            // its T and out_c (overlapping runs)
+  int errors = 0, n_scrub = 0, n_b2b = 0, n_spurious = 0, n_zero_img = 0, n_equal = 0, n_ovl = 0;
   longint n_ideal = 0, n_events = 0, n_spikes = 0;
   real    max_ratio = 0.0;
   int     max_over = -1000000;       // cycles - max(hw, work/E) - largest pixel, worst image
@@ -213,18 +231,27 @@ module conv_stage_check #(
   longint meas_c [5], meas_i [5];
   int     meas_n [5];
 
-  // the trace tap: every pixel of the running image once, its unpooled word
-  int tr_slot = 0, tr_count = 0;
-  bit tr_seen [HW];
+  // the trace tap: every pixel of each image once, its unpooled word. The
+  // images in flight (slots, oldest first): a pixel goes to the oldest one
+  // that has not seen it and expects its word.
+  int  fl_old = -1, fl_new = -1;
+  int  tr_cnt [NSLOT];
+  bit  tr_seen [NSLOT][HW];
   always @(negedge clk)
     if (rst_n && tr_valid) begin
-      if (int'(tr_pix) >= g_h * g_w || tr_seen[tr_pix])
-        fail($sformatf("trace tap: pixel %0d out of the map or twice", tr_pix));
-      else if (tr_data !== img_full[tr_slot][tr_pix])
-        fail($sformatf("trace tap: pixel %0d = %h, expected %h", tr_pix, tr_data, img_full[tr_slot][tr_pix]));
-      else
-        tr_seen[tr_pix] = 1'b1;
-      tr_count++;
+      int s;
+      s = -1;
+      if (int'(tr_pix) < g_h * g_w) begin
+        if (fl_old >= 0 && !tr_seen[fl_old][tr_pix] && tr_data === img_full[fl_old][tr_pix]) s = fl_old;
+        else if (fl_new >= 0 && !tr_seen[fl_new][tr_pix] && tr_data === img_full[fl_new][tr_pix]) s = fl_new;
+      end
+      if (s < 0)
+        fail($sformatf("trace tap: pixel %0d = %h: out of the map, twice, or not the expected %h",
+                       tr_pix, tr_data, (fl_old >= 0 && int'(tr_pix) < int'(HW)) ? img_full[fl_old][tr_pix] : '0));
+      else begin
+        tr_seen[s][tr_pix] = 1'b1;
+        tr_cnt[s]++;
+      end
     end
 
   function automatic int rnd(input int lo, input int hi);   // lo .. hi inclusive
@@ -368,8 +395,16 @@ module conv_stage_check #(
     int in_c, T, vst;
     in_c = (rnd(0, 3) == 0 && meas < 0) ? rnd(1, CIN) : int'(CIN);
     T    = (rnd(0, 2) == 0 && meas < 0) ? rnd(1, TM) : int'(TM);
-    img_T[s]    = T;
     img_cout[s] = (rnd(0, 3) == 0 && meas < 0) ? rnd(1, COUT) : int'(COUT);
+    if (g_ovl) begin                       // one T and out_c per overlapping run
+      if (g_T == 0) begin
+        g_T    = T;
+        g_cout = img_cout[s];
+      end
+      T           = g_T;
+      img_cout[s] = g_cout;
+    end
+    img_T[s]    = T;
     img_dens[s] = dens;
     vst = rnd(0, 3);                       // 0 random, 1 all ones, 2 single steps, 3 mixed
     for (int p = 0; p < int'(HW); p++) img_in[s][p] = '0;
@@ -467,13 +502,23 @@ module conv_stage_check #(
     n_words += n;
   endtask
 
-  // wait for done_o of image s (started in the cycle before), check counters
-  // and cycles; spurious start pulses while busy
-  task automatic wait_done(input int s, input int num, input longint c0);
+  // the images of the current run (index: image - gimg)
+  int gimg = 0;
+  localparam int unsigned MAXN = 8;
+  bit     f_fed [MAXN], f_started [MAXN], f_done [MAXN], f_checked [MAXN];
+  longint st_cyc [MAXN], dn_cyc [MAXN];
+
+  // wait for done_o of image s (the oldest in flight), check counters and
+  // cycles: from its start, or from the done_o of the image before if that
+  // came later (overlap: the engines were still busy with it)
+  task automatic wait_done(input int s, input int num, output longint cd);
+    longint c0;
     longint c, bound, ideal, lif_cpp, xtail;
     int hwn;
     bit fin;
     hwn = g_h * g_w;
+    c0  = st_cyc[num - gimg];
+    if (num > gimg && dn_cyc[num - gimg - 1] > c0) c0 = dn_cyc[num - gimg - 1];
     // the LIF unit takes a pixel per cycle, or (serial) per T + 1 cycles
     lif_cpp = (LIF_SERIAL != 0) ? longint'(img_T[s]) + 1 : 1;
     xtail   = (LIF_SERIAL != 0) ? longint'(TM) + 4 : 0;
@@ -485,20 +530,18 @@ module conv_stage_check #(
     fin = 1'b0;
     while (!fin) begin
       @(negedge clk);
-      start = 1'b0;
       if (sdone) begin
         fin = 1'b1;
       end else begin
         if (!busy) fail($sformatf("image %0d: stage idle without done_o", num));
         if (cyc - c0 > 4 * bound + 1000) $fatal(1, "tb_conv_stage[%s]: image %0d hangs", NAME, num);
-        if (busy && rnd(0, 19) == 0) begin
-          start = 1'b1;                       // ignored: the stage is busy
-          n_spurious++;
-        end
       end
     end
-    c = cyc - c0;
-    if (tr_count != hwn) fail($sformatf("image %0d: %0d trace tap pixels, expected %0d", num, tr_count, hwn));
+    cd = cyc;
+    c  = cyc - c0;
+    if (tr_cnt[s] != hwn) fail($sformatf("image %0d: %0d trace tap pixels, expected %0d", num, tr_cnt[s], hwn));
+    fl_old = fl_new;                          // (its taps are all in: the tail is over)
+    fl_new = -1;
     if (64'(ev) != exp_ev[s] || 64'(syn) != exp_syn[s] || 64'(spk) != exp_spk[s] || 64'(pspk) != exp_pspk[s])
       fail($sformatf("image %0d (%0dx%0d pool %0d T %0d cout %0d dens %0d) counters: events %0d/%0d synops %0d/%0d spikes %0d/%0d pool_spikes %0d/%0d",
                      num, g_h, g_w, g_pool, img_T[s], img_cout[s], img_dens[s], ev, exp_ev[s], syn,
@@ -565,60 +608,102 @@ module conv_stage_check #(
     out_w = XW'(g_ow);
   endtask
 
-  // configuration of image s, start it (the stage is idle or in its done cycle)
-  task automatic start_image(input int s, input int num, output longint c0);
-    if (busy) fail($sformatf("image %0d: start while busy", num));
+  // configuration of image s, start it (the stage takes a start now)
+  task automatic start_image(input int s, input int num);
+    if (!start_ready) fail($sformatf("image %0d: start while the stage takes none", num));
+    if (busy && !g_ovl) fail($sformatf("image %0d: start while busy", num));
+    if (busy) n_ovl++;
     tsteps      = 5'(img_T[s]);
     cout        = CW'(img_cout[s]);
-    in_rd_half  = img_ih[s];
-    in_rd_tag   = img_itag[s];
-    out_wr_half = img_oh[s];
-    out_wr_tag  = img_otag[s];
+    st_in_img   = {img_itag[s], img_ih[s]};
+    st_out_img  = {img_otag[s], img_oh[s]};
     start       = 1'b1;
-    c0          = cyc;
-    tr_slot     = s;
-    tr_count    = 0;
-    for (int p = 0; p < int'(HW); p++) tr_seen[p] = 1'b0;
+    st_cyc[num - gimg] = cyc;
+    tr_cnt[s]   = 0;
+    for (int p = 0; p < int'(HW); p++) tr_seen[s][p] = 1'b0;
+    if (fl_old < 0) fl_old = s;
+    else            fl_new = s;
   endtask
 
-  // a run: n images of one size through the pipeline, then drained
-  int gimg = 0;
-  task automatic run(input int rh, input int rw, input int rp, input int n, input int dmode);
+  // a run: n images of one size through the pipeline, then drained. Four
+  // actors, image by image: the feeder writes image i into its input half
+  // once image i-2 is done (its half read); the starter starts it once it is
+  // written and image i-2's output is read back, after the done_o of image
+  // i-1 (back to back or after a gap) or, overlapping, as soon as the stage
+  // takes it, with spurious start pulses while the stage takes none; the
+  // finisher checks each done_o; the checker reads each image's output back.
+  task automatic run(input int rh, input int rw, input int rp, input int n, input int dmode, input bit ovl);
     int ooff;
-    longint c0;
     g_h = rh; g_w = rw; g_pool = rp;
     g_oh = rp ? rh / 2 : rh;
     g_ow = rp ? rw / 2 : rw;
+    g_ovl = ovl && OVERLAP != 0;
+    g_T = 0;
     h = YW'(g_h); w = XW'(g_w); hw = PW'(g_h * g_w); pool = 1'(rp);
     out_h = YW'(g_oh); out_w = XW'(g_ow);
     @(negedge clk);
     scrub_if_needed(0);
     scrub_if_needed(1);
     ooff = rnd(0, 1);
-    // image 0 into the input map
-    gen_image(gimg % NSLOT, (dmode >= -1) ? dmode : pick_dens(), gimg, ooff);
-    feed(gimg % NSLOT);
-    for (int i = 0; i < n; i++) begin
-      int s, num;
-      num = gimg + i;
-      s   = num % NSLOT;
-      start_image(s, num, c0);
-      if (i + 1 < n) gen_image((num + 1) % NSLOT, (dmode >= -1) ? dmode : pick_dens(), num + 1, ooff);
-      // (every branch in begin / end: Verilator 5.006 runs the statements
-      // after a timed loop of a task called as a bare fork branch too early)
-      fork
-        begin if (i + 1 < n) feed((num + 1) % NSLOT); end
-        begin if (i > 0) read_check((num - 1) % NSLOT, num - 1); end
-        begin wait_done(s, num, c0); end
-      join
-      // now in the done cycle (or later): next start back to back, or after a gap
-      if (i + 1 < n) begin
-        if (rnd(0, 1) == 0 && sdone) n_b2b++;
-        else repeat (rnd(1, 6)) @(negedge clk);
-      end
+    for (int i = 0; i < int'(MAXN); i++) begin
+      f_fed[i] = 1'b0; f_started[i] = 1'b0; f_done[i] = 1'b0; f_checked[i] = 1'b0;
     end
-    repeat (rnd(0, 3)) @(negedge clk);
-    read_check((gimg + n - 1) % NSLOT, gimg + n - 1);
+    // (every branch in begin / end: Verilator 5.006 runs the statements
+    // after a timed loop of a task called as a bare fork branch too early)
+    fork
+      begin   // feeder
+        for (int i = 0; i < n; i++) begin
+          while (i >= 2 && !f_done[i - 2]) @(negedge clk);
+          gen_image((gimg + i) % NSLOT, (dmode >= -1) ? dmode : pick_dens(), gimg + i, ooff);
+          feed((gimg + i) % NSLOT);
+          f_fed[i] = 1'b1;
+        end
+      end
+      begin   // starter
+        for (int i = 0; i < n; i++) begin
+          bit go;
+          go = 1'b0;
+          while (!go) begin
+            if (f_fed[i] && (i < 2 || f_checked[i - 2]) && (i == 0 || f_started[i - 1])) begin
+              if (g_ovl) go = start_ready;
+              else if (i == 0 || f_done[i - 1] || (sdone && f_started[i - 1])) begin
+                // in the done cycle: back to back, or after a gap
+                if (i > 0 && sdone && rnd(0, 1) == 0) n_b2b++;
+                else if (i > 0) repeat (rnd(1, 6)) @(negedge clk);
+                go = 1'b1;
+              end
+            end
+            if (go) start_image((gimg + i) % NSLOT, gimg + i);
+            else begin
+              if (busy && !start_ready && rnd(0, 19) == 0) begin
+                start = 1'b1;                 // ignored: the stage takes no start now
+                n_spurious++;
+              end
+              @(negedge clk);
+              start = 1'b0;
+            end
+          end
+          @(negedge clk);
+          start = 1'b0;
+          f_started[i] = 1'b1;
+        end
+      end
+      begin   // finisher
+        for (int i = 0; i < n; i++) begin
+          while (!f_started[i]) @(negedge clk);
+          wait_done((gimg + i) % NSLOT, gimg + i, dn_cyc[i]);
+          f_done[i] = 1'b1;
+        end
+      end
+      begin   // checker
+        for (int i = 0; i < n; i++) begin
+          while (!f_done[i]) @(negedge clk);
+          if (i + 1 == n) repeat (rnd(0, 3)) @(negedge clk);
+          read_check((gimg + i) % NSLOT, gimg + i);
+          f_checked[i] = 1'b1;
+        end
+      end
+    join
     gimg += n;
     @(negedge clk);
   endtask
@@ -687,7 +772,7 @@ module conv_stage_check #(
         dm = (idx < 6) ? ((idx == 0) ? 0 : (idx == 1) ? 100 : (idx == 2) ? 5 : (idx == 3) ? 50
                                      : (idx == 4) ? 25 : -1)
                        : -2;
-        run(rh, rw, rp, n, dm);
+        run(rh, rw, rp, n, dm, rnd(0, 1) != 0);
         idx++;
       end
     end
@@ -699,13 +784,13 @@ module conv_stage_check #(
     end
     for (int d = 0; d < 5; d++) begin
       meas = d;
-      run(MAX_H, MAX_W, 0, 4, (d == 0) ? 0 : (d == 1) ? 5 : (d == 2) ? 25 : (d == 3) ? 50 : 100);
+      run(MAX_H, MAX_W, 0, 4, (d == 0) ? 0 : (d == 1) ? 5 : (d == 2) ? 25 : (d == 3) ? 50 : 100, 1'b1);
     end
     meas = -1;
     if (errors != 0) $fatal(1, "tb_conv_stage[%s]: %0d errors", NAME, errors);
-    $display("tb_conv_stage[%s]: CIN=%0d COUT=%0d TM=%0d IMG=%0d E=%0d ACC_W=%0d %0dx%0d: %0d images, %0d words, %0d events, %0d spikes, v==th %0d; %0d back-to-back starts, %0d ignored starts, %0d scrubs",
-             NAME, CIN, COUT, TM, IMG, E, ACC_W, MAX_H, MAX_W, n_images, n_words, n_events, n_spikes,
-             n_equal, n_b2b, n_spurious, n_scrub);
+    $display("tb_conv_stage[%s]: CIN=%0d COUT=%0d TM=%0d IMG=%0d E=%0d ACC_W=%0d OVERLAP=%0d %0dx%0d: %0d images, %0d words, %0d events, %0d spikes, v==th %0d; %0d back-to-back starts, %0d overlapped starts, %0d ignored starts, %0d scrubs",
+             NAME, CIN, COUT, TM, IMG, E, ACC_W, OVERLAP, MAX_H, MAX_W, n_images, n_words, n_events, n_spikes,
+             n_equal, n_b2b, n_ovl, n_spurious, n_scrub);
     $display("tb_conv_stage[%s]: %0d cycles (%0.1f per image), max(hw, work/E) %0d: ratio %0.3f, worst image %0.3f, worst overhead beyond the largest pixel +%0d cycles, %0d images without events at one patch per cycle",
              NAME, n_cycles, real'(n_cycles) / real'(n_images), n_ideal, real'(n_cycles) / real'(n_ideal),
              max_ratio, max_over, n_zero_img);
@@ -740,8 +825,9 @@ module tb_conv_stage;
   conv_stage_check #(.CIN(1), .COUT(8), .TM(4), .IMG(1), .E(2), .ACC_W(24), .MAX_H(10), .MAX_W(10),
                      .OUT_BANKED(1), .MODELS(4), .RUNS(40), .NAME("img1x8"))
     u_c (clk, rst_n, done[2], images[2], words[2], cycles[2]);
+  // (one image at a time: OVERLAP = 0)
   conv_stage_check #(.CIN(2), .COUT(8), .TM(4), .IMG(1), .E(2), .ACC_W(24), .MAX_H(8), .MAX_W(11),
-                     .OUT_BANKED(1), .MODELS(4), .RUNS(30), .NAME("img2x8"))
+                     .OUT_BANKED(1), .OVERLAP(0), .MODELS(4), .RUNS(30), .NAME("img2x8"))
     u_d (clk, rst_n, done[3], images[3], words[3], cycles[3]);
   // nine picker groups, four engines (two RAM copies), T = 2
   conv_stage_check #(.CIN(8), .COUT(4), .TM(2), .IMG(0), .E(4), .ACC_W(16), .MAX_H(8), .MAX_W(8),
