@@ -24,6 +24,10 @@ SIM_DIR       := $(BUILD)/sim
 # C++ optimisation of the generated model (Verilator's default is -Os).
 # Measured on the card model: -O1 compiles in 6.2 minutes of CPU instead of
 # 9.4 but simulates 2.7x slower (0.48 against 1.29 images/s).
+# Where the model's time goes (perf on `mpbn bench --devices sim`: the RTL's
+# per-cycle logic, not the harness, which is under 0.3%) and what made it
+# faster: docs/rtl-pipeline.md, "Verilator speed". Verilator evaluates every
+# always_comb and every register without an enable in every cycle.
 SIM_OPT       ?= -O2
 # Waveform support compiled in: opts.waveform / MPBN_SIM_WAVEFORM work without
 # a rebuild. SIM_TRACE_FST=0 builds a model without it.
@@ -41,7 +45,7 @@ SIM_VFLAGS    := --cc -O3 --x-assign fast --prefix Vsnn_top -Wno-fatal --timesca
                  $(if $(filter 1,$(SIM_TRACE_FST)),--trace-fst --trace-structs)
 SIM_CFLAGS    := -fPIC -include $(CURDIR)/sim/vl-hooks.h -I$(CURDIR)/sim -I$(CURDIR)/include
 
-.PHONY: sim sim-pipe test-sim-pipe sim-check-verilator test-sim-fixture bench-sim sim-clean sim-trace
+.PHONY: sim sim-pipe test-sim-pipe test-sim-pipe-card sim-check-verilator test-sim-fixture bench-sim sim-clean sim-trace
 
 sim: sim-pipe ## build the Verilator model(s) build/sim/libsnn-sim-pipe-<config>.so (PIPE_CONFIGS="card ci")
 
@@ -123,6 +127,16 @@ test-sim-pipe: $(BUILD)/tests/test-pipe $(MPBN) $(TOOLS) ## layer-pipeline RTL k
 	$(SIM_ENV) MPBN_SIM_TESTS=pipe MPBN_PIPE_CONFIG=ci $(BUILD)/tests/test-pipe
 	$(SIM_ENV) MPBN=$(MPBN) bash tests/cli-sim.sh
 
+# The same suite on the card configuration's model: random networks shaped
+# for it (tests/test-pipe.c, cases_card: one-channel images, T <= 4, up to
+# every stage's channel maximum, a full 28x28 map, fewer pixels than
+# engines). Not in `make test`: the card model takes about 10 CPU-minutes to
+# compile and simulates some 20 times slower than `ci`; run it when the RTL
+# changes (docs/rtl-pipeline.md has the last result).
+test-sim-pipe-card: $(BUILD)/tests/test-pipe ## the random-network suite of test-sim-pipe on the card configuration's model
+	@$(MAKE) --no-print-directory sim-pipe PIPE_CONFIGS=card
+	$(SIM_ENV) MPBN_SIM_TESTS=pipe MPBN_PIPE_CONFIG=card $(BUILD)/tests/test-pipe
+
 # tests/test-sim.c: the harness self-tests (test kernel) run in `make test-unit`.
 $(BUILD)/tests/test-sim: $(SIM_TEST_LIB)
 
@@ -135,8 +149,8 @@ test-sim-rtl: $(BUILD)/tests/test-sim ## RTL kernel vs ref on random networks, l
 SIM_FIXTURE      ?= $(FIXTURE_CHANNEL_SNN)
 SIM_FIXTURE_BP   ?= 20
 # The card configuration runs the trained default network (the fixture has
-# its shape). Verilator simulates it at about 0.5 images/s untraced on an
-# idle core; a traced image (every spike, `compare`'s default) costs about
+# its shape). Verilator simulates it at about 1.25 images/s untraced
+# (snn-pipe-bench --config card, 67 images, on a shared 2-core machine); a traced image (every spike, `compare`'s default) costs about
 # 670,000 cycles, some 150 untraced ones (the trace streams one bit per
 # cycle). So: records of SIM_FIXTURE_IMAGES images (sums, prediction,
 # spikes/synops/events of every layer, word for word; `compare --no-trace`)

@@ -110,9 +110,11 @@ module snn_conv_engine #(
   logic [NSW-1:0]                     hnsb_q;
 
   // ---- the incoming patch in row order -------------------------------------
-  // row r = ci*9 + tap holds patch entry tap*CIN + ci
-  function automatic logic [VW-1:0] entry(input logic [N*VW-1:0] p, input int unsigned r);
-    entry = p[((r % 9) * CIN + r / 9) * VW +: VW];
+  // row r = ci*9 + tap holds patch entry tap*CIN + ci, at bit entry_lsb(r) of
+  // patch_i. (An offset, not a function of the patch: a simulator passes a
+  // function's argument by value, a copy of the whole patch per row.)
+  function automatic int unsigned entry_lsb(input int unsigned r);
+    entry_lsb = ((r % 9) * CIN + r / 9) * VW;
   endfunction
 
   // ---- row picker ------------------------------------------------------------
@@ -192,7 +194,7 @@ module snn_conv_engine #(
       if (accept) begin
         logic [NP-1:0] nz;
         nz = '0;
-        for (int r = 0; r < int'(N); r++) nz[r] = entry(patch_i, r) != '0;
+        for (int r = 0; r < int'(N); r++) nz[r] = patch_i[entry_lsb(r) +: VW] != '0;
         busy_q <= 1'b1;
         for (int g = 0; g < int'(NG); g++) gnz_q[g] <= |nz[g*GS +: GS];
       end else begin
@@ -213,7 +215,7 @@ module snn_conv_engine #(
     if (!rst_ni) add_vec_q <= '0;
     else         add_vec_q <= vsel;
     if (accept) begin
-      for (int r = 0; r < int'(N); r++) mask_q[r] <= entry(patch_i, r) != '0;
+      for (int r = 0; r < int'(N); r++) mask_q[r] <= patch_i[entry_lsb(r) +: VW] != '0;
       tag_q  <= tag_i;
       nis_q  <= '0;
       nsb_q  <= '0;
@@ -307,7 +309,7 @@ module snn_conv_engine #(
 
   for (genvar r = 0; r < int'(NP); r++) begin : g_vecq
     if (r < int'(N)) begin : g_row
-      always_ff @(posedge clk_i) if (accept) vec_q[r] <= entry(patch_i, r);
+      always_ff @(posedge clk_i) if (accept) vec_q[r] <= patch_i[entry_lsb(r) +: VW];
     end else begin : g_pad
       assign vec_q[r] = '0;
     end

@@ -51,8 +51,10 @@ module snn_dsp_acc2 (
   assign p_lo_o = p[23:0];
   assign p_hi_o = p[47:24];
 `else
+  // (an update that neither loads nor adds leaves the sums as they are: a
+  // simulator skips it)
   always_ff @(posedge clk_i) begin
-    if (ce_i) begin
+    if (ce_i && (load_i || x_en_i)) begin
       p_lo_o <= (load_i ? 24'd0 : p_lo_o) + (x_en_i ? a_lo_i : 24'd0);
       p_hi_o <= (load_i ? 24'd0 : p_hi_o) + (x_en_i ? a_hi_i : 24'd0);
     end

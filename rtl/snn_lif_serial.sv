@@ -92,30 +92,48 @@ module snn_lif_serial #(
   assign th_addr_o = tag_i[ADDR_W-1:0];
   wire accept = valid_i && ready_o;
 
-  // ---- one step of every channel ---------------------------------------------
-  logic signed [31:0] u_d [COUT];
-  logic [NS-1:0]      spk_d;
-  always_comb begin
-    logic signed [ACC_W-1:0] a;
-    logic signed [31:0]      v;
-    logic                    fire;
-    a     = '0;
-    v     = '0;
-    fire  = 1'b0;
-    spk_d = spk_q;
-    for (int co = 0; co < int'(COUT); co++) begin
-      // acc[co][k] (IMG: acc[co][0] for every step), by comparing k with
-      // each step: a variable index would be a shifter over all of acc_q
-      a = '0;
-      if (IMG != 0) a = signed'(acc_q[(co*TM)*ACC_W +: ACC_W]);
-      else
+  // ---- one step of every channel, and the registers -------------------------
+  // The step is computed inside its register update (S_STEP), and the output
+  // registers load only with a finished pixel (out_q), so that a simulator
+  // evaluates the datapath only in the cycles that use it. While valid_o is
+  // low the outputs hold the last pixel's values.
+  always_ff @(posedge clk_i) begin
+    if (accept) begin
+      acc_q  <= acc_i;
+      tag_q  <= tag_i;
+      t_q    <= t_steps_i;
+      cout_q <= cout_i;
+    end
+    if (st_q == S_TH) begin
+      th_q  <= th_data_i;
+      pol_q <= pol_i;
+      k_q   <= '0;
+      spk_q <= '0;
+      for (int co = 0; co < int'(COUT); co++) u_q[co] <= 32'sd0;
+    end else if (st_q == S_STEP) begin
+      logic signed [ACC_W-1:0] a;
+      logic signed [31:0]      v;
+      logic                    fire;
+      logic [NS-1:0]           spk;
+      spk = spk_q;
+      for (int co = 0; co < int'(COUT); co++) begin
+        a = '0;
+        if (IMG != 0) a = signed'(acc_q[(co*TM)*ACC_W +: ACC_W]);
+        else
+          for (int t = 0; t < int'(TM); t++)
+            if (k_q == 5'(t)) a = signed'(acc_q[(co*TM + t)*ACC_W +: ACC_W]);
+        v    = (u_q[co] >>> 2) + 32'(a) + signed'(bias_i[co*32 +: 32]);
+        fire = pol_q[co] ? (v < signed'(th_q[co*32 +: 32])) : (v > signed'(th_q[co*32 +: 32]));
+        u_q[co] <= fire ? 32'sd0 : v;
         for (int t = 0; t < int'(TM); t++)
-          if (k_q == 5'(t)) a = signed'(acc_q[(co*TM + t)*ACC_W +: ACC_W]);
-      v    = (u_q[co] >>> 2) + 32'(a) + signed'(bias_i[co*32 +: 32]);
-      fire = pol_q[co] ? (v < signed'(th_q[co*32 +: 32])) : (v > signed'(th_q[co*32 +: 32]));
-      u_d[co] = fire ? 32'sd0 : v;
-      for (int t = 0; t < int'(TM); t++)
-        if (k_q == 5'(t)) spk_d[co*TM + t] = fire && co < int'(cout_q);
+          if (k_q == 5'(t)) spk[co*TM + t] = fire && co < int'(cout_q);
+      end
+      k_q   <= k_q + 1'b1;
+      spk_q <= spk;
+      if (last) begin
+        spk_last_q <= spk;
+        tag_last_q <= tag_q;
+      end
     end
   end
 
@@ -134,48 +152,23 @@ module snn_lif_serial #(
     end
   end
 
-  always_ff @(posedge clk_i) begin
-    if (accept) begin
-      acc_q  <= acc_i;
-      tag_q  <= tag_i;
-      t_q    <= t_steps_i;
-      cout_q <= cout_i;
-    end
-    if (st_q == S_TH) begin
-      th_q  <= th_data_i;
-      pol_q <= pol_i;
-      k_q   <= '0;
-      spk_q <= '0;
-      for (int co = 0; co < int'(COUT); co++) u_q[co] <= 32'sd0;
-    end else if (st_q == S_STEP) begin
-      k_q   <= k_q + 1'b1;
-      spk_q <= spk_d;
-      for (int co = 0; co < int'(COUT); co++) u_q[co] <= u_d[co];
-    end
-    if (last) begin
-      spk_last_q <= spk_d;
-      tag_last_q <= tag_q;
-    end
-  end
-
   // ---- output: popcount (a balanced tree, heap order) ------------------------
-  logic [(2*NP2-1)*NW-1:0] pc;
-  always_comb begin
-    /* verilator lint_off WIDTHCONCAT */  // (the whole tree cleared)
-    pc = '0;
-    /* verilator lint_on WIDTHCONCAT */
-    for (int j = 0; j < int'(NP2); j++)
-      pc[(NP2 + j - 1)*NW +: NW] = (j < int'(NS)) ? NW'(spk_last_q[j]) : '0;
-    for (int j = int'(NP2) - 1; j >= 1; j--)
-      pc[(j-1)*NW +: NW] = pc[(2*j-1)*NW +: NW] + pc[(2*j)*NW +: NW];
-  end
-
   always_ff @(posedge clk_i) begin
     if (!rst_ni) valid_o <= 1'b0;
     else         valid_o <= out_q;
-    spikes_o  <= spk_last_q;
-    tag_o     <= tag_last_q;
-    nspikes_o <= pc[0 +: NW];
+    if (out_q) begin
+      logic [(2*NP2-1)*NW-1:0] pc;
+      /* verilator lint_off WIDTHCONCAT */  // (the whole tree cleared)
+      pc = '0;
+      /* verilator lint_on WIDTHCONCAT */
+      for (int j = 0; j < int'(NP2); j++)
+        pc[(NP2 + j - 1)*NW +: NW] = (j < int'(NS)) ? NW'(spk_last_q[j]) : '0;
+      for (int j = int'(NP2) - 1; j >= 1; j--)
+        pc[(j-1)*NW +: NW] = pc[(2*j-1)*NW +: NW] + pc[(2*j)*NW +: NW];
+      spikes_o  <= spk_last_q;
+      tag_o     <= tag_last_q;
+      nspikes_o <= pc[0 +: NW];
+    end
   end
 
 `ifdef SNN_ASSERT

@@ -83,116 +83,108 @@ module snn_lif_unit #(
 
   // ---- state -----------------------------------------------------------------
   logic [NR-1:0]               vld_q;
-  logic [NR*TAG_W-1:0]         tag_q,  tag_d;
-  logic [NR*TM-1:0]            tmask_q, tmask_d;     // step t enabled (t < T)
-  logic [NR*COUT-1:0]          cmask_q, cmask_d;     // channel co enabled (co < cout)
-  logic [NR*NS-1:0]            spk_q,  spk_d;        // bits of the steps done so far
-  logic [TM*COUT*32-1:0]       ab_q,   ab_d;         // [r]: acc[r] + b, step r's operand
-  logic [NTH*COUT*32-1:0]      u_q,    u_d;          // [r-1]: u after step r-1, at stage r
-  logic [NTH*COUT*32-1:0]      th_q,   th_d;         // [r-1]: thresholds at stage r
-  logic [NTH*COUT-1:0]         pol_q,  pol_d;
-  logic [NTRI*COUT*ACC_W-1:0]  acc_q,  acc_d;        // the triangle
+  logic [NR*TAG_W-1:0]         tag_q;
+  logic [NR*TM-1:0]            tmask_q;     // step t enabled (t < T)
+  logic [NR*COUT-1:0]          cmask_q;     // channel co enabled (co < cout)
+  logic [NR*NS-1:0]            spk_q;       // bits of the steps done so far
+  logic [TM*COUT*32-1:0]       ab_q;        // [r]: acc[r] + b, step r's operand
+  logic [NTH*COUT*32-1:0]      u_q;         // [r-1]: u after step r-1, at stage r
+  logic [NTH*COUT*32-1:0]      th_q;        // [r-1]: thresholds at stage r
+  logic [NTH*COUT-1:0]         pol_q;
+  logic [NTRI*COUT*ACC_W-1:0]  acc_q;       // the triangle
 
   assign th_en_o   = valid_i;
   assign th_addr_o = tag_i[ADDR_W-1:0];
 
   // ---- datapath ------------------------------------------------------------------
-  always_comb begin
-    tag_d   = '0;
-    tmask_d = '0;
-    cmask_d = '0;
-    spk_d   = '0;
-    ab_d    = '0;
-    u_d     = '0;
-    th_d    = '0;
-    pol_d   = '0;
-    /* verilator lint_off WIDTHCONCAT */  // (the whole triangle cleared)
-    acc_d   = '0;
-    /* verilator lint_on WIDTHCONCAT */
-
+  // A register stage is written only when a pixel moves into it (stage 0 with
+  // valid_i, stage k + 1 with vld_q[k]: clock enables) and holds otherwise, so
+  // that the outputs of a cycle without valid_o are the last pixel's. Written
+  // as enabled register updates, a simulator evaluates a stage only while a
+  // pixel passes it, not every cycle (evaluated every cycle, the LIF units
+  // took a third of the time of the simulated kernel).
+  always_ff @(posedge clk_i) begin
     // stage 0: operands
-    tag_d[0 +: TAG_W] = tag_i;
-    for (int t = 0; t < TM; t++) tmask_d[t] = t < 32'(t_steps_i);
-    for (int co = 0; co < COUT; co++) begin
-      logic signed [ACC_W-1:0] a;
-      cmask_d[co] = co < 32'(cout_i);
-      a = signed'(acc_i[(co*TM)*ACC_W +: ACC_W]);
-      ab_d[co*32 +: 32] = 32'(a) + bias_i[co*32 +: 32];
-      if (IMG == 0)
-        for (int t = 1; t < TM; t++)
-          acc_d[tri_idx(0, t)*COUT*ACC_W + co*ACC_W +: ACC_W] = acc_i[(co*TM + t)*ACC_W +: ACC_W];
+    /* verilator lint_off WIDTHCONCAT */  // (elaborated at IMG = 0 too)
+    if (IMG != 0) acc_q <= '0;   // (no triangle: every step uses acc[0])
+    /* verilator lint_on WIDTHCONCAT */
+    if (valid_i) begin
+      tag_q[0 +: TAG_W] <= tag_i;
+      spk_q[0 +: NS]    <= '0;
+      for (int t = 0; t < TM; t++) tmask_q[t] <= t < 32'(t_steps_i);
+      for (int co = 0; co < COUT; co++) begin
+        logic signed [ACC_W-1:0] a;
+        cmask_q[co] <= co < 32'(cout_i);
+        a = signed'(acc_i[(co*TM)*ACC_W +: ACC_W]);
+        ab_q[co*32 +: 32] <= 32'(a) + bias_i[co*32 +: 32];
+        if (IMG == 0)
+          for (int t = 1; t < TM; t++)
+            acc_q[tri_idx(0, t)*COUT*ACC_W + co*ACC_W +: ACC_W] <= acc_i[(co*TM + t)*ACC_W +: ACC_W];
+      end
     end
 
     // stages 1 .. TM: step k = r - 1
     for (int k = 0; k < TM; k++) begin
-      tag_d[(k+1)*TAG_W +: TAG_W] = tag_q[k*TAG_W +: TAG_W];
-      tmask_d[(k+1)*TM +: TM]     = tmask_q[k*TM +: TM];
-      cmask_d[(k+1)*COUT +: COUT] = cmask_q[k*COUT +: COUT];
-      spk_d[(k+1)*NS +: NS]       = spk_q[k*NS +: NS];
-      for (int co = 0; co < COUT; co++) begin
-        logic signed [31:0]      u, v, th;
-        logic                    pol, fire;
-        logic signed [ACC_W-1:0] a;
-        a = '0;
-        if (k == 0) begin
-          u   = 32'sd0;
-          th  = signed'(th_data_i[co*32 +: 32]);
-          pol = pol_i[co];
-        end else begin
-          u   = signed'(u_q[((k-1)*COUT + co)*32 +: 32]);
-          th  = signed'(th_q[((k-1)*COUT + co)*32 +: 32]);
-          pol = pol_q[(k-1)*COUT + co];
-        end
-        v = (u >>> 2) + signed'(ab_q[(k*COUT + co)*32 +: 32]);
-        fire = pol ? (v < th) : (v > th);
-        spk_d[(k+1)*NS + co*TM + k] = fire && cmask_q[k*COUT + co] && tmask_q[k*TM + k];
-        if (k + 1 < TM) begin
-          // operands of step k + 1
-          u_d[(k*COUT + co)*32 +: 32]      = fire ? 32'sd0 : v;
-          th_d[(k*COUT + co)*32 +: 32]     = th;
-          pol_d[k*COUT + co]               = pol;
-          if (IMG != 0) begin
-            ab_d[((k+1)*COUT + co)*32 +: 32] = ab_q[(k*COUT + co)*32 +: 32];
+      if (vld_q[k]) begin
+        logic [NS-1:0] spk;
+        spk = spk_q[k*NS +: NS];
+        tag_q[(k+1)*TAG_W +: TAG_W] <= tag_q[k*TAG_W +: TAG_W];
+        tmask_q[(k+1)*TM +: TM]     <= tmask_q[k*TM +: TM];
+        cmask_q[(k+1)*COUT +: COUT] <= cmask_q[k*COUT +: COUT];
+        for (int co = 0; co < COUT; co++) begin
+          logic signed [31:0]      u, v, th;
+          logic                    pol, fire;
+          logic signed [ACC_W-1:0] a;
+          if (k == 0) begin
+            u   = 32'sd0;
+            th  = signed'(th_data_i[co*32 +: 32]);
+            pol = pol_i[co];
           end else begin
-            a = signed'(acc_q[tri_idx(k, k+1)*COUT*ACC_W + co*ACC_W +: ACC_W]);
-            ab_d[((k+1)*COUT + co)*32 +: 32] = 32'(a) + bias_i[co*32 +: 32];
-            for (int t = k + 2; t < TM; t++)
-              acc_d[tri_idx(k+1, t)*COUT*ACC_W + co*ACC_W +: ACC_W] =
-                acc_q[tri_idx(k, t)*COUT*ACC_W + co*ACC_W +: ACC_W];
+            u   = signed'(u_q[((k-1)*COUT + co)*32 +: 32]);
+            th  = signed'(th_q[((k-1)*COUT + co)*32 +: 32]);
+            pol = pol_q[(k-1)*COUT + co];
+          end
+          v = (u >>> 2) + signed'(ab_q[(k*COUT + co)*32 +: 32]);
+          fire = pol ? (v < th) : (v > th);
+          spk[co*TM + k] = fire && cmask_q[k*COUT + co] && tmask_q[k*TM + k];
+          if (k + 1 < TM) begin
+            // operands of step k + 1
+            u_q[(k*COUT + co)*32 +: 32]  <= fire ? 32'sd0 : v;
+            th_q[(k*COUT + co)*32 +: 32] <= th;
+            pol_q[k*COUT + co]           <= pol;
+            if (IMG != 0) begin
+              ab_q[((k+1)*COUT + co)*32 +: 32] <= ab_q[(k*COUT + co)*32 +: 32];
+            end else begin
+              a = signed'(acc_q[tri_idx(k, k+1)*COUT*ACC_W + co*ACC_W +: ACC_W]);
+              ab_q[((k+1)*COUT + co)*32 +: 32] <= 32'(a) + bias_i[co*32 +: 32];
+              for (int t = k + 2; t < TM; t++)
+                acc_q[tri_idx(k+1, t)*COUT*ACC_W + co*ACC_W +: ACC_W] <=
+                  acc_q[tri_idx(k, t)*COUT*ACC_W + co*ACC_W +: ACC_W];
+            end
           end
         end
+        spk_q[(k+1)*NS +: NS] <= spk;
       end
     end
   end
 
-  always_ff @(posedge clk_i) begin
-    tag_q   <= tag_d;
-    tmask_q <= tmask_d;
-    cmask_q <= cmask_d;
-    spk_q   <= spk_d;
-    ab_q    <= ab_d;
-    u_q     <= u_d;
-    th_q    <= th_d;
-    pol_q   <= pol_d;
-    acc_q   <= acc_d;
-  end
-
   // ---- output stage: popcount ------------------------------------------------------
-  logic [NS-1:0]          spk_last;
-  logic [(2*NP2-1)*NW-1:0] pc;
+  // (with the last stage's enable: the outputs hold while valid_o is low)
+  logic [NS-1:0] spk_last;
   assign spk_last = spk_q[TM*NS +: NS];
-  always_comb begin
-    pc = '0;
-    for (int j = 0; j < NP2; j++)
-      pc[(NP2 + j - 1)*NW +: NW] = (j < 32'(NS)) ? NW'(spk_last[j]) : '0;
-    for (int j = NP2 - 1; j >= 1; j--)
-      pc[(j-1)*NW +: NW] = pc[(2*j-1)*NW +: NW] + pc[(2*j)*NW +: NW];
-  end
-
   always_ff @(posedge clk_i) begin
-    spikes_o  <= spk_last;
-    tag_o     <= tag_q[TM*TAG_W +: TAG_W];
-    nspikes_o <= pc[0 +: NW];
+    if (vld_q[NR-1]) begin
+      // a balanced tree (heap order, node j at [(j-1)*NW], leaves NP2 ..)
+      logic [(2*NP2-1)*NW-1:0] pc;
+      pc = '0;
+      for (int j = 0; j < NP2; j++)
+        pc[(NP2 + j - 1)*NW +: NW] = (j < 32'(NS)) ? NW'(spk_last[j]) : '0;
+      for (int j = NP2 - 1; j >= 1; j--)
+        pc[(j-1)*NW +: NW] = pc[(2*j-1)*NW +: NW] + pc[(2*j)*NW +: NW];
+      spikes_o  <= spk_last;
+      tag_o     <= tag_q[TM*TAG_W +: TAG_W];
+      nspikes_o <= pc[0 +: NW];
+    end
   end
 
   always_ff @(posedge clk_i) begin

@@ -302,18 +302,22 @@ module snn_spike_map #(
     f2_word_q <= f1_word_q;
   end
 
-  // popcount of the new bits: a balanced tree (heap order, node j at [(j-1)*CNW])
-  logic [(2*NP2-1)*CNW-1:0] pc;
-  always_comb begin
-    /* verilator lint_off WIDTHCONCAT */  // (the whole tree cleared: wide for wide words)
-    pc = '0;
-    /* verilator lint_on WIDTHCONCAT */
-    for (int j = 0; j < NP2; j++)
-      pc[(NP2 + j - 1)*CNW +: CNW] = (j < 32'(WORD_W)) ? CNW'(p3_new_q[j]) : '0;
-    for (int j = NP2 - 1; j >= 1; j--)
-      pc[(j-1)*CNW +: CNW] = pc[(2*j-1)*CNW +: CNW] + pc[(2*j)*CNW +: CNW];
+  // popcount of the new bits: a balanced tree (heap order, node j at
+  // [(j-1)*CNW]), registered only for a write (p3_valid_q; wr_newbits_o holds
+  // otherwise), so that a simulator evaluates the tree only then.
+  always_ff @(posedge clk_i) begin
+    if (p3_valid_q) begin
+      logic [(2*NP2-1)*CNW-1:0] pc;
+      /* verilator lint_off WIDTHCONCAT */  // (the whole tree cleared: wide for wide words)
+      pc = '0;
+      /* verilator lint_on WIDTHCONCAT */
+      for (int j = 0; j < NP2; j++)
+        pc[(NP2 + j - 1)*CNW +: CNW] = (j < 32'(WORD_W)) ? CNW'(p3_new_q[j]) : '0;
+      for (int j = NP2 - 1; j >= 1; j--)
+        pc[(j-1)*CNW +: CNW] = pc[(2*j-1)*CNW +: CNW] + pc[(2*j)*CNW +: CNW];
+      wr_newbits_o <= pc[0 +: CNW];
+    end
   end
-  always_ff @(posedge clk_i) wr_newbits_o <= pc[0 +: CNW];
 
   // ---- read port: cycle 1 --------------------------------------------------------------
   logic               rd_half_q, rd_tag_q;

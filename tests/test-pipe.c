@@ -126,6 +126,18 @@ static const xb_case cases[] = {
     {NULL, "c16,c24,p,c24,f40", 3, 8, 8, 6, 7}, /* every stage at its channel maximum */
 };
 
+/* The same kinds of shape for a configuration sized for one-channel images
+ * and T <= 4 (`card`, `u280`: MPBN_PIPE_CONFIG=card, make test-sim-pipe-card). */
+static const xb_case cases_card[] = {
+    {NULL, "c4,p,c8,f16", 1, 12, 12, 4, 10},      /* a small default-like network */
+    {NULL, "c3,c5,p,f7", 1, 9, 11, 3, 3},         /* odd map: the pool drops a row and a column */
+    {NULL, "c3,c4,f5", 1, 5, 5, 2, 4},            /* 25 pixels: fewer than stage 1's engines */
+    {NULL, "c8,p,p,f16", 1, 9, 9, 1, 10},         /* two pools, T = 1 */
+    {NULL, "c2,p,c2,p,c2,f4", 1, 9, 9, 4, 2},     /* three convs, maps shrink to 2x2 */
+    {NULL, "c6,c6,p,c12,p,f20", 1, 28, 28, 4, 16}, /* the default shape at full size */
+    {NULL, "c32,p,c32,p,c64,f128", 1, 14, 14, 2, 32}, /* every stage at its channel maximum */
+};
+
 /* The sim device on the configuration of the library under test
  * (opts.config), batch images per kernel run, backpressure percent of
  * stalled memory cycles; every image with the trace. */
@@ -155,7 +167,12 @@ static void random_setup(snn_dev_opts *o, const xb_case *c, uint64_t seed)
 static void test_random_networks(void **state)
 {
     (void)state;
-    xb_suite s = {.cases = cases, .n_cases = sizeof cases / sizeof cases[0]};
+    snn_sim_info in;
+    api()->info(&in);
+    int card = in.pipe.C0_CIN < 3 || in.pipe.TM < 8; /* the ci shapes need 3 channels, T = 8 */
+    xb_suite s = {.cases = card ? cases_card : cases,
+                  .n_cases = card ? sizeof cases_card / sizeof cases_card[0]
+                                  : sizeof cases / sizeof cases[0]};
     s.target = sim_target(0, 20);
     s.target.n_trace = 3;
     s.seed_step = 900;
