@@ -149,13 +149,14 @@ test-sim-rtl: $(BUILD)/tests/test-sim ## RTL kernel vs ref on random networks, l
 SIM_FIXTURE      ?= $(FIXTURE_CHANNEL_SNN)
 SIM_FIXTURE_BP   ?= 20
 # The card configuration runs the trained default network (the fixture has
-# its shape). Verilator simulates it at about 1.25 images/s untraced
-# (snn-pipe-bench --config card, 67 images, on a shared 2-core machine); a traced image (every spike, `compare`'s default) costs about
-# 670,000 cycles, some 150 untraced ones (the trace streams one bit per
-# cycle). So: records of SIM_FIXTURE_IMAGES images (sums, prediction,
-# spikes/synops/events of every layer, word for word; `compare --no-trace`)
-# and every spike of SIM_FIXTURE_TRACED images, the two at once (one per
-# core), about 7 minutes each.
+# its shape). Verilator simulates it at about 3.6 images/s untraced on one
+# core (snn-pipe-bench --config card, 1,000 images); a traced image (every
+# spike, `compare`'s default) costs about 670,000 cycles, some 220 untraced
+# ones (the trace streams one bit per cycle). So: records of
+# SIM_FIXTURE_IMAGES images (sums, prediction, spikes/synops/events of every
+# layer, word for word; `compare --no-trace`) and every spike of
+# SIM_FIXTURE_TRACED images, the two at once (one per core), about a minute
+# each once the model is built.
 SIM_FIXTURE_IMAGES ?= 200
 SIM_FIXTURE_TRACED ?= 1
 

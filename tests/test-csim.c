@@ -133,7 +133,7 @@ static void test_extreme_images(void **state)
     xb_target t = {.dev = "csim", .n_trace = UINT32_MAX};
     snn_dev_opts_init(&t.opts);
     t.opts.config = "ci";
-    xb_check_extreme_images(&t);
+    xb_check_extreme_images(&t, 2, 5);
 }
 
 /* ---- networks that do not fit ---------------------------------------------------- */

@@ -204,18 +204,21 @@ static uint64_t xb_check(const xb_target *t, const char *what, const uint8_t *im
 }
 
 /* The extremes of the encoding layer through xb_check, every image traced
- * by the target: a saturated network (c6,p,c10,f12 on 2x8x8, T = 5) on
- * images of all 255 (the largest accumulation), all 0 (no events at all, a
- * silent network), stripes of 255 and 0, and a ramp. */
-static void xb_check_extreme_images(const xb_target *t)
+ * by the target: a saturated network (c6,p,c10,f12 on c x 8 x 8, T steps;
+ * 2 and 5 where the target holds them) on images of all 255 (the largest
+ * accumulation), all 0 (no events at all, a silent network), stripes of 255
+ * and 0, and a ramp. */
+static void xb_check_extreme_images(const xb_target *t, uint32_t c, uint32_t T)
 {
     uint8_t *img;
     size_t size;
-    if (snn_deploy_random(77, "c6,p,c10,f12", 2, 8, 8, 5, 7, SNN_RAND_EXTREME, &img, &size) !=
+    if (snn_deploy_random(77, "c6,p,c10,f12", c, 8, 8, T, 7, SNN_RAND_EXTREME, &img, &size) !=
         SNN_OK)
         fail_msg("%s", snn_last_error());
-    enum { N = 4, PX = 2 * 8 * 8 };
-    uint8_t px[N * PX];
+    enum { N = 4, PXMAX = 2 * 8 * 8 };
+    assert_true(c >= 1 && c <= 2);
+    const int PX = (int)c * 8 * 8;
+    uint8_t px[N * PXMAX];
     memset(px, 255, PX);
     memset(px + PX, 0, PX);
     for (int i = 0; i < PX; i++) px[2 * PX + i] = (i & 1) ? 255 : 0;
