@@ -47,7 +47,7 @@ RTL_TB_MODS_tb_spike_map   := rtl/snn_ram.sv rtl/snn_spike_map.sv tests/rtl/snn_
 RTL_TBS += tb_conv_engine
 RTL_TB_MODS_tb_conv_engine := rtl/snn_dsp_acc2.sv rtl/snn_conv_engine.sv
 RTL_TBS += tb_conv_stage
-RTL_TB_MODS_tb_conv_stage  := rtl/snn_ram.sv rtl/snn_ram_tdp.sv rtl/snn_dsp_acc2.sv rtl/snn_conv_engine.sv rtl/snn_lif_unit.sv rtl/snn_lif_serial.sv \
+RTL_TB_MODS_tb_conv_stage  := rtl/snn_fifo.sv rtl/snn_ram.sv rtl/snn_ram_tdp.sv rtl/snn_dsp_acc2.sv rtl/snn_conv_engine.sv rtl/snn_lif_unit.sv rtl/snn_lif_serial.sv \
                               rtl/snn_spike_map.sv rtl/snn_conv_stage.sv
 # The modules a testbench compiles are prerequisites too.
 $(foreach t,$(RTL_TBS),$(eval $(RTL_TB_DIR)/$(t): $(RTL_TB_MODS_$(t))))

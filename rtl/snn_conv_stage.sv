@@ -384,23 +384,18 @@ module snn_conv_stage #(
 
   // The map returns one new-bit count per write, in order: the slot of each
   // write waits in a small queue for it (at most 5 writes in flight).
-  logic [7:0] nbq_q;
-  logic [2:0] nbq_wr_q, nbq_rd_q;
-  wire        nbq_any = nbq_wr_q != nbq_rd_q;
-  wire        nb_pop  = wr_newbits_valid_i && nbq_any;
-  wire        nb_slot = nbq_q[nbq_rd_q];
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      nbq_wr_q <= '0;
-      nbq_rd_q <= '0;
-    end else begin
-      if (wr_valid_o) begin
-        nbq_q[nbq_wr_q] <= wr_slot_q;
-        nbq_wr_q        <= nbq_wr_q + 1'b1;
-      end
-      if (nb_pop) nbq_rd_q <= nbq_rd_q + 1'b1;
-    end
-  end
+  logic       nbq_any, nb_slot;
+  /* verilator lint_off UNUSEDSIGNAL */  // (read by the SNN_ASSERT properties only)
+  logic       nbq_room;
+  logic [3:0] nbq_count;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire        nb_pop = wr_newbits_valid_i && nbq_any;
+  snn_fifo #(.WIDTH(1), .DEPTH(8)) u_nbq (
+    .clk_i, .rst_ni, .clear_i(1'b0),
+    .in_valid_i(wr_valid_o), .in_ready_o(nbq_room), .in_data_i(wr_slot_q),
+    .out_valid_o(nbq_any), .out_ready_i(wr_newbits_valid_i), .out_data_o(nb_slot),
+    .count_o(nbq_count)
+  );
 
   // ---- control and counters --------------------------------------------------
   // Slots: an image takes slot nslot_q at its start and leaves it at its
@@ -541,7 +536,7 @@ module snn_conv_stage #(
   assert property (@(posedge clk_i) disable iff (!rst_ni) sact_q == 2'b11 |-> nslot_q == dslot_q);
   assert property (@(posedge clk_i) disable iff (!rst_ni) sact_q == '0 |-> nslot_q == dslot_q && !run_q);
   // The new-bit counts come back for the stage's writes only, in order.
-  assert property (@(posedge clk_i) disable iff (!rst_ni) 3'(nbq_wr_q - nbq_rd_q) < 3'd6);
+  assert property (@(posedge clk_i) disable iff (!rst_ni) nbq_count < 4'd6 && nbq_room);
   assert property (@(posedge clk_i) disable iff (!rst_ni) wr_newbits_valid_i && busy_o |-> nbq_any);
 `endif
 
