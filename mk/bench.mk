@@ -17,7 +17,7 @@
 #   make plots BENCH_MODEL=my.snn BENCH_LIMIT=2000
 
 TOOLS        := $(BUILD)/tools/snn-randnet $(BUILD)/tools/snn-thresholds $(BUILD)/tools/snn-archmodel \
-                $(BUILD)/tools/snn-pipe-bench
+                $(BUILD)/tools/snn-pipe-bench $(BUILD)/tools/snn-convbench
 BENCH_MODEL  ?= $(FIXTURE_CHANNEL_SNN)
 BENCH_LIMIT  ?= 1000
 # Devices of bench-devices; BENCH_XCLBIN=FILE adds the card (xrt).

@@ -8,6 +8,9 @@
 #                      allocation), with the OpenBLAS kernels of the
 #                      environment and, on AVX-512 CPUs, also with the
 #                      SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX).
+#   make bench-conv    a conv of spikes, dense GEMM vs event-driven, at spike
+#                      rates 0.05-0.5 on one thread (tools/snn-convbench.c):
+#                      where the event-driven path pays off
 #
 # Figures of this machine are in docs/trainer.md.
 
@@ -15,8 +18,14 @@ BENCH_TRAIN_BATCHES ?= 120
 BENCH_TRAIN_THREADS ?= 0
 BENCH_TRAIN_OUT     := $(BUILD)/bench/bench-train.safetensors
 
-.PHONY: bench-train
-BENCH_TARGETS += bench-train
+.PHONY: bench-train bench-conv
+BENCH_TARGETS += bench-train bench-conv
+
+bench-conv: $(BUILD)/tools/snn-convbench ## conv of spikes: dense GEMM vs event-driven, per spike rate (us/image)
+	@$(BUILD)/tools/snn-convbench
+	@if grep -q avx512f /proc/cpuinfo 2>/dev/null && [ "$${OPENBLAS_CORETYPE:-}" != SkylakeX ]; then \
+	    echo; OPENBLAS_CORETYPE=SkylakeX $(BUILD)/tools/snn-convbench; \
+	fi
 
 bench-train: $(MPBN) ## training throughput of the default net, T=4, batch 64 (prints images/s)
 	@mkdir -p $(dir $(BENCH_TRAIN_OUT))

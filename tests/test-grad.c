@@ -68,14 +68,14 @@ static void test_conv(void **state)
     const size_t nin = (size_t)cin * n * h * w, nout = (size_t)cout * n * h * w, nw = (size_t)cout * cin * 9;
     uint32_t chunk, tasks;
     size_t colf;
-    snn_conv_plan(cin, cout, h * w, n, &chunk, &tasks, &colf);
+    snn_conv_plan(cin, cout, h, w, n, &chunk, &tasks, &colf);
     float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
     float *dw = malloc(nw * 4), *din = malloc(nin * 4), *col = malloc(colf * snn_par_threads() * 4);
     float *dwp = malloc((size_t)tasks * nw * 4);
     fill(in, nin, 1);
     fill(wt, nw, 1);
     fill(r, nout, 1);
-    snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+    snn_conv_forward(in, cin, n, h, w, pad, 0, wt, cout, out, col);
     /* direct convolution as reference for the forward */
     for (uint32_t co = 0; co < cout; co++)
         for (uint32_t i = 0; i < n; i++)
@@ -93,15 +93,15 @@ static void test_conv(void **state)
                             }
                     check_close(out[(((size_t)co * n + i) * h + y) * w + x], s, 1e-5, 1e-5, "conv fwd", 0);
                 }
-    snn_conv_backward(in, cin, n, h, w, pad, wt, cout, r, dw, dwp, din, col);
+    snn_conv_backward(in, cin, n, h, w, pad, 0, wt, cout, r, dw, dwp, din, col);
     const float eps = 1e-2f;
     for (size_t i = 0; i < nw; i++) {
         float k = wt[i];
         wt[i] = k + eps;
-        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        snn_conv_forward(in, cin, n, h, w, pad, 0, wt, cout, out, col);
         double lp = dot(out, r, nout);
         wt[i] = k - eps;
-        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        snn_conv_forward(in, cin, n, h, w, pad, 0, wt, cout, out, col);
         double lm = dot(out, r, nout);
         wt[i] = k;
         check_close(dw[i], (lp - lm) / (2 * eps), 2e-2, 1e-3, "conv dW", i);
@@ -109,15 +109,118 @@ static void test_conv(void **state)
     for (size_t i = 0; i < nin; i++) {
         float k = in[i];
         in[i] = k + eps;
-        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        snn_conv_forward(in, cin, n, h, w, pad, 0, wt, cout, out, col);
         double lp = dot(out, r, nout);
         in[i] = k - eps;
-        snn_conv_forward(in, cin, n, h, w, pad, wt, cout, out, col);
+        snn_conv_forward(in, cin, n, h, w, pad, 0, wt, cout, out, col);
         double lm = dot(out, r, nout);
         in[i] = k;
         check_close(din[i], (lp - lm) / (2 * eps), 2e-2, 1e-3, "conv dX", i);
     }
     free(in); free(out); free(r); free(wt); free(dw); free(din); free(col); free(dwp);
+}
+
+/* ---- conv of a spike input (the event-driven path, layer-conv-spike.c) --------------- */
+
+/* Direct convolution in double with zero padding: forward, dW and dX. */
+static void conv_ref(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w,
+                     const float *wt, uint32_t cout, const float *r, double *out, double *dw, double *din)
+{
+    const size_t nw = (size_t)cout * cin * 9;
+    memset(dw, 0, nw * sizeof *dw);
+    memset(din, 0, (size_t)cin * n * h * w * sizeof *din);
+    for (uint32_t co = 0; co < cout; co++)
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t y = 0; y < h; y++)
+                for (uint32_t x = 0; x < w; x++) {
+                    const size_t o = (((size_t)co * n + i) * h + y) * w + x;
+                    double s = 0;
+                    for (uint32_t ci = 0; ci < cin; ci++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                const int yy = (int)y + ky - 1, xx = (int)x + kx - 1;
+                                if (yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w) continue;
+                                const size_t ii = (((size_t)ci * n + i) * h + (size_t)yy) * w + (size_t)xx;
+                                const size_t wi = ((size_t)co * cin + ci) * 9 + (size_t)(ky * 3 + kx);
+                                s += (double)in[ii] * wt[wi];
+                                dw[wi] += (double)r[o] * in[ii];
+                                din[ii] += (double)r[o] * wt[wi];
+                            }
+                    out[o] = s;
+                }
+}
+
+/* Shapes that cover: one and two 64-channel words (a partial last word),
+ * output rows padded to 16 floats, more than 64 outputs (two register
+ * blocks), a 1x1 map (all neighbours padding), no spike at all, and the
+ * default network's conv 2 at a realistic rate. Each shape runs the chunk
+ * functions directly (so the spike path is certainly taken) and the layer
+ * entry points with spikes = 1 (the path taken by the trainer: dense above
+ * the rate limit, so the 0.9 case goes through the GEMM). */
+static void test_conv_spikes(void **state)
+{
+    (void)state;
+    static const struct { uint32_t cin, cout, n, h, w; double rate; } shp[] = {
+        {3, 5, 3, 5, 4, 0.3},  {70, 20, 2, 6, 7, 0.25}, {64, 80, 2, 3, 3, 0.2}, {1, 1, 2, 1, 1, 0.5},
+        {5, 17, 2, 4, 3, 0.0}, {32, 32, 3, 28, 28, 0.15}, {9, 7, 2, 5, 5, 0.9},
+    };
+    for (size_t sI = 0; sI < sizeof shp / sizeof shp[0]; sI++) {
+        const uint32_t cin = shp[sI].cin, cout = shp[sI].cout, n = shp[sI].n, h = shp[sI].h, w = shp[sI].w;
+        const size_t nin = (size_t)cin * n * h * w, nout = (size_t)cout * n * h * w, nw = (size_t)cout * cin * 9;
+        uint32_t chunk, tasks;
+        size_t colf;
+        snn_conv_plan(cin, cout, h, w, n, &chunk, &tasks, &colf);
+        assert_true(colf >= snn_sconv_ws_floats(cin, cout, h, w, chunk) && colf % 16 == 0);
+        float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
+        float *dw = malloc(nw * 4), *din = malloc(nin * 4), *dwp = malloc((size_t)(tasks + 1) * nw * 4);
+        float *col = NULL, *wk = malloc((size_t)9 * cin * snn_sconv_ld(cout) * 4);
+        size_t colall = snn_sconv_ws_floats(cin, cout, h, w, n);
+        if (colall < colf * snn_par_threads()) colall = colf * snn_par_threads();
+        assert_int_equal(posix_memalign((void **)&col, 64, colall * 4), 0);
+        double *ro = malloc(nout * 8), *rdw = malloc(nw * 8), *rdin = malloc(nin * 8);
+        size_t ones = 0;
+        for (size_t i = 0; i < nin; i++) {
+            in[i] = snn_rng_uniform(&rng_state) < shp[sI].rate ? 1.0f : 0.0f;
+            ones += in[i] != 0.0f;
+        }
+        fill(wt, nw, 1);
+        fill(r, nout, 1);
+        conv_ref(in, cin, n, h, w, wt, cout, r, ro, rdw, rdin);
+
+        /* the chunk functions on all n images at once */
+        assert_int_equal(snn_sconv_pack(in, cin, n, 0, n, h, w, col), ones);
+        snn_sconv_weights(wt, cin, cout, wk);
+        for (size_t i = 0; i < nout; i++) out[i] = NAN;
+        snn_sconv_forward_chunk(cin, n, 0, n, h, w, wk, cout, out, col);
+        for (size_t i = 0; i < nout; i++) check_close(out[i], ro[i], 1e-5, 1e-5, "spike conv fwd", i);
+        assert_int_equal(snn_sconv_count(in, cin, n, 0, n, (size_t)h * w), ones);
+        assert_int_equal(snn_sconv_dw_chunk(in, cin, n, 0, n, h, w, cout, r, dw, col), ones);
+        for (size_t i = 0; i < nw; i++) check_close(dw[i], rdw[i], 1e-5, 1e-4, "spike conv dW", i);
+        /* a chunk inside the batch: images 1..n-1 only */
+        if (n > 1) {
+            for (size_t i = 0; i < nout; i++) out[i] = NAN;
+            assert_true(snn_sconv_pack(in, cin, n, 1, n - 1, h, w, col) <= ones);
+            snn_sconv_forward_chunk(cin, n, 1, n - 1, h, w, wk, cout, out, col);
+            for (uint32_t co = 0; co < cout; co++)
+                for (size_t j = 0; j < (size_t)h * w; j++) {
+                    const size_t o0 = ((size_t)co * n) * h * w + j;
+                    assert_true(isnan(out[o0]));
+                    for (uint32_t i = 1; i < n; i++) {
+                        const size_t o = o0 + (size_t)i * h * w;
+                        check_close(out[o], ro[o], 1e-5, 1e-5, "spike conv fwd, chunk", o);
+                    }
+                }
+        }
+
+        /* the layer entry points */
+        snn_conv_forward(in, cin, n, h, w, 0.0f, 1, wt, cout, out, col);
+        for (size_t i = 0; i < nout; i++) check_close(out[i], ro[i], 1e-5, 1e-5, "conv fwd, spikes", i);
+        snn_conv_backward(in, cin, n, h, w, 0.0f, 1, wt, cout, r, dw, dwp, din, col);
+        for (size_t i = 0; i < nw; i++) check_close(dw[i], rdw[i], 1e-5, 1e-4, "conv dW, spikes", i);
+        for (size_t i = 0; i < nin; i++) check_close(din[i], rdin[i], 1e-5, 1e-4, "conv dX, spikes", i);
+        free(in); free(out); free(r); free(wt); free(dw); free(din); free(dwp); free(col); free(wk);
+        free(ro); free(rdw); free(rdin);
+    }
 }
 
 /* ---- BN ------------------------------------------------------------------------------ */
@@ -775,6 +878,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_conv_spikes),
         cmocka_unit_test(test_bn),
         cmocka_unit_test(test_bn_shared_over_time),
         cmocka_unit_test(test_pool),

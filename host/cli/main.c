@@ -46,6 +46,9 @@ static const struct {
     {"MPBN_BLAS_REEXEC", "0: train and eval do not re-run themselves with "
                          "OPENBLAS_CORETYPE=SkylakeX on an AVX-512 CPU"},
     {"OPENBLAS_CORETYPE", "OpenBLAS kernel choice; when set, mpbn leaves it alone"},
+    {"MPBN_SPIKE_CONV", "train/eval --device float: convolutions of spikes 0: always dense GEMM, "
+                        "2: always event-driven (default: event-driven up to a spike rate where it is faster; "
+                        "docs/trainer.md)"},
     {"MPBN_REF_THREADS", "threads of the ref device (default: all cores)"},
     {"MPBN_CSIM_FAULT", "I,L,S,N: csim flips the spike of image I, layer L, step S, neuron N "
                         "(tests of compare)"},

@@ -375,7 +375,7 @@ snn_status snn_model_workspace(snn_model *m, uint32_t B)
                 if (L->kind == SNN_LAYER_CONV) {
                     uint32_t chunk, tasks;
                     size_t cn;
-                    snn_conv_plan(L->ic, L->oc, L->ihw, (uint32_t)nz, &chunk, &tasks, &cn);
+                    snn_conv_plan(L->ic, L->oc, L->ih, L->iw, (uint32_t)nz, &chunk, &tasks, &cn);
                     if (cn > colmax) colmax = cn;
                     /* smaller batches (eval tails) may split finer: bound the task count */
                     tasks += 4 * snn_par_threads();

@@ -15,13 +15,16 @@
  * kernels rotated by 180 degrees and Cin/Cout swapped).
  */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "train-impl.h"
 
-void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t hw, uint32_t n, uint32_t *chunk,
+void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t n, uint32_t *chunk,
                    uint32_t *n_tasks, size_t *col_floats)
 {
+    const uint32_t hw = h * w;
     /* the buffer holds im2col(in) (cin*9 rows), then im2col(dout) (cout*9) */
     size_t per = (size_t)(cin > cout ? cin : cout) * 9 * hw; /* floats per image */
     size_t c = ((size_t)1 << 20) / per;     /* <= 4 MiB of col */
@@ -31,7 +34,57 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t hw, uint32_t n, uint32_
     if (c < 1) c = 1;
     *chunk = (uint32_t)c;
     *n_tasks = (uint32_t)(((size_t)n + c - 1) / c);
-    *col_floats = c * per;
+    /* the spike path (layer-conv-spike.c) carves its buffers from the same
+     * space; 16 floats keep every worker's buffer 64-byte aligned */
+    size_t need = c * per, sp = snn_sconv_ws_floats(cin, cout, h, w, (uint32_t)c);
+    if (sp > need) need = sp;
+    *col_floats = (need + 15) & ~(size_t)15;
+}
+
+/* The event-driven path is taken for a chunk whose input spike rate is at
+ * most a limit; above it the dense GEMM is faster. Where the two break even
+ * depends on OpenBLAS's kernels (`make bench-conv`, docs/trainer.md "Speed
+ * design"): against its AVX-512 sgemm the forward breaks even at rates
+ * 0.2-0.3 and the weight gradient at 0.35-0.5 or above, against its AVX2
+ * sgemm at 0.4-0.5 and above 0.5. The backward's limit applies to the weight
+ * gradient only (the input gradient is always the GEMM). */
+static double max_rate_fwd = 0.4, max_rate_bwd = 0.5;
+
+char *openblas_get_corename(void); /* OpenBLAS's own API (not in every cblas.h) */
+
+static void choose_max_rates(void)
+{
+    const char *core = openblas_get_corename();
+    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    for (size_t i = 0; core && i < sizeof avx512 / sizeof avx512[0]; i++)
+        if (!strcasecmp(core, avx512[i])) {
+            max_rate_fwd = 0.2;
+            max_rate_bwd = 0.35;
+        }
+}
+
+/* -1: not chosen yet (MPBN_SPIKE_CONV from the environment, else auto) */
+static int spike_mode = -1;
+
+void snn_conv_set_spike_path(int mode)
+{
+    choose_max_rates();
+    spike_mode = mode;
+}
+
+static int spike_path_mode(void)
+{
+    if (spike_mode < 0) {
+        const char *e = getenv("MPBN_SPIKE_CONV");
+        choose_max_rates();
+        spike_mode = e && (e[0] == '0' || e[0] == '2') && e[1] == 0 ? e[0] - '0' : SNN_SPIKE_PATH_AUTO;
+    }
+    return spike_mode;
+}
+
+static int take_spike_path(size_t ones, uint32_t cin, uint32_t cn, size_t hw, double max_rate)
+{
+    return spike_mode == SNN_SPIKE_PATH_ALWAYS || (double)ones <= max_rate * (double)cin * cn * (double)hw;
 }
 
 /* One (ci, ky, kx) row of col for one image is the image shifted by
@@ -77,7 +130,9 @@ typedef struct conv_ctx {
     const float *in;
     uint32_t cin, n, h, w, cout, chunk;
     float pad;
+    int spikes; /* the input is 0/1: the spike path may be taken */
     const float *wt;
+    const float *wk; /* spike path: the weights as Wk[k*cin + ci][co] */
     const float *wflip; /* [cin][cout*9]: W transposed and rotated by 180 degrees */
     float *out;
     const float *dout;
@@ -91,6 +146,12 @@ static void conv_fwd_task(void *vc, uint32_t task, uint32_t worker)
     const size_t hw = (size_t)c->h * c->w, K = (size_t)c->cin * 9;
     const uint32_t n0 = task * c->chunk, cn = c->n - n0 < c->chunk ? c->n - n0 : c->chunk;
     float *col = c->col + worker * c->col_n;
+    if (c->spikes &&
+        take_spike_path(snn_sconv_pack(c->in, c->cin, c->n, n0, cn, c->h, c->w, col), c->cin, cn, hw,
+                        max_rate_fwd)) {
+        snn_sconv_forward_chunk(c->cin, c->n, n0, cn, c->h, c->w, c->wk, c->cout, c->out, col);
+        return;
+    }
     im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)c->cout, (int)(cn * hw), (int)K,
                 1.0f, c->wt, (int)K, col, (int)(cn * hw), 0.0f, c->out + (size_t)n0 * hw,
@@ -104,10 +165,17 @@ static void conv_bwd_task(void *vc, uint32_t task, uint32_t worker)
     const uint32_t n0 = task * c->chunk, cn = c->n - n0 < c->chunk ? c->n - n0 : c->chunk;
     float *col = c->col + worker * c->col_n;
     const float *dout = c->dout + (size_t)n0 * hw;
-    im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->cout, (int)K, (int)(cn * hw), 1.0f,
-                dout, (int)((size_t)c->n * hw), col, (int)(cn * hw), 0.0f,
-                c->dwp + (size_t)task * c->cout * K, (int)K);
+    float *dwp = c->dwp + (size_t)task * c->cout * K;
+    /* the rate of the chunk's first image decides (a count of the whole chunk
+     * would read all its spikes once more) */
+    if (c->spikes && take_spike_path(snn_sconv_count(c->in, c->cin, c->n, n0, 1, hw), c->cin, 1, hw,
+                                     max_rate_bwd)) {
+        snn_sconv_dw_chunk(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->cout, c->dout, dwp, col);
+    } else {
+        im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->cout, (int)K, (int)(cn * hw),
+                    1.0f, dout, (int)((size_t)c->n * hw), col, (int)(cn * hw), 0.0f, dwp, (int)K);
+    }
     if (!c->din) return;
     /* din = full correlation of dout with the rotated, transposed kernels: a
      * conv with zero padding, so im2col + one GEMM with K = cout*9 (instead
@@ -120,21 +188,33 @@ static void conv_bwd_task(void *vc, uint32_t task, uint32_t worker)
 }
 
 void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                      const float *wt, uint32_t cout, float *out, float *col)
+                      int spikes, const float *wt, uint32_t cout, float *out, float *col)
 {
-    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, NULL, out, NULL, NULL, NULL, col, 0};
+    spikes = spikes && spike_path_mode() != SNN_SPIKE_PATH_OFF;
+    SNN_ASSERT(!spikes || pad == 0.0f);
+    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, spikes, wt, NULL, NULL, out, NULL, NULL, NULL, col, 0};
     uint32_t tasks;
-    snn_conv_plan(cin, cout, h * w, n, &c.chunk, &tasks, &c.col_n);
+    snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
+    float *wk = NULL;
+    if (spikes) {
+        wk = malloc((size_t)9 * cin * snn_sconv_ld(cout) * sizeof(float));
+        SNN_ASSERT(wk);
+        snn_sconv_weights(wt, cin, cout, wk);
+        c.wk = wk;
+    }
     snn_par_run(tasks, conv_fwd_task, &c);
+    free(wk);
 }
 
 void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                       const float *wt, uint32_t cout, const float *dout, float *dw, float *dwp,
-                       float *din, float *col)
+                       int spikes, const float *wt, uint32_t cout, const float *dout, float *dw,
+                       float *dwp, float *din, float *col)
 {
-    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, wt, NULL, NULL, dout, dwp, din, col, 0};
+    spikes = spikes && spike_path_mode() != SNN_SPIKE_PATH_OFF;
+    SNN_ASSERT(!spikes || pad == 0.0f);
+    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, spikes, wt, NULL, NULL, NULL, dout, dwp, din, col, 0};
     uint32_t tasks;
-    snn_conv_plan(cin, cout, h * w, n, &c.chunk, &tasks, &c.col_n);
+    snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
     const size_t nw = (size_t)cout * cin * 9;
     float *wflip = NULL;
     if (din) {

@@ -27,17 +27,9 @@
 
 #include "common/snn-mpi.h"
 #include "train-impl.h"
+#include "vec16.h"
 
 /* ---- reductions ------------------------------------------------------------------ */
-
-typedef float v16f __attribute__((vector_size(64)));
-
-static inline v16f ld16(const float *p)
-{
-    v16f v;
-    memcpy(&v, p, sizeof v); /* unaligned load */
-    return v;
-}
 
 static double hsum(v16f v)
 {

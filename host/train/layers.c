@@ -101,8 +101,8 @@ void snn_model_forward(snn_model *m, uint32_t B, int train)
         case SNN_LAYER_CONV:
         case SNN_LAYER_FC: {
             if (L->kind == SNN_LAYER_CONV) {
-                snn_conv_forward(in, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f, L->w->data,
-                                 L->oc, L->z, m->col);
+                snn_conv_forward(in, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f, !L->first,
+                                 L->w->data, L->oc, L->z, m->col);
             } else {
                 snn_gather_images(in, L->ic, nz, L->ihw, L->xt);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L->oc, (int)nz,
@@ -301,8 +301,8 @@ void snn_model_backward(snn_model *m, uint32_t B)
                                 L->bn_mean, L->bn_istd, dz, L->bn_g->grad, L->bn_b->grad);
             if (L->kind == SNN_LAYER_CONV) {
                 snn_conv_backward(prev, L->ic, nz, L->ih, L->iw, L->first ? pad0 : 0.0f,
-                                  L->w->data, L->oc, dz, L->w->grad, m->dwp, L->first ? NULL : gin,
-                                  m->col);
+                                  !L->first, L->w->data, L->oc, dz, L->w->grad, m->dwp,
+                                  L->first ? NULL : gin, m->col);
             } else {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L->oc, (int)L->in_n,
                             (int)nz, 1.0f, dz, (int)nz, L->xt, (int)L->in_n, 0.0f, L->w->grad,

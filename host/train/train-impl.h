@@ -123,18 +123,45 @@ void *snn_par_scratch(size_t bytes);
 /* Split of n images into im2col chunks (tasks): keeps each column buffer a
  * few MiB and gives every worker several tasks. *col_floats = per-worker
  * column buffer size. */
-void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t hw, uint32_t n, uint32_t *chunk,
+void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t n, uint32_t *chunk,
                    uint32_t *n_tasks, size_t *col_floats);
 
 /* in [cin][n][h][w] -> out [cout][n][h][w]; 3x3, pad 1 with value `pad`.
+ * spikes: every input value is 0 or 1 (and pad is 0), so chunks may take
+ * the event-driven path of layer-conv-spike.c (asserted while packing).
  * col: snn_par_threads() buffers of col_floats. */
 void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                      const float *wt, uint32_t cout, float *out, float *col);
+                      int spikes, const float *wt, uint32_t cout, float *out, float *col);
 /* dw (cout x cin*9) = dout * im2col(in)^T (overwritten; dwp = n_tasks
  * partial sums, summed in task order); din (may be NULL) = dL/din. */
 void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
-                       const float *wt, uint32_t cout, const float *dout, float *dw, float *dwp,
-                       float *din, float *col);
+                       int spikes, const float *wt, uint32_t cout, const float *dout, float *dw,
+                       float *dwp, float *din, float *col);
+
+/* Which path a conv of a spike input takes: OFF always the dense GEMM,
+ * AUTO the event-driven path for chunks of spike rates up to a limit that
+ * depends on OpenBLAS's kernels (layer-conv.c), ALWAYS the event-driven
+ * path. Until set, the environment's MPBN_SPIKE_CONV (0, 1 or 2) chooses,
+ * else AUTO. */
+enum { SNN_SPIKE_PATH_OFF = 0, SNN_SPIKE_PATH_AUTO = 1, SNN_SPIKE_PATH_ALWAYS = 2 };
+void snn_conv_set_spike_path(int mode);
+
+/* The event-driven conv of a spike input (host/train/layer-conv-spike.c).
+ * Weight rows are padded to snn_sconv_ld(cout) floats; ws_floats is its
+ * share of a worker's column buffer for a chunk of `chunk` images; count
+ * returns the ones of a chunk; pack writes the chunk's bit words at the
+ * start of col and returns the count of ones, for forward_chunk (same col);
+ * dw_chunk needs no packing and returns the count of ones. */
+uint32_t snn_sconv_ld(uint32_t cout);
+size_t snn_sconv_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk);
+void snn_sconv_weights(const float *wt, uint32_t cin, uint32_t cout, float *wk);
+size_t snn_sconv_pack(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
+                      uint32_t w, float *col);
+void snn_sconv_forward_chunk(uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                             const float *wk, uint32_t cout, float *out, float *col);
+size_t snn_sconv_count(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, size_t hw);
+size_t snn_sconv_dw_chunk(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
+                          uint32_t w, uint32_t cout, const float *dout, float *dw, float *col);
 
 /* [c][n][hw] <-> [n][c*hw] */
 void snn_gather_images(const float *in, uint32_t c, uint32_t n, uint32_t hw, float *xt);
