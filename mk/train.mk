@@ -7,7 +7,9 @@
 #                      starts after data loading and the one-time workspace
 #                      allocation), with the OpenBLAS kernels of the
 #                      environment and, on AVX-512 CPUs, also with the
-#                      SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX).
+#                      SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX); each
+#                      with the event-driven convolutions of spikes (the
+#                      default) and with dense GEMMs only (MPBN_SPIKE_CONV=0)
 #   make bench-conv    a conv of spikes, dense GEMM vs event-driven, at spike
 #                      rates 0.05-0.5 on one thread (tools/snn-convbench.c):
 #                      where the event-driven path pays off
@@ -35,12 +37,15 @@ bench-train: $(MPBN) ## training throughput of the default net, T=4, batch 64 (p
 	        --threads $(BENCH_TRAIN_THREADS) --quiet --out $(BENCH_TRAIN_OUT) | tail -n 1 | \
 	        sed -E 's/.*"train_images_per_s":([0-9.e+]+).*/\1/'; \
 	}; \
-	r=$$(run) || exit 1; \
-	echo "bench-train: default net, T=4, batch 64, $(BENCH_TRAIN_BATCHES) batches: $$r images/s (OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-auto})"; \
+	cores="$${OPENBLAS_CORETYPE:-auto}"; \
 	if grep -q avx512f /proc/cpuinfo 2>/dev/null && [ "$${OPENBLAS_CORETYPE:-}" != SkylakeX ]; then \
-	    r=$$(export OPENBLAS_CORETYPE=SkylakeX; run) || exit 1; \
-	    echo "bench-train: default net, T=4, batch 64, $(BENCH_TRAIN_BATCHES) batches: $$r images/s (OPENBLAS_CORETYPE=SkylakeX)"; \
-	fi
+	    cores="$$cores SkylakeX"; \
+	fi; \
+	for c in $$cores; do for sc in 1 0; do \
+	    r=$$(if [ $$c != auto ]; then export OPENBLAS_CORETYPE=$$c; fi; MPBN_SPIKE_CONV=$$sc run) || exit 1; \
+	    echo "bench-train: default net, T=4, batch 64, $(BENCH_TRAIN_BATCHES) batches: $$r images/s" \
+	        "(OPENBLAS_CORETYPE=$$c, convolutions of spikes $$([ $$sc = 1 ] && echo event-driven || echo dense))"; \
+	done; done
 
 # The sparsity/accuracy trade-off of the spike-count regulariser
 # (docs/trainer.md "Sparsity control", the table in docs/results.md):
