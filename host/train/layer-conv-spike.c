@@ -54,33 +54,33 @@ uint32_t snn_sconv_ld(uint32_t cout) { return (cout + 15) & ~15u; }
 
 static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-size_t snn_sconv_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk)
+/* Where the buffers lie in a worker's column buffer (offsets in floats).
+ * The forward and the weight gradient use the space one after the other. */
+typedef struct sconv_layout {
+    size_t list, tile, fwd_end;         /* forward: bit words at 0, row lists, tile */
+    size_t counts, dT, dWk, bwd_end;    /* weight gradient: spike lists at 0, ... */
+    size_t lstride;                     /* entries per spike list */
+} sconv_layout;
+
+static sconv_layout layout(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk)
 {
     const size_t P = (size_t)(h + 2) * (w + 2), ld = snn_sconv_ld(cout), hw = (size_t)h * w;
-    const size_t fwd = up16((size_t)chunk * P * words_of(cin) * 2) /* bit words (2 floats each) */
-                       + up16((size_t)16 * 9 * cin + 16)           /* 16 row lists (+ vpcompressd slack) */
-                       + up16(16 * ld);                            /* 16 pixels' outputs */
-    const size_t bwd = up16((size_t)cin * (hw + 16) + cin)         /* spike lists and counts */
-                       + up16(P * ld)                              /* dout, transposed and padded */
-                       + up16((size_t)9 * cin * ld);               /* dWk */
-    return fwd > bwd ? fwd : bwd;
+    sconv_layout L;
+    L.list = up16((size_t)chunk * P * words_of(cin) * 2); /* bit words, 2 floats each */
+    L.tile = L.list + up16((size_t)16 * 9 * cin + 16);     /* 16 row lists + vpcompressd slack */
+    L.fwd_end = L.tile + up16(16 * ld);                    /* 16 pixels' outputs */
+    L.lstride = hw + 16;                                   /* + one vpcompressd of slack */
+    L.counts = (size_t)cin * L.lstride;
+    L.dT = up16(L.counts + cin);                           /* dout, transposed and padded */
+    L.dWk = L.dT + up16(P * ld);
+    L.bwd_end = L.dWk + up16((size_t)9 * cin * ld);
+    return L;
 }
 
-/* The forward's share of a worker's buffer: bits, row list, output tile. */
-typedef struct sconv_fws {
-    uint64_t *bits;
-    uint32_t *list;
-    float *tile;
-} sconv_fws;
-
-static sconv_fws carve_fwd(float *col, uint32_t cin, uint32_t h, uint32_t w, uint32_t chunk)
+size_t snn_sconv_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk)
 {
-    const size_t P = (size_t)(h + 2) * (w + 2);
-    sconv_fws s;
-    s.bits = (uint64_t *)(void *)col;
-    s.list = (uint32_t *)(void *)(col + up16((size_t)chunk * P * words_of(cin) * 2));
-    s.tile = (float *)(void *)s.list + up16((size_t)16 * 9 * cin + 16);
-    return s;
+    const sconv_layout L = layout(cin, cout, h, w, chunk);
+    return L.fwd_end > L.bwd_end ? L.fwd_end : L.bwd_end;
 }
 
 size_t snn_sconv_pack(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
@@ -143,6 +143,18 @@ size_t snn_sconv_count(const float *in, uint32_t cin, size_t N, size_t n0, uint3
     return ones;
 }
 
+#if defined(__AVX512F__)
+/* list[cnt ..] = base + i for the set bits i of mask (16 entries stored, the
+ * new count returned): one vpcompressd, no branch per bit. */
+static inline uint32_t append_set16(uint32_t *list, uint32_t cnt, __mmask16 mask, uint32_t base)
+{
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i idx = _mm512_add_epi32(iota, _mm512_set1_epi32((int)base));
+    _mm512_storeu_si512((void *)(list + cnt), _mm512_maskz_compress_epi32(mask, idx));
+    return cnt + (uint32_t)__builtin_popcount((unsigned)mask);
+}
+#endif
+
 /* The weight rows k*cin + ci of the set bits around output pixel (y, x). */
 static inline uint32_t row_list(const uint64_t *img, uint32_t nw, size_t P, uint32_t cin,
                                 uint32_t pw, uint32_t y, uint32_t x, uint32_t *list)
@@ -157,13 +169,8 @@ static inline uint32_t row_list(const uint64_t *img, uint32_t nw, size_t P, uint
                 const uint32_t base = k * cin + 64 * j;
 #if defined(__AVX512F__)
                 const uint32_t bits = cin - 64 * j < 64 ? cin - 64 * j : 64;
-                const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-                for (uint32_t q = 0; q < bits; q += 16) {
-                    const __mmask16 mk = (__mmask16)(m >> q);
-                    const __m512i idx = _mm512_add_epi32(iota, _mm512_set1_epi32((int)(base + q)));
-                    _mm512_storeu_si512((void *)(list + cnt), _mm512_maskz_compress_epi32(mk, idx));
-                    cnt += (uint32_t)__builtin_popcount((unsigned)mk);
-                }
+                for (uint32_t q = 0; q < bits; q += 16)
+                    cnt = append_set16(list, cnt, (__mmask16)(m >> q), base + q);
 #else
                 while (m) {
                     list[cnt++] = base + (uint32_t)__builtin_ctzll(m);
@@ -179,17 +186,14 @@ static inline uint32_t row_list(const uint64_t *img, uint32_t nw, size_t P, uint
 /* dst[0 .. 16*NV) = sum of the rows list[0..cnt) of W (row stride ld),
  * four accumulators per vector so the adds do not wait on each other. */
 static inline __attribute__((always_inline)) void sum_rows(const uint32_t *list, uint32_t cnt,
-                                                           const float *W, ptrdiff_t bias,
-                                                           size_t ld, float *dst, int add,
+                                                           const float *W, size_t ld, float *dst,
                                                            const uint32_t NV)
 {
-    v16f a0[4] = {0}, a1[4] = {0}, a2[4] = {0}, a3[4] = {0};
+    v16f a0[2] = {0}, a1[2] = {0}, a2[2] = {0}, a3[2] = {0};
     uint32_t i = 0;
     for (; i + 4 <= cnt; i += 4) {
-        const float *r0 = W + ((ptrdiff_t)list[i] + bias) * (ptrdiff_t)ld;
-        const float *r1 = W + ((ptrdiff_t)list[i + 1] + bias) * (ptrdiff_t)ld;
-        const float *r2 = W + ((ptrdiff_t)list[i + 2] + bias) * (ptrdiff_t)ld;
-        const float *r3 = W + ((ptrdiff_t)list[i + 3] + bias) * (ptrdiff_t)ld;
+        const float *r0 = W + (size_t)list[i] * ld, *r1 = W + (size_t)list[i + 1] * ld;
+        const float *r2 = W + (size_t)list[i + 2] * ld, *r3 = W + (size_t)list[i + 3] * ld;
         for (uint32_t v = 0; v < NV; v++) {
             a0[v] += ld16(r0 + 16 * v);
             a1[v] += ld16(r1 + 16 * v);
@@ -198,25 +202,10 @@ static inline __attribute__((always_inline)) void sum_rows(const uint32_t *list,
         }
     }
     for (; i < cnt; i++) {
-        const float *r = W + ((ptrdiff_t)list[i] + bias) * (ptrdiff_t)ld;
+        const float *r = W + (size_t)list[i] * ld;
         for (uint32_t v = 0; v < NV; v++) a0[v] += ld16(r + 16 * v);
     }
-    for (uint32_t v = 0; v < NV; v++) {
-        const v16f t = (a0[v] + a1[v]) + (a2[v] + a3[v]);
-        st16(dst + 16 * v, add ? ld16(dst + 16 * v) + t : t);
-    }
-}
-
-/* dst[0 .. 16*nv) (+)= sum over i of row list[i] + bias of W; nv = 1..4 */
-static void sum_rows_block(const uint32_t *list, uint32_t cnt, const float *W, ptrdiff_t bias, size_t ld,
-                           float *dst, int add, uint32_t nv)
-{
-    switch (nv) {
-    case 1: sum_rows(list, cnt, W, bias, ld, dst, add, 1); break;
-    case 2: sum_rows(list, cnt, W, bias, ld, dst, add, 2); break;
-    case 3: sum_rows(list, cnt, W, bias, ld, dst, add, 3); break;
-    default: sum_rows(list, cnt, W, bias, ld, dst, add, 4); break;
-    }
+    for (uint32_t v = 0; v < NV; v++) st16(dst + 16 * v, (a0[v] + a1[v]) + (a2[v] + a3[v]));
 }
 
 void snn_sconv_weights(const float *wt, uint32_t cin, uint32_t cout, float *wk)
@@ -270,28 +259,33 @@ static inline void transpose16(const float *src, size_t sld, float *dst, size_t 
 void snn_sconv_forward_chunk(uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
                              const float *wk, uint32_t cout, float *out, float *col)
 {
-    const sconv_fws s = carve_fwd(col, cin, h, w, cn);
+    const sconv_layout L = layout(cin, cout, h, w, cn);
+    const uint64_t *bits = (const uint64_t *)(void *)col;
+    uint32_t *list = (uint32_t *)(void *)(col + L.list);
+    float *tile = col + L.tile;
     const uint32_t nw = words_of(cin), pw = w + 2;
     const size_t P = (size_t)(h + 2) * pw, hw = (size_t)h * w, ld = snn_sconv_ld(cout);
     for (uint32_t n = 0; n < cn; n++) {
-        const uint64_t *img = s.bits + (size_t)n * nw * P;
+        const uint64_t *img = bits + (size_t)n * nw * P;
         for (size_t p0 = 0; p0 < hw; p0 += 16) {
             const uint32_t np = hw - p0 < 16 ? (uint32_t)(hw - p0) : 16;
             uint32_t start[17];
             start[0] = 0;
             for (uint32_t px = 0; px < np; px++) {
                 const uint32_t p = (uint32_t)p0 + px;
-                start[px + 1] = start[px] + row_list(img, nw, P, cin, pw, p / w, p % w, s.list + start[px]);
+                start[px + 1] = start[px] + row_list(img, nw, P, cin, pw, p / w, p % w, list + start[px]);
             }
             /* 32 outputs at a time: that block of the weights stays in L1 over the 16 pixels */
-            for (size_t c0 = 0; c0 < ld; c0 += 32) {
-                const uint32_t nv = ld - c0 >= 32 ? 2 : 1;
-                for (uint32_t px = 0; px < np; px++)
-                    sum_rows_block(s.list + start[px], start[px + 1] - start[px], wk + c0, 0, ld,
-                                   s.tile + px * ld + c0, 0, nv);
-            }
+            for (size_t c0 = 0; c0 < ld; c0 += 32)
+                for (uint32_t px = 0; px < np; px++) {
+                    const uint32_t *l = list + start[px], cnt = start[px + 1] - start[px];
+                    if (ld - c0 >= 32)
+                        sum_rows(l, cnt, wk + c0, ld, tile + px * ld + c0, 2);
+                    else
+                        sum_rows(l, cnt, wk + c0, ld, tile + px * ld + c0, 1);
+                }
             for (uint32_t c0 = 0; c0 < cout; c0 += 16)
-                transpose16(s.tile + c0, ld, out + ((size_t)c0 * N + n0 + n) * hw + p0, N * hw, np,
+                transpose16(tile + c0, ld, out + ((size_t)c0 * N + n0 + n) * hw + p0, N * hw, np,
                             cout - c0 < 16 ? cout - c0 : 16);
         }
     }
@@ -307,13 +301,10 @@ static uint32_t spike_list(const float *src, uint32_t h, uint32_t w, uint32_t *l
         const uint32_t row = (y + 1) * pw + 1;
         uint32_t x = 0;
 #if defined(__AVX512F__)
-        const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        for (; x + 16 <= w; x += 16) {
-            const __mmask16 nz = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + x), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-            const __m512i pos = _mm512_add_epi32(iota, _mm512_set1_epi32((int)(row + x)));
-            _mm512_storeu_si512((void *)(list + cnt), _mm512_maskz_compress_epi32(nz, pos));
-            cnt += (uint32_t)__builtin_popcount(nz);
-        }
+        for (; x + 16 <= w; x += 16)
+            cnt = append_set16(list, cnt,
+                               _mm512_cmp_ps_mask(_mm512_loadu_ps(s + x), _mm512_setzero_ps(), _CMP_NEQ_UQ),
+                               row + x);
 #endif
         for (; x < w; x++) {
             list[cnt] = row + x;
@@ -354,9 +345,10 @@ size_t snn_sconv_dw_chunk(const float *in, uint32_t cin, size_t N, size_t n0, ui
 {
     const uint32_t pw = w + 2;
     const size_t P = (size_t)(h + 2) * pw, hw = (size_t)h * w, ld = snn_sconv_ld(cout);
-    const size_t lstride = hw + 16; /* + one vpcompressd of slack */
-    uint32_t *lists = (uint32_t *)(void *)col, *cnt = lists + (size_t)cin * lstride;
-    float *dTp = col + up16((size_t)cin * lstride + cin), *dWk = dTp + up16(P * ld);
+    const sconv_layout L = layout(cin, cout, h, w, cn);
+    const size_t lstride = L.lstride;
+    uint32_t *lists = (uint32_t *)(void *)col, *cnt = lists + L.counts;
+    float *dTp = col + L.dT, *dWk = col + L.dWk;
     memset(dWk, 0, (size_t)9 * cin * ld * sizeof(float));
     memset(dTp, 0, P * ld * sizeof(float)); /* the border and the padding columns stay 0 */
     size_t ones = 0;
