@@ -103,7 +103,8 @@ pareto: $(MPBN) ## accuracy vs events/image for several --rate-reg X (QUICK=1: s
 #                          interrupted training from its last epoch (the budget
 #                          must be the same)
 #
-# One trainer thread (ABLATION_THREADS), runs one at a time, niced
+# One trainer thread (ABLATION_THREADS), runs one at a time (ABLATION_JOBS=2:
+# two at a time, both cores of a 2-core machine), niced
 # (scripts/ablation.sh). After the runs, the loss landscape (the paper's
 # Fig. 3, `mpbn landscape`) of the first seed's checkpoint at the largest T
 # of each mode on ABLATION_LANDSCAPE_LIMIT training images and
@@ -130,13 +131,14 @@ ABLATION_LANDSCAPE_LIMIT  ?= 2000
 ABLATION_LANDSCAPE_POINTS ?= 21
 endif
 ABLATION_THREADS ?= 1
+ABLATION_JOBS    ?= 1
 
 .PHONY: ablation
 
 ablation: $(MPBN) ## the paper's ablation: MPBN none/channel at T 1,2,4, element at T 4, 3 seeds (QUICK=1: minutes) -> docs/results/ablation.md
 	@MPBN=$(MPBN) OUT=$(ABLATION_DIR) MD_DIR=$(ABLATION_MD_DIR) CONFIGS="$(ABLATION_CONFIGS)" \
 	    SEEDS="$(ABLATION_SEEDS)" TRAIN_ARGS="$(ABLATION_TRAIN)" EVAL_LIMIT=$(ABLATION_EVAL) \
-	    THREADS=$(ABLATION_THREADS) REUSE=$(REUSE) LABEL='$(ABLATION_LABEL)' \
+	    THREADS=$(ABLATION_THREADS) JOBS=$(ABLATION_JOBS) REUSE=$(REUSE) LABEL='$(ABLATION_LABEL)' \
 	    LANDSCAPE_LIMIT=$(ABLATION_LANDSCAPE_LIMIT) LANDSCAPE_POINTS=$(ABLATION_LANDSCAPE_POINTS) \
 	    bash scripts/ablation.sh
 

@@ -35,6 +35,8 @@
 #               --seed, --limit-test, --threads, --out: set here)
 #   EVAL_LIMIT  test images for both accuracies (0 = all 10,000)
 #   THREADS     trainer threads (1: a run is reproducible bit for bit)
+#   JOBS        runs at a time (1); JOBS=2 THREADS=1 on a 2-core machine
+#               keeps both cores busy with runs that stay reproducible
 #   NICE        niceness of the runs (10)
 #   REUSE       1: keep a run whose .row exists, and continue an interrupted
 #               training from its last epoch's checkpoint (`train --resume`):
@@ -54,6 +56,7 @@ SEEDS=${SEEDS:-1 2 3}
 TRAIN_ARGS=${TRAIN_ARGS:---arch c32,c32,p,c64,p,f128 --epochs 5}
 EVAL_LIMIT=${EVAL_LIMIT:-0}
 THREADS=${THREADS:-1}
+JOBS=${JOBS:-1}
 NICE=${NICE:-10}
 REUSE=${REUSE:-0}
 LABEL=${LABEL:-}
@@ -65,6 +68,7 @@ die() { echo "ablation: $*" >&2; exit 1; }
 [ -x "$MPBN" ] || die "$MPBN not built (make all)"
 [ -n "$CONFIGS" ] || die "no configuration (CONFIGS is empty)"
 [ -n "$SEEDS" ] || die "no seed (SEEDS is empty)"
+case $JOBS in '' | *[!0-9]* | 0) die "bad JOBS '$JOBS' (a count of runs at a time, 1 or more)" ;; esac
 for c in $CONFIGS; do
     case $c in
     none:[0-9]* | channel:[0-9]* | element:[0-9]*) ;;
@@ -92,10 +96,46 @@ nruns=0
 for c in $CONFIGS; do for s in $SEEDS; do nruns=$((nruns + 1)); done; done
 
 start=$(now)
+
+# train_one MODE T SEED TAG: train, fold and evaluate one run; writes its .row
+# last (atomically), so a run without a .row did not finish.
+train_one() {
+    local mode=$1 t=$2 s=$3 tag=$4 p=$OUT/$1-T$2-s$3 t0 resume=() fa ra ep ts row
+    t0=$(now)
+    rm -f "$p.row"
+    if [ "$REUSE" = 1 ] && [ -s "$p.safetensors" ] && [ -s "$p.csv" ]; then
+        # an interrupted training: its last epoch's checkpoint continues
+        resume=(--resume "$p.safetensors")
+        echo "ablation: $tag: resuming $p.safetensors (elapsed $(hms "$(since "$start")"))" >&2
+    else
+        rm -f "$p.safetensors" "$p.csv" "$p.png" "$p.snn"
+        echo "ablation: $tag: training (elapsed $(hms "$(since "$start")"))" >&2
+    fi
+    # shellcheck disable=SC2086 # TRAIN_ARGS is a list of options
+    run "$MPBN" train "${resume[@]}" $TRAIN_ARGS --T "$t" --mpbn "$mode" --seed "$s" --limit-test "$EVAL_LIMIT" \
+        --threads "$THREADS" --out "$p.safetensors" >"$p.train.json" 2>"$p.train.log" ||
+        { tail -n 3 "$p.train.log" >&2; die "$tag: training failed (log $p.train.log${resume:+; run without REUSE=1 to start it afresh})"; }
+    [ -s "$p.csv" ] || die "$tag: the trainer wrote no per-epoch log $p.csv"
+    run "$MPBN" fold "$p.safetensors" --out "$p.snn" >"$p.fold.json" 2>"$p.fold.log" ||
+        { tail -n 3 "$p.fold.log" >&2; die "$tag: fold of $p.safetensors failed (log $p.fold.log)"; }
+    run "$MPBN" eval "$p.snn" --device ref --limit "$EVAL_LIMIT" >"$p.ref.json" 2>"$p.ref.log" ||
+        { tail -n 3 "$p.ref.log" >&2; die "$tag: eval --device ref of $p.snn failed (log $p.ref.log)"; }
+    fa=$(jnum test_acc "$p.train.json") || exit 1
+    ra=$(jnum accuracy "$p.ref.json") || exit 1
+    ep=$(jnum epochs "$p.train.json") || exit 1
+    # training time: the epochs' seconds of train's CSV (it is appended to on --resume)
+    ts=$(awk -F, 'NR > 1 { s += $6 } END { printf "%.1f", s }' "$p.csv")
+    row="$mode,$t,$s,$fa,$ra,$ep,$ts,$(since "$t0")"
+    echo "$row" >"$p.row.tmp" || die "cannot write $p.row.tmp"
+    put "$p.row"
+    echo "ablation: $tag: float $fa, ref $ra, $ep epochs, run $(hms "$(since "$t0")") (elapsed $(hms "$(since "$start")"))" >&2
+}
+
+# The runs, JOBS at a time; each is its own process, so a failed run stops
+# neither the others nor the wait: the missing .row files are counted after.
 i=0
 kept_runs=()
-runs=$OUT/runs.csv
-echo "mpbn,T,seed,float_acc,ref_acc,epochs,train_seconds,run_seconds" >"$runs.tmp"
+running=0
 for c in $CONFIGS; do
     mode=${c%%:*}
     t=${c#*:}
@@ -104,43 +144,34 @@ for c in $CONFIGS; do
         p=$OUT/$mode-T$t-s$s
         tag="[$i/$nruns] --mpbn $mode --T $t --seed $s"
         if [ "$REUSE" = 1 ] && [ -s "$p.row" ] && [ -s "$p.csv" ]; then
-            cat "$p.row" >>"$runs.tmp"
             kept_runs+=(kept)
             echo "ablation: $tag: kept $p.row (elapsed $(hms "$(since "$start")"))" >&2
             continue
         fi
-        t0=$(now)
-        rm -f "$p.row"
-        resume=()
-        if [ "$REUSE" = 1 ] && [ -s "$p.safetensors" ] && [ -s "$p.csv" ]; then
-            # an interrupted training: its last epoch's checkpoint continues
-            resume=(--resume "$p.safetensors")
-            echo "ablation: $tag: resuming $p.safetensors (elapsed $(hms "$(since "$start")"))" >&2
-        else
-            rm -f "$p.safetensors" "$p.csv" "$p.png" "$p.snn"
-            echo "ablation: $tag: training (elapsed $(hms "$(since "$start")"))" >&2
+        if [ "$JOBS" -le 1 ]; then
+            (train_one "$mode" "$t" "$s" "$tag") || exit 1
+            continue
         fi
-        # shellcheck disable=SC2086 # TRAIN_ARGS is a list of options
-        run "$MPBN" train "${resume[@]}" $TRAIN_ARGS --T "$t" --mpbn "$mode" --seed "$s" --limit-test "$EVAL_LIMIT" \
-            --threads "$THREADS" --out "$p.safetensors" >"$p.train.json" 2>"$p.train.log" ||
-            { tail -n 3 "$p.train.log" >&2; die "$tag: training failed (log $p.train.log${resume:+; run without REUSE=1 to start it afresh})"; }
-        [ -s "$p.csv" ] || die "$tag: the trainer wrote no per-epoch log $p.csv"
-        run "$MPBN" fold "$p.safetensors" --out "$p.snn" >"$p.fold.json" 2>"$p.fold.log" ||
-            { tail -n 3 "$p.fold.log" >&2; die "$tag: fold of $p.safetensors failed (log $p.fold.log)"; }
-        run "$MPBN" eval "$p.snn" --device ref --limit "$EVAL_LIMIT" >"$p.ref.json" 2>"$p.ref.log" ||
-            { tail -n 3 "$p.ref.log" >&2; die "$tag: eval --device ref of $p.snn failed (log $p.ref.log)"; }
-        fa=$(jnum test_acc "$p.train.json") || exit 1
-        ra=$(jnum accuracy "$p.ref.json") || exit 1
-        ep=$(jnum epochs "$p.train.json") || exit 1
-        # training time: the epochs' seconds of train's CSV (it is appended to on --resume)
-        ts=$(awk -F, 'NR > 1 { s += $6 } END { printf "%.1f", s }' "$p.csv")
-        row="$mode,$t,$s,$fa,$ra,$ep,$ts,$(since "$t0")"
-        echo "$row" >"$p.row.tmp" || die "cannot write $p.row.tmp"
-        put "$p.row"
-        echo "$row" >>"$runs.tmp"
-        echo "ablation: $tag: float $fa, ref $ra, $ep epochs, run $(hms "$(since "$t0")") (elapsed $(hms "$(since "$start")"))" >&2
+        if [ "$running" -ge "$JOBS" ]; then
+            # a failed run: no new ones; those running finish (REUSE=1 keeps them)
+            wait -n || { wait; die "a run failed: no more started (REUSE=1 keeps the finished ones)"; }
+            running=$((running - 1))
+        fi
+        train_one "$mode" "$t" "$s" "$tag" &
+        running=$((running + 1))
     done
 done
+wait
+runs=$OUT/runs.csv
+echo "mpbn,T,seed,float_acc,ref_acc,epochs,train_seconds,run_seconds" >"$runs.tmp"
+failed=()
+for c in $CONFIGS; do
+    for s in $SEEDS; do
+        p=$OUT/${c%%:*}-T${c#*:}-s$s
+        if [ -s "$p.row" ]; then cat "$p.row" >>"$runs.tmp"; else failed+=("${c%%:*}-T${c#*:}-s$s"); fi
+    done
+done
+[ ${#failed[@]} = 0 ] || die "${#failed[@]} of $nruns runs failed: ${failed[*]} (logs in $OUT; REUSE=1 keeps the others)"
 mv "$runs.tmp" "$runs" || die "cannot write $runs"
 
 # Per configuration: mean and sample std over seeds (std 0 with one seed).
