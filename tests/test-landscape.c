@@ -151,7 +151,7 @@ static void test_alpha0_is_eval_loss(void **state)
         /* a batch that does not divide the set: the mean is over images */
         assert_int_equal(snn_landscape_eval(m, &ds, &d, alphas, 3, 64, NULL, NULL, loss, acc),
                          SNN_OK);
-        if (fabs(loss[1] - want) > 1e-5 * (1 + want))
+        if (!(fabs(loss[1] - want) <= 1e-5 * (1 + want)))
             fail_msg("mpbn %d: loss at alpha 0 %.9g, eval-mode cross-entropy %.9g", mode, loss[1],
                      want);
         assert_true(acc[1] == acc_ref && acc[1] == acc_eval);
@@ -187,7 +187,7 @@ static void test_alpha_moves_weights_only(void **state)
         for (size_t k = 0; k < p->n; k++) p->data[k] += (float)alpha * dp[k];
     }
     const double want = ref_loss(m, &ds, NULL);
-    if (fabs(loss - want) > 1e-5 * (1 + want))
+    if (!(fabs(loss - want) <= 1e-5 * (1 + want)))
         fail_msg("loss at alpha 0.3 %.9g, model moved by hand %.9g", loss, want);
     snn_landscape_dir_free(&d);
     snn_dataset_free(&ds);

@@ -33,7 +33,7 @@ static snn_lif_args base_args(uint32_t c, uint32_t hw, uint32_t B, uint32_t T, s
 static void expect(const float *got, const float *want, size_t n, float tol, const char *what)
 {
     for (size_t i = 0; i < n; i++)
-        if (fabsf(got[i] - want[i]) > tol)
+        if (!(fabsf(got[i] - want[i]) <= tol)) /* a NaN fails too */
             fail_msg("%s[%zu]: got %.7g, want %.7g", what, i, got[i], want[i]);
 }
 
