@@ -8,11 +8,15 @@
 #                      allocation), with the OpenBLAS kernels of the
 #                      environment and, on AVX-512 CPUs, also with the
 #                      SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX); each
-#                      with the event-driven convolutions of spikes (the
-#                      default) and with dense GEMMs only (MPBN_SPIKE_CONV=0)
-#   make bench-conv    a conv of spikes, dense GEMM vs event-driven, at spike
+#                      with the default paths (event-driven convolutions of
+#                      spikes, direct dense convolutions and input
+#                      gradients), with im2col + GEMM for the dense ones
+#                      (MPBN_DIRECT_CONV=0) and with im2col + GEMM only
+#                      (MPBN_SPIKE_CONV=0 MPBN_DIRECT_CONV=0)
+#   make bench-conv    a conv of spikes, dense vs event-driven, at spike
 #                      rates 0.05-0.5 on one thread (tools/snn-convbench.c):
-#                      where the event-driven path pays off
+#                      where the event-driven path pays off; then the dense
+#                      forward and input gradient, im2col + GEMM vs direct
 #
 # Figures of this machine are in docs/trainer.md.
 
@@ -41,10 +45,12 @@ bench-train: $(MPBN) ## training throughput of the default net, T=4, batch 64 (p
 	if grep -q avx512f /proc/cpuinfo 2>/dev/null && [ "$${OPENBLAS_CORETYPE:-}" != SkylakeX ]; then \
 	    cores="$$cores SkylakeX"; \
 	fi; \
-	for c in $$cores; do for sc in 1 0; do \
-	    r=$$(if [ $$c != auto ]; then export OPENBLAS_CORETYPE=$$c; fi; MPBN_SPIKE_CONV=$$sc run) || exit 1; \
+	for c in $$cores; do for v in 11 10 00; do \
+	    sc=$${v%?}; dc=$${v#?}; \
+	    r=$$(if [ $$c != auto ]; then export OPENBLAS_CORETYPE=$$c; fi; MPBN_SPIKE_CONV=$$sc MPBN_DIRECT_CONV=$$dc run) || exit 1; \
 	    echo "bench-train: default net, T=4, batch 64, $(BENCH_TRAIN_BATCHES) batches: $$r images/s" \
-	        "(OPENBLAS_CORETYPE=$$c, convolutions of spikes $$([ $$sc = 1 ] && echo event-driven || echo dense))"; \
+	        "(OPENBLAS_CORETYPE=$$c, convolutions of spikes $$([ $$sc = 1 ] && echo event-driven || echo dense)," \
+	        "dense convolutions $$([ $$dc = 1 ] && echo direct || echo im2col + GEMM))"; \
 	done; done
 
 # The sparsity/accuracy trade-off of the spike-count regulariser

@@ -55,7 +55,8 @@ static void check_close(double analytic, double fd, double rel, double abs_tol, 
                         size_t i)
 {
     double err = fabs(analytic - fd), tol = abs_tol + rel * fmax(fabs(analytic), fabs(fd));
-    if (err > tol) fail_msg("%s[%zu]: analytic %.6g vs reference %.6g (tol %.3g)", what, i, analytic, fd, tol);
+    if (!(err <= tol)) /* a NaN fails too */
+        fail_msg("%s[%zu]: analytic %.6g vs reference %.6g (tol %.3g)", what, i, analytic, fd, tol);
 }
 
 /* ---- conv --------------------------------------------------------------------------- */
@@ -219,6 +220,84 @@ static void test_conv_spikes(void **state)
         for (size_t i = 0; i < nw; i++) check_close(dw[i], rdw[i], 1e-5, 1e-4, "conv dW, spikes", i);
         for (size_t i = 0; i < nin; i++) check_close(din[i], rdin[i], 1e-5, 1e-4, "conv dX, spikes", i);
         free(in); free(out); free(r); free(wt); free(dw); free(din); free(dwp); free(col); free(wk);
+        free(ro); free(rdw); free(rdin);
+    }
+}
+
+/* The direct dense conv (layer-conv-direct.c): the forward with zero and
+ * non-zero padding and the input gradient, against the double-precision
+ * convolution, on all images and on a chunk inside the batch (the other
+ * images' outputs untouched). Shapes: output counts not a multiple of the
+ * 8-output block, maps narrower and wider than a vector, a 1x1 map, a
+ * single input channel (the first layer), the default net's conv 2. */
+static void test_conv_direct(void **state)
+{
+    (void)state;
+    static const struct { uint32_t cin, cout, n, h, w; } shp[] = {
+        {3, 5, 3, 5, 4}, {20, 13, 2, 6, 7}, {1, 32, 3, 28, 28}, {2, 3, 2, 1, 1},
+        {4, 9, 2, 3, 19}, {32, 32, 3, 28, 28}, {7, 16, 3, 14, 14},
+    };
+    for (size_t sI = 0; sI < sizeof shp / sizeof shp[0]; sI++) {
+        const uint32_t cin = shp[sI].cin, cout = shp[sI].cout, n = shp[sI].n, h = shp[sI].h, w = shp[sI].w;
+        const size_t hw = (size_t)h * w, nin = (size_t)cin * n * hw, nout = (size_t)cout * n * hw;
+        const size_t nw = (size_t)cout * cin * 9;
+        float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
+        float *din = malloc(nin * 4);
+        const size_t np = snn_dconv_pk_floats(cout > cin ? cout : cin, cout > cin ? cout : cin);
+        float *pk = malloc(np * 4);
+        const size_t nws = snn_dconv_ws_floats(cout > cin ? cout : cin, h, w, n);
+        float *ws = malloc(nws * 4);
+        double *ro = malloc(nout * 8), *rdw = malloc(nw * 8), *rdin = malloc(nin * 8);
+        fill(in, nin, 1);
+        fill(wt, nw, 1);
+        fill(r, nout, 1);
+        conv_ref(in, cin, n, h, w, wt, cout, r, ro, rdw, rdin);
+        assert_true(snn_dconv_pk_floats(cout, cin) <= np && snn_dconv_pk_floats(cin, cout) <= np);
+        for (uint32_t first = 0; first < 2; first++) {
+            /* forward: all images, then images 1..n-1 */
+            snn_dconv_weights(wt, cout, cin, 0, pk);
+            for (size_t i = 0; i < nout; i++) out[i] = NAN;
+            snn_dconv_chunk(in, cin, n, first, n - first, h, w, 0.0f, pk, cout, out, ws);
+            for (uint32_t co = 0; co < cout; co++)
+                for (uint32_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < hw; j++) {
+                        const size_t o = ((size_t)co * n + i) * hw + j;
+                        if (i < first) assert_true(isnan(out[o]));
+                        else check_close(out[o], ro[o], 1e-5, 1e-5, "direct conv fwd", o);
+                    }
+            /* input gradient */
+            snn_dconv_weights(wt, cout, cin, 1, pk);
+            for (size_t i = 0; i < nin; i++) din[i] = NAN;
+            snn_dconv_chunk(r, cout, n, first, n - first, h, w, 0.0f, pk, cin, din, ws);
+            for (uint32_t ci = 0; ci < cin; ci++)
+                for (uint32_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < hw; j++) {
+                        const size_t o = ((size_t)ci * n + i) * hw + j;
+                        if (i < first) assert_true(isnan(din[o]));
+                        else check_close(din[o], rdin[o], 1e-5, 1e-4, "direct conv dX", o);
+                    }
+        }
+        /* padding with a value: the same as the input surrounded by it */
+        const float pv = 0.75f;
+        snn_dconv_weights(wt, cout, cin, 0, pk);
+        snn_dconv_chunk(in, cin, n, 0, n, h, w, pv, pk, cout, out, ws);
+        for (uint32_t co = 0; co < cout; co++)
+            for (uint32_t i = 0; i < n; i++)
+                for (uint32_t y = 0; y < h; y++)
+                    for (uint32_t x = 0; x < w; x++) {
+                        double s = 0;
+                        for (uint32_t ci = 0; ci < cin; ci++)
+                            for (int k = 0; k < 9; k++) {
+                                const int yy = (int)y + k / 3 - 1, xx = (int)x + k % 3 - 1;
+                                const double v = yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w
+                                                     ? pv
+                                                     : in[(((size_t)ci * n + i) * h + (size_t)yy) * w + (size_t)xx];
+                                s += v * wt[((size_t)co * cin + ci) * 9 + (size_t)k];
+                            }
+                        const size_t o = (((size_t)co * n + i) * h + y) * w + x;
+                        check_close(out[o], s, 1e-5, 1e-5, "direct conv fwd, padding value", o);
+                    }
+        free(in); free(out); free(r); free(wt); free(din); free(pk); free(ws);
         free(ro); free(rdw); free(rdin);
     }
 }
@@ -879,6 +958,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv),
         cmocka_unit_test(test_conv_spikes),
+        cmocka_unit_test(test_conv_direct),
         cmocka_unit_test(test_bn),
         cmocka_unit_test(test_bn_shared_over_time),
         cmocka_unit_test(test_pool),

@@ -13,6 +13,11 @@
  * Backward reuses the same chunks: dW_chunk = dout_chunk x col^T, and
  * din = Wrot x im2col(dout_chunk) (the transposed conv as a conv with the
  * kernels rotated by 180 degrees and Cin/Cout swapped).
+ *
+ * Two faster paths share the chunks and the column buffer: a spike input
+ * goes event by event (layer-conv-spike.c) below a spike-rate limit, and
+ * the dense forward and the input gradient go directly on a padded map
+ * without im2col (layer-conv-direct.c) where the build has AVX-512.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -38,6 +43,10 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
      * space; 16 floats keep every worker's buffer 64-byte aligned */
     size_t need = c * per, sp = snn_sconv_ws_floats(cin, cout, h, w, (uint32_t)c);
     if (sp > need) need = sp;
+    /* and the direct conv (layer-conv-direct.c): the forward's and the input gradient's */
+    const size_t df = snn_dconv_ws_floats(cin, h, w, (uint32_t)c), db = snn_dconv_ws_floats(cout, h, w, (uint32_t)c);
+    if (df > need) need = df;
+    if (db > need) need = db;
     *col_floats = (need + 15) & ~(size_t)15;
 }
 
@@ -85,6 +94,30 @@ static int spike_path_mode(void)
         spike_mode = e && (e[0] == '0' || e[0] == '2') && e[1] == 0 ? e[0] - '0' : SNN_SPIKE_PATH_AUTO;
     }
     return spike_mode;
+}
+
+/* -1: not chosen yet (MPBN_DIRECT_CONV from the environment, else on
+ * where the kernel has AVX-512 registers to hold its 16 accumulators) */
+static int direct_mode = -1;
+
+/* Below 8 input channels (the first layer's image) the direct conv's
+ * per-vector costs (packing, compressed stores) outweigh its 9*nb steps of
+ * FMAs, and the GEMM with its short K is faster (`make bench-conv`). */
+enum { DIRECT_MIN_IN = 8 };
+
+void snn_conv_set_direct(int on) { direct_mode = on != 0; }
+
+static int direct_on(void)
+{
+    if (direct_mode < 0) {
+        const char *e = getenv("MPBN_DIRECT_CONV");
+#if defined(__AVX512F__)
+        direct_mode = !(e && e[0] == '0' && e[1] == 0);
+#else
+        direct_mode = e && e[0] == '1' && e[1] == 0;
+#endif
+    }
+    return direct_mode;
 }
 
 static int take_spike_path(size_t ones, uint32_t cin, uint32_t cn, size_t hw, double max_rate)
@@ -139,6 +172,7 @@ typedef struct conv_ctx {
     const float *wt;
     const float *wk; /* spike path: the weights as Wk[k*cin + ci][co] */
     const float *wflip; /* [cin][cout*9]: W transposed and rotated by 180 degrees */
+    const float *pk_fwd, *pk_din; /* direct conv: packed weights (NULL: im2col + GEMM) */
     float *out;
     const float *dout;
     float *dwp, *din, *col;
@@ -157,6 +191,10 @@ static void conv_fwd_task(void *vc, uint32_t task, uint32_t worker)
                                      max_rate_fwd)) {
         snn_sconv_pack(c->in, c->cin, c->n, n0, cn, c->h, c->w, col);
         snn_sconv_forward_chunk(c->cin, c->n, n0, cn, c->h, c->w, c->wk, c->cout, c->out, col);
+        return;
+    }
+    if (c->pk_fwd) {
+        snn_dconv_chunk(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, c->pk_fwd, c->cout, c->out, col);
         return;
     }
     im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
@@ -183,6 +221,10 @@ static void conv_bwd_task(void *vc, uint32_t task, uint32_t worker)
                     1.0f, dout, (int)((size_t)c->n * hw), col, (int)(cn * hw), 0.0f, dwp, (int)K);
     }
     if (!c->din) return;
+    if (c->pk_din) {
+        snn_dconv_chunk(c->dout, c->cout, c->n, n0, cn, c->h, c->w, 0.0f, c->pk_din, c->cin, c->din, col);
+        return;
+    }
     /* din = full correlation of dout with the rotated, transposed kernels: a
      * conv with zero padding, so im2col + one GEMM with K = cout*9 (instead
      * of a K = cout GEMM into a column buffer and a col2im scatter) */
@@ -198,10 +240,17 @@ void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uin
 {
     spikes = spikes && spike_path_mode() != SNN_SPIKE_PATH_OFF;
     SNN_ASSERT(!spikes || pad == 0.0f);
-    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, spikes, wt, NULL, NULL, out, NULL, NULL, NULL, col, 0};
+    conv_ctx c = {.in = in, .cin = cin, .n = n, .h = h, .w = w, .cout = cout, .pad = pad, .spikes = spikes,
+                  .wt = wt, .out = out, .col = col};
     uint32_t tasks;
     snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
-    float *wk = NULL;
+    float *wk = NULL, *pk = NULL;
+    if (direct_on() && cin >= DIRECT_MIN_IN) {
+        pk = malloc(snn_dconv_pk_floats(cout, cin) * sizeof(float));
+        SNN_ASSERT(pk);
+        snn_dconv_weights(wt, cout, cin, 0, pk);
+        c.pk_fwd = pk;
+    }
     if (spikes) {
         wk = malloc((size_t)9 * cin * snn_sconv_ld(cout) * sizeof(float));
         SNN_ASSERT(wk);
@@ -210,6 +259,7 @@ void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uin
     }
     snn_par_run(tasks, conv_fwd_task, &c);
     free(wk);
+    free(pk);
 }
 
 void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
@@ -218,12 +268,18 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
 {
     spikes = spikes && spike_path_mode() != SNN_SPIKE_PATH_OFF;
     SNN_ASSERT(!spikes || pad == 0.0f);
-    conv_ctx c = {in, cin, n, h, w, cout, 0, pad, spikes, wt, NULL, NULL, NULL, dout, dwp, din, col, 0};
+    conv_ctx c = {.in = in, .cin = cin, .n = n, .h = h, .w = w, .cout = cout, .pad = pad, .spikes = spikes,
+                  .wt = wt, .dout = dout, .dwp = dwp, .din = din, .col = col};
     uint32_t tasks;
     snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
     const size_t nw = (size_t)cout * cin * 9;
-    float *wflip = NULL;
-    if (din) {
+    float *wflip = NULL, *pk = NULL;
+    if (din && direct_on() && cout >= DIRECT_MIN_IN) {
+        pk = malloc(snn_dconv_pk_floats(cin, cout) * sizeof(float));
+        SNN_ASSERT(pk);
+        snn_dconv_weights(wt, cout, cin, 1, pk);
+        c.pk_din = pk;
+    } else if (din) {
         wflip = malloc(nw * sizeof(float));
         SNN_ASSERT(wflip);
         for (uint32_t co = 0; co < cout; co++)
@@ -234,6 +290,7 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
     }
     snn_par_run(tasks, conv_bwd_task, &c);
     free(wflip);
+    free(pk);
     memcpy(dw, dwp, nw * sizeof(float));
     for (uint32_t t = 1; t < tasks; t++) {
         const float *p = dwp + t * nw;

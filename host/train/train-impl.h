@@ -145,6 +145,11 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
  * else AUTO. */
 enum { SNN_SPIKE_PATH_OFF = 0, SNN_SPIKE_PATH_AUTO = 1, SNN_SPIKE_PATH_ALWAYS = 2 };
 void snn_conv_set_spike_path(int mode);
+/* The dense convolutions (the forward where the spike path is not taken,
+ * every input gradient): 1 computes them directly (layer-conv-direct.c),
+ * 0 as im2col + sgemm. Until set, the environment's MPBN_DIRECT_CONV (0 or
+ * 1) chooses, else 1 where built with AVX-512, 0 otherwise. */
+void snn_conv_set_direct(int on);
 
 /* The event-driven conv of a spike input (host/train/layer-conv-spike.c).
  * Weight rows are padded to snn_sconv_ld(cout) floats; ws_floats is its
@@ -162,6 +167,20 @@ void snn_sconv_forward_chunk(uint32_t cin, size_t N, size_t n0, uint32_t cn, uin
 size_t snn_sconv_count(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, size_t hw);
 size_t snn_sconv_dw_chunk(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
                           uint32_t w, uint32_t cout, const float *dout, float *dw, float *col);
+
+/* The dense 3x3 conv computed directly on a padded flat map, no im2col
+ * (host/train/layer-conv-direct.c): out[a] = sum over b, k of
+ * m[a][b][k] * in[b] shifted by tap k (pad outside). weights packs W
+ * (cout x cin x 9) as m for the forward (a = co, b = ci; for_din 0) or
+ * for the input gradient (a = ci, b = co, taps rotated by 180 degrees;
+ * for_din 1) into pk_floats(na, nb) floats; chunk computes images
+ * n0..n0+cn-1 of out [na][N][h][w] from in [nb][N][h][w], using
+ * ws_floats(nb, h, w, cn) floats of ws. */
+size_t snn_dconv_pk_floats(uint32_t na, uint32_t nb);
+void snn_dconv_weights(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
+size_t snn_dconv_ws_floats(uint32_t nb, uint32_t h, uint32_t w, uint32_t chunk);
+void snn_dconv_chunk(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                     float pad, const float *pk, uint32_t na, float *out, float *ws);
 
 /* [c][n][hw] <-> [n][c*hw] */
 void snn_gather_images(const float *in, uint32_t c, uint32_t n, uint32_t hw, float *xt);
