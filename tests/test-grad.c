@@ -409,6 +409,14 @@ static void test_pool(void **state)
     snn_pool_forward(sp, 1, 1, 2, 2, &o1, &a1);
     snn_pool_backward(&g1, &a1, 1, 1, 2, 2, d4);
     assert_true(o1 == 1.0f && d4[0] == 0 && d4[1] == 1 && d4[2] == 0 && d4[3] == 0);
+    /* every window of spikes: the maximum, and the first position that holds it */
+    for (uint32_t bits = 0; bits < 16; bits++) {
+        for (int k = 0; k < 4; k++) sp[k] = (float)(bits >> k & 1);
+        snn_pool_forward(sp, 1, 1, 2, 2, &o1, &a1);
+        const int want = bits ? __builtin_ctz(bits) : 0;
+        assert_true(o1 == (bits ? 1.0f : 0.0f));
+        assert_int_equal(a1, want);
+    }
     free(in); free(out); free(r); free(din); free(arg);
 }
 

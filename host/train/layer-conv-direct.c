@@ -117,15 +117,23 @@ static void pack(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn,
         }
         for (size_t q = L->guard + (size_t)cn * L->hwp + L->wp; q < L->len; q++) p[q] = pad;
     }
+    /* walk the flat positions from q0 with their image, padded row and column */
     uint32_t *mask = (uint32_t *)(ws + L->mask), *start = (uint32_t *)(ws + L->start);
+    size_t i = 0, r = 1, c = 1, o = 0; /* o: output index of the next interior pixel */
     for (size_t v = 0; v < L->nvec; v++) {
         uint32_t m = 0, first = UINT32_MAX;
         for (uint32_t j = 0; j < 16; j++) {
-            const size_t loc = L->q0 + 16 * v + j - L->guard;
-            const size_t i = loc / L->hwp, r = loc % L->hwp / L->wp, c = loc % L->wp;
             if (i < cn && r >= 1 && r <= h && c >= 1 && c <= w) {
-                if (first == UINT32_MAX) first = (uint32_t)(i * hw + (r - 1) * w + (c - 1));
+                if (first == UINT32_MAX) first = (uint32_t)o;
                 m |= 1u << j;
+                o++;
+            }
+            if (++c == L->wp) {
+                c = 0;
+                if (++r == (size_t)h + 2) {
+                    r = 0;
+                    i++;
+                }
             }
         }
         mask[v] = m;
