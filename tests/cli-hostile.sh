@@ -414,7 +414,8 @@ check "bad integer" 2 "$MPBN" eval "$tmp/tiny.snn" --limit abc && expect_err "ba
 check "negative integer" 2 "$MPBN" bench "$tmp/tiny.snn" --limit -1 && expect_err "negative: message" "bad value '-1' for --limit \(range"
 check "integer overflow" 2 "$MPBN" compare "$tmp/tiny.snn" --seed 18446744073709551616 && expect_err "overflow: message" "bad value '18446744073709551616' for --seed"
 check "bad number" 2 "$MPBN" train --lr nan --out "$tmp/x.safetensors" && expect_err "bad number: message" "bad value 'nan' for --lr \(range 0\.\.100\)"
-check "bad choice" 2 "$MPBN" train --augment some --out "$tmp/x.safetensors" && expect_err "bad choice: message" "bad value 'some' for --augment \(one of all\|crop\|flip\|none\)"
+check "bad choice" 2 "$MPBN" train --augment some --out "$tmp/x.safetensors" && expect_err "bad choice: message" "^mpbn train: --augment: bad value 'some' \('some' is not one of none, all, crop, flip, erase; a list"
+check "bad list" 2 "$MPBN" train --augment crop,,flip --out "$tmp/x.safetensors" && expect_err "bad list: message" "bad value 'crop,,flip' \('' is not one of"
 for c in eval compare bench; do
     check "$c --batch 70000" 2 "$MPBN" $c "$tmp/tiny.snn" --batch 70000 && expect_err "$c --batch: one range" "bad value '70000' for --batch \(range 1\.\.65536\)"
 done

@@ -7,6 +7,8 @@
 #    --batch: every tensor of the two checkpoints (weights, statistics,
 #    momentum) agrees to float summation tolerance (tests/ckpt-diff.c), for
 #    channel and element-wise MPBN, after 6 SGD steps over 2 epochs;
+#  * the same with --augment crop,flip,erase (every rank draws the whole
+#    batch's augmentation stream and keeps its share);
 #  * the comparison can fail: --bn-stats local is a different run, and
 #    ckpt-diff must say so;
 #  * --resume with another rank count: 2 ranks for epoch 1, 1 process for
@@ -64,6 +66,14 @@ tail -n 1 "$tmp/out"
 check "1 process (element)" 0 "$MPBN" train "${NET[@]}" --mpbn element --threads 1 --out "$tmp/one-e.safetensors"
 check "2 ranks (element)" 0 run_np 2 train "${NET[@]}" --mpbn element --out "$tmp/two-e.safetensors"
 check "2 ranks equal 1 process (element)" 0 "$CKPT_DIFF" "$tmp/one-e.safetensors" "$tmp/two-e.safetensors" $TOL
+tail -n 1 "$tmp/out"
+
+# ---- equivalence with every augmentation: the ranks draw the same stream -----------------
+check "1 process (crop,flip,erase)" 0 "$MPBN" train "${NET[@]}" --augment crop,flip,erase --threads 1 \
+    --out "$tmp/one-a.safetensors"
+check "2 ranks (crop,flip,erase)" 0 run_np 2 train "${NET[@]}" --augment crop,flip,erase --out "$tmp/two-a.safetensors"
+check "2 ranks equal 1 process (crop,flip,erase)" 0 "$CKPT_DIFF" "$tmp/one-a.safetensors" "$tmp/two-a.safetensors" $TOL
+check "augmentation changes the run" 1 "$CKPT_DIFF" "$tmp/one.safetensors" "$tmp/one-a.safetensors" $TOL
 tail -n 1 "$tmp/out"
 
 # ---- the comparison can fail: local statistics are another run ---------------------------

@@ -678,7 +678,7 @@ static void test_fc_output(void **state)
     assert_int_equal(snn_model_workspace(m, B), SNN_OK);
     uint8_t px[5 * 36], lab[5] = {0, 1, 2, 3, 1};
     for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)((i * 37 + 11) % 256);
-    snn_model_load_input(m, px, NULL, B, NULL, NULL, NULL);
+    snn_model_load_input(m, px, NULL, B, NULL);
     snn_model_forward(m, B, 1);
     snn_model_loss(m, B, lab, NULL);
     snn_model_backward(m, B);
@@ -746,7 +746,7 @@ static void test_fc_hidden_equals_conv(void **state)
     for (int k = 0; k < 2; k++) {
         assert_int_equal(snn_model_alloc_grads(ms[k]), SNN_OK);
         assert_int_equal(snn_model_workspace(ms[k], B), SNN_OK);
-        snn_model_load_input(ms[k], px, NULL, B, NULL, NULL, NULL);
+        snn_model_load_input(ms[k], px, NULL, B, NULL);
         snn_model_forward(ms[k], B, 1);
         loss[k] = snn_model_loss(ms[k], B, lab, NULL);
         snn_model_backward(ms[k], B);
@@ -822,7 +822,7 @@ static void test_rate_reg_grad(void **state)
     assert_int_equal(snn_model_workspace(m, B), SNN_OK);
     uint8_t px[8 * 9], lab[8] = {0, 1, 2, 3, 0, 1, 2, 3};
     for (size_t i = 0; i < sizeof px; i++) px[i] = (uint8_t)((i * 53 + 7) % 256);
-    snn_model_load_input(m, px, NULL, B, NULL, NULL, NULL);
+    snn_model_load_input(m, px, NULL, B, NULL);
     const double X = 0.7, F0 = 5, F1 = K, S = 6 * F0 + 5 * F1;
     snn_tlayer *L0 = &m->layers[0], *L1 = &m->layers[1];
     snn_param *w0 = snn_model_find_param(m, "layers.0.weight"), *w1 = snn_model_find_param(m, "layers.1.weight");

@@ -9,6 +9,10 @@
  * (neurons with zero batch variance) trains at the default learning rate
  * (the variance floor SNN_MPBN_ELEMENT_EPS); it runs without the data set.
  *
+ * Augmentation: --augment's words and lists, and the draws (erasing: about
+ * half the images, rectangles inside the image of 2-40% of it, exactly
+ * that rectangle black in the input).
+ *
  * The spike-count regulariser (--rate-reg) on the same synthetic set: X = 0
  * trains bit-identically to a run without the option, a large X lowers the
  * firing rate of the trained network within one short epoch, and the
@@ -281,7 +285,7 @@ static void test_element_constant_neurons(void **state)
     assert_non_null(px);
     syn_images(B, 1, px, lab);
     assert_int_equal(snn_model_workspace(m, B), SNN_OK);
-    snn_model_load_input(m, px, NULL, B, NULL, NULL, NULL);
+    snn_model_load_input(m, px, NULL, B, NULL);
     snn_model_forward(m, B, 1);
     const snn_tlayer *L0 = &m->layers[0];
     const float floor_istd = 1.0f / sqrtf(SNN_MPBN_ELEMENT_EPS);
@@ -328,6 +332,106 @@ static double eval_rate(const char *file, uint32_t n)
     free(lab);
     snn_model_free(m);
     return r.spikes / r.slots;
+}
+
+/* --augment and the checkpoint key: words, lists, the canonical form */
+static void test_augment_names(void **state)
+{
+    (void)state;
+    static const struct { const char *in; uint32_t bits; const char *canon; } ok[] = {
+        {"none", 0, "none"},
+        {"all", SNN_AUG_CROP | SNN_AUG_FLIP, "all"},
+        {"crop", SNN_AUG_CROP, "crop"},
+        {"flip", SNN_AUG_FLIP, "flip"},
+        {"erase", SNN_AUG_ERASE, "erase"},
+        {"flip,crop", SNN_AUG_CROP | SNN_AUG_FLIP, "all"},
+        {"erase,crop", SNN_AUG_CROP | SNN_AUG_ERASE, "crop,erase"},
+        {"crop,flip,erase", SNN_AUG_ALL, "crop,flip,erase"},
+        {"all,erase", SNN_AUG_ALL, "crop,flip,erase"},
+    };
+    char buf[32];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint32_t a = 99;
+        assert_int_equal(snn_augment_parse(ok[i].in, &a), SNN_OK);
+        assert_int_equal(a, ok[i].bits);
+        assert_string_equal(snn_augment_str(a, buf), ok[i].canon);
+        uint32_t back = 99;
+        assert_int_equal(snn_augment_parse(buf, &back), SNN_OK);
+        assert_int_equal(back, a);
+    }
+    static const char *const bad[] = {"", "some", "crop,", ",crop", "crop,,flip", "Crop", "crop flip", "erasex"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint32_t a = 99;
+        assert_int_equal(snn_augment_parse(bad[i], &a), SNN_ERR_ARG);
+        assert_int_equal(a, 99);
+    }
+}
+
+/* The draws: shifts in -2..2 and flips only when asked, erasing of about
+ * half the images with rectangles inside the image of 2-40% of its area,
+ * and load_input blacks out exactly the rectangle. */
+static void test_augment_draws(void **state)
+{
+    (void)state;
+    uint64_t rng = 12345;
+    const uint32_t h = 28, w = 28, n = 20000;
+    uint32_t erased = 0, flips = 0, shifted = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint64_t r = snn_rng_next(&rng), r2 = snn_rng_next(&rng);
+        snn_aug_draw d;
+        snn_aug_draw_make(SNN_AUG_ERASE, r, r2, h, w, &d);
+        assert_true(d.sy == 0 && d.sx == 0 && d.flip == 0);
+        if (d.eh) {
+            erased++;
+            assert_true(d.ew >= 1 && d.ey + d.eh <= h && d.ex + d.ew <= w);
+            const double frac = (double)d.eh * d.ew / (h * w);
+            assert_true(frac >= 0.015 && frac <= 0.45);
+        } else {
+            assert_int_equal(d.ew, 0);
+        }
+        snn_aug_draw_make(SNN_AUG_CROP | SNN_AUG_FLIP, r, r2, h, w, &d);
+        assert_true(d.sy >= -2 && d.sy <= 2 && d.sx >= -2 && d.sx <= 2 && d.flip <= 1 && d.eh == 0);
+        flips += d.flip;
+        shifted += d.sy != 0 || d.sx != 0;
+        snn_aug_draw_make(0, r, r2, h, w, &d);
+        assert_true(d.sy == 0 && d.sx == 0 && d.flip == 0 && d.eh == 0);
+    }
+    assert_true(erased > 0.47 * n && erased < 0.53 * n);
+    assert_true(flips > 0.47 * n && flips < 0.53 * n);
+    assert_true(shifted > 0.94 * n && shifted < 0.98 * n); /* (0, 0) has probability ~1/25 */
+
+    /* load_input: the rectangle is black, everything else as without it */
+    snn_model *m = NULL;
+    snn_model_config cfg;
+    snn_model_config_default(&cfg);
+    snprintf(cfg.arch, sizeof cfg.arch, "c4,p,f6");
+    cfg.in_h = 12;
+    cfg.in_w = 10;
+    cfg.n_classes = 4;
+    cfg.norm_mean = 0.3f;
+    cfg.norm_std = 0.3f;
+    assert_int_equal(snn_model_create(&cfg, 1, &m), SNN_OK);
+    const size_t px = (size_t)cfg.in_h * cfg.in_w;
+    uint8_t *img = malloc(2 * px);
+    for (size_t i = 0; i < 2 * px; i++) img[i] = (uint8_t)(1 + i % 250);
+    assert_int_equal(snn_model_workspace(m, 2), SNN_OK);
+    snn_model_load_input(m, img, NULL, 2, NULL);
+    float *plain = malloc(2 * px * sizeof(float));
+    memcpy(plain, m->x, 2 * px * sizeof(float));
+    snn_aug_draw aug[2] = {{.ey = 3, .ex = 5, .eh = 4, .ew = 2}, {0}};
+    snn_model_load_input(m, img, NULL, 2, aug);
+    const float black = -cfg.norm_mean / cfg.norm_std;
+    for (uint32_t b = 0; b < 2; b++)
+        for (uint32_t y = 0; y < cfg.in_h; y++)
+            for (uint32_t x = 0; x < cfg.in_w; x++) {
+                const size_t i = (size_t)b * px + (size_t)y * cfg.in_w + x;
+                const int in = b == 0 && y >= 3 && y < 7 && x >= 5 && x < 7;
+                assert_true(m->x[i] == (in ? black : plain[i]));
+                if (in) assert_true(plain[i] != black);
+            }
+    free(img);
+    free(plain);
+    snn_model_free(m);
 }
 
 static void test_rate_reg(void **state)
@@ -419,6 +523,8 @@ int main(void)
         cmocka_unit_test(test_resume_equals_uninterrupted),
         cmocka_unit_test(test_element_constant_neurons),
         cmocka_unit_test(test_rate_reg),
+        cmocka_unit_test(test_augment_names),
+        cmocka_unit_test(test_augment_draws),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -55,8 +55,11 @@ static snn_status parse_mpbn(const char *v, void *field)
 /* --bn-stats global|local */
 static const uint32_t bn_stats_values[] = {0, 1};
 
-/* --augment all|crop|flip|none */
-static const uint32_t augment_values[] = {SNN_AUG_CROP | SNN_AUG_FLIP, SNN_AUG_CROP, SNN_AUG_FLIP, 0};
+/* --augment none|all|LIST */
+static snn_status parse_augment(const char *v, void *field)
+{
+    return snn_augment_parse(v, (uint32_t *)field);
+}
 
 /* ---- per-epoch log: stderr line, CSV, PNG --------------------------------------- */
 
@@ -259,10 +262,12 @@ int snn_cmd_train(int argc, char **argv)
                    "own (local: fewer messages, statistics of batch/ranks images); no effect "
                    "in one process",
                    .def = "global"),
-        SNN_O_ENUM("--augment", "A", &o.augment, "all|crop|flip|none", augment_values,
-                   "augmentation: none; flip = horizontal flip of half the images (fine for "
-                   "clothing, wrong for digits or letters: a mirrored digit is another symbol); "
-                   "crop = random shift by up to 2 pixels; all = crop and flip",
+        SNN_O_FUNC("--augment", "A", &o.augment, parse_augment,
+                   "augmentation: none, or a comma-separated list of: flip = horizontal flip of "
+                   "half the images (fine for clothing, wrong for digits or letters: a mirrored "
+                   "digit is another symbol); crop = random shift by up to 2 pixels; erase = "
+                   "random erasing (half the images get a black rectangle of 2-40% of the "
+                   "image); all = crop,flip",
                    .def = "none, or the checkpoint's with --resume"),
         SNN_O_FLAG("--no-augment", &no_augment, "the same as --augment none"),
         SNN_O_DOUBLE("--rate-reg", "X", &o.rate_reg, 0, 1000,

@@ -193,13 +193,10 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
         ci->has_rng_state = 1;
     }
     if ((v = snn_st_meta(st, "augment"))) {
-        if (!strcmp(v, "all")) ci->augment = SNN_AUG_CROP | SNN_AUG_FLIP;
-        else if (!strcmp(v, "crop")) ci->augment = SNN_AUG_CROP;
-        else if (!strcmp(v, "flip")) ci->augment = SNN_AUG_FLIP;
-        else if (!strcmp(v, "none")) ci->augment = 0;
-        else
+        if (snn_augment_parse(v, &ci->augment) != SNN_OK)
             return snn_fail(SNN_ERR_FORMAT,
-                            "%s: metadata \"augment\" is '%.80s', expected all, crop, flip or none",
+                            "%s: metadata \"augment\" is '%.80s', expected none, all or a list of "
+                            "crop, flip, erase",
                             name, v);
     }
     return SNN_OK;

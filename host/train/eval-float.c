@@ -23,7 +23,7 @@ snn_status snn_model_forward_eval(snn_model *m, const uint8_t *pixels, uint32_t 
     if (cb && !(spk = snn_malloc(maxn * sizeof(float)))) return SNN_ERR_NOMEM;
     for (uint32_t i0 = 0; i0 < n; i0 += Bmax) {
         uint32_t B = n - i0 < Bmax ? n - i0 : Bmax;
-        snn_model_load_input(m, pixels + (size_t)i0 * px, NULL, B, NULL, NULL, NULL);
+        snn_model_load_input(m, pixels + (size_t)i0 * px, NULL, B, NULL);
         snn_model_forward(m, B, 0);
         if (logits) memcpy(logits + (size_t)i0 * K, m->logits, (size_t)B * K * sizeof(float));
         if (!cb) continue;
@@ -68,7 +68,7 @@ snn_status snn_model_evaluate_cb(snn_model *m, const snn_dataset *ds, uint32_t b
     uint64_t ok = 0;
     for (uint32_t i0 = 0; i0 < ds->n; i0 += batch) {
         uint32_t B = ds->n - i0 < batch ? ds->n - i0 : batch;
-        snn_model_load_input(m, ds->pixels + (size_t)i0 * px, NULL, B, NULL, NULL, NULL);
+        snn_model_load_input(m, ds->pixels + (size_t)i0 * px, NULL, B, NULL);
         snn_model_forward(m, B, 0);
         for (uint32_t b = 0; b < B; b++) {
             const float *z = m->logits + (size_t)b * K;

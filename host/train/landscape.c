@@ -115,7 +115,7 @@ snn_status snn_landscape_loss(snn_model *m, const snn_dataset *ds, uint32_t batc
     uint64_t ok = 0;
     for (uint32_t i0 = 0; i0 < ds->n; i0 += batch) {
         uint32_t B = ds->n - i0 < batch ? ds->n - i0 : batch, c = 0;
-        snn_model_load_input(m, ds->pixels + (size_t)i0 * px, NULL, B, NULL, NULL, NULL);
+        snn_model_load_input(m, ds->pixels + (size_t)i0 * px, NULL, B, NULL);
         snn_model_forward(m, B, 0);
         sum += snn_model_loss(m, B, ds->labels + i0, &c) * B;
         ok += c;

@@ -12,8 +12,33 @@
 
 /* ---- input ---------------------------------------------------------------------- */
 
+void snn_aug_draw_make(uint32_t augment, uint64_t r, uint64_t r2, uint32_t h, uint32_t w, snn_aug_draw *d)
+{
+    memset(d, 0, sizeof *d);
+    if (augment & SNN_AUG_CROP) {
+        d->sy = (int8_t)((int)((r & 0xff) % 5) - 2);
+        d->sx = (int8_t)((int)(((r >> 8) & 0xff) % 5) - 2);
+    }
+    if (augment & SNN_AUG_FLIP) d->flip = (uint8_t)((r >> 16) & 1);
+    if ((augment & SNN_AUG_ERASE) && (r2 & 1) && h <= 255 && w <= 255) {
+        /* area fraction s in [0.02, 0.4], log-uniform aspect in [0.3, 1/0.3] */
+        const double s = 0.02 + 0.38 * (double)((r2 >> 1) & 0xffff) / 65535.0;
+        const double la = log(0.3) + (log(1 / 0.3) - log(0.3)) * (double)((r2 >> 17) & 0xffff) / 65535.0;
+        const double area = s * h * w, asp = exp(la);
+        uint32_t eh = (uint32_t)lround(sqrt(area * asp)), ew = (uint32_t)lround(sqrt(area / asp));
+        if (eh < 1) eh = 1;
+        if (ew < 1) ew = 1;
+        if (eh > h) eh = h;
+        if (ew > w) ew = w;
+        d->eh = (uint8_t)eh;
+        d->ew = (uint8_t)ew;
+        d->ey = (uint8_t)(((r2 >> 33) & 0xffff) % (h - eh + 1));
+        d->ex = (uint8_t)(((r2 >> 49) & 0x7fff) % (w - ew + 1));
+    }
+}
+
 void snn_model_load_input(snn_model *m, const uint8_t *pixels, const uint32_t *idx, uint32_t B,
-                          const int8_t *shift_y, const int8_t *shift_x, const uint8_t *flip)
+                          const snn_aug_draw *aug)
 {
     const uint32_t C = m->cfg.in_c, H = m->cfg.in_h, W = m->cfg.in_w;
     const size_t hw = (size_t)H * W, px = (size_t)C * hw;
@@ -23,24 +48,26 @@ void snn_model_load_input(snn_model *m, const uint8_t *pixels, const uint32_t *i
     for (int v = 0; v < 256; v++) lut[v] = (float)v * scale + off;
     for (uint32_t b = 0; b < B; b++) {
         const uint8_t *img = pixels + (size_t)(idx ? idx[b] : b) * px;
-        int sy = shift_y ? shift_y[b] : 0, sx = shift_x ? shift_x[b] : 0;
-        int fl = flip ? flip[b] : 0;
+        const snn_aug_draw none = {0}, *d = aug ? &aug[b] : &none;
+        const int sy = d->sy, sx = d->sx, fl = d->flip;
         for (uint32_t c = 0; c < C; c++) {
             float *dst = m->x + ((size_t)c * B + b) * hw;
             const uint8_t *src = img + (size_t)c * hw;
             if (!sy && !sx && !fl) {
                 for (size_t i = 0; i < hw; i++) dst[i] = lut[src[i]];
-                continue;
-            }
-            for (uint32_t y = 0; y < H; y++) {
-                int yy = (int)y + sy;
-                for (uint32_t x = 0; x < W; x++) {
-                    int xx = (fl ? (int)(W - 1 - x) : (int)x) + sx;
-                    dst[(size_t)y * W + x] = (yy < 0 || yy >= (int)H || xx < 0 || xx >= (int)W)
-                                                 ? off
-                                                 : lut[src[(size_t)yy * W + (size_t)xx]];
+            } else {
+                for (uint32_t y = 0; y < H; y++) {
+                    int yy = (int)y + sy;
+                    for (uint32_t x = 0; x < W; x++) {
+                        int xx = (fl ? (int)(W - 1 - x) : (int)x) + sx;
+                        dst[(size_t)y * W + x] = (yy < 0 || yy >= (int)H || xx < 0 || xx >= (int)W)
+                                                     ? off
+                                                     : lut[src[(size_t)yy * W + (size_t)xx]];
+                    }
                 }
             }
+            for (uint32_t y = d->ey; y < (uint32_t)d->ey + d->eh && y < H; y++)
+                for (uint32_t x = d->ex; x < (uint32_t)d->ex + d->ew && x < W; x++) dst[(size_t)y * W + x] = off;
         }
     }
 }

@@ -237,7 +237,17 @@ snn_status snn_model_evaluate_cb(snn_model *m, const snn_dataset *ds, uint32_t b
 
 #define SNN_AUG_CROP 1u /* random shift by -2..2 pixels (zero = black padding) */
 #define SNN_AUG_FLIP 2u /* horizontal flip with probability 1/2 */
+#define SNN_AUG_ERASE 4u /* random erasing: with probability 1/2 a rectangle of 2-40% of the
+                          * image, aspect 0.3..3.3, set to black (Zhong et al., AAAI 2020) */
+#define SNN_AUG_ALL (SNN_AUG_CROP | SNN_AUG_FLIP | SNN_AUG_ERASE) /* every bit */
 #define SNN_AUG_DEFAULT 0xffffffffu /* none, or the checkpoint's choice with resume */
+
+/* --augment and the checkpoint's "augment": none, all (crop and flip: the
+ * name older checkpoints and scripts use) or a comma-separated list of
+ * crop, flip, erase. parse: SNN_ERR_ARG naming the bad word; str: the
+ * canonical form (all for crop+flip) in buf (32 bytes). */
+snn_status snn_augment_parse(const char *s, uint32_t *augment);
+const char *snn_augment_str(uint32_t augment, char buf[32]);
 
 /* Options of a run. With `resume`, the options that shape the run (SNN_RUN_*)
  * come from the checkpoint: one the caller marks in `given` (the CLI: given

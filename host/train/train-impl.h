@@ -239,10 +239,23 @@ void snn_pool_backward(const float *dout, const uint8_t *arg, uint32_t c, uint32
 
 /* (Re)allocate the workspace for batches of up to B images. */
 snn_status snn_model_workspace(snn_model *m, uint32_t B);
+/* One training image's augmentation (SNN_AUG_*): shifted by (sy, sx) with
+ * black entering, mirrored if flip, then the eh x ew rectangle at (ey, ex)
+ * of the result set to black (eh = 0: none). */
+typedef struct snn_aug_draw {
+    int8_t sy, sx;
+    uint8_t flip, ey, ex, eh, ew;
+} snn_aug_draw;
+/* The draw of one image from two words of the training stream (r2 is only
+ * drawn when SNN_AUG_ERASE is on, so runs without it keep their stream):
+ * crop: r bits 0-15, flip: bit 16; erase: r2 (probability 1/2, area
+ * 2-40% of h x w, aspect 0.3..3.3, clamped to the image). */
+void snn_aug_draw_make(uint32_t augment, uint64_t r, uint64_t r2, uint32_t h, uint32_t w, snn_aug_draw *d);
 /* Normalise (and optionally augment) images into m->x. idx selects the
- * images of ds-like storage: image i of the batch is pixels + idx[i]*px. */
+ * images of ds-like storage: image i of the batch is pixels + idx[i]*px.
+ * aug: one draw per image, or NULL (none). */
 void snn_model_load_input(snn_model *m, const uint8_t *pixels, const uint32_t *idx, uint32_t B,
-                          const int8_t *shift_y, const int8_t *shift_x, const uint8_t *flip);
+                          const snn_aug_draw *aug);
 /* Forward of the batch in m->x; logits [B][classes] into m->logits. */
 void snn_model_forward(snn_model *m, uint32_t B, int train);
 /* Cross-entropy of m->logits vs labels: loss (mean), correct count; sets m->dlogits. */

@@ -56,9 +56,41 @@ void snn_train_opts_default(snn_train_opts *o)
 
 #define MAX_META 40
 
-static const char *augment_str(uint32_t a)
+snn_status snn_augment_parse(const char *s, uint32_t *augment)
 {
-    return (a & 3) == 3 ? "all" : a & SNN_AUG_CROP ? "crop" : a & SNN_AUG_FLIP ? "flip" : "none";
+    static const struct { const char *name; uint32_t bits; } words[] = {
+        {"none", 0}, {"all", SNN_AUG_CROP | SNN_AUG_FLIP}, {"crop", SNN_AUG_CROP},
+        {"flip", SNN_AUG_FLIP}, {"erase", SNN_AUG_ERASE},
+    };
+    uint32_t a = 0;
+    const char *p = s;
+    for (;;) {
+        const size_t n = strcspn(p, ",");
+        size_t k = 0;
+        while (k < sizeof words / sizeof words[0] && (strlen(words[k].name) != n || strncmp(p, words[k].name, n)))
+            k++;
+        if (k == sizeof words / sizeof words[0])
+            return snn_fail(SNN_ERR_ARG,
+                            "bad value '%.80s' ('%.*s' is not one of none, all, crop, flip, erase; "
+                            "a list joins them with commas: crop,flip,erase)",
+                            s, (int)(n < 40 ? n : 40), p);
+        a |= words[k].bits;
+        if (!p[n]) break;
+        p += n + 1;
+    }
+    *augment = a;
+    return SNN_OK;
+}
+
+const char *snn_augment_str(uint32_t a, char buf[32])
+{
+    a &= SNN_AUG_ALL;
+    if (a == 0) return strcpy(buf, "none");
+    if (a == (SNN_AUG_CROP | SNN_AUG_FLIP)) return strcpy(buf, "all");
+    snprintf(buf, 32, "%s%s%s", a & SNN_AUG_CROP ? ",crop" : "", a & SNN_AUG_FLIP ? ",flip" : "",
+             a & SNN_AUG_ERASE ? ",erase" : "");
+    memmove(buf, buf + 1, strlen(buf)); /* the leading comma */
+    return buf;
 }
 
 snn_status snn_model_save(const snn_model *m, const char *path)
@@ -91,7 +123,7 @@ snn_status snn_model_save(const snn_model *m, const char *path)
             x->name = mom_names[i];
             x->data = p->mom;
         }
-    char vals[MAX_META][64];
+    char vals[MAX_META][64], augbuf[32];
     const char *keys[MAX_META], *vp[MAX_META];
     size_t nm = 0;
 #define META(k, ...)                                                                          \
@@ -127,7 +159,7 @@ snn_status snn_model_save(const snn_model *m, const char *path)
     META("batch", "%u", m->batch);
     META("weight_decay", "%.9g", m->weight_decay);
     META("momentum", "%.9g", m->momentum);
-    META("augment", "%s", augment_str(m->augment));
+    META("augment", "%s", snn_augment_str(m->augment, augbuf));
     META("limit_train", "%u", m->limit_train);
     META("limit_test", "%u", m->limit_test);
     META("max_batches", "%u", m->max_batches);
@@ -331,7 +363,7 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
     if (o->augment != SNN_AUG_DEFAULT) given |= SNN_RUN_AUGMENT;
     if (o->data_dir) given |= SNN_RUN_DATA;
     const char *arch = o->arch ? o->arch : SNN_ARCH_DEFAULT;
-    char bad[2048] = "", missing[1024] = "";
+    char bad[2048] = "", missing[1024] = "", aug_a[32], aug_b[32];
 #define CHECK(bit, differ, opt, fmt, a, b)                                                         \
     do {                                                                                           \
         if ((given & (bit)) && (have & (bit)) && (differ))                                         \
@@ -352,8 +384,8 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
     CHECK(SNN_RUN_LIMIT_TEST, o->limit_test != ci->limit_test, "--limit-test", "%u", o->limit_test,
           ci->limit_test);
     CHECK(SNN_RUN_SEED, o->seed != ci->seed, "--seed", "%" PRIu64, o->seed, ci->seed);
-    CHECK(SNN_RUN_AUGMENT, (o->augment & 3) != ci->augment, "--augment", "%s",
-          augment_str(o->augment), augment_str(ci->augment));
+    CHECK(SNN_RUN_AUGMENT, (o->augment & SNN_AUG_ALL) != ci->augment, "--augment", "%s",
+          snn_augment_str(o->augment, aug_a), snn_augment_str(ci->augment, aug_b));
     CHECK(SNN_RUN_MAX_BATCHES, o->max_batches != ci->max_batches, "--max-batches", "%u",
           o->max_batches, ci->max_batches);
     CHECK(SNN_RUN_RATE_REG, !same_num(o->rate_reg, ci->rate_reg), "--rate-reg", "%.9g",
@@ -388,8 +420,8 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
         append(missing, sizeof missing, "seed %" PRIu64, m->seed);
     }
     if (!(have & SNN_RUN_AUGMENT)) {
-        if (given & SNN_RUN_AUGMENT) m->augment = o->augment & 3;
-        append(missing, sizeof missing, "augment %s", augment_str(m->augment));
+        if (given & SNN_RUN_AUGMENT) m->augment = o->augment & SNN_AUG_ALL;
+        append(missing, sizeof missing, "augment %s", snn_augment_str(m->augment, aug_a));
     }
     if (!(have & SNN_RUN_LIMIT_TRAIN)) {
         m->limit_train = o->limit_train;
@@ -568,8 +600,8 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
     snn_dataset train = {0}, test = {0};
     snn_model *m = NULL;
     uint32_t *perm = NULL, *idx = NULL;
-    int8_t *sy = NULL, *sx = NULL;
-    uint8_t *fl = NULL, *lab = NULL;
+    snn_aug_draw *aug = NULL;
+    uint8_t *lab = NULL;
     int saved = 0, stopped = 0;
     snn_status st = SNN_OK;
     if (o->resume) {
@@ -648,7 +680,7 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
         m->weight_decay = o->weight_decay;
         m->momentum = o->momentum;
         m->batch = o->batch;
-        m->augment = o->augment == SNN_AUG_DEFAULT ? 0 : o->augment & 3;
+        m->augment = o->augment == SNN_AUG_DEFAULT ? 0 : o->augment & SNN_AUG_ALL;
         m->limit_train = o->limit_train;
         m->limit_test = o->limit_test;
         m->max_batches = o->max_batches;
@@ -676,11 +708,9 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
     if ((st = snn_model_workspace(m, b)) != SNN_OK) goto out;
     perm = snn_malloc(sizeof *perm * train.n);
     idx = snn_malloc(sizeof *idx * B);
-    sy = snn_malloc(B);
-    sx = snn_malloc(B);
-    fl = snn_malloc(B);
+    aug = snn_malloc((size_t)B * sizeof *aug);
     lab = snn_malloc(B);
-    if (!perm || !idx || !sy || !sx || !fl || !lab) {
+    if (!perm || !idx || !aug || !lab) {
         st = SNN_ERR_NOMEM;
         goto out;
     }
@@ -697,7 +727,7 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
         if ((st = bcast_model(m)) != SNN_OK) goto out;
     }
     if (!quiet) {
-        char par[160];
+        char par[160], augbuf[32];
         if (dist)
             snprintf(par, sizeof par,
                      "%u ranks x %u threads, %u images per rank and batch, %s BN/MPBN statistics",
@@ -710,7 +740,7 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
                 "rate-reg %g; %s\n",
                 dir, train.n, test.n, train.c, train.h, train.w, m->cfg.n_classes, m->cfg.arch,
                 m->cfg.T, snn_mpbn_mode_str(m->cfg.mpbn), m->epochs_total, iters, B, m->lr,
-                augment_str(m->augment), m->rate_reg, par);
+                snn_augment_str(m->augment, augbuf), m->rate_reg, par);
         if (o->resume)
             fprintf(stderr, "mpbn train: resuming %s at epoch %u of %u\n", o->resume,
                     m->epochs_done + 1, m->epochs_total);
@@ -758,17 +788,15 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
             /* the whole global batch's draws on every rank (the same stream);
              * this rank keeps images rank*b..rank*b+b-1 of it */
             for (uint32_t g = 0; g < B; g++) {
-                uint64_t r = snn_rng_next(&rng);
+                const uint64_t r = snn_rng_next(&rng);
+                const uint64_t r2 = (m->augment & SNN_AUG_ERASE) ? snn_rng_next(&rng) : 0;
                 if (g / b != rank) continue;
                 const uint32_t k = g - rank * b;
                 idx[k] = perm[(size_t)it * B + g];
                 lab[k] = train.labels[idx[k]];
-                const int crop = (m->augment & SNN_AUG_CROP) != 0;
-                sy[k] = crop ? (int8_t)((r & 0xff) % 5) - 2 : 0;
-                sx[k] = crop ? (int8_t)(((r >> 8) & 0xff) % 5) - 2 : 0;
-                fl[k] = (m->augment & SNN_AUG_FLIP) ? (uint8_t)((r >> 16) & 1) : 0;
+                snn_aug_draw_make(m->augment, r, r2, train.h, train.w, &aug[k]);
             }
-            snn_model_load_input(m, train.pixels, idx, b, sy, sx, fl);
+            snn_model_load_input(m, train.pixels, idx, b, aug);
             snn_model_forward(m, b, 1);
             uint32_t ok;
             double loss = snn_model_loss(m, b, lab, &ok);
@@ -889,9 +917,7 @@ out:
     res->seconds = snn_now() - t0;
     free(perm);
     free(idx);
-    free(sy);
-    free(sx);
-    free(fl);
+    free(aug);
     free(lab);
     snn_model_free(m);
     snn_dataset_free(&train);
