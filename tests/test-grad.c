@@ -61,6 +61,27 @@ static void check_close(double analytic, double fd, double rel, double abs_tol, 
 
 /* ---- conv --------------------------------------------------------------------------- */
 
+/* The forward 3x3 conv in double, `pad` outside the map. */
+static void conv_fwd_ref(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint32_t w, float pad,
+                         const float *wt, uint32_t cout, double *out)
+{
+    for (uint32_t co = 0; co < cout; co++)
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t y = 0; y < h; y++)
+                for (uint32_t x = 0; x < w; x++) {
+                    double s = 0;
+                    for (uint32_t ci = 0; ci < cin; ci++)
+                        for (int k = 0; k < 9; k++) {
+                            const int yy = (int)y + k / 3 - 1, xx = (int)x + k % 3 - 1;
+                            const double v = yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w
+                                                 ? pad
+                                                 : in[(((size_t)ci * n + i) * h + (size_t)yy) * w + (size_t)xx];
+                            s += v * wt[((size_t)co * cin + ci) * 9 + (size_t)k];
+                        }
+                    out[(((size_t)co * n + i) * h + y) * w + x] = s;
+                }
+}
+
 static void test_conv(void **state)
 {
     (void)state;
@@ -78,22 +99,10 @@ static void test_conv(void **state)
     fill(r, nout, 1);
     snn_conv_forward(in, cin, n, h, w, pad, 0, wt, cout, out, col);
     /* direct convolution as reference for the forward */
-    for (uint32_t co = 0; co < cout; co++)
-        for (uint32_t i = 0; i < n; i++)
-            for (uint32_t y = 0; y < h; y++)
-                for (uint32_t x = 0; x < w; x++) {
-                    double s = 0;
-                    for (uint32_t ci = 0; ci < cin; ci++)
-                        for (int ky = 0; ky < 3; ky++)
-                            for (int kx = 0; kx < 3; kx++) {
-                                int yy = (int)y + ky - 1, xx = (int)x + kx - 1;
-                                float v = (yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w)
-                                              ? pad
-                                              : in[(((size_t)ci * n + i) * h + yy) * w + xx];
-                                s += v * wt[((size_t)co * cin + ci) * 9 + ky * 3 + kx];
-                            }
-                    check_close(out[(((size_t)co * n + i) * h + y) * w + x], s, 1e-5, 1e-5, "conv fwd", 0);
-                }
+    double *ro = malloc(nout * 8);
+    conv_fwd_ref(in, cin, n, h, w, pad, wt, cout, ro);
+    for (size_t i = 0; i < nout; i++) check_close(out[i], ro[i], 1e-5, 1e-5, "conv fwd", i);
+    free(ro);
     snn_conv_backward(in, cin, n, h, w, pad, 0, wt, cout, r, dw, dwp, din, col);
     const float eps = 1e-2f;
     for (size_t i = 0; i < nw; i++) {
@@ -224,6 +233,28 @@ static void test_conv_spikes(void **state)
     }
 }
 
+/* One direct conv of images first..n-1 from `in` (nb channels) into `out`
+ * (na channels): the forward (for_din 0: W is na x nb) or the input
+ * gradient (1: W is nb x na); the images before `first` stay NaN, the
+ * others match the reference. */
+static void direct_case(const float *in, uint32_t nb, const float *wt, uint32_t na, uint32_t n, uint32_t h,
+                        uint32_t w, uint32_t first, int for_din, float *pk, float *ws, float *out,
+                        const double *ref, const char *what)
+{
+    const size_t hw = (size_t)h * w, nout = (size_t)na * n * hw;
+    if (for_din) snn_dconv_weights(wt, nb, na, 1, pk);
+    else snn_dconv_weights(wt, na, nb, 0, pk);
+    for (size_t i = 0; i < nout; i++) out[i] = NAN;
+    snn_dconv_chunk(in, nb, n, first, n - first, h, w, 0.0f, pk, na, out, ws);
+    for (uint32_t a = 0; a < na; a++)
+        for (uint32_t i = 0; i < n; i++)
+            for (size_t j = 0; j < hw; j++) {
+                const size_t o = ((size_t)a * n + i) * hw + j;
+                if (i < first) assert_true(isnan(out[o]));
+                else check_close(out[o], ref[o], 1e-5, for_din ? 1e-4 : 1e-5, what, o);
+            }
+}
+
 /* The direct dense conv (layer-conv-direct.c): the forward with zero and
  * non-zero padding and the input gradient, against the double-precision
  * convolution, on all images and on a chunk inside the batch (the other
@@ -254,49 +285,16 @@ static void test_conv_direct(void **state)
         conv_ref(in, cin, n, h, w, wt, cout, r, ro, rdw, rdin);
         assert_true(snn_dconv_pk_floats(cout, cin) <= np && snn_dconv_pk_floats(cin, cout) <= np);
         for (uint32_t first = 0; first < 2; first++) {
-            /* forward: all images, then images 1..n-1 */
-            snn_dconv_weights(wt, cout, cin, 0, pk);
-            for (size_t i = 0; i < nout; i++) out[i] = NAN;
-            snn_dconv_chunk(in, cin, n, first, n - first, h, w, 0.0f, pk, cout, out, ws);
-            for (uint32_t co = 0; co < cout; co++)
-                for (uint32_t i = 0; i < n; i++)
-                    for (size_t j = 0; j < hw; j++) {
-                        const size_t o = ((size_t)co * n + i) * hw + j;
-                        if (i < first) assert_true(isnan(out[o]));
-                        else check_close(out[o], ro[o], 1e-5, 1e-5, "direct conv fwd", o);
-                    }
-            /* input gradient */
-            snn_dconv_weights(wt, cout, cin, 1, pk);
-            for (size_t i = 0; i < nin; i++) din[i] = NAN;
-            snn_dconv_chunk(r, cout, n, first, n - first, h, w, 0.0f, pk, cin, din, ws);
-            for (uint32_t ci = 0; ci < cin; ci++)
-                for (uint32_t i = 0; i < n; i++)
-                    for (size_t j = 0; j < hw; j++) {
-                        const size_t o = ((size_t)ci * n + i) * hw + j;
-                        if (i < first) assert_true(isnan(din[o]));
-                        else check_close(din[o], rdin[o], 1e-5, 1e-4, "direct conv dX", o);
-                    }
+            /* forward, then input gradient: all images, then images 1..n-1 */
+            direct_case(in, cin, wt, cout, n, h, w, first, 0, pk, ws, out, ro, "direct conv fwd");
+            direct_case(r, cout, wt, cin, n, h, w, first, 1, pk, ws, din, rdin, "direct conv dX");
         }
         /* padding with a value: the same as the input surrounded by it */
         const float pv = 0.75f;
         snn_dconv_weights(wt, cout, cin, 0, pk);
         snn_dconv_chunk(in, cin, n, 0, n, h, w, pv, pk, cout, out, ws);
-        for (uint32_t co = 0; co < cout; co++)
-            for (uint32_t i = 0; i < n; i++)
-                for (uint32_t y = 0; y < h; y++)
-                    for (uint32_t x = 0; x < w; x++) {
-                        double s = 0;
-                        for (uint32_t ci = 0; ci < cin; ci++)
-                            for (int k = 0; k < 9; k++) {
-                                const int yy = (int)y + k / 3 - 1, xx = (int)x + k % 3 - 1;
-                                const double v = yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w
-                                                     ? pv
-                                                     : in[(((size_t)ci * n + i) * h + (size_t)yy) * w + (size_t)xx];
-                                s += v * wt[((size_t)co * cin + ci) * 9 + (size_t)k];
-                            }
-                        const size_t o = (((size_t)co * n + i) * h + y) * w + x;
-                        check_close(out[o], s, 1e-5, 1e-5, "direct conv fwd, padding value", o);
-                    }
+        conv_fwd_ref(in, cin, n, h, w, pv, wt, cout, ro);
+        for (size_t i = 0; i < nout; i++) check_close(out[i], ro[i], 1e-5, 1e-5, "direct conv fwd, padding value", i);
         free(in); free(out); free(r); free(wt); free(din); free(pk); free(ws);
         free(ro); free(rdw); free(rdin);
     }

@@ -70,6 +70,36 @@ static void *xmalloc(size_t bytes)
     return p;
 }
 
+/* The buffers of a shape, random weights and dout; returns a buffer for a
+ * reference output (as large as the input or the output) */
+static float *shape_alloc(shape *s, uint64_t *rng)
+{
+    const size_t nin = (size_t)s->cin * s->n * s->h * s->w, nout = (size_t)s->cout * s->n * s->h * s->w;
+    const size_t nw = (size_t)s->cout * s->cin * 9;
+    uint32_t chunk, tasks;
+    size_t colf;
+    snn_conv_plan(s->cin, s->cout, s->h, s->w, s->n, &chunk, &tasks, &colf);
+    s->in = xmalloc(nin * 4), s->wt = xmalloc(nw * 4), s->out = xmalloc(nout * 4);
+    s->dout = xmalloc(nout * 4), s->dw = xmalloc(nw * 4), s->dwp = xmalloc((size_t)tasks * nw * 4);
+    s->din = xmalloc(nin * 4), s->col = xmalloc(colf * 4);
+    for (size_t i = 0; i < nw; i++) s->wt[i] = (float)(snn_rng_uniform(rng) - 0.5);
+    for (size_t i = 0; i < nout; i++) s->dout[i] = (float)(snn_rng_uniform(rng) - 0.5);
+    return xmalloc((nout > nin ? nout : nin) * 4);
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static void shape_free(shape *s, float *ref)
+{
+    free(s->in), free(s->wt), free(s->out), free(s->dout), free(s->dw), free(s->dwp), free(s->din);
+    free(s->col), free(ref);
+}
+
 /* The dense convolutions: the forward of a real-valued input (the first
  * layer's image; any layer with the spike path off) and the input gradient
  * (dout is dense), im2col + sgemm against the direct conv. The backward
@@ -93,16 +123,7 @@ static int dense_table(double secs)
         shape s = {.cin = shapes[si].cin, .cout = shapes[si].cout, .n = shapes[si].n, .h = shapes[si].h,
                    .w = shapes[si].w};
         const size_t nin = (size_t)s.cin * s.n * s.h * s.w, nout = (size_t)s.cout * s.n * s.h * s.w;
-        const size_t nw = (size_t)s.cout * s.cin * 9;
-        uint32_t chunk, tasks;
-        size_t colf;
-        snn_conv_plan(s.cin, s.cout, s.h, s.w, s.n, &chunk, &tasks, &colf);
-        s.in = xmalloc(nin * 4), s.wt = xmalloc(nw * 4), s.out = xmalloc(nout * 4);
-        s.dout = xmalloc(nout * 4), s.dw = xmalloc(nw * 4), s.dwp = xmalloc((size_t)tasks * nw * 4);
-        s.din = xmalloc(nin * 4), s.col = xmalloc(colf * 4);
-        float *ref = xmalloc((nout > nin ? nout : nin) * 4);
-        for (size_t i = 0; i < nw; i++) s.wt[i] = (float)(snn_rng_uniform(&rng) - 0.5);
-        for (size_t i = 0; i < nout; i++) s.dout[i] = (float)(snn_rng_uniform(&rng) - 0.5);
+        float *ref = shape_alloc(&s, &rng);
         double t[4];
         const int first = s.cin == 1;
         /* forward of a real-valued input (dense path whatever the spike mode) */
@@ -112,8 +133,7 @@ static int dense_table(double secs)
             snn_conv_set_direct(direct);
             run_fwd(&s);
             if (!direct) memcpy(ref, s.out, nout * 4);
-            double maxd = 0;
-            for (size_t i = 0; direct && i < nout; i++) maxd = fmax(maxd, fabs((double)s.out[i] - ref[i]));
+            const double maxd = direct ? max_diff(s.out, ref, nout) : 0;
             if (maxd > 1e-3) {
                 fprintf(stderr, "snn-convbench: %s: direct and GEMM forward differ by %g\n", shapes[si].name, maxd);
                 return 1;
@@ -127,8 +147,7 @@ static int dense_table(double secs)
             snn_conv_set_direct(direct);
             run_bwd(&s);
             if (!direct) memcpy(ref, s.din, nin * 4);
-            double maxd = 0;
-            for (size_t i = 0; direct && i < nin; i++) maxd = fmax(maxd, fabs((double)s.din[i] - ref[i]));
+            const double maxd = direct ? max_diff(s.din, ref, nin) : 0;
             if (maxd > 1e-3) {
                 fprintf(stderr, "snn-convbench: %s: direct and GEMM input gradients differ by %g\n",
                         shapes[si].name, maxd);
@@ -143,8 +162,7 @@ static int dense_table(double secs)
             printf("| %s (%ux%u, %u->%u) | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f |\n", shapes[si].name, s.h, s.w,
                    s.cin, s.cout, t[0], t[1], t[0] / t[1], t[2], t[3], t[2] / t[3]);
         fflush(stdout);
-        free(s.in), free(s.wt), free(s.out), free(s.dout), free(s.dw), free(s.dwp), free(s.din);
-        free(s.col), free(ref);
+        shape_free(&s, ref);
     }
     snn_conv_set_spike_path(SNN_SPIKE_PATH_AUTO);
     return 0;
@@ -173,16 +191,7 @@ int main(int argc, char **argv)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         shape s = {.cin = shapes[si].cin, .cout = shapes[si].cout, .n = 256, .h = shapes[si].h, .w = shapes[si].w};
         const size_t nin = (size_t)s.cin * s.n * s.h * s.w, nout = (size_t)s.cout * s.n * s.h * s.w;
-        const size_t nw = (size_t)s.cout * s.cin * 9;
-        uint32_t chunk, tasks;
-        size_t colf;
-        snn_conv_plan(s.cin, s.cout, s.h, s.w, s.n, &chunk, &tasks, &colf);
-        s.in = xmalloc(nin * 4), s.wt = xmalloc(nw * 4), s.out = xmalloc(nout * 4);
-        s.dout = xmalloc(nout * 4), s.dw = xmalloc(nw * 4), s.dwp = xmalloc((size_t)tasks * nw * 4);
-        s.din = xmalloc(nin * 4), s.col = xmalloc(colf * 4);
-        float *ref = xmalloc(nout * 4);
-        for (size_t i = 0; i < nw; i++) s.wt[i] = (float)(snn_rng_uniform(&rng) - 0.5);
-        for (size_t i = 0; i < nout; i++) s.dout[i] = (float)(snn_rng_uniform(&rng) - 0.5);
+        float *ref = shape_alloc(&s, &rng);
         for (size_t ri = 0; ri < sizeof rates / sizeof rates[0]; ri++) {
             for (size_t i = 0; i < nin; i++) s.in[i] = snn_rng_uniform(&rng) < rates[ri] ? 1.0f : 0.0f;
             double t[4];
@@ -193,8 +202,7 @@ int main(int argc, char **argv)
             t[2] = timeit(run_bwd, &s, secs);
             snn_conv_set_spike_path(SNN_SPIKE_PATH_ALWAYS);
             run_fwd(&s);
-            double maxd = 0;
-            for (size_t i = 0; i < nout; i++) maxd = fmax(maxd, fabs((double)s.out[i] - ref[i]));
+            const double maxd = max_diff(s.out, ref, nout);
             if (maxd > 1e-3) {
                 fprintf(stderr, "snn-convbench: %s, rate %.2f: the paths differ by %g\n", shapes[si].name,
                         rates[ri], maxd);
@@ -207,8 +215,7 @@ int main(int argc, char **argv)
                    t[2] / t[3], (t[0] + t[2]) / (t[1] + t[3]));
             fflush(stdout);
         }
-        free(s.in), free(s.wt), free(s.out), free(s.dout), free(s.dw), free(s.dwp), free(s.din);
-        free(s.col), free(ref);
+        shape_free(&s, ref);
     }
     return dense_table(secs);
 }
