@@ -115,7 +115,8 @@ static int dense_table(double secs)
     printf("\nDense convolutions, im2col + sgemm against direct (host/train/layer-conv-direct.c), 1 thread,\n");
     printf("us per image; conv 1 on 64 images (the batch: its input does not depend on T), the others on 256;\n");
     printf("the backward is the event-driven weight gradient (rate 0.2) + the input gradient, so only the\n");
-    printf("input gradient differs (conv 1 has none: its input is the image)\n\n");
+    printf("input gradient differs (conv 1 has none: its input is the image; with fewer than 8 input channels\n");
+    printf("the trainer keeps the GEMM, so conv 1's direct column is the GEMM too)\n\n");
     printf("| layer | fwd GEMM | fwd direct | speed-up | bwd GEMM | bwd direct | speed-up |\n");
     printf("|---|---|---|---|---|---|---|\n");
     uint64_t rng = 7;
