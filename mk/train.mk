@@ -91,6 +91,23 @@ pareto: $(MPBN) ## accuracy vs events/image for several --rate-reg X (QUICK=1: s
 	    THREADS=$(PARETO_THREADS) EVAL_LIMIT=$(PARETO_EVAL) BENCH_LIMIT=$(PARETO_BENCH) REUSE=$(REUSE) \
 	    bash scripts/pareto.sh
 
+# The trainer's hand-vectorised kernels (the event-driven and the direct
+# convolutions, LIF/MPBN, pooling) and its augmentation under ASan/UBSan:
+#
+#   make test-train-asan   tests/test-grad.c (every layer against references
+#                          and finite differences) and tests/test-train.c,
+#                          built with the sanitizers twice: with the build's
+#                          ARCHFLAGS (the AVX-512 paths on such a CPU) and
+#                          without (the portable paths); part of make test
+$(BUILD)/asan-arch/test-%: tests/test-%.c $(FOLD_ASAN_SRCS) tests/fold-testutil.h
+	@mkdir -p $(@D)
+	$(CC) $(FOLD_ASAN_FLAGS) $(ARCHFLAGS) -o $@ $< $(FOLD_ASAN_SRCS) -lcmocka -lopenblas -lz -lm -ldl -lpthread
+
+.PHONY: test-train-asan
+EXTRA_TESTS += test-train-asan
+test-train-asan: $(BUILD)/asan/test-grad $(BUILD)/asan/test-train $(BUILD)/asan-arch/test-grad $(BUILD)/asan-arch/test-train ## the trainer's kernels and augmentation under ASan/UBSan (build's ARCHFLAGS and portable)
+	$(BUILD)/asan-arch/test-grad && $(BUILD)/asan-arch/test-train && $(BUILD)/asan/test-grad && $(BUILD)/asan/test-train
+
 # The paper's ablation (Guo et al., ICCV 2023: no MPBN vs MPBN at several T,
 # accuracy per epoch as in its Fig. 2; docs/trainer.md "The MPBN ablation"):
 #
