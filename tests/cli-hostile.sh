@@ -233,6 +233,7 @@ refused_by_all format "not an mpbn checkpoint \(metadata \"format\" is 'other'" 
 refused_by_all classes1 "metadata \"n_classes\" is '1'" n_classes=1
 refused_by_all test-acc 'metadata "test_acc" is 2: an accuracy must be in 0..1' test_acc=2
 refused_by_all augment "metadata \"augment\" is 'most'" augment=most
+refused_by_all label-smoothing 'metadata "label_smoothing" is -0.1: label smoothing must be in 0..0.999' label_smoothing=-0.1
 refused_by_all nan-momentum 'tensor "optim.layers.0.weight.momentum": element 1 is nan' \
     'optim.layers.0.weight.momentum[1]=nan'
 # valid for eval, fold and info, but train --resume needs the optimiser state

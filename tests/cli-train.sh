@@ -99,7 +99,7 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
     fi
     if check "resume a finished run" 0 "$MPBN" train --resume "$r" --out "$r"; then
         expect_err "finished run says so" "run already complete: epoch 2 of 2"
-        expect_out "finished run: no new figures" '^\{"test_acc":[0-9.]+,"epochs":2,"epochs_total":2,"already_complete":true,"rate_reg":0,"out":'
+        expect_out "finished run: no new figures" '^\{"test_acc":[0-9.]+,"epochs":2,"epochs_total":2,"already_complete":true,"rate_reg":0,"label_smoothing":0,"out":'
         expect_true "finished run: no train_acc" bash -c "! tail -n 1 '$tmp/out' | grep -q train_acc"
     fi
 
@@ -109,13 +109,13 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
     # shellcheck disable=SC2086
     if check "no --rate-reg" 0 "$MPBN" train $rr --out "$tmp/rr-none.safetensors" &&
         check "--rate-reg 0" 0 "$MPBN" train $rr --rate-reg 0 --out "$tmp/rr-0.safetensors"; then
-        expect_out "--rate-reg 0: JSON" '"rate_reg":0,"train_rate":[0-9.e-]+'
+        expect_out "--rate-reg 0: JSON" '"rate_reg":0,"label_smoothing":0,"train_rate":[0-9.e-]+'
         expect_same "--rate-reg 0 = no option (checkpoint)" "$tmp/rr-none.safetensors" "$tmp/rr-0.safetensors"
     fi
     # shellcheck disable=SC2086
     if check "--rate-reg 2" 0 "$MPBN" train $rr --epochs 2 --stop-after 1 --rate-reg 2 --out "$tmp/rr-2.safetensors"; then
         expect_err "--rate-reg 2 in the summary" "augment none, rate-reg 2; 1 threads$"
-        expect_out "--rate-reg 2: JSON" '"rate_reg":2,"train_rate":[0-9.e-]+'
+        expect_out "--rate-reg 2: JSON" '"rate_reg":2,"label_smoothing":0,"train_rate":[0-9.e-]+'
         expect_true "--rate-reg 2 changes the weights" bash -c "! cmp -s '$tmp/rr-none.safetensors' '$tmp/rr-2.safetensors'"
         check_re "resume with another --rate-reg refused" 1 "--rate-reg 0 \(the checkpoint has 2\)" \
             "$MPBN" train --resume "$tmp/rr-2.safetensors" --rate-reg 0 --out "$tmp/rr-2.safetensors"
@@ -124,6 +124,28 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
             expect_out "resumed JSON" '"epochs":2,.*"rate_reg":2,'
         fi
     fi
+
+    # --label-smoothing: 0 is no option; a value is in the summary line and the
+    # JSON, changes the run, is stored and checked on resume; out of range refused.
+    # shellcheck disable=SC2086
+    if check "--label-smoothing 0" 0 "$MPBN" train $rr --label-smoothing 0 --out "$tmp/ls-0.safetensors"; then
+        expect_same "--label-smoothing 0 = no option (checkpoint)" "$tmp/rr-none.safetensors" "$tmp/ls-0.safetensors"
+        expect_true "--label-smoothing 0: not in the summary" bash -c "! grep -q 'label-smoothing' '$tmp/err'"
+    fi
+    # shellcheck disable=SC2086
+    if check "--label-smoothing 0.2" 0 "$MPBN" train $rr --epochs 2 --stop-after 1 --label-smoothing 0.2 \
+        --out "$tmp/ls.safetensors"; then
+        expect_err "--label-smoothing in the summary" "rate-reg 0, label-smoothing 0.2; 1 threads$"
+        expect_out "--label-smoothing: JSON" '"rate_reg":0,"label_smoothing":0.2,"train_rate"'
+        expect_true "--label-smoothing changes the weights" bash -c "! cmp -s '$tmp/rr-none.safetensors' '$tmp/ls.safetensors'"
+        check_re "resume with another --label-smoothing refused" 1 "--label-smoothing 0.1 \(the checkpoint has 0.2\)" \
+            "$MPBN" train --resume "$tmp/ls.safetensors" --label-smoothing 0.1 --out "$tmp/ls.safetensors"
+        if check "resume keeps --label-smoothing" 0 "$MPBN" train --resume "$tmp/ls.safetensors" --out "$tmp/ls.safetensors"; then
+            expect_err "resumed summary has it" "label-smoothing 0.2; [0-9]+ threads$"
+        fi
+    fi
+    check_re "--label-smoothing 1 refused" 2 "bad value '1' for --label-smoothing \(range 0\.\.0\.999\)" \
+        "$MPBN" train --label-smoothing 1 --out "$tmp/ls-bad.safetensors"
 
     # SIGINT/SIGTERM: the run ends between two batches, the last checkpoint stays.
     for sig in INT TERM; do

@@ -100,7 +100,7 @@ static void test_valid(void **state)
         assert_int_equal(ci.limit_test, 0);
         assert_int_equal(ci.max_batches, 3);
         assert_string_equal(ci.data, "/data/set");
-        assert_int_equal(ci.run_keys, 0x3fff); /* SNN_RUN_DATA .. SNN_RUN_RATE_REG */
+        assert_int_equal(ci.run_keys, 0x7fff); /* SNN_RUN_DATA .. SNN_RUN_LABEL_SMOOTHING */
         assert_true(ci.tau == (double)0.25f && ci.vth == (double)0.5f);
         const snn_layer_info *L = &ci.layers[ci.n_layers - 1];
         assert_int_equal(L->kind, SNN_LAYER_OUT);
@@ -254,6 +254,9 @@ static void test_refusals(void **state)
         {"batch too large", .key = "batch", .val = "65537", .needle = "metadata \"batch\" is '65537'"},
         {"lr", .key = "lr", .val = "nan", .needle = "metadata \"lr\" is 'nan'"},
         {"augment", .key = "augment", .val = "most", .needle = "metadata \"augment\" is 'most'"},
+        {"augment list", .key = "augment", .val = "crop,,erase", .needle = "metadata \"augment\" is 'crop,,erase'"},
+        {"label_smoothing", .key = "label_smoothing", .val = "1",
+         .needle = "metadata \"label_smoothing\" is 1: label smoothing must be in 0..0.999"},
         {"rng_state", .key = "rng_state", .val = "xyz", .needle = "metadata \"rng_state\" is 'xyz'"},
         {"limit_train", .key = "limit_train", .val = "-1", .needle = "metadata \"limit_train\" is '-1'"},
         {"limit_test", .key = "limit_test", .val = "1e3", .needle = "metadata \"limit_test\" is '1e3'"},

@@ -701,6 +701,62 @@ static void test_fc_output(void **state)
     snn_model_free(m);
 }
 
+/* ---- the loss, with and without label smoothing ---------------------------------------- */
+
+/* mean over the batch of the cross-entropy against the target 1 - e + e/K
+ * on the label and e/K elsewhere, in double */
+static double smoothed_ce(const double *z, uint32_t B, uint32_t K, const uint8_t *lab, double e)
+{
+    double L = 0;
+    for (uint32_t b = 0; b < B; b++) {
+        double mx = z[b * K], s = 0;
+        for (uint32_t k = 1; k < K; k++) mx = fmax(mx, z[b * K + k]);
+        for (uint32_t k = 0; k < K; k++) s += exp(z[b * K + k] - mx);
+        const double lse = log(s) + mx;
+        for (uint32_t k = 0; k < K; k++) L += ((k == lab[b] ? 1 - e : 0) + e / K) * (lse - z[b * K + k]);
+    }
+    return L / B;
+}
+
+/* snn_model_loss returns the plain cross-entropy and leaves in dlogits the
+ * gradient of the smoothed one (finite differences in double) */
+static void test_label_smoothing(void **state)
+{
+    (void)state;
+    snn_model_config cfg;
+    snn_model_config_default(&cfg);
+    snprintf(cfg.arch, sizeof cfg.arch, "f6");
+    cfg.T = 2;
+    cfg.in_h = cfg.in_w = 3;
+    cfg.n_classes = 5;
+    cfg.norm_mean = 0.3f;
+    cfg.norm_std = 0.3f;
+    snn_model *m;
+    assert_int_equal(snn_model_create(&cfg, 7, &m), SNN_OK);
+    const uint32_t B = 4, K = 5;
+    assert_int_equal(snn_model_workspace(m, B), SNN_OK);
+    const uint8_t lab[4] = {0, 4, 2, 2};
+    double z[20];
+    static const double es[] = {0, 0.1, 0.3};
+    for (size_t ei = 0; ei < sizeof es / sizeof es[0]; ei++) {
+        m->label_smoothing = es[ei];
+        for (uint32_t i = 0; i < B * K; i++) m->logits[i] = (float)(z[i] = 3 * snn_rng_uniform(&rng_state) - 1.5);
+        uint32_t ok;
+        const double loss = snn_model_loss(m, B, lab, &ok);
+        check_close(loss, smoothed_ce(z, B, K, lab, 0), 1e-6, 1e-6, "loss is the plain cross-entropy", ei);
+        for (uint32_t i = 0; i < B * K; i++) {
+            const double h = 1e-4, k = z[i];
+            z[i] = k + h;
+            const double lp = smoothed_ce(z, B, K, lab, es[ei]);
+            z[i] = k - h;
+            const double lm = smoothed_ce(z, B, K, lab, es[ei]);
+            z[i] = k;
+            check_close(m->dlogits[i], (lp - lm) / (2 * h), 1e-4, 1e-6, "smoothed dlogits", i);
+        }
+    }
+    snn_model_free(m);
+}
+
 /* ---- hidden fc: the same network as a conv on 1x1 images -------------------------------- */
 
 /* On a 1x1 image a 3x3 conv with padding 1 only uses its centre tap, so
@@ -977,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_lif_bptt_shared),
         cmocka_unit_test(test_lif_bptt_element_constant),
         cmocka_unit_test(test_fc_output),
+        cmocka_unit_test(test_label_smoothing),
         cmocka_unit_test(test_fc_hidden_equals_conv),
         cmocka_unit_test(test_rate_reg_grad),
         cmocka_unit_test(test_gather_scatter),

@@ -274,13 +274,18 @@ int snn_cmd_train(int argc, char **argv)
                      "spike-count regulariser: adds X * R to the loss, R = the LIF layers' "
                      "firing rate weighted by fan-out (synaptic operations over their dense "
                      "count, 0..1); 0 = off"),
+        SNN_O_DOUBLE("--label-smoothing", "E", &o.label_smoothing, 0, 0.999,
+                     "label smoothing: the loss's target is 1 - E on the label and E / classes "
+                     "on every class; 0 = off (the reported train loss is the plain "
+                     "cross-entropy)"),
         SNN_O_U32("--max-batches", "N", &o.max_batches, 0, UINT32_MAX,
                   "batches per epoch at most (0 = all; benchmarks)"),
         SNN_O_U32("--stop-after", "N", &o.stop_after, 0, UINT32_MAX,
                   "end after N epochs of this run (0 = run to the total); --resume continues"),
         SNN_O_STR("--resume", "CKPT", &o.resume,
                   "continue the run this checkpoint holds, with its options (data, arch, T, "
-                  "mpbn, epochs, batch, lr, wd, limits, seed, augment, rate-reg, max-batches): one given "
+                  "mpbn, epochs, batch, lr, wd, limits, seed, augment, rate-reg, label-smoothing, "
+                  "max-batches): one given "
                   "again must agree with it"),
         SNN_O_STR("--out", "FILE", &o.out,
                   "checkpoint to write (.safetensors); the per-epoch figures go to <out>.csv "
@@ -314,7 +319,7 @@ int snn_cmd_train(int argc, char **argv)
         {"--limit-train", SNN_RUN_LIMIT_TRAIN}, {"--limit-test", SNN_RUN_LIMIT_TEST},
         {"--seed", SNN_RUN_SEED},       {"--augment", SNN_RUN_AUGMENT},
         {"--no-augment", SNN_RUN_AUGMENT}, {"--max-batches", SNN_RUN_MAX_BATCHES},
-        {"--rate-reg", SNN_RUN_RATE_REG},
+        {"--rate-reg", SNN_RUN_RATE_REG}, {"--label-smoothing", SNN_RUN_LABEL_SMOOTHING},
     };
     for (size_t i = 0; i < sizeof run_opts / sizeof run_opts[0]; i++)
         if (snn_opts_given(&spec, run_opts[i].name)) o.given |= run_opts[i].bit;
@@ -378,6 +383,7 @@ int snn_cmd_train(int argc, char **argv)
         snn_json_int(j, "epochs_total", r.epochs_total);
         snn_json_bool(j, "already_complete", 1);
         snn_json_num(j, "rate_reg", r.rate_reg);
+        snn_json_num(j, "label_smoothing", r.label_smoothing);
     } else {
         snn_json_num(j, "test_acc", r.test_acc);
         snn_json_num(j, "train_acc", r.train_acc);
@@ -386,6 +392,7 @@ int snn_cmd_train(int argc, char **argv)
         snn_json_int(j, "epochs", r.epochs);
         snn_json_num(j, "seconds", r.seconds);
         snn_json_num(j, "rate_reg", r.rate_reg);
+        snn_json_num(j, "label_smoothing", r.label_smoothing);
         snn_json_num(j, "train_rate", r.train_rate);
     }
     /* the processes that trained (a finished run's line has only what the

@@ -131,6 +131,7 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
     ci->augment = SNN_AUG_CROP | SNN_AUG_FLIP;
     ci->limit_train = ci->limit_test = ci->max_batches = 0;
     ci->rate_reg = 0;
+    ci->label_smoothing = 0;
     ci->data[0] = 0;
     if ((s = meta_u32(st, "epochs_done", 0, UINT32_MAX, 0, &ci->epochs_done)) ||
         (s = meta_u32(st, "epochs_total", 0, UINT32_MAX, 0, &ci->epochs_total)) ||
@@ -145,7 +146,9 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
         (s = meta_u32(st, "limit_test", 0, UINT32_MAX, 0, &ci->limit_test)) ||
         (s = meta_u32(st, "max_batches", 0, UINT32_MAX, 0, &ci->max_batches)) ||
         (s = meta_num(st, "rate_reg", 0, 0, HUGE_VAL, "a regulariser weight must be >= 0", 0,
-                      &ci->rate_reg)))
+                      &ci->rate_reg)) ||
+        (s = meta_num(st, "label_smoothing", 0, 0, 0.999, "label smoothing must be in 0..0.999", 0,
+                      &ci->label_smoothing)))
         return s;
     if ((v = snn_st_meta(st, "data"))) {
         if (!*v || strlen(v) >= sizeof ci->data)
@@ -170,6 +173,7 @@ static snn_status read_meta(const snn_st_file *st, snn_ckpt_info *ci)
         {"augment", SNN_RUN_AUGMENT},
         {"max_batches", SNN_RUN_MAX_BATCHES},
         {"rate_reg", SNN_RUN_RATE_REG},
+        {"label_smoothing", SNN_RUN_LABEL_SMOOTHING},
     };
     ci->run_keys = 0;
     for (size_t i = 0; i < sizeof run_keys / sizeof run_keys[0]; i++)

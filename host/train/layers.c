@@ -195,8 +195,10 @@ double snn_model_loss(snn_model *m, uint32_t B, const uint8_t *labels, uint32_t 
         double s = 0;
         for (uint32_t k = 0; k < K; k++) s += exp((double)z[k] - mx);
         loss += log(s) + mx - z[labels[b]];
+        /* the gradient of the cross-entropy against the (smoothed) target */
+        const double e = m->label_smoothing, off = e / K, on = 1.0 - e + off;
         for (uint32_t k = 0; k < K; k++)
-            d[k] = (float)((exp((double)z[k] - mx) / s - (k == labels[b] ? 1.0 : 0.0)) / GB);
+            d[k] = (float)((exp((double)z[k] - mx) / s - (k == labels[b] ? on : off)) / GB);
         ok += am == labels[b];
     }
     if (correct) *correct = ok;

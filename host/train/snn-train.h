@@ -153,13 +153,14 @@ struct snn_st_file;
 #define SNN_RUN_AUGMENT (1u << 11)    /* --augment: "augment" */
 #define SNN_RUN_MAX_BATCHES (1u << 12) /* --max-batches: "max_batches" */
 #define SNN_RUN_RATE_REG (1u << 13)   /* --rate-reg: "rate_reg" */
+#define SNN_RUN_LABEL_SMOOTHING (1u << 14) /* --label-smoothing: "label_smoothing" */
 
 /* What snn_ckpt_validate found. Numbers are kept as parsed (double) so that
  * the fold sees exactly the written values; absent optional keys hold their
  * defaults (mpbn_eps = bn_eps, bn_momentum 0.1, lr 0.1, weight_decay 5e-4,
  * momentum 0.9, seed 1, augment crop + flip (what the builds that wrote no
- * key trained with), limits and max_batches 0, rate_reg 0 (no regulariser,
- * what those builds trained with), data "", test_acc -1). */
+ * key trained with), limits and max_batches 0, rate_reg and label_smoothing
+ * 0 (what those builds trained with), data "", test_acc -1). */
 typedef struct snn_ckpt_info {
     char arch[256];
     snn_arch spec;
@@ -181,6 +182,7 @@ typedef struct snn_ckpt_info {
     uint32_t limit_train, limit_test;      /* the run's --limit-train/--limit-test (0 = all) */
     uint32_t max_batches;                  /* the run's --max-batches (0 = all) */
     double rate_reg;                       /* the run's --rate-reg (0 = none) */
+    double label_smoothing;                /* the run's --label-smoothing (0 = none) */
     char data[4096];                       /* the run's data directory ("" when absent) */
     uint32_t run_keys;                     /* SNN_RUN_* bits of the run keys present */
 } snn_ckpt_info;
@@ -274,6 +276,9 @@ typedef struct snn_train_opts {
      * rate_reg * R, R = the fan-out-weighted mean firing rate of the LIF
      * layers (snn_model_spike_rate, docs/trainer.md "Sparsity control"). */
     double rate_reg;
+    /* Label smoothing (0 = off, below 1): the loss's target is 1 - e on the
+     * label plus e / n_classes on every class (Szegedy et al., CVPR 2016). */
+    double label_smoothing;
     uint32_t max_batches;   /* stop an epoch after this many batches (0 = all); benchmarks */
     uint32_t stop_after;    /* end this run after N epochs (0 = run to the total); --resume continues */
     /* Data-parallel runs (several MPI ranks, host/common/snn-mpi.h; docs/
@@ -297,7 +302,8 @@ void snn_train_opts_default(snn_train_opts *o);
 
 typedef struct snn_train_epoch {
     uint32_t epoch;         /* 1-based */
-    double train_loss;      /* cross-entropy alone (the regulariser's term is rate_reg * train_rate) */
+    double train_loss;      /* cross-entropy with the labels alone (not smoothed; the regulariser's
+                             * term is rate_reg * train_rate) */
     double train_acc, test_acc, lr, seconds, images_per_s;
     double train_rate;      /* R (snn_model_spike_rate) averaged over the epoch's batches */
 } snn_train_epoch;
@@ -317,6 +323,7 @@ typedef struct snn_train_result {
     double train_acc, train_loss;
     double train_rate;      /* the last epoch's mean R (snn_train_epoch.train_rate) */
     double rate_reg;        /* the run's --rate-reg (the checkpoint's with resume) */
+    double label_smoothing; /* the run's --label-smoothing (the checkpoint's with resume) */
     double train_images_per_s; /* training images / training seconds (this run) */
     double seconds;         /* wall time of this run */
     /* data-parallel runs */

@@ -71,6 +71,7 @@ struct snn_model {
     uint32_t augment;  /* SNN_AUG_* bits */
     uint32_t limit_train, limit_test, max_batches; /* the run's data limits (0 = all) */
     double rate_reg;   /* spike-count regulariser weight X (0 = off): snn_model_backward */
+    double label_smoothing; /* e of snn_model_loss's target (0 = one-hot) */
     char data_dir[4096]; /* the run's data directory ("" = not recorded) */
     double test_acc;   /* < 0: not evaluated */
     /* workspace */

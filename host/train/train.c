@@ -164,6 +164,7 @@ snn_status snn_model_save(const snn_model *m, const char *path)
     META("limit_test", "%u", m->limit_test);
     META("max_batches", "%u", m->max_batches);
     META("rate_reg", "%.9g", m->rate_reg);
+    META("label_smoothing", "%.9g", m->label_smoothing);
     if (m->data_dir[0]) {
         keys[nm] = "data";
         vp[nm++] = m->data_dir;
@@ -247,6 +248,7 @@ static snn_status model_load(const char *path, int with_optim, snn_model **out, 
     m->limit_test = ci.limit_test;
     m->max_batches = ci.max_batches;
     m->rate_reg = ci.rate_reg;
+    m->label_smoothing = ci.label_smoothing;
     snprintf(m->data_dir, sizeof m->data_dir, "%s", ci.data);
     if (ci.has_rng_state) m->rng_state = ci.rng_state;
     if (ci_out) *ci_out = ci;
@@ -390,6 +392,8 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
           o->max_batches, ci->max_batches);
     CHECK(SNN_RUN_RATE_REG, !same_num(o->rate_reg, ci->rate_reg), "--rate-reg", "%.9g",
           o->rate_reg, ci->rate_reg);
+    CHECK(SNN_RUN_LABEL_SMOOTHING, !same_num(o->label_smoothing, ci->label_smoothing),
+          "--label-smoothing", "%.9g", o->label_smoothing, ci->label_smoothing);
 #undef CHECK
     if (bad[0])
         return snn_fail(SNN_ERR_ARG,
@@ -439,6 +443,10 @@ static snn_status resume_opts(const snn_train_opts *o, const snn_ckpt_info *ci, 
         /* the builds that wrote no key had no regulariser: 0 */
         if (given & SNN_RUN_RATE_REG) m->rate_reg = o->rate_reg;
         append(missing, sizeof missing, "rate_reg %g", m->rate_reg);
+    }
+    if (!(have & SNN_RUN_LABEL_SMOOTHING)) {
+        if (given & SNN_RUN_LABEL_SMOOTHING) m->label_smoothing = o->label_smoothing;
+        append(missing, sizeof missing, "label_smoothing %g", m->label_smoothing);
     }
     const char *dir = o->data_dir ? o->data_dir : SNN_DATA_DEFAULT_DIR;
     if (!(have & SNN_RUN_DATA)) {
@@ -584,6 +592,9 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
     if (!(o->rate_reg >= 0) || !isfinite(o->rate_reg))
         return snn_fail(SNN_ERR_ARG, "--rate-reg must be a finite number >= 0 (got %g)",
                         o->rate_reg);
+    if (!(o->label_smoothing >= 0 && o->label_smoothing <= 0.999))
+        return snn_fail(SNN_ERR_ARG, "--label-smoothing must be in 0..0.999 (got %g)",
+                        o->label_smoothing);
     if (o->data_dir && !o->data_dir[0])
         return snn_fail(SNN_ERR_ARG,
                         "empty data directory name; leave --data out for the default set %s",
@@ -685,6 +696,7 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
         m->limit_test = o->limit_test;
         m->max_batches = o->max_batches;
         m->rate_reg = o->rate_reg;
+        m->label_smoothing = o->label_smoothing;
         /* recorded for --resume; the file format takes UTF-8 strings only */
         if (strlen(dir) < sizeof m->data_dir && snn_st_utf8_valid(dir))
             snprintf(m->data_dir, sizeof m->data_dir, "%s", dir);
@@ -727,7 +739,8 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
         if ((st = bcast_model(m)) != SNN_OK) goto out;
     }
     if (!quiet) {
-        char par[160], augbuf[32];
+        char par[160], augbuf[32], ls[48] = "";
+        if (m->label_smoothing > 0) snprintf(ls, sizeof ls, ", label-smoothing %g", m->label_smoothing);
         if (dist)
             snprintf(par, sizeof par,
                      "%u ranks x %u threads, %u images per rank and batch, %s BN/MPBN statistics",
@@ -737,10 +750,10 @@ static snn_status train_run(const snn_train_opts *o, snn_train_epoch_cb cb, void
         fprintf(stderr,
                 "mpbn train: data %s: %u training and %u test images of %ux%ux%u, %u classes; "
                 "arch %s, T %u, MPBN %s; %u epochs of %u batches of %u, lr %g, augment %s, "
-                "rate-reg %g; %s\n",
+                "rate-reg %g%s; %s\n",
                 dir, train.n, test.n, train.c, train.h, train.w, m->cfg.n_classes, m->cfg.arch,
                 m->cfg.T, snn_mpbn_mode_str(m->cfg.mpbn), m->epochs_total, iters, B, m->lr,
-                snn_augment_str(m->augment, augbuf), m->rate_reg, par);
+                snn_augment_str(m->augment, augbuf), m->rate_reg, ls, par);
         if (o->resume)
             fprintf(stderr, "mpbn train: resuming %s at epoch %u of %u\n", o->resume,
                     m->epochs_done + 1, m->epochs_total);
@@ -912,6 +925,7 @@ out:
         res->epochs = m->epochs_done;
         res->epochs_total = m->epochs_total;
         res->rate_reg = m->rate_reg;
+        res->label_smoothing = m->label_smoothing;
         res->last_ckpt = saved ? o->out : o->resume && m->epochs_done ? o->resume : NULL;
     }
     res->seconds = snn_now() - t0;
