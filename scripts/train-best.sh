@@ -9,6 +9,10 @@
 #   STOP_AFTER=3 make train-best     3 more epochs, then stop (resumable)
 #   OUT=DIR                          where the checkpoint goes (runs/best)
 #   THREADS=N                        trainer threads (0 = all cores)
+#   ARCH, EPOCHS, AUGMENT            the network (c64,c64,p,c128,p,f256), the
+#                                    epochs (24), the augmentation (all =
+#                                    crop,flip; a list: crop,flip,erase)
+#   LABEL_SMOOTHING=E                --label-smoothing E (0: off, the default)
 #   DATA=DIR                         another IDX data set
 #
 # The network does not fit the RTL kernel's `card` configuration (32
@@ -23,10 +27,12 @@ AUGMENT=${AUGMENT:-all}
 OUT=${OUT:-runs/best}
 THREADS=${THREADS:-0}
 STOP_AFTER=${STOP_AFTER:-0}
+LABEL_SMOOTHING=${LABEL_SMOOTHING:-0}
 DATA_OPT=()
 [ -n "${DATA:-}" ] && DATA_OPT=(--data "$DATA")
 TRAIN_OPT=(--arch "$ARCH" --T 4 --mpbn channel --epochs "$EPOCHS" --augment "$AUGMENT"
     --threads "$THREADS" --stop-after "$STOP_AFTER")
+if [ "$LABEL_SMOOTHING" != 0 ]; then TRAIN_OPT+=(--label-smoothing "$LABEL_SMOOTHING"); fi
 
 mkdir -p "$OUT"
 ckpt="$OUT/fmnist-wide.safetensors"
@@ -37,7 +43,7 @@ if [ -f "$ckpt" ]; then
     step "training: resuming $ckpt"
     build/mpbn train "${DATA_OPT[@]}" --resume "$ckpt" "${TRAIN_OPT[@]}" --out "$ckpt" | tail -n 1
 else
-    step "training $ARCH, T=4, channel MPBN, $EPOCHS epochs, augment $AUGMENT"
+    step "training $ARCH, T=4, channel MPBN, $EPOCHS epochs, augment $AUGMENT, label smoothing $LABEL_SMOOTHING"
     build/mpbn train "${DATA_OPT[@]}" "${TRAIN_OPT[@]}" --out "$ckpt" | tail -n 1
 fi
 
