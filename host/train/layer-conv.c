@@ -61,8 +61,12 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
  * default network at its early rates (~0.38) was fastest with every conv
  * event-driven, and these limits are set from that end-to-end figure
  * (docs/trainer.md "Speed design"). The backward's limit applies to the
- * weight gradient only (the input gradient is always the GEMM). */
+ * weight gradient only (the input gradient is dense: never event-driven).
+ * With the direct conv (below) the forward's dense rival no longer depends
+ * on OpenBLAS: its limit is then the one set against the faster rival,
+ * 0.45, whatever the kernels. */
 static double max_rate_fwd = 0.6, max_rate_bwd = 0.7;
+static const double max_rate_fwd_direct = 0.45;
 
 char *openblas_get_corename(void); /* OpenBLAS's own API (not in every cblas.h) */
 
@@ -169,6 +173,7 @@ typedef struct conv_ctx {
     uint32_t cin, n, h, w, cout, chunk;
     float pad;
     int spikes; /* the input is 0/1: the spike path may be taken */
+    double max_rate; /* the forward's spike-rate limit of the spike path */
     const float *wt;
     const float *wk; /* spike path: the weights as Wk[k*cin + ci][co] */
     const float *wflip; /* [cin][cout*9]: W transposed and rotated by 180 degrees */
@@ -188,7 +193,7 @@ static void conv_fwd_task(void *vc, uint32_t task, uint32_t worker)
     /* the rate of the chunk's first image decides (packing first would cost
      * a pass over the spikes even where the GEMM is taken) */
     if (c->spikes && take_spike_path(snn_sconv_count(c->in, c->cin, c->n, n0, 1, hw), c->cin, 1, hw,
-                                     max_rate_fwd)) {
+                                     c->max_rate)) {
         snn_sconv_pack(c->in, c->cin, c->n, n0, cn, c->h, c->w, col);
         snn_sconv_forward_chunk(c->cin, c->n, n0, cn, c->h, c->w, c->wk, c->cout, c->out, col);
         return;
@@ -245,11 +250,13 @@ void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uin
     uint32_t tasks;
     snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
     float *wk = NULL, *pk = NULL;
+    c.max_rate = max_rate_fwd;
     if (direct_on() && cin >= DIRECT_MIN_IN) {
         pk = malloc(snn_dconv_pk_floats(cout, cin) * sizeof(float));
         SNN_ASSERT(pk);
         snn_dconv_weights(wt, cout, cin, 0, pk);
         c.pk_fwd = pk;
+        c.max_rate = max_rate_fwd_direct;
     }
     if (spikes) {
         wk = malloc((size_t)9 * cin * snn_sconv_ld(cout) * sizeof(float));
