@@ -398,6 +398,27 @@ static void test_augment_draws(void **state)
     }
     assert_true(erased > 0.47 * n && erased < 0.53 * n);
     assert_true(flips > 0.47 * n && flips < 0.53 * n);
+    /* images larger than 255 pixels a side (up to the trainer's limit) are
+     * erased the same way, with rectangles reaching their far corners */
+    static const uint32_t big[][2] = {{300, 200}, {SNN_CKPT_MAX_DIM, 17}, {1, SNN_CKPT_MAX_DIM}};
+    for (size_t k = 0; k < sizeof big / sizeof big[0]; k++) {
+        const uint32_t bh = big[k][0], bw = big[k][1];
+        uint32_t nerased = 0, max_y = 0, max_x = 0;
+        for (uint32_t i = 0; i < 4000; i++) {
+            const uint64_t r = snn_rng_next(&rng), r2 = snn_rng_next(&rng);
+            snn_aug_draw d;
+            snn_aug_draw_make(SNN_AUG_ERASE, r, r2, bh, bw, &d);
+            if (!d.eh) continue;
+            nerased++;
+            assert_true(d.ew >= 1 && d.ey + d.eh <= bh && d.ex + d.ew <= bw);
+            const double frac = (double)d.eh * d.ew / ((double)bh * bw);
+            if (bh > 1 && bw > 20) assert_true(frac >= 0.015 && frac <= 0.45);
+            if (d.ey + d.eh > max_y) max_y = d.ey + d.eh;
+            if (d.ex + d.ew > max_x) max_x = d.ex + d.ew;
+        }
+        assert_true(nerased > 1800 && nerased < 2200);
+        assert_true(max_y >= bh - bh / 50 && max_x >= bw - bw / 50);
+    }
     assert_true(shifted > 0.94 * n && shifted < 0.98 * n); /* (0, 0) has probability ~1/25 */
 
     /* load_input: the rectangle is black, everything else as without it */

@@ -20,7 +20,10 @@ void snn_aug_draw_make(uint32_t augment, uint64_t r, uint64_t r2, uint32_t h, ui
         d->sx = (int8_t)((int)(((r >> 8) & 0xff) % 5) - 2);
     }
     if (augment & SNN_AUG_FLIP) d->flip = (uint8_t)((r >> 16) & 1);
-    if ((augment & SNN_AUG_ERASE) && (r2 & 1) && h <= 255 && w <= 255) {
+    /* the positions take 16 and 15 bits of r2: enough for any image side the
+     * trainer accepts (SNN_CKPT_MAX_DIM) */
+    _Static_assert(SNN_CKPT_MAX_DIM <= 0x8000u, "erase positions need more random bits");
+    if ((augment & SNN_AUG_ERASE) && (r2 & 1)) {
         /* area fraction s in [0.02, 0.4], log-uniform aspect in [0.3, 1/0.3] */
         const double s = 0.02 + 0.38 * (double)((r2 >> 1) & 0xffff) / 65535.0;
         const double la = log(0.3) + (log(1 / 0.3) - log(0.3)) * (double)((r2 >> 17) & 0xffff) / 65535.0;
@@ -30,10 +33,10 @@ void snn_aug_draw_make(uint32_t augment, uint64_t r, uint64_t r2, uint32_t h, ui
         if (ew < 1) ew = 1;
         if (eh > h) eh = h;
         if (ew > w) ew = w;
-        d->eh = (uint8_t)eh;
-        d->ew = (uint8_t)ew;
-        d->ey = (uint8_t)(((r2 >> 33) & 0xffff) % (h - eh + 1));
-        d->ex = (uint8_t)(((r2 >> 49) & 0x7fff) % (w - ew + 1));
+        d->eh = (uint16_t)eh;
+        d->ew = (uint16_t)ew;
+        d->ey = (uint16_t)(((r2 >> 33) & 0xffff) % (h - eh + 1));
+        d->ex = (uint16_t)(((r2 >> 49) & 0x7fff) % (w - ew + 1));
     }
 }
 

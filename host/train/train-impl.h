@@ -245,7 +245,8 @@ snn_status snn_model_workspace(snn_model *m, uint32_t B);
  * of the result set to black (eh = 0: none). */
 typedef struct snn_aug_draw {
     int8_t sy, sx;
-    uint8_t flip, ey, ex, eh, ew;
+    uint8_t flip;
+    uint16_t ey, ex, eh, ew;
 } snn_aug_draw;
 /* The draw of one image from two words of the training stream (r2 is only
  * drawn when SNN_AUG_ERASE is on, so runs without it keep their stream):
