@@ -159,6 +159,9 @@ void snn_conv_set_direct(int on);
  * start of col and returns the count of ones, for forward_chunk (same col);
  * dw_chunk needs no packing and returns the count of ones. */
 uint32_t snn_sconv_ld(uint32_t cout);
+/* The lists hold 32-bit float offsets into the weights and dout: 0 for
+ * shapes too large for them (the layer then stays on the dense path). */
+int snn_sconv_fits(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w);
 size_t snn_sconv_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk);
 void snn_sconv_weights(const float *wt, uint32_t cin, uint32_t cout, float *wk);
 size_t snn_sconv_pack(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
