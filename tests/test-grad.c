@@ -231,6 +231,11 @@ static void test_conv_spikes(void **state)
         free(in); free(out); free(r); free(wt); free(dw); free(din); free(dwp); free(col); free(wk);
         free(ro); free(rdw); free(rdin);
     }
+    /* the forward's 32-bit row offsets (k*cin + ci) * ld: a shape beyond
+     * them stays on the dense path */
+    assert_true(snn_sconv_fits(64, 128, 14, 14));
+    assert_true(snn_sconv_fits(1u << 24, 16, 1, 1));  /* 9 * 2^24 * 16 < 2^32 */
+    assert_false(snn_sconv_fits(1u << 24, 17, 1, 1)); /* ld 32: 9 * 2^29 > 2^32 */
 }
 
 /* One direct conv of images first..n-1 from `in` (nb channels) into `out`

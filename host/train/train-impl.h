@@ -159,7 +159,7 @@ void snn_conv_set_direct(int on);
  * start of col and returns the count of ones, for forward_chunk (same col);
  * dw_chunk needs no packing and returns the count of ones. */
 uint32_t snn_sconv_ld(uint32_t cout);
-/* The lists hold 32-bit float offsets into the weights and dout: 0 for
+/* The forward's row lists hold 32-bit float offsets into the weights: 0 for
  * shapes too large for them (the layer then stays on the dense path). */
 int snn_sconv_fits(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w);
 size_t snn_sconv_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk);
