@@ -423,6 +423,59 @@ static void test_pool(void **state)
     free(in); free(out); free(r); free(din); free(arg);
 }
 
+/* The pooling kernels against a plain loop, on shapes with more than 16
+ * windows a row (two vector blocks), odd sides (a row and column outside
+ * every window) and maps smaller than a window; spikes (ties everywhere)
+ * and floats with repeated values. din starts as NaN: every position must
+ * be written (the gradient, or 0). */
+static void test_pool_shapes(void **state)
+{
+    (void)state;
+    static const uint32_t shp[][2] = {{28, 28}, {14, 14}, {7, 7}, {5, 35}, {3, 34}, {1, 1}, {2, 1}, {1, 3}, {4, 66}};
+    const uint32_t c = 2, n = 3;
+    for (size_t si = 0; si < sizeof shp / sizeof shp[0]; si++)
+        for (int spikes = 0; spikes < 2; spikes++) {
+            const uint32_t h = shp[si][0], w = shp[si][1], oh = h / 2, ow = w / 2;
+            const size_t nin = (size_t)c * n * h * w, nout = (size_t)c * n * oh * ow;
+            float *in = malloc(nin * 4 + 4), *out = malloc(nout * 4 + 4), *g = malloc(nout * 4 + 4);
+            float *din = malloc(nin * 4 + 4);
+            uint8_t *arg = malloc(nout + 1);
+            for (size_t i = 0; i < nin; i++)
+                in[i] = spikes ? (float)(snn_rng_uniform(&rng_state) < 0.3)
+                               : (float)(int)(4 * snn_rng_uniform(&rng_state)) - 1.5f;
+            fill(g, nout, 1);
+            for (size_t i = 0; i < nin; i++) din[i] = NAN;
+            snn_pool_forward(in, c, n, h, w, out, arg);
+            snn_pool_backward(g, arg, c, n, h, w, din);
+            for (size_t cn = 0; cn < (size_t)c * n; cn++) {
+                const float *src = in + cn * h * w, *gi = g + cn * oh * ow;
+                const float *o = out + cn * oh * ow, *d = din + cn * h * w;
+                const uint8_t *a = arg + cn * oh * ow;
+                for (uint32_t y = 0; y < h; y++)
+                    for (uint32_t x = 0; x < w; x++) {
+                        const uint32_t wy = y / 2, wx = x / 2;
+                        float want = 0.0f;
+                        if (wy < oh && wx < ow) {
+                            const float *r0 = src + (size_t)(2 * wy) * w + 2 * wx, *r1 = r0 + w;
+                            const float win[4] = {r0[0], r0[1], r1[0], r1[1]};
+                            int k = 0;
+                            for (int j = 1; j < 4; j++)
+                                if (win[j] > win[k]) k = j;
+                            assert_true(o[wy * ow + wx] == win[k]);
+                            assert_int_equal(a[wy * ow + wx], k);
+                            if ((int)((y & 1) * 2 + (x & 1)) == k) want = gi[wy * ow + wx];
+                        }
+                        if (!(d[(size_t)y * w + x] == want)) {
+                            print_error("pool din (%u,%u) of %ux%u: %g, want %g\n", y, x, h, w,
+                                        (double)d[(size_t)y * w + x], (double)want);
+                            fail();
+                        }
+                    }
+            }
+            free(in); free(out); free(g); free(din); free(arg);
+        }
+}
+
 /* ---- MPBN normalisation (smooth part of the LIF layer) -------------------------------- */
 
 /* With T = 1 the LIF layer's backward is dz = MPBN'(g * surrogate(m)). Choosing
@@ -1029,6 +1082,7 @@ int main(void)
         cmocka_unit_test(test_bn),
         cmocka_unit_test(test_bn_shared_over_time),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_shapes),
         cmocka_unit_test(test_mpbn_channel),
         cmocka_unit_test(test_mpbn_element),
         cmocka_unit_test(test_mpbn_element_constant),

@@ -24,6 +24,9 @@
  */
 #include <math.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "common/snn-mpi.h"
 #include "train-impl.h"
@@ -697,6 +700,31 @@ typedef struct pool_ctx {
     uint8_t *arg;
 } pool_ctx;
 
+#if defined(__AVX512F__)
+/* Lanes 0..n-1 of a 16-float vector, 0 <= n <= 16. */
+static inline __mmask16 lanes16(uint32_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1); }
+
+/* The even and odd floats of p[0 .. 2n), n <= 16 (the others 0). */
+static inline void load_pairs(const float *p, uint32_t n, __m512 *even, __m512 *odd)
+{
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 lo = _mm512_maskz_loadu_ps(lanes16(2 * n), p);
+    const __m512 hi = _mm512_maskz_loadu_ps(lanes16(2 * n > 16 ? 2 * n - 16 : 0), p + 16);
+    *even = _mm512_permutex2var_ps(lo, ie, hi);
+    *odd = _mm512_permutex2var_ps(lo, io, hi);
+}
+
+/* p[0 .. 2n) = a[0], b[0], a[1], b[1], ... (n <= 16) */
+static inline void store_pairs(float *p, uint32_t n, __m512 a, __m512 b)
+{
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    _mm512_mask_storeu_ps(p, lanes16(2 * n), _mm512_permutex2var_ps(a, il, b));
+    _mm512_mask_storeu_ps(p + 16, lanes16(2 * n > 16 ? 2 * n - 16 : 0), _mm512_permutex2var_ps(a, ih, b));
+}
+#endif
+
 static void pool_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
 {
     const pool_ctx *c = ctx;
@@ -707,8 +735,30 @@ static void pool_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
         uint8_t *ag = c->arg + cn * oh * ow;
         for (uint32_t y = 0; y < oh; y++) {
             const float *r0 = src + (size_t)(2 * y) * w, *r1 = r0 + w;
+            /* first maximum in row-major window order, as PyTorch picks it */
+#if defined(__AVX512F__)
+            /* 16 windows at a time: the window's four values from even and
+             * odd lanes of its two rows, compared in that order */
+            for (uint32_t x0 = 0; x0 < ow; x0 += 16) {
+                const uint32_t nx = ow - x0 < 16 ? ow - x0 : 16;
+                __m512 v, b, c2, d;
+                load_pairs(r0 + 2 * x0, nx, &v, &b);
+                load_pairs(r1 + 2 * x0, nx, &c2, &d);
+                __m512i k = _mm512_setzero_si512();
+                __mmask16 m = _mm512_cmp_ps_mask(b, v, _CMP_GT_OQ);
+                v = _mm512_mask_mov_ps(v, m, b);
+                k = _mm512_mask_mov_epi32(k, m, _mm512_set1_epi32(1));
+                m = _mm512_cmp_ps_mask(c2, v, _CMP_GT_OQ);
+                v = _mm512_mask_mov_ps(v, m, c2);
+                k = _mm512_mask_mov_epi32(k, m, _mm512_set1_epi32(2));
+                m = _mm512_cmp_ps_mask(d, v, _CMP_GT_OQ);
+                v = _mm512_mask_mov_ps(v, m, d);
+                k = _mm512_mask_mov_epi32(k, m, _mm512_set1_epi32(3));
+                _mm512_mask_storeu_ps(dst + (size_t)y * ow + x0, lanes16(nx), v);
+                _mm512_mask_cvtepi32_storeu_epi8(ag + (size_t)y * ow + x0, lanes16(nx), k);
+            }
+#else
             for (uint32_t x = 0; x < ow; x++) {
-                /* first maximum in row-major window order, as PyTorch picks it */
                 float v = r0[2 * x];
                 uint8_t k = 0;
                 if (r0[2 * x + 1] > v) { v = r0[2 * x + 1]; k = 1; }
@@ -717,6 +767,7 @@ static void pool_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
                 dst[y * ow + x] = v;
                 ag[y * ow + x] = k;
             }
+#endif
         }
     }
 }
@@ -733,16 +784,40 @@ static void pool_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
 {
     const pool_ctx *c = ctx;
     const uint32_t h = c->h, w = c->w, oh = h / 2, ow = w / 2;
+#if !defined(__AVX512F__)
     memset(c->out + (size_t)ch * c->n * h * w, 0, (size_t)c->n * h * w * sizeof(float));
+#endif
     for (size_t cn = (size_t)ch * c->n; cn < (size_t)(ch + 1) * c->n; cn++) {
         float *dst = c->out + cn * h * w;
         const float *src = c->in + cn * oh * ow;
         const uint8_t *ag = c->arg + cn * oh * ow;
+#if defined(__AVX512F__)
+        /* every position of the 2x2 windows written (the gradient or 0), 16
+         * windows at a time; a last row or column outside every window
+         * (odd h or w) set to 0 */
+        for (uint32_t y = 0; y < oh; y++) {
+            float *d0 = dst + (size_t)(2 * y) * w, *d1 = d0 + w;
+            for (uint32_t x0 = 0; x0 < ow; x0 += 16) {
+                const uint32_t nx = ow - x0 < 16 ? ow - x0 : 16;
+                const __mmask16 lm = lanes16(nx);
+                const __m512 g = _mm512_maskz_loadu_ps(lm, src + (size_t)y * ow + x0);
+                const __m512i k = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lm, ag + (size_t)y * ow + x0));
+                __m512 p[4];
+                for (int j = 0; j < 4; j++)
+                    p[j] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(j)), g);
+                store_pairs(d0 + 2 * x0, nx, p[0], p[1]);
+                store_pairs(d1 + 2 * x0, nx, p[2], p[3]);
+            }
+            if (w & 1) d0[w - 1] = d1[w - 1] = 0.0f;
+        }
+        if (h & 1) memset(dst + (size_t)(h - 1) * w, 0, (size_t)w * sizeof(float));
+#else
         for (uint32_t y = 0; y < oh; y++)
             for (uint32_t x = 0; x < ow; x++) {
                 uint8_t k = ag[y * ow + x];
                 dst[(size_t)(2 * y + (k >> 1)) * w + 2 * x + (k & 1)] = src[y * ow + x];
             }
+#endif
     }
 }
 
