@@ -293,9 +293,10 @@ static void free_workspace(snn_model *m)
     for (uint32_t i = 0; i < m->n_layers; i++) {
         snn_tlayer *L = &m->layers[i];
         free(L->z); free(L->upre); free(L->out); free(L->arg); free(L->xt);
-        free(L->bn_mean); free(L->bn_istd); free(L->mp_mean); free(L->mp_istd);
+        free(L->bn_mean); free(L->bn_istd); free(L->mp_mean); free(L->mp_istd); free(L->spikes);
         L->z = L->upre = L->out = L->xt = L->bn_mean = L->bn_istd = L->mp_mean = L->mp_istd = NULL;
         L->arg = NULL;
+        L->spikes = NULL;
     }
     free(m->x); free(m->g0); free(m->g1); free(m->col); free(m->dwp);
     free(m->dlogits); free(m->logits); free(m->yout);
@@ -368,6 +369,7 @@ snn_status snn_model_workspace(snn_model *m, uint32_t B)
                 if (!WS(L->out, N * L->out_n * sizeof(float))) goto nomem;
                 if (!WS(L->bn_mean, L->oc * sizeof(float))) goto nomem;
                 if (!WS(L->bn_istd, L->oc * sizeof(float))) goto nomem;
+                if (!WS(L->spikes, L->oc * sizeof(uint64_t))) goto nomem;
                 if (L->mp_n) {
                     if (!WS(L->mp_mean, (size_t)T * L->mp_n * sizeof(float))) goto nomem;
                     if (!WS(L->mp_istd, (size_t)T * L->mp_n * sizeof(float))) goto nomem;

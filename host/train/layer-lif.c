@@ -258,6 +258,31 @@ void snn_bn_backward_sync(const float *z, const float *dy, uint32_t c, uint32_t 
 
 /* ---- LIF + MPBN forward ------------------------------------------------------------ */
 
+/* o[i] = (u[i] * k + b > vth), as 1 or 0; returns the count of ones. */
+static uint64_t fire(const float *restrict u, size_t n, float k, float b, float vth, float *restrict o)
+{
+    uint64_t cnt = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t s = u[i] * k + b > vth;
+        o[i] = (float)s;
+        cnt += s;
+    }
+    return cnt;
+}
+
+/* The same with a k and b per element (element-wise MPBN). */
+static uint64_t fire_each(const float *restrict u, size_t n, const float *k, const float *b, float vth,
+                          float *restrict o)
+{
+    uint64_t cnt = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t s = u[i] * k[i] + b[i] > vth;
+        o[i] = (float)s;
+        cnt += s;
+    }
+    return cnt;
+}
+
 static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
 {
     const snn_lif_args *a = ctx;
@@ -279,6 +304,7 @@ static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
         const float sh = a->bn_b[ch] - a->bn_mean[ch] * sc;
         const float *zc = a->z + (size_t)ch * nz * hw;
         float *uc = a->upre + (size_t)ch * N * hw, *oc = a->out + (size_t)ch * N * hw;
+        uint64_t spikes = 0; /* counted as they are written (the spike rate's input) */
         for (uint32_t t = 0; t < T; t++) {
             const float *zt = zc + (a->shared_z ? 0 : (size_t)t * BH);
             float *restrict ut = uc + (size_t)t * BH;
@@ -290,7 +316,7 @@ static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
                 for (size_t i = 0; i < BH; i++) ut[i] = tau * (up[i] * (1.0f - op[i])) + (zt[i] * sc + sh);
             }
             if (a->mode == SNN_MPBN_NONE) {
-                for (size_t i = 0; i < BH; i++) ot[i] = ut[i] > vth ? 1.0f : 0.0f;
+                spikes += fire(ut, BH, 1.0f, 0.0f, vth, ot);
             } else if (a->mode == SNN_MPBN_CHANNEL) {
                 float mu, is;
                 if (a->train) {
@@ -310,7 +336,7 @@ static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
                     is = 1.0f / sqrtf(a->mp_rv[ch] + a->eps);
                 }
                 const float k = a->mp_g[ch] * is, b0 = a->mp_b[ch] - mu * k;
-                for (size_t i = 0; i < BH; i++) ot[i] = ut[i] * k + b0 > vth ? 1.0f : 0.0f;
+                spikes += fire(ut, BH, k, b0, vth, ot);
             } else {
                 const size_t e0 = (size_t)ch * hw;
                 if (a->train) {
@@ -342,13 +368,10 @@ static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
                         bb[j] = a->mp_b[e0 + j] - a->mp_rm[e0 + j] * kk[j];
                     }
                 }
-                for (uint32_t b = 0; b < B; b++) {
-                    const float *ub = ut + (size_t)b * hw;
-                    float *ob = ot + (size_t)b * hw;
-                    for (uint32_t j = 0; j < hw; j++) ob[j] = ub[j] * kk[j] + bb[j] > vth ? 1.0f : 0.0f;
-                }
+                for (uint32_t b = 0; b < B; b++) spikes += fire_each(ut + (size_t)b * hw, hw, kk, bb, vth, ot + (size_t)b * hw);
             }
         }
+        if (a->spikes) a->spikes[ch] = spikes;
     }
 }
 
@@ -429,16 +452,13 @@ static void lif_sync_fwd_fire(void *ctx, uint32_t ch, uint32_t worker)
         kk[j] = a->mp_g[e] * is;
         bb[j] = a->mp_b[e] - (float)m * kk[j];
     }
+    uint64_t spikes = 0;
     if (nk == 1) {
-        const float k = kk[0], b0 = bb[0];
-        for (size_t i = 0; i < BH; i++) ot[i] = ut[i] * k + b0 > vth ? 1.0f : 0.0f;
+        spikes = fire(ut, BH, kk[0], bb[0], vth, ot);
     } else {
-        for (uint32_t b = 0; b < B; b++) {
-            const float *ub = ut + (size_t)b * hw;
-            float *ob = ot + (size_t)b * hw;
-            for (uint32_t j = 0; j < hw; j++) ob[j] = ub[j] * kk[j] + bb[j] > vth ? 1.0f : 0.0f;
-        }
+        for (uint32_t b = 0; b < B; b++) spikes += fire_each(ut + (size_t)b * hw, hw, kk, bb, vth, ot + (size_t)b * hw);
     }
+    if (a->spikes) a->spikes[ch] = (t ? a->spikes[ch] : 0) + spikes;
 }
 
 void snn_lif_forward(const snn_lif_args *a)

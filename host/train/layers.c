@@ -111,6 +111,7 @@ static snn_lif_args lif_args(snn_model *m, snn_tlayer *L, uint32_t B, int train)
     a.train = train;
     a.upre = L->upre;
     a.out = L->out;
+    a.spikes = L->spikes;
     if (train && m->sync_buf) {
         a.sync_buf = m->sync_buf;
         a.sync_ranks = m->sync_ranks;
@@ -236,41 +237,16 @@ double snn_model_rate_weight(const snn_model *m, uint32_t l)
     return s > 0 ? fan_out(m, l) / s : 0;
 }
 
-typedef struct count_ctx {
-    const float *out;
-    size_t per_c;
-    uint64_t *cnt;
-} count_ctx;
-
-static void count_task(void *ctx, uint32_t ch, uint32_t worker)
-{
-    const count_ctx *c = ctx;
-    const float *p = c->out + (size_t)ch * c->per_c;
-    uint64_t n = 0;
-    size_t i = 0;
-    while (i < c->per_c) { /* 32-bit counts vectorise; flushed every 2^20 values */
-        size_t e = c->per_c - i > ((size_t)1 << 20) ? i + ((size_t)1 << 20) : c->per_c;
-        uint32_t k = 0;
-        for (; i < e; i++) k += p[i] > 0.5f;
-        n += k;
-    }
-    c->cnt[ch] = n;
-}
-
 double snn_model_spike_rate(snn_model *m, uint32_t B)
 {
     const double TB = (double)m->cfg.T * B;
-    uint64_t cnt[SNN_ARCH_MAX_WIDTH];
     double r = 0;
     for (uint32_t l = 0; l < m->n_layers; l++) {
         const snn_tlayer *L = &m->layers[l];
         const double w = snn_model_rate_weight(m, l);
         if (w <= 0) continue;
-        SNN_ASSERT(L->oc <= SNN_ARCH_MAX_WIDTH);
-        count_ctx c = {L->out, (size_t)m->cfg.T * B * L->ohw, cnt};
-        snn_par_run(L->oc, count_task, &c);
-        uint64_t s = 0;
-        for (uint32_t ch = 0; ch < L->oc; ch++) s += cnt[ch];
+        uint64_t s = 0; /* counted by the LIF forward as it fired */
+        for (uint32_t ch = 0; ch < L->oc; ch++) s += L->spikes[ch];
         r += w * (double)s / TB;
     }
     return r;

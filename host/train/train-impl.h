@@ -53,6 +53,7 @@ typedef struct snn_tlayer {
     float *xt;              /* fc/out: input gathered per image, [N][in_n] */
     float *bn_mean, *bn_istd;  /* [C] of the current batch (train) or running */
     float *mp_mean, *mp_istd;  /* [T][mp_n] per step (train) */
+    uint64_t *spikes;       /* [C]: spikes of each channel in the last forward */
 } snn_tlayer;
 
 struct snn_model {
@@ -223,6 +224,7 @@ typedef struct snn_lif_args {
     float tau, vth, eps, momentum;
     int train;
     float *upre, *out;       /* [c][T*B][hw] */
+    uint64_t *spikes;        /* [c]: forward writes each channel's spike count */
     float *dmp_g, *dmp_b;    /* backward: accumulate (+=) */
     /* not NULL: statistics summed over sync_ranks ranks (train only); a
      * buffer of 2 * mp_n doubles (snn_model_set_dist) */
