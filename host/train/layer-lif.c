@@ -258,29 +258,35 @@ void snn_bn_backward_sync(const float *z, const float *dy, uint32_t c, uint32_t 
 
 /* ---- LIF + MPBN forward ------------------------------------------------------------ */
 
-/* o[i] = (u[i] * k + b > vth), as 1 or 0; returns the count of ones. */
+/* o[i] = (u[i] * k + b > vth), as 1 or 0; returns the count of ones (32-bit
+ * counts, which vectorise, flushed every 2^20 values). */
 static uint64_t fire(const float *restrict u, size_t n, float k, float b, float vth, float *restrict o)
 {
     uint64_t cnt = 0;
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t s = u[i] * k + b > vth;
-        o[i] = (float)s;
-        cnt += s;
+    for (size_t i0 = 0; i0 < n; i0 += (size_t)1 << 20) {
+        const size_t e = n - i0 > ((size_t)1 << 20) ? i0 + ((size_t)1 << 20) : n;
+        uint32_t c = 0;
+        for (size_t i = i0; i < e; i++) {
+            const float v = u[i] * k + b > vth ? 1.0f : 0.0f;
+            o[i] = v;
+            c += v > 0.5f;
+        }
+        cnt += c;
     }
     return cnt;
 }
 
-/* The same with a k and b per element (element-wise MPBN). */
+/* The same with a k and b per element (element-wise MPBN; n < 2^32). */
 static uint64_t fire_each(const float *restrict u, size_t n, const float *k, const float *b, float vth,
                           float *restrict o)
 {
-    uint64_t cnt = 0;
+    uint32_t c = 0;
     for (size_t i = 0; i < n; i++) {
-        const uint32_t s = u[i] * k[i] + b[i] > vth;
-        o[i] = (float)s;
-        cnt += s;
+        const float v = u[i] * k[i] + b[i] > vth ? 1.0f : 0.0f;
+        o[i] = v;
+        c += v > 0.5f;
     }
-    return cnt;
+    return c;
 }
 
 static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
@@ -735,14 +741,6 @@ static inline void load_pairs(const float *p, uint32_t n, __m512 *even, __m512 *
     *odd = _mm512_permutex2var_ps(lo, io, hi);
 }
 
-/* p[0 .. 2n) = a[0], b[0], a[1], b[1], ... (n <= 16) */
-static inline void store_pairs(float *p, uint32_t n, __m512 a, __m512 b)
-{
-    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    _mm512_mask_storeu_ps(p, lanes16(2 * n), _mm512_permutex2var_ps(a, il, b));
-    _mm512_mask_storeu_ps(p + 16, lanes16(2 * n > 16 ? 2 * n - 16 : 0), _mm512_permutex2var_ps(a, ih, b));
-}
 #endif
 
 static void pool_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
@@ -804,40 +802,19 @@ static void pool_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
 {
     const pool_ctx *c = ctx;
     const uint32_t h = c->h, w = c->w, oh = h / 2, ow = w / 2;
-#if !defined(__AVX512F__)
+    /* clearing the map and writing one position per window beats writing
+     * every position (the gradient or 0) with vector stores: the map is not
+     * in cache, and memset streams it */
     memset(c->out + (size_t)ch * c->n * h * w, 0, (size_t)c->n * h * w * sizeof(float));
-#endif
     for (size_t cn = (size_t)ch * c->n; cn < (size_t)(ch + 1) * c->n; cn++) {
         float *dst = c->out + cn * h * w;
         const float *src = c->in + cn * oh * ow;
         const uint8_t *ag = c->arg + cn * oh * ow;
-#if defined(__AVX512F__)
-        /* every position of the 2x2 windows written (the gradient or 0), 16
-         * windows at a time; a last row or column outside every window
-         * (odd h or w) set to 0 */
-        for (uint32_t y = 0; y < oh; y++) {
-            float *d0 = dst + (size_t)(2 * y) * w, *d1 = d0 + w;
-            for (uint32_t x0 = 0; x0 < ow; x0 += 16) {
-                const uint32_t nx = ow - x0 < 16 ? ow - x0 : 16;
-                const __mmask16 lm = lanes16(nx);
-                const __m512 g = _mm512_maskz_loadu_ps(lm, src + (size_t)y * ow + x0);
-                const __m512i k = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lm, ag + (size_t)y * ow + x0));
-                __m512 p[4];
-                for (int j = 0; j < 4; j++)
-                    p[j] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(j)), g);
-                store_pairs(d0 + 2 * x0, nx, p[0], p[1]);
-                store_pairs(d1 + 2 * x0, nx, p[2], p[3]);
-            }
-            if (w & 1) d0[w - 1] = d1[w - 1] = 0.0f;
-        }
-        if (h & 1) memset(dst + (size_t)(h - 1) * w, 0, (size_t)w * sizeof(float));
-#else
         for (uint32_t y = 0; y < oh; y++)
             for (uint32_t x = 0; x < ow; x++) {
                 uint8_t k = ag[y * ow + x];
                 dst[(size_t)(2 * y + (k >> 1)) * w + 2 * x + (k & 1)] = src[y * ow + x];
             }
-#endif
     }
 }
 
