@@ -352,10 +352,13 @@ static uint32_t spike_list(const float *src, uint32_t h, uint32_t w, uint32_t *l
         const uint32_t row = (y + 1) * pw + 1;
         uint32_t x = 0;
 #if defined(__AVX512F__)
-        for (; x + 16 <= w; x += 16)
+        for (; x < w; x += 16) { /* the row's last vector masked (a 14-wide row is one) */
+            const __mmask16 lanes = (__mmask16)(w - x >= 16 ? 0xffffu : (1u << (w - x)) - 1);
             cnt = append_set16(list, cnt,
-                               _mm512_cmp_ps_mask(_mm512_loadu_ps(s + x), _mm512_setzero_ps(), _CMP_NEQ_UQ),
+                               _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(lanes, s + x), _mm512_setzero_ps(),
+                                                  _CMP_NEQ_UQ),
                                row + x, 1);
+        }
 #endif
         for (; x < w; x++) {
             list[cnt] = row + x;
