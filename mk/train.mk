@@ -178,13 +178,17 @@ ablation: $(MPBN) ## the paper's ablation: MPBN none/channel at T 1,2,4, element
 #                            stable figure on a shared machine), the ratios
 #                            and the load average before each run; on AVX-512
 #                            CPUs mpbn also runs with OPENBLAS_CORETYPE=SkylakeX
-#                            (as bench-train does).
+#                            (as bench-train does). Each pair runs
+#                            BENCH_TORCH_REPEAT times, alternating, then the
+#                            medians and mpbn's median against PyTorch's best
+#                            run (the machine's speed drifts between runs).
 #
 # PyTorch comes from Debian (python3-torch, /usr/bin/python3); without it the
 # target prints the apt-get line and skips (exit 0).
 
 BENCH_TORCH_BATCHES ?= 40
 BENCH_TORCH_WARMUP  ?= 3
+BENCH_TORCH_REPEAT  ?= 3
 BENCH_TORCH_THREADS ?= 1 2
 BENCH_TORCH_PYTHON  ?= /usr/bin/python3
 BENCH_TORCH_OUT     := $(BUILD)/bench/bench-train-torch-mpbn.safetensors
@@ -200,12 +204,12 @@ bench-train-torch: $(MPBN) ## training images/s of mpbn vs PyTorch (same net, T=
 	mkdir -p $(dir $(BENCH_TORCH_OUT)); \
 	for n in $(BENCH_TORCH_THREADS); do \
 	    $(BENCH_TORCH_PYTHON) scripts/bench-train-torch.py --threads $$n --batches $(BENCH_TORCH_BATCHES) \
-	        --warmup $(BENCH_TORCH_WARMUP) --compare $(MPBN) --tmp $(dir $(BENCH_TORCH_OUT)) \
+	        --warmup $(BENCH_TORCH_WARMUP) --repeat $(BENCH_TORCH_REPEAT) --compare $(MPBN) --tmp $(dir $(BENCH_TORCH_OUT)) \
 	        2>&1 >/dev/null || exit 1; \
 	    if grep -q avx512f /proc/cpuinfo 2>/dev/null && [ "$${OPENBLAS_CORETYPE:-}" != SkylakeX ]; then \
 	        OPENBLAS_CORETYPE=SkylakeX $(BENCH_TORCH_PYTHON) scripts/bench-train-torch.py --threads $$n \
-	            --batches $(BENCH_TORCH_BATCHES) --warmup $(BENCH_TORCH_WARMUP) --compare $(MPBN) \
-	            --tmp $(dir $(BENCH_TORCH_OUT)) 2>&1 >/dev/null | grep -E 'mpbn|ratio' || exit 1; \
+	            --batches $(BENCH_TORCH_BATCHES) --warmup $(BENCH_TORCH_WARMUP) --repeat $(BENCH_TORCH_REPEAT) --compare $(MPBN) \
+	            --tmp $(dir $(BENCH_TORCH_OUT)) 2>&1 >/dev/null | grep -E 'mpbn|ratio|median' || exit 1; \
 	    fi; \
 	done
 

@@ -31,7 +31,10 @@ figure on a shared machine). With --compare MPBN, `MPBN train` runs first on
 the same network, batch, data and thread count, timed the same way: a run of
 warmup + batches batches minus a run of warmup batches (set-up and warm-up
 cancel out), wall and CPU time of the process.
-Figures on stderr; last stdout line: JSON {"torch": {"images_per_s":..,
+With --repeat N both are timed N times, alternating (the machine's speed
+drifts between runs): each run is printed, then the medians, PyTorch's best
+run, the median of the per-run ratios and mpbn's median against PyTorch's
+best (the conservative figure). Figures on stderr; last stdout line: JSON {"torch": {"images_per_s":..,
 "images_per_cpu_s":..}, "mpbn_train": {...}, "ratio":.., "ratio_cpu":..}.
 
   /usr/bin/python3 scripts/bench-train-torch.py --threads 1 --batches 30 --compare build/mpbn
@@ -174,12 +177,18 @@ class Net(nn.Module):
         return z.view(self.T, B, -1).mean(0)
 
 
+_interop_set = False
+
+
 def bench_torch(a):
+    global _interop_set
     torch.set_num_threads(a.threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
+    if not _interop_set:  # once per process: a second call aborts it
+        _interop_set = True
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
     torch.manual_seed(a.seed)
     X = read_idx(os.path.join(a.data, "train-images-idx3-ubyte"))
     Y = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte"))
@@ -271,31 +280,59 @@ def main():
     ap.add_argument("--compare", metavar="MPBN",
                     help="also time `MPBN train` on the same network and batches, and print both")
     ap.add_argument("--tmp", default="/tmp", help="directory of --compare's checkpoint")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="time both REPEAT times, alternating; report medians and PyTorch's best run")
     a = ap.parse_args()
+    if a.repeat < 1:
+        ap.error("--repeat must be at least 1")
     res = {"threads": a.threads, "batches": a.batches, "batch": a.batch, "T": a.T,
            "arch": a.arch, "mpbn": a.mpbn, "torch_version": torch.__version__,
            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+    runs = []
+    for _ in range(a.repeat):
+        r = {}
+        if a.compare:
+            r["load_mpbn"] = loadavg()
+            r["mpbn_train"] = bench_mpbn(a)
+        r["load_torch"] = loadavg()
+        r["torch"] = bench_torch(a)
+        runs.append(r)
+    sys.stderr.write("bench-train-torch: %s, T=%d, batch %d, %d thread(s), %d batches, %d run(s):\n"
+                     % (a.arch, a.T, a.batch, a.threads, a.batches, a.repeat))
+    for r in runs:
+        t = r["torch"]
+        sys.stderr.write("  PyTorch %-10s %8.1f img/s %8.1f img/CPU-s   (load average %s; "
+                         "OMP_WAIT_POLICY=%s)\n"
+                         % (torch.__version__, t["images_per_s"], t["images_per_cpu_s"],
+                            r["load_torch"], os.environ.get("OMP_WAIT_POLICY")))
+        if a.compare:
+            m = r["mpbn_train"]
+            r["ratio"] = m["images_per_s"] / t["images_per_s"]
+            r["ratio_cpu"] = m["images_per_cpu_s"] / t["images_per_cpu_s"]
+            sys.stderr.write("  mpbn (OPENBLAS_CORETYPE=%s) %8.1f img/s %8.1f img/CPU-s   (load average "
+                             "%s)\n  ratio mpbn/PyTorch: %.2f (wall), %.2f (CPU time)\n"
+                             % (os.environ.get("OPENBLAS_CORETYPE", "auto"), m["images_per_s"],
+                                m["images_per_cpu_s"], r["load_mpbn"], r["ratio"], r["ratio_cpu"]))
+    res.update(runs[-1])
+    if a.repeat > 1:
+        def median(v):
+            v = sorted(v)
+            n = len(v)
+            return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+        tw = [r["torch"]["images_per_s"] for r in runs]
+        res["runs"] = runs
+        res["torch_median"] = median(tw)
+        res["torch_best"] = max(tw)
+        sys.stderr.write("  PyTorch: median %.1f img/s, best %.1f\n" % (res["torch_median"], res["torch_best"]))
+        if a.compare:
+            mw = [r["mpbn_train"]["images_per_s"] for r in runs]
+            res["mpbn_median"] = median(mw)
+            res["ratio_median"] = median([r["ratio"] for r in runs])
+            res["ratio_vs_best"] = res["mpbn_median"] / res["torch_best"]
+            sys.stderr.write("  mpbn: median %.1f img/s; ratio: median of the runs %.2f, mpbn's median "
+                             "against PyTorch's best run %.2f\n"
+                             % (res["mpbn_median"], res["ratio_median"], res["ratio_vs_best"]))
     if a.compare:
-        res["load_mpbn"] = loadavg()
-        res["mpbn_train"] = bench_mpbn(a)
-    res["load_torch"] = loadavg()
-    res["torch"] = bench_torch(a)
-    t = res["torch"]
-    sys.stderr.write("bench-train-torch: %s, T=%d, batch %d, %d thread(s), %d batches:\n"
-                     % (a.arch, a.T, a.batch, a.threads, a.batches))
-    sys.stderr.write("  PyTorch %-10s %8.1f img/s %8.1f img/CPU-s   (load average %s; "
-                     "OMP_WAIT_POLICY=%s)\n"
-                     % (torch.__version__, t["images_per_s"], t["images_per_cpu_s"],
-                        res["load_torch"], os.environ.get("OMP_WAIT_POLICY")))
-    if a.compare:
-        m = res["mpbn_train"]
-        res["ratio"] = m["images_per_s"] / t["images_per_s"]
-        res["ratio_cpu"] = m["images_per_cpu_s"] / t["images_per_cpu_s"]
-        sys.stderr.write("  mpbn (OPENBLAS_CORETYPE=%s) %8.1f img/s %8.1f img/CPU-s   (load average "
-                         "%s)\n  ratio mpbn/PyTorch: %.2f (wall), %.2f (CPU time)\n"
-                         % (os.environ.get("OPENBLAS_CORETYPE", "auto"), m["images_per_s"],
-                            m["images_per_cpu_s"], res["load_mpbn"], res["ratio"],
-                            res["ratio_cpu"]))
         res["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE", "auto")
     def rounded(v):
         if isinstance(v, float):
