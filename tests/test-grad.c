@@ -183,7 +183,7 @@ static void test_conv_spikes(void **state)
         assert_true(colf >= snn_sconv_ws_floats(cin, cout, h, w, chunk) && colf % 16 == 0);
         float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
         float *dw = malloc(nw * 4), *din = malloc(nin * 4), *dwp = malloc((size_t)(tasks + 1) * nw * 4);
-        float *col = NULL, *wk = malloc((size_t)9 * cin * snn_sconv_ld(cout) * 4);
+        float *col = NULL, *wk = malloc(snn_sconv_wk_floats(cin, cout) * 4);
         size_t colall = snn_sconv_ws_floats(cin, cout, h, w, n);
         if (colall < colf * snn_par_threads()) colall = colf * snn_par_threads();
         assert_int_equal(posix_memalign((void **)&col, 64, colall * 4), 0);
@@ -231,11 +231,11 @@ static void test_conv_spikes(void **state)
         free(in); free(out); free(r); free(wt); free(dw); free(din); free(dwp); free(col); free(wk);
         free(ro); free(rdw); free(rdin);
     }
-    /* the forward's 32-bit row offsets (k*cin + ci) * ld: a shape beyond
+    /* the forward's 32-bit row offsets (k*cin + ci) * 32: an input beyond
      * them stays on the dense path */
     assert_true(snn_sconv_fits(64, 128, 14, 14));
-    assert_true(snn_sconv_fits(1u << 24, 16, 1, 1));  /* 9 * 2^24 * 16 < 2^32 */
-    assert_false(snn_sconv_fits(1u << 24, 17, 1, 1)); /* ld 32: 9 * 2^29 > 2^32 */
+    assert_true(snn_sconv_fits(1u << 23, 16, 1, 1));  /* 9 * 2^23 * 32 < 2^32 */
+    assert_false(snn_sconv_fits(1u << 24, 16, 1, 1)); /* 9 * 2^24 * 32 > 2^32 */
 }
 
 /* One direct conv of images first..n-1 from `in` (nb channels) into `out`

@@ -25,7 +25,8 @@
  *    k*cin + ci (a few fixed-size vector copies per tap, no branch).
  * 4. The pixel's outputs are the sum of those rows of the weights laid out
  *    as Wk[k*cin + ci][co] (co contiguous, padded to a multiple of 16
- *    floats), 32 outputs at a time so that block of Wk stays in L1, in
+ *    floats; stored as blocks of 32 outputs, each contiguous), 32 outputs
+ *    at a time so that block of Wk stays in L1, in
  *    registers with four independent accumulators. 16 pixels at a time are
  *    transposed (16x16 blocks) into the channel-major output.
  * The lists hold float offsets (row * row stride), not row numbers, so the
@@ -57,10 +58,22 @@ static inline uint32_t words_of(uint32_t cin) { return (cin + 63) / 64; }
 
 uint32_t snn_sconv_ld(uint32_t cout) { return (cout + 15) & ~15u; }
 
+/* The forward's weights: blocks of 32 outputs, each block's rows k*cin + ci
+ * of 32 floats contiguous (a block is one contiguous 36 KiB for 32 inputs,
+ * which L1 holds; with rows of the whole width, a block's 128-byte pieces
+ * lie a row apart and use only part of L1's sets). A last block of 16
+ * outputs keeps the 32-float row stride. */
+enum { WB = 32 };
+
+size_t snn_sconv_wk_floats(uint32_t cin, uint32_t cout)
+{
+    return (size_t)9 * cin * ((snn_sconv_ld(cout) + WB - 1) / WB * WB);
+}
+
 int snn_sconv_fits(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w)
 {
-    (void)h, (void)w;
-    return 9 * (uint64_t)cin * snn_sconv_ld(cout) <= UINT32_MAX;
+    (void)cout, (void)h, (void)w;
+    return 9 * (uint64_t)cin * WB <= UINT32_MAX;
 }
 
 static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -187,7 +200,8 @@ static inline uint32_t append_set16(uint32_t *list, uint32_t cnt, uint32_t m, ui
 }
 
 /* For every padded pixel q of one image's bit words: its set channels as
- * offsets ci * ld at plist + q * pstride, their count at pcnt[q]. */
+ * offsets ci * ld (ld: the weight row stride) at plist + q * pstride, their
+ * count at pcnt[q]. */
 static void pixel_lists(const uint64_t *img, uint32_t nw, size_t P, uint32_t cin, uint32_t ld,
                         size_t pstride, uint32_t *plist, uint32_t *pcnt)
 {
@@ -202,9 +216,9 @@ static void pixel_lists(const uint64_t *img, uint32_t nw, size_t P, uint32_t cin
     }
 }
 
-/* The weight rows (as offsets (k*cin + ci) * ld) of the set bits around the
+/* The weight rows (as offsets (k*cin + ci) * WB) of the set bits around the
  * padded pixel q: the nine pixel lists, each shifted by its tap's koff[k]
- * = k*cin*ld, copied a whole number of vectors at a time (pstride entries:
+ * = k*cin*WB, copied a whole number of vectors at a time (pstride entries:
  * the copy of one tap may run past its count; the next tap overwrites it). */
 static inline uint32_t row_list(const uint32_t *plist, const uint32_t *pcnt, size_t pstride, size_t q,
                                 const ptrdiff_t off[9], const uint32_t koff[9], uint32_t *list)
@@ -250,12 +264,13 @@ static inline __attribute__((always_inline)) void sum_rows(const uint32_t *list,
 
 void snn_sconv_weights(const float *wt, uint32_t cin, uint32_t cout, float *wk)
 {
-    const size_t ld = snn_sconv_ld(cout);
-    memset(wk, 0, (size_t)9 * cin * ld * sizeof *wk);
-    for (uint32_t co = 0; co < cout; co++)
+    memset(wk, 0, snn_sconv_wk_floats(cin, cout) * sizeof *wk);
+    const size_t rows = (size_t)9 * cin;
+    for (uint32_t co = 0; co < cout; co++) {
+        float *blk = wk + (size_t)(co / WB) * rows * WB + co % WB;
         for (uint32_t ci = 0; ci < cin; ci++)
-            for (uint32_t k = 0; k < 9; k++)
-                wk[((size_t)k * cin + ci) * ld + co] = wt[((size_t)co * cin + ci) * 9 + k];
+            for (uint32_t k = 0; k < 9; k++) blk[((size_t)k * cin + ci) * WB] = wt[((size_t)co * cin + ci) * 9 + k];
+    }
 }
 
 /* dst[j * dld + i] = src[i * sld + j] for i < rows, j < cols (both <= 16):
@@ -310,10 +325,10 @@ void snn_sconv_forward_chunk(uint32_t cin, size_t N, size_t n0, uint32_t cn, uin
     uint32_t koff[9];
     for (uint32_t k = 0; k < 9; k++) {
         off[k] = ((ptrdiff_t)(k / 3) - 1) * (ptrdiff_t)pw + (ptrdiff_t)(k % 3) - 1;
-        koff[k] = k * cin * ld;
+        koff[k] = k * cin * WB;
     }
     for (uint32_t n = 0; n < cn; n++) {
-        pixel_lists(bits + (size_t)n * nw * P, nw, P, cin, ld, L.pstride, plist, pcnt);
+        pixel_lists(bits + (size_t)n * nw * P, nw, P, cin, WB, L.pstride, plist, pcnt);
         for (size_t p0 = 0; p0 < hw; p0 += 16) {
             const uint32_t np = hw - p0 < 16 ? (uint32_t)(hw - p0) : 16;
             uint32_t start[17];
@@ -327,14 +342,16 @@ void snn_sconv_forward_chunk(uint32_t cin, size_t N, size_t n0, uint32_t cn, uin
                 }
             }
             /* 32 outputs at a time: that block of the weights stays in L1 over the 16 pixels */
-            for (size_t c0 = 0; c0 < ld; c0 += 32)
+            for (size_t c0 = 0; c0 < ld; c0 += WB) {
+                const float *blk = wk + c0 * 9 * cin;
                 for (uint32_t px = 0; px < np; px++) {
                     const uint32_t *l = list + start[px], cnt = start[px + 1] - start[px];
                     if (ld - c0 >= 32)
-                        sum_rows(l, cnt, wk + c0, tile + px * ld + c0, 2);
+                        sum_rows(l, cnt, blk, tile + px * ld + c0, 2);
                     else
-                        sum_rows(l, cnt, wk + c0, tile + px * ld + c0, 1);
+                        sum_rows(l, cnt, blk, tile + px * ld + c0, 1);
                 }
+            }
             for (uint32_t c0 = 0; c0 < cout; c0 += 16)
                 transpose16(tile + c0, ld, out + ((size_t)c0 * N + n0 + n) * hw + p0, N * hw, np,
                             cout - c0 < 16 ? cout - c0 : 16);

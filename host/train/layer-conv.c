@@ -259,7 +259,7 @@ void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uin
         c.max_rate = max_rate_fwd_direct;
     }
     if (spikes) {
-        wk = malloc((size_t)9 * cin * snn_sconv_ld(cout) * sizeof(float));
+        wk = malloc(snn_sconv_wk_floats(cin, cout) * sizeof(float));
         SNN_ASSERT(wk);
         snn_sconv_weights(wt, cin, cout, wk);
         c.wk = wk;

@@ -160,10 +160,13 @@ void snn_conv_set_direct(int on);
  * start of col and returns the count of ones, for forward_chunk (same col);
  * dw_chunk needs no packing and returns the count of ones. */
 uint32_t snn_sconv_ld(uint32_t cout);
-/* The forward's row lists hold 32-bit float offsets into the weights: 0 for
- * shapes too large for them (the layer then stays on the dense path). */
+/* The forward's row lists hold 32-bit float offsets into a block of the
+ * weights: 0 for inputs too wide for them (the layer then stays on the
+ * dense path). */
 int snn_sconv_fits(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w);
 size_t snn_sconv_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk);
+/* wk: snn_sconv_wk_floats floats (the forward's weight layout) */
+size_t snn_sconv_wk_floats(uint32_t cin, uint32_t cout);
 void snn_sconv_weights(const float *wt, uint32_t cin, uint32_t cout, float *wk);
 size_t snn_sconv_pack(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h,
                       uint32_t w, float *col);
