@@ -431,7 +431,8 @@ static void test_pool(void **state)
 static void test_pool_shapes(void **state)
 {
     (void)state;
-    static const uint32_t shp[][2] = {{28, 28}, {14, 14}, {7, 7}, {5, 35}, {3, 34}, {1, 1}, {2, 1}, {1, 3}, {4, 66}};
+    static const uint32_t shp[][2] = {{28, 28}, {14, 14}, {7, 7}, {5, 35}, {3, 34},
+                                      {1, 1},   {2, 1},   {1, 3}, {4, 66}};
     const uint32_t c = 2, n = 3;
     for (size_t si = 0; si < sizeof shp / sizeof shp[0]; si++)
         for (int spikes = 0; spikes < 2; spikes++) {
@@ -444,7 +445,8 @@ static void test_pool_shapes(void **state)
                 in[i] = spikes ? (float)(snn_rng_uniform(&rng_state) < 0.3)
                                : (float)(int)(4 * snn_rng_uniform(&rng_state)) - 1.5f;
             fill(g, nout, 1);
-            for (size_t i = 0; i < nin; i++) din[i] = NAN;
+            for (size_t i = 0; i < nin; i++)
+                din[i] = NAN;
             snn_pool_forward(in, c, n, h, w, out, arg);
             snn_pool_backward(g, arg, c, n, h, w, din);
             for (size_t cn = 0; cn < (size_t)c * n; cn++) {
@@ -472,7 +474,11 @@ static void test_pool_shapes(void **state)
                         }
                     }
             }
-            free(in); free(out); free(g); free(din); free(arg);
+            free(in);
+            free(out);
+            free(g);
+            free(din);
+            free(arg);
         }
 }
 

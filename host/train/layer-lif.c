@@ -260,7 +260,8 @@ void snn_bn_backward_sync(const float *z, const float *dy, uint32_t c, uint32_t 
 
 /* o[i] = (u[i] * k + b > vth), as 1 or 0; returns the count of ones (32-bit
  * counts, which vectorise, flushed every 2^20 values). */
-static uint64_t fire(const float *restrict u, size_t n, float k, float b, float vth, float *restrict o)
+static uint64_t fire(const float *restrict u, size_t n, float k, float b, float vth,
+                     float *restrict o)
 {
     uint64_t cnt = 0;
     for (size_t i0 = 0; i0 < n; i0 += (size_t)1 << 20) {
@@ -277,8 +278,8 @@ static uint64_t fire(const float *restrict u, size_t n, float k, float b, float 
 }
 
 /* The same with a k and b per element (element-wise MPBN; n < 2^32). */
-static uint64_t fire_each(const float *restrict u, size_t n, const float *k, const float *b, float vth,
-                          float *restrict o)
+static uint64_t fire_each(const float *restrict u, size_t n, const float *k, const float *b,
+                          float vth, float *restrict o)
 {
     uint32_t c = 0;
     for (size_t i = 0; i < n; i++) {
@@ -374,7 +375,8 @@ static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
                         bb[j] = a->mp_b[e0 + j] - a->mp_rm[e0 + j] * kk[j];
                     }
                 }
-                for (uint32_t b = 0; b < B; b++) spikes += fire_each(ut + (size_t)b * hw, hw, kk, bb, vth, ot + (size_t)b * hw);
+                for (uint32_t b = 0; b < B; b++)
+                    spikes += fire_each(ut + (size_t)b * hw, hw, kk, bb, vth, ot + (size_t)b * hw);
             }
         }
         if (a->spikes) a->spikes[ch] = spikes;
@@ -462,7 +464,8 @@ static void lif_sync_fwd_fire(void *ctx, uint32_t ch, uint32_t worker)
     if (nk == 1) {
         spikes = fire(ut, BH, kk[0], bb[0], vth, ot);
     } else {
-        for (uint32_t b = 0; b < B; b++) spikes += fire_each(ut + (size_t)b * hw, hw, kk, bb, vth, ot + (size_t)b * hw);
+        for (uint32_t b = 0; b < B; b++)
+            spikes += fire_each(ut + (size_t)b * hw, hw, kk, bb, vth, ot + (size_t)b * hw);
     }
     if (a->spikes) a->spikes[ch] = (t ? a->spikes[ch] : 0) + spikes;
 }
@@ -728,7 +731,10 @@ typedef struct pool_ctx {
 
 #if defined(__AVX512F__)
 /* Lanes 0..n-1 of a 16-float vector, 0 <= n <= 16. */
-static inline __mmask16 lanes16(uint32_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1); }
+static inline __mmask16 lanes16(uint32_t n)
+{
+    return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1);
+}
 
 /* The even and odd floats of p[0 .. 2n), n <= 16 (the others 0). */
 static inline void load_pairs(const float *p, uint32_t n, __m512 *even, __m512 *odd)

@@ -246,7 +246,8 @@ double snn_model_spike_rate(snn_model *m, uint32_t B)
         const double w = snn_model_rate_weight(m, l);
         if (w <= 0) continue;
         uint64_t s = 0; /* counted by the LIF forward as it fired */
-        for (uint32_t ch = 0; ch < L->oc; ch++) s += L->spikes[ch];
+        for (uint32_t ch = 0; ch < L->oc; ch++)
+            s += L->spikes[ch];
         r += w * (double)s / TB;
     }
     return r;

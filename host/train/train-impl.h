@@ -53,7 +53,7 @@ typedef struct snn_tlayer {
     float *xt;              /* fc/out: input gathered per image, [N][in_n] */
     float *bn_mean, *bn_istd;  /* [C] of the current batch (train) or running */
     float *mp_mean, *mp_istd;  /* [T][mp_n] per step (train) */
-    uint64_t *spikes;       /* [C]: spikes of each channel in the last forward */
+    uint64_t *spikes;          /* [C]: spikes of each channel in the last forward */
 } snn_tlayer;
 
 struct snn_model {
