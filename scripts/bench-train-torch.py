@@ -285,6 +285,12 @@ def main():
     a = ap.parse_args()
     if a.repeat < 1:
         ap.error("--repeat must be at least 1")
+    if a.repeat > 1 and a.compare and os.environ.get("OMP_WAIT_POLICY", "").upper() == "ACTIVE":
+        # after the first PyTorch run its OpenMP threads would keep spinning in
+        # this process while `mpbn train` runs (measured: 533-563 img/s instead
+        # of 876-942 at 2 threads)
+        ap.error("--repeat with --compare needs OMP_WAIT_POLICY=PASSIVE (the default here): "
+                 "PyTorch's spinning OpenMP threads would slow the later mpbn runs")
     res = {"threads": a.threads, "batches": a.batches, "batch": a.batch, "T": a.T,
            "arch": a.arch, "mpbn": a.mpbn, "torch_version": torch.__version__,
            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
