@@ -231,11 +231,6 @@ static void test_conv_spikes(void **state)
         free(in); free(out); free(r); free(wt); free(dw); free(din); free(dwp); free(col); free(wk);
         free(ro); free(rdw); free(rdin);
     }
-    /* the forward's 32-bit row offsets (k*cin + ci) * 32: an input beyond
-     * them stays on the dense path */
-    assert_true(snn_sconv_fits(64, 128, 14, 14));
-    assert_true(snn_sconv_fits(1u << 23, 16, 1, 1));  /* 9 * 2^23 * 32 < 2^32 */
-    assert_false(snn_sconv_fits(1u << 24, 16, 1, 1)); /* 9 * 2^24 * 32 > 2^32 */
 }
 
 /* One direct conv of images first..n-1 from `in` (nb channels) into `out`

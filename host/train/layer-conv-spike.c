@@ -70,11 +70,9 @@ size_t snn_sconv_wk_floats(uint32_t cin, uint32_t cout)
     return (size_t)9 * cin * ((snn_sconv_ld(cout) + WB - 1) / WB * WB);
 }
 
-int snn_sconv_fits(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w)
-{
-    (void)cout, (void)h, (void)w;
-    return 9 * (uint64_t)cin * WB <= UINT32_MAX;
-}
+/* The forward's row lists hold 32-bit offsets (k*cin + ci) * WB: enough for
+ * any layer width the trainer accepts. */
+_Static_assert(9ull * SNN_ARCH_MAX_WIDTH * WB <= UINT32_MAX, "row offsets need more than 32 bits");
 
 static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -321,6 +319,7 @@ static inline void transpose16(const float *src, size_t sld, float *dst, size_t 
 void snn_sconv_forward_chunk(uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
                              const float *wk, uint32_t cout, float *out, float *col)
 {
+    SNN_ASSERT(cin <= SNN_ARCH_MAX_WIDTH);
     const sconv_layout L = layout(cin, cout, h, w, cn);
     const uint64_t *bits = (const uint64_t *)(void *)col;
     uint32_t *plist = (uint32_t *)(void *)(col + L.plist),

@@ -160,10 +160,6 @@ void snn_conv_set_direct(int on);
  * start of col and returns the count of ones, for forward_chunk (same col);
  * dw_chunk needs no packing and returns the count of ones. */
 uint32_t snn_sconv_ld(uint32_t cout);
-/* The forward's row lists hold 32-bit float offsets into a block of the
- * weights: 0 for inputs too wide for them (the layer then stays on the
- * dense path). */
-int snn_sconv_fits(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w);
 size_t snn_sconv_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk);
 /* wk: snn_sconv_wk_floats floats (the forward's weight layout) */
 size_t snn_sconv_wk_floats(uint32_t cin, uint32_t cout);
