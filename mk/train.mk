@@ -9,14 +9,16 @@
 #                      environment and, on AVX-512 CPUs, also with the
 #                      SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX); each
 #                      with the default paths (event-driven convolutions of
-#                      spikes, direct dense convolutions and input
-#                      gradients), with im2col + GEMM for the dense ones
-#                      (MPBN_DIRECT_CONV=0) and with im2col + GEMM only
-#                      (MPBN_SPIKE_CONV=0 MPBN_DIRECT_CONV=0)
+#                      spikes, Winograd dense convolutions and input
+#                      gradients), with the direct dense ones
+#                      (MPBN_DENSE_CONV=direct), with im2col + GEMM for the
+#                      dense ones (gemm) and with im2col + GEMM only
+#                      (MPBN_SPIKE_CONV=0 MPBN_DENSE_CONV=gemm)
 #   make bench-conv    a conv of spikes, dense vs event-driven, at spike
 #                      rates 0.05-0.5 on one thread (tools/snn-convbench.c):
 #                      where the event-driven path pays off; then the dense
-#                      forward and input gradient, im2col + GEMM vs direct
+#                      forward and input gradient: im2col + GEMM, direct
+#                      and Winograd
 #
 # Figures of this machine are in docs/trainer.md.
 
@@ -45,12 +47,12 @@ bench-train: $(MPBN) ## training throughput of the default net, T=4, batch 64 (p
 	if grep -q avx512f /proc/cpuinfo 2>/dev/null && [ "$${OPENBLAS_CORETYPE:-}" != SkylakeX ]; then \
 	    cores="$$cores SkylakeX"; \
 	fi; \
-	for c in $$cores; do for v in 11 10 00; do \
-	    sc=$${v%?}; dc=$${v#?}; \
-	    r=$$(if [ $$c != auto ]; then export OPENBLAS_CORETYPE=$$c; fi; MPBN_SPIKE_CONV=$$sc MPBN_DIRECT_CONV=$$dc run) || exit 1; \
+	for c in $$cores; do for v in 1:winograd 1:direct 1:gemm 0:gemm; do \
+	    sc=$${v%:*}; dc=$${v#*:}; \
+	    r=$$(if [ $$c != auto ]; then export OPENBLAS_CORETYPE=$$c; fi; MPBN_SPIKE_CONV=$$sc MPBN_DENSE_CONV=$$dc run) || exit 1; \
 	    echo "bench-train: default net, T=4, batch 64, $(BENCH_TRAIN_BATCHES) batches: $$r images/s" \
 	        "(OPENBLAS_CORETYPE=$$c, convolutions of spikes $$([ $$sc = 1 ] && echo event-driven || echo dense)," \
-	        "dense convolutions $$([ $$dc = 1 ] && echo direct || echo im2col + GEMM))"; \
+	        "dense convolutions $$dc)"; \
 	done; done
 
 # The sparsity/accuracy trade-off of the spike-count regulariser

@@ -233,71 +233,107 @@ static void test_conv_spikes(void **state)
     }
 }
 
-/* One direct conv of images first..n-1 from `in` (nb channels) into `out`
+/* The dense convs of layer-conv-direct.c and layer-conv-winograd.c, one
+ * call shape */
+typedef struct dense_conv {
+    const char *name;
+    size_t (*pk_floats)(uint32_t na, uint32_t nb);
+    void (*weights)(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
+    void (*chunk)(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                  float pad, const float *pk, uint32_t na, float *out, float *ws);
+} dense_conv;
+
+static size_t dconv_ws(uint32_t nb, uint32_t na, uint32_t h, uint32_t w, uint32_t cn)
+{
+    (void)na;
+    return snn_dconv_ws_floats(nb, h, w, cn);
+}
+
+static const dense_conv dense_convs[] = {
+    {"direct", snn_dconv_pk_floats, snn_dconv_weights, snn_dconv_chunk},
+    {"winograd", snn_wconv_pk_floats, snn_wconv_weights, snn_wconv_chunk},
+};
+static size_t (*const dense_ws[])(uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) = {dconv_ws,
+                                                                                    snn_wconv_ws_floats};
+
+/* One dense conv of images first..n-1 from `in` (nb channels) into `out`
  * (na channels): the forward (for_din 0: W is na x nb) or the input
  * gradient (1: W is nb x na); the images before `first` stay NaN, the
  * others match the reference. */
-static void direct_case(const float *in, uint32_t nb, const float *wt, uint32_t na, uint32_t n, uint32_t h,
-                        uint32_t w, uint32_t first, int for_din, float *pk, float *ws, float *out,
-                        const double *ref, const char *what)
+static void direct_case(const dense_conv *dc, const float *in, uint32_t nb, const float *wt, uint32_t na,
+                        uint32_t n, uint32_t h, uint32_t w, uint32_t first, int for_din, float *pk, float *ws,
+                        float *out, const double *ref, const char *what)
 {
     const size_t hw = (size_t)h * w, nout = (size_t)na * n * hw;
-    if (for_din) snn_dconv_weights(wt, nb, na, 1, pk);
-    else snn_dconv_weights(wt, na, nb, 0, pk);
+    if (for_din) dc->weights(wt, nb, na, 1, pk);
+    else dc->weights(wt, na, nb, 0, pk);
     for (size_t i = 0; i < nout; i++) out[i] = NAN;
-    snn_dconv_chunk(in, nb, n, first, n - first, h, w, 0.0f, pk, na, out, ws);
+    dc->chunk(in, nb, n, first, n - first, h, w, 0.0f, pk, na, out, ws);
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: %s", dc->name, what);
+    /* float rounding grows with the 9 nb terms of a sum (~0.25 each here) */
+    const double tol = fmax(1e-5, 3e-8 * 9 * nb);
     for (uint32_t a = 0; a < na; a++)
         for (uint32_t i = 0; i < n; i++)
             for (size_t j = 0; j < hw; j++) {
                 const size_t o = ((size_t)a * n + i) * hw + j;
                 if (i < first) assert_true(isnan(out[o]));
-                else check_close(out[o], ref[o], 1e-5, for_din ? 1e-4 : 1e-5, what, o);
+                else check_close(out[o], ref[o], 1e-5, for_din ? fmax(tol, 1e-4) : tol, msg, o);
             }
 }
 
-/* The direct dense conv (layer-conv-direct.c): the forward with zero and
- * non-zero padding and the input gradient, against the double-precision
- * convolution, on all images and on a chunk inside the batch (the other
- * images' outputs untouched). Shapes: output counts not a multiple of the
- * 8-output block, maps narrower and wider than a vector, a 1x1 map, a
- * single input channel (the first layer), the default net's conv 2. */
+/* The dense convs, direct (layer-conv-direct.c) and Winograd
+ * (layer-conv-winograd.c): the forward with zero and non-zero padding and
+ * the input gradient, against the double-precision convolution, on all
+ * images and on a chunk inside the batch (the other images' outputs
+ * untouched). Shapes: output counts not a multiple of the 8-output block,
+ * maps narrower and wider than a vector (Winograd: more than 16 tiles a
+ * row, and more than a 64-tile group), odd sides (a half tile), a 1x1 map,
+ * a single input channel (the first layer), the default net's conv 2 and
+ * conv 3 input gradient, channels enough for a one-row Winograd group. */
 static void test_conv_direct(void **state)
 {
     (void)state;
     static const struct { uint32_t cin, cout, n, h, w; } shp[] = {
         {3, 5, 3, 5, 4}, {20, 13, 2, 6, 7}, {1, 32, 3, 28, 28}, {2, 3, 2, 1, 1},
-        {4, 9, 2, 3, 19}, {32, 32, 3, 28, 28}, {7, 16, 3, 14, 14},
+        {4, 9, 2, 3, 19}, {32, 32, 3, 28, 28}, {7, 16, 3, 14, 14}, {9, 10, 2, 9, 37},
+        {32, 64, 3, 14, 14}, {5, 6, 3, 2, 66}, {3, 17, 2, 17, 1}, {260, 12, 2, 5, 9},
     };
-    for (size_t sI = 0; sI < sizeof shp / sizeof shp[0]; sI++) {
-        const uint32_t cin = shp[sI].cin, cout = shp[sI].cout, n = shp[sI].n, h = shp[sI].h, w = shp[sI].w;
-        const size_t hw = (size_t)h * w, nin = (size_t)cin * n * hw, nout = (size_t)cout * n * hw;
-        const size_t nw = (size_t)cout * cin * 9;
-        float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
-        float *din = malloc(nin * 4);
-        const size_t np = snn_dconv_pk_floats(cout > cin ? cout : cin, cout > cin ? cout : cin);
-        float *pk = malloc(np * 4);
-        const size_t nws = snn_dconv_ws_floats(cout > cin ? cout : cin, h, w, n);
-        float *ws = malloc(nws * 4);
-        double *ro = malloc(nout * 8), *rdw = malloc(nw * 8), *rdin = malloc(nin * 8);
-        fill(in, nin, 1);
-        fill(wt, nw, 1);
-        fill(r, nout, 1);
-        conv_ref(in, cin, n, h, w, wt, cout, r, ro, rdw, rdin);
-        assert_true(snn_dconv_pk_floats(cout, cin) <= np && snn_dconv_pk_floats(cin, cout) <= np);
-        for (uint32_t first = 0; first < 2; first++) {
-            /* forward, then input gradient: all images, then images 1..n-1 */
-            direct_case(in, cin, wt, cout, n, h, w, first, 0, pk, ws, out, ro, "direct conv fwd");
-            direct_case(r, cout, wt, cin, n, h, w, first, 1, pk, ws, din, rdin, "direct conv dX");
+    for (size_t sI = 0; sI < sizeof shp / sizeof shp[0]; sI++)
+        for (size_t di = 0; di < sizeof dense_convs / sizeof dense_convs[0]; di++) {
+            const dense_conv *dc = &dense_convs[di];
+            const uint32_t cin = shp[sI].cin, cout = shp[sI].cout, n = shp[sI].n, h = shp[sI].h, w = shp[sI].w;
+            const uint32_t cmax = cout > cin ? cout : cin;
+            const size_t hw = (size_t)h * w, nin = (size_t)cin * n * hw, nout = (size_t)cout * n * hw;
+            const size_t nw = (size_t)cout * cin * 9;
+            float *in = malloc(nin * 4), *out = malloc(nout * 4), *r = malloc(nout * 4), *wt = malloc(nw * 4);
+            float *din = malloc(nin * 4);
+            const size_t np = dc->pk_floats(cmax, cmax);
+            float *pk = malloc(np * 4);
+            const size_t nws = dense_ws[di](cmax, cmax, h, w, n);
+            float *ws = malloc(nws * 4);
+            double *ro = malloc(nout * 8), *rdw = malloc(nw * 8), *rdin = malloc(nin * 8);
+            fill(in, nin, 1);
+            fill(wt, nw, 1);
+            fill(r, nout, 1);
+            conv_ref(in, cin, n, h, w, wt, cout, r, ro, rdw, rdin);
+            assert_true(dc->pk_floats(cout, cin) <= np && dc->pk_floats(cin, cout) <= np);
+            assert_true(dense_ws[di](cin, cout, h, w, n) <= nws && dense_ws[di](cout, cin, h, w, n) <= nws);
+            for (uint32_t first = 0; first < 2; first++) {
+                /* forward, then input gradient: all images, then images 1..n-1 */
+                direct_case(dc, in, cin, wt, cout, n, h, w, first, 0, pk, ws, out, ro, "dense conv fwd");
+                direct_case(dc, r, cout, wt, cin, n, h, w, first, 1, pk, ws, din, rdin, "dense conv dX");
+            }
+            /* padding with a value: the same as the input surrounded by it */
+            const float pv = 0.75f;
+            dc->weights(wt, cout, cin, 0, pk);
+            dc->chunk(in, cin, n, 0, n, h, w, pv, pk, cout, out, ws);
+            conv_fwd_ref(in, cin, n, h, w, pv, wt, cout, ro);
+            for (size_t i = 0; i < nout; i++)
+                check_close(out[i], ro[i], 1e-5, fmax(1e-5, 3e-8 * 9 * cin), dc->name, i);
+            free(in); free(out); free(r); free(wt); free(din); free(pk); free(ws);
+            free(ro); free(rdw); free(rdin);
         }
-        /* padding with a value: the same as the input surrounded by it */
-        const float pv = 0.75f;
-        snn_dconv_weights(wt, cout, cin, 0, pk);
-        snn_dconv_chunk(in, cin, n, 0, n, h, w, pv, pk, cout, out, ws);
-        conv_fwd_ref(in, cin, n, h, w, pv, wt, cout, ro);
-        for (size_t i = 0; i < nout; i++) check_close(out[i], ro[i], 1e-5, 1e-5, "direct conv fwd, padding value", i);
-        free(in); free(out); free(r); free(wt); free(din); free(pk); free(ws);
-        free(ro); free(rdw); free(rdin);
-    }
 }
 
 /* ---- BN ------------------------------------------------------------------------------ */

@@ -102,8 +102,8 @@ static void shape_free(shape *s, float *ref)
 
 /* The dense convolutions: the forward of a real-valued input (the first
  * layer's image; any layer with the spike path off) and the input gradient
- * (dout is dense), im2col + sgemm against the direct conv. The backward
- * is timed with the event-driven weight gradient in both columns, so the
+ * (dout is dense): im2col + sgemm, direct and Winograd. The backward is
+ * timed with the event-driven weight gradient in every column, so the
  * difference is the input gradient's. */
 static int dense_table(double secs)
 {
@@ -112,12 +112,13 @@ static int dense_table(double secs)
         {"default conv 3", 32, 64, 256, 14, 14},  {"recipe conv 1", 1, 64, 64, 28, 28},
         {"recipe conv 2", 64, 64, 256, 28, 28},   {"recipe conv 3", 64, 128, 256, 14, 14},
     };
-    printf("\nDense convolutions, im2col + sgemm against direct (host/train/layer-conv-direct.c), 1 thread,\n");
-    printf("us per image; conv 1 on 64 images (the batch: its input does not depend on T), the others on 256;\n");
-    printf("the backward is the event-driven weight gradient (rate 0.2) + the input gradient, so only the\n");
-    printf("input gradient differs (conv 1 has none: its input is the image; with fewer than 8 input channels\n");
-    printf("the trainer keeps the GEMM, so conv 1's direct column is the GEMM too)\n\n");
-    printf("| layer | fwd GEMM | fwd direct | speed-up | bwd GEMM | bwd direct | speed-up |\n");
+    static const int modes[3] = {SNN_DENSE_GEMM, SNN_DENSE_DIRECT, SNN_DENSE_WINOGRAD};
+    printf("\nDense convolutions: im2col + sgemm, direct (host/train/layer-conv-direct.c) and Winograd\n");
+    printf("F(2x2, 3x3) (host/train/layer-conv-winograd.c), 1 thread, us per image; conv 1 on 64 images (the\n");
+    printf("batch: its input does not depend on T), the others on 256; the backward is the event-driven weight\n");
+    printf("gradient (rate 0.2) + the input gradient, so only the input gradient differs (conv 1 has none: its\n");
+    printf("input is the image; with fewer than 8 input channels the trainer keeps the GEMM in every column)\n\n");
+    printf("| layer | fwd GEMM | fwd direct | fwd Winograd | bwd GEMM | bwd direct | bwd Winograd |\n");
     printf("|---|---|---|---|---|---|---|\n");
     uint64_t rng = 7;
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
@@ -125,43 +126,44 @@ static int dense_table(double secs)
                    .w = shapes[si].w};
         const size_t nin = (size_t)s.cin * s.n * s.h * s.w, nout = (size_t)s.cout * s.n * s.h * s.w;
         float *ref = shape_alloc(&s, &rng);
-        double t[4];
+        double t[6] = {0};
         const int first = s.cin == 1;
         /* forward of a real-valued input (dense path whatever the spike mode) */
         for (size_t i = 0; i < nin; i++) s.in[i] = (float)snn_rng_uniform(&rng);
         snn_conv_set_spike_path(SNN_SPIKE_PATH_OFF);
-        for (int direct = 0; direct < 2; direct++) {
-            snn_conv_set_direct(direct);
+        for (int m = 0; m < 3; m++) {
+            snn_conv_set_dense(modes[m]);
             run_fwd(&s);
-            if (!direct) memcpy(ref, s.out, nout * 4);
-            const double maxd = direct ? max_diff(s.out, ref, nout) : 0;
+            if (!m) memcpy(ref, s.out, nout * 4);
+            const double maxd = m ? max_diff(s.out, ref, nout) : 0;
             if (maxd > 1e-3) {
-                fprintf(stderr, "snn-convbench: %s: direct and GEMM forward differ by %g\n", shapes[si].name, maxd);
+                fprintf(stderr, "snn-convbench: %s: dense forward %d and GEMM differ by %g\n", shapes[si].name,
+                        m, maxd);
                 return 1;
             }
-            t[direct] = timeit(run_fwd, &s, secs);
+            t[m] = timeit(run_fwd, &s, secs);
         }
         /* backward: event-driven dW of spikes at rate 0.2 + the input gradient */
         for (size_t i = 0; i < nin; i++) s.in[i] = snn_rng_uniform(&rng) < 0.2 ? 1.0f : 0.0f;
         snn_conv_set_spike_path(SNN_SPIKE_PATH_ALWAYS);
-        for (int direct = 0; !first && direct < 2; direct++) {
-            snn_conv_set_direct(direct);
+        for (int m = 0; !first && m < 3; m++) {
+            snn_conv_set_dense(modes[m]);
             run_bwd(&s);
-            if (!direct) memcpy(ref, s.din, nin * 4);
-            const double maxd = direct ? max_diff(s.din, ref, nin) : 0;
+            if (!m) memcpy(ref, s.din, nin * 4);
+            const double maxd = m ? max_diff(s.din, ref, nin) : 0;
             if (maxd > 1e-3) {
-                fprintf(stderr, "snn-convbench: %s: direct and GEMM input gradients differ by %g\n",
-                        shapes[si].name, maxd);
+                fprintf(stderr, "snn-convbench: %s: input gradient %d and GEMM differ by %g\n",
+                        shapes[si].name, m, maxd);
                 return 1;
             }
-            t[2 + direct] = timeit(run_bwd, &s, secs);
+            t[3 + m] = timeit(run_bwd, &s, secs);
         }
         if (first)
-            printf("| %s (%ux%u, %u->%u) | %.1f | %.1f | %.2f | - | - | - |\n", shapes[si].name, s.h, s.w, s.cin,
-                   s.cout, t[0], t[1], t[0] / t[1]);
+            printf("| %s (%ux%u, %u->%u) | %.1f | %.1f | %.1f | - | - | - |\n", shapes[si].name, s.h, s.w,
+                   s.cin, s.cout, t[0], t[1], t[2]);
         else
-            printf("| %s (%ux%u, %u->%u) | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f |\n", shapes[si].name, s.h, s.w,
-                   s.cin, s.cout, t[0], t[1], t[0] / t[1], t[2], t[3], t[2] / t[3]);
+            printf("| %s (%ux%u, %u->%u) | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", shapes[si].name, s.h,
+                   s.w, s.cin, s.cout, t[0], t[1], t[2], t[3], t[4], t[5]);
         fflush(stdout);
         shape_free(&s, ref);
     }

@@ -49,8 +49,9 @@ static const struct {
     {"MPBN_SPIKE_CONV", "train/eval --device float: convolutions of spikes 0: always dense GEMM, "
                         "2: always event-driven (default: event-driven up to a spike rate where it is faster; "
                         "docs/trainer.md)"},
-    {"MPBN_DIRECT_CONV", "train/eval --device float: dense convolutions and input gradients 1: direct "
-                         "on a padded map, 0: im2col + GEMM (default: 1 where built with AVX-512)"},
+    {"MPBN_DENSE_CONV", "train/eval --device float: dense convolutions and input gradients winograd: "
+                        "F(2x2, 3x3), direct: on a padded map, gemm: im2col + GEMM (default: winograd where "
+                        "built with AVX-512, gemm otherwise)"},
     {"MPBN_REF_THREADS", "threads of the ref device (default: all cores)"},
     {"MPBN_CSIM_FAULT", "I,L,S,N: csim flips the spike of image I, layer L, step S, neuron N "
                         "(tests of compare)"},

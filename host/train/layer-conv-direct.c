@@ -90,33 +90,44 @@ size_t snn_dconv_ws_floats(uint32_t nb, uint32_t h, uint32_t w, uint32_t chunk)
     return layout(nb, h, w, chunk).end;
 }
 
-/* The chunk's images on the padded flat array of each input channel, and
- * for each vector of 16 flat positions the mask of its interior pixels and
- * the output index of the first one. */
-static void pack(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
-                 float pad, const dconv_layout *L, float *ws)
+/* The chunk's images on the padded flat array of each input channel:
+ * channel b at ws + b * len, image i's padded map at guard + i * hwp, pad
+ * everywhere else up to len. Shared with the Winograd conv
+ * (layer-conv-winograd.c). */
+void snn_dconv_pad_maps(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h,
+                        uint32_t w, float pad, size_t guard, size_t len, float *ws)
 {
-    const size_t hw = (size_t)h * w;
+    const size_t hw = (size_t)h * w, wp = (size_t)w + 2, hwp = ((size_t)h + 2) * wp;
+    SNN_ASSERT(guard >= wp && len >= guard + (size_t)cn * hwp);
     for (uint32_t b = 0; b < nb; b++) {
-        float *p = ws + (size_t)b * L->len;
-        for (size_t q = 0; q < L->guard + L->wp; q++) p[q] = pad;
+        float *p = ws + (size_t)b * len;
+        for (size_t q = 0; q < guard + wp; q++) p[q] = pad;
         for (uint32_t i = 0; i < cn; i++) {
             const float *src = in + ((size_t)b * N + n0 + i) * hw;
-            float *img = p + L->guard + (size_t)i * L->hwp;
+            float *img = p + guard + (size_t)i * hwp;
             /* row 0 of image i (the padding row) is written by the previous
              * image's tail below, or above for image 0 */
             for (uint32_t y = 0; y < h; y++) {
-                float *row = img + (size_t)(y + 1) * L->wp;
+                float *row = img + (size_t)(y + 1) * wp;
                 row[0] = pad;
                 memcpy(row + 1, src + (size_t)y * w, (size_t)w * sizeof(float));
                 row[w + 1] = pad;
             }
-            /* the bottom padding row and the next image's top one */
-            float *tail = img + (size_t)(h + 1) * L->wp;
-            for (size_t q = 0; q < 2 * L->wp; q++) tail[q] = pad;
+            /* the bottom padding row and the next image's top one (the
+             * last image's next: the fill below) */
+            float *tail = img + (size_t)(h + 1) * wp;
+            for (size_t q = 0; q < (i + 1 < cn ? 2 : 1) * wp; q++) tail[q] = pad;
         }
-        for (size_t q = L->guard + (size_t)cn * L->hwp + L->wp; q < L->len; q++) p[q] = pad;
+        for (size_t q = guard + (size_t)cn * hwp; q < len; q++) p[q] = pad;
     }
+}
+
+/* The padded maps, and for each vector of 16 flat positions the mask of
+ * its interior pixels and the output index of the first one. */
+static void pack(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                 float pad, const dconv_layout *L, float *ws)
+{
+    snn_dconv_pad_maps(in, nb, N, n0, cn, h, w, pad, L->guard, L->len, ws);
     /* walk the flat positions from q0 with their image, padded row and column */
     uint32_t *mask = (uint32_t *)(ws + L->mask), *start = (uint32_t *)(ws + L->start);
     size_t i = 0, r = 1, c = 1, o = 0; /* o: output index of the next interior pixel */

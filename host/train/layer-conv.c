@@ -14,10 +14,11 @@
  * din = Wrot x im2col(dout_chunk) (the transposed conv as a conv with the
  * kernels rotated by 180 degrees and Cin/Cout swapped).
  *
- * Two faster paths share the chunks and the column buffer: a spike input
- * goes event by event (layer-conv-spike.c) below a spike-rate limit, and
- * the dense forward and the input gradient go directly on a padded map
- * without im2col (layer-conv-direct.c) where the build has AVX-512.
+ * Faster paths share the chunks and the column buffer: a spike input goes
+ * event by event (layer-conv-spike.c) below a spike-rate limit, and the
+ * dense forward and the input gradient go on a padded map without im2col,
+ * by Winograd's F(2x2, 3x3) (layer-conv-winograd.c) where the build has
+ * AVX-512, or directly (layer-conv-direct.c) when asked.
  */
 #include <cblas.h>
 #include <stdlib.h>
@@ -43,10 +44,12 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
      * space; 16 floats keep every worker's buffer 64-byte aligned */
     size_t need = c * per, sp = snn_sconv_ws_floats(cin, cout, h, w, (uint32_t)c);
     if (sp > need) need = sp;
-    /* and the direct conv (layer-conv-direct.c): the forward's and the input gradient's */
-    const size_t df = snn_dconv_ws_floats(cin, h, w, (uint32_t)c), db = snn_dconv_ws_floats(cout, h, w, (uint32_t)c);
-    if (df > need) need = df;
-    if (db > need) need = db;
+    /* and the dense convs (direct, Winograd): the forward's and the input gradient's */
+    const size_t dense[4] = {snn_dconv_ws_floats(cin, h, w, (uint32_t)c), snn_dconv_ws_floats(cout, h, w, (uint32_t)c),
+                             snn_wconv_ws_floats(cin, cout, h, w, (uint32_t)c),
+                             snn_wconv_ws_floats(cout, cin, h, w, (uint32_t)c)};
+    for (int i = 0; i < 4; i++)
+        if (dense[i] > need) need = dense[i];
     *col_floats = (need + 15) & ~(size_t)15;
 }
 
@@ -64,9 +67,13 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
  * weight gradient only (the input gradient is dense: never event-driven).
  * With the direct conv (below) the forward's dense rival no longer depends
  * on OpenBLAS: its limit is then the one set against the faster rival,
- * 0.45, whatever the kernels. */
+ * 0.45, whatever the kernels. The Winograd conv is 1.3-1.6x faster than
+ * the direct one (`make bench-conv`), so its break-even lies lower: alone
+ * at rates 0.1-0.2; in a step of the default net (60-80 batches from
+ * initialisation, alternating runs) 0.15, 0.2 and 0.3 were level within
+ * the noise and 0.45 was 10% slower, 0.1 as fast at one thread: 0.2. */
 static double max_rate_fwd = 0.6, max_rate_bwd = 0.7;
-static const double max_rate_fwd_direct = 0.45;
+static const double max_rate_fwd_direct = 0.45, max_rate_fwd_winograd = 0.2;
 
 char *openblas_get_corename(void); /* OpenBLAS's own API (not in every cblas.h) */
 
@@ -100,28 +107,62 @@ static int spike_path_mode(void)
     return spike_mode;
 }
 
-/* -1: not chosen yet (MPBN_DIRECT_CONV from the environment, else on
- * where the kernel has AVX-512 registers to hold its 16 accumulators) */
-static int direct_mode = -1;
+/* -1: not chosen yet (MPBN_DENSE_CONV from the environment, else Winograd
+ * where the kernels have AVX-512 registers to hold their 16 accumulators,
+ * the GEMM elsewhere) */
+static int dense_mode = -1;
 
 /* Below 8 input channels (the first layer's image) the direct conv's
  * per-vector costs (packing, compressed stores) outweigh its 9*nb steps of
  * FMAs, and the GEMM with its short K is faster (`make bench-conv`). */
 enum { DIRECT_MIN_IN = 8 };
 
-void snn_conv_set_direct(int on) { direct_mode = on != 0; }
-
-static int direct_on(void)
+void snn_conv_set_dense(int mode)
 {
-    if (direct_mode < 0) {
-        const char *e = getenv("MPBN_DIRECT_CONV");
+    SNN_ASSERT(mode == SNN_DENSE_GEMM || mode == SNN_DENSE_DIRECT || mode == SNN_DENSE_WINOGRAD);
+    dense_mode = mode;
+}
+
+static int dense_conv_mode(void)
+{
+    if (dense_mode < 0) {
+        const char *e = getenv("MPBN_DENSE_CONV");
 #if defined(__AVX512F__)
-        direct_mode = !(e && e[0] == '0' && e[1] == 0);
+        dense_mode = SNN_DENSE_WINOGRAD;
 #else
-        direct_mode = e && e[0] == '1' && e[1] == 0;
+        dense_mode = SNN_DENSE_GEMM;
 #endif
+        if (e && !strcmp(e, "gemm")) dense_mode = SNN_DENSE_GEMM;
+        else if (e && !strcmp(e, "direct")) dense_mode = SNN_DENSE_DIRECT;
+        else if (e && !strcmp(e, "winograd")) dense_mode = SNN_DENSE_WINOGRAD;
     }
-    return direct_mode;
+    return dense_mode;
+}
+
+/* The packed-weight dense convs (layer-conv-direct.c, layer-conv-winograd.c) */
+typedef struct dense_kernel {
+    size_t (*pk_floats)(uint32_t na, uint32_t nb);
+    void (*weights)(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
+    void (*chunk)(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                  float pad, const float *pk, uint32_t na, float *out, float *ws);
+} dense_kernel;
+
+static const dense_kernel dense_direct = {snn_dconv_pk_floats, snn_dconv_weights, snn_dconv_chunk};
+static const dense_kernel dense_winograd = {snn_wconv_pk_floats, snn_wconv_weights, snn_wconv_chunk};
+
+/* The dense kernel for nb input channels (NULL: im2col + GEMM), and its
+ * weights for a = cout (for_din 0) or cin (1), freed by the caller */
+static const dense_kernel *dense_pick(const float *wt, uint32_t cout, uint32_t cin, int for_din, float **pk)
+{
+    const int mode = dense_conv_mode();
+    *pk = NULL;
+    if (mode == SNN_DENSE_GEMM || (for_din ? cout : cin) < DIRECT_MIN_IN) return NULL;
+    const dense_kernel *k = mode == SNN_DENSE_WINOGRAD ? &dense_winograd : &dense_direct;
+    const uint32_t na = for_din ? cin : cout, nb = for_din ? cout : cin;
+    *pk = malloc(k->pk_floats(na, nb) * sizeof(float));
+    SNN_ASSERT(*pk);
+    k->weights(wt, cout, cin, for_din, *pk);
+    return k;
 }
 
 static int take_spike_path(size_t ones, uint32_t cin, uint32_t cn, size_t hw, double max_rate)
@@ -177,7 +218,8 @@ typedef struct conv_ctx {
     const float *wt;
     const float *wk; /* spike path: the weights as Wk[k*cin + ci][co] */
     const float *wflip; /* [cin][cout*9]: W transposed and rotated by 180 degrees */
-    const float *pk_fwd, *pk_din; /* direct conv: packed weights (NULL: im2col + GEMM) */
+    const dense_kernel *dk_fwd, *dk_din; /* the dense convs (NULL: im2col + GEMM) */
+    const float *pk_fwd, *pk_din;        /* and their packed weights */
     float *out;
     const float *dout;
     float *dwp, *din, *col;
@@ -198,8 +240,8 @@ static void conv_fwd_task(void *vc, uint32_t task, uint32_t worker)
         snn_sconv_forward_chunk(c->cin, c->n, n0, cn, c->h, c->w, c->wk, c->cout, c->out, col);
         return;
     }
-    if (c->pk_fwd) {
-        snn_dconv_chunk(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, c->pk_fwd, c->cout, c->out, col);
+    if (c->dk_fwd) {
+        c->dk_fwd->chunk(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, c->pk_fwd, c->cout, c->out, col);
         return;
     }
     im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
@@ -226,8 +268,8 @@ static void conv_bwd_task(void *vc, uint32_t task, uint32_t worker)
                     1.0f, dout, (int)((size_t)c->n * hw), col, (int)(cn * hw), 0.0f, dwp, (int)K);
     }
     if (!c->din) return;
-    if (c->pk_din) {
-        snn_dconv_chunk(c->dout, c->cout, c->n, n0, cn, c->h, c->w, 0.0f, c->pk_din, c->cin, c->din, col);
+    if (c->dk_din) {
+        c->dk_din->chunk(c->dout, c->cout, c->n, n0, cn, c->h, c->w, 0.0f, c->pk_din, c->cin, c->din, col);
         return;
     }
     /* din = full correlation of dout with the rotated, transposed kernels: a
@@ -250,14 +292,11 @@ void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uin
     uint32_t tasks;
     snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
     float *wk = NULL, *pk = NULL;
-    c.max_rate = max_rate_fwd;
-    if (direct_on() && cin >= DIRECT_MIN_IN) {
-        pk = malloc(snn_dconv_pk_floats(cout, cin) * sizeof(float));
-        SNN_ASSERT(pk);
-        snn_dconv_weights(wt, cout, cin, 0, pk);
-        c.pk_fwd = pk;
-        c.max_rate = max_rate_fwd_direct;
-    }
+    c.dk_fwd = dense_pick(wt, cout, cin, 0, &pk);
+    c.pk_fwd = pk;
+    c.max_rate = c.dk_fwd == &dense_winograd ? max_rate_fwd_winograd
+                 : c.dk_fwd                  ? max_rate_fwd_direct
+                                             : max_rate_fwd;
     if (spikes) {
         wk = malloc(snn_sconv_wk_floats(cin, cout) * sizeof(float));
         SNN_ASSERT(wk);
@@ -281,12 +320,9 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
     snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
     const size_t nw = (size_t)cout * cin * 9;
     float *wflip = NULL, *pk = NULL;
-    if (din && direct_on() && cout >= DIRECT_MIN_IN) {
-        pk = malloc(snn_dconv_pk_floats(cin, cout) * sizeof(float));
-        SNN_ASSERT(pk);
-        snn_dconv_weights(wt, cout, cin, 1, pk);
-        c.pk_din = pk;
-    } else if (din) {
+    if (din) c.dk_din = dense_pick(wt, cout, cin, 1, &pk);
+    c.pk_din = pk;
+    if (din && !c.dk_din) {
         wflip = malloc(nw * sizeof(float));
         SNN_ASSERT(wflip);
         for (uint32_t co = 0; co < cout; co++)

@@ -148,10 +148,13 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
 enum { SNN_SPIKE_PATH_OFF = 0, SNN_SPIKE_PATH_AUTO = 1, SNN_SPIKE_PATH_ALWAYS = 2 };
 void snn_conv_set_spike_path(int mode);
 /* The dense convolutions (the forward where the spike path is not taken,
- * every input gradient): 1 computes them directly (layer-conv-direct.c),
- * 0 as im2col + sgemm. Until set, the environment's MPBN_DIRECT_CONV (0 or
- * 1) chooses, else 1 where built with AVX-512, 0 otherwise. */
-void snn_conv_set_direct(int on);
+ * every input gradient): GEMM as im2col + sgemm, DIRECT on a padded map
+ * (layer-conv-direct.c), WINOGRAD by F(2x2, 3x3) on the same map
+ * (layer-conv-winograd.c); below 8 input channels always the GEMM. Until
+ * set, the environment's MPBN_DENSE_CONV (gemm, direct or winograd)
+ * chooses, else WINOGRAD where built with AVX-512, GEMM otherwise. */
+enum { SNN_DENSE_GEMM = 0, SNN_DENSE_DIRECT = 1, SNN_DENSE_WINOGRAD = 2 };
+void snn_conv_set_dense(int mode);
 
 /* The event-driven conv of a spike input (host/train/layer-conv-spike.c).
  * Weight rows are padded to snn_sconv_ld(cout) floats; ws_floats is its
@@ -184,6 +187,22 @@ size_t snn_dconv_pk_floats(uint32_t na, uint32_t nb);
 void snn_dconv_weights(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
 size_t snn_dconv_ws_floats(uint32_t nb, uint32_t h, uint32_t w, uint32_t chunk);
 void snn_dconv_chunk(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                     float pad, const float *pk, uint32_t na, float *out, float *ws);
+
+/* The padded flat maps of the direct conv, shared with the Winograd one:
+ * channel b at ws + b * len, image i's (h+2) x (w+2) map at guard + i *
+ * (h+2)(w+2), pad everywhere else up to len (>= guard + cn (h+2)(w+2)). */
+void snn_dconv_pad_maps(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h,
+                        uint32_t w, float pad, size_t guard, size_t len, float *ws);
+
+/* The same dense 3x3 conv by Winograd's F(2x2, 3x3)
+ * (host/train/layer-conv-winograd.c), with the direct conv's arguments:
+ * weights transforms W into pk_floats(na, nb) floats, chunk uses
+ * ws_floats(nb, na, h, w, cn) floats of ws. */
+size_t snn_wconv_pk_floats(uint32_t na, uint32_t nb);
+void snn_wconv_weights(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
+size_t snn_wconv_ws_floats(uint32_t nb, uint32_t na, uint32_t h, uint32_t w, uint32_t chunk);
+void snn_wconv_chunk(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
                      float pad, const float *pk, uint32_t na, float *out, float *ws);
 
 /* [c][n][hw] <-> [n][c*hw] */
