@@ -341,20 +341,42 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
     }
 }
 
+/* [c][n][hw] <-> [n][c*hw], a task per block of channels */
+typedef struct images_ctx {
+    const float *src;
+    float *dst;
+    uint32_t c, n, hw;
+    int gather;
+} images_ctx;
+
+enum { IMAGES_CH = 8 }; /* channels per task */
+
+static void images_task(void *vc, uint32_t task, uint32_t worker)
+{
+    (void)worker;
+    const images_ctx *x = vc;
+    const size_t in_n = (size_t)x->c * x->hw, bytes = (size_t)x->hw * sizeof(float);
+    const uint32_t c1 = (task + 1) * IMAGES_CH < x->c ? (task + 1) * IMAGES_CH : x->c;
+    for (uint32_t ch = task * IMAGES_CH; ch < c1; ch++)
+        for (uint32_t i = 0; i < x->n; i++) {
+            const size_t cm = ((size_t)ch * x->n + i) * x->hw, im = (size_t)i * in_n + (size_t)ch * x->hw;
+            if (x->gather) memcpy(x->dst + im, x->src + cm, bytes);
+            else memcpy(x->dst + cm, x->src + im, bytes);
+        }
+}
+
+static void images_run(const float *src, uint32_t c, uint32_t n, uint32_t hw, float *dst, int gather)
+{
+    images_ctx x = {src, dst, c, n, hw, gather};
+    snn_par_run((c + IMAGES_CH - 1) / IMAGES_CH, images_task, &x);
+}
+
 void snn_gather_images(const float *in, uint32_t c, uint32_t n, uint32_t hw, float *xt)
 {
-    const size_t in_n = (size_t)c * hw;
-    for (uint32_t ch = 0; ch < c; ch++)
-        for (uint32_t i = 0; i < n; i++)
-            memcpy(xt + (size_t)i * in_n + (size_t)ch * hw, in + ((size_t)ch * n + i) * hw,
-                   hw * sizeof(float));
+    images_run(in, c, n, hw, xt, 1);
 }
 
 void snn_scatter_images(const float *xt, uint32_t c, uint32_t n, uint32_t hw, float *out)
 {
-    const size_t in_n = (size_t)c * hw;
-    for (uint32_t ch = 0; ch < c; ch++)
-        for (uint32_t i = 0; i < n; i++)
-            memcpy(out + ((size_t)ch * n + i) * hw, xt + (size_t)i * in_n + (size_t)ch * hw,
-                   hw * sizeof(float));
+    images_run(xt, c, n, hw, out, 0);
 }

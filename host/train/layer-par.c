@@ -107,6 +107,36 @@ void snn_par_run(uint32_t n_tasks, snn_task_fn fn, void *ctx)
     pthread_mutex_unlock(&P.mu);
 }
 
+/* ---- sgemm over the pool ---------------------------------------------------------- */
+
+/* Columns of C per task: fixed, so a column's sums do not depend on the
+ * thread count (each comes from the same OpenBLAS call shape). */
+enum { SGEMM_COLS = 64 };
+
+typedef struct sgemm_ctx {
+    CBLAS_TRANSPOSE ta, tb;
+    int M, N, K, lda, ldb, ldc;
+    const float *A, *B;
+    float beta, *C;
+} sgemm_ctx;
+
+static void sgemm_task(void *vc, uint32_t task, uint32_t worker)
+{
+    (void)worker;
+    const sgemm_ctx *c = vc;
+    const int j0 = (int)task * SGEMM_COLS, nj = c->N - j0 < SGEMM_COLS ? c->N - j0 : SGEMM_COLS;
+    const float *B = c->B + (c->tb == CblasNoTrans ? (size_t)j0 : (size_t)j0 * (size_t)c->ldb);
+    cblas_sgemm(CblasRowMajor, c->ta, c->tb, c->M, nj, c->K, 1.0f, c->A, c->lda, B, c->ldb, c->beta,
+                c->C + j0, c->ldc);
+}
+
+void snn_par_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc)
+{
+    sgemm_ctx c = {ta, tb, M, N, K, lda, ldb, ldc, A, B, beta, C};
+    snn_par_run((uint32_t)((N + SGEMM_COLS - 1) / SGEMM_COLS), sgemm_task, &c);
+}
+
 static __thread void *tl_buf;
 static __thread size_t tl_size;
 

@@ -136,9 +136,8 @@ void snn_model_forward(snn_model *m, uint32_t B, int train)
                                  L->w->data, L->oc, L->z, m->col);
             } else {
                 snn_gather_images(in, L->ic, nz, L->ihw, L->xt);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L->oc, (int)nz,
-                            (int)L->in_n, 1.0f, L->w->data, (int)L->in_n, L->xt, (int)L->in_n,
-                            0.0f, L->z, (int)nz);
+                snn_par_sgemm(CblasNoTrans, CblasTrans, (int)L->oc, (int)nz, (int)L->in_n, L->w->data,
+                              (int)L->in_n, L->xt, (int)L->in_n, 0.0f, L->z, (int)nz);
             }
             if (train && m->sync_buf)
                 snn_bn_forward_stats_sync(L->z, L->oc, (size_t)nz * L->ohw, (size_t)N * L->ohw,
@@ -163,8 +162,8 @@ void snn_model_forward(snn_model *m, uint32_t B, int train)
             snn_gather_images(in, L->ic, N, L->ihw, L->xt);
             for (uint32_t k = 0; k < K; k++)
                 for (uint32_t n = 0; n < N; n++) m->yout[(size_t)k * N + n] = L->b->data[k];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)K, (int)N, (int)L->in_n,
-                        1.0f, L->w->data, (int)L->in_n, L->xt, (int)L->in_n, 1.0f, m->yout, (int)N);
+            snn_par_sgemm(CblasNoTrans, CblasTrans, (int)K, (int)N, (int)L->in_n, L->w->data, (int)L->in_n,
+                          L->xt, (int)L->in_n, 1.0f, m->yout, (int)N);
             const float invT = 1.0f / (float)T;
             for (uint32_t b = 0; b < B; b++)
                 for (uint32_t k = 0; k < K; k++) {
@@ -278,10 +277,10 @@ void snn_model_backward(snn_model *m, uint32_t B)
                 }
             L->b->grad[k] = s;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)K, (int)L->in_n, (int)N, 1.0f,
-                    dy, (int)N, L->xt, (int)L->in_n, 0.0f, L->w->grad, (int)L->in_n);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)N, (int)L->in_n, (int)K, 1.0f,
-                    dy, (int)N, L->w->data, (int)L->in_n, 0.0f, L->xt, (int)L->in_n);
+        snn_par_sgemm(CblasNoTrans, CblasNoTrans, (int)K, (int)L->in_n, (int)N, dy, (int)N, L->xt,
+                      (int)L->in_n, 0.0f, L->w->grad, (int)L->in_n);
+        snn_par_sgemm(CblasTrans, CblasNoTrans, (int)N, (int)L->in_n, (int)K, dy, (int)N, L->w->data,
+                      (int)L->in_n, 0.0f, L->xt, (int)L->in_n);
         snn_scatter_images(L->xt, L->ic, N, L->ihw, g);
     }
     for (uint32_t l = m->n_layers - 1; l-- > 0;) {
@@ -313,13 +312,11 @@ void snn_model_backward(snn_model *m, uint32_t B)
                                   !L->first, L->w->data, L->oc, dz, L->w->grad, m->dwp,
                                   L->first ? NULL : gin, m->col);
             } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L->oc, (int)L->in_n,
-                            (int)nz, 1.0f, dz, (int)nz, L->xt, (int)L->in_n, 0.0f, L->w->grad,
-                            (int)L->in_n);
+                snn_par_sgemm(CblasNoTrans, CblasNoTrans, (int)L->oc, (int)L->in_n, (int)nz, dz, (int)nz,
+                              L->xt, (int)L->in_n, 0.0f, L->w->grad, (int)L->in_n);
                 if (!L->first) {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nz, (int)L->in_n,
-                                (int)L->oc, 1.0f, dz, (int)nz, L->w->data, (int)L->in_n, 0.0f,
-                                L->xt, (int)L->in_n);
+                    snn_par_sgemm(CblasTrans, CblasNoTrans, (int)nz, (int)L->in_n, (int)L->oc, dz, (int)nz,
+                                  L->w->data, (int)L->in_n, 0.0f, L->xt, (int)L->in_n);
                     snn_scatter_images(L->xt, L->ic, nz, L->ihw, gin);
                 }
             }

@@ -12,6 +12,8 @@
 #ifndef SNN_TRAIN_IMPL_H
 #define SNN_TRAIN_IMPL_H
 
+#include <cblas.h>
+
 #include "snn-train.h"
 
 #define SNN_MAX_PARAMS (SNN_MAX_LAYERS * 10 + 4)
@@ -117,6 +119,11 @@ typedef void (*snn_task_fn)(void *ctx, uint32_t task, uint32_t worker);
 void snn_par_set_threads(uint32_t n); /* 0 = all cores; OpenBLAS is set to 1 thread */
 uint32_t snn_par_threads(void);
 void snn_par_run(uint32_t n_tasks, snn_task_fn fn, void *ctx);
+/* Row-major C = op(A) op(B) + beta C (alpha 1) as one OpenBLAS call per 64
+ * columns of C, on the pool: the fc layers' GEMMs (results independent of
+ * the thread count). */
+void snn_par_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc);
 /* Per-thread scratch of at least `bytes` (grown on demand, never freed). */
 void *snn_par_scratch(size_t bytes);
 
