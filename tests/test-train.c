@@ -13,6 +13,8 @@
  * half the images, rectangles inside the image of 2-40% of it, exactly
  * that rectangle black in the input).
  *
+ * One, or three threads: the same model to the bit.
+ *
  * The spike-count regulariser (--rate-reg) on the same synthetic set: X = 0
  * trains bit-identically to a run without the option, a large X lowers the
  * firing rate of the trained network within one short epoch, and the
@@ -502,6 +504,43 @@ static void test_rate_reg(void **state)
     assert_true(ebig < 0.7 * e0);
 }
 
+/* The thread count does not change a training run by a bit: tasks write
+ * their own outputs and cross-task sums go in task order (conv chunks,
+ * channels, the fc GEMMs' 64-column slices). A net with the dense
+ * (Winograd) and event-driven convs, pooling and an fc layer, 1 vs 3
+ * threads (the pool's workers take tasks in any order). */
+static void test_threads_same_result(void **state)
+{
+    (void)state;
+    char dir[300], a[300], b[300];
+    path(dir, sizeof dir, "synt");
+    path(a, sizeof a, "th1.safetensors");
+    path(b, sizeof b, "th3.safetensors");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_syn_split(dir, "train", 512, 6);
+    write_syn_split(dir, "t10k", 64, 7);
+    snn_train_opts o;
+    snn_train_opts_default(&o);
+    o.data_dir = dir;
+    o.arch = "c8,c16,p,c16,p,f32";
+    o.epochs = 1;
+    o.batch = 32;
+    o.quiet = 1;
+    snn_train_result r1, r3;
+    o.threads = 1;
+    o.out = a;
+    assert_int_equal(snn_train_run(&o, NULL, NULL, &r1), SNN_OK);
+    o.threads = 3;
+    o.out = b;
+    assert_int_equal(snn_train_run(&o, NULL, NULL, &r3), SNN_OK);
+    snn_model *m1 = load(a), *m3 = load(b);
+    assert_models_equal(m1, m3, 1);
+    assert_true(r1.train_loss == r3.train_loss && r1.test_acc == r3.test_acc);
+    snn_model_free(m1);
+    snn_model_free(m3);
+    snn_set_threads(0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -512,7 +551,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    const char *names[] = {"learn", "rt1", "rt2", "full", "part", "syn", "rr0", "rrx0", "rrbig"};
+    const char *names[] = {"learn", "rt1", "rt2", "full", "part", "syn", "rr0", "rrx0", "rrbig", "th1", "th3"};
     const char *exts[] = {".safetensors", ".csv", ".png"};
     char p[400];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -522,8 +561,8 @@ static int teardown(void **state)
         }
     const char *syn[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-    const char *syn_dirs[] = {"syn", "synr"};
-    for (size_t d = 0; d < 2; d++) {
+    const char *syn_dirs[] = {"syn", "synr", "synt"};
+    for (size_t d = 0; d < 3; d++) {
         for (size_t k = 0; k < 4; k++) {
             snprintf(p, sizeof p, "%s/%s/%s", tmpdir, syn_dirs[d], syn[k]);
             unlink(p);
@@ -544,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_resume_equals_uninterrupted),
         cmocka_unit_test(test_element_constant_neurons),
         cmocka_unit_test(test_rate_reg),
+        cmocka_unit_test(test_threads_same_result),
         cmocka_unit_test(test_augment_names),
         cmocka_unit_test(test_augment_draws),
     };

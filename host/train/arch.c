@@ -380,7 +380,7 @@ snn_status snn_model_workspace(snn_model *m, uint32_t B)
                     snn_conv_plan(L->ic, L->oc, L->ih, L->iw, (uint32_t)nz, &chunk, &tasks, &cn);
                     if (cn > colmax) colmax = cn;
                     /* smaller batches (eval tails) may split finer: bound the task count */
-                    tasks += 4 * snn_par_threads();
+                    tasks += 4 * SNN_PLAN_WORKERS;
                     size_t dw = (size_t)tasks * L->oc * L->ic * 9;
                     if (dw > dwpmax) dwpmax = dw;
                 } else if (!WS(L->xt, nz * L->in_n * sizeof(float))) {

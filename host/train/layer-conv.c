@@ -34,7 +34,7 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
     /* the buffer holds im2col(in) (cin*9 rows), then im2col(dout) (cout*9) */
     size_t per = (size_t)(cin > cout ? cin : cout) * 9 * hw; /* floats per image */
     size_t c = ((size_t)1 << 20) / per;     /* <= 4 MiB of col */
-    uint32_t nw = snn_par_threads();
+    const uint32_t nw = SNN_PLAN_WORKERS;
     size_t fair = ((size_t)n + 4 * nw - 1) / (4 * nw); /* >= 4 tasks per worker */
     if (c > fair) c = fair;
     if (c < 1) c = 1;

@@ -130,8 +130,11 @@ void *snn_par_scratch(size_t bytes);
 /* ---- layers (host/train/layer-*.c) ------------------------------------------------ */
 
 /* Split of n images into im2col chunks (tasks): keeps each column buffer a
- * few MiB and gives every worker several tasks. *col_floats = per-worker
- * column buffer size. */
+ * few MiB and gives each of SNN_PLAN_WORKERS workers several tasks. The
+ * split does not depend on the thread count, so neither do the weight
+ * gradients (sums of per-chunk parts in chunk order) nor the chunks' path
+ * choices. *col_floats = per-worker column buffer size. */
+enum { SNN_PLAN_WORKERS = 8 };
 void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t n, uint32_t *chunk,
                    uint32_t *n_tasks, size_t *col_floats);
 
