@@ -250,22 +250,31 @@ static void record_loss(const snn_train_epoch *e, void *ctx)
     loss[e->epoch - 1] = e->train_loss;
 }
 
+/* A synthetic data set in tmpdir/name (train: n images from seed, test:
+ * n/8 from seed + 1) and the options of a quiet 1-epoch run on it; dir
+ * holds the path (o->data_dir points to it). */
+static void syn_setup(const char *name, uint32_t n, uint64_t seed, char *dir, size_t dn, snn_train_opts *o)
+{
+    path(dir, dn, name);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_syn_split(dir, "train", n, seed);
+    write_syn_split(dir, "t10k", n / 8, seed + 1);
+    snn_train_opts_default(o); /* the default learning rate, 0.1 */
+    o->data_dir = dir;
+    o->arch = "c8,p,c16,p,f32";
+    o->epochs = 1;
+    o->quiet = 1;
+}
+
 static void test_element_constant_neurons(void **state)
 {
     (void)state;
     char dir[300], out[300];
-    path(dir, sizeof dir, "syn");
     path(out, sizeof out, "syn.safetensors");
-    assert_int_equal(mkdir(dir, 0700), 0);
-    write_syn_split(dir, "train", 2048, 1);
-    write_syn_split(dir, "t10k", 256, 2);
     snn_train_opts o;
-    snn_train_opts_default(&o); /* the default learning rate, 0.1 */
-    o.data_dir = dir;
-    o.arch = "c8,p,c16,p,f32";
+    syn_setup("syn", 2048, 1, dir, sizeof dir, &o);
     o.mpbn = SNN_MPBN_ELEMENT;
     o.epochs = 3;
-    o.quiet = 1;
     o.out = out;
     double loss[3] = {NAN, NAN, NAN};
     snn_train_result r;
@@ -461,20 +470,12 @@ static void test_rate_reg(void **state)
 {
     (void)state;
     char dir[300], a[300], b[300], c[300];
-    path(dir, sizeof dir, "synr");
     path(a, sizeof a, "rr0.safetensors");
     path(b, sizeof b, "rrx0.safetensors");
     path(c, sizeof c, "rrbig.safetensors");
-    assert_int_equal(mkdir(dir, 0700), 0);
-    write_syn_split(dir, "train", 2048, 4);
-    write_syn_split(dir, "t10k", 256, 5);
     snn_train_opts o;
-    snn_train_opts_default(&o);
-    o.data_dir = dir;
-    o.arch = "c8,p,c16,p,f32";
-    o.epochs = 1;
+    syn_setup("synr", 2048, 4, dir, sizeof dir, &o);
     o.threads = 1;
-    o.quiet = 1;
     snn_train_result r0, rx0, rbig;
     o.out = a; /* no regulariser: the option left at its default */
     assert_int_equal(snn_train_run(&o, NULL, NULL, &r0), SNN_OK);
@@ -513,19 +514,12 @@ static void test_threads_same_result(void **state)
 {
     (void)state;
     char dir[300], a[300], b[300];
-    path(dir, sizeof dir, "synt");
     path(a, sizeof a, "th1.safetensors");
     path(b, sizeof b, "th3.safetensors");
-    assert_int_equal(mkdir(dir, 0700), 0);
-    write_syn_split(dir, "train", 512, 6);
-    write_syn_split(dir, "t10k", 64, 7);
     snn_train_opts o;
-    snn_train_opts_default(&o);
-    o.data_dir = dir;
+    syn_setup("synt", 512, 6, dir, sizeof dir, &o);
     o.arch = "c8,c16,p,c16,p,f32";
-    o.epochs = 1;
     o.batch = 32;
-    o.quiet = 1;
     snn_train_result r1, r3;
     o.threads = 1;
     o.out = a;
