@@ -7,7 +7,8 @@
 # accuracy, the resume contract (stored options kept, a conflicting one
 # refused naming it, a finished run reported as such), SIGINT/SIGTERM, and the
 # spike-count regulariser --rate-reg (bad values refused, 0 the same as no
-# option, stored and checked on --resume, in the summary line and the JSON).
+# option, stored and checked on --resume, in the summary line and the JSON);
+# MPBN_DENSE_CONV's kernels train, a bad value is reported.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
@@ -56,6 +57,16 @@ check "test label beyond the training classes" 1 "$MPBN" train --data "$tmp/lab-
     expect_err "test label: file, index, why" "lab-test/t10k-labels-idx1-ubyte: label 7 at index 9 is outside 0\.\.3 \(the training labels .* have 4 classes\)"
 tiny_set "$tmp/lab-ok" "$(labels 4 -1 0)" "$(labels 4 -1 0)"
 check "tiny set trains" 0 "$MPBN" train --data "$tmp/lab-ok" --arch f8 --T 1 --epochs 1 --batch 16 --out "$tmp/tiny.safetensors"
+# the dense-conv choice (MPBN_DENSE_CONV): each kernel trains; a value
+# that names none of them, and the replaced MPBN_DIRECT_CONV, are reported
+for k in gemm direct winograd; do
+    check "MPBN_DENSE_CONV=$k trains" 0 env MPBN_DENSE_CONV=$k "$MPBN" train --data "$tmp/lab-ok" --arch c8,c8,f8 \
+        --T 2 --epochs 1 --batch 16 --quiet --out "$tmp/dense-$k.safetensors"
+done
+check "MPBN_DENSE_CONV=bogus" 0 env MPBN_DENSE_CONV=bogus MPBN_DIRECT_CONV=1 "$MPBN" train --data "$tmp/lab-ok" \
+    --arch c8,c8,f8 --T 2 --epochs 1 --batch 16 --quiet --out "$tmp/dense-bogus.safetensors" &&
+    expect_err "MPBN_DENSE_CONV=bogus named" "MPBN_DENSE_CONV=bogus is none of gemm, direct, winograd" &&
+    expect_err "MPBN_DIRECT_CONV replaced" "MPBN_DIRECT_CONV is no longer read"
 check "eval missing file" 1 "$MPBN" eval "$tmp/none.safetensors" --device float && expect_err "eval missing file" "none.safetensors"
 
 if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ubyte" ]; then

@@ -21,6 +21,7 @@
  * AVX-512, or directly (layer-conv-direct.c) when asked.
  */
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -135,6 +136,10 @@ static int dense_conv_mode(void)
         if (e && !strcmp(e, "gemm")) dense_mode = SNN_DENSE_GEMM;
         else if (e && !strcmp(e, "direct")) dense_mode = SNN_DENSE_DIRECT;
         else if (e && !strcmp(e, "winograd")) dense_mode = SNN_DENSE_WINOGRAD;
+        else if (e && *e)
+            fprintf(stderr, "mpbn: MPBN_DENSE_CONV=%s is none of gemm, direct, winograd: ignored\n", e);
+        if (getenv("MPBN_DIRECT_CONV"))
+            fprintf(stderr, "mpbn: MPBN_DIRECT_CONV is no longer read: MPBN_DENSE_CONV=gemm|direct|winograd\n");
     }
     return dense_mode;
 }
