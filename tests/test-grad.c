@@ -160,6 +160,25 @@ static void conv_ref(const float *in, uint32_t cin, uint32_t n, uint32_t h, uint
                 }
 }
 
+/* dW of the conv over images first..n-1 only, in double */
+static void dw_ref(const float *in, uint32_t cin, uint32_t n, uint32_t first, uint32_t h, uint32_t w,
+                   const float *r, uint32_t cout, double *dw)
+{
+    memset(dw, 0, (size_t)cout * cin * 9 * sizeof *dw);
+    for (uint32_t co = 0; co < cout; co++)
+        for (uint32_t ci = 0; ci < cin; ci++)
+            for (int k = 0; k < 9; k++)
+                for (uint32_t i = first; i < n; i++)
+                    for (uint32_t y = 0; y < h; y++)
+                        for (uint32_t x = 0; x < w; x++) {
+                            const int yy = (int)y + k / 3 - 1, xx = (int)x + k % 3 - 1;
+                            if (yy < 0 || yy >= (int)h || xx < 0 || xx >= (int)w) continue;
+                            dw[((size_t)co * cin + ci) * 9 + (size_t)k] +=
+                                (double)r[(((size_t)co * n + i) * h + y) * w + x] *
+                                in[(((size_t)ci * n + i) * h + (size_t)yy) * w + (size_t)xx];
+                        }
+}
+
 /* Shapes that cover: one and two 64-channel words (a partial last word),
  * output rows padded to 16 floats, more than 64 outputs (two register
  * blocks), a 1x1 map (all neighbours padding), no spike at all, and the
@@ -310,7 +329,8 @@ static void test_conv_direct(void **state)
             float *din = malloc(nin * 4);
             const size_t np = dc->pk_floats(cmax, cmax);
             float *pk = malloc(np * 4);
-            const size_t nws = dense_ws[di](cmax, cmax, h, w, n);
+            size_t nws = dense_ws[di](cmax, cmax, h, w, n);
+            if (snn_wconv_dw_ws_floats(cin, cout, h, w, n) > nws) nws = snn_wconv_dw_ws_floats(cin, cout, h, w, n);
             float *ws = malloc(nws * 4);
             double *ro = malloc(nout * 8), *rdw = malloc(nw * 8), *rdin = malloc(nin * 8);
             fill(in, nin, 1);
@@ -323,6 +343,19 @@ static void test_conv_direct(void **state)
                 /* forward, then input gradient: all images, then images 1..n-1 */
                 direct_case(dc, in, cin, wt, cout, n, h, w, first, 0, pk, ws, out, ro, "dense conv fwd");
                 direct_case(dc, r, cout, wt, cin, n, h, w, first, 1, pk, ws, din, rdin, "dense conv dX");
+            }
+            if (di == 1) { /* the Winograd weight gradient: all images, then images 1..n-1 */
+                float *dw = malloc(nw * 4);
+                double *rw = malloc(nw * 8);
+                for (uint32_t first = 0; first < 2; first++) {
+                    for (size_t i = 0; i < nw; i++) dw[i] = NAN;
+                    snn_wconv_dw_chunk(in, cin, n, first, n - first, h, w, 0.0f, r, cout, dw, ws);
+                    dw_ref(in, cin, n, first, h, w, r, cout, rw);
+                    for (size_t i = 0; i < nw; i++)
+                        check_close(dw[i], rw[i], 1e-5, fmax(1e-4, 3e-8 * 9 * hw * n), "winograd dW", i);
+                }
+                free(dw);
+                free(rw);
             }
             /* padding with a value: the same as the input surrounded by it */
             const float pv = 0.75f;

@@ -1,6 +1,7 @@
 /*
  * snn-convbench.c - the trainer's 3x3 convolution of a spike input, dense
- * (im2col + sgemm) against event-driven (host/train/layer-conv-spike.c), at
+ * (Winograd where built with AVX-512, else im2col + sgemm; MPBN_DENSE_CONV
+ * chooses) against event-driven (host/train/layer-conv-spike.c), at
  * several spike rates, on one thread (`make bench-conv`).
  *
  *   snn-convbench [REPEAT_SECONDS]
@@ -187,7 +188,9 @@ int main(int argc, char **argv)
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("3x3 conv of spikes, 256 images (T 4 x batch 64), 1 thread, OPENBLAS_CORETYPE=%s\n",
            ct ? ct : "(OpenBLAS's choice)");
-    printf("us per image; backward = weight + input gradient; speed-up = dense / event-driven\n\n");
+    const char *dc = getenv("MPBN_DENSE_CONV");
+    printf("us per image; backward = weight + input gradient; speed-up = dense / event-driven; dense: %s\n\n",
+           dc ? dc : "the trainer's default (winograd with AVX-512, gemm otherwise)");
     printf("| layer | rate | fwd dense | fwd event | speed-up | bwd dense | bwd event | speed-up | fwd+bwd speed-up |\n");
     printf("|---|---|---|---|---|---|---|---|---|\n");
     uint64_t rng = 1;

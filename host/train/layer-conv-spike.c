@@ -278,44 +278,6 @@ void snn_sconv_weights(const float *wt, uint32_t cin, uint32_t cout, float *wk)
     }
 }
 
-/* dst[j * dld + i] = src[i * sld + j] for i < rows, j < cols (both <= 16):
- * one block of a transpose between the channel-major layout of the layers
- * and the pixel-major rows of this file. */
-static inline void transpose16(const float *src, size_t sld, float *dst, size_t dld, uint32_t rows,
-                               uint32_t cols)
-{
-#if defined(__AVX512F__)
-    const __mmask16 cm = (__mmask16)((1u << cols) - 1), rm = (__mmask16)((1u << rows) - 1);
-    __m512 r[16], t[16];
-    for (uint32_t i = 0; i < 16; i++)
-        r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + i * sld) : _mm512_setzero_ps();
-    for (uint32_t i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (uint32_t i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (uint32_t i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-    for (uint32_t i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-    }
-    for (uint32_t j = 0; j < cols; j++) _mm512_mask_storeu_ps(dst + j * dld, rm, r[j]);
-#else
-    for (uint32_t j = 0; j < cols; j++)
-        for (uint32_t i = 0; i < rows; i++) dst[j * dld + i] = src[i * sld + j];
-#endif
-}
-
 void snn_sconv_forward_chunk(uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
                              const float *wk, uint32_t cout, float *out, float *col)
 {

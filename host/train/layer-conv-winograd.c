@@ -299,3 +299,163 @@ void snn_wconv_chunk(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t
         output_transform(&L, na, M, r0, nr, N, n0, h, w, out);
     }
 }
+
+/* ---- the weight gradient ------------------------------------------------------------ */
+
+/*
+ * The forward's gradient with respect to its kernel, by the transpose of
+ * its algorithm (F(3x3, 2x2)): for W[a][b] (a = co, b = ci),
+ *
+ *     dW[a][b] = G^t S[a][b] G,   S[xi][b][a] = sum over tiles of
+ *                (Bt d_b B)[xi] * (A dY_a At)[xi]
+ *
+ * with d_b a tile's 4x4 input patch, dY_a its 2x2 output gradient and
+ * A = At^t. V is the forward's input transform (V[xi][b][t], vectors over
+ * tiles); the output gradient goes pixel-major first (16x16 transposes),
+ * so that Z[xi][t][a] = (A dY At)[xi] are vectors over a; the 16 GEMMs
+ * S[xi][b][a] += sum over the group's tiles t of V[xi][b][t] Z[xi][t][a]
+ * keep a block of 8 b x 32 a in registers for the whole group (a
+ * broadcast of V, two loads of Z and sixteen FMAs per tile).
+ */
+
+typedef struct wdw_layout {
+    wconv_layout L;  /* V over ci8 input channels, Z[16][tg][cop] where M was */
+    uint32_t ci8, cop; /* cin rounded up to 8, cout to 32 */
+    size_t dT, S, end; /* dout pixel-major [cn][h*w][cop]; S[16][ci8][cop] */
+} wdw_layout;
+
+static wdw_layout dw_layout(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t cn)
+{
+    wdw_layout D;
+    D.ci8 = (cin + 7) & ~7u;
+    D.cop = (cout + 31) & ~31u;
+    D.L = layout(D.ci8, D.cop, h, w, cn);
+    D.dT = D.L.end;
+    D.S = D.dT + (size_t)cn * h * w * D.cop;
+    D.end = D.S + (size_t)16 * D.ci8 * D.cop;
+    return D;
+}
+
+size_t snn_wconv_dw_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk)
+{
+    return dw_layout(cin, cout, h, w, chunk).end;
+}
+
+/* Z[xi][t][.] of the group's tiles from the pixel-major output gradient */
+static void dout_transform(const wdw_layout *D, const float *dT, uint32_t h, uint32_t w, size_t r0, size_t nr,
+                           float *Z)
+{
+    const wconv_layout *L = &D->L;
+    const size_t hw = (size_t)h * w, cop = D->cop;
+    for (size_t row = r0; row < r0 + nr; row++) {
+        const uint32_t ty = (uint32_t)(row % L->th);
+        const float *img = dT + row / L->th * hw * cop;
+        for (uint32_t tx = 0; tx < L->tw; tx++) {
+            const size_t t = (row - r0) * L->tw + tx;
+            const float *p[2][2];
+            for (uint32_t dy = 0; dy < 2; dy++)
+                for (uint32_t dx = 0; dx < 2; dx++) {
+                    const uint32_t y = 2 * ty + dy, x = 2 * tx + dx;
+                    p[dy][dx] = y < h && x < w ? img + ((size_t)y * w + x) * cop : NULL;
+                }
+            for (size_t c = 0; c < cop; c += 16) {
+                v16f y[2][2], u[2][4];
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) y[dy][dx] = p[dy][dx] ? ld16(p[dy][dx] + c) : (v16f){0};
+                for (int dy = 0; dy < 2; dy++) { /* dY At along x */
+                    u[dy][0] = y[dy][0];
+                    u[dy][1] = y[dy][0] + y[dy][1];
+                    u[dy][2] = y[dy][0] - y[dy][1];
+                    u[dy][3] = -y[dy][1];
+                }
+                float *z = Z + t * cop + c;
+                for (size_t j = 0; j < 4; j++) { /* A (.) along y */
+                    st16(z + (0 + j) * L->ms, u[0][j]);
+                    st16(z + (4 + j) * L->ms, u[0][j] + u[1][j]);
+                    st16(z + (8 + j) * L->ms, u[0][j] - u[1][j]);
+                    st16(z + (12 + j) * L->ms, -u[1][j]);
+                }
+            }
+        }
+    }
+}
+
+/* S[xi][b][a] += sum over t < gn of V[xi][b][t] Z[xi][t][a] */
+static void dw_gemm(const wdw_layout *D, const float *V, const float *Z, size_t gn, float *S)
+{
+    const wconv_layout *L = &D->L;
+    const size_t cop = D->cop, tg = L->tg;
+    for (size_t xi = 0; xi < 16; xi++) {
+        const float *Vx = V + xi * L->vs, *Zx = Z + xi * L->ms;
+        float *Sx = S + xi * D->ci8 * cop;
+        for (uint32_t b0 = 0; b0 < D->ci8; b0 += OB)
+            for (size_t a0 = 0; a0 < cop; a0 += 32) {
+                v16f acc0[OB], acc1[OB];
+                for (int j = 0; j < OB; j++) {
+                    acc0[j] = ld16(Sx + (b0 + (size_t)j) * cop + a0);
+                    acc1[j] = ld16(Sx + (b0 + (size_t)j) * cop + a0 + 16);
+                }
+                const float *vb = Vx + (size_t)b0 * tg;
+                for (size_t t = 0; t < gn; t++) {
+                    const v16f z0 = ld16(Zx + t * cop + a0), z1 = ld16(Zx + t * cop + a0 + 16);
+#pragma GCC unroll 8
+                    for (int j = 0; j < OB; j++) {
+                        const float v = vb[(size_t)j * tg + t];
+                        acc0[j] += v * z0;
+                        acc1[j] += v * z1;
+                    }
+                }
+                for (int j = 0; j < OB; j++) {
+                    st16(Sx + (b0 + (size_t)j) * cop + a0, acc0[j]);
+                    st16(Sx + (b0 + (size_t)j) * cop + a0 + 16, acc1[j]);
+                }
+            }
+    }
+}
+
+void snn_wconv_dw_chunk(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                        float pad, const float *dout, uint32_t cout, float *dw, float *ws)
+{
+    const wdw_layout D = dw_layout(cin, cout, h, w, cn);
+    const wconv_layout *L = &D.L;
+    const size_t hw = (size_t)h * w, cop = D.cop;
+    snn_dconv_pad_maps(in, cin, N, n0, cn, h, w, pad, L->guard, L->len, ws);
+    float *V = ws + L->v, *Z = ws + L->m, *dT = ws + D.dT, *S = ws + D.S;
+    /* the output gradient pixel-major, 0 past cout */
+    if (cop > cout) memset(dT, 0, (size_t)cn * hw * cop * sizeof(float));
+    for (uint32_t n = 0; n < cn; n++)
+        for (uint32_t c0 = 0; c0 < cout; c0 += 16)
+            for (size_t p0 = 0; p0 < hw; p0 += 16)
+                transpose16(dout + ((size_t)c0 * N + n0 + n) * hw + p0, N * hw, dT + ((size_t)n * hw + p0) * cop + c0,
+                            cop, cout - c0 < 16 ? cout - c0 : 16, hw - p0 < 16 ? (uint32_t)(hw - p0) : 16);
+    memset(S, 0, (size_t)16 * D.ci8 * cop * sizeof(float));
+    /* V's rows past cin stay 0 (the input transform writes cin rows) */
+    for (size_t xi = 0; xi < 16; xi++)
+        memset(V + xi * L->vs + (size_t)cin * L->tg, 0, (size_t)(D.ci8 - cin) * L->tg * sizeof(float));
+    const size_t rows = (size_t)cn * L->th;
+    for (size_t r0 = 0; r0 < rows; r0 += L->G) {
+        const size_t nr = rows - r0 < L->G ? rows - r0 : L->G;
+        input_transform(L, cin, ws, r0, nr, V);
+        dout_transform(&D, dT, h, w, r0, nr, Z);
+        dw_gemm(&D, V, Z, nr * L->tw, S);
+    }
+    /* dW[a][b] = G^t S[.][b][a] G, 16 output channels a at a time */
+    for (uint32_t b = 0; b < cin; b++)
+        for (uint32_t a0 = 0; a0 < cout; a0 += 16) {
+            v16f s[16], q[3][4], r[9];
+            for (size_t xi = 0; xi < 16; xi++) s[xi] = ld16(S + (xi * D.ci8 + b) * cop + a0);
+            for (int j = 0; j < 4; j++) { /* G^t along y */
+                q[0][j] = s[0 + j] + 0.5f * (s[4 + j] + s[8 + j]);
+                q[1][j] = 0.5f * (s[4 + j] - s[8 + j]);
+                q[2][j] = 0.5f * (s[4 + j] + s[8 + j]) + s[12 + j];
+            }
+            for (int i = 0; i < 3; i++) { /* (.) G along x */
+                r[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
+                r[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
+                r[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
+            }
+            const uint32_t na = cout - a0 < 16 ? cout - a0 : 16;
+            for (uint32_t j = 0; j < na; j++)
+                for (int k = 0; k < 9; k++) dw[((size_t)(a0 + j) * cin + b) * 9 + (size_t)k] = r[k][j];
+        }
+}

@@ -46,10 +46,11 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
     size_t need = c * per, sp = snn_sconv_ws_floats(cin, cout, h, w, (uint32_t)c);
     if (sp > need) need = sp;
     /* and the dense convs (direct, Winograd): the forward's and the input gradient's */
-    const size_t dense[4] = {snn_dconv_ws_floats(cin, h, w, (uint32_t)c), snn_dconv_ws_floats(cout, h, w, (uint32_t)c),
+    const size_t dense[5] = {snn_dconv_ws_floats(cin, h, w, (uint32_t)c), snn_dconv_ws_floats(cout, h, w, (uint32_t)c),
                              snn_wconv_ws_floats(cin, cout, h, w, (uint32_t)c),
-                             snn_wconv_ws_floats(cout, cin, h, w, (uint32_t)c)};
-    for (int i = 0; i < 4; i++)
+                             snn_wconv_ws_floats(cout, cin, h, w, (uint32_t)c),
+                             snn_wconv_dw_ws_floats(cin, cout, h, w, (uint32_t)c)};
+    for (int i = 0; i < 5; i++)
         if (dense[i] > need) need = dense[i];
     *col_floats = (need + 15) & ~(size_t)15;
 }
@@ -75,6 +76,14 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
  * the noise and 0.45 was 10% slower, 0.1 as fast at one thread: 0.2. */
 static double max_rate_fwd = 0.6, max_rate_bwd = 0.7;
 static const double max_rate_fwd_direct = 0.45, max_rate_fwd_winograd = 0.2;
+/* With the Winograd weight gradient as the dense rival (layer-conv-winograd.c),
+ * the backward's limit: alone (`make bench-conv`, weight + input gradient)
+ * the two break even at rates 0.3-0.4 (default conv 2: 104.6 us per image
+ * dense, 95.1 event-driven at 0.2, 104.4 at 0.3, 112.0 at 0.4); in steps of
+ * the default net from initialisation (60 batches, one thread, three
+ * alternating runs) 0.2 and 0.3 measured 594-622 img/s, event-driven only
+ * 566-606: 0.25. */
+static const double max_rate_bwd_winograd = 0.25;
 
 char *openblas_get_corename(void); /* OpenBLAS's own API (not in every cblas.h) */
 
@@ -120,6 +129,7 @@ enum { DIRECT_MIN_IN = 8 };
 
 void snn_conv_set_dense(int mode)
 {
+
     SNN_ASSERT(mode == SNN_DENSE_GEMM || mode == SNN_DENSE_DIRECT || mode == SNN_DENSE_WINOGRAD);
     dense_mode = mode;
 }
@@ -224,6 +234,7 @@ typedef struct conv_ctx {
     const float *wk; /* spike path: the weights as Wk[k*cin + ci][co] */
     const float *wflip; /* [cin][cout*9]: W transposed and rotated by 180 degrees */
     const dense_kernel *dk_fwd, *dk_din; /* the dense convs (NULL: im2col + GEMM) */
+    int wino_dw;                         /* the dense weight gradient by Winograd */
     const float *pk_fwd, *pk_din;        /* and their packed weights */
     float *out;
     const float *dout;
@@ -265,8 +276,10 @@ static void conv_bwd_task(void *vc, uint32_t task, uint32_t worker)
     float *dwp = c->dwp + (size_t)task * c->cout * K;
     /* as in the forward, the chunk's first image decides */
     if (c->spikes && take_spike_path(snn_sconv_count(c->in, c->cin, c->n, n0, 1, hw), c->cin, 1, hw,
-                                     max_rate_bwd)) {
+                                     c->wino_dw ? max_rate_bwd_winograd : max_rate_bwd)) {
         snn_sconv_dw_chunk(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->cout, c->dout, dwp, col);
+    } else if (c->wino_dw) {
+        snn_wconv_dw_chunk(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, c->dout, c->cout, dwp, col);
     } else {
         im2col(c->in, c->cin, c->n, n0, cn, c->h, c->w, c->pad, col);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)c->cout, (int)K, (int)(cn * hw),
@@ -325,6 +338,7 @@ void snn_conv_backward(const float *in, uint32_t cin, uint32_t n, uint32_t h, ui
     snn_conv_plan(cin, cout, h, w, n, &c.chunk, &tasks, &c.col_n);
     const size_t nw = (size_t)cout * cin * 9;
     float *wflip = NULL, *pk = NULL;
+    c.wino_dw = dense_conv_mode() == SNN_DENSE_WINOGRAD && cin >= DIRECT_MIN_IN;
     if (din) c.dk_din = dense_pick(wt, cout, cin, 1, &pk);
     c.pk_din = pk;
     if (din && !c.dk_din) {

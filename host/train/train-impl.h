@@ -214,6 +214,13 @@ void snn_wconv_weights(const float *wt, uint32_t cout, uint32_t cin, int for_din
 size_t snn_wconv_ws_floats(uint32_t nb, uint32_t na, uint32_t h, uint32_t w, uint32_t chunk);
 void snn_wconv_chunk(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
                      float pad, const float *pk, uint32_t na, float *out, float *ws);
+/* The weight gradient of the conv from `in` (cin channels, pad outside)
+ * to dout (cout channels) over images n0..n0+cn-1, by the transpose of
+ * F(2x2, 3x3): dw[co][ci][9] (written, not added to), using
+ * dw_ws_floats(cin, cout, h, w, cn) floats of ws. */
+size_t snn_wconv_dw_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t chunk);
+void snn_wconv_dw_chunk(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                        float pad, const float *dout, uint32_t cout, float *dw, float *ws);
 
 /* [c][n][hw] <-> [n][c*hw] */
 void snn_gather_images(const float *in, uint32_t c, uint32_t n, uint32_t hw, float *xt);
