@@ -21,10 +21,11 @@
  *     G  = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
  *     At = [1 1 1 0; 0 1 -1 -1].
  *
- * The transforms are exact in binary except G's halves, which are exact
- * too: the results differ from the direct sums by float rounding only
- * (a few ulp of the largest term; tests/test-grad.c checks both against a
- * double-precision convolution).
+ * Every transform coefficient (0, +-1, +-1/2) is exact in binary and U is
+ * rounded once from double: the results differ from the direct sums by
+ * float rounding only (tests/test-grad.c checks both against a
+ * double-precision convolution). The weight gradient at the end of the
+ * file is the same algorithm transposed.
  *
  * Layout. The chunk's images lie on the direct conv's padded flat maps
  * (snn_dconv_pad_maps). The tiles are processed in groups of G whole tile
@@ -126,8 +127,8 @@ static wconv_layout layout(uint32_t nb, uint32_t na, uint32_t h, uint32_t w, uin
     if (tgmax < up32(L.tw)) tgmax = up32(L.tw);
     L.G = 1;
     for (uint32_t g = 1; (size_t)g * L.tw <= tgmax && g <= (size_t)cn * L.th; g++) {
-        const size_t n = (size_t)g * L.tw, nb_ = (size_t)L.G * L.tw;
-        if ((up32(n) - n) * nb_ <= (up32(nb_) - nb_) * n) L.G = g;
+        const size_t n = (size_t)g * L.tw, cur = (size_t)L.G * L.tw;
+        if ((up32(n) - n) * cur <= (up32(cur) - cur) * n) L.G = g;
     }
     L.tg = up32((size_t)L.G * L.tw);
     L.vs = (size_t)nb * L.tg + 16;
