@@ -24,7 +24,7 @@ $(FIXTURE_CHANNEL): | $(MPBN)
 # runs now normalise with the variance floor SNN_MPBN_ELEMENT_EPS
 # (docs/numerics.md) and train at --lr 0.1 as well; the fixture keeps
 # --lr 0.05, whose float-vs-ref accuracy gap is the smaller one (0.02 pp
-# against 0.23 pp at --lr 0.1, test-fold-e2e's limit being 0.3 pp).
+# against 0.23 pp at --lr 0.1, test-fold-e2e's limit being a loss of 0.3 pp).
 $(FIXTURE_ELEMENT): | $(MPBN)
 	@mkdir -p $(@D)
 	MPBN_PROGRESS=0 $(FIXTURE_TRAIN) --arch c8,p,c16,p,f32 --T 4 --mpbn element --lr 0.05 \

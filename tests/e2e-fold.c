@@ -8,7 +8,14 @@
  *      image must lie within 1e-4 of Vth after MPBN (float rounding at the
  *      threshold); counts are printed.
  *   2. accuracy: float checkpoint (trainer) vs the quantised deploy image on
- *      the ref device, on the test set; the gap must stay within the target.
+ *      the ref device, on the test set: the integer model may lose at most
+ *      --max-gap pp against the float one (the quantisation target). The
+ *      rounding moves borderline images both ways, so the integer model
+ *      may also come out ahead; on the small fixtures (70-85% accuracy,
+ *      many borderline images) it did by 0.32 pp after a change of the
+ *      trainer's float rounding alone. A gain is not a defect of the fold
+ *      (part 1 checks the fold spike by spike); only a gain beyond
+ *      MAX_GAIN_PP, too large for rounding, fails as suspicious.
  *
  *   e2e-fold [--spike-images N] [--acc-images N] [--max-gap PP] CKPT...
  *
@@ -26,6 +33,7 @@
 #include "train/snn-train.h"
 
 #define CHUNK 50u
+#define MAX_GAIN_PP 1.0
 
 static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, uint32_t n_acc,
                      double max_gap_pp)
@@ -168,9 +176,10 @@ static int check_one(const char *path, const snn_dataset *ds, uint32_t n_spk, ui
         uint32_t ok = 0;
         for (uint32_t i = 0; i < sub.n; i++) ok += preds[i] == (int32_t)sub.labels[i];
         double acc_r = (double)ok / sub.n, gap = 100.0 * (acc_f - acc_r);
-        printf("%s [%s]: accuracy float %.4f, ref %.4f on %u test images: gap %+.2f pp (limit %.2f)\n",
-               path, f->mpbn, acc_f, acc_r, sub.n, gap, max_gap_pp);
-        if (gap > max_gap_pp || gap < -max_gap_pp) fail = 1;
+        printf("%s [%s]: accuracy float %.4f, ref %.4f on %u test images: gap %+.2f pp (limits: a loss "
+               "of %.2f, a gain of %.2f)\n",
+               path, f->mpbn, acc_f, acc_r, sub.n, gap, max_gap_pp, MAX_GAIN_PP);
+        if (gap > max_gap_pp || gap < -MAX_GAIN_PP) fail = 1;
     }
     snn_dev_close(dev);
     free(preds);
