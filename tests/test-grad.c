@@ -302,14 +302,15 @@ static void direct_case(const dense_conv *dc, const float *in, uint32_t nb, cons
 }
 
 /* The dense convs, direct (layer-conv-direct.c) and Winograd
- * (layer-conv-winograd.c): the forward with zero and non-zero padding and
- * the input gradient, against the double-precision convolution, on all
- * images and on a chunk inside the batch (the other images' outputs
- * untouched). Shapes: output counts not a multiple of the 8-output block,
- * maps narrower and wider than a vector (Winograd: more than 16 tiles a
- * row, and more than a 64-tile group), odd sides (a half tile), a 1x1 map,
- * a single input channel (the first layer), the default net's conv 2 and
- * conv 3 input gradient, channels enough for a one-row Winograd group. */
+ * (layer-conv-winograd.c): the forward with zero and non-zero padding, the
+ * input gradient and (Winograd) the weight gradient, against the
+ * double-precision convolution, on all images and on a chunk inside the
+ * batch (the other images' outputs untouched). Shapes: output counts not a
+ * multiple of the 8-output block, maps narrower and wider than a vector
+ * (Winograd: more than 16 tiles a row, several groups of tile rows per
+ * chunk), odd sides (a half tile), a 1x1 map, a single input channel (the
+ * first layer), the default net's conv 2 and conv 3 input gradient, 260
+ * input channels (a group budget below one tile row: clamped to a row). */
 static void test_conv_direct(void **state)
 {
     (void)state;
