@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # train-best.sh - the accuracy recipe (`make train-best`, docs/trainer.md
 # "The accuracy recipe"): the default network at twice the width, T = 4,
-# channel-wise MPBN, 24 epochs with random crop and horizontal flip, then
+# channel-wise MPBN, 40 epochs with random crop and horizontal flip, then
 # the fold and the folded integer model's accuracy on all 10,000 test images.
 #
 # It resumes an interrupted run (the checkpoint stores every option; `train
@@ -10,8 +10,10 @@
 #   OUT=DIR                          where the checkpoint goes (runs/best)
 #   THREADS=N                        trainer threads (0 = all cores)
 #   ARCH, EPOCHS, AUGMENT            the network (c64,c64,p,c128,p,f256), the
-#                                    epochs (24), the augmentation (all =
+#                                    epochs (40), the augmentation (all =
 #                                    crop,flip; a list: crop,flip,erase)
+#   SEED=N                           --seed N (initial weights, shuffle,
+#                                    augmentation; 1, the trainer's default)
 #   LABEL_SMOOTHING=E                --label-smoothing E (0: off, the default)
 #   DATA=DIR                         another IDX data set
 #
@@ -22,16 +24,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${ARCH:-c64,c64,p,c128,p,f256}
-EPOCHS=${EPOCHS:-24}
+EPOCHS=${EPOCHS:-40}
 AUGMENT=${AUGMENT:-all}
 OUT=${OUT:-runs/best}
 THREADS=${THREADS:-0}
 STOP_AFTER=${STOP_AFTER:-0}
 LABEL_SMOOTHING=${LABEL_SMOOTHING:-0}
+SEED=${SEED:-1}
 DATA_OPT=()
 [ -n "${DATA:-}" ] && DATA_OPT=(--data "$DATA")
 TRAIN_OPT=(--arch "$ARCH" --T 4 --mpbn channel --epochs "$EPOCHS" --augment "$AUGMENT"
-    --threads "$THREADS" --stop-after "$STOP_AFTER")
+    --threads "$THREADS" --stop-after "$STOP_AFTER" --seed "$SEED")
 if [ "$LABEL_SMOOTHING" != 0 ]; then TRAIN_OPT+=(--label-smoothing "$LABEL_SMOOTHING"); fi
 
 mkdir -p "$OUT"
@@ -43,7 +46,7 @@ if [ -f "$ckpt" ]; then
     step "training: resuming $ckpt"
     build/mpbn train "${DATA_OPT[@]}" --resume "$ckpt" "${TRAIN_OPT[@]}" --out "$ckpt" | tail -n 1
 else
-    step "training $ARCH, T=4, channel MPBN, $EPOCHS epochs, augment $AUGMENT, label smoothing $LABEL_SMOOTHING"
+    step "training $ARCH, T=4, channel MPBN, $EPOCHS epochs, augment $AUGMENT, label smoothing $LABEL_SMOOTHING, seed $SEED"
     build/mpbn train "${DATA_OPT[@]}" "${TRAIN_OPT[@]}" --out "$ckpt" | tail -n 1
 fi
 

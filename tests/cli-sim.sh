@@ -47,18 +47,21 @@ MPBN_SIM_DIR=$tmp/nosim check "missing pipe library" 1 "$tmp/bin/mpbn" bench "$t
 if [ ! -f "$SIM_DIR/libsnn-sim-pipe-ci.so" ]; then
     echo "note: $SIM_DIR/libsnn-sim-pipe-ci.so not built (make sim-pipe PIPE_CONFIGS=ci); skipping the runs of the layer-pipeline kernel"
 else
-    # A small IDX test set of the network's shape: 40 images 1x12x12, random
+    # Small IDX test sets of the network's shape: N images 1x12x12, random
     # pixels, labels i % 10.
-    python3 - "$tmp/idx" 40 12 12 <<'EOF'
+    mkidx() {
+        python3 - "$1" "$2" 12 12 <<'EOF'
 import os, random, struct, sys
 d, n, h, w = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 os.makedirs(d, exist_ok=True)
 r = random.Random(5)
 with open(os.path.join(d, 't10k-images-idx3-ubyte'), 'wb') as f:
-    f.write(struct.pack('>IIII', 0x803, n, h, w) + bytes(r.randrange(256) for _ in range(n * h * w)))
+    f.write(struct.pack('>IIII', 0x803, n, h, w) + r.randbytes(n * h * w))
 with open(os.path.join(d, 't10k-labels-idx1-ubyte'), 'wb') as f:
     f.write(struct.pack('>II', 0x801, n) + bytes(i % 10 for i in range(n)))
 EOF
+    }
+    mkidx "$tmp/idx" 40
     check "eval --device ref (idx set)" 0 "$MPBN" eval "$tmp/pipe.snn" --device ref --data "$tmp/idx" &&
         tail -n 1 "$tmp/out" >"$tmp/ref.json"
     if check "eval --device sim --config ci" 0 "$MPBN" eval "$tmp/pipe.snn" --device sim --config ci \
@@ -84,6 +87,17 @@ EOF
         expect_out "bench --config ci: latency of one image" '"device":"sim"[^}]*"latency_cycles":[1-9]' &&
         expect_true "bench --config ci: no pipelines per card measured for ci" eval '! grep -q "\"pipelines\"" "$tmp/out"' &&
         expect_out "bench --config ci: no mismatches" '"mismatches":0'
+
+    # A long eval is announced at the pace of its second chunk (here ~100
+    # images/s: 40,000 images take minutes), then stopped.
+    mkidx "$tmp/idx-long" 40000
+    "$MPBN" eval "$tmp/pipe.snn" --device sim --config ci --data "$tmp/idx-long" >"$tmp/out" 2>"$tmp/err" &
+    evp=$!
+    for _ in $(seq 120); do grep -q warning "$tmp/err" && break; sleep 0.5; done
+    kill "$evp" 2>/dev/null
+    wait "$evp" 2>/dev/null
+    expect_err "eval: a long run announced at the measured pace" \
+        "mpbn eval: warning: sim: [0-9]+ more images will take about [0-9]+m.*per image, measured on images [0-9]+\.\.[0-9]+\); --limit N"
 
     # Networks the stages cannot hold: refused before ap_start, with the reason.
     "$TOOLS/snn-randnet" "$tmp/fc-image.snn" f33,f9 5 3 1 12 12 10 >/dev/null

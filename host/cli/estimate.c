@@ -123,17 +123,31 @@ double snn_est_float_image_seconds(snn_est_float_kind kind, double macs, uint32_
     return macs * T / rate;
 }
 
-int snn_warn_long_run(const char *cmd, const char *what, uint64_t images, double per_image,
-                      const char *hint)
+static int warn_long(const char *cmd, const char *what, uint64_t images, const char *more,
+                     double per_image, const char *basis, const char *hint)
 {
     double total = (double)images * per_image;
     if (!(total > SNN_LONG_RUN_SECONDS)) return 0;
     char t[32];
     snn_progress_fmt_time(total, t, sizeof t);
-    fprintf(stderr,
-            "mpbn %s: warning: %s: %llu images will take about %s (~%.2g s per image, "
-            "estimated)%s%s\n",
-            cmd, what, (unsigned long long)images, t, per_image, hint && hint[0] ? "; " : "",
-            hint ? hint : "");
+    fprintf(stderr, "mpbn %s: warning: %s: %llu %simages will take about %s (~%.2g s per image, %s)%s%s\n",
+            cmd, what, (unsigned long long)images, more, t, per_image, basis,
+            hint && hint[0] ? "; " : "", hint ? hint : "");
     return 1;
+}
+
+int snn_warn_long_run(const char *cmd, const char *what, uint64_t images, double per_image,
+                      const char *hint)
+{
+    return warn_long(cmd, what, images, "", per_image, "estimated", hint);
+}
+
+int snn_warn_long_run_measured(const char *cmd, const char *what, uint64_t first, uint64_t n,
+                               double seconds, uint64_t left, const char *hint)
+{
+    if (!n || !(seconds > 0)) return 0;
+    char basis[80];
+    snprintf(basis, sizeof basis, "measured on images %llu..%llu", (unsigned long long)first,
+             (unsigned long long)(first + n - 1));
+    return warn_long(cmd, what, left, "more ", seconds / (double)n, basis, hint);
 }

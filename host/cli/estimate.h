@@ -56,6 +56,13 @@ double snn_est_float_image_seconds(snn_est_float_kind kind, double macs, uint32_
  * and return 1; else print nothing and return 0. */
 int snn_warn_long_run(const char *cmd, const char *what, uint64_t images, double per_image,
                       const char *hint);
+/* The same during a run: images first..first+n-1 took `seconds`; if the
+ * `left` ones will take more than SNN_LONG_RUN_SECONDS at that pace,
+ *     mpbn CMD: warning: WHAT: N more images will take about 4h10m (~1.5 s per image, measured on images 1..1); HINT
+ * and return 1. On ref and csim, whose speed follows the network's spike
+ * rates, a measurement beats the a priori estimate by up to 10x either way. */
+int snn_warn_long_run_measured(const char *cmd, const char *what, uint64_t first, uint64_t n,
+                               double seconds, uint64_t left, const char *hint);
 
 #ifdef __cplusplus
 }
