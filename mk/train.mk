@@ -216,9 +216,9 @@ bench-train-torch: $(MPBN) ## training images/s of mpbn vs PyTorch (same net, T=
 	done
 
 # The accuracy recipe (docs/trainer.md, "The accuracy recipe"): the default
-# network at twice the width, 24 epochs, crop + flip; resumable
+# network at twice the width, 40 epochs, crop + flip; resumable
 # (STOP_AFTER=N epochs at a time), then fold, float and ref accuracy, events
 # and the card cost by the architectural model (scripts/train-best.sh).
 .PHONY: train-best
-train-best: $(MPBN) $(TOOLS) ## the accuracy recipe: 2x width, 24 epochs, crop+flip -> runs/best (hours; resumable)
+train-best: $(MPBN) $(TOOLS) ## the accuracy recipe: 2x width, 40 epochs, crop+flip -> runs/best (hours; resumable)
 	@bash scripts/train-best.sh
