@@ -252,34 +252,14 @@ static void test_conv_spikes(void **state)
     }
 }
 
-/* The dense convs of layer-conv-direct.c and layer-conv-winograd.c, one
- * call shape */
-typedef struct dense_conv {
-    const char *name;
-    size_t (*pk_floats)(uint32_t na, uint32_t nb);
-    void (*weights)(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
-    void (*chunk)(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
-                  float pad, const float *pk, uint32_t na, float *out, float *ws);
-} dense_conv;
-
-static size_t dconv_ws(uint32_t nb, uint32_t na, uint32_t h, uint32_t w, uint32_t cn)
-{
-    (void)na;
-    return snn_dconv_ws_floats(nb, h, w, cn);
-}
-
-static const dense_conv dense_convs[] = {
-    {"direct", snn_dconv_pk_floats, snn_dconv_weights, snn_dconv_chunk},
-    {"winograd", snn_wconv_pk_floats, snn_wconv_weights, snn_wconv_chunk},
-};
-static size_t (*const dense_ws[])(uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) = {dconv_ws,
-                                                                                    snn_wconv_ws_floats};
+/* The dense convs of layer-conv-direct.c and layer-conv-winograd.c */
+static const int dense_modes[] = {SNN_DENSE_DIRECT, SNN_DENSE_WINOGRAD};
 
 /* One dense conv of images first..n-1 from `in` (nb channels) into `out`
  * (na channels): the forward (for_din 0: W is na x nb) or the input
  * gradient (1: W is nb x na); the images before `first` stay NaN, the
  * others match the reference. */
-static void direct_case(const dense_conv *dc, const float *in, uint32_t nb, const float *wt, uint32_t na,
+static void direct_case(const snn_dense_kernel *dc, const float *in, uint32_t nb, const float *wt, uint32_t na,
                         uint32_t n, uint32_t h, uint32_t w, uint32_t first, int for_din, float *pk, float *ws,
                         float *out, const double *ref, const char *what)
 {
@@ -320,8 +300,8 @@ static void test_conv_direct(void **state)
         {32, 64, 3, 14, 14}, {5, 6, 3, 2, 66}, {3, 17, 2, 17, 1}, {260, 12, 2, 5, 9},
     };
     for (size_t sI = 0; sI < sizeof shp / sizeof shp[0]; sI++)
-        for (size_t di = 0; di < sizeof dense_convs / sizeof dense_convs[0]; di++) {
-            const dense_conv *dc = &dense_convs[di];
+        for (size_t di = 0; di < sizeof dense_modes / sizeof dense_modes[0]; di++) {
+            const snn_dense_kernel *dc = snn_dense_kernel_of(dense_modes[di]);
             const uint32_t cin = shp[sI].cin, cout = shp[sI].cout, n = shp[sI].n, h = shp[sI].h, w = shp[sI].w;
             const uint32_t cmax = cout > cin ? cout : cin;
             const size_t hw = (size_t)h * w, nin = (size_t)cin * n * hw, nout = (size_t)cout * n * hw;
@@ -330,7 +310,7 @@ static void test_conv_direct(void **state)
             float *din = malloc(nin * 4);
             const size_t np = dc->pk_floats(cmax, cmax);
             float *pk = malloc(np * 4);
-            size_t nws = dense_ws[di](cmax, cmax, h, w, n);
+            size_t nws = dc->ws_floats(cmax, cmax, h, w, n);
             if (snn_wconv_dw_ws_floats(cin, cout, h, w, n) > nws) nws = snn_wconv_dw_ws_floats(cin, cout, h, w, n);
             float *ws = malloc(nws * 4);
             double *ro = malloc(nout * 8), *rdw = malloc(nw * 8), *rdin = malloc(nin * 8);
@@ -339,7 +319,7 @@ static void test_conv_direct(void **state)
             fill(r, nout, 1);
             conv_ref(in, cin, n, h, w, wt, cout, r, ro, rdw, rdin);
             assert_true(dc->pk_floats(cout, cin) <= np && dc->pk_floats(cin, cout) <= np);
-            assert_true(dense_ws[di](cin, cout, h, w, n) <= nws && dense_ws[di](cout, cin, h, w, n) <= nws);
+            assert_true(dc->ws_floats(cin, cout, h, w, n) <= nws && dc->ws_floats(cout, cin, h, w, n) <= nws);
             for (uint32_t first = 0; first < 2; first++) {
                 /* forward, then input gradient: all images, then images 1..n-1 */
                 direct_case(dc, in, cin, wt, cout, n, h, w, first, 0, pk, ws, out, ro, "dense conv fwd");

@@ -292,7 +292,11 @@ void snn_wconv_chunk(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t
     for (size_t r0 = 0; r0 < rows; r0 += L.G) {
         const size_t nr = rows - r0 < L.G ? rows - r0 : L.G, gn = nr * L.tw, gv = up32(gn);
         input_transform(&L, nb, ws, r0, nr, V);
-        if (gv > gn) /* the lanes past the last tile: finite, never stored */
+        /* The lanes past the group's last tile are computed, never stored;
+         * they are zeroed once so as not to hold denormals or NaNs from the
+         * workspace's earlier use (slow on some cores). A later, shorter
+         * last group finds earlier groups' transformed values there. */
+        if (gv > gn && r0 == 0)
             for (size_t xi = 0; xi < 16; xi++)
                 for (uint32_t b = 0; b < nb; b++)
                     memset(V + xi * L.vs + (size_t)b * L.tg + gn, 0, (gv - gn) * sizeof(float));

@@ -154,25 +154,29 @@ static int dense_conv_mode(void)
     return dense_mode;
 }
 
-/* The packed-weight dense convs (layer-conv-direct.c, layer-conv-winograd.c) */
-typedef struct dense_kernel {
-    size_t (*pk_floats)(uint32_t na, uint32_t nb);
-    void (*weights)(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
-    void (*chunk)(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
-                  float pad, const float *pk, uint32_t na, float *out, float *ws);
-} dense_kernel;
+static size_t dconv_ws(uint32_t nb, uint32_t na, uint32_t h, uint32_t w, uint32_t chunk)
+{
+    (void)na;
+    return snn_dconv_ws_floats(nb, h, w, chunk);
+}
 
-static const dense_kernel dense_direct = {snn_dconv_pk_floats, snn_dconv_weights, snn_dconv_chunk};
-static const dense_kernel dense_winograd = {snn_wconv_pk_floats, snn_wconv_weights, snn_wconv_chunk};
+const snn_dense_kernel *snn_dense_kernel_of(int mode)
+{
+    static const snn_dense_kernel direct = {"direct", snn_dconv_pk_floats, snn_dconv_weights, dconv_ws,
+                                            snn_dconv_chunk};
+    static const snn_dense_kernel winograd = {"winograd", snn_wconv_pk_floats, snn_wconv_weights,
+                                              snn_wconv_ws_floats, snn_wconv_chunk};
+    return mode == SNN_DENSE_DIRECT ? &direct : mode == SNN_DENSE_WINOGRAD ? &winograd : NULL;
+}
 
 /* The dense kernel for nb input channels (NULL: im2col + GEMM), and its
  * weights for a = cout (for_din 0) or cin (1), freed by the caller */
-static const dense_kernel *dense_pick(const float *wt, uint32_t cout, uint32_t cin, int for_din, float **pk)
+static const snn_dense_kernel *dense_pick(const float *wt, uint32_t cout, uint32_t cin, int for_din, float **pk)
 {
     const int mode = dense_conv_mode();
     *pk = NULL;
     if (mode == SNN_DENSE_GEMM || (for_din ? cout : cin) < DIRECT_MIN_IN) return NULL;
-    const dense_kernel *k = mode == SNN_DENSE_WINOGRAD ? &dense_winograd : &dense_direct;
+    const snn_dense_kernel *k = snn_dense_kernel_of(mode);
     const uint32_t na = for_din ? cin : cout, nb = for_din ? cout : cin;
     *pk = malloc(k->pk_floats(na, nb) * sizeof(float));
     SNN_ASSERT(*pk);
@@ -233,7 +237,7 @@ typedef struct conv_ctx {
     const float *wt;
     const float *wk; /* spike path: the weights as Wk[k*cin + ci][co] */
     const float *wflip; /* [cin][cout*9]: W transposed and rotated by 180 degrees */
-    const dense_kernel *dk_fwd, *dk_din; /* the dense convs (NULL: im2col + GEMM) */
+    const snn_dense_kernel *dk_fwd, *dk_din; /* the dense convs (NULL: im2col + GEMM) */
     int wino_dw;                         /* the dense weight gradient by Winograd */
     const float *pk_fwd, *pk_din;        /* and their packed weights */
     float *out;
@@ -312,7 +316,7 @@ void snn_conv_forward(const float *in, uint32_t cin, uint32_t n, uint32_t h, uin
     float *wk = NULL, *pk = NULL;
     c.dk_fwd = dense_pick(wt, cout, cin, 0, &pk);
     c.pk_fwd = pk;
-    c.max_rate = c.dk_fwd == &dense_winograd ? max_rate_fwd_winograd
+    c.max_rate = c.dk_fwd == snn_dense_kernel_of(SNN_DENSE_WINOGRAD) ? max_rate_fwd_winograd
                  : c.dk_fwd                  ? max_rate_fwd_direct
                                              : max_rate_fwd;
     if (spikes) {

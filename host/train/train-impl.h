@@ -222,6 +222,19 @@ size_t snn_wconv_dw_ws_floats(uint32_t cin, uint32_t cout, uint32_t h, uint32_t 
 void snn_wconv_dw_chunk(const float *in, uint32_t cin, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
                         float pad, const float *dout, uint32_t cout, float *dw, float *ws);
 
+/* The two packed-weight dense convs (direct, Winograd) behind one call
+ * shape: snn_dense_kernel_of(SNN_DENSE_DIRECT or SNN_DENSE_WINOGRAD), NULL
+ * for any other mode. ws_floats(nb, na, h, w, cn) is chunk's share of ws. */
+typedef struct snn_dense_kernel {
+    const char *name;
+    size_t (*pk_floats)(uint32_t na, uint32_t nb);
+    void (*weights)(const float *wt, uint32_t cout, uint32_t cin, int for_din, float *pk);
+    size_t (*ws_floats)(uint32_t nb, uint32_t na, uint32_t h, uint32_t w, uint32_t chunk);
+    void (*chunk)(const float *in, uint32_t nb, size_t N, size_t n0, uint32_t cn, uint32_t h, uint32_t w,
+                  float pad, const float *pk, uint32_t na, float *out, float *ws);
+} snn_dense_kernel;
+const snn_dense_kernel *snn_dense_kernel_of(int mode);
+
 /* [c][n][hw] <-> [n][c*hw] */
 void snn_gather_images(const float *in, uint32_t c, uint32_t n, uint32_t hw, float *xt);
 void snn_scatter_images(const float *xt, uint32_t c, uint32_t n, uint32_t hw, float *out);
