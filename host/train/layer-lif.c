@@ -41,54 +41,67 @@ static double hsum(v16f v)
     return s;
 }
 
+/* The reductions go in blocks of SUM_BLOCK elements: float partial sums in
+ * 2 x 16 lanes within a block, then into doubles. A pass that produces the
+ * data may reduce each block as soon as it is written (while it is in L1):
+ * the same sums, to the bit, as a separate pass. */
+enum { SUM_BLOCK = 4096 };
+
+/* s += sum(x), ss += sum(x^2) over one block (n <= SUM_BLOCK) */
+static inline void sq_block(const float *x, size_t n, double *s, double *ss)
+{
+    v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        v16f v0 = ld16(x + i), v1 = ld16(x + i + 16);
+        a0 += v0;
+        a1 += v1;
+        b0 += v0 * v0;
+        b1 += v1 * v1;
+    }
+    for (; i < n; i++) {
+        *s += x[i];
+        *ss += (double)x[i] * x[i];
+    }
+    *s += hsum(a0 + a1);
+    *ss += hsum(b0 + b1);
+}
+
 static void sum_sq(const float *x, size_t n, double *s_out, double *ss_out)
 {
     double s = 0, ss = 0;
-    size_t i = 0;
-    while (i < n) {
-        size_t e = n - i > 4096 ? i + 4096 : n;
-        v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
-        for (; i + 32 <= e; i += 32) {
-            v16f v0 = ld16(x + i), v1 = ld16(x + i + 16);
-            a0 += v0;
-            a1 += v1;
-            b0 += v0 * v0;
-            b1 += v1 * v1;
-        }
-        for (; i < e; i++) {
-            s += x[i];
-            ss += (double)x[i] * x[i];
-        }
-        s += hsum(a0 + a1);
-        ss += hsum(b0 + b1);
-    }
+    for (size_t i = 0; i < n; i += SUM_BLOCK) sq_block(x + i, n - i < SUM_BLOCK ? n - i : SUM_BLOCK, &s, &ss);
     *s_out = s;
     *ss_out = ss;
 }
 
-/* sum(d), sum(d * (x - mu) * istd) */
+/* sd += sum(d), sdx += sum(d * (x - mu) * istd) over one block */
+static inline void dx_block(const float *d, const float *x, size_t n, float mu, float istd, double *sd,
+                            double *sdx)
+{
+    v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        v16f d0 = ld16(d + i), d1 = ld16(d + i + 16);
+        a0 += d0;
+        a1 += d1;
+        b0 += d0 * ((ld16(x + i) - mu) * istd);
+        b1 += d1 * ((ld16(x + i + 16) - mu) * istd);
+    }
+    for (; i < n; i++) {
+        *sd += d[i];
+        *sdx += d[i] * ((x[i] - mu) * istd);
+    }
+    *sd += hsum(a0 + a1);
+    *sdx += hsum(b0 + b1);
+}
+
 static void sum_dx(const float *d, const float *x, size_t n, float mu, float istd, double *sd_out,
                    double *sdx_out)
 {
     double sd = 0, sdx = 0;
-    size_t i = 0;
-    while (i < n) {
-        size_t e = n - i > 4096 ? i + 4096 : n;
-        v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
-        for (; i + 32 <= e; i += 32) {
-            v16f d0 = ld16(d + i), d1 = ld16(d + i + 16);
-            a0 += d0;
-            a1 += d1;
-            b0 += d0 * ((ld16(x + i) - mu) * istd);
-            b1 += d1 * ((ld16(x + i + 16) - mu) * istd);
-        }
-        for (; i < e; i++) {
-            sd += d[i];
-            sdx += d[i] * ((x[i] - mu) * istd);
-        }
-        sd += hsum(a0 + a1);
-        sdx += hsum(b0 + b1);
-    }
+    for (size_t i = 0; i < n; i += SUM_BLOCK)
+        dx_block(d + i, x + i, n - i < SUM_BLOCK ? n - i : SUM_BLOCK, mu, istd, &sd, &sdx);
     *sd_out = sd;
     *sdx_out = sdx;
 }
@@ -316,19 +329,25 @@ static void lif_fwd_task(void *ctx, uint32_t ch, uint32_t worker)
             const float *zt = zc + (a->shared_z ? 0 : (size_t)t * BH);
             float *restrict ut = uc + (size_t)t * BH;
             float *restrict ot = oc + (size_t)t * BH;
-            if (t == 0) {
-                for (size_t i = 0; i < BH; i++) ut[i] = zt[i] * sc + sh;
-            } else {
-                const float *up = ut - BH, *op = ot - BH;
-                for (size_t i = 0; i < BH; i++) ut[i] = tau * (up[i] * (1.0f - op[i])) + (zt[i] * sc + sh);
+            /* u_pre, block by block; channel MPBN in training sums each
+             * block while it is in L1 (sum_sq's sums) */
+            const int stats = a->mode == SNN_MPBN_CHANNEL && a->train;
+            double S = 0, SS = 0;
+            for (size_t i0 = 0; i0 < BH; i0 += SUM_BLOCK) {
+                const size_t e = BH - i0 < SUM_BLOCK ? BH : i0 + SUM_BLOCK;
+                if (t == 0) {
+                    for (size_t i = i0; i < e; i++) ut[i] = zt[i] * sc + sh;
+                } else {
+                    const float *up = ut - BH, *op = ot - BH;
+                    for (size_t i = i0; i < e; i++) ut[i] = tau * (up[i] * (1.0f - op[i])) + (zt[i] * sc + sh);
+                }
+                if (stats) sq_block(ut + i0, e - i0, &S, &SS);
             }
             if (a->mode == SNN_MPBN_NONE) {
                 spikes += fire(ut, BH, 1.0f, 0.0f, vth, ot);
             } else if (a->mode == SNN_MPBN_CHANNEL) {
                 float mu, is;
                 if (a->train) {
-                    double S, SS;
-                    sum_sq(ut, BH, &S, &SS);
                     double m = S / (double)BH, var = SS / (double)BH - m * m;
                     if (var < 0) var = 0;
                     mu = (float)m;
@@ -533,14 +552,17 @@ static void lif_bwd_task(void *ctx, uint32_t ch, uint32_t worker)
                 const float is = a->mp_istd[(size_t)tt * mp_n + ch];
                 const float gam = a->mp_g[ch], bet = a->mp_b[ch];
                 const float k = gam * is, b0 = bet - mu * k;
-                for (size_t i = 0; i < BH; i++) {
-                    float u = ut[i];
-                    float m = u * k + b0;
-                    float d_o = gt[i] - du[i] * u;
-                    gt[i] = fabsf(m - vth) <= 0.5f ? d_o : 0.0f; /* dm */
+                double sd = 0, sdx = 0; /* sum_dx's sums, each block while in L1 */
+                for (size_t i0 = 0; i0 < BH; i0 += SUM_BLOCK) {
+                    const size_t e = BH - i0 < SUM_BLOCK ? BH : i0 + SUM_BLOCK;
+                    for (size_t i = i0; i < e; i++) {
+                        float u = ut[i];
+                        float m = u * k + b0;
+                        float d_o = gt[i] - du[i] * u;
+                        gt[i] = fabsf(m - vth) <= 0.5f ? d_o : 0.0f; /* dm */
+                    }
+                    dx_block(gt + i0, ut + i0, e - i0, mu, is, &sd, &sdx);
                 }
-                double sd, sdx;
-                sum_dx(gt, ut, BH, mu, is, &sd, &sdx);
                 a->dmp_g[ch] += (float)sdx;
                 a->dmp_b[ch] += (float)sd;
                 const float mdm = (float)(sd / (double)BH), mdmx = (float)(sdx / (double)BH);
