@@ -24,17 +24,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${ARCH:-c64,c64,p,c128,p,f256}
+EPOCHS_GIVEN=${EPOCHS:-}
 EPOCHS=${EPOCHS:-40}
 AUGMENT=${AUGMENT:-all}
 OUT=${OUT:-runs/best}
 THREADS=${THREADS:-0}
 STOP_AFTER=${STOP_AFTER:-0}
 LABEL_SMOOTHING=${LABEL_SMOOTHING:-0}
+SEED_GIVEN=${SEED:-}
 SEED=${SEED:-1}
 DATA_OPT=()
 [ -n "${DATA:-}" ] && DATA_OPT=(--data "$DATA")
-TRAIN_OPT=(--arch "$ARCH" --T 4 --mpbn channel --epochs "$EPOCHS" --augment "$AUGMENT"
-    --threads "$THREADS" --stop-after "$STOP_AFTER" --seed "$SEED")
+TRAIN_OPT=(--arch "$ARCH" --T 4 --mpbn channel --augment "$AUGMENT" --threads "$THREADS"
+    --stop-after "$STOP_AFTER")
 if [ "$LABEL_SMOOTHING" != 0 ]; then TRAIN_OPT+=(--label-smoothing "$LABEL_SMOOTHING"); fi
 
 mkdir -p "$OUT"
@@ -44,15 +46,26 @@ step() { printf '\n=== %s\n' "$*" >&2; }
 
 if [ -f "$ckpt" ]; then
     step "training: resuming $ckpt"
+    # the epochs and the seed are the checkpoint's unless given: a run
+    # started with other defaults (24 epochs before) resumes as it was
+    [ -n "$EPOCHS_GIVEN" ] && TRAIN_OPT+=(--epochs "$EPOCHS_GIVEN")
+    [ -n "$SEED_GIVEN" ] && TRAIN_OPT+=(--seed "$SEED_GIVEN")
     build/mpbn train "${DATA_OPT[@]}" --resume "$ckpt" "${TRAIN_OPT[@]}" --out "$ckpt" | tail -n 1
 else
+    TRAIN_OPT+=(--epochs "$EPOCHS" --seed "$SEED")
     step "training $ARCH, T=4, channel MPBN, $EPOCHS epochs, augment $AUGMENT, label smoothing $LABEL_SMOOTHING, seed $SEED"
     build/mpbn train "${DATA_OPT[@]}" "${TRAIN_OPT[@]}" --out "$ckpt" | tail -n 1
 fi
 
-done_epochs=$(awk -F, 'NR > 1 { n = $1 } END { print n + 0 }' "${ckpt%.safetensors}.csv" 2>/dev/null || echo 0)
-if [ "$done_epochs" -lt "$EPOCHS" ]; then
-    echo "train-best: $done_epochs of $EPOCHS epochs done; run it again to continue" >&2
+info=$(build/mpbn info "$ckpt" | tail -n 1)
+done_epochs=$(sed -nE 's/.*"epochs_done":([0-9]+).*/\1/p' <<<"$info")
+total_epochs=$(sed -nE 's/.*"epochs_total":([0-9]+).*/\1/p' <<<"$info")
+if [ -z "$done_epochs" ] || [ -z "$total_epochs" ]; then
+    echo "train-best: $ckpt: no epoch counts in its metadata (mpbn info)" >&2
+    exit 1
+fi
+if [ "$done_epochs" -lt "$total_epochs" ]; then
+    echo "train-best: $done_epochs of $total_epochs epochs done; run it again to continue" >&2
     exit 0
 fi
 

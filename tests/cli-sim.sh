@@ -88,16 +88,30 @@ EOF
         expect_true "bench --config ci: no pipelines per card measured for ci" eval '! grep -q "\"pipelines\"" "$tmp/out"' &&
         expect_out "bench --config ci: no mismatches" '"mismatches":0'
 
-    # A long eval is announced at the pace of its second chunk (here ~100
-    # images/s: 40,000 images take minutes), then stopped.
-    mkidx "$tmp/idx-long" 40000
-    "$MPBN" eval "$tmp/pipe.snn" --device sim --config ci --data "$tmp/idx-long" >"$tmp/out" 2>"$tmp/err" &
-    evp=$!
-    for _ in $(seq 120); do grep -q warning "$tmp/err" && break; sleep 0.5; done
-    kill "$evp" 2>/dev/null
-    wait "$evp" 2>/dev/null
-    expect_err "eval: a long run announced at the measured pace" \
-        "mpbn eval: warning: sim: [0-9]+ more images will take about [0-9]+m.*per image, measured on images [0-9]+\.\.[0-9]+\); --limit N"
+    # A long eval is announced: at the pace of its second chunk, or, when
+    # its first chunk alone looks long (--batch N), before it by the
+    # estimate. MPBN_LONG_RUN_SECONDS=1 makes "long" a second (these runs
+    # take ~40 s here); each is stopped once it has warned (timeout: in
+    # case it never does, or the suite is interrupted).
+    mkidx "$tmp/idx-long" 4000
+    long_eval() { # name, regex, extra eval options...
+        local name=$1 re=$2
+        shift 2
+        MPBN_LONG_RUN_SECONDS=1 timeout 120 "$MPBN" eval "$tmp/pipe.snn" --device sim --config ci \
+            --data "$tmp/idx-long" "$@" >"$tmp/out" 2>"$tmp/err" &
+        local evp=$!
+        for _ in $(seq 240); do grep -q "images will take" "$tmp/err" && break; sleep 0.5; done
+        kill "$evp" 2>/dev/null
+        wait "$evp" 2>/dev/null
+        expect_err "$name" "$re"
+    }
+    long_eval "eval: a long run announced at the pace of its second chunk" \
+        "mpbn eval: warning: sim: [0-9]+ more images will take about ([0-9]+h)?[0-9]+m?[0-9]*s? \(~[0-9.e-]+ s per image, measured on images [1-9][0-9]*\.\.[0-9]+\); --limit N"
+    long_eval "eval --batch 2000: announced before the first chunk, by the estimate" \
+        "mpbn eval: warning: sim: 4000 images will take about .*, estimated\); --limit N" --batch 2000
+    MPBN_LONG_RUN_SECONDS=soon check "MPBN_LONG_RUN_SECONDS=soon: reported, ignored" 0 "$MPBN" eval \
+        "$tmp/pipe.snn" --device ref --data "$tmp/idx" &&
+        expect_err "MPBN_LONG_RUN_SECONDS=soon: named" "MPBN_LONG_RUN_SECONDS=soon is not a number of seconds: ignored"
 
     # Networks the stages cannot hold: refused before ap_start, with the reason.
     "$TOOLS/snn-randnet" "$tmp/fc-image.snn" f33,f9 5 3 1 12 12 10 >/dev/null

@@ -195,6 +195,21 @@ if [ -e "$DATA/train-images-idx3-ubyte.gz" ] || [ -e "$DATA/train-images-idx3-ub
         echo "FAIL diverging run: exit $rc, file $(ls "$d" 2>/dev/null || echo absent)"; tail -3 "$tmp/err"
         fail=$((fail + 1))
     fi
+
+    # scripts/train-best.sh (the accuracy recipe) on a tiny network: a
+    # stopped run resumes with the epochs and seed it was started with,
+    # whatever the script's defaults, then folds and evaluates.
+    if [ "$(dirname "$MPBN")" = build ] || [ "$MPBN" = "$PWD/build/mpbn" ]; then
+        tb=(env ARCH=c8,p,f16 AUGMENT=flip THREADS=2 OUT="$tmp/best" DATA="$DATA")
+        check "train-best: first epoch of 2" 0 "${tb[@]}" EPOCHS=2 SEED=3 STOP_AFTER=1 bash scripts/train-best.sh &&
+            expect_err "train-best: stopped, says how to go on" "1 of 2 epochs done; run it again to continue"
+        check "train-best: resumed with the checkpoint's epochs and seed" 0 "${tb[@]}" bash scripts/train-best.sh &&
+            expect_err "train-best: resumed at epoch 2 of 2" "resuming .* at epoch 2 of 2" &&
+            expect_err "train-best: folded and evaluated on ref" "fmnist-wide.snn on ref: accuracy 0\.[0-9]+ on 10000 images" &&
+            expect_err "train-best: done" "train-best done: checkpoint"
+        check "train-best: another seed refused on resume" 1 "${tb[@]}" SEED=4 bash scripts/train-best.sh &&
+            expect_err "train-best: the seed named" "--seed"
+    fi
 else
     echo "skip: no data set in $DATA"
 fi

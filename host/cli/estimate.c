@@ -5,6 +5,7 @@
 #include "estimate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/progress.h"
@@ -123,11 +124,25 @@ double snn_est_float_image_seconds(snn_est_float_kind kind, double macs, uint32_
     return macs * T / rate;
 }
 
+double snn_long_run_seconds(void)
+{
+    const char *e = getenv("MPBN_LONG_RUN_SECONDS");
+    char *end;
+    double v = e && *e ? strtod(e, &end) : -1;
+    if (e && *e && (*end || !(v >= 0))) {
+        static int told;
+        if (!told++)
+            fprintf(stderr, "mpbn: MPBN_LONG_RUN_SECONDS=%s is not a number of seconds: ignored\n", e);
+        v = -1;
+    }
+    return v >= 0 ? v : SNN_LONG_RUN_SECONDS;
+}
+
 static int warn_long(const char *cmd, const char *what, uint64_t images, const char *more,
                      double per_image, const char *basis, const char *hint)
 {
     double total = (double)images * per_image;
-    if (!(total > SNN_LONG_RUN_SECONDS)) return 0;
+    if (!(total > snn_long_run_seconds())) return 0;
     char t[32];
     snn_progress_fmt_time(total, t, sizeof t);
     fprintf(stderr, "mpbn %s: warning: %s: %llu %simages will take about %s (~%.2g s per image, %s)%s%s\n",

@@ -23,8 +23,11 @@
 extern "C" {
 #endif
 
-/* A run estimated to take longer than this gets a warning first. */
+/* A run estimated to take longer than this gets a warning first ... */
 #define SNN_LONG_RUN_SECONDS 180.0
+/* ... or than MPBN_LONG_RUN_SECONDS when set (a bad value is reported
+ * once on stderr and ignored) */
+double snn_long_run_seconds(void);
 
 /* Dense multiply-accumulates of one layer for one time step, as a
  * non-spiking network does them: conv 3x3 (padding 1) out_h*out_w*out_c*in_c*9,
@@ -50,14 +53,14 @@ typedef enum {
 } snn_est_float_kind;
 double snn_est_float_image_seconds(snn_est_float_kind kind, double macs, uint32_t T);
 
-/* If images * per_image > SNN_LONG_RUN_SECONDS, print on stderr (whatever
+/* If images * per_image > snn_long_run_seconds(), print on stderr (whatever
  * MPBN_PROGRESS says)
  *     mpbn CMD: warning: WHAT: N images will take about 1h05m (~0.39 s per image, estimated); HINT
  * and return 1; else print nothing and return 0. */
 int snn_warn_long_run(const char *cmd, const char *what, uint64_t images, double per_image,
                       const char *hint);
 /* The same during a run: images first..first+n-1 took `seconds`; if the
- * `left` ones will take more than SNN_LONG_RUN_SECONDS at that pace,
+ * `left` ones will take more than snn_long_run_seconds() at that pace,
  *     mpbn CMD: warning: WHAT: N more images will take about 4h10m (~1.5 s per image, measured on images 1..1); HINT
  * and return 1. On ref and csim, whose speed follows the network's spike
  * rates, a measurement beats the a priori estimate by up to 10x either way. */

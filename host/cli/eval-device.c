@@ -195,6 +195,13 @@ agree_setup:
         if (batch_given) c = (c + o.batch - 1) / o.batch * o.batch;
         if (c < chunk) chunk = c;
     }
+    /* A long run is announced once its pace is measured (below); a first
+     * chunk that alone looks long (--batch N on sim) is announced now, by
+     * the estimate. */
+    const char *hint = "--limit N evaluates the first N test images only";
+    int warned = 0;
+    if (rank == 0 && per_image * (chunk < share ? chunk : share) > snn_long_run_seconds())
+        warned = snn_warn_long_run("eval", device, share, per_image, hint);
     rec = malloc(stride * (chunk < share ? chunk : (share ? share : 1)));
     all = rank == 0 ? calloc(ranks, sizeof *all) : NULL;
     if (!rec || (rank == 0 && !all)) failed = 1, snprintf(err, sizeof err, "out of memory");
@@ -235,11 +242,19 @@ agree_setup:
         }
         /* A long run is announced after its second chunk, at that chunk's
          * pace (the first carries the one-time costs: on sim the model's
-         * construction, 5x an image's time). */
-        const double t_end = snn_now();
-        if (i0 == chunk && rank == 0)
-            snn_warn_long_run_measured("eval", device, i0, n, t_end - t_chunk, share - i0 - n,
-                                       "--limit N evaluates the first N test images only");
+         * construction, 5x an image's time); after the first when no third
+         * will follow or the first alone took long (10 s and a tenth of the
+         * limit). */
+        const double t_end = snn_now(), took = t_end - t_chunk;
+        const uint32_t left = share - i0 - n;
+        if (rank == 0 && !warned && left &&
+            (i0 == chunk ||
+             (i0 == 0 && (left <= chunk || (took >= 10 && took >= 0.1 * snn_long_run_seconds()))))) {
+            if (p.drawn) fputc('\n', stderr); /* not onto the progress line */
+            p.drawn = 0;
+            snn_warn_long_run_measured("eval", device, i0, n, took, left, hint);
+            warned = 1;
+        }
         t_chunk = t_end;
         snprintf(extra, sizeof extra, "acc %.4f", (double)correct / (i0 + n));
         snn_progress_update(&p, i0 + n, extra);

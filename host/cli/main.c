@@ -53,6 +53,8 @@ static const struct {
                         "F(2x2, 3x3), direct: on a padded map, gemm: im2col + GEMM (default: winograd where "
                         "built with AVX-512, gemm otherwise)"},
     {"MPBN_REF_THREADS", "threads of the ref device (default: all cores)"},
+    {"MPBN_LONG_RUN_SECONDS", "eval, bench, compare, fold --check, landscape: runs longer than this "
+                              "many seconds are announced with a warning (default 180)"},
     {"MPBN_CSIM_FAULT", "I,L,S,N: csim flips the spike of image I, layer L, step S, neuron N "
                         "(tests of compare)"},
     {"MPBN_SIM_DIR", "first directory searched for libsnn-sim-L<N>.so (then <dir of mpbn>/sim)"},
