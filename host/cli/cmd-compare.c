@@ -476,7 +476,7 @@ int snn_cmd_compare(int argc, char **argv)
             if (snn_dev_run(dev[d], cpx, count, preds[d], results[d], trace[d]) != SNN_OK) {
                 snprintf(dev_err[d], sizeof dev_err[d], "images %u..%u: %s", first,
                          first + count - 1, snn_last_error());
-                if (prog.drawn) fputc('\n', stderr);
+                snn_progress_break(&prog);
                 fprintf(stderr, "mpbn compare: %s\n", dev_err[d]);
                 alive[d] = 0;
                 n_alive--;

@@ -250,8 +250,7 @@ agree_setup:
         if (rank == 0 && !warned && left &&
             (i0 == chunk ||
              (i0 == 0 && (left <= chunk || (took >= 10 && took >= 0.1 * snn_long_run_seconds()))))) {
-            if (p.drawn) fputc('\n', stderr); /* not onto the progress line */
-            p.drawn = 0;
+            snn_progress_break(&p); /* not onto the progress line */
             snn_warn_long_run_measured("eval", device, i0, n, took, left, hint);
             warned = 1;
         }

@@ -115,6 +115,12 @@ void snn_progress_update(snn_progress *p, uint64_t done, const char *extra)
     progress_draw(p, now, extra, 0);
 }
 
+void snn_progress_break(snn_progress *p)
+{
+    if (p->drawn) fputc('\n', stderr);
+    p->drawn = 0;
+}
+
 void snn_progress_end(snn_progress *p, const char *extra)
 {
     if (p->mode == SNN_PROGRESS_OFF) return;

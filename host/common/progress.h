@@ -50,6 +50,10 @@ void snn_progress_begin(snn_progress *p, const char *label, uint64_t total, cons
 /* done = units done so far; extra = free text (e.g. "loss 0.412 acc 0.871"),
  * may be NULL. Rate-limited: cheap to call every batch. */
 void snn_progress_update(snn_progress *p, uint64_t done, const char *extra);
+/* Before another message on stderr: ends a line redrawn in place (TTY),
+ * so that the message starts on a line of its own; the next update draws
+ * a new one. */
+void snn_progress_break(snn_progress *p);
 /* Final line with the total time and mean rate (always printed unless off). */
 void snn_progress_end(snn_progress *p, const char *extra);
 

@@ -45,13 +45,17 @@ void snn_conv_plan(uint32_t cin, uint32_t cout, uint32_t h, uint32_t w, uint32_t
      * space; 16 floats keep every worker's buffer 64-byte aligned */
     size_t need = c * per, sp = snn_sconv_ws_floats(cin, cout, h, w, (uint32_t)c);
     if (sp > need) need = sp;
-    /* and the dense convs (direct, Winograd): the forward's and the input gradient's */
-    const size_t dense[5] = {snn_dconv_ws_floats(cin, h, w, (uint32_t)c), snn_dconv_ws_floats(cout, h, w, (uint32_t)c),
-                             snn_wconv_ws_floats(cin, cout, h, w, (uint32_t)c),
-                             snn_wconv_ws_floats(cout, cin, h, w, (uint32_t)c),
-                             snn_wconv_dw_ws_floats(cin, cout, h, w, (uint32_t)c)};
-    for (int i = 0; i < 5; i++)
-        if (dense[i] > need) need = dense[i];
+    /* and the dense convs (direct, Winograd): the forward's and the input
+     * gradient's, and the Winograd weight gradient's */
+    const int modes[2] = {SNN_DENSE_DIRECT, SNN_DENSE_WINOGRAD};
+    for (int i = 0; i < 2; i++) {
+        const snn_dense_kernel *k = snn_dense_kernel_of(modes[i]);
+        const size_t f = k->ws_floats(cin, cout, h, w, (uint32_t)c), b = k->ws_floats(cout, cin, h, w, (uint32_t)c);
+        if (f > need) need = f;
+        if (b > need) need = b;
+    }
+    const size_t dw = snn_wconv_dw_ws_floats(cin, cout, h, w, (uint32_t)c);
+    if (dw > need) need = dw;
     *col_floats = (need + 15) & ~(size_t)15;
 }
 
